@@ -1,0 +1,204 @@
+//! `click-agent` settings: embedded defaults, then the TOML file, then the command line.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use click_core::{CoreConfig, Mode};
+use serde::Deserialize;
+
+pub const DEFAULT_LISTEN: &str = "127.0.0.1:29123";
+
+/// The TOML configuration file. Every key is optional.
+#[derive(Debug, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FileConfig {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub compat: Option<bool>,
+    /// Host names served besides localhost, 127.0.0.1 and [::1].
+    pub allowed_hosts: Vec<String>,
+    /// Origins allowed to make state-changing calls, open WebSockets and use CORS.
+    pub allowed_origins: Vec<String>,
+    pub limits: Limits,
+    pub auth: AuthSettings,
+    pub mail: MailSettings,
+    pub google: GoogleSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_body_bytes: usize,
+    pub max_headers: usize,
+    pub max_header_bytes: usize,
+    /// A client must send a request's headers within this time, on a new connection and
+    /// between keep-alive requests.
+    pub header_read_timeout_ms: u64,
+    pub body_read_timeout_ms: u64,
+    pub max_connections: usize,
+    /// Frames queued for one WebSocket client before it is dropped as too slow.
+    pub ws_queue_frames: usize,
+    pub shutdown_grace_ms: u64,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_body_bytes: 1024 * 1024,
+            max_headers: 64,
+            max_header_bytes: 16 * 1024,
+            header_read_timeout_ms: 10_000,
+            body_read_timeout_ms: 30_000,
+            max_connections: 1024,
+            ws_queue_frames: 256,
+            shutdown_grace_ms: 10_000,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub token_ttl_secs: u64,
+    pub mfa_session_ttl_secs: u64,
+    pub min_password_len: usize,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        let core = CoreConfig::default();
+        AuthSettings {
+            token_ttl_secs: core.token_ttl_secs,
+            mfa_session_ttl_secs: core.mfa_session_ttl_secs,
+            min_password_len: core.min_password_len,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MailSettings {
+    /// SMTP relay; when unset, mail goes to `<data-dir>/outbox/` as `.eml` files.
+    pub smtp_host: Option<String>,
+    pub smtp_port: u16,
+    pub smtp_username: Option<String>,
+    pub smtp_password: Option<String>,
+    pub from: String,
+}
+
+impl Default for MailSettings {
+    fn default() -> Self {
+        MailSettings {
+            smtp_host: None,
+            smtp_port: 25,
+            smtp_username: None,
+            smtp_password: None,
+            from: "click agent <click@localhost>".into(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct GoogleSettings {
+    /// OAuth client ids accepted as the ID token's audience. Empty: Google sign-in is off.
+    pub client_ids: Vec<String>,
+    /// A JWKS document with Google's signing keys.
+    pub jwks_file: Option<PathBuf>,
+    pub issuers: Vec<String>,
+}
+
+impl Default for GoogleSettings {
+    fn default() -> Self {
+        GoogleSettings {
+            client_ids: Vec::new(),
+            jwks_file: None,
+            issuers: vec![
+                "accounts.google.com".into(),
+                "https://accounts.google.com".into(),
+            ],
+        }
+    }
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogSettings {
+    /// A `tracing` filter such as `info` or `click_tokio=debug`; `RUST_LOG` wins.
+    pub level: String,
+}
+
+impl Default for LogSettings {
+    fn default() -> Self {
+        LogSettings {
+            level: "info".into(),
+        }
+    }
+}
+
+/// Everything the agent runs with, resolved.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub listen: SocketAddr,
+    pub data_dir: PathBuf,
+    pub core: CoreConfig,
+    pub limits: Limits,
+    pub mail: MailSettings,
+    pub google: GoogleSettings,
+    pub log: LogSettings,
+}
+
+/// Command-line values, which win over the file.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub listen: Option<SocketAddr>,
+    pub data_dir: Option<PathBuf>,
+    pub compat: bool,
+}
+
+impl FileConfig {
+    pub fn load(path: &Path) -> Result<FileConfig, String> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| format!("cannot read config file {}: {e}", path.display()))?;
+        toml::from_str(&text).map_err(|e| format!("invalid config file {}: {e}", path.display()))
+    }
+
+    pub fn resolve(self, cli: Overrides) -> Result<Settings, String> {
+        let listen = cli
+            .listen
+            .or(self.listen)
+            .unwrap_or_else(|| DEFAULT_LISTEN.parse().expect("valid default address"));
+        let data_dir = match cli.data_dir.or(self.data_dir) {
+            Some(d) => d,
+            None => default_data_dir()?,
+        };
+        let compat = cli.compat || self.compat.unwrap_or(false);
+        let core = CoreConfig {
+            mode: if compat { Mode::Compat } else { Mode::Secure },
+            allowed_hosts: self.allowed_hosts,
+            allowed_origins: self.allowed_origins,
+            token_ttl_secs: self.auth.token_ttl_secs,
+            mfa_session_ttl_secs: self.auth.mfa_session_ttl_secs,
+            min_password_len: self.auth.min_password_len,
+            ..CoreConfig::default()
+        };
+        Ok(Settings {
+            listen,
+            data_dir,
+            core,
+            limits: self.limits,
+            mail: self.mail,
+            google: self.google,
+            log: self.log,
+        })
+    }
+}
+
+/// The platform's data directory: `$XDG_DATA_HOME/click` (Linux), `~/Library/Application
+/// Support/click` (macOS), `%APPDATA%\click` (Windows).
+pub fn default_data_dir() -> Result<PathBuf, String> {
+    dirs::data_dir()
+        .map(|d| d.join("click"))
+        .ok_or_else(|| "no platform data directory; pass --data-dir".to_string())
+}

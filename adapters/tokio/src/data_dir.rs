@@ -1,0 +1,63 @@
+//! The data directory: created readable by the owner only, holding the database, the token
+//! signing key and the outbox.
+
+use std::fs;
+use std::io::{self, Read, Write};
+use std::path::{Path, PathBuf};
+
+pub const DATABASE_FILE: &str = "click.redb";
+pub const SIGNING_KEY_FILE: &str = "token-signing.key";
+pub const OUTBOX_DIR: &str = "outbox";
+const SIGNING_KEY_LEN: usize = 64;
+
+/// Creates `dir` (mode 0700 on Unix) if needed.
+pub fn create_private_dir(dir: &Path) -> io::Result<()> {
+    let mut builder = fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}
+
+/// Writes a file that only the owner can read, atomically (temp file + rename).
+pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    let mut options = fs::OpenOptions::new();
+    options.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut f = options.open(&tmp)?;
+    f.write_all(bytes)?;
+    f.sync_all()?;
+    drop(f);
+    fs::rename(&tmp, path)
+}
+
+/// The HS256 key for session tokens: generated from the OS CSPRNG on first start, then read.
+pub fn signing_key(dir: &Path) -> io::Result<Vec<u8>> {
+    let path = dir.join(SIGNING_KEY_FILE);
+    match fs::File::open(&path) {
+        Ok(mut f) => {
+            let mut key = Vec::new();
+            f.read_to_end(&mut key)?;
+            if key.len() < 32 {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("{} is too short to be a signing key", path.display()),
+                ));
+            }
+            Ok(key)
+        }
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            let mut key = vec![0u8; SIGNING_KEY_LEN];
+            getrandom::fill(&mut key).map_err(io::Error::other)?;
+            write_private_file(&path, &key)?;
+            Ok(key)
+        }
+        Err(e) => Err(e),
+    }
+}
+
+pub fn outbox(dir: &Path) -> PathBuf {
+    dir.join(OUTBOX_DIR)
+}

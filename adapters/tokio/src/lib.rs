@@ -1,0 +1,12 @@
+//! The desktop adapter: a hyper 1 server and WebSockets over `click-core`, with ports on the
+//! host (redb, argon2, jsonwebtoken, the outbox or SMTP, the OS random source and clock).
+
+pub mod config;
+pub mod data_dir;
+pub mod events;
+pub mod google;
+pub mod mail;
+pub mod ports;
+pub mod server;
+pub mod store;
+pub mod ws;

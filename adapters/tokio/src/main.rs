@@ -1,0 +1,96 @@
+//! `click-agent`: the desktop agent.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use click_tokio::config::{FileConfig, Overrides};
+use tracing_subscriber::EnvFilter;
+
+#[derive(Parser)]
+#[command(
+    name = "click-agent",
+    version,
+    about = "The click agent: the Click API on 127.0.0.1:29123."
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run the agent (the default).
+    Serve(ServeArgs),
+    /// List every route: method, path and who may call it.
+    Routes,
+}
+
+#[derive(Args, Default)]
+struct ServeArgs {
+    /// Address to listen on [default: 127.0.0.1:29123]. Port 0 picks a free port.
+    #[arg(long, value_name = "ADDR")]
+    listen: Option<SocketAddr>,
+    /// Where the database, signing key and outbox live [default: the platform data dir].
+    #[arg(long, value_name = "DIR")]
+    data_dir: Option<PathBuf>,
+    /// Exactly the documented API: /management/* and the WebSockets without a token.
+    #[arg(long)]
+    compat: bool,
+    /// A TOML configuration file.
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
+        Command::Routes => {
+            print_routes();
+            ExitCode::SUCCESS
+        }
+        Command::Serve(args) => match serve(args) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("click-agent: {e}");
+                ExitCode::FAILURE
+            }
+        },
+    }
+}
+
+fn print_routes() {
+    for route in click_core::routes::ROUTES {
+        println!(
+            "{:<7} {:<45} {:?}",
+            route.method.as_str(),
+            route.path,
+            route.auth
+        );
+    }
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path)?,
+        None => FileConfig::default(),
+    };
+    let settings = file.resolve(Overrides {
+        listen: args.listen,
+        data_dir: args.data_dir,
+        compat: args.compat,
+    })?;
+    let filter = EnvFilter::try_from_default_env()
+        .or_else(|_| EnvFilter::try_new(&settings.log.level))
+        .map_err(|e| format!("invalid log level {:?}: {e}", settings.log.level))?;
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| format!("cannot start the runtime: {e}"))?;
+    runtime.block_on(click_tokio::server::run(settings))
+}

@@ -1,0 +1,147 @@
+//! The host's implementations of the core's ports.
+
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use argon2::Argon2;
+use argon2::password_hash::phc::PasswordHash;
+use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
+use click_core::auth::jwt::Claims;
+use click_core::ports::{Clock, PasswordHasher, Ports, Rng, TokenSigner};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
+
+use crate::events::Hub;
+use crate::google::GoogleVerifier;
+use crate::mail::DesktopMailer;
+use crate::store::RedbStore;
+
+/// Runs blocking work (a disk sync, a password hash) without stalling other tasks on this
+/// worker thread.
+pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
+    match tokio::runtime::Handle::try_current() {
+        Ok(h) if h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread => {
+            tokio::task::block_in_place(f)
+        }
+        _ => f(),
+    }
+}
+
+pub struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+/// The operating system's CSPRNG.
+pub struct OsRng;
+
+impl Rng for OsRng {
+    fn fill(&self, buf: &mut [u8]) {
+        getrandom::fill(buf).expect("the OS random source failed");
+    }
+}
+
+/// HS256 session tokens through `jsonwebtoken`.
+pub struct JwtSigner {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+}
+
+impl JwtSigner {
+    pub fn new(key: &[u8]) -> JwtSigner {
+        let mut validation = Validation::new(Algorithm::HS256);
+        // The core checks expiry against its own clock, and sessions against the store.
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        JwtSigner {
+            encoding: EncodingKey::from_secret(key).expect("a non-empty key"),
+            decoding: DecodingKey::from_secret(key).expect("a non-empty key"),
+            validation,
+        }
+    }
+}
+
+impl TokenSigner for JwtSigner {
+    fn sign(&self, claims: &Claims) -> String {
+        encode(&Header::new(Algorithm::HS256), claims, &self.encoding).unwrap_or_default()
+    }
+
+    fn verify(&self, token: &str) -> Option<Claims> {
+        decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+}
+
+/// argon2id with the crate's defaults (19 MiB, 2 passes).
+pub struct Argon2Hasher;
+
+impl PasswordHasher for Argon2Hasher {
+    fn hash(&self, password: &str) -> String {
+        blocking(|| {
+            Argon2::default()
+                .hash_password(password.as_bytes())
+                .map(|h| h.to_string())
+                .expect("argon2 hashing with default parameters")
+        })
+    }
+
+    fn verify(&self, password: &str, hash: &str) -> bool {
+        let Ok(parsed) = PasswordHash::new(hash) else {
+            return false;
+        };
+        blocking(|| {
+            Argon2::default()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+    }
+}
+
+pub struct DesktopPorts {
+    pub store: RedbStore,
+    pub signer: JwtSigner,
+    pub mailer: DesktopMailer,
+    pub hub: Hub,
+    pub google: GoogleVerifier,
+}
+
+impl Ports for DesktopPorts {
+    type Store = RedbStore;
+    type Clock = SystemClock;
+    type Rng = OsRng;
+    type Signer = JwtSigner;
+    type Hasher = Argon2Hasher;
+    type Mailer = DesktopMailer;
+    type Events = Hub;
+    type IdTokens = GoogleVerifier;
+
+    fn store(&self) -> &RedbStore {
+        &self.store
+    }
+    fn clock(&self) -> &SystemClock {
+        &SystemClock
+    }
+    fn rng(&self) -> &OsRng {
+        &OsRng
+    }
+    fn signer(&self) -> &JwtSigner {
+        &self.signer
+    }
+    fn hasher(&self) -> &Argon2Hasher {
+        &Argon2Hasher
+    }
+    fn mailer(&self) -> &DesktopMailer {
+        &self.mailer
+    }
+    fn events(&self) -> &Hub {
+        &self.hub
+    }
+    fn id_tokens(&self) -> &GoogleVerifier {
+        &self.google
+    }
+}

@@ -1,0 +1,278 @@
+//! The hyper 1 server: connection limits, header and body limits and timeouts, keep-alive,
+//! WebSocket upgrades and graceful shutdown.
+
+use std::convert::Infallible;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bytes::Bytes;
+use click_core::http::HostAction;
+use click_core::{Agent, ApiError, Header, Method};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use hyper::body::Incoming;
+use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+
+use crate::config::{Limits, Settings};
+use crate::data_dir::{DATABASE_FILE, create_private_dir, outbox, signing_key};
+use crate::events::Hub;
+use crate::google::GoogleVerifier;
+use crate::mail::DesktopMailer;
+use crate::ports::{DesktopPorts, JwtSigner};
+use crate::store::RedbStore;
+
+type HttpResponse = hyper::Response<Full<Bytes>>;
+
+/// The running agent: the core with its desktop ports, and the shutdown switch.
+pub struct App {
+    pub agent: Agent<DesktopPorts>,
+    pub limits: Limits,
+    shutdown: watch::Sender<bool>,
+}
+
+impl App {
+    /// Opens the data directory. Must run inside the tokio runtime (the mailer starts a task).
+    pub fn open(settings: &Settings) -> Result<App, String> {
+        let dir = &settings.data_dir;
+        create_private_dir(dir)
+            .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
+        let store = RedbStore::open(&dir.join(DATABASE_FILE))?;
+        let key =
+            signing_key(dir).map_err(|e| format!("cannot read or create the signing key: {e}"))?;
+        let ports = DesktopPorts {
+            store,
+            signer: JwtSigner::new(&key),
+            mailer: DesktopMailer::new(&settings.mail, outbox(dir))?,
+            hub: Hub::new(settings.limits.ws_queue_frames),
+            google: GoogleVerifier::new(settings.google.clone()),
+        };
+        Ok(App {
+            agent: Agent::new(ports, settings.core.clone()),
+            limits: settings.limits.clone(),
+            shutdown: watch::channel(false).0,
+        })
+    }
+
+    pub fn request_shutdown(&self) {
+        self.shutdown.send_replace(true);
+    }
+
+    pub fn shutdown_receiver(&self) -> watch::Receiver<bool> {
+        self.shutdown.subscribe()
+    }
+}
+
+/// Serves until shutdown is requested, then waits (up to the grace period) for in-flight
+/// requests and WebSockets to finish.
+pub async fn serve(listener: TcpListener, app: Arc<App>) {
+    let (alive, mut all_done) = mpsc::channel::<()>(1);
+    let slots = Arc::new(Semaphore::new(app.limits.max_connections.max(1)));
+    let mut shutdown = app.shutdown_receiver();
+    loop {
+        let next = async {
+            // Waiting for a slot before accepting leaves excess clients in the kernel backlog.
+            let permit = slots
+                .clone()
+                .acquire_owned()
+                .await
+                .expect("semaphore never closed");
+            (permit, listener.accept().await)
+        };
+        let (permit, accepted) = tokio::select! {
+            r = next => r,
+            _ = stopped(&mut shutdown) => break,
+        };
+        match accepted {
+            Ok((stream, _)) => {
+                tokio::spawn(connection(app.clone(), stream, permit, alive.clone()));
+            }
+            Err(e) => {
+                // Out of file descriptors and the like: back off instead of spinning.
+                tracing::warn!("accept failed: {e}");
+                tokio::time::sleep(Duration::from_millis(50)).await;
+            }
+        }
+    }
+    drop(listener);
+    drop(alive);
+    let grace = Duration::from_millis(app.limits.shutdown_grace_ms);
+    if tokio::time::timeout(grace, all_done.recv()).await.is_err() {
+        tracing::warn!("shutdown grace period over; closing remaining connections");
+    }
+}
+
+async fn connection(
+    app: Arc<App>,
+    stream: TcpStream,
+    _permit: OwnedSemaphorePermit,
+    alive: mpsc::Sender<()>,
+) {
+    let _ = stream.set_nodelay(true);
+    let mut shutdown = app.shutdown_receiver();
+    let limits = &app.limits;
+    let mut builder = http1::Builder::new();
+    builder
+        .timer(TokioTimer::new())
+        .keep_alive(true)
+        .header_read_timeout(Duration::from_millis(limits.header_read_timeout_ms))
+        .max_headers(limits.max_headers)
+        .max_buf_size(limits.max_header_bytes.max(8192));
+    let service = {
+        let app = app.clone();
+        let alive = alive.clone();
+        service_fn(move |req| handle(app.clone(), req, alive.clone()))
+    };
+    let conn = builder
+        .serve_connection(TokioIo::new(stream), service)
+        .with_upgrades();
+    tokio::pin!(conn);
+    let result = tokio::select! {
+        r = conn.as_mut() => r,
+        _ = stopped(&mut shutdown) => {
+            conn.as_mut().graceful_shutdown();
+            conn.await
+        }
+    };
+    if let Err(e) = result {
+        tracing::debug!("connection ended: {e}");
+    }
+    drop(alive);
+}
+
+async fn handle(
+    app: Arc<App>,
+    req: hyper::Request<Incoming>,
+    alive: mpsc::Sender<()>,
+) -> Result<HttpResponse, Infallible> {
+    let started = Instant::now();
+    let (parts, body) = req.into_parts();
+    let body = match read_body(&app.limits, &parts, body).await {
+        Ok(b) => b,
+        Err(e) => return Ok(to_hyper(e.into_response())),
+    };
+    let response = {
+        let headers: Vec<Header<'_>> = parts
+            .headers
+            .iter()
+            .map(|(name, value)| Header {
+                name: name.as_str(),
+                value: value.as_bytes(),
+            })
+            .collect();
+        let request = click_core::Request {
+            method: Method::parse(parts.method.as_str()),
+            path: parts.uri.path(),
+            query: parts.uri.query().unwrap_or(""),
+            headers: &headers,
+            body: &body,
+        };
+        app.agent.handle(&request).await
+    };
+    // The path is logged, never the query string: it may carry a token.
+    tracing::debug!(method = %parts.method, path = parts.uri.path(), status = response.status, micros = started.elapsed().as_micros() as u64);
+    match response.action {
+        Some(HostAction::Upgrade(channel)) => {
+            let subscription = app.agent.ports.hub.subscribe(channel);
+            let upgrade = hyper::upgrade::on(hyper::Request::from_parts(parts, ()));
+            let shutdown = app.shutdown_receiver();
+            tokio::spawn(async move {
+                match upgrade.await {
+                    Ok(upgraded) => crate::ws::run(upgraded, subscription, shutdown).await,
+                    Err(e) => tracing::debug!("WebSocket upgrade failed: {e}"),
+                }
+                drop(alive);
+            });
+        }
+        Some(HostAction::Shutdown) => {
+            tracing::info!("exit requested through the API");
+            app.request_shutdown();
+        }
+        None => {}
+    }
+    Ok(to_hyper(response))
+}
+
+async fn read_body(
+    limits: &Limits,
+    parts: &hyper::http::request::Parts,
+    body: Incoming,
+) -> Result<Bytes, ApiError> {
+    let max = limits.max_body_bytes;
+    let declared = parts
+        .headers
+        .get(CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok());
+    if declared.is_some_and(|n| n > max as u64) {
+        return Err(ApiError::PayloadTooLarge(max));
+    }
+    let timeout = Duration::from_millis(limits.body_read_timeout_ms);
+    match tokio::time::timeout(timeout, Limited::new(body, max).collect()).await {
+        Ok(Ok(collected)) => Ok(collected.to_bytes()),
+        Ok(Err(e)) if e.downcast_ref::<LengthLimitError>().is_some() => {
+            Err(ApiError::PayloadTooLarge(max))
+        }
+        Ok(Err(_)) => Err(ApiError::BadRequest("The request body could not be read.")),
+        Err(_) => Err(ApiError::RequestTimeout),
+    }
+}
+
+fn to_hyper(response: click_core::Response) -> HttpResponse {
+    let mut out = hyper::Response::new(Full::new(Bytes::from(response.body)));
+    *out.status_mut() = hyper::StatusCode::from_u16(response.status)
+        .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = out.headers_mut();
+    for (name, value) in response.headers {
+        if let Ok(value) = HeaderValue::from_str(&value) {
+            headers.append(HeaderName::from_static(name), value);
+        }
+    }
+    out
+}
+
+/// Resolves once shutdown has been requested.
+pub async fn stopped(shutdown: &mut watch::Receiver<bool>) {
+    // The guard returned by `wait_for` is not Send; drop it here.
+    let _ = shutdown.wait_for(|stop| *stop).await;
+}
+
+/// Resolves when the process is asked to stop (Ctrl-C, SIGTERM).
+pub async fn stop_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate())
+            .expect("install SIGTERM handler");
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = term.recv() => {}
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = ctrl_c.await;
+}
+
+/// Opens everything, binds, prints the address on stdout, and serves until asked to stop.
+pub async fn run(settings: Settings) -> Result<(), String> {
+    let app = Arc::new(App::open(&settings)?);
+    let listener = TcpListener::bind(settings.listen)
+        .await
+        .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    // Scripts and the tests read this line to find the port when listening on port 0.
+    println!("click-agent listening on http://{addr}");
+    tracing::info!(%addr, data_dir = %settings.data_dir.display(), mode = ?settings.core.mode, "click-agent started");
+    let stopper = app.clone();
+    tokio::spawn(async move {
+        stop_signal().await;
+        tracing::info!("stop signal received");
+        stopper.request_shutdown();
+    });
+    serve(listener, app).await;
+    tracing::info!("click-agent stopped");
+    Ok(())
+}

@@ -1,0 +1,61 @@
+//! A WebSocket connection after the core accepted the upgrade: pushes the hub's frames,
+//! answers pings, and closes with 1000 when the agent shuts down.
+
+use async_tungstenite::WebSocketStream;
+use async_tungstenite::tokio::TokioAdapter;
+use async_tungstenite::tungstenite::Message;
+use async_tungstenite::tungstenite::protocol::{
+    CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode,
+};
+use futures_util::{SinkExt, StreamExt};
+use hyper::upgrade::Upgraded;
+use hyper_util::rt::TokioIo;
+use std::time::Duration;
+use tokio::sync::watch;
+
+use crate::events::Subscription;
+use crate::server::stopped;
+
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+
+pub async fn run(upgraded: Upgraded, mut sub: Subscription, mut shutdown: watch::Receiver<bool>) {
+    let mut config = WebSocketConfig::default();
+    // Clients only read; anything they send is small.
+    config.max_message_size = Some(64 * 1024);
+    config.max_frame_size = Some(64 * 1024);
+    let ws = WebSocketStream::from_raw_socket(
+        TokioAdapter::new(TokioIo::new(upgraded)),
+        Role::Server,
+        Some(config),
+    )
+    .await;
+    let (mut tx, mut rx) = ws.split();
+    loop {
+        tokio::select! {
+            biased;
+            _ = sub.dropped.notified() => return,
+            _ = stopped(&mut shutdown) => {
+                let close = CloseFrame { code: CloseCode::Normal, reason: "agent shutting down".into() };
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, tx.close(Some(close))).await;
+                return;
+            }
+            incoming = rx.next() => match incoming {
+                // Pongs are queued by tungstenite while reading and go out with the next write.
+                Some(Ok(Message::Ping(_))) => { let _ = tx.flush().await; }
+                Some(Ok(Message::Close(_))) | Some(Err(_)) | None => return,
+                Some(Ok(_)) => {}
+            },
+            frame = sub.frames.recv() => {
+                let Some(frame) = frame else { return };
+                // A stuck write must not outlive a drop or a shutdown.
+                let mut stop = shutdown.clone();
+                tokio::select! {
+                    biased;
+                    _ = sub.dropped.notified() => return,
+                    _ = stopped(&mut stop) => return,
+                    sent = tx.send(Message::Text(frame)) => if sent.is_err() { return },
+                }
+            }
+        }
+    }
+}

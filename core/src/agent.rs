@@ -1,0 +1,198 @@
+//! The agent: configuration, ports and the little runtime state the core keeps, and the one
+//! request path every adapter calls.
+
+use alloc::borrow::Cow;
+use alloc::format;
+use alloc::string::String;
+use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
+use serde::de::DeserializeOwned;
+
+use crate::auth::{AuthPolicy, Caller, request_token};
+use crate::config::{CoreConfig, Mode};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{AppNotification, Channel, Event, NotificationType, notification_frame};
+use crate::http::{Request, Response};
+use crate::ports::{Clock, EventSink, Ports};
+use crate::routes::{self, Handler, Match, Params, Route};
+use crate::security;
+use crate::sync::SpinLock;
+
+/// `AgentStatus` of `GET /management/agent_status`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u8)]
+pub enum AgentStatus {
+    Created = 0,
+    Started = 1,
+    Stopped = 2,
+    Paused = 4,
+    Disposed = 8,
+}
+
+impl AgentStatus {
+    fn from_u8(v: u8) -> AgentStatus {
+        match v {
+            1 => AgentStatus::Started,
+            2 => AgentStatus::Stopped,
+            4 => AgentStatus::Paused,
+            8 => AgentStatus::Disposed,
+            _ => AgentStatus::Created,
+        }
+    }
+}
+
+pub struct Agent<P: Ports> {
+    pub ports: P,
+    pub config: CoreConfig,
+    status: AtomicU8,
+    /// The user loaded by the Start command.
+    current_user: SpinLock<Option<String>>,
+    event_seq: AtomicU32,
+}
+
+/// What a handler gets: the agent, the request, path parameters and the caller, if any.
+pub struct Ctx<'a, P: Ports> {
+    pub agent: &'a Agent<P>,
+    pub req: &'a Request<'a>,
+    pub params: Params<'a>,
+    pub caller: Option<Caller>,
+}
+
+impl<P: Ports> Ctx<'_, P> {
+    pub fn ports(&self) -> &P {
+        &self.agent.ports
+    }
+
+    pub fn store(&self) -> &P::Store {
+        self.agent.ports.store()
+    }
+
+    pub fn now_ms(&self) -> u64 {
+        self.agent.ports.clock().now_ms()
+    }
+
+    pub fn config(&self) -> &CoreConfig {
+        &self.agent.config
+    }
+
+    /// The caller of a route whose policy may let anonymous calls through.
+    pub fn caller(&self) -> ApiResult<&Caller> {
+        self.caller
+            .as_ref()
+            .ok_or(ApiError::Unauthorized("A token is required."))
+    }
+
+    pub fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        crate::json::parse(self.req.body)
+    }
+
+    pub fn param(&self, name: &str) -> &str {
+        self.params.get(name).unwrap_or("")
+    }
+}
+
+impl<P: Ports> Agent<P> {
+    pub fn new(ports: P, config: CoreConfig) -> Agent<P> {
+        Agent {
+            ports,
+            config,
+            status: AtomicU8::new(AgentStatus::Created as u8),
+            current_user: SpinLock::new(None),
+            event_seq: AtomicU32::new(0),
+        }
+    }
+
+    pub fn status(&self) -> AgentStatus {
+        AgentStatus::from_u8(self.status.load(Ordering::Acquire))
+    }
+
+    pub fn set_status(&self, status: AgentStatus) {
+        self.status.store(status as u8, Ordering::Release);
+    }
+
+    pub fn current_user(&self) -> Option<String> {
+        self.current_user.lock().clone()
+    }
+
+    pub fn set_current_user(&self, user_id: Option<String>) {
+        *self.current_user.lock() = user_id;
+    }
+
+    /// Numbers an event and hands it to the host's sink.
+    pub fn raise(&self, channel: Channel, frame: String) {
+        let seq = u64::from(self.event_seq.fetch_add(1, Ordering::Relaxed)) + 1;
+        self.ports.events().publish(Event {
+            seq,
+            channel,
+            frame,
+        });
+    }
+
+    /// The whole request path: security checks, routing, auth, the handler, events, CORS.
+    pub async fn handle(&self, req: &Request<'_>) -> Response {
+        let mut response = match self.route(req).await {
+            Ok(r) => r,
+            Err(e) => e.into_response(),
+        };
+        security::add_cors_headers(req, &self.config, &mut response);
+        response
+    }
+
+    async fn route(&self, req: &Request<'_>) -> ApiResult<Response> {
+        let upgrade = crate::websocket::is_upgrade(req);
+        security::check(req, &self.config, upgrade)?;
+        if let Some(r) = security::preflight(req, &self.config) {
+            return Ok(r);
+        }
+        let (route, params) = match routes::find(req.method, req.path) {
+            Match::Found(route, params) => (route, params),
+            Match::WrongMethod => return Err(ApiError::MethodNotAllowed),
+            Match::None => return Err(ApiError::NoRoute),
+        };
+        let caller = self.authorize(route, req)?;
+        let cx = Ctx {
+            agent: self,
+            req,
+            params,
+            caller,
+        };
+        let result = routes::dispatch(route.handler, &cx).await;
+        // `notify` publishes the notification it was given instead of one about itself.
+        if !req.method.is_safe() && route.handler != Handler::Notify {
+            self.raise_endpoint_execution(req);
+        }
+        result
+    }
+
+    fn authorize(&self, route: &Route, req: &Request<'_>) -> ApiResult<Option<Caller>> {
+        let token = request_token(req);
+        let required = match route.auth {
+            AuthPolicy::Public => return Ok(None),
+            AuthPolicy::User => true,
+            AuthPolicy::Local => self.config.mode == Mode::Secure,
+            AuthPolicy::Optional => false,
+        };
+        match token {
+            Some(t) => self.authenticate_token(&t).map(Some),
+            None if required => Err(ApiError::Unauthorized("A token is required.")),
+            None => Ok(None),
+        }
+    }
+
+    fn raise_endpoint_execution(&self, req: &Request<'_>) {
+        self.raise_app_notification(&AppNotification::for_request(req, "EndpointExecution"));
+    }
+
+    pub fn raise_app_notification(&self, data: &AppNotification) {
+        self.raise(
+            Channel::Notification,
+            notification_frame(NotificationType::AppNotification, data),
+        );
+    }
+}
+
+/// Reads a query parameter that must be present.
+pub fn required_query<'a>(req: &Request<'a>, name: &str) -> ApiResult<Cow<'a, str>> {
+    req.query_param(name)
+        .filter(|v| !v.trim().is_empty())
+        .ok_or_else(|| ApiError::invalid(format!("The query parameter '{name}' is required.")))
+}

@@ -1,0 +1,46 @@
+//! Who is calling: tokens, sessions, passwords, TOTP.
+
+pub mod jwt;
+pub mod session;
+pub mod totp;
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+
+use crate::http::Request;
+
+/// How a route decides who may call it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthPolicy {
+    /// No token (sign-up, login, `agent_status`).
+    Public,
+    /// A valid token, always.
+    User,
+    /// Documented as open (`/management/*`, the WebSockets): a token is required in secure
+    /// mode; in `--compat` mode a token is used when given.
+    Local,
+    /// A token is used when given (`reset_password`, which also takes an emailed reset token).
+    Optional,
+}
+
+/// An authenticated caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub user_id: String,
+    pub account_id: String,
+    pub user_type: u32,
+    pub session_id: String,
+    /// The token as the caller sent it (`GET /authentication/user` echoes it).
+    pub token: String,
+}
+
+/// The token of a request: `Authorization: Bearer` first, then the documented `?token=`.
+pub fn request_token<'a>(req: &Request<'a>) -> Option<Cow<'a, str>> {
+    if let Some(auth) = req.header_str("authorization") {
+        let (scheme, token) = auth.split_once(' ').unwrap_or((auth, ""));
+        if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {
+            return Some(Cow::Borrowed(token.trim()));
+        }
+    }
+    req.query_param("token").filter(|t| !t.is_empty())
+}

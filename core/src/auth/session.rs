@@ -1,0 +1,147 @@
+//! Stored sessions: a token is good while its session row exists, so logout revokes at once.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::Caller;
+use super::jwt::Claims;
+use crate::agent::Agent;
+use crate::error::{ApiError, ApiResult};
+use crate::model::User;
+use crate::model::tables::{SESSIONS, USERS};
+use crate::ports::{Clock, Ports, RngExt, Store, TokenSigner};
+use crate::store::Batch;
+use crate::store::table::Table;
+
+/// User id + session id -> nothing; lists a user's sessions for bulk revocation.
+pub const USER_SESSIONS: Table = Table::new("idx/user-session/");
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Session {
+    pub user_id: String,
+    pub account_id: String,
+    pub created_ms: u64,
+    pub expires_ms: u64,
+}
+
+const INVALID: &str = "The token is missing, invalid, expired or revoked.";
+
+fn user_session_key(user_id: &str, session_id: &str) -> String {
+    alloc::format!("{user_id}/{session_id}")
+}
+
+impl<P: Ports> Agent<P> {
+    /// Opens a session for `user` in `batch` and returns its signed token.
+    pub fn open_session(&self, batch: &mut Batch, user: &User) -> String {
+        let now = self.ports.clock().now_ms();
+        let session_id = self.ports.rng().uuid();
+        let expires_ms = now + self.config.token_ttl_secs * 1000;
+        let session = Session {
+            user_id: user.id.clone(),
+            account_id: user.account_id.clone(),
+            created_ms: now,
+            expires_ms,
+        };
+        SESSIONS.put(batch, &session_id, &session);
+        USER_SESSIONS.put_str(batch, &user_session_key(&user.id, &session_id), "");
+        self.ports.signer().sign(&Claims {
+            sub: user.id.clone(),
+            acc: user.account_id.clone(),
+            typ: user.user_type,
+            sid: session_id,
+            iat: now / 1000,
+            exp: expires_ms / 1000,
+        })
+    }
+
+    /// Checks a token: signature, expiry, and that its session still exists.
+    pub fn authenticate_token(&self, token: &str) -> ApiResult<Caller> {
+        let claims = self
+            .ports
+            .signer()
+            .verify(token)
+            .ok_or(ApiError::Unauthorized(INVALID))?;
+        let now = self.ports.clock().now_ms();
+        if claims.exp * 1000 <= now {
+            return Err(ApiError::Unauthorized(INVALID));
+        }
+        let session: Session = SESSIONS
+            .get(self.ports.store(), &claims.sid)?
+            .ok_or(ApiError::Unauthorized(INVALID))?;
+        if session.expires_ms <= now || session.user_id != claims.sub {
+            return Err(ApiError::Unauthorized(INVALID));
+        }
+        Ok(Caller {
+            user_id: claims.sub,
+            account_id: claims.acc,
+            user_type: claims.typ,
+            session_id: claims.sid,
+            token: String::from(token),
+        })
+    }
+
+    /// Revokes the session behind `token`, if it names one. Expired tokens can be revoked too.
+    pub fn revoke_token(&self, token: &str) -> ApiResult<()> {
+        let Some(claims) = self.ports.signer().verify(token) else {
+            return Ok(());
+        };
+        let mut batch = Batch::new();
+        SESSIONS.delete(&mut batch, &claims.sid);
+        USER_SESSIONS.delete(&mut batch, &user_session_key(&claims.sub, &claims.sid));
+        self.ports
+            .store()
+            .commit(&batch)
+            .map_err(|_| ApiError::Internal)
+    }
+
+    /// Adds to `batch` the deletion of every session of `user_id` except `keep`.
+    pub fn revoke_sessions(
+        &self,
+        batch: &mut Batch,
+        user_id: &str,
+        keep: Option<&str>,
+    ) -> ApiResult<()> {
+        self.prune_sessions(batch, user_id, |sid, _| Some(sid) != keep)
+    }
+
+    /// Adds to `batch` the deletion of the user's expired sessions, so that they do not pile up.
+    pub fn revoke_expired_sessions(&self, batch: &mut Batch, user_id: &str) -> ApiResult<()> {
+        let now = self.ports.clock().now_ms();
+        self.prune_sessions(batch, user_id, |_, session| {
+            session.is_none_or(|s| s.expires_ms <= now)
+        })
+    }
+
+    fn prune_sessions(
+        &self,
+        batch: &mut Batch,
+        user_id: &str,
+        doomed: impl Fn(&str, Option<&Session>) -> bool,
+    ) -> ApiResult<()> {
+        let store = self.ports.store();
+        let prefix = USER_SESSIONS.key(&alloc::format!("{user_id}/"));
+        let mut after: Option<Vec<u8>> = None;
+        loop {
+            let page = store.scan(&prefix, after.as_deref(), 256)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, _) in &page {
+                let sid = core::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
+                let session: Option<Session> = SESSIONS.get(store, sid)?;
+                if doomed(sid, session.as_ref()) {
+                    SESSIONS.delete(batch, sid);
+                    batch.delete(key.clone());
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The user behind a caller; a deleted user's tokens stop working.
+    pub fn caller_user(&self, caller: &Caller) -> ApiResult<User> {
+        USERS
+            .get(self.ports.store(), &caller.user_id)?
+            .ok_or(ApiError::Unauthorized(INVALID))
+    }
+}

@@ -1,0 +1,107 @@
+//! Management: agent status, lifecycle commands, notifications (`management.md`).
+
+use alloc::string::String;
+use serde::Deserialize;
+
+use crate::agent::{AgentStatus, Ctx};
+use crate::error::{ApiError, ApiResult};
+use crate::events::{AppNotification, operation_name};
+use crate::http::{HostAction, Response};
+use crate::ports::Ports;
+
+pub async fn agent_status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    Ok(Response::json(&(cx.agent.status() as u8)))
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Command {
+    Start,
+    Dispose,
+    Pause,
+    Resume,
+    Exit,
+}
+
+/// The documented integers, with the names accepted as aliases.
+fn parse_command(raw: &str) -> Option<Command> {
+    Some(match raw.to_ascii_lowercase().as_str() {
+        "0" | "start" => Command::Start,
+        "1" | "dispose" => Command::Dispose,
+        "2" | "pause" => Command::Pause,
+        "4" | "resume" => Command::Resume,
+        "8" | "exit" => Command::Exit,
+        _ => return None,
+    })
+}
+
+pub async fn command<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let cmd = parse_command(cx.param("cmd")).ok_or_else(|| {
+        ApiError::invalid(
+            "'cmd' must be Start (0), Dispose (1), Pause (2), Resume (4) or Exit (8).",
+        )
+    })?;
+    let agent = cx.agent;
+    let status = agent.status();
+    match cmd {
+        Command::Start => {
+            let caller = cx.caller()?;
+            agent.caller_user(caller)?;
+            agent.set_current_user(Some(caller.user_id.clone()));
+            agent.set_status(AgentStatus::Started);
+        }
+        Command::Pause if status == AgentStatus::Started => agent.set_status(AgentStatus::Paused),
+        Command::Resume if status == AgentStatus::Paused => agent.set_status(AgentStatus::Started),
+        Command::Pause | Command::Resume => {
+            return Err(ApiError::invalid(alloc::format!(
+                "The agent cannot {} while it is {status:?}.",
+                if cmd == Command::Pause {
+                    "pause"
+                } else {
+                    "resume"
+                }
+            )));
+        }
+        Command::Dispose => {
+            agent.set_current_user(None);
+            agent.set_status(AgentStatus::Disposed);
+        }
+        Command::Exit => {
+            agent.set_status(AgentStatus::Stopped);
+            agent.raise_app_notification(&AppNotification::for_request(cx.req, "AppExit"));
+            let mut r = Response::ok();
+            r.action = Some(HostAction::Shutdown);
+            return Ok(r);
+        }
+    }
+    Ok(Response::ok())
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+struct NotifyRequest {
+    operation: u32,
+    #[serde(default)]
+    endpoint_address: String,
+    #[serde(default)]
+    http_method: String,
+    /// Spelled as in the documented model.
+    #[serde(default)]
+    origion: String,
+    #[serde(default)]
+    data: Option<String>,
+}
+
+pub async fn notify<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let body: NotifyRequest = cx.body()?;
+    let operation = operation_name(body.operation).ok_or_else(|| {
+        ApiError::invalid("'operation' must be AppExit (1) or EndpointExecution (2).")
+    })?;
+    cx.agent.raise_app_notification(&AppNotification {
+        operation: String::from(operation),
+        endpoint_address: body.endpoint_address,
+        http_method: body.http_method,
+        origin: body.origion,
+        data: body.data,
+    });
+    Ok(Response::ok())
+}

@@ -1,0 +1,217 @@
+//! The request and response model, independent of any HTTP library.
+
+use alloc::borrow::Cow;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Method {
+    Get,
+    Head,
+    Post,
+    Put,
+    Delete,
+    Patch,
+    Options,
+    Other,
+}
+
+impl Method {
+    pub fn parse(s: &str) -> Method {
+        match s {
+            "GET" => Method::Get,
+            "HEAD" => Method::Head,
+            "POST" => Method::Post,
+            "PUT" => Method::Put,
+            "DELETE" => Method::Delete,
+            "PATCH" => Method::Patch,
+            "OPTIONS" => Method::Options,
+            _ => Method::Other,
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Method::Get => "GET",
+            Method::Head => "HEAD",
+            Method::Post => "POST",
+            Method::Put => "PUT",
+            Method::Delete => "DELETE",
+            Method::Patch => "PATCH",
+            Method::Options => "OPTIONS",
+            Method::Other => "OTHER",
+        }
+    }
+
+    /// Methods that never change state; everything else is checked against the Origin allowlist.
+    pub fn is_safe(self) -> bool {
+        matches!(self, Method::Get | Method::Head | Method::Options)
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Header<'a> {
+    pub name: &'a str,
+    pub value: &'a [u8],
+}
+
+/// One HTTP request as the core sees it. Everything is borrowed from the adapter's buffers.
+#[derive(Clone, Copy, Debug)]
+pub struct Request<'a> {
+    pub method: Method,
+    pub path: &'a str,
+    /// The raw query string without the leading `?`.
+    pub query: &'a str,
+    pub headers: &'a [Header<'a>],
+    pub body: &'a [u8],
+}
+
+impl<'a> Request<'a> {
+    /// First header with this name (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&'a [u8]> {
+        self.headers
+            .iter()
+            .find(|h| h.name.eq_ignore_ascii_case(name))
+            .map(|h| h.value)
+    }
+
+    pub fn header_str(&self, name: &str) -> Option<&'a str> {
+        self.header(name)
+            .and_then(|v| core::str::from_utf8(v).ok())
+            .map(str::trim)
+    }
+
+    /// A query parameter, percent-decoded. Parameter names match case-insensitively, as in
+    /// ASP.NET model binding.
+    pub fn query_param(&self, name: &str) -> Option<Cow<'a, str>> {
+        query_pairs(self.query)
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v)
+    }
+}
+
+/// Iterates `name=value` pairs of a query string, decoding `+` and `%XX`. Pairs whose value is
+/// not valid UTF-8 after decoding are skipped.
+pub fn query_pairs(query: &str) -> impl Iterator<Item = (&str, Cow<'_, str>)> {
+    query
+        .split('&')
+        .filter(|p| !p.is_empty())
+        .filter_map(|pair| {
+            let (k, v) = pair.split_once('=').unwrap_or((pair, ""));
+            percent_decode(v).map(|v| (k, v))
+        })
+}
+
+pub fn percent_decode(s: &str) -> Option<Cow<'_, str>> {
+    if !s.bytes().any(|b| b == b'%' || b == b'+') {
+        return Some(Cow::Borrowed(s));
+    }
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'+' => out.push(b' '),
+            b'%' if i + 2 < bytes.len() => match (hex_val(bytes[i + 1]), hex_val(bytes[i + 2])) {
+                (Some(h), Some(l)) => {
+                    out.push(h << 4 | l);
+                    i += 2;
+                }
+                _ => out.push(b'%'),
+            },
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8(out).ok().map(Cow::Owned)
+}
+
+fn hex_val(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// What the host must do after writing the response.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum HostAction {
+    /// Switch this connection to a WebSocket on the given channel.
+    Upgrade(crate::events::Channel),
+    /// Finish in-flight work, close WebSockets with 1000 and exit.
+    Shutdown,
+}
+
+#[derive(Debug)]
+pub struct Response {
+    pub status: u16,
+    pub headers: Vec<(&'static str, String)>,
+    pub body: Vec<u8>,
+    pub action: Option<HostAction>,
+}
+
+impl Response {
+    pub fn empty(status: u16) -> Response {
+        Response {
+            status,
+            headers: Vec::new(),
+            body: Vec::new(),
+            action: None,
+        }
+    }
+
+    pub fn ok() -> Response {
+        Response::empty(200)
+    }
+
+    /// A 200 response whose body is `value` as JSON.
+    pub fn json<T: serde::Serialize + ?Sized>(value: &T) -> Response {
+        Response::json_status(200, value)
+    }
+
+    pub fn json_status<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Response {
+        match serde_json::to_vec(value) {
+            Ok(body) => Response {
+                status,
+                headers: alloc::vec![(
+                    "content-type",
+                    String::from("application/json; charset=utf-8")
+                )],
+                body,
+                action: None,
+            },
+            Err(_) => Response::empty(500),
+        }
+    }
+
+    pub fn with_header(mut self, name: &'static str, value: String) -> Response {
+        self.headers.push((name, value));
+        self
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_query_values() {
+        let q = "token=a%2Bb%3D&name=Jane+Doe&bad=%E0%A4&empty";
+        let pairs: Vec<_> = query_pairs(q).collect();
+        assert_eq!(pairs[0], ("token", Cow::Borrowed("a+b=")));
+        assert_eq!(pairs[1].1, "Jane Doe");
+        assert_eq!(pairs.len(), 3, "invalid UTF-8 is skipped: {pairs:?}");
+        assert_eq!(pairs[2], ("empty", Cow::Borrowed("")));
+        assert_eq!(percent_decode("100%").unwrap(), "100%");
+        assert_eq!(percent_decode("%4").unwrap(), "%4");
+    }
+}

@@ -1,0 +1,63 @@
+use alloc::string::String;
+use serde::{Deserialize, Serialize};
+
+/// `UserType` flags (web-api `authentication.md`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserType;
+
+impl UserType {
+    pub const PROVIDER_ADMIN: u32 = 1;
+    pub const RESELLER_ADMIN: u32 = 2;
+    pub const ACCOUNT_ADMIN: u32 = 4;
+    pub const ACCOUNT_USER: u32 = 8;
+    pub const DESKTOP_ADMIN: u32 = 16;
+    pub const DESKTOP_CREATIVE_USER: u32 = 32;
+    pub const DESKTOP_STANDARD_USER: u32 = 64;
+    pub const ALL: u32 = 127;
+
+    /// A single documented flag.
+    pub fn is_valid(t: u32) -> bool {
+        t != 0 && t & Self::ALL == t && t.is_power_of_two()
+    }
+}
+
+/// `UserStatus` flags of `/user/get_all_users`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct UserStatus;
+
+impl UserStatus {
+    pub const ACTIVE: u32 = 1;
+    pub const INACTIVE: u32 = 2;
+    pub const PENDING: u32 = 4;
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct User {
+    pub id: String,
+    pub account_id: String,
+    pub firstname: String,
+    pub lastname: String,
+    pub username: String,
+    pub email: String,
+    pub user_type: u32,
+    pub status: u32,
+    pub owner: bool,
+    pub auth_provider: u32,
+    pub create_date_ms: u64,
+    /// argon2id PHC string; `None` for users who sign in through Google only.
+    pub password_hash: Option<String>,
+    pub mfa: bool,
+    /// Base32 TOTP secret in force.
+    pub mfa_secret: Option<String>,
+    /// Secret from `generate_mfa_token` waiting for `set_mfa` to confirm it.
+    pub mfa_pending_secret: Option<String>,
+    /// Last TOTP step accepted, so a code cannot be used twice.
+    #[serde(default)]
+    pub mfa_last_step: u64,
+}
+
+impl User {
+    pub fn is_admin(&self) -> bool {
+        self.owner || self.user_type & (UserType::DESKTOP_ADMIN | UserType::ACCOUNT_ADMIN) != 0
+    }
+}

@@ -1,0 +1,179 @@
+//! The route table: every route declared once, as data, with its handler.
+//!
+//! The table drives matching, auth, the `--help` listing and the test that compares it with
+//! `spec/endpoints.tsv`. Dispatch is one `match`, so handlers are plain `async fn`s generic
+//! over the host's ports and nothing is boxed.
+
+use crate::agent::Ctx;
+use crate::auth::AuthPolicy;
+use crate::controllers::{authentication, management, user, websocket};
+use crate::error::ApiResult;
+use crate::http::{Method, Response};
+use crate::ports::Ports;
+
+#[derive(Debug)]
+pub struct Route {
+    pub method: Method,
+    /// Path pattern; `{name}` matches one segment.
+    pub path: &'static str,
+    pub auth: AuthPolicy,
+    pub handler: Handler,
+}
+
+macro_rules! routes {
+    ($( $handler:ident: $method:ident $path:literal $auth:ident => $func:path; )*) => {
+        /// One variant per route.
+        #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+        pub enum Handler { $($handler,)* }
+
+        pub static ROUTES: &[Route] = &[
+            $( Route { method: Method::$method, path: $path, auth: AuthPolicy::$auth, handler: Handler::$handler }, )*
+        ];
+
+        pub(crate) async fn dispatch<P: Ports>(handler: Handler, cx: &Ctx<'_, P>) -> ApiResult<Response> {
+            match handler { $( Handler::$handler => $func(cx).await, )* }
+        }
+    };
+}
+
+routes! {
+    // Authentication
+    Login: Post "/authentication/login" Public => authentication::login;
+    Logout: Post "/authentication/logout" Public => authentication::logout;
+    MfaRespond: Post "/authentication/mfa_respond" Public => authentication::mfa_respond;
+    ForgotPassword: Post "/authentication/forgot_password" Public => authentication::forgot_password;
+    Signup: Post "/authentication/signup" Public => authentication::signup;
+    ConfirmSignup: Post "/authentication/confirm_signup" Public => authentication::confirm_signup;
+    ResendConfirmation: Post "/authentication/resend_confirmation_email" Public => authentication::resend_confirmation_email;
+    GoogleSignup: Post "/authentication/google_signup" Public => authentication::google_signup;
+    GoogleLogin: Post "/authentication/google_login" Public => authentication::google_login;
+    GetUser: Get "/authentication/user" User => authentication::get_user;
+    UpdateUser: Put "/authentication/update_user" User => authentication::update_user;
+    UpdateSubscription: Put "/authentication/update_subscription" User => authentication::update_subscription;
+    ResetPassword: Post "/authentication/reset_password" Optional => authentication::reset_password;
+    // User (the MFA part; the rest comes with the accounts controllers)
+    SetMfa: Post "/user/set_mfa" User => user::set_mfa;
+    GenerateMfaToken: Post "/user/generate_mfa_token" User => user::generate_mfa_token;
+    // Management
+    AgentStatus: Get "/management/agent_status" Public => management::agent_status;
+    Command: Post "/management/command/{cmd}" Local => management::command;
+    Notify: Post "/management/notify" Local => management::notify;
+    // WebSockets
+    NotificationSocket: Get "/notification" Local => websocket::notification;
+    StateChangeSocket: Get "/statechange" Local => websocket::statechange;
+}
+
+/// Path parameters captured by a match (at most [`Params::MAX`]).
+#[derive(Clone, Copy, Debug, Default)]
+pub struct Params<'a> {
+    items: [(&'static str, &'a str); Params::MAX],
+    len: usize,
+}
+
+impl<'a> Params<'a> {
+    pub const MAX: usize = 3;
+
+    pub fn get(&self, name: &str) -> Option<&'a str> {
+        self.items[..self.len]
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|(_, v)| *v)
+    }
+}
+
+/// Matches `path` against a pattern, capturing `{name}` segments.
+fn match_path<'a>(pattern: &'static str, path: &'a str) -> Option<Params<'a>> {
+    let mut params = Params::default();
+    let mut pat = pattern.split('/');
+    let mut segs = path.split('/');
+    loop {
+        match (pat.next(), segs.next()) {
+            (None, None) => return Some(params),
+            (Some(p), Some(s)) if p.starts_with('{') && p.ends_with('}') => {
+                if s.is_empty() || params.len == Params::MAX {
+                    return None;
+                }
+                params.items[params.len] = (&p[1..p.len() - 1], s);
+                params.len += 1;
+            }
+            (Some(p), Some(s)) if p.eq_ignore_ascii_case(s) => {}
+            _ => return None,
+        }
+    }
+}
+
+pub enum Match<'a> {
+    Found(&'static Route, Params<'a>),
+    /// The path exists, for other methods.
+    WrongMethod,
+    None,
+}
+
+/// Finds the route for a request. A trailing slash is ignored; HEAD is served as GET.
+pub fn find(method: Method, path: &str) -> Match<'_> {
+    let path = match path.strip_suffix('/') {
+        Some(p) if !p.is_empty() => p,
+        _ => path,
+    };
+    let method = if method == Method::Head {
+        Method::Get
+    } else {
+        method
+    };
+    let mut wrong_method = false;
+    for route in ROUTES {
+        if let Some(params) = match_path(route.path, path) {
+            if route.method == method {
+                return Match::Found(route, params);
+            }
+            wrong_method = true;
+        }
+    }
+    if wrong_method {
+        Match::WrongMethod
+    } else {
+        Match::None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn matches_patterns_and_methods() {
+        match find(Method::Post, "/management/command/0") {
+            Match::Found(r, p) => {
+                assert_eq!(r.handler, Handler::Command);
+                assert_eq!(p.get("cmd"), Some("0"));
+            }
+            _ => panic!("no match"),
+        }
+        assert!(matches!(
+            find(Method::Get, "/management/command/0"),
+            Match::WrongMethod
+        ));
+        assert!(matches!(
+            find(Method::Post, "/management/command/"),
+            Match::WrongMethod | Match::None
+        ));
+        assert!(matches!(find(Method::Get, "/nope"), Match::None));
+        assert!(matches!(
+            find(Method::Get, "/Authentication/User/"),
+            Match::Found(..)
+        ));
+    }
+
+    #[test]
+    fn every_route_is_unique() {
+        for (i, a) in ROUTES.iter().enumerate() {
+            for b in &ROUTES[i + 1..] {
+                assert!(
+                    !(a.method == b.method && a.path == b.path),
+                    "{} twice",
+                    a.path
+                );
+            }
+        }
+    }
+}

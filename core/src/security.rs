@@ -1,0 +1,134 @@
+//! Host and Origin checks (DNS rebinding and CSRF defences) and CORS.
+
+use alloc::string::String;
+
+use crate::config::CoreConfig;
+use crate::error::ApiError;
+use crate::http::{Method, Request, Response};
+
+const LOOPBACK_NAMES: [&str; 4] = ["localhost", "127.0.0.1", "[::1]", "::1"];
+
+/// The host part of a `Host` header value, without the port.
+fn host_name(host: &str) -> &str {
+    if host.starts_with('[') {
+        return host.find(']').map_or(host, |end| &host[..=end]);
+    }
+    match host.rsplit_once(':') {
+        Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+        _ => host,
+    }
+}
+
+pub fn host_allowed(host: Option<&str>, config: &CoreConfig) -> bool {
+    let Some(host) = host else { return false };
+    let name = host_name(host);
+    LOOPBACK_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+        || config
+            .allowed_hosts
+            .iter()
+            .any(|n| n.eq_ignore_ascii_case(name))
+}
+
+pub fn origin_allowed(origin: &str, config: &CoreConfig) -> bool {
+    let origin = origin.trim_end_matches('/');
+    config
+        .allowed_origins
+        .iter()
+        .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
+}
+
+/// Refuses requests whose Host is not a loopback or configured name, and state-changing
+/// requests or WebSocket upgrades from an Origin that is not allowlisted. Requests without an
+/// Origin (scripts, CLI clients) pass.
+pub fn check(req: &Request<'_>, config: &CoreConfig, is_upgrade: bool) -> Result<(), ApiError> {
+    if !host_allowed(req.header_str("host"), config) {
+        return Err(ApiError::Forbidden(
+            "The Host header names a host this agent does not serve.",
+        ));
+    }
+    if let Some(origin) = req.header_str("origin") {
+        let needs_check = is_upgrade || !req.method.is_safe();
+        if needs_check && !origin_allowed(origin, config) {
+            return Err(ApiError::Forbidden(
+                "Requests from this Origin are not allowed.",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Answers a CORS preflight, or `None` when the request is not one.
+pub fn preflight(req: &Request<'_>, config: &CoreConfig) -> Option<Response> {
+    if req.method != Method::Options || req.header("access-control-request-method").is_none() {
+        return None;
+    }
+    let origin = req.header_str("origin")?;
+    if !origin_allowed(origin, config) {
+        return Some(
+            ApiError::Forbidden("Requests from this Origin are not allowed.").into_response(),
+        );
+    }
+    let headers = req
+        .header_str("access-control-request-headers")
+        .unwrap_or("content-type, authorization, x-app-origin");
+    Some(
+        Response::empty(204)
+            .with_header("access-control-allow-origin", String::from(origin))
+            .with_header(
+                "access-control-allow-methods",
+                String::from("GET, POST, PUT, DELETE"),
+            )
+            .with_header("access-control-allow-headers", String::from(headers))
+            .with_header("access-control-max-age", String::from("600"))
+            .with_header("vary", String::from("Origin")),
+    )
+}
+
+/// Adds CORS response headers for an allowlisted Origin.
+pub fn add_cors_headers(req: &Request<'_>, config: &CoreConfig, response: &mut Response) {
+    if let Some(origin) = req.header_str("origin")
+        && origin_allowed(origin, config)
+    {
+        response
+            .headers
+            .push(("access-control-allow-origin", String::from(origin)));
+        response.headers.push(("vary", String::from("Origin")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use alloc::vec;
+
+    #[test]
+    fn host_names() {
+        let mut c = CoreConfig::default();
+        for ok in ["localhost:29123", "127.0.0.1", "[::1]:80", "LOCALHOST"] {
+            assert!(host_allowed(Some(ok), &c), "{ok}");
+        }
+        for bad in [
+            "evil.com",
+            "localhost.evil.com:29123",
+            "127.0.0.2",
+            "[::2]:1",
+            "",
+        ] {
+            assert!(!host_allowed(Some(bad), &c), "{bad}");
+        }
+        assert!(!host_allowed(None, &c));
+        c.allowed_hosts = vec!["nas.lan".into()];
+        assert!(host_allowed(Some("nas.lan:29123"), &c));
+    }
+
+    #[test]
+    fn origins() {
+        let c = CoreConfig {
+            allowed_origins: vec!["http://localhost:3000".into()],
+            ..CoreConfig::default()
+        };
+        assert!(origin_allowed("http://localhost:3000", &c));
+        assert!(!origin_allowed("http://localhost:3001", &c));
+        assert!(!origin_allowed("null", &c));
+    }
+}

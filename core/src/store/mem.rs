@@ -1,0 +1,95 @@
+//! An in-memory [`Store`]: the firmware's RAM store and the core's test store.
+
+use alloc::collections::BTreeMap;
+use alloc::vec::Vec;
+use core::ops::Bound;
+
+use super::{Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check};
+use crate::sync::SpinLock;
+
+#[derive(Default)]
+pub struct MemStore {
+    map: SpinLock<BTreeMap<Vec<u8>, Vec<u8>>>,
+}
+
+impl MemStore {
+    pub fn new() -> MemStore {
+        MemStore::default()
+    }
+
+    pub fn len(&self) -> usize {
+        self.map.lock().len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+impl Store for MemStore {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
+        Ok(self.map.lock().get(key).cloned())
+    }
+
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let map = self.map.lock();
+        let start = match after {
+            Some(a) => Bound::Excluded(a.to_vec()),
+            None => Bound::Included(prefix.to_vec()),
+        };
+        Ok(map
+            .range((start, Bound::Unbounded))
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
+    fn commit(&self, batch: &Batch) -> Result<(), CommitError> {
+        let mut map = self.map.lock();
+        if let Some(i) = first_failed_check(batch, |k| Ok(map.contains_key(k)))? {
+            return Err(CommitError::Conflict(i));
+        }
+        for op in &batch.ops {
+            match op {
+                Op::Put(k, v) => {
+                    map.insert(k.clone(), v.clone());
+                }
+                Op::Delete(k) => {
+                    map.remove(k);
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scans_by_prefix_in_pages_and_checks_batches() {
+        let s = MemStore::new();
+        let mut b = Batch::new();
+        for k in ["a/1", "a/2", "a/3", "b/1"] {
+            b.put(k.into(), k.into());
+        }
+        s.commit(&b).unwrap();
+        let page = s.scan(b"a/", None, 2).unwrap();
+        assert_eq!(page.len(), 2);
+        let rest = s.scan(b"a/", Some(&page[1].0), 10).unwrap();
+        assert_eq!(rest, [(b"a/3".to_vec(), b"a/3".to_vec())]);
+
+        let mut dup = Batch::new();
+        dup.require_absent(b"a/1".to_vec())
+            .put(b"c".to_vec(), b"x".to_vec());
+        assert_eq!(s.commit(&dup), Err(CommitError::Conflict(0)));
+        assert_eq!(s.get(b"c").unwrap(), None, "a failed batch writes nothing");
+    }
+}

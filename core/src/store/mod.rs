@@ -1,0 +1,106 @@
+//! The `Store` port: an ordered key-value store with atomic, checked batches. Typed tables sit
+//! on top of it in [`table`].
+
+pub mod mem;
+pub mod table;
+
+use alloc::vec::Vec;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StoreError;
+
+/// A precondition of a [`Batch`], checked inside the same transaction as its writes.
+#[derive(Debug, Clone)]
+pub enum Check {
+    /// The key must not exist (uniqueness under concurrent inserts).
+    Absent(Vec<u8>),
+    /// The key must exist.
+    Present(Vec<u8>),
+}
+
+#[derive(Debug, Clone)]
+pub enum Op {
+    Put(Vec<u8>, Vec<u8>),
+    Delete(Vec<u8>),
+}
+
+/// Writes applied all together or not at all.
+#[derive(Debug, Clone, Default)]
+pub struct Batch {
+    pub checks: Vec<Check>,
+    pub ops: Vec<Op>,
+}
+
+impl Batch {
+    pub fn new() -> Batch {
+        Batch::default()
+    }
+
+    pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> &mut Batch {
+        self.ops.push(Op::Put(key, value));
+        self
+    }
+
+    pub fn delete(&mut self, key: Vec<u8>) -> &mut Batch {
+        self.ops.push(Op::Delete(key));
+        self
+    }
+
+    pub fn require_absent(&mut self, key: Vec<u8>) -> &mut Batch {
+        self.checks.push(Check::Absent(key));
+        self
+    }
+
+    pub fn require_present(&mut self, key: Vec<u8>) -> &mut Batch {
+        self.checks.push(Check::Present(key));
+        self
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CommitError {
+    /// Check number `n` of the batch failed; nothing was written.
+    Conflict(usize),
+    Store(StoreError),
+}
+
+impl From<StoreError> for CommitError {
+    fn from(e: StoreError) -> CommitError {
+        CommitError::Store(e)
+    }
+}
+
+pub type Entry = (Vec<u8>, Vec<u8>);
+
+pub trait Store {
+    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+
+    /// Up to `limit` entries whose keys start with `prefix`, in key order, starting after
+    /// `after` when given. Reads one page, never the whole table.
+    fn scan(
+        &self,
+        prefix: &[u8],
+        after: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError>;
+
+    /// Applies `batch` atomically and durably once its checks hold.
+    fn commit(&self, batch: &Batch) -> Result<(), CommitError>;
+}
+
+/// Checks a batch against a read function; shared by the store implementations.
+pub fn first_failed_check(
+    batch: &Batch,
+    mut exists: impl FnMut(&[u8]) -> Result<bool, StoreError>,
+) -> Result<Option<usize>, StoreError> {
+    for (i, check) in batch.checks.iter().enumerate() {
+        let ok = match check {
+            Check::Absent(k) => !exists(k)?,
+            Check::Present(k) => exists(k)?,
+        };
+        if !ok {
+            return Ok(Some(i));
+        }
+    }
+    Ok(None)
+}

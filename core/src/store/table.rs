@@ -1,0 +1,82 @@
+//! Typed tables over the key-value [`Store`]: a table is a key prefix, rows are JSON.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+
+use super::{Batch, CommitError, Store, StoreError};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+
+#[derive(Clone, Copy, Debug)]
+pub struct Table {
+    prefix: &'static str,
+}
+
+impl Table {
+    /// `prefix` must end with `/` so that one table's keys never prefix another's.
+    pub const fn new(prefix: &'static str) -> Table {
+        Table { prefix }
+    }
+
+    pub fn prefix(&self) -> &'static [u8] {
+        self.prefix.as_bytes()
+    }
+
+    pub fn key(&self, id: &str) -> Vec<u8> {
+        let mut k = Vec::with_capacity(self.prefix.len() + id.len());
+        k.extend_from_slice(self.prefix.as_bytes());
+        k.extend_from_slice(id.as_bytes());
+        k
+    }
+
+    pub fn get<T: DeserializeOwned>(&self, store: &impl Store, id: &str) -> ApiResult<Option<T>> {
+        match store.get(&self.key(id))? {
+            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// The raw value of a row, for index tables whose values are ids.
+    pub fn get_str(&self, store: &impl Store, id: &str) -> ApiResult<Option<String>> {
+        Ok(store
+            .get(&self.key(id))?
+            .and_then(|v| String::from_utf8(v).ok()))
+    }
+
+    pub fn put<T: Serialize>(&self, batch: &mut Batch, id: &str, row: &T) {
+        // Serializing our own row types cannot fail: they hold no maps with non-string keys.
+        let bytes = serde_json::to_vec(row).unwrap_or_default();
+        batch.put(self.key(id), bytes);
+    }
+
+    pub fn put_str(&self, batch: &mut Batch, id: &str, value: &str) {
+        batch.put(self.key(id), value.as_bytes().to_vec());
+    }
+
+    pub fn delete(&self, batch: &mut Batch, id: &str) {
+        batch.delete(self.key(id));
+    }
+}
+
+fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
+    serde_json::from_slice(bytes).map_err(|_| StoreError)
+}
+
+/// Commits a batch; a failed uniqueness check becomes a 499 with `conflict`'s code and message.
+pub fn commit(
+    store: &impl Store,
+    batch: &Batch,
+    conflict: (ErrorCode, &'static str),
+) -> ApiResult<()> {
+    match store.commit(batch) {
+        Ok(()) => Ok(()),
+        Err(CommitError::Conflict(_)) => Err(ApiError::new(conflict.0, conflict.1)),
+        Err(CommitError::Store(_)) => Err(ApiError::Internal),
+    }
+}
+
+/// Commits a batch that has no checks.
+pub fn save(store: &impl Store, batch: &Batch) -> ApiResult<()> {
+    store.commit(batch).map_err(|_| ApiError::Internal)
+}
