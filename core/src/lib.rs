@@ -22,6 +22,8 @@ pub mod routes;
 pub mod security;
 pub mod store;
 pub mod sync;
+#[cfg(any(test, feature = "testing"))]
+pub mod testing;
 pub mod time;
 pub mod websocket;
 

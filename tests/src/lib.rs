@@ -1,1 +1,465 @@
+//! Black-box test harness: starts the real `click-agent` binary on a free port with a fresh
+//! data directory and talks HTTP and WebSocket to it over real sockets.
+//!
+//! The HTTP client is deliberately minimal (one connection per call, `Connection: close`) so
+//! that tests control every byte: bad Host headers, invalid UTF-8, huge or slow bodies.
 
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+pub use serde_json::{Value, json};
+
+pub mod docs;
+pub mod mail;
+pub mod ws;
+
+/// How to start an agent.
+#[derive(Default, Clone)]
+pub struct Options {
+    pub compat: bool,
+    /// Extra TOML appended to the generated configuration file.
+    pub config: String,
+    /// Environment variables for the agent process.
+    pub env: Vec<(String, String)>,
+    /// Reuse a data directory (to test restarts).
+    pub data_dir: Option<PathBuf>,
+}
+
+/// A running `click-agent`, killed when dropped.
+pub struct Agent {
+    child: Option<Child>,
+    pub addr: SocketAddr,
+    pub data_dir: PathBuf,
+    _tmp: Option<tempfile::TempDir>,
+    /// The agent's log (stderr): lines not yet read, and lines read.
+    stderr: std::sync::Mutex<(mpsc::Receiver<String>, Vec<String>)>,
+}
+
+/// The `click-agent` binary next to this test's target directory.
+pub fn agent_binary() -> PathBuf {
+    if let Ok(p) = std::env::var("CLICK_AGENT_BIN") {
+        return PathBuf::from(p);
+    }
+    let exe = std::env::current_exe().expect("test executable path");
+    // target/<profile>/deps/<test> -> target/<profile>/click-agent
+    let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
+    let bin = profile_dir.join(format!("click-agent{}", std::env::consts::EXE_SUFFIX));
+    assert!(
+        bin.exists(),
+        "{} is missing: build it with `cargo build -p click-tokio` (cargo test --workspace does)",
+        bin.display()
+    );
+    bin
+}
+
+impl Agent {
+    pub fn start() -> Agent {
+        Agent::start_with(Options::default())
+    }
+
+    pub fn start_compat() -> Agent {
+        Agent::start_with(Options {
+            compat: true,
+            ..Options::default()
+        })
+    }
+
+    pub fn start_with(options: Options) -> Agent {
+        let (tmp, data_dir) = match &options.data_dir {
+            Some(d) => (None, d.clone()),
+            None => {
+                let t = tempfile::tempdir().expect("temp dir");
+                let d = t.path().join("data");
+                (Some(t), d)
+            }
+        };
+        let config_path = data_dir.with_extension("toml");
+        std::fs::create_dir_all(data_dir.parent().unwrap()).unwrap();
+        std::fs::write(&config_path, &options.config).expect("write config");
+        let mut cmd = Command::new(agent_binary());
+        cmd.arg("serve")
+            .arg("--listen")
+            .arg("127.0.0.1:0")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--config")
+            .arg(&config_path)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        if options.compat {
+            cmd.arg("--compat");
+        }
+        for (k, v) in &options.env {
+            cmd.env(k, v);
+        }
+        let mut child = cmd.spawn().expect("start click-agent");
+        let stdout = child.stdout.take().unwrap();
+        let stderr = child.stderr.take().unwrap();
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if err_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let (addr_tx, addr_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut lines = BufReader::new(stdout).lines();
+            if let Some(Ok(line)) = lines.next() {
+                let _ = addr_tx.send(line);
+            }
+            for _ in lines {}
+        });
+        let line = match addr_rx.recv_timeout(Duration::from_secs(20)) {
+            Ok(line) => line,
+            Err(_) => {
+                let _ = child.kill();
+                let err: Vec<String> = err_rx.try_iter().collect();
+                panic!("click-agent did not start: {}", err.join("\n"));
+            }
+        };
+        let addr = line
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        Agent {
+            child: Some(child),
+            addr,
+            data_dir,
+            _tmp: tmp,
+            stderr: std::sync::Mutex::new((err_rx, Vec::new())),
+        }
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.addr.port())
+    }
+
+    /// Starts building a request.
+    pub fn call(&self, method: &str, path: &str) -> Call<'_> {
+        Call {
+            agent: self,
+            method: method.to_string(),
+            path: path.to_string(),
+            headers: vec![("Host".into(), self.host())],
+            body: Vec::new(),
+        }
+    }
+
+    pub fn get(&self, path: &str) -> Call<'_> {
+        self.call("GET", path)
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Call<'_> {
+        self.call("POST", path).json(&body)
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> Call<'_> {
+        self.call("PUT", path).json(&body)
+    }
+
+    /// Sends SIGTERM and waits for the exit status.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let child = self.child.as_mut().expect("running");
+        unsafe_kill(child.id(), "TERM");
+        self.wait_exit(Duration::from_secs(15))
+            .expect("agent exits after SIGTERM")
+    }
+
+    /// Waits for the process to exit by itself.
+    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
+        let child = self.child.as_mut()?;
+        let deadline = Instant::now() + timeout;
+        while Instant::now() < deadline {
+            if let Ok(Some(status)) = child.try_wait() {
+                return Some(status);
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        None
+    }
+
+    /// Kills the agent with SIGKILL, as a crash would.
+    pub fn kill(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+
+    pub fn is_running(&mut self) -> bool {
+        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    }
+
+    /// Everything the agent wrote on stderr so far (its log).
+    pub fn log(&self) -> String {
+        let mut guard = self.stderr.lock().unwrap();
+        let (rx, lines) = &mut *guard;
+        lines.extend(rx.try_iter());
+        lines.join("\n")
+    }
+
+    /// Messages in the outbox, oldest first.
+    pub fn outbox(&self) -> Vec<mail::OutboxMail> {
+        mail::read_outbox(&self.data_dir.join("outbox"))
+    }
+
+    /// The last message of a purpose sent to `to`.
+    pub fn last_mail(&self, purpose: &str, to: &str) -> mail::OutboxMail {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            if let Some(m) = self
+                .outbox()
+                .into_iter()
+                .rev()
+                .find(|m| m.purpose == purpose && m.to.contains(to))
+            {
+                return m;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "no {purpose} mail to {to} in the outbox"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Opens a WebSocket on `path` with extra headers.
+    pub fn ws(&self, path: &str, headers: &[(&str, &str)]) -> Result<ws::Socket, ws::Error> {
+        ws::connect(self, path, headers)
+    }
+}
+
+fn unsafe_kill(pid: u32, signal: &str) {
+    let _ = Command::new("kill")
+        .arg(format!("-{signal}"))
+        .arg(pid.to_string())
+        .status();
+}
+
+impl Drop for Agent {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// A request being built.
+pub struct Call<'a> {
+    agent: &'a Agent,
+    method: String,
+    path: String,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Call<'_> {
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        if name.eq_ignore_ascii_case("host") {
+            self.headers
+                .retain(|(n, _)| !n.eq_ignore_ascii_case("host"));
+        }
+        self.headers.push((name.into(), value.into()));
+        self
+    }
+
+    pub fn without_host(mut self) -> Self {
+        self.headers
+            .retain(|(n, _)| !n.eq_ignore_ascii_case("host"));
+        self
+    }
+
+    pub fn json(mut self, body: &Value) -> Self {
+        self.body = serde_json::to_vec(body).unwrap();
+        self.header("Content-Type", "application/json")
+    }
+
+    pub fn raw(mut self, body: &[u8]) -> Self {
+        self.body = body.to_vec();
+        self.header("Content-Type", "application/json")
+    }
+
+    /// Passes the token as the documented `?token=` parameter.
+    pub fn token(mut self, token: &str) -> Self {
+        let sep = if self.path.contains('?') { '&' } else { '?' };
+        self.path = format!("{}{sep}token={}", self.path, encode(token));
+        self
+    }
+
+    pub fn bearer(self, token: &str) -> Self {
+        let value = format!("Bearer {token}");
+        self.header("Authorization", &value)
+    }
+
+    pub fn send(self) -> Resp {
+        let mut head = format!("{} {} HTTP/1.1\r\n", self.method, self.path);
+        for (n, v) in &self.headers {
+            head.push_str(&format!("{n}: {v}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            self.body.len()
+        ));
+        let mut bytes = head.into_bytes();
+        bytes.extend_from_slice(&self.body);
+        raw_exchange(self.agent.addr, &bytes)
+    }
+}
+
+/// Percent-encodes a query value.
+pub fn encode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+/// Sends raw bytes on a new connection and reads the response until the server closes it.
+pub fn raw_exchange(addr: SocketAddr, request: &[u8]) -> Resp {
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(30)))
+        .unwrap();
+    stream.write_all(request).expect("send request");
+    let mut buf = Vec::new();
+    let _ = stream.read_to_end(&mut buf);
+    Resp::parse(&buf)
+        .unwrap_or_else(|| panic!("no HTTP response: {:?}", String::from_utf8_lossy(&buf)))
+}
+
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Resp {
+    pub fn parse(buf: &[u8]) -> Option<Resp> {
+        let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
+        let head = std::str::from_utf8(&buf[..end]).ok()?;
+        let mut lines = head.split("\r\n");
+        let status = lines.next()?.split(' ').nth(1)?.parse().ok()?;
+        let headers: Vec<(String, String)> = lines
+            .filter_map(|l| l.split_once(':'))
+            .map(|(n, v)| (n.trim().to_ascii_lowercase(), v.trim().to_string()))
+            .collect();
+        let mut body = buf[end + 4..].to_vec();
+        if let Some(len) = headers
+            .iter()
+            .find(|(n, _)| n == "content-length")
+            .and_then(|(_, v)| v.parse().ok())
+        {
+            body.truncate(len);
+        }
+        Some(Resp {
+            status,
+            headers,
+            body,
+        })
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_slice(&self.body).unwrap_or_else(|e| {
+            panic!(
+                "status {} body is not JSON ({e}): {:?}",
+                self.status,
+                self.text()
+            )
+        })
+    }
+
+    pub fn text(&self) -> String {
+        String::from_utf8_lossy(&self.body).into_owned()
+    }
+
+    /// Asserts the status, showing the body when it differs.
+    #[track_caller]
+    pub fn expect(self, status: u16) -> Resp {
+        assert_eq!(
+            self.status,
+            status,
+            "unexpected status; body: {}",
+            self.text()
+        );
+        self
+    }
+
+    /// Asserts a documented 499 with this error code, and returns its message.
+    #[track_caller]
+    pub fn expect_error(self, code: &str) -> String {
+        assert_eq!(
+            self.status,
+            499,
+            "expected 499 {code}; body: {}",
+            self.text()
+        );
+        let body = self.json();
+        assert_eq!(body["type"], code, "{body}");
+        assert_eq!(body["status"], 499);
+        assert_eq!(self.header("error-code"), Some(code));
+        body["errors"][code][0]
+            .as_str()
+            .expect("a message")
+            .to_string()
+    }
+}
+
+// ------------------------------------------------------------------ account helpers
+
+pub const PASSWORD: &str = "correct horse battery";
+
+/// Signs up, confirms with the emailed code, and logs in. Returns the token.
+pub fn signup_and_login(agent: &Agent, email: &str) -> String {
+    signup_confirmed(agent, email, "Jane Doe");
+    login(agent, email, PASSWORD)
+}
+
+pub fn signup_confirmed(agent: &Agent, email: &str, name: &str) {
+    agent
+        .post(
+            "/authentication/signup",
+            json!({"name": name, "email": email, "password": PASSWORD}),
+        )
+        .send()
+        .expect(200);
+    let code = agent.last_mail("signup-confirmation", email).token;
+    let r = agent
+        .post(
+            "/authentication/confirm_signup",
+            json!({"email": email, "token": code}),
+        )
+        .send()
+        .expect(200);
+    assert_eq!(r.json(), json!(true));
+}
+
+pub fn login(agent: &Agent, username: &str, password: &str) -> String {
+    let r = agent
+        .post(
+            "/authentication/login",
+            json!({"username": username, "password": password, "type": 16}),
+        )
+        .send()
+        .expect(200);
+    let body = r.json();
+    assert_eq!(body["challenge"], 0, "{body}");
+    body["jwtToken"].as_str().unwrap().to_string()
+}

@@ -525,7 +525,7 @@ pub async fn signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let mut batch = Batch::new();
     insert_owner(&mut batch, &account, &user);
     SIGNUP_CODES.put(&mut batch, &username_key(&email), &pending);
-    save(cx.store(), &batch)?;
+    commit(cx.store(), &batch, EMAIL_TAKEN)?;
     signup_mail(cx, &email, &code);
     Ok(Response::ok())
 }

@@ -1,0 +1,160 @@
+//! In-memory ports and a fake clock, for the core's own tests and for embedders' tests.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::sync::atomic::{AtomicU64, Ordering};
+
+use crate::auth::jwt::Hs256;
+use crate::events::Event;
+use crate::ports::{
+    Clock, EventSink, IdTokenVerifier, IdentityClaims, Mail, MailError, Mailer, PasswordHasher,
+    Ports, Rng,
+};
+use crate::store::mem::MemStore;
+use crate::sync::SpinLock;
+
+/// A clock that only moves when told to.
+pub struct FakeClock(AtomicU64);
+
+impl FakeClock {
+    pub fn advance_secs(&self, secs: u64) {
+        self.0.fetch_add(secs * 1000, Ordering::SeqCst);
+    }
+}
+
+impl Clock for FakeClock {
+    fn now_ms(&self) -> u64 {
+        self.0.load(Ordering::SeqCst)
+    }
+}
+
+/// A deterministic xorshift generator; never use outside tests.
+pub struct TestRng(AtomicU64);
+
+impl Rng for TestRng {
+    fn fill(&self, buf: &mut [u8]) {
+        for b in buf {
+            let mut x = self.0.load(Ordering::SeqCst);
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            self.0.store(x, Ordering::SeqCst);
+            *b = x as u8;
+        }
+    }
+}
+
+/// Stores passwords as `plain:<password>`: fast, and obviously not for production.
+pub struct PlainHasher;
+
+impl PasswordHasher for PlainHasher {
+    fn hash(&self, password: &str) -> String {
+        alloc::format!("plain:{password}")
+    }
+    fn verify(&self, password: &str, hash: &str) -> bool {
+        hash.strip_prefix("plain:") == Some(password)
+    }
+}
+
+pub struct Recorded<T>(pub SpinLock<Vec<T>>);
+
+impl<T> Default for Recorded<T> {
+    fn default() -> Self {
+        Recorded(SpinLock::new(Vec::new()))
+    }
+}
+
+impl<T: Clone> Recorded<T> {
+    pub fn all(&self) -> Vec<T> {
+        self.0.lock().clone()
+    }
+}
+
+impl Mailer for Recorded<Mail> {
+    fn send(&self, mail: Mail) -> Result<(), MailError> {
+        self.0.lock().push(mail);
+        Ok(())
+    }
+}
+
+impl EventSink for Recorded<Event> {
+    fn publish(&self, event: Event) {
+        self.0.lock().push(event);
+    }
+}
+
+/// Accepts `google:<sub>:<email>` as an ID token.
+pub struct FakeGoogle;
+
+impl IdTokenVerifier for FakeGoogle {
+    fn verify_google(&self, id_token: &str) -> Result<IdentityClaims, &'static str> {
+        let mut parts = id_token.splitn(3, ':');
+        match (parts.next(), parts.next(), parts.next()) {
+            (Some("google"), Some(sub), Some(email)) => Ok(IdentityClaims {
+                subject: sub.into(),
+                email: email.into(),
+                email_verified: true,
+                ..IdentityClaims::default()
+            }),
+            _ => Err("bad token"),
+        }
+    }
+}
+
+pub struct TestPorts {
+    pub store: MemStore,
+    pub clock: FakeClock,
+    pub rng: TestRng,
+    pub signer: Hs256,
+    pub mail: Recorded<Mail>,
+    pub events: Recorded<Event>,
+}
+
+impl Default for TestPorts {
+    fn default() -> Self {
+        TestPorts {
+            store: MemStore::new(),
+            clock: FakeClock(AtomicU64::new(1_767_225_600_000)),
+            rng: TestRng(AtomicU64::new(0x9E37_79B9_7F4A_7C15)),
+            signer: Hs256::new(b"test key"),
+            mail: Recorded::default(),
+            events: Recorded::default(),
+        }
+    }
+}
+
+impl Ports for TestPorts {
+    type Store = MemStore;
+    type Clock = FakeClock;
+    type Rng = TestRng;
+    type Signer = Hs256;
+    type Hasher = PlainHasher;
+    type Mailer = Recorded<Mail>;
+    type Events = Recorded<Event>;
+    type IdTokens = FakeGoogle;
+
+    fn store(&self) -> &MemStore {
+        &self.store
+    }
+    fn clock(&self) -> &FakeClock {
+        &self.clock
+    }
+    fn rng(&self) -> &TestRng {
+        &self.rng
+    }
+    fn signer(&self) -> &Hs256 {
+        &self.signer
+    }
+    fn hasher(&self) -> &PlainHasher {
+        &PlainHasher
+    }
+    fn mailer(&self) -> &Recorded<Mail> {
+        &self.mail
+    }
+    fn events(&self) -> &Recorded<Event> {
+        &self.events
+    }
+    fn id_tokens(&self) -> &FakeGoogle {
+        &FakeGoogle
+    }
+}

@@ -1,0 +1,81 @@
+//! A WebSocket client over a plain TCP stream (tungstenite).
+
+use std::net::TcpStream;
+use std::time::Duration;
+
+pub use tungstenite::Error;
+use tungstenite::client::IntoClientRequest;
+use tungstenite::{Message, WebSocket};
+
+use crate::{Agent, Value};
+
+pub struct Socket {
+    pub inner: WebSocket<TcpStream>,
+}
+
+pub fn connect(agent: &Agent, path: &str, headers: &[(&str, &str)]) -> Result<Socket, Error> {
+    let url = format!("ws://{}{path}", agent.host());
+    let mut request = url.into_client_request()?;
+    for (n, v) in headers {
+        request.headers_mut().insert(
+            tungstenite::http::HeaderName::from_bytes(n.as_bytes()).unwrap(),
+            v.parse().unwrap(),
+        );
+    }
+    let stream = TcpStream::connect(agent.addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
+    let (inner, _) = tungstenite::client(request, stream).map_err(|e| match e {
+        tungstenite::HandshakeError::Failure(e) => e,
+        tungstenite::HandshakeError::Interrupted(_) => Error::ConnectionClosed,
+    })?;
+    Ok(Socket { inner })
+}
+
+/// What the next read gave.
+#[derive(Debug)]
+pub enum Frame {
+    Json(Value),
+    Close(Option<u16>),
+    /// Nothing within the timeout.
+    Timeout,
+    /// The connection ended without a close frame, or failed.
+    Gone,
+}
+
+impl Socket {
+    pub fn set_timeout(&mut self, t: Duration) {
+        self.inner.get_mut().set_read_timeout(Some(t)).unwrap();
+    }
+
+    pub fn next(&mut self) -> Frame {
+        loop {
+            match self.inner.read() {
+                Ok(Message::Text(t)) => {
+                    return Frame::Json(serde_json::from_str(&t).expect("JSON frame"));
+                }
+                Ok(Message::Close(c)) => return Frame::Close(c.map(|c| u16::from(c.code))),
+                Ok(_) => continue,
+                Err(Error::Io(e))
+                    if matches!(
+                        e.kind(),
+                        std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+                    ) =>
+                {
+                    return Frame::Timeout;
+                }
+                Err(_) => return Frame::Gone,
+            }
+        }
+    }
+
+    /// The next JSON frame, or a panic naming what came instead.
+    #[track_caller]
+    pub fn next_json(&mut self) -> Value {
+        match self.next() {
+            Frame::Json(v) => v,
+            other => panic!("expected a frame, got {other:?}"),
+        }
+    }
+}
