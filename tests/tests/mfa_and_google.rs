@@ -8,7 +8,10 @@ use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
 use totp_rs::{Builder, Secret, Totp};
 
 fn now() -> u64 {
-    SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_secs()
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
 }
 
 /// Keeps a test away from a 30 s step boundary, so that "this step" means one thing.
@@ -26,15 +29,30 @@ fn totp(secret: &str) -> Totp {
 }
 
 fn code(secret: &str, step_offset: i64) -> String {
-    totp(secret).generate((now() as i64 + step_offset * 30) as u64).to_string()
+    totp(secret)
+        .generate((now() as i64 + step_offset * 30) as u64)
+        .to_string()
 }
 
 fn enable_mfa(agent: &Agent, token: &str, step_offset: i64) -> String {
-    let r = agent.post("/user/generate_mfa_token", json!({})).token(token).send().expect(200);
+    let r = agent
+        .post("/user/generate_mfa_token", json!({}))
+        .token(token)
+        .send()
+        .expect(200);
     let secret = r.json().as_str().expect("a JSON string").to_string();
-    assert!(secret.len() >= 32 && secret.chars().all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)), "{secret}");
+    assert!(
+        secret.len() >= 32
+            && secret
+                .chars()
+                .all(|c| c.is_ascii_uppercase() || ('2'..='7').contains(&c)),
+        "{secret}"
+    );
     agent
-        .post("/user/set_mfa", json!({"enabled": true, "userCode": code(&secret, step_offset)}))
+        .post(
+            "/user/set_mfa",
+            json!({"enabled": true, "userCode": code(&secret, step_offset)}),
+        )
         .token(token)
         .send()
         .expect(200);
@@ -43,7 +61,10 @@ fn enable_mfa(agent: &Agent, token: &str, step_offset: i64) -> String {
 
 fn login_challenge(agent: &Agent, email: &str) -> String {
     let body = agent
-        .post("/authentication/login", json!({"username": email, "password": PASSWORD, "type": 16}))
+        .post(
+            "/authentication/login",
+            json!({"username": email, "password": PASSWORD, "type": 16}),
+        )
         .send()
         .expect(200)
         .json();
@@ -58,24 +79,45 @@ fn enabling_and_disabling_mfa_needs_valid_codes() {
     let agent = Agent::start();
     let token = signup_and_login(&agent, "mfa1@example.com");
     agent
-        .post("/user/set_mfa", json!({"enabled": true, "userCode": "123456"}))
+        .post(
+            "/user/set_mfa",
+            json!({"enabled": true, "userCode": "123456"}),
+        )
         .token(&token)
         .send()
         .expect_error("DEFAULT");
-    let r = agent.post("/user/generate_mfa_token", json!({})).token(&token).send().expect(200);
+    let r = agent
+        .post("/user/generate_mfa_token", json!({}))
+        .token(&token)
+        .send()
+        .expect(200);
     let secret = r.json().as_str().unwrap().to_string();
-    let wrong = if code(&secret, 0) == "000000" { "111111" } else { "000000" };
+    let wrong = if code(&secret, 0) == "000000" {
+        "111111"
+    } else {
+        "000000"
+    };
     agent
         .post("/user/set_mfa", json!({"enabled": true, "userCode": wrong}))
         .token(&token)
         .send()
         .expect_error("TOTP");
     agent
-        .post("/user/set_mfa", json!({"enabled": true, "userCode": code(&secret, -1)}))
+        .post(
+            "/user/set_mfa",
+            json!({"enabled": true, "userCode": code(&secret, -1)}),
+        )
         .token(&token)
         .send()
         .expect(200);
-    assert_eq!(agent.get("/authentication/user").token(&token).send().json()["mfa"], true);
+    assert_eq!(
+        agent
+            .get("/authentication/user")
+            .token(&token)
+            .send()
+            .json()["mfa"],
+        true
+    );
     // A stolen token alone cannot turn MFA off.
     agent
         .post("/user/set_mfa", json!({"enabled": false}))
@@ -83,12 +125,25 @@ fn enabling_and_disabling_mfa_needs_valid_codes() {
         .send()
         .expect_error("TOTP");
     agent
-        .post("/user/set_mfa", json!({"enabled": false, "userCode": code(&secret, 0)}))
+        .post(
+            "/user/set_mfa",
+            json!({"enabled": false, "userCode": code(&secret, 0)}),
+        )
         .token(&token)
         .send()
         .expect(200);
-    assert_eq!(agent.get("/authentication/user").token(&token).send().json()["mfa"], false);
-    agent.post("/user/generate_mfa_token", json!({})).send().expect(401);
+    assert_eq!(
+        agent
+            .get("/authentication/user")
+            .token(&token)
+            .send()
+            .json()["mfa"],
+        false
+    );
+    agent
+        .post("/user/generate_mfa_token", json!({}))
+        .send()
+        .expect(401);
 }
 
 #[test]
@@ -102,37 +157,59 @@ fn login_with_mfa_is_a_short_single_use_challenge() {
     let session = login_challenge(&agent, email);
     let good = code(&secret, 0);
     let r = agent
-        .post("/authentication/mfa_respond", json!({"userCode": good, "session": session}))
+        .post(
+            "/authentication/mfa_respond",
+            json!({"userCode": good, "session": session}),
+        )
         .send()
         .expect(200)
         .json();
     assert_eq!(r["challenge"], 0);
     let mfa_token = r["jwtToken"].as_str().unwrap().to_string();
-    agent.get("/authentication/user").token(&mfa_token).send().expect(200);
+    agent
+        .get("/authentication/user")
+        .token(&mfa_token)
+        .send()
+        .expect(200);
     // The session is single-use.
     agent
-        .post("/authentication/mfa_respond", json!({"userCode": good, "session": session}))
+        .post(
+            "/authentication/mfa_respond",
+            json!({"userCode": good, "session": session}),
+        )
         .send()
         .expect_error("SESSION");
     // A code cannot be replayed in another login.
     let session = login_challenge(&agent, email);
     agent
-        .post("/authentication/mfa_respond", json!({"userCode": good, "session": session}))
+        .post(
+            "/authentication/mfa_respond",
+            json!({"userCode": good, "session": session}),
+        )
         .send()
         .expect_error("TOTP");
     // Three wrong codes void the session.
     for _ in 0..2 {
         agent
-            .post("/authentication/mfa_respond", json!({"userCode": "12345x", "session": session}))
+            .post(
+                "/authentication/mfa_respond",
+                json!({"userCode": "12345x", "session": session}),
+            )
             .send()
             .expect_error("TOTP");
     }
     agent
-        .post("/authentication/mfa_respond", json!({"userCode": code(&secret, 1), "session": session}))
+        .post(
+            "/authentication/mfa_respond",
+            json!({"userCode": code(&secret, 1), "session": session}),
+        )
         .send()
         .expect_error("SESSION");
     agent
-        .post("/authentication/mfa_respond", json!({"userCode": code(&secret, 1), "session": "made-up"}))
+        .post(
+            "/authentication/mfa_respond",
+            json!({"userCode": code(&secret, 1), "session": "made-up"}),
+        )
         .send()
         .expect_error("SESSION");
 }
@@ -150,7 +227,10 @@ fn mfa_sessions_expire() {
     let session = login_challenge(&agent, email);
     std::thread::sleep(Duration::from_millis(1500));
     agent
-        .post("/authentication/mfa_respond", json!({"userCode": code(&secret, 0), "session": session}))
+        .post(
+            "/authentication/mfa_respond",
+            json!({"userCode": code(&secret, 0), "session": session}),
+        )
         .send()
         .expect_error("SESSION");
 }
@@ -192,23 +272,47 @@ fn claims(sub: &str, email: &str) -> serde_json::Value {
 fn google_sign_up_and_login() {
     let agent = google_agent();
     let token = id_token("google-test-key.pem", claims("1001", "gina@example.com"));
-    let r = agent.post("/authentication/google_signup", json!({"idToken": token})).send().expect(200);
+    let r = agent
+        .post("/authentication/google_signup", json!({"idToken": token}))
+        .send()
+        .expect(200);
     let jwt = r.json().as_str().expect("a JSON string").to_string();
-    let profile = agent.get("/authentication/user").token(&jwt).send().expect(200).json();
+    let profile = agent
+        .get("/authentication/user")
+        .token(&jwt)
+        .send()
+        .expect(200)
+        .json();
     assert_eq!(profile["authProvider"], 1);
-    assert_eq!((profile["firstName"].as_str(), profile["username"].as_str()), (Some("Gina"), Some("gina@example.com")));
-    assert_eq!((profile["owner"].as_bool(), profile["userType"].as_u64()), (Some(true), Some(16)));
+    assert_eq!(
+        (profile["firstName"].as_str(), profile["username"].as_str()),
+        (Some("Gina"), Some("gina@example.com"))
+    );
+    assert_eq!(
+        (profile["owner"].as_bool(), profile["userType"].as_u64()),
+        (Some(true), Some(16))
+    );
 
     agent
         .post("/authentication/google_signup", json!({"idToken": token}))
         .send()
         .expect_error("DUPLICATE");
-    let r = agent.post("/authentication/google_login", json!({"idToken": token})).send().expect(200);
+    let r = agent
+        .post("/authentication/google_login", json!({"idToken": token}))
+        .send()
+        .expect(200);
     let jwt = r.json().as_str().unwrap().to_string();
-    agent.get("/authentication/user").token(&jwt).send().expect(200);
+    agent
+        .get("/authentication/user")
+        .token(&jwt)
+        .send()
+        .expect(200);
     // A Google-only user has no password to log in with.
     agent
-        .post("/authentication/login", json!({"username": "gina@example.com", "password": "", "type": 16}))
+        .post(
+            "/authentication/login",
+            json!({"username": "gina@example.com", "password": "", "type": 16}),
+        )
         .send()
         .expect(401);
 }
@@ -231,18 +335,30 @@ fn google_tokens_are_verified() {
         "not.a.token".to_string(),
     ];
     for token in bad {
-        agent.post("/authentication/google_signup", json!({"idToken": token})).send().expect(401);
-        agent.post("/authentication/google_login", json!({"idToken": token})).send().expect(401);
+        agent
+            .post("/authentication/google_signup", json!({"idToken": token}))
+            .send()
+            .expect(401);
+        agent
+            .post("/authentication/google_login", json!({"idToken": token}))
+            .send()
+            .expect(401);
     }
     let mut unverified = claims("6", "e@example.com");
     unverified["email_verified"] = json!(false);
     agent
-        .post("/authentication/google_signup", json!({"idToken": id_token("google-test-key.pem", unverified)}))
+        .post(
+            "/authentication/google_signup",
+            json!({"idToken": id_token("google-test-key.pem", unverified)}),
+        )
         .send()
         .expect_error("INVALID_EMAIL");
     // A valid token for nobody who signed up.
     agent
-        .post("/authentication/google_login", json!({"idToken": id_token("google-test-key.pem", claims("7", "f@example.com"))}))
+        .post(
+            "/authentication/google_login",
+            json!({"idToken": id_token("google-test-key.pem", claims("7", "f@example.com"))}),
+        )
         .send()
         .expect(401);
 }
@@ -251,6 +367,9 @@ fn google_tokens_are_verified() {
 fn google_sign_in_is_off_unless_configured() {
     let agent = Agent::start();
     let token = id_token("google-test-key.pem", claims("1", "g@example.com"));
-    let r = agent.post("/authentication/google_signup", json!({"idToken": token})).send().expect(401);
+    let r = agent
+        .post("/authentication/google_signup", json!({"idToken": token}))
+        .send()
+        .expect(401);
     assert!(r.text().contains("not configured"), "{}", r.text());
 }

@@ -35,8 +35,15 @@ pub async fn run(upgraded: Upgraded, mut sub: Subscription, mut shutdown: watch:
             biased;
             _ = sub.dropped.notified() => return,
             _ = stopped(&mut shutdown) => {
-                let close = CloseFrame { code: CloseCode::Normal, reason: "agent shutting down".into() };
-                let _ = tokio::time::timeout(CLOSE_TIMEOUT, tx.close(Some(close))).await;
+                // Frames raised before the shutdown (the AppExit notice) go out first.
+                let goodbye = async {
+                    while let Ok(frame) = sub.frames.try_recv() {
+                        tx.feed(Message::Text(frame)).await?;
+                    }
+                    let close = CloseFrame { code: CloseCode::Normal, reason: "agent shutting down".into() };
+                    tx.close(Some(close)).await
+                };
+                let _ = tokio::time::timeout(CLOSE_TIMEOUT, goodbye).await;
                 return;
             }
             incoming = rx.next() => match incoming {
@@ -52,8 +59,8 @@ pub async fn run(upgraded: Upgraded, mut sub: Subscription, mut shutdown: watch:
                 tokio::select! {
                     biased;
                     _ = sub.dropped.notified() => return,
-                    _ = stopped(&mut stop) => return,
                     sent = tx.send(Message::Text(frame)) => if sent.is_err() { return },
+                    _ = stopped(&mut stop) => return,
                 }
             }
         }
