@@ -147,7 +147,8 @@ pub enum HostAction {
 #[derive(Debug)]
 pub struct Response {
     pub status: u16,
-    pub headers: Vec<(&'static str, String)>,
+    /// Static values (the usual case) cost no allocation on either side.
+    pub headers: Vec<(&'static str, Cow<'static, str>)>,
     pub body: Vec<u8>,
     pub action: Option<HostAction>,
 }
@@ -177,7 +178,7 @@ impl Response {
                 status,
                 headers: alloc::vec![(
                     "content-type",
-                    String::from("application/json; charset=utf-8")
+                    Cow::Borrowed("application/json; charset=utf-8")
                 )],
                 body,
                 action: None,
@@ -186,8 +187,12 @@ impl Response {
         }
     }
 
-    pub fn with_header(mut self, name: &'static str, value: String) -> Response {
-        self.headers.push((name, value));
+    pub fn with_header(
+        mut self,
+        name: &'static str,
+        value: impl Into<Cow<'static, str>>,
+    ) -> Response {
+        self.headers.push((name, value.into()));
         self
     }
 
@@ -195,7 +200,7 @@ impl Response {
         self.headers
             .iter()
             .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+            .map(|(_, v)| v.as_ref())
     }
 }
 

@@ -18,6 +18,17 @@ pub struct Route {
     pub path: &'static str,
     pub auth: AuthPolicy,
     pub handler: Handler,
+    /// Length of the pattern before its first `{`: compared as a whole before any splitting.
+    literal_len: usize,
+}
+
+const fn literal_len(pattern: &str) -> usize {
+    let bytes = pattern.as_bytes();
+    let mut i = 0;
+    while i < bytes.len() && bytes[i] != b'{' {
+        i += 1;
+    }
+    i
 }
 
 macro_rules! routes {
@@ -27,7 +38,13 @@ macro_rules! routes {
         pub enum Handler { $($handler,)* }
 
         pub static ROUTES: &[Route] = &[
-            $( Route { method: Method::$method, path: $path, auth: AuthPolicy::$auth, handler: Handler::$handler }, )*
+            $( Route {
+                method: Method::$method,
+                path: $path,
+                auth: AuthPolicy::$auth,
+                handler: Handler::$handler,
+                literal_len: literal_len($path),
+            }, )*
         ];
 
         pub(crate) async fn dispatch<P: Ports>(handler: Handler, cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -81,11 +98,21 @@ impl<'a> Params<'a> {
     }
 }
 
-/// Matches `path` against a pattern, capturing `{name}` segments.
-fn match_path<'a>(pattern: &'static str, path: &'a str) -> Option<Params<'a>> {
+/// Matches `path` against a route's pattern, capturing `{name}` segments.
+fn match_path<'a>(route: &Route, path: &'a str) -> Option<Params<'a>> {
+    let (pattern, literal) = (route.path, route.literal_len);
+    if !path
+        .get(..literal)?
+        .eq_ignore_ascii_case(&pattern[..literal])
+    {
+        return None;
+    }
+    if literal == pattern.len() {
+        return (path.len() == literal).then(Params::default);
+    }
     let mut params = Params::default();
-    let mut pat = pattern.split('/');
-    let mut segs = path.split('/');
+    let mut pat = pattern[literal..].split('/');
+    let mut segs = path[literal..].split('/');
     loop {
         match (pat.next(), segs.next()) {
             (None, None) => return Some(params),
@@ -122,7 +149,7 @@ pub fn find(method: Method, path: &str) -> Match<'_> {
     };
     let mut wrong_method = false;
     for route in ROUTES {
-        if let Some(params) = match_path(route.path, path) {
+        if let Some(params) = match_path(route, path) {
             if route.method == method {
                 return Match::Found(route, params);
             }

@@ -74,13 +74,10 @@ pub fn preflight(req: &Request<'_>, config: &CoreConfig) -> Option<Response> {
     Some(
         Response::empty(204)
             .with_header("access-control-allow-origin", String::from(origin))
-            .with_header(
-                "access-control-allow-methods",
-                String::from("GET, POST, PUT, DELETE"),
-            )
+            .with_header("access-control-allow-methods", "GET, POST, PUT, DELETE")
             .with_header("access-control-allow-headers", String::from(headers))
-            .with_header("access-control-max-age", String::from("600"))
-            .with_header("vary", String::from("Origin")),
+            .with_header("access-control-max-age", "600")
+            .with_header("vary", "Origin"),
     )
 }
 
@@ -91,8 +88,8 @@ pub fn add_cors_headers(req: &Request<'_>, config: &CoreConfig, response: &mut R
     {
         response
             .headers
-            .push(("access-control-allow-origin", String::from(origin)));
-        response.headers.push(("vary", String::from("Origin")));
+            .push(("access-control-allow-origin", String::from(origin).into()));
+        response.headers.push(("vary", "Origin".into()));
     }
 }
 

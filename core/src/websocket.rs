@@ -47,8 +47,8 @@ pub fn accept(req: &Request<'_>, channel: Channel) -> Result<Response, ApiError>
         ));
     }
     let mut r = Response::empty(101)
-        .with_header("upgrade", String::from("websocket"))
-        .with_header("connection", String::from("Upgrade"))
+        .with_header("upgrade", "websocket")
+        .with_header("connection", "Upgrade")
         .with_header("sec-websocket-accept", accept_key(key));
     r.action = Some(HostAction::Upgrade(channel));
     Ok(r)

@@ -49,7 +49,7 @@ impl Socket {
         self.inner.get_mut().set_read_timeout(Some(t)).unwrap();
     }
 
-    pub fn next(&mut self) -> Frame {
+    pub fn read_frame(&mut self) -> Frame {
         loop {
             match self.inner.read() {
                 Ok(Message::Text(t)) => {
@@ -73,7 +73,7 @@ impl Socket {
     /// The next JSON frame, or a panic naming what came instead.
     #[track_caller]
     pub fn next_json(&mut self) -> Value {
-        match self.next() {
+        match self.read_frame() {
             Frame::Json(v) => v,
             other => panic!("expected a frame, got {other:?}"),
         }

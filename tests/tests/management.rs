@@ -148,7 +148,7 @@ fn exit_stops_the_agent_gracefully() {
         (Some(4), Some("AppExit"))
     );
     loop {
-        match ws.next() {
+        match ws.read_frame() {
             Frame::Json(_) => continue,
             Frame::Close(code) => {
                 assert_eq!(code, Some(1000));
@@ -189,7 +189,7 @@ fn notify_reaches_websocket_clients() {
     assert_eq!(data["Data"], "optional payload string");
     // notify publishes what it was given, not also a frame about itself.
     ws.set_timeout(Duration::from_millis(300));
-    assert!(matches!(ws.next(), Frame::Timeout));
+    assert!(matches!(ws.read_frame(), Frame::Timeout));
 
     agent
         .post("/management/notify", json!({"operation": 7}))

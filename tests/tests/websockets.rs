@@ -70,9 +70,9 @@ fn every_non_get_call_raises_an_app_notification() {
     assert_eq!(frame["Data"]["Origin"], "");
     // The GET raised nothing, and nothing goes to /statechange.
     ws.set_timeout(Duration::from_millis(300));
-    assert!(matches!(ws.next(), Frame::Timeout));
+    assert!(matches!(ws.read_frame(), Frame::Timeout));
     states.set_timeout(Duration::from_millis(300));
-    assert!(matches!(states.next(), Frame::Timeout));
+    assert!(matches!(states.read_frame(), Frame::Timeout));
 }
 
 #[test]
@@ -107,11 +107,8 @@ fn a_client_too_slow_to_read_is_dropped_without_slowing_the_agent() {
     // The slow client got some frames, then was cut off long before all of them.
     let mut received = 0;
     slow.set_timeout(Duration::from_secs(5));
-    loop {
-        match slow.next() {
-            Frame::Json(_) => received += 1,
-            _ => break,
-        }
+    while let Frame::Json(_) = slow.read_frame() {
+        received += 1;
     }
     assert!(received < sent, "the slow client got all {received} frames");
     agent.get("/management/agent_status").send().expect(200);
@@ -127,7 +124,7 @@ fn shutdown_closes_websockets_with_1000() {
     let status = agent.terminate();
     assert_eq!(status.code(), Some(0));
     for ws in [&mut a, &mut b] {
-        match ws.next() {
+        match ws.read_frame() {
             Frame::Close(code) => assert_eq!(code, Some(1000)),
             other => panic!("expected a close frame, got {other:?}"),
         }

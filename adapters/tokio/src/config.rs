@@ -40,6 +40,8 @@ pub struct Limits {
     /// Frames queued for one WebSocket client before it is dropped as too slow.
     pub ws_queue_frames: usize,
     pub shutdown_grace_ms: u64,
+    /// Rows kept in the store's read cache (sessions, users, accounts).
+    pub store_cache_entries: usize,
 }
 
 impl Default for Limits {
@@ -53,6 +55,7 @@ impl Default for Limits {
             max_connections: 1024,
             ws_queue_frames: 256,
             shutdown_grace_ms: 10_000,
+            store_cache_entries: 4096,
         }
     }
 }

@@ -9,4 +9,5 @@ pub mod mail;
 pub mod ports;
 pub mod server;
 pub mod store;
+pub mod thread_cache;
 pub mod ws;

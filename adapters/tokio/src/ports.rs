@@ -13,6 +13,7 @@ use crate::events::Hub;
 use crate::google::GoogleVerifier;
 use crate::mail::DesktopMailer;
 use crate::store::RedbStore;
+use crate::thread_cache::ThreadCache;
 
 /// Runs blocking work (a disk sync, a password hash) without stalling other tasks on this
 /// worker thread.
@@ -44,12 +45,17 @@ impl Rng for OsRng {
     }
 }
 
-/// HS256 session tokens through `jsonwebtoken`.
+/// HS256 session tokens through `jsonwebtoken`. A token's claims never change, so each token
+/// is verified once and its claims kept in a bounded map; the core still checks expiry and
+/// the session row on every request, so logout and expiry take effect at once.
 pub struct JwtSigner {
     encoding: EncodingKey,
     decoding: DecodingKey,
     validation: Validation,
+    verified: ThreadCache<Claims>,
 }
+
+const VERIFIED_TOKENS: usize = 4096;
 
 impl JwtSigner {
     pub fn new(key: &[u8]) -> JwtSigner {
@@ -61,6 +67,7 @@ impl JwtSigner {
             encoding: EncodingKey::from_secret(key).expect("a non-empty key"),
             decoding: DecodingKey::from_secret(key).expect("a non-empty key"),
             validation,
+            verified: ThreadCache::new(VERIFIED_TOKENS),
         }
     }
 }
@@ -71,9 +78,15 @@ impl TokenSigner for JwtSigner {
     }
 
     fn verify(&self, token: &str) -> Option<Claims> {
-        decode::<Claims>(token, &self.decoding, &self.validation)
-            .ok()
-            .map(|d| d.claims)
+        if let Some(claims) = self.verified.get(token.as_bytes()) {
+            return Some(claims);
+        }
+        let claims = decode::<Claims>(token, &self.decoding, &self.validation)
+            .ok()?
+            .claims;
+        // Claims of a token never change: nothing ever invalidates this cache.
+        self.verified.insert(token.as_bytes(), claims.clone(), 0);
+        Some(claims)
     }
 }
 

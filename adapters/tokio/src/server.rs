@@ -1,8 +1,10 @@
 //! The hyper 1 server: connection limits, header and body limits and timeouts, keep-alive,
 //! WebSocket upgrades and graceful shutdown.
 
+use std::borrow::Cow;
 use std::convert::Infallible;
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
@@ -15,7 +17,7 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore, mpsc, watch};
+use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
 use crate::config::{Limits, Settings};
 use crate::data_dir::{DATABASE_FILE, create_private_dir, outbox, signing_key};
@@ -32,6 +34,45 @@ pub struct App {
     pub agent: Agent<DesktopPorts>,
     pub limits: Limits,
     shutdown: watch::Sender<bool>,
+    /// Connections and WebSockets still running; shutdown waits for them.
+    tasks: Tracker,
+}
+
+/// Counts running tasks so that shutdown can wait until none is left.
+#[derive(Default)]
+struct Tracker {
+    running: AtomicUsize,
+    idle: Notify,
+}
+
+/// Held by a running task.
+struct Running(Arc<App>);
+
+impl Running {
+    fn new(app: &Arc<App>) -> Running {
+        app.tasks.running.fetch_add(1, Ordering::AcqRel);
+        Running(app.clone())
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if self.0.tasks.running.fetch_sub(1, Ordering::AcqRel) == 1 {
+            self.0.tasks.idle.notify_waiters();
+        }
+    }
+}
+
+impl Tracker {
+    async fn all_done(&self) {
+        loop {
+            let idle = self.idle.notified();
+            if self.running.load(Ordering::Acquire) == 0 {
+                return;
+            }
+            idle.await;
+        }
+    }
 }
 
 impl App {
@@ -40,7 +81,10 @@ impl App {
         let dir = &settings.data_dir;
         create_private_dir(dir)
             .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let store = RedbStore::open(&dir.join(DATABASE_FILE))?;
+        let store = RedbStore::open(
+            &dir.join(DATABASE_FILE),
+            settings.limits.store_cache_entries,
+        )?;
         let key =
             signing_key(dir).map_err(|e| format!("cannot read or create the signing key: {e}"))?;
         let ports = DesktopPorts {
@@ -54,6 +98,7 @@ impl App {
             agent: Agent::new(ports, settings.core.clone()),
             limits: settings.limits.clone(),
             shutdown: watch::channel(false).0,
+            tasks: Tracker::default(),
         })
     }
 
@@ -69,7 +114,6 @@ impl App {
 /// Serves until shutdown is requested, then waits (up to the grace period) for in-flight
 /// requests and WebSockets to finish.
 pub async fn serve(listener: TcpListener, app: Arc<App>) {
-    let (alive, mut all_done) = mpsc::channel::<()>(1);
     let slots = Arc::new(Semaphore::new(app.limits.max_connections.max(1)));
     let mut shutdown = app.shutdown_receiver();
     loop {
@@ -88,7 +132,7 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
         };
         match accepted {
             Ok((stream, _)) => {
-                tokio::spawn(connection(app.clone(), stream, permit, alive.clone()));
+                tokio::spawn(connection(Running::new(&app), stream, permit));
             }
             Err(e) => {
                 // Out of file descriptors and the like: back off instead of spinning.
@@ -98,19 +142,17 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
         }
     }
     drop(listener);
-    drop(alive);
     let grace = Duration::from_millis(app.limits.shutdown_grace_ms);
-    if tokio::time::timeout(grace, all_done.recv()).await.is_err() {
+    if tokio::time::timeout(grace, app.tasks.all_done())
+        .await
+        .is_err()
+    {
         tracing::warn!("shutdown grace period over; closing remaining connections");
     }
 }
 
-async fn connection(
-    app: Arc<App>,
-    stream: TcpStream,
-    _permit: OwnedSemaphorePermit,
-    alive: mpsc::Sender<()>,
-) {
+async fn connection(running: Running, stream: TcpStream, _permit: OwnedSemaphorePermit) {
+    let app = &running.0;
     let _ = stream.set_nodelay(true);
     let mut shutdown = app.shutdown_receiver();
     let limits = &app.limits;
@@ -123,8 +165,7 @@ async fn connection(
         .max_buf_size(limits.max_header_bytes.max(8192));
     let service = {
         let app = app.clone();
-        let alive = alive.clone();
-        service_fn(move |req| handle(app.clone(), req, alive.clone()))
+        service_fn(move |req| handle(app.clone(), req))
     };
     let conn = builder
         .serve_connection(TokioIo::new(stream), service)
@@ -140,14 +181,9 @@ async fn connection(
     if let Err(e) = result {
         tracing::debug!("connection ended: {e}");
     }
-    drop(alive);
 }
 
-async fn handle(
-    app: Arc<App>,
-    req: hyper::Request<Incoming>,
-    alive: mpsc::Sender<()>,
-) -> Result<HttpResponse, Infallible> {
+async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
     let body = match read_body(&app.limits, &parts, body).await {
@@ -179,12 +215,13 @@ async fn handle(
             let subscription = app.agent.ports.hub.subscribe(channel);
             let upgrade = hyper::upgrade::on(hyper::Request::from_parts(parts, ()));
             let shutdown = app.shutdown_receiver();
+            let running = Running::new(&app);
             tokio::spawn(async move {
                 match upgrade.await {
                     Ok(upgraded) => crate::ws::run(upgraded, subscription, shutdown).await,
                     Err(e) => tracing::debug!("WebSocket upgrade failed: {e}"),
                 }
-                drop(alive);
+                drop(running);
             });
         }
         Some(HostAction::Shutdown) => {
@@ -201,6 +238,9 @@ async fn read_body(
     parts: &hyper::http::request::Parts,
     body: Incoming,
 ) -> Result<Bytes, ApiError> {
+    if hyper::body::Body::is_end_stream(&body) {
+        return Ok(Bytes::new());
+    }
     let max = limits.max_body_bytes;
     let declared = parts
         .headers
@@ -227,7 +267,11 @@ fn to_hyper(response: click_core::Response) -> HttpResponse {
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
     for (name, value) in response.headers {
-        if let Ok(value) = HeaderValue::from_str(&value) {
+        let value = match value {
+            Cow::Borrowed(v) => Ok(HeaderValue::from_static(v)),
+            Cow::Owned(v) => HeaderValue::try_from(v),
+        };
+        if let Ok(value) = value {
             headers.append(HeaderName::from_static(name), value);
         }
     }

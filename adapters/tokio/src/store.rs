@@ -1,7 +1,10 @@
-//! The desktop `Store`: one redb table in `<data-dir>/click.redb`, ACID and crash-safe.
+//! The desktop `Store`: one redb table in `<data-dir>/click.redb`, ACID and crash-safe, with a
+//! bounded read cache for point lookups (every authenticated request reads its session).
 
 use std::path::Path;
+use std::sync::Arc;
 
+use crate::thread_cache::ThreadCache;
 use click_core::store::{Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -9,6 +12,9 @@ const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
 
 pub struct RedbStore {
     db: Database,
+    /// Point lookups; every commit invalidates it, so it never serves a value older than the
+    /// last commit that returned.
+    cache: ThreadCache<Option<Arc<[u8]>>>,
 }
 
 fn fail<E: std::fmt::Display>(e: E) -> StoreError {
@@ -17,21 +23,37 @@ fn fail<E: std::fmt::Display>(e: E) -> StoreError {
 }
 
 impl RedbStore {
-    pub fn open(path: &Path) -> Result<RedbStore, String> {
+    /// Opens or creates the database; `cache_entries` bounds the read cache (0 turns it off).
+    pub fn open(path: &Path, cache_entries: usize) -> Result<RedbStore, String> {
         let db = Database::create(path)
             .map_err(|e| format!("cannot open database {}: {e}", path.display()))?;
         let txn = db.begin_write().map_err(|e| e.to_string())?;
         txn.open_table(KV).map_err(|e| e.to_string())?;
         txn.commit().map_err(|e| e.to_string())?;
-        Ok(RedbStore { db })
+        Ok(RedbStore {
+            db,
+            cache: ThreadCache::new(cache_entries),
+        })
+    }
+
+    fn read(&self, key: &[u8]) -> Result<Option<Arc<[u8]>>, StoreError> {
+        let txn = self.db.begin_read().map_err(fail)?;
+        let table = txn.open_table(KV).map_err(fail)?;
+        Ok(table.get(key).map_err(fail)?.map(|v| Arc::from(v.value())))
     }
 }
 
 impl Store for RedbStore {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
-        let txn = self.db.begin_read().map_err(fail)?;
-        let table = txn.open_table(KV).map_err(fail)?;
-        Ok(table.get(key).map_err(fail)?.map(|v| v.value().to_vec()))
+    type Value = Arc<[u8]>;
+
+    fn get(&self, key: &[u8]) -> Result<Option<Arc<[u8]>>, StoreError> {
+        if let Some(hit) = self.cache.get(key) {
+            return Ok(hit);
+        }
+        let generation = self.cache.generation();
+        let value = self.read(key)?;
+        self.cache.insert(key, value.clone(), generation);
+        Ok(value)
     }
 
     fn scan(
@@ -88,6 +110,7 @@ impl RedbStore {
             }
         }
         txn.commit().map_err(fail)?;
+        self.cache.invalidate_all();
         Ok(())
     }
 }

@@ -10,7 +10,7 @@ fn batches_are_atomic_checked_and_durable() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("click.redb");
     {
-        let store = RedbStore::open(&path).unwrap();
+        let store = RedbStore::open(&path, 64).unwrap();
         let mut batch = Batch::new();
         for i in 0..2500u32 {
             batch.put(
@@ -32,10 +32,10 @@ fn batches_are_atomic_checked_and_durable() {
             "nothing of a failed batch is written"
         );
     }
-    let store = RedbStore::open(&path).unwrap();
+    let store = RedbStore::open(&path, 64).unwrap();
     assert_eq!(
-        store.get(b"user/00042").unwrap(),
-        Some(42u32.to_le_bytes().to_vec())
+        store.get(b"user/00042").unwrap().as_deref(),
+        Some(&42u32.to_le_bytes()[..])
     );
     // Paging through a prefix reads pages, in order, and stops at the prefix's end.
     let mut after: Option<Vec<u8>> = None;
@@ -62,9 +62,66 @@ fn batches_are_atomic_checked_and_durable() {
 fn a_second_agent_on_the_same_data_dir_is_refused() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("click.redb");
-    let _first = RedbStore::open(&path).unwrap();
-    let err = RedbStore::open(&path)
+    let _first = RedbStore::open(&path, 64).unwrap();
+    let err = RedbStore::open(&path, 64)
         .err()
         .expect("the database is locked");
     assert!(err.contains("cannot open database"), "{err}");
+}
+
+#[test]
+fn the_read_cache_never_serves_a_stale_row() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("click.redb"), 4).unwrap();
+    let put = |k: &str, v: &str| {
+        let mut b = Batch::new();
+        b.put(k.as_bytes().to_vec(), v.as_bytes().to_vec());
+        store.commit(&b).unwrap();
+    };
+    assert_eq!(store.get(b"k").unwrap(), None, "a cached miss");
+    put("k", "1");
+    assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"1"[..]));
+    put("k", "2");
+    assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"2"[..]));
+    let mut del = Batch::new();
+    del.delete(b"k".to_vec());
+    store.commit(&del).unwrap();
+    assert_eq!(store.get(b"k").unwrap(), None);
+    // More keys than the cache holds: still correct.
+    for i in 0..20 {
+        put(&format!("n{i}"), &i.to_string());
+    }
+    for i in 0..20 {
+        assert_eq!(
+            store.get(format!("n{i}").as_bytes()).unwrap().as_deref(),
+            Some(i.to_string().as_bytes())
+        );
+    }
+}
+
+#[test]
+fn a_commit_on_one_thread_invalidates_every_threads_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = std::sync::Arc::new(RedbStore::open(&dir.path().join("click.redb"), 64).unwrap());
+    let mut b = Batch::new();
+    b.put(b"k".to_vec(), b"old".to_vec());
+    store.commit(&b).unwrap();
+    let reader = {
+        let store = store.clone();
+        std::thread::spawn(move || {
+            assert_eq!(
+                store.get(b"k").unwrap().as_deref(),
+                Some(&b"old"[..]),
+                "cached in this thread"
+            );
+            std::thread::park();
+            store.get(b"k").unwrap().map(|v| v.to_vec())
+        })
+    };
+    std::thread::sleep(std::time::Duration::from_millis(100));
+    let mut b = Batch::new();
+    b.put(b"k".to_vec(), b"new".to_vec());
+    store.commit(&b).unwrap();
+    reader.thread().unpark();
+    assert_eq!(reader.join().unwrap().as_deref(), Some(&b"new"[..]));
 }

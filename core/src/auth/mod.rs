@@ -30,8 +30,6 @@ pub struct Caller {
     pub account_id: String,
     pub user_type: u32,
     pub session_id: String,
-    /// The token as the caller sent it (`GET /authentication/user` echoes it).
-    pub token: String,
 }
 
 /// The token of a request: `Authorization: Bearer` first, then the documented `?token=`.

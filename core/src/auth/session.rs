@@ -1,5 +1,6 @@
 //! Stored sessions: a token is good while its session row exists, so logout revokes at once.
 
+use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -66,9 +67,20 @@ impl<P: Ports> Agent<P> {
         if claims.exp * 1000 <= now {
             return Err(ApiError::Unauthorized(INVALID));
         }
-        let session: Session = SESSIONS
-            .get(self.ports.store(), &claims.sid)?
+        // Every authenticated request reads its session: borrow from the stored bytes.
+        #[derive(Deserialize)]
+        struct Check<'a> {
+            #[serde(borrow)]
+            user_id: Cow<'a, str>,
+            expires_ms: u64,
+        }
+        let row = self
+            .ports
+            .store()
+            .get(&SESSIONS.key(&claims.sid))?
             .ok_or(ApiError::Unauthorized(INVALID))?;
+        let session: Check<'_> =
+            serde_json::from_slice(row.as_ref()).map_err(|_| ApiError::Internal)?;
         if session.expires_ms <= now || session.user_id != claims.sub {
             return Err(ApiError::Unauthorized(INVALID));
         }
@@ -77,7 +89,6 @@ impl<P: Ports> Agent<P> {
             account_id: claims.acc,
             user_type: claims.typ,
             session_id: claims.sid,
-            token: String::from(token),
         })
     }
 

@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::agent::{Agent, Ctx};
-use crate::auth::totp;
+use crate::auth::{request_token, totp};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::json::{max_len, required};
@@ -262,7 +262,9 @@ pub(crate) fn issue_reset_token<P: Ports>(
     token
 }
 
-fn profile<P: Ports>(cx: &Ctx<'_, P>, user: &User, token: &str) -> ApiResult<Profile> {
+/// The caller's profile; `jwtToken` echoes the token the request carried.
+fn profile<P: Ports>(cx: &Ctx<'_, P>, user: &User) -> ApiResult<Profile> {
+    let token = request_token(cx.req).unwrap_or_default();
     let account: Account = ACCOUNTS
         .get(cx.store(), &user.account_id)?
         .ok_or(ApiError::Internal)?;
@@ -274,7 +276,7 @@ fn profile<P: Ports>(cx: &Ctx<'_, P>, user: &User, token: &str) -> ApiResult<Pro
         last_name: user.lastname.clone(),
         username: user.username.clone(),
         user_type: user.user_type,
-        jwt_token: String::from(token),
+        jwt_token: token.into_owned(),
         owner: user.owner,
         migration: false,
         subscription_type: account.subscription_type,
@@ -650,7 +652,7 @@ pub async fn google_login<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn get_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let user = cx.agent.caller_user(caller)?;
-    Ok(Response::json(&profile(cx, &user, &caller.token)?))
+    Ok(Response::json(&profile(cx, &user)?))
 }
 
 pub async fn update_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -684,7 +686,7 @@ pub async fn update_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     }
     USERS.put(&mut batch, &user.id, &user);
     save(cx.store(), &batch)?;
-    Ok(Response::json(&profile(cx, &user, &caller.token)?))
+    Ok(Response::json(&profile(cx, &user)?))
 }
 
 pub async fn update_subscription<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {

@@ -27,6 +27,8 @@ impl MemStore {
 }
 
 impl Store for MemStore {
+    type Value = Vec<u8>;
+
     fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError> {
         Ok(self.map.lock().get(key).cloned())
     }

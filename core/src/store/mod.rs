@@ -73,7 +73,10 @@ impl From<StoreError> for CommitError {
 pub type Entry = (Vec<u8>, Vec<u8>);
 
 pub trait Store {
-    fn get(&self, key: &[u8]) -> Result<Option<Vec<u8>>, StoreError>;
+    /// A stored value; hosts with a cache hand out shared bytes instead of copies.
+    type Value: AsRef<[u8]>;
+
+    fn get(&self, key: &[u8]) -> Result<Option<Self::Value>, StoreError>;
 
     /// Up to `limit` entries whose keys start with `prefix`, in key order, starting after
     /// `after` when given. Reads one page, never the whole table.

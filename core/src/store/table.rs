@@ -32,7 +32,7 @@ impl Table {
 
     pub fn get<T: DeserializeOwned>(&self, store: &impl Store, id: &str) -> ApiResult<Option<T>> {
         match store.get(&self.key(id))? {
-            Some(bytes) => Ok(Some(decode(&bytes)?)),
+            Some(bytes) => Ok(Some(decode(bytes.as_ref())?)),
             None => Ok(None),
         }
     }
@@ -41,7 +41,7 @@ impl Table {
     pub fn get_str(&self, store: &impl Store, id: &str) -> ApiResult<Option<String>> {
         Ok(store
             .get(&self.key(id))?
-            .and_then(|v| String::from_utf8(v).ok()))
+            .and_then(|v| core::str::from_utf8(v.as_ref()).ok().map(String::from)))
     }
 
     pub fn put<T: Serialize>(&self, batch: &mut Batch, id: &str, row: &T) {
