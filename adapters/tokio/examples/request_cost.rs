@@ -1,36 +1,47 @@
-//! How long the core takes for one request, without sockets: the agent's own share of a
-//! request's CPU time. `cargo run --release -p click-tokio --example request_cost`
+//! The agent's own CPU cost of one request, without sockets: the core and the desktop ports
+//! (redb, jsonwebtoken) on a real data directory.
+//!
+//! `cargo run --release -p click-tokio --example request_cost`
 use std::time::Instant;
 
-use click_core::{Header, Method, Request};
+use click_core::{Header, Method, Request, Response};
 use click_tokio::config::{FileConfig, Overrides};
 use click_tokio::server::App;
 
-fn call(
-    app: &App,
-    method: Method,
-    path: &str,
-    query: &str,
-    body: &[u8],
-    rt: &tokio::runtime::Runtime,
-) -> click_core::Response {
-    let headers = [
-        Header {
-            name: "host",
-            value: b"localhost:29123",
-        },
-        Header {
-            name: "content-type",
-            value: b"application/json",
-        },
-    ];
-    rt.block_on(app.agent.handle(&Request {
-        method,
-        path,
-        query,
-        headers: &headers,
-        body,
-    }))
+struct Bench {
+    app: App,
+    rt: tokio::runtime::Runtime,
+    _dir: tempfile::TempDir,
+}
+
+impl Bench {
+    fn call(&self, method: Method, path: &str, bearer: &str, body: &[u8]) -> Response {
+        let auth = format!("Bearer {bearer}");
+        let mut headers = vec![
+            Header {
+                name: "host",
+                value: b"localhost:29123",
+            },
+            Header {
+                name: "content-type",
+                value: b"application/json",
+            },
+        ];
+        if !bearer.is_empty() {
+            headers.push(Header {
+                name: "authorization",
+                value: auth.as_bytes(),
+            });
+        }
+        let request = Request {
+            method,
+            path,
+            query: "",
+            headers: &headers,
+            body,
+        };
+        self.rt.block_on(self.app.agent.handle(&request))
+    }
 }
 
 fn main() {
@@ -39,70 +50,60 @@ fn main() {
         .build()
         .unwrap();
     let dir = tempfile::tempdir().unwrap();
-    let settings = FileConfig::default()
-        .resolve(Overrides {
-            data_dir: Some(dir.path().join("data")),
-            ..Overrides::default()
-        })
-        .unwrap();
+    let data = dir.path().join("data");
+    let overrides = Overrides {
+        data_dir: Some(data.clone()),
+        ..Overrides::default()
+    };
+    let settings = FileConfig::default().resolve(overrides).unwrap();
     let app = rt.block_on(async { App::open(&settings) }).unwrap();
+    let b = Bench { app, rt, _dir: dir };
+
     let signup = br#"{"name":"A B","email":"a@example.com","password":"long enough"}"#;
     assert_eq!(
-        call(
-            &app,
-            Method::Post,
-            "/authentication/signup",
-            "",
-            signup,
-            &rt
-        )
-        .status,
+        b.call(Method::Post, "/authentication/signup", "", signup)
+            .status,
         200
     );
-    let outbox = std::fs::read_dir(dir.path().join("data/outbox"))
+    let mail = std::fs::read_dir(data.join("outbox"))
         .unwrap()
         .next()
         .unwrap()
         .unwrap()
         .path();
-    let mail = std::fs::read_to_string(outbox).unwrap();
+    let mail = std::fs::read_to_string(mail).unwrap();
     let code = mail
         .lines()
         .find_map(|l| l.strip_prefix("X-Click-Token: "))
         .unwrap()
-        .trim()
-        .to_string();
+        .trim();
     let confirm = format!(r#"{{"email":"a@example.com","token":"{code}"}}"#);
     assert_eq!(
-        call(
-            &app,
+        b.call(
             Method::Post,
             "/authentication/confirm_signup",
             "",
-            confirm.as_bytes(),
-            &rt
+            confirm.as_bytes()
         )
         .status,
         200
     );
-    let login = call(
-        &app,
-        Method::Post,
-        "/authentication/login",
-        "",
-        br#"{"username":"a@example.com","password":"long enough"}"#,
-        &rt,
-    );
-    let token: serde_json::Value = serde_json::from_slice(&login.body).unwrap();
-    let query = format!("token={}", token["jwtToken"].as_str().unwrap());
-    for (name, path, query) in [
+    let login = br#"{"username":"a@example.com","password":"long enough"}"#;
+    let login: serde_json::Value = serde_json::from_slice(
+        &b.call(Method::Post, "/authentication/login", "", login)
+            .body,
+    )
+    .unwrap();
+    let token = login["jwtToken"].as_str().unwrap();
+
+    for (name, path, bearer) in [
         ("agent_status", "/management/agent_status", ""),
-        ("user", "/authentication/user", query.as_str()),
+        ("authentication/user", "/authentication/user", token),
     ] {
         let n = 200_000;
         let started = Instant::now();
         for _ in 0..n {
-            assert_eq!(call(&app, Method::Get, path, query, b"", &rt).status, 200);
+            assert_eq!(b.call(Method::Get, path, bearer, b"").status, 200);
         }
         println!(
             "{name}: {:.2} µs per request",

@@ -1,5 +1,6 @@
 //! Authentication: sign-up, login, MFA, Google, profile, passwords (`authentication.md`).
 
+use alloc::borrow::Cow;
 use alloc::format;
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
@@ -11,12 +12,12 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::json::{max_len, required};
 use crate::model::tables::{
-    ACCOUNTS, GOOGLE_IDS, MFA_CHALLENGES, RESET_TOKENS, SIGNUP_CODES, USERNAMES, USERS,
+    ACCOUNTS, CREDENTIALS, GOOGLE_IDS, MFA_CHALLENGES, RESET_TOKENS, SIGNUP_CODES, USERNAMES, USERS,
 };
-use crate::model::{Account, User, UserStatus, UserType, auth_provider, subscription};
-use crate::ports::{Mail, MailPurpose, Mailer, PasswordHasher, Ports, RngExt, hex};
+use crate::model::{Account, Credentials, User, UserStatus, UserType, auth_provider, subscription};
+use crate::ports::{Mail, MailPurpose, Mailer, PasswordHasher, Ports, RngExt, Store, hex};
 use crate::store::Batch;
-use crate::store::table::{commit, save};
+use crate::store::table::{commit, decode_row, save};
 
 const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
 const NAME_MAX: usize = 50;
@@ -113,15 +114,15 @@ struct ResetPasswordRequest {
 /// The profile of `GET /authentication/user`.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-struct Profile {
-    account_name: String,
-    account_id: String,
-    user_id: String,
-    first_name: String,
-    last_name: String,
-    username: String,
+struct Profile<'a> {
+    account_name: &'a str,
+    account_id: &'a str,
+    user_id: &'a str,
+    first_name: &'a str,
+    last_name: &'a str,
+    username: &'a str,
     user_type: u32,
-    jwt_token: String,
+    jwt_token: &'a str,
     owner: bool,
     migration: bool,
     subscription_type: u32,
@@ -263,26 +264,56 @@ pub(crate) fn issue_reset_token<P: Ports>(
 }
 
 /// The caller's profile; `jwtToken` echoes the token the request carried.
-fn profile<P: Ports>(cx: &Ctx<'_, P>, user: &User) -> ApiResult<Profile> {
-    let token = request_token(cx.req).unwrap_or_default();
-    let account: Account = ACCOUNTS
-        .get(cx.store(), &user.account_id)?
+fn profile_response<P: Ports>(cx: &Ctx<'_, P>, user_id: &str) -> ApiResult<Response> {
+    // Every authenticated client polls this: read the rows in place instead of copying them.
+    #[derive(Deserialize)]
+    struct UserRow<'a> {
+        #[serde(borrow)]
+        account_id: Cow<'a, str>,
+        #[serde(borrow)]
+        firstname: Cow<'a, str>,
+        #[serde(borrow)]
+        lastname: Cow<'a, str>,
+        #[serde(borrow)]
+        username: Cow<'a, str>,
+        user_type: u32,
+        owner: bool,
+        mfa: bool,
+        auth_provider: u32,
+    }
+    #[derive(Deserialize)]
+    struct AccountRow<'a> {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+        subscription_type: u32,
+    }
+    let store = cx.store();
+    let user_bytes = store
+        .get(&USERS.key(user_id))?
+        .ok_or(ApiError::Unauthorized(
+            "The user of this token no longer exists.",
+        ))?;
+    let user: UserRow<'_> = decode_row(user_bytes.as_ref())?;
+    let account_bytes = store
+        .get(&ACCOUNTS.key(&user.account_id))?
         .ok_or(ApiError::Internal)?;
-    Ok(Profile {
-        account_name: account.name,
-        account_id: account.id,
-        user_id: user.id.clone(),
-        first_name: user.firstname.clone(),
-        last_name: user.lastname.clone(),
-        username: user.username.clone(),
+    let account: AccountRow<'_> = decode_row(account_bytes.as_ref())?;
+    let token = request_token(cx.req).unwrap_or_default();
+    Ok(Response::json(&Profile {
+        account_name: &account.name,
+        account_id: &user.account_id,
+        user_id,
+        first_name: &user.firstname,
+        last_name: &user.lastname,
+        username: &user.username,
         user_type: user.user_type,
-        jwt_token: token.into_owned(),
+        jwt_token: &token,
         owner: user.owner,
         migration: false,
         subscription_type: account.subscription_type,
         mfa: user.mfa,
         auth_provider: user.auth_provider,
-    })
+    }))
 }
 
 /// Opens a session for a user who proved who they are, in one transaction with `batch`.
@@ -341,11 +372,7 @@ fn new_owner<P: Ports>(
         owner: true,
         auth_provider: auth_provider::AWS_COGNITO,
         create_date_ms: now,
-        password_hash: None,
         mfa: false,
-        mfa_secret: None,
-        mfa_pending_secret: None,
-        mfa_last_step: 0,
     };
     (account, user)
 }
@@ -376,8 +403,8 @@ pub async fn login<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         hasher.verify(&body.password, DUMMY_HASH);
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
     };
-    let password_ok = match &user.password_hash {
-        Some(h) => hasher.verify(&body.password, h),
+    let password_ok = match Credentials::load(cx.store(), &user.id)?.password_hash {
+        Some(h) => hasher.verify(&body.password, &h),
         None => false,
     };
     if !password_ok {
@@ -428,10 +455,11 @@ pub async fn mfa_respond<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         .get(store, &body.session)?
         .filter(|c: &MfaChallenge| c.expires_ms > cx.now_ms())
         .ok_or(ApiError::new(ErrorCode::Session, STALE))?;
-    let mut user: User = USERS
+    let user: User = USERS
         .get(store, &challenge.user_id)?
         .ok_or(ApiError::new(ErrorCode::Session, STALE))?;
-    let secret = user
+    let mut credentials = Credentials::load(store, &user.id)?;
+    let secret = credentials
         .mfa_secret
         .as_deref()
         .and_then(totp::base32_decode)
@@ -440,7 +468,7 @@ pub async fn mfa_respond<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         &secret,
         &body.user_code,
         cx.now_ms() / 1000,
-        user.mfa_last_step,
+        credentials.mfa_last_step,
     );
     let mut batch = Batch::new();
     // Consuming the challenge in the same transaction makes it single-use under races.
@@ -466,8 +494,8 @@ pub async fn mfa_respond<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         ));
     };
     MFA_CHALLENGES.delete(&mut batch, &body.session);
-    user.mfa_last_step = step;
-    USERS.put(&mut batch, &user.id, &user);
+    credentials.mfa_last_step = step;
+    CREDENTIALS.put(&mut batch, &user.id, &credentials);
     let token = finish_login(cx, batch, &user)?;
     Ok(Response::json(&LoginResponse {
         jwt_token: token,
@@ -487,7 +515,9 @@ pub async fn forgot_password<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     // The answer is the same whether or not the username matched (no account enumeration).
     if let Some(user) = find_user(cx.agent, &body.username)?
         && user.status == UserStatus::ACTIVE
-        && user.password_hash.is_some()
+        && Credentials::load(cx.store(), &user.id)?
+            .password_hash
+            .is_some()
     {
         let mut batch = Batch::new();
         let token = issue_reset_token(cx, &mut batch, &user, MailPurpose::PasswordReset);
@@ -515,8 +545,11 @@ pub async fn signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let email = validate_email(&body.email)?;
     validate_password(cx, &body.password)?;
     let (first, last) = split_name(name);
-    let (account, mut user) = new_owner(cx, name, &email, first, last);
-    user.password_hash = Some(cx.ports().hasher().hash(&body.password));
+    let (account, user) = new_owner(cx, name, &email, first, last);
+    let credentials = Credentials {
+        password_hash: Some(cx.ports().hasher().hash(&body.password)),
+        ..Credentials::default()
+    };
     let code = cx.ports().rng().digits(4);
     let pending = PendingSignup {
         user_id: user.id.clone(),
@@ -526,6 +559,7 @@ pub async fn signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     };
     let mut batch = Batch::new();
     insert_owner(&mut batch, &account, &user);
+    CREDENTIALS.put(&mut batch, &user.id, &credentials);
     SIGNUP_CODES.put(&mut batch, &username_key(&email), &pending);
     commit(cx.store(), &batch, EMAIL_TAKEN)?;
     signup_mail(cx, &email, &code);
@@ -650,9 +684,7 @@ pub async fn google_login<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 pub async fn get_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = cx.caller()?;
-    let user = cx.agent.caller_user(caller)?;
-    Ok(Response::json(&profile(cx, &user)?))
+    profile_response(cx, &cx.caller()?.user_id)
 }
 
 pub async fn update_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -686,7 +718,7 @@ pub async fn update_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     }
     USERS.put(&mut batch, &user.id, &user);
     save(cx.store(), &batch)?;
-    Ok(Response::json(&profile(cx, &user)?))
+    profile_response(cx, &user.id)
 }
 
 pub async fn update_subscription<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -733,9 +765,10 @@ fn change_password<P: Ports>(
     caller: &crate::auth::Caller,
     body: &ResetPasswordRequest,
 ) -> ApiResult<Response> {
-    let mut user = cx.agent.caller_user(caller)?;
+    let user = cx.agent.caller_user(caller)?;
+    let mut credentials = Credentials::load(cx.store(), &user.id)?;
     let hasher = cx.ports().hasher();
-    let current_ok = match (&user.password_hash, &body.current_password) {
+    let current_ok = match (&credentials.password_hash, &body.current_password) {
         (Some(hash), Some(current)) => hasher.verify(current, hash),
         // A Google-only user sets a first password without one.
         (None, _) => true,
@@ -747,9 +780,9 @@ fn change_password<P: Ports>(
             "'currentPassword' is not the current password.",
         ));
     }
-    user.password_hash = Some(hasher.hash(&body.password));
+    credentials.password_hash = Some(hasher.hash(&body.password));
     let mut batch = Batch::new();
-    USERS.put(&mut batch, &user.id, &user);
+    CREDENTIALS.put(&mut batch, &user.id, &credentials);
     // Other sessions may belong to whoever knew the old password.
     cx.agent
         .revoke_sessions(&mut batch, &user.id, Some(&caller.session_id))?;
@@ -772,7 +805,8 @@ fn redeem_reset_token<P: Ports>(
     let mut user: User = USERS
         .get(store, &row.user_id)?
         .ok_or(ApiError::new(ErrorCode::Token, BAD))?;
-    user.password_hash = Some(cx.ports().hasher().hash(password));
+    let mut credentials = Credentials::load(store, &user.id)?;
+    credentials.password_hash = Some(cx.ports().hasher().hash(password));
     if row.purpose == MailPurpose::UserActivation.as_str() && user.status == UserStatus::PENDING {
         user.status = UserStatus::ACTIVE;
     }
@@ -780,6 +814,7 @@ fn redeem_reset_token<P: Ports>(
     batch.require_present(RESET_TOKENS.key(&key));
     RESET_TOKENS.delete(&mut batch, &key);
     USERS.put(&mut batch, &user.id, &user);
+    CREDENTIALS.put(&mut batch, &user.id, &credentials);
     cx.agent.revoke_sessions(&mut batch, &user.id, None)?;
     commit(store, &batch, (ErrorCode::Token, BAD))?;
     Ok(Response::ok())

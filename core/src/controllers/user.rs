@@ -7,7 +7,8 @@ use crate::agent::Ctx;
 use crate::auth::totp;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
-use crate::model::tables::USERS;
+use crate::model::Credentials;
+use crate::model::tables::{CREDENTIALS, USERS};
 use crate::ports::{Ports, RngExt};
 use crate::store::Batch;
 use crate::store::table::save;
@@ -21,11 +22,12 @@ struct SetMfaRequest {
 }
 
 pub async fn generate_mfa_token<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let mut user = cx.agent.caller_user(cx.caller()?)?;
+    let user = cx.agent.caller_user(cx.caller()?)?;
+    let mut credentials = Credentials::load(cx.store(), &user.id)?;
     let secret = totp::base32_encode(&cx.ports().rng().bytes::<20>());
-    user.mfa_pending_secret = Some(secret.clone());
+    credentials.mfa_pending_secret = Some(secret.clone());
     let mut batch = Batch::new();
-    USERS.put(&mut batch, &user.id, &user);
+    CREDENTIALS.put(&mut batch, &user.id, &credentials);
     save(cx.store(), &batch)?;
     Ok(Response::json(&secret))
 }
@@ -35,31 +37,32 @@ pub async fn generate_mfa_token<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response
 pub async fn set_mfa<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let body: SetMfaRequest = cx.body()?;
     let mut user = cx.agent.caller_user(cx.caller()?)?;
+    let mut credentials = Credentials::load(cx.store(), &user.id)?;
     let secret = match (body.enabled, user.mfa) {
-        (true, _) => user.mfa_pending_secret.clone().ok_or_else(|| {
+        (true, _) => credentials.mfa_pending_secret.clone().ok_or_else(|| {
             ApiError::invalid(
                 "Call /user/generate_mfa_token first, then confirm with a code from it.",
             )
         })?,
-        (false, true) => user.mfa_secret.clone().unwrap_or_default(),
+        (false, true) => credentials.mfa_secret.clone().unwrap_or_default(),
         (false, false) => return Ok(Response::ok()),
     };
     let key = totp::base32_decode(&secret).unwrap_or_default();
     let now_secs = cx.now_ms() / 1000;
-    let step = totp::verify(&key, &body.user_code, now_secs, user.mfa_last_step).ok_or(
+    let step = totp::verify(&key, &body.user_code, now_secs, credentials.mfa_last_step).ok_or(
         ApiError::new(ErrorCode::Totp, "The MFA code is wrong or has expired."),
     )?;
-    user.mfa_last_step = step;
+    credentials.mfa_last_step = step;
+    user.mfa = body.enabled;
     if body.enabled {
-        user.mfa = true;
-        user.mfa_secret = Some(secret);
-        user.mfa_pending_secret = None;
+        credentials.mfa_secret = Some(secret);
+        credentials.mfa_pending_secret = None;
     } else {
-        user.mfa = false;
-        user.mfa_secret = None;
+        credentials.mfa_secret = None;
     }
     let mut batch = Batch::new();
     USERS.put(&mut batch, &user.id, &user);
+    CREDENTIALS.put(&mut batch, &user.id, &credentials);
     save(cx.store(), &batch)?;
     Ok(Response::ok())
 }

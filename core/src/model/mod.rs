@@ -5,7 +5,7 @@ pub mod account;
 pub mod user;
 
 pub use account::Account;
-pub use user::{User, UserStatus, UserType};
+pub use user::{Credentials, User, UserStatus, UserType};
 
 use crate::store::table::Table;
 
@@ -14,6 +14,8 @@ pub mod tables {
 
     pub const ACCOUNTS: Table = Table::new("account/");
     pub const USERS: Table = Table::new("user/");
+    /// User id -> `Credentials`.
+    pub const CREDENTIALS: Table = Table::new("credentials/");
     /// Lower-cased username -> user id. Usernames are unique across the agent.
     pub const USERNAMES: Table = Table::new("idx/username/");
     /// Google `sub` -> user id.

@@ -44,16 +44,31 @@ pub struct User {
     pub owner: bool,
     pub auth_provider: u32,
     pub create_date_ms: u64,
+    pub mfa: bool,
+}
+
+/// A user's secrets, kept apart from the profile: reading or listing users never parses them.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+pub struct Credentials {
     /// argon2id PHC string; `None` for users who sign in through Google only.
     pub password_hash: Option<String>,
-    pub mfa: bool,
     /// Base32 TOTP secret in force.
     pub mfa_secret: Option<String>,
     /// Secret from `generate_mfa_token` waiting for `set_mfa` to confirm it.
     pub mfa_pending_secret: Option<String>,
     /// Last TOTP step accepted, so a code cannot be used twice.
-    #[serde(default)]
     pub mfa_last_step: u64,
+}
+
+impl Credentials {
+    pub fn load(
+        store: &impl crate::store::Store,
+        user_id: &str,
+    ) -> crate::error::ApiResult<Credentials> {
+        Ok(super::tables::CREDENTIALS
+            .get(store, user_id)?
+            .unwrap_or_default())
+    }
 }
 
 impl User {

@@ -63,6 +63,11 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|_| StoreError)
 }
 
+/// Decodes a row into a view that borrows from the stored bytes.
+pub fn decode_row<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> ApiResult<T> {
+    serde_json::from_slice(bytes).map_err(|_| ApiError::Internal)
+}
+
 /// Commits a batch; a failed uniqueness check becomes a 499 with `conflict`'s code and message.
 pub fn commit(
     store: &impl Store,
