@@ -8,15 +8,20 @@ use std::collections::HashMap;
 use std::marker::PhantomData;
 use std::sync::atomic::{AtomicU64, Ordering};
 
+// A seeded fast hash: these maps sit on every request's path, and some keys (usernames) come
+// from clients, so the hash must resist chosen collisions without SipHash's cost.
+type Map<V> = HashMap<Box<[u8]>, V, foldhash::fast::RandomState>;
+
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
 thread_local! {
-    static CACHES: RefCell<HashMap<u64, Box<dyn Any>>> = RefCell::new(HashMap::new());
+    /// A process has a handful of caches: a list beats a map.
+    static CACHES: RefCell<Vec<(u64, Box<dyn Any>)>> = const { RefCell::new(Vec::new()) };
 }
 
 struct Local<V> {
     generation: u64,
-    map: HashMap<Box<[u8]>, V>,
+    map: Map<V>,
 }
 
 pub struct ThreadCache<V> {
@@ -45,13 +50,19 @@ impl<V: Clone + 'static> ThreadCache<V> {
     fn with_local<R>(&self, generation: u64, f: impl FnOnce(&mut Local<V>) -> R) -> R {
         CACHES.with(|caches| {
             let mut caches = caches.borrow_mut();
-            let entry = caches.entry(self.id).or_insert_with(|| {
-                Box::new(Local::<V> {
-                    generation,
-                    map: HashMap::new(),
-                })
-            });
-            let local = entry
+            let index = match caches.iter().position(|(id, _)| *id == self.id) {
+                Some(i) => i,
+                None => {
+                    let local = Local::<V> {
+                        generation,
+                        map: Map::default(),
+                    };
+                    caches.push((self.id, Box::new(local)));
+                    caches.len() - 1
+                }
+            };
+            let local = caches[index]
+                .1
                 .downcast_mut::<Local<V>>()
                 .expect("one value type per cache id");
             if local.generation != generation {
@@ -92,6 +103,6 @@ impl<V: Clone + 'static> ThreadCache<V> {
 impl<V> Drop for ThreadCache<V> {
     fn drop(&mut self) {
         // Other threads' copies are freed when those threads end; this thread's now.
-        let _ = CACHES.try_with(|c| c.borrow_mut().remove(&self.id));
+        let _ = CACHES.try_with(|c| c.borrow_mut().retain(|(id, _)| *id != self.id));
     }
 }
