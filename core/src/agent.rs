@@ -199,51 +199,15 @@ pub fn required_query<'a>(req: &Request<'a>, name: &str) -> ApiResult<Cow<'a, st
 
 #[cfg(test)]
 mod tests {
-    use super::*;
-    use crate::http::{Header, Method};
-    use crate::testing::TestPorts;
+    use crate::http::Method;
+    use crate::testing::{TestAgent, json};
     use alloc::vec::Vec;
-
-    fn block_on<F: core::future::Future>(f: F) -> F::Output {
-        // The core's futures never wait on I/O: one poll finishes them.
-        let waker = core::task::Waker::noop();
-        let mut cx = core::task::Context::from_waker(waker);
-        let mut f = core::pin::pin!(f);
-        match f.as_mut().poll(&mut cx) {
-            core::task::Poll::Ready(v) => v,
-            core::task::Poll::Pending => panic!("a core future waited"),
-        }
-    }
-
-    fn call(agent: &Agent<TestPorts>, method: Method, path: &str, body: &str) -> Response {
-        let headers = [Header {
-            name: "Host",
-            value: b"localhost:29123",
-        }];
-        let (path, query) = path.split_once('?').unwrap_or((path, ""));
-        block_on(agent.handle(&Request {
-            method,
-            path,
-            query,
-            headers: &headers,
-            body: body.as_bytes(),
-        }))
-    }
-
-    fn json(r: &Response) -> serde_json::Value {
-        serde_json::from_slice(&r.body).unwrap()
-    }
-
-    fn signup(agent: &Agent<TestPorts>, email: &str) -> Response {
-        let body = alloc::format!(r#"{{"name":"A B","email":"{email}","password":"long enough"}}"#);
-        call(agent, Method::Post, "/authentication/signup", &body)
-    }
 
     #[test]
     fn duplicate_signup_is_a_499() {
-        let agent = Agent::new(TestPorts::default(), CoreConfig::default());
-        assert_eq!(signup(&agent, "a@example.com").status, 200);
-        let r = signup(&agent, "a@example.com");
+        let t = TestAgent::new();
+        assert_eq!(t.signup("a@example.com").status, 200);
+        let r = t.signup("a@example.com");
         assert_eq!(
             (r.status, json(&r)["type"].as_str()),
             (499, Some("DUPLICATE"))
@@ -252,36 +216,17 @@ mod tests {
 
     #[test]
     fn sessions_expire_with_the_fake_clock_and_events_are_numbered() {
-        let agent = Agent::new(TestPorts::default(), CoreConfig::default());
-        signup(&agent, "a@example.com");
-        let code = agent.ports.mail.all()[0].token.clone();
-        let body = alloc::format!(r#"{{"email":"a@example.com","token":"{code}"}}"#);
-        assert_eq!(
-            call(
-                &agent,
-                Method::Post,
-                "/authentication/confirm_signup",
-                &body
-            )
-            .status,
-            200
-        );
-        let r = call(
-            &agent,
-            Method::Post,
-            "/authentication/login",
-            r#"{"username":"a@example.com","password":"long enough"}"#,
-        );
-        let token = String::from(json(&r)["jwtToken"].as_str().unwrap());
+        let t = TestAgent::new();
+        let token = t.signup_and_login("a@example.com");
         let path = alloc::format!("/authentication/user?token={token}");
-        assert_eq!(call(&agent, Method::Get, &path, "").status, 200);
-        agent
+        assert_eq!(t.call(Method::Get, &path, "").status, 200);
+        t.agent
             .ports
             .clock
-            .advance_secs(agent.config.token_ttl_secs + 1);
-        assert_eq!(call(&agent, Method::Get, &path, "").status, 401);
+            .advance_secs(t.agent.config.token_ttl_secs + 1);
+        assert_eq!(t.call(Method::Get, &path, "").status, 401);
 
-        let seqs: Vec<u64> = agent.ports.events.all().iter().map(|e| e.seq).collect();
+        let seqs: Vec<u64> = t.agent.ports.events.all().iter().map(|e| e.seq).collect();
         assert_eq!(
             seqs,
             [1, 2, 3],

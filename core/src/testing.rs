@@ -158,3 +158,99 @@ impl Ports for TestPorts {
         &FakeGoogle
     }
 }
+
+/// Polls a core future to completion. The core's futures never wait on I/O, so with in-memory
+/// ports one poll finishes them.
+pub fn block_on<F: core::future::Future>(f: F) -> F::Output {
+    let mut cx = core::task::Context::from_waker(core::task::Waker::noop());
+    let mut f = core::pin::pin!(f);
+    match f.as_mut().poll(&mut cx) {
+        core::task::Poll::Ready(v) => v,
+        core::task::Poll::Pending => panic!("a core future waited"),
+    }
+}
+
+pub fn json(r: &crate::Response) -> serde_json::Value {
+    serde_json::from_slice(&r.body).expect("a JSON body")
+}
+
+pub const PASSWORD: &str = "long enough";
+
+/// An agent on [`TestPorts`] and a way to call it.
+pub struct TestAgent {
+    pub agent: crate::Agent<TestPorts>,
+}
+
+impl Default for TestAgent {
+    fn default() -> Self {
+        TestAgent::new()
+    }
+}
+
+impl TestAgent {
+    pub fn new() -> TestAgent {
+        TestAgent {
+            agent: crate::Agent::new(TestPorts::default(), crate::CoreConfig::default()),
+        }
+    }
+
+    /// Calls `path` (which may carry a query) from localhost with a JSON body.
+    pub fn call(&self, method: crate::Method, path: &str, body: &str) -> crate::Response {
+        let headers = [crate::Header {
+            name: "Host",
+            value: b"localhost:29123",
+        }];
+        let (path, query) = path.split_once('?').unwrap_or((path, ""));
+        block_on(self.agent.handle(&crate::Request {
+            method,
+            path,
+            query,
+            headers: &headers,
+            body: body.as_bytes(),
+        }))
+    }
+
+    pub fn post(&self, path: &str, body: serde_json::Value) -> crate::Response {
+        self.call(
+            crate::Method::Post,
+            path,
+            &alloc::string::ToString::to_string(&body),
+        )
+    }
+
+    pub fn signup(&self, email: &str) -> crate::Response {
+        self.post(
+            "/authentication/signup",
+            serde_json::json!({"name": "A B", "email": email, "password": PASSWORD}),
+        )
+    }
+
+    /// Signs up, confirms with the code from the recorded mail, logs in; returns the token.
+    pub fn signup_and_login(&self, email: &str) -> String {
+        assert_eq!(self.signup(email).status, 200);
+        let code = self
+            .agent
+            .ports
+            .mail
+            .all()
+            .last()
+            .expect("a mail")
+            .token
+            .clone();
+        let r = self.post(
+            "/authentication/confirm_signup",
+            serde_json::json!({"email": email, "token": code}),
+        );
+        assert_eq!(r.status, 200);
+        self.login(email)
+    }
+
+    pub fn login(&self, email: &str) -> String {
+        let r = self.post(
+            "/authentication/login",
+            serde_json::json!({"username": email, "password": PASSWORD}),
+        );
+        assert_eq!(r.status, 200, "{:?}", core::str::from_utf8(&r.body));
+        String::from(json(&r)["jwtToken"].as_str().expect("a token"))
+    }
+}

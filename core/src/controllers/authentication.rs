@@ -819,3 +819,122 @@ fn redeem_reset_token<P: Ports>(
     commit(store, &batch, (ErrorCode::Token, BAD))?;
     Ok(Response::ok())
 }
+
+#[cfg(test)]
+mod tests {
+    use alloc::string::String;
+    use serde_json::json;
+
+    use crate::auth::totp;
+    use crate::http::Method;
+    use crate::testing::{TestAgent, json};
+
+    fn code_at(secret: &str, unix_secs: u64) -> String {
+        let key = totp::base32_decode(secret).unwrap();
+        alloc::format!("{:06}", totp::hotp(&key, unix_secs / totp::STEP_SECS))
+    }
+
+    fn now_secs(t: &TestAgent) -> u64 {
+        use crate::ports::Clock;
+        t.agent.ports.clock.now_ms() / 1000
+    }
+
+    #[test]
+    fn mfa_login_with_a_fake_clock() {
+        let t = TestAgent::new();
+        let token = t.signup_and_login("m@example.com");
+        let q = alloc::format!("?token={token}");
+        let secret = json(&t.post(&alloc::format!("/user/generate_mfa_token{q}"), json!({})));
+        let secret = String::from(secret.as_str().unwrap());
+        let r = t.post(
+            &alloc::format!("/user/set_mfa{q}"),
+            json!({"enabled": true, "userCode": code_at(&secret, now_secs(&t))}),
+        );
+        assert_eq!(r.status, 200);
+
+        let login = |t: &TestAgent| {
+            let r = t.post(
+                "/authentication/login",
+                json!({"username": "m@example.com", "password": crate::testing::PASSWORD}),
+            );
+            let body = json(&r);
+            assert_eq!(body["challenge"], 1);
+            String::from(body["session"].as_str().unwrap())
+        };
+        // The code just used to enable MFA cannot be replayed.
+        let session = login(&t);
+        let same = code_at(&secret, now_secs(&t));
+        let r = t.post(
+            "/authentication/mfa_respond",
+            json!({"userCode": same, "session": session}),
+        );
+        assert_eq!(json(&r)["type"], "TOTP");
+        // Next step's code works; two steps ahead is outside the window.
+        t.agent.ports.clock.advance_secs(30);
+        let too_far = code_at(&secret, now_secs(&t) + 60);
+        let r = t.post(
+            "/authentication/mfa_respond",
+            json!({"userCode": too_far, "session": session}),
+        );
+        assert_eq!(json(&r)["type"], "TOTP");
+        let good = code_at(&secret, now_secs(&t));
+        let r = t.post(
+            "/authentication/mfa_respond",
+            json!({"userCode": good, "session": session}),
+        );
+        assert_eq!(r.status, 200);
+        let mfa_token = String::from(json(&r)["jwtToken"].as_str().unwrap());
+        let r = t.call(
+            Method::Get,
+            &alloc::format!("/authentication/user?token={mfa_token}"),
+            "",
+        );
+        assert_eq!(json(&r)["mfa"], true);
+
+        // A challenge expires with the clock.
+        let session = login(&t);
+        t.agent
+            .ports
+            .clock
+            .advance_secs(t.agent.config.mfa_session_ttl_secs + 1);
+        let r = t.post(
+            "/authentication/mfa_respond",
+            json!({"userCode": code_at(&secret, now_secs(&t)), "session": session}),
+        );
+        assert_eq!(json(&r)["type"], "SESSION");
+    }
+
+    #[test]
+    fn signup_codes_and_reset_tokens_expire() {
+        let t = TestAgent::new();
+        assert_eq!(t.signup("late@example.com").status, 200);
+        let code = t.agent.ports.mail.all().last().unwrap().token.clone();
+        t.agent
+            .ports
+            .clock
+            .advance_secs(t.agent.config.signup_code_ttl_secs + 1);
+        let r = t.post(
+            "/authentication/confirm_signup",
+            json!({"email": "late@example.com", "token": code}),
+        );
+        assert_eq!(json(&r)["type"], "TOKEN");
+
+        t.signup_and_login("reset@example.com");
+        let r = t.post(
+            "/authentication/forgot_password",
+            json!({"username": "reset@example.com"}),
+        );
+        assert_eq!(r.status, 200);
+        let mail = t.agent.ports.mail.all().last().unwrap().clone();
+        assert_eq!(mail.purpose, crate::ports::MailPurpose::PasswordReset);
+        t.agent
+            .ports
+            .clock
+            .advance_secs(t.agent.config.reset_token_ttl_secs + 1);
+        let r = t.post(
+            "/authentication/reset_password",
+            json!({"resetToken": mail.token, "password": "another password"}),
+        );
+        assert_eq!(json(&r)["type"], "TOKEN");
+    }
+}
