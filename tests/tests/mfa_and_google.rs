@@ -373,3 +373,126 @@ fn google_sign_in_is_off_unless_configured() {
         .expect(401);
     assert!(r.text().contains("not configured"), "{}", r.text());
 }
+
+/// Serves the JWKS document `keys()` returns over HTTP and counts the fetches.
+fn jwks_server(
+    keys: impl Fn() -> String + Send + 'static,
+) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let fetches = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let counter = fetches.clone();
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(mut stream) = stream else { return };
+            let mut buf = [0u8; 4096];
+            let _ = stream.read(&mut buf);
+            counter.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            let body = keys();
+            let _ = write!(
+                stream,
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nCache-Control: public, max-age=3600\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+                body.len()
+            );
+        }
+    });
+    (port, fetches)
+}
+
+#[test]
+fn google_keys_from_a_url_are_cached_and_refetched_on_rotation() {
+    use std::sync::atomic::Ordering;
+    let rotated = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = rotated.clone();
+    let (port, fetches) = jwks_server(move || {
+        let mut set: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(fixture("google-jwks.json")).unwrap())
+                .unwrap();
+        if flag.load(Ordering::SeqCst) {
+            // The second key of a rotation: other-key.pem's public half.
+            let other: serde_json::Value =
+                serde_json::from_str(&std::fs::read_to_string(fixture("other-jwks.json")).unwrap())
+                    .unwrap();
+            set["keys"]
+                .as_array_mut()
+                .unwrap()
+                .push(other["keys"][0].clone());
+        }
+        set.to_string()
+    });
+    let agent = Agent::start_with(Options {
+        config: format!(
+            "[google]\nclient_ids = [\"{CLIENT_ID}\"]\njwks_url = \"http://127.0.0.1:{port}/certs\"\njwks_min_refetch_secs = 1\n"
+        ),
+        ..Options::default()
+    });
+    let token = id_token("google-test-key.pem", claims("u1", "u1@example.com"));
+    agent
+        .post("/authentication/google_signup", json!({"idToken": token}))
+        .send()
+        .expect(200);
+    agent
+        .post("/authentication/google_login", json!({"idToken": token}))
+        .send()
+        .expect(200);
+    assert_eq!(
+        fetches.load(Ordering::SeqCst),
+        1,
+        "fetched once, then cached"
+    );
+
+    // Google rotates in a new key; tokens signed with it are accepted after one refetch.
+    rotated.store(true, Ordering::SeqCst);
+    std::thread::sleep(Duration::from_millis(1100));
+    let pem = std::fs::read(fixture("other-key.pem")).unwrap();
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("test-key-2".into());
+    let new_token = encode(
+        &header,
+        &claims("u2", "u2@example.com"),
+        &EncodingKey::from_rsa_pem(&pem).unwrap(),
+    )
+    .unwrap();
+    agent
+        .post(
+            "/authentication/google_signup",
+            json!({"idToken": new_token}),
+        )
+        .send()
+        .expect(200);
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+    // Unknown key ids cannot make the agent hammer the key server.
+    let mut header = Header::new(Algorithm::RS256);
+    header.kid = Some("made-up".into());
+    let bogus = encode(
+        &header,
+        &claims("u3", "u3@example.com"),
+        &EncodingKey::from_rsa_pem(&pem).unwrap(),
+    )
+    .unwrap();
+    for _ in 0..5 {
+        agent
+            .post("/authentication/google_login", json!({"idToken": bogus}))
+            .send()
+            .expect(401);
+    }
+    assert_eq!(fetches.load(Ordering::SeqCst), 2);
+}
+
+#[test]
+fn plain_http_key_urls_must_be_loopback() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("agent.toml");
+    std::fs::write(&config, format!("[google]\nclient_ids = [\"{CLIENT_ID}\"]\njwks_url = \"http://keys.example.com/certs\"\n")).unwrap();
+    let out = std::process::Command::new(click_blackbox::agent_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--config"])
+        .arg(&config)
+        .arg("--data-dir")
+        .arg(dir.path().join("data"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("loopback"), "{err}");
+}

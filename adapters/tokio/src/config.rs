@@ -107,8 +107,13 @@ impl Default for MailSettings {
 pub struct GoogleSettings {
     /// OAuth client ids accepted as the ID token's audience. Empty: Google sign-in is off.
     pub client_ids: Vec<String>,
-    /// A JWKS document with Google's signing keys.
+    /// A JWKS document with Google's signing keys; wins over `jwks_url`.
     pub jwks_file: Option<PathBuf>,
+    /// Where to fetch the JWKS from (https, or http to a loopback host); Google's own when
+    /// neither this nor `jwks_file` is set.
+    pub jwks_url: Option<String>,
+    /// Least time between two fetches of `jwks_url` caused by unknown key ids.
+    pub jwks_min_refetch_secs: u64,
     pub issuers: Vec<String>,
 }
 
@@ -117,6 +122,8 @@ impl Default for GoogleSettings {
         GoogleSettings {
             client_ids: Vec::new(),
             jwks_file: None,
+            jwks_url: None,
+            jwks_min_refetch_secs: 60,
             issuers: vec![
                 "accounts.google.com".into(),
                 "https://accounts.google.com".into(),

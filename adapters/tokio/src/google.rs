@@ -1,4 +1,8 @@
-//! Google ID tokens: RS256 signature, issuer, audience and expiry, against a configured JWKS.
+//! Google ID tokens: RS256 signature, issuer, audience and expiry, against a JWKS read from a
+//! file or fetched from a URL (Google's own by default) and cached as its `Cache-Control` says.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 use jsonwebtoken::jwk::JwkSet;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation, decode, decode_header};
@@ -8,8 +12,64 @@ use click_core::ports::{IdTokenVerifier, IdentityClaims};
 
 use crate::config::GoogleSettings;
 
+pub const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+const UNAVAILABLE: &str = "Google sign-in keys are unavailable.";
+const NOT_CONFIGURED: &str = "Google sign-in is not configured on this agent.";
+
 pub struct GoogleVerifier {
     settings: GoogleSettings,
+    source: KeySource,
+}
+
+enum KeySource {
+    None,
+    /// Read on every check, so a rotated key file needs no restart.
+    File(std::path::PathBuf),
+    Url {
+        url: String,
+        http: ureq::Agent,
+        cached: Mutex<Option<Cached>>,
+    },
+}
+
+struct Cached {
+    keys: Arc<JwkSet>,
+    fetched: Instant,
+    max_age: Duration,
+}
+
+/// JWKS URLs must be HTTPS; plain HTTP only to a loopback address (tests, local proxies).
+pub fn check_jwks_url(url: &str) -> Result<(), String> {
+    if url.starts_with("https://") {
+        return Ok(());
+    }
+    let rest = url
+        .strip_prefix("http://")
+        .ok_or_else(|| format!("google.jwks_url must be an https:// URL: {url}"))?;
+    let host = rest.split(['/', '?']).next().unwrap_or("");
+    let name = match host.rsplit_once(':') {
+        Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
+        _ => host,
+    };
+    if matches!(name, "localhost" | "127.0.0.1" | "[::1]") {
+        Ok(())
+    } else {
+        Err(format!(
+            "google.jwks_url over plain http is only allowed to a loopback host: {url}"
+        ))
+    }
+}
+
+/// `max-age` of a `Cache-Control` value, bounded to a minute .. a day; an hour when absent.
+fn max_age(cache_control: Option<&str>) -> Duration {
+    let secs = cache_control
+        .and_then(|v| {
+            v.split(',')
+                .filter_map(|d| d.trim().strip_prefix("max-age="))
+                .find_map(|n| n.parse::<u64>().ok())
+        })
+        .unwrap_or(3600);
+    Duration::from_secs(secs.clamp(60, 86_400))
 }
 
 #[derive(Deserialize)]
@@ -36,43 +96,106 @@ enum EmailVerified {
 }
 
 impl GoogleVerifier {
-    pub fn new(settings: GoogleSettings) -> GoogleVerifier {
-        GoogleVerifier { settings }
+    /// A file wins over a URL; with client ids but neither, Google's published keys are used.
+    pub fn new(settings: GoogleSettings) -> Result<GoogleVerifier, String> {
+        let source = match (&settings.jwks_file, &settings.jwks_url) {
+            _ if settings.client_ids.is_empty() => KeySource::None,
+            (Some(path), _) => KeySource::File(path.clone()),
+            (None, url) => {
+                let url = url.clone().unwrap_or_else(|| GOOGLE_JWKS_URL.to_string());
+                check_jwks_url(&url)?;
+                let config = ureq::Agent::config_builder()
+                    .timeout_global(Some(Duration::from_secs(10)))
+                    .build();
+                KeySource::Url {
+                    url,
+                    http: config.into(),
+                    cached: Mutex::new(None),
+                }
+            }
+        };
+        Ok(GoogleVerifier { settings, source })
     }
 
-    /// Read on every check, so a rotated key file needs no restart.
-    fn keys(&self) -> Result<JwkSet, &'static str> {
-        let path = self
-            .settings
-            .jwks_file
-            .as_ref()
-            .ok_or("Google sign-in is not configured on this agent.")?;
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            tracing::error!("cannot read google.jwks_file {}: {e}", path.display());
-            "Google sign-in keys are unavailable."
-        })?;
-        serde_json::from_str(&text).map_err(|_| "Google sign-in keys are unavailable.")
+    /// The key set, and whether it may be refetched when a key id is missing from it.
+    fn keys(&self, refresh: bool) -> Result<Arc<JwkSet>, &'static str> {
+        match &self.source {
+            KeySource::None => Err(NOT_CONFIGURED),
+            KeySource::File(path) => {
+                let text = std::fs::read_to_string(path).map_err(|e| {
+                    tracing::error!("cannot read google.jwks_file {}: {e}", path.display());
+                    UNAVAILABLE
+                })?;
+                serde_json::from_str(&text)
+                    .map(Arc::new)
+                    .map_err(|_| UNAVAILABLE)
+            }
+            KeySource::Url { url, http, cached } => {
+                let mut cached = cached.lock().unwrap_or_else(|e| e.into_inner());
+                if let Some(c) = cached.as_ref() {
+                    let age = c.fetched.elapsed();
+                    // A token signed by an unknown key may follow a rotation: refetch, but not
+                    // more often than configured, whatever clients send.
+                    let min_refetch = Duration::from_secs(self.settings.jwks_min_refetch_secs);
+                    if age < c.max_age && !(refresh && age >= min_refetch) {
+                        return Ok(c.keys.clone());
+                    }
+                }
+                match crate::ports::blocking(|| fetch(http, url)) {
+                    Ok(fresh) => Ok(cached.insert(fresh).keys.clone()),
+                    Err(e) => {
+                        tracing::error!("cannot fetch google.jwks_url {url}: {e}");
+                        // Stale keys beat none while Google is unreachable.
+                        cached.as_ref().map(|c| c.keys.clone()).ok_or(UNAVAILABLE)
+                    }
+                }
+            }
+        }
     }
+}
+
+fn fetch(http: &ureq::Agent, url: &str) -> Result<Cached, String> {
+    let mut response = http.get(url).call().map_err(|e| e.to_string())?;
+    let max_age = max_age(
+        response
+            .headers()
+            .get("cache-control")
+            .and_then(|v| v.to_str().ok()),
+    );
+    let text = response
+        .body_mut()
+        .with_config()
+        .limit(1024 * 1024)
+        .read_to_string()
+        .map_err(|e| e.to_string())?;
+    let keys: JwkSet = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    Ok(Cached {
+        keys: Arc::new(keys),
+        fetched: Instant::now(),
+        max_age,
+    })
 }
 
 impl IdTokenVerifier for GoogleVerifier {
     fn verify_google(&self, id_token: &str) -> Result<IdentityClaims, &'static str> {
         const INVALID: &str = "The Google ID token is invalid or expired.";
-        if self.settings.client_ids.is_empty() {
-            return Err("Google sign-in is not configured on this agent.");
-        }
-        let keys = self.keys()?;
         let header = decode_header(id_token).map_err(|_| INVALID)?;
         if header.alg != Algorithm::RS256 {
             return Err(INVALID);
         }
-        let jwk = match &header.kid {
-            Some(kid) => keys.find(kid),
-            None if keys.keys.len() == 1 => keys.keys.first(),
-            None => None,
-        }
-        .ok_or(INVALID)?;
-        let key = DecodingKey::from_jwk(jwk).map_err(|_| INVALID)?;
+        let find = |keys: &JwkSet| {
+            match &header.kid {
+                Some(kid) => keys.find(kid),
+                None if keys.keys.len() == 1 => keys.keys.first(),
+                None => None,
+            }
+            .and_then(|jwk| DecodingKey::from_jwk(jwk).ok())
+        };
+        let key = match find(&*self.keys(false)?) {
+            Some(key) => key,
+            // Google rotates keys: an unknown key id may be a new one.
+            None => find(&*self.keys(true)?).ok_or(INVALID)?,
+        };
         let mut validation = Validation::new(Algorithm::RS256);
         validation.set_audience(&self.settings.client_ids);
         validation.set_issuer(&self.settings.issuers);

@@ -92,7 +92,7 @@ impl App {
             signer: JwtSigner::new(&key),
             mailer: DesktopMailer::new(&settings.mail, outbox(dir))?,
             hub: Hub::new(settings.limits.ws_queue_frames),
-            google: GoogleVerifier::new(settings.google.clone()),
+            google: GoogleVerifier::new(settings.google.clone())?,
         };
         Ok(App {
             agent: Agent::new(ports, settings.core.clone()),
