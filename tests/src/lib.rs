@@ -56,6 +56,22 @@ pub fn agent_binary() -> PathBuf {
     bin
 }
 
+/// The route table as `click-agent routes` prints it: method, path pattern, auth policy.
+pub fn routes() -> Vec<(String, String, String)> {
+    let out = Command::new(agent_binary())
+        .arg("routes")
+        .output()
+        .expect("click-agent routes");
+    String::from_utf8(out.stdout)
+        .expect("UTF-8")
+        .lines()
+        .map(|l| {
+            let f: Vec<&str> = l.split_whitespace().collect();
+            (f[0].to_string(), f[1].to_string(), f[2].to_string())
+        })
+        .collect()
+}
+
 impl Agent {
     pub fn start() -> Agent {
         Agent::start_with(Options::default())

@@ -5,28 +5,13 @@ use std::collections::HashMap;
 
 use click_blackbox::docs;
 
-fn served() -> Vec<(String, String, String)> {
-    let out = std::process::Command::new(click_blackbox::agent_binary())
-        .arg("routes")
-        .output()
-        .expect("click-agent routes");
-    String::from_utf8(out.stdout)
-        .unwrap()
-        .lines()
-        .map(|l| {
-            let f: Vec<&str> = l.split_whitespace().collect();
-            (f[0].to_string(), f[1].to_string(), f[2].to_string())
-        })
-        .collect()
-}
-
 #[test]
 fn every_route_is_documented_with_its_method_and_auth() {
     let documented: HashMap<String, (String, String)> = docs::endpoints()
         .into_iter()
         .map(|[_, _, method, route, auth]| (route, (method, auth)))
         .collect();
-    let served = served();
+    let served = click_blackbox::routes();
     assert!(served.len() >= 20, "{served:?}");
     for (method, path, policy) in &served {
         if path == "/notification" || path == "/statechange" {
