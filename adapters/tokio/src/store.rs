@@ -5,7 +5,9 @@ use std::path::Path;
 use std::sync::Arc;
 
 use crate::thread_cache::ThreadCache;
-use click_core::store::{Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check};
+use click_core::store::{
+    Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check, prefix_end,
+};
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
 const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
@@ -82,6 +84,34 @@ impl Store for RedbStore {
         Ok(out)
     }
 
+    fn scan_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        use std::ops::Bound;
+        let txn = self.db.begin_read().map_err(fail)?;
+        let table = txn.open_table(KV).map_err(fail)?;
+        let end = match (before, prefix_end(prefix)) {
+            (Some(b), _) => Bound::Excluded(b.to_vec()),
+            (None, Some(end)) => Bound::Excluded(end),
+            (None, None) => Bound::Unbounded,
+        };
+        let range = table
+            .range::<&[u8]>((Bound::Included(prefix), end.as_ref().map(Vec::as_slice)))
+            .map_err(fail)?;
+        let mut out = Vec::new();
+        for item in range.rev() {
+            let (k, v) = item.map_err(fail)?;
+            if !k.value().starts_with(prefix) || out.len() == limit {
+                break;
+            }
+            out.push((k.value().to_vec(), v.value().to_vec()));
+        }
+        Ok(out)
+    }
+
     fn commit(&self, batch: &Batch) -> Result<(), CommitError> {
         // redb serializes write transactions and fsyncs on commit: keep the worker thread
         // available to other tasks meanwhile.
@@ -94,7 +124,9 @@ impl RedbStore {
         let txn = self.db.begin_write().map_err(fail)?;
         {
             let mut table = txn.open_table(KV).map_err(fail)?;
-            let failed = first_failed_check(batch, |k| Ok(table.get(k).map_err(fail)?.is_some()))?;
+            let failed = first_failed_check(batch, |k| {
+                Ok(table.get(k).map_err(fail)?.map(|v| v.value().to_vec()))
+            })?;
             if let Some(i) = failed {
                 return Err(CommitError::Conflict(i));
             }

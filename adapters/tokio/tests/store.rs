@@ -125,3 +125,39 @@ fn a_commit_on_one_thread_invalidates_every_threads_cache() {
     reader.thread().unpark();
     assert_eq!(reader.join().unwrap().as_deref(), Some(&b"new"[..]));
 }
+
+#[test]
+fn reverse_scans_and_compare_and_set() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = RedbStore::open(&dir.path().join("click.redb"), 64).unwrap();
+    let mut b = Batch::new();
+    for k in ["a/1", "a/2", "a/3", "b/1", "a\u{ff}"] {
+        b.put(k.as_bytes().to_vec(), k.as_bytes().to_vec());
+    }
+    store.commit(&b).unwrap();
+    let keys = |entries: Vec<(Vec<u8>, Vec<u8>)>| {
+        entries
+            .into_iter()
+            .map(|(k, _)| String::from_utf8(k).unwrap())
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(
+        keys(store.scan_rev(b"a/", None, 10).unwrap()),
+        ["a/3", "a/2", "a/1"]
+    );
+    assert_eq!(
+        keys(store.scan_rev(b"a/", Some(b"a/3"), 1).unwrap()),
+        ["a/2"]
+    );
+
+    let mut cas = Batch::new();
+    cas.require_value(b"count".to_vec(), None)
+        .put(b"count".to_vec(), b"1".to_vec());
+    store.commit(&cas).unwrap();
+    assert_eq!(store.commit(&cas), Err(CommitError::Conflict(0)));
+    let mut cas = Batch::new();
+    cas.require_value(b"count".to_vec(), Some(b"1".to_vec()))
+        .put(b"count".to_vec(), b"2".to_vec());
+    store.commit(&cas).unwrap();
+    assert_eq!(store.get(b"count").unwrap().as_deref(), Some(&b"2"[..]));
+}

@@ -4,7 +4,7 @@ use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
 use core::ops::Bound;
 
-use super::{Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check};
+use super::{Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check, prefix_end};
 use crate::sync::SpinLock;
 
 #[derive(Default)]
@@ -52,9 +52,30 @@ impl Store for MemStore {
             .collect())
     }
 
+    fn scan_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let map = self.map.lock();
+        let end = match (before, prefix_end(prefix)) {
+            (Some(b), _) => Bound::Excluded(b.to_vec()),
+            (None, Some(end)) => Bound::Excluded(end),
+            (None, None) => Bound::Unbounded,
+        };
+        Ok(map
+            .range((Bound::Included(prefix.to_vec()), end))
+            .rev()
+            .take_while(|(k, _)| k.starts_with(prefix))
+            .take(limit)
+            .map(|(k, v)| (k.clone(), v.clone()))
+            .collect())
+    }
+
     fn commit(&self, batch: &Batch) -> Result<(), CommitError> {
         let mut map = self.map.lock();
-        if let Some(i) = first_failed_check(batch, |k| Ok(map.contains_key(k)))? {
+        if let Some(i) = first_failed_check(batch, |k| Ok(map.get(k)))? {
             return Err(CommitError::Conflict(i));
         }
         for op in &batch.ops {
@@ -93,5 +114,24 @@ mod tests {
             .put(b"c".to_vec(), b"x".to_vec());
         assert_eq!(s.commit(&dup), Err(CommitError::Conflict(0)));
         assert_eq!(s.get(b"c").unwrap(), None, "a failed batch writes nothing");
+
+        let back = s.scan_rev(b"a/", None, 2).unwrap();
+        let keys: Vec<&[u8]> = back.iter().map(|e| e.0.as_slice()).collect();
+        assert_eq!(keys, [&b"a/3"[..], b"a/2"]);
+        assert_eq!(s.scan_rev(b"a/", Some(b"a/2"), 10).unwrap().len(), 1);
+
+        let mut cas = Batch::new();
+        cas.require_value(b"n".to_vec(), None)
+            .put(b"n".to_vec(), b"1".to_vec());
+        s.commit(&cas).unwrap();
+        assert_eq!(
+            s.commit(&cas),
+            Err(CommitError::Conflict(0)),
+            "the value moved on"
+        );
+        let mut cas = Batch::new();
+        cas.require_value(b"n".to_vec(), Some(b"1".to_vec()))
+            .put(b"n".to_vec(), b"2".to_vec());
+        s.commit(&cas).unwrap();
     }
 }

@@ -16,6 +16,15 @@ pub enum Check {
     Absent(Vec<u8>),
     /// The key must exist.
     Present(Vec<u8>),
+    /// The key must hold exactly this value, or be absent for `None` (compare-and-set: counters).
+    Equals(Vec<u8>, Option<Vec<u8>>),
+}
+
+impl Check {
+    /// Whether a failure of this check means "someone else wrote first; build the batch again".
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, Check::Equals(..))
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -55,6 +64,11 @@ impl Batch {
         self.checks.push(Check::Present(key));
         self
     }
+
+    pub fn require_value(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> &mut Batch {
+        self.checks.push(Check::Equals(key, value));
+        self
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -87,23 +101,44 @@ pub trait Store {
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError>;
 
+    /// Like [`Store::scan`], in reverse key order, starting before `before` when given.
+    fn scan_rev(
+        &self,
+        prefix: &[u8],
+        before: Option<&[u8]>,
+        limit: usize,
+    ) -> Result<Vec<Entry>, StoreError>;
+
     /// Applies `batch` atomically and durably once its checks hold.
     fn commit(&self, batch: &Batch) -> Result<(), CommitError>;
 }
 
 /// Checks a batch against a read function; shared by the store implementations.
-pub fn first_failed_check(
+pub fn first_failed_check<V: AsRef<[u8]>>(
     batch: &Batch,
-    mut exists: impl FnMut(&[u8]) -> Result<bool, StoreError>,
+    mut read: impl FnMut(&[u8]) -> Result<Option<V>, StoreError>,
 ) -> Result<Option<usize>, StoreError> {
     for (i, check) in batch.checks.iter().enumerate() {
         let ok = match check {
-            Check::Absent(k) => !exists(k)?,
-            Check::Present(k) => exists(k)?,
+            Check::Absent(k) => read(k)?.is_none(),
+            Check::Present(k) => read(k)?.is_some(),
+            Check::Equals(k, want) => read(k)?.as_ref().map(AsRef::as_ref) == want.as_deref(),
         };
         if !ok {
             return Ok(Some(i));
         }
     }
     Ok(None)
+}
+
+/// The first key after every key that starts with `prefix` (for reverse scans).
+pub fn prefix_end(prefix: &[u8]) -> Option<Vec<u8>> {
+    let mut end = prefix.to_vec();
+    while let Some(last) = end.pop() {
+        if last < 0xff {
+            end.push(last + 1);
+            return Some(end);
+        }
+    }
+    None
 }
