@@ -26,6 +26,42 @@ pub struct CoreConfig {
     pub reset_token_ttl_secs: u64,
     pub activation_token_ttl_secs: u64,
     pub min_password_len: usize,
+    pub plan: PlanLimits,
+}
+
+/// What the account's plan allows; `package_inquiry` reports what is left.
+#[derive(Clone, Debug)]
+pub struct PlanLimits {
+    pub admin_users: u64,
+    pub creative_users: u64,
+    pub standard_users: u64,
+    /// In GB.
+    pub storage: u64,
+    pub connections: u64,
+    pub projects: u64,
+    pub teams: u64,
+    pub drives: u64,
+    pub syncs: u64,
+    pub logs: bool,
+    pub sso: bool,
+}
+
+impl Default for PlanLimits {
+    fn default() -> Self {
+        PlanLimits {
+            admin_users: 100,
+            creative_users: 1_000,
+            standard_users: 100_000,
+            storage: 1_000_000,
+            connections: 1_000,
+            projects: 10_000,
+            teams: 10_000,
+            drives: 1_000,
+            syncs: 1_000,
+            logs: true,
+            sso: false,
+        }
+    }
 }
 
 impl Default for CoreConfig {
@@ -42,6 +78,7 @@ impl Default for CoreConfig {
             reset_token_ttl_secs: 3600,
             activation_token_ttl_secs: 7 * 24 * 3600,
             min_password_len: 8,
+            plan: PlanLimits::default(),
         }
     }
 }

@@ -11,6 +11,7 @@ pub mod agent;
 pub mod auth;
 pub mod config;
 pub mod controllers;
+pub mod directory;
 pub mod error;
 pub mod events;
 pub mod http;

@@ -36,7 +36,18 @@ pub struct Page<T> {
     pub options: PageOptions,
 }
 
-fn number_param(
+impl<T> Page<T> {
+    /// The same page with each item turned into its wire shape.
+    pub fn map<'a, U>(&'a self, f: impl FnMut(&'a T) -> U) -> Page<U> {
+        Page {
+            data: self.data.iter().map(f).collect(),
+            total: self.total,
+            options: self.options,
+        }
+    }
+}
+
+pub(crate) fn number_param(
     req: &Request<'_>,
     name: &str,
     default: u32,

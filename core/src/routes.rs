@@ -68,7 +68,14 @@ routes! {
     UpdateUser: Put "/authentication/update_user" User => authentication::update_user;
     UpdateSubscription: Put "/authentication/update_subscription" User => authentication::update_subscription;
     ResetPassword: Post "/authentication/reset_password" Optional => authentication::reset_password;
-    // User (the MFA part; the rest comes with the accounts controllers)
+    // User
+    GetAllUsers: Get "/user/get_all_users" User => user::get_all_users;
+    GetAllUsersWithDetails: Get "/user/get_all_users_with_details" User => user::get_all_users_with_details;
+    InsertUser: Post "/user/insert_user" User => user::insert_user;
+    EditUser: Put "/user/edit_user" User => user::edit_user;
+    DeleteUser: Delete "/user/delete_user" User => user::delete_user;
+    ResendUserEmail: Post "/user/resend_user_email" User => user::resend_user_email;
+    PackageInquiry: Get "/user/package_inquiry" User => user::package_inquiry;
     SetMfa: Post "/user/set_mfa" User => user::set_mfa;
     GenerateMfaToken: Post "/user/generate_mfa_token" User => user::generate_mfa_token;
     // Management

@@ -467,11 +467,16 @@ pub fn signup_confirmed(agent: &Agent, email: &str, name: &str) {
     assert_eq!(r.json(), json!(true));
 }
 
+/// Logs in as a DesktopAdmin (16), as the account owners of the tests are.
 pub fn login(agent: &Agent, username: &str, password: &str) -> String {
+    login_as(agent, username, password, 16)
+}
+
+pub fn login_as(agent: &Agent, username: &str, password: &str, user_type: u32) -> String {
     let r = agent
         .post(
             "/authentication/login",
-            json!({"username": username, "password": password, "type": 16}),
+            json!({"username": username, "password": password, "type": user_type}),
         )
         .send()
         .expect(200);

@@ -8,16 +8,17 @@ use sha2::{Digest, Sha256};
 
 use crate::agent::{Agent, Ctx};
 use crate::auth::{request_token, totp};
+use crate::directory::users;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::json::{max_len, required};
 use crate::model::tables::{
-    ACCOUNTS, CREDENTIALS, GOOGLE_IDS, MFA_CHALLENGES, RESET_TOKENS, SIGNUP_CODES, USERNAMES, USERS,
+    ACCOUNTS, CREDENTIALS, GOOGLE_IDS, MFA_CHALLENGES, RESET_TOKENS, SIGNUP_CODES, USERS,
 };
 use crate::model::{Account, Credentials, User, UserStatus, UserType, auth_provider, subscription};
 use crate::ports::{Mail, MailPurpose, Mailer, PasswordHasher, Ports, RngExt, Store, hex};
 use crate::store::Batch;
-use crate::store::table::{commit, decode_row, save};
+use crate::store::table::{CounterDeltas, commit, decode_row, save};
 
 const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
 const NAME_MAX: usize = 50;
@@ -156,19 +157,11 @@ pub(crate) struct ResetToken {
 
 // ---------------------------------------------------------------- helpers
 
-fn username_key(username: &str) -> String {
-    username.trim().to_lowercase()
-}
-
 fn find_user<P: Ports>(agent: &Agent<P>, username: &str) -> ApiResult<Option<User>> {
-    let store = agent.ports.store();
-    match USERNAMES.get_str(store, &username_key(username))? {
-        Some(id) => USERS.get(store, &id),
-        None => Ok(None),
-    }
+    users::find_by_username(agent.ports.store(), username)
 }
 
-fn validate_email(email: &str) -> ApiResult<String> {
+pub(crate) fn validate_email(email: &str) -> ApiResult<String> {
     let email = required("email", email)?;
     max_len("email", email, NAME_MAX)?;
     let valid = match email.split_once('@') {
@@ -212,7 +205,7 @@ fn sha256_hex(s: &str) -> String {
     hex(&Sha256::digest(s.as_bytes()))
 }
 
-fn send_mail<P: Ports>(
+pub(crate) fn send_mail<P: Ports>(
     cx: &Ctx<'_, P>,
     to: &str,
     purpose: MailPurpose,
@@ -377,11 +370,16 @@ fn new_owner<P: Ports>(
     (account, user)
 }
 
-fn insert_owner(batch: &mut Batch, account: &Account, user: &User) {
-    batch.require_absent(USERNAMES.key(&username_key(&user.username)));
-    USERNAMES.put_str(batch, &username_key(&user.username), &user.id);
+fn insert_owner(
+    store: &impl Store,
+    batch: &mut Batch,
+    account: &Account,
+    user: &User,
+) -> ApiResult<()> {
     ACCOUNTS.put(batch, &account.id, account);
-    USERS.put(batch, &user.id, user);
+    let mut deltas = CounterDeltas::default();
+    users::insert(batch, &mut deltas, user);
+    deltas.apply(store, batch)
 }
 
 const EMAIL_TAKEN: (ErrorCode, &str) = (
@@ -558,9 +556,9 @@ pub async fn signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         attempts: 0,
     };
     let mut batch = Batch::new();
-    insert_owner(&mut batch, &account, &user);
+    insert_owner(cx.store(), &mut batch, &account, &user)?;
     CREDENTIALS.put(&mut batch, &user.id, &credentials);
-    SIGNUP_CODES.put(&mut batch, &username_key(&email), &pending);
+    SIGNUP_CODES.put(&mut batch, &users::username_key(&email), &pending);
     commit(cx.store(), &batch, EMAIL_TAKEN)?;
     signup_mail(cx, &email, &code);
     Ok(Response::ok())
@@ -569,7 +567,7 @@ pub async fn signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn confirm_signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let body: ConfirmSignupRequest = cx.body()?;
     const WRONG: &str = "The confirmation code is wrong or has expired.";
-    let key = username_key(&body.email);
+    let key = users::username_key(&body.email);
     let store = cx.store();
     let pending: PendingSignup = SIGNUP_CODES
         .get(store, &key)?
@@ -607,7 +605,7 @@ pub async fn confirm_signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 pub async fn resend_confirmation_email<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let body: EmailRequest = cx.body()?;
-    let key = username_key(&body.email);
+    let key = users::username_key(&body.email);
     if let Some(user) = find_user(cx.agent, &body.email)?
         && user.status == UserStatus::PENDING
         && user.owner
@@ -655,7 +653,7 @@ pub async fn google_signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     user.status = UserStatus::ACTIVE;
     user.auth_provider = auth_provider::GOOGLE;
     let mut batch = Batch::new();
-    insert_owner(&mut batch, &account, &user);
+    insert_owner(cx.store(), &mut batch, &account, &user)?;
     batch.require_absent(GOOGLE_IDS.key(&id.subject));
     GOOGLE_IDS.put_str(&mut batch, &id.subject, &user.id);
     let token = finish_login(cx, batch, &user).map_err(|e| match e {

@@ -1,17 +1,24 @@
-//! User: the MFA endpoints (`user.md`). The rest of the controller comes with accounts.
+//! User (`user.md`): the account's users, MFA settings and what the plan has left.
 
+use alloc::format;
 use alloc::string::String;
-use serde::Deserialize;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
 
-use crate::agent::Ctx;
+use super::authentication::{issue_reset_token, send_mail, validate_email};
+use crate::agent::{Ctx, required_query};
 use crate::auth::totp;
+use crate::directory::users::{self, Filter};
 use crate::error::{ApiError, ApiResult, ErrorCode};
-use crate::http::Response;
-use crate::model::Credentials;
+use crate::http::{Request, Response};
+use crate::json::{max_len, required};
 use crate::model::tables::{CREDENTIALS, USERS};
-use crate::ports::{Ports, RngExt};
+use crate::model::{Credentials, User, UserStatus, UserType, auth_provider};
+use crate::paging::{Page, PageQuery, number_param};
+use crate::ports::{MailPurpose, Ports, RngExt};
 use crate::store::Batch;
-use crate::store::table::save;
+use crate::store::table::{CounterDeltas, commit_with_retry, save};
+use crate::time::iso8601;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -65,4 +72,370 @@ pub async fn set_mfa<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     CREDENTIALS.put(&mut batch, &user.id, &credentials);
     save(cx.store(), &batch)?;
     Ok(Response::ok())
+}
+
+// ---------------------------------------------------------------- account users
+
+/// A user as the User controller returns it (`user.md`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct UserDto<'a> {
+    id: &'a str,
+    firstname: &'a str,
+    lastname: &'a str,
+    username: &'a str,
+    email: &'a str,
+    user_type: u32,
+    status: u32,
+    owner: bool,
+    mfa: bool,
+    create_date: String,
+}
+
+impl<'a> From<&'a User> for UserDto<'a> {
+    fn from(u: &'a User) -> UserDto<'a> {
+        UserDto {
+            id: &u.id,
+            firstname: &u.firstname,
+            lastname: &u.lastname,
+            username: &u.username,
+            email: &u.email,
+            user_type: u.user_type,
+            status: u.status,
+            owner: u.owner,
+            mfa: u.mfa,
+            create_date: iso8601(u.create_date_ms),
+        }
+    }
+}
+
+/// `UserWithDetailsDTO`: the user with what is assigned to it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct UserWithDetails<'a> {
+    #[serde(flatten)]
+    user: UserDto<'a>,
+    user_groups: Vec<serde_json::Value>,
+    projects: Vec<serde_json::Value>,
+    shared_cloud_drives: Vec<serde_json::Value>,
+}
+
+/// The caller, who must be the account's owner or an admin.
+pub(crate) fn admin<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<User> {
+    let user = cx.agent.caller_user(cx.caller()?)?;
+    if !user.is_admin() {
+        return Err(ApiError::access(
+            "Only the account owner and admins can manage users.",
+        ));
+    }
+    Ok(user)
+}
+
+fn filter(req: &Request<'_>) -> ApiResult<Filter> {
+    let all = Filter::everyone();
+    Ok(Filter {
+        status: number_param(req, "userStatus", all.status, 1, all.status)?,
+        user_type: number_param(req, "userType", all.user_type, 1, all.user_type)?,
+        username: req
+            .query_param("username")
+            .map(|u| u.trim().to_lowercase())
+            .filter(|u| !u.is_empty()),
+    })
+}
+
+fn list<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Page<User>> {
+    let caller = admin(cx)?;
+    let query = PageQuery::from_request(cx.req, &users::SORT_FIELDS)?;
+    users::page(cx.store(), &caller.account_id, &query, &filter(cx.req)?)
+}
+
+pub async fn get_all_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let page = list(cx)?;
+    Ok(Response::json(&page.map(UserDto::from)))
+}
+
+pub async fn get_all_users_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let page = list(cx)?;
+    // Groups, projects and shared drives come with their controllers; none exist yet.
+    Ok(Response::json(&page.map(|u| UserWithDetails {
+        user: UserDto::from(u),
+        user_groups: Vec::new(),
+        projects: Vec::new(),
+        shared_cloud_drives: Vec::new(),
+    })))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InsertUserRequest {
+    #[serde(default)]
+    firstname: String,
+    #[serde(default)]
+    lastname: String,
+    username: String,
+    email: String,
+    user_type: u32,
+}
+
+const USERNAME_TAKEN: (ErrorCode, &str) = (
+    ErrorCode::Duplicate,
+    "A user with this username already exists.",
+);
+const DESKTOP_TYPES: [u32; 3] = [
+    UserType::DESKTOP_ADMIN,
+    UserType::DESKTOP_CREATIVE_USER,
+    UserType::DESKTOP_STANDARD_USER,
+];
+
+fn check_user_type(user_type: u32) -> ApiResult<()> {
+    if !DESKTOP_TYPES.contains(&user_type) {
+        return Err(ApiError::invalid(
+            "'userType' must be DesktopAdmin (16), DesktopCreativeUser (32) or DesktopStandardUser (64).",
+        ));
+    }
+    Ok(())
+}
+
+/// Refuses a user of `user_type` beyond what the plan allows.
+fn check_plan<P: Ports>(cx: &Ctx<'_, P>, account_id: &str, user_type: u32) -> ApiResult<()> {
+    let plan = &cx.config().plan;
+    let (limit, name) = match user_type {
+        UserType::DESKTOP_ADMIN => (plan.admin_users, "admin"),
+        UserType::DESKTOP_CREATIVE_USER => (plan.creative_users, "creative"),
+        _ => (plan.standard_users, "standard"),
+    };
+    if users::total(cx.store(), account_id, Some(user_type))? >= limit {
+        return Err(ApiError::invalid(format!(
+            "The plan allows {limit} {name} users; none is left."
+        )));
+    }
+    Ok(())
+}
+
+fn names(firstname: &str, lastname: &str) -> ApiResult<()> {
+    max_len("firstname", firstname, 50)?;
+    max_len("lastname", lastname, 50)
+}
+
+fn activation_mail<P: Ports>(cx: &Ctx<'_, P>, user: &User, token: &str) {
+    let body = format!(
+        "You were invited to a click account as {}.\r\n\r\nActivation token: {token}\r\n\r\nSet your password with POST /authentication/reset_password and the body {{\"resetToken\": \"<token>\", \"password\": \"<new password>\"}}.\r\n",
+        user.username
+    );
+    send_mail(
+        cx,
+        &user.email,
+        MailPurpose::UserActivation,
+        "Activate your click account",
+        body,
+        token,
+    );
+}
+
+pub async fn insert_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = admin(cx)?;
+    let body: InsertUserRequest = cx.body()?;
+    names(&body.firstname, &body.lastname)?;
+    let username = required("username", &body.username)?;
+    max_len("username", username, 50)?;
+    let email = validate_email(&body.email)?;
+    check_user_type(body.user_type)?;
+    let user = User {
+        id: cx.ports().rng().uuid(),
+        account_id: caller.account_id.clone(),
+        firstname: String::from(body.firstname.trim()),
+        lastname: String::from(body.lastname.trim()),
+        username: String::from(username),
+        email,
+        user_type: body.user_type,
+        status: UserStatus::PENDING,
+        owner: false,
+        auth_provider: auth_provider::AWS_COGNITO,
+        create_date_ms: cx.now_ms(),
+        mfa: false,
+    };
+    let mut token = String::new();
+    commit_with_retry(cx.store(), USERNAME_TAKEN, |batch| {
+        check_plan(cx, &user.account_id, user.user_type)?;
+        let mut deltas = CounterDeltas::default();
+        users::insert(batch, &mut deltas, &user);
+        token = issue_reset_token(cx, batch, &user, MailPurpose::UserActivation);
+        deltas.apply(cx.store(), batch)
+    })?;
+    activation_mail(cx, &user, &token);
+    Ok(Response::json(&UserDto::from(&user)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EditUserRequest {
+    id: String,
+    firstname: Option<String>,
+    lastname: Option<String>,
+    username: Option<String>,
+    email: Option<String>,
+    user_type: Option<u32>,
+    status: Option<u32>,
+}
+
+/// Applies the fields an edit gives; the others keep their values.
+fn edited(old: &User, body: &EditUserRequest) -> ApiResult<User> {
+    let mut user = old.clone();
+    if let Some(f) = &body.firstname {
+        user.firstname = String::from(f.trim());
+    }
+    if let Some(l) = &body.lastname {
+        user.lastname = String::from(l.trim());
+    }
+    names(&user.firstname, &user.lastname)?;
+    if let Some(u) = &body.username {
+        let u = required("username", u)?;
+        max_len("username", u, 50)?;
+        user.username = String::from(u);
+    }
+    if let Some(e) = &body.email {
+        user.email = validate_email(e)?;
+    }
+    if let Some(t) = body.user_type {
+        check_user_type(t)?;
+        user.user_type = t;
+    }
+    if let Some(s) = body.status.filter(|&s| s != old.status) {
+        match (old.status, s) {
+            (UserStatus::ACTIVE, UserStatus::INACTIVE)
+            | (UserStatus::INACTIVE, UserStatus::ACTIVE) => user.status = s,
+            (UserStatus::PENDING, UserStatus::ACTIVE) => {
+                return Err(ApiError::invalid(
+                    "A pending user becomes active by following the activation email.",
+                ));
+            }
+            (UserStatus::PENDING, UserStatus::INACTIVE) => user.status = s,
+            _ => {
+                return Err(ApiError::invalid(
+                    "'status' must be Active (1) or Inactive (2).",
+                ));
+            }
+        }
+    }
+    if old.owner && (user.user_type != old.user_type || user.status != old.status) {
+        return Err(ApiError::access(
+            "The account owner stays an active DesktopAdmin.",
+        ));
+    }
+    Ok(user)
+}
+
+pub async fn edit_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = admin(cx)?;
+    let body: EditUserRequest = cx.body()?;
+    let mut saved = None;
+    commit_with_retry(cx.store(), USERNAME_TAKEN, |batch| {
+        let old = users::in_account(cx.store(), &caller.account_id, &body.id)?;
+        let new = edited(&old, &body)?;
+        if new.user_type != old.user_type {
+            check_plan(cx, &new.account_id, new.user_type)?;
+        }
+        let mut deltas = CounterDeltas::default();
+        users::update(batch, &mut deltas, &old, &new);
+        if new.status == UserStatus::INACTIVE && old.status != UserStatus::INACTIVE {
+            // Deactivation takes effect at once.
+            cx.agent.revoke_sessions(batch, &new.id, None)?;
+        }
+        deltas.apply(cx.store(), batch)?;
+        saved = Some(new);
+        Ok(())
+    })?;
+    let user = saved.ok_or(ApiError::Internal)?;
+    Ok(Response::json(&UserDto::from(&user)))
+}
+
+pub async fn delete_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = admin(cx)?;
+    let id = required_query(cx.req, "id")?;
+    commit_with_retry(cx.store(), USERNAME_TAKEN, |batch| {
+        let user = users::in_account(cx.store(), &caller.account_id, &id)?;
+        if user.owner {
+            return Err(ApiError::access("The account owner cannot be deleted."));
+        }
+        let mut deltas = CounterDeltas::default();
+        users::remove(cx.store(), batch, &mut deltas, &user)?;
+        cx.agent.revoke_sessions(batch, &user.id, None)?;
+        deltas.apply(cx.store(), batch)
+    })?;
+    Ok(Response::ok())
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct UserRef {
+    #[serde(default)]
+    id: String,
+    #[serde(default)]
+    username: String,
+}
+
+pub async fn resend_user_email<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = admin(cx)?;
+    let body: UserRef = cx.body()?;
+    let user = if !body.id.trim().is_empty() {
+        users::in_account(cx.store(), &caller.account_id, &body.id)?
+    } else {
+        let username = required("username", &body.username)?;
+        users::find_by_username(cx.store(), username)?
+            .filter(|u| u.account_id == caller.account_id)
+            .ok_or_else(|| ApiError::not_found("The user"))?
+    };
+    if user.status != UserStatus::PENDING || user.owner {
+        return Err(ApiError::invalid(
+            "Only pending users are sent an activation email.",
+        ));
+    }
+    let mut batch = Batch::new();
+    let token = issue_reset_token(cx, &mut batch, &user, MailPurpose::UserActivation);
+    save(cx.store(), &batch)?;
+    activation_mail(cx, &user, &token);
+    Ok(Response::ok())
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct PackageInquiry {
+    admin_users: u64,
+    creative_users: u64,
+    standard_users: u64,
+    storage: u64,
+    connections: u64,
+    projects: u64,
+    teams: u64,
+    drives: u64,
+    syncs: u64,
+    logs: bool,
+    sso: bool,
+}
+
+/// What is left of the plan. Storage, connections, projects, teams, drives and syncs count
+/// the records of their controllers; an account has none of those yet.
+pub async fn package_inquiry<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.agent.caller_user(cx.caller()?)?;
+    let plan = &cx.config().plan;
+    let left = |limit: u64, user_type: u32| -> ApiResult<u64> {
+        Ok(limit.saturating_sub(users::total(
+            cx.store(),
+            &caller.account_id,
+            Some(user_type),
+        )?))
+    };
+    Ok(Response::json(&PackageInquiry {
+        admin_users: left(plan.admin_users, UserType::DESKTOP_ADMIN)?,
+        creative_users: left(plan.creative_users, UserType::DESKTOP_CREATIVE_USER)?,
+        standard_users: left(plan.standard_users, UserType::DESKTOP_STANDARD_USER)?,
+        storage: plan.storage,
+        connections: plan.connections,
+        projects: plan.projects,
+        teams: plan.teams,
+        drives: plan.drives,
+        syncs: plan.syncs,
+        logs: plan.logs,
+        sso: plan.sso,
+    }))
 }

@@ -85,3 +85,67 @@ pub fn commit(
 pub fn save(store: &impl Store, batch: &Batch) -> ApiResult<()> {
     store.commit(batch).map_err(|_| ApiError::Internal)
 }
+
+const COMMIT_ATTEMPTS: usize = 16;
+
+/// Builds and commits a batch; when a compare-and-set check (a counter) lost a race, builds it
+/// again from fresh reads. A failed uniqueness check becomes `conflict`.
+pub fn commit_with_retry(
+    store: &impl Store,
+    conflict: (ErrorCode, &'static str),
+    mut build: impl FnMut(&mut Batch) -> ApiResult<()>,
+) -> ApiResult<()> {
+    for _ in 0..COMMIT_ATTEMPTS {
+        let mut batch = Batch::new();
+        build(&mut batch)?;
+        match store.commit(&batch) {
+            Ok(()) => return Ok(()),
+            Err(CommitError::Conflict(i)) if batch.checks[i].is_retryable() => continue,
+            Err(CommitError::Conflict(_)) => return Err(ApiError::new(conflict.0, conflict.1)),
+            Err(CommitError::Store(_)) => return Err(ApiError::Internal),
+        }
+    }
+    Err(ApiError::new(
+        ErrorCode::DbUpdate,
+        "Too many concurrent changes to the same records; try again.",
+    ))
+}
+
+/// Changes to counter rows (decimal numbers), gathered so that each counter is read and
+/// checked once per batch.
+#[derive(Default)]
+pub struct CounterDeltas {
+    deltas: Vec<(Vec<u8>, i64)>,
+}
+
+impl CounterDeltas {
+    pub fn add(&mut self, key: Vec<u8>, delta: i64) {
+        match self.deltas.iter_mut().find(|(k, _)| *k == key) {
+            Some((_, d)) => *d += delta,
+            None => self.deltas.push((key, delta)),
+        }
+    }
+
+    /// Adds the new values to `batch`, each guarded by the value it was computed from.
+    pub fn apply(self, store: &impl Store, batch: &mut Batch) -> ApiResult<()> {
+        for (key, delta) in self.deltas.into_iter().filter(|(_, d)| *d != 0) {
+            let current = store.get(&key)?.map(|v| v.as_ref().to_vec());
+            let next = (counter_value(current.as_deref()) as i64 + delta).max(0);
+            batch.require_value(key.clone(), current);
+            batch.put(key, alloc::format!("{next}").into_bytes());
+        }
+        Ok(())
+    }
+}
+
+fn counter_value(bytes: Option<&[u8]>) -> u64 {
+    bytes
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The value of a counter row (0 when absent).
+pub fn counter(store: &impl Store, key: &[u8]) -> ApiResult<u64> {
+    Ok(counter_value(store.get(key)?.as_ref().map(AsRef::as_ref)))
+}

@@ -1,0 +1,336 @@
+//! Users of an account: rows, the indexes that serve sorted pages, and per-account counts.
+//!
+//! Every write goes through [`insert`], [`update`] or [`remove`], so indexes and counts never
+//! drift from the rows. Keys:
+//! - `idx/account-user-created/<account>/<create ms, 16 hex><user id>`: `CreateDate` order;
+//! - `idx/account-user-name/<account>/<lower-case username>\u{1}<user id>`: `Username` order;
+//! - `count/account-users/<account>` and `count/account-users/<account>/type/<UserType>`.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+
+use crate::error::{ApiError, ApiResult};
+use crate::model::tables::{CREDENTIALS, GOOGLE_IDS, USERNAMES, USERS};
+use crate::model::{User, UserStatus, UserType};
+use crate::paging::{Page, PageQuery};
+use crate::ports::Store;
+use crate::store::Batch;
+use crate::store::table::{CounterDeltas, Table, counter};
+
+pub const BY_CREATED: Table = Table::new("idx/account-user-created/");
+pub const BY_NAME: Table = Table::new("idx/account-user-name/");
+
+/// Sort fields of `get_all_users`; the first is the default.
+pub const SORT_FIELDS: [&str; 7] = [
+    "CreateDate",
+    "Username",
+    "Firstname",
+    "Lastname",
+    "Email",
+    "UserType",
+    "Status",
+];
+
+pub fn username_key(username: &str) -> String {
+    username.trim().to_lowercase()
+}
+
+fn created_key(user: &User) -> String {
+    format!(
+        "{}/{:016x}{}",
+        user.account_id, user.create_date_ms, user.id
+    )
+}
+
+fn name_key(user: &User) -> String {
+    format!(
+        "{}/{}\u{1}{}",
+        user.account_id,
+        username_key(&user.username),
+        user.id
+    )
+}
+
+pub fn count_key(account_id: &str, user_type: Option<u32>) -> Vec<u8> {
+    match user_type {
+        None => format!("count/account-users/{account_id}").into_bytes(),
+        Some(t) => format!("count/account-users/{account_id}/type/{t}").into_bytes(),
+    }
+}
+
+fn count(deltas: &mut CounterDeltas, user: &User, delta: i64) {
+    deltas.add(count_key(&user.account_id, None), delta);
+    deltas.add(count_key(&user.account_id, Some(user.user_type)), delta);
+}
+
+/// A new user: its row, indexes and counts, and its username, which must be free.
+pub fn insert(batch: &mut Batch, deltas: &mut CounterDeltas, user: &User) {
+    let name = username_key(&user.username);
+    batch.require_absent(USERNAMES.key(&name));
+    USERNAMES.put_str(batch, &name, &user.id);
+    USERS.put(batch, &user.id, user);
+    BY_CREATED.put_str(batch, &created_key(user), "");
+    BY_NAME.put_str(batch, &name_key(user), "");
+    count(deltas, user, 1);
+}
+
+/// A changed user: moves what its changes move.
+pub fn update(batch: &mut Batch, deltas: &mut CounterDeltas, old: &User, new: &User) {
+    let (old_name, new_name) = (username_key(&old.username), username_key(&new.username));
+    if old_name != new_name {
+        batch.require_absent(USERNAMES.key(&new_name));
+        USERNAMES.delete(batch, &old_name);
+        USERNAMES.put_str(batch, &new_name, &new.id);
+        BY_NAME.delete(batch, &name_key(old));
+        BY_NAME.put_str(batch, &name_key(new), "");
+    }
+    if old.user_type != new.user_type {
+        count(deltas, old, -1);
+        count(deltas, new, 1);
+    }
+    USERS.put(batch, &new.id, new);
+}
+
+/// A deleted user: row, secrets, indexes and counts. Sessions are the caller's to revoke.
+pub fn remove(
+    store: &impl Store,
+    batch: &mut Batch,
+    deltas: &mut CounterDeltas,
+    user: &User,
+) -> ApiResult<()> {
+    USERS.delete(batch, &user.id);
+    CREDENTIALS.delete(batch, &user.id);
+    USERNAMES.delete(batch, &username_key(&user.username));
+    BY_CREATED.delete(batch, &created_key(user));
+    BY_NAME.delete(batch, &name_key(user));
+    // A Google-linked user has an identity index pointing at it.
+    let prefix = GOOGLE_IDS.prefix();
+    let mut after: Option<Vec<u8>> = None;
+    if user.auth_provider == crate::model::auth_provider::GOOGLE {
+        loop {
+            let page = store.scan(prefix, after.as_deref(), 256)?;
+            let Some((last, _)) = page.last() else { break };
+            after = Some(last.clone());
+            for (key, value) in &page {
+                if value.as_slice() == user.id.as_bytes() {
+                    batch.delete(key.clone());
+                }
+            }
+        }
+    }
+    count(deltas, user, -1);
+    Ok(())
+}
+
+/// The user with this username (in any account: usernames are unique agent-wide).
+pub fn find_by_username(store: &impl Store, username: &str) -> ApiResult<Option<User>> {
+    match USERNAMES.get_str(store, &username_key(username))? {
+        Some(id) => USERS.get(store, &id),
+        None => Ok(None),
+    }
+}
+
+/// A user of this account, or NOT_FOUND (another account's users do not exist from here).
+pub fn in_account(store: &impl Store, account_id: &str, user_id: &str) -> ApiResult<User> {
+    match USERS.get::<User>(store, user_id.trim())? {
+        Some(u) if u.account_id == account_id => Ok(u),
+        _ => Err(ApiError::not_found("The user")),
+    }
+}
+
+pub fn total(store: &impl Store, account_id: &str, user_type: Option<u32>) -> ApiResult<u64> {
+    counter(store, &count_key(account_id, user_type))
+}
+
+/// What `get_all_users` filters on.
+#[derive(Clone, Debug)]
+pub struct Filter {
+    /// `UserStatus` flags.
+    pub status: u32,
+    /// `UserType` flags.
+    pub user_type: u32,
+    /// Lower-cased substring of the username.
+    pub username: Option<String>,
+}
+
+impl Filter {
+    pub fn everyone() -> Filter {
+        Filter {
+            status: UserStatus::ACTIVE | UserStatus::INACTIVE | UserStatus::PENDING,
+            user_type: UserType::ALL,
+            username: None,
+        }
+    }
+
+    fn is_everyone(&self) -> bool {
+        let all = Filter::everyone();
+        self.status & all.status == all.status
+            && self.user_type & all.user_type == all.user_type
+            && self.username.is_none()
+    }
+
+    fn matches(&self, user: &User) -> bool {
+        self.status & user.status != 0
+            && self.user_type & user.user_type != 0
+            && self
+                .username
+                .as_deref()
+                .is_none_or(|n| user.username.to_lowercase().contains(n))
+    }
+}
+
+const SCAN_PAGE: usize = 512;
+
+/// Walks an index of the account in order, calling `f` with each user until it says stop.
+fn walk(
+    store: &impl Store,
+    index: Table,
+    account_id: &str,
+    descending: bool,
+    mut f: impl FnMut(User) -> bool,
+) -> ApiResult<()> {
+    let prefix = index.key(&format!("{account_id}/"));
+    let mut cursor: Option<Vec<u8>> = None;
+    loop {
+        let page = if descending {
+            store.scan_rev(&prefix, cursor.as_deref(), SCAN_PAGE)?
+        } else {
+            store.scan(&prefix, cursor.as_deref(), SCAN_PAGE)?
+        };
+        let Some((last, _)) = page.last() else {
+            return Ok(());
+        };
+        cursor = Some(last.clone());
+        for (key, _) in &page {
+            // The user id is the key's last 36 characters.
+            let id = core::str::from_utf8(&key[key.len().saturating_sub(36)..]).unwrap_or("");
+            if let Some(user) = USERS.get::<User>(store, id)?
+                && !f(user)
+            {
+                return Ok(());
+            }
+        }
+    }
+}
+
+fn compare(field: &str, a: &User, b: &User) -> core::cmp::Ordering {
+    let lower = |s: &str| s.to_lowercase();
+    let primary = match field {
+        "Firstname" => lower(&a.firstname).cmp(&lower(&b.firstname)),
+        "Lastname" => lower(&a.lastname).cmp(&lower(&b.lastname)),
+        "Email" => lower(&a.email).cmp(&lower(&b.email)),
+        "UserType" => a.user_type.cmp(&b.user_type),
+        "Status" => a.status.cmp(&b.status),
+        "Username" => lower(&a.username).cmp(&lower(&b.username)),
+        _ => a.create_date_ms.cmp(&b.create_date_ms),
+    };
+    primary.then_with(|| a.id.cmp(&b.id))
+}
+
+/// One page of the account's users. Unfiltered pages in `CreateDate` or `Username` order
+/// read only the page (plus the rows skipped to reach it) and a counter; filters or other
+/// orders read the account's users.
+pub fn page(
+    store: &impl Store,
+    account_id: &str,
+    query: &PageQuery,
+    filter: &Filter,
+) -> ApiResult<Page<User>> {
+    let index = match query.sort_field.as_str() {
+        "CreateDate" => Some(BY_CREATED),
+        "Username" => Some(BY_NAME),
+        _ => None,
+    };
+    match index {
+        Some(index) if filter.is_everyone() => {
+            let (skip, take) = (query.offset(), query.page_size as usize);
+            let mut data = Vec::with_capacity(take);
+            walk_keys(
+                store,
+                index,
+                account_id,
+                query.descending,
+                skip,
+                take,
+                &mut data,
+            )?;
+            Ok(Page {
+                data,
+                total: total(store, account_id, None)?,
+                options: query.options(),
+            })
+        }
+        Some(index) => {
+            let (skip, take) = (query.offset(), query.page_size as usize);
+            let (mut data, mut matched) = (Vec::with_capacity(take), 0usize);
+            walk(store, index, account_id, query.descending, |user| {
+                if filter.matches(&user) {
+                    if matched >= skip && data.len() < take {
+                        data.push(user);
+                    }
+                    matched += 1;
+                }
+                true
+            })?;
+            Ok(Page {
+                data,
+                total: matched as u64,
+                options: query.options(),
+            })
+        }
+        None => {
+            let mut all = Vec::new();
+            walk(store, BY_CREATED, account_id, false, |user| {
+                if filter.matches(&user) {
+                    all.push(user);
+                }
+                true
+            })?;
+            let field = query.sort_field.clone();
+            Ok(query.paginate(all, |a, b| compare(&field, a, b)))
+        }
+    }
+}
+
+/// Reads `take` users after skipping `skip` index keys, without loading the skipped rows.
+fn walk_keys(
+    store: &impl Store,
+    index: Table,
+    account_id: &str,
+    descending: bool,
+    skip: usize,
+    take: usize,
+    out: &mut Vec<User>,
+) -> ApiResult<()> {
+    let mut skipped = 0usize;
+    let prefix = index.key(&format!("{account_id}/"));
+    let mut cursor: Option<Vec<u8>> = None;
+    while out.len() < take {
+        let want = if skipped < skip {
+            SCAN_PAGE.min(skip - skipped + take)
+        } else {
+            take - out.len()
+        };
+        let page = if descending {
+            store.scan_rev(&prefix, cursor.as_deref(), want)?
+        } else {
+            store.scan(&prefix, cursor.as_deref(), want)?
+        };
+        let Some((last, _)) = page.last() else { break };
+        cursor = Some(last.clone());
+        for (key, _) in &page {
+            if skipped < skip {
+                skipped += 1;
+                continue;
+            }
+            let id = core::str::from_utf8(&key[key.len().saturating_sub(36)..]).unwrap_or("");
+            if let Some(user) = USERS.get::<User>(store, id)?
+                && out.len() < take
+            {
+                out.push(user);
+            }
+        }
+    }
+    Ok(())
+}
