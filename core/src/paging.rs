@@ -37,6 +37,15 @@ pub struct Page<T> {
 }
 
 impl<T> Page<T> {
+    /// The same page with each item turned into another, by value.
+    pub fn map_into<U>(self, f: impl FnMut(T) -> U) -> Page<U> {
+        Page {
+            data: self.data.into_iter().map(f).collect(),
+            total: self.total,
+            options: self.options,
+        }
+    }
+
     /// The same page with each item turned into its wire shape.
     pub fn map<'a, U>(&'a self, f: impl FnMut(&'a T) -> U) -> Page<U> {
         Page {
@@ -80,6 +89,15 @@ impl PageQuery {
     /// Reads the paging parameters; `sortable` lists the accepted `sortfield` values, matched
     /// case-insensitively, the first being the default.
     pub fn from_request(req: &Request<'_>, sortable: &[&str]) -> Result<PageQuery, ApiError> {
+        PageQuery::from_request_with(req, sortable, true)
+    }
+
+    /// Like [`PageQuery::from_request`], with the endpoint's documented default direction.
+    pub fn from_request_with(
+        req: &Request<'_>,
+        sortable: &[&str],
+        descending_by_default: bool,
+    ) -> Result<PageQuery, ApiError> {
         let sort_field = match req.query_param("sortfield") {
             None => String::from(sortable[0]),
             Some(f) if f.trim().is_empty() => String::from(sortable[0]),
@@ -97,7 +115,7 @@ impl PageQuery {
             page: number_param(req, "page", 1, 1, u32::MAX)?,
             page_size: number_param(req, "pagesize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)?,
             sort_field,
-            descending: bool_param(req, "descending", true)?,
+            descending: bool_param(req, "descending", descending_by_default)?,
         })
     }
 

@@ -6,7 +6,9 @@
 
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
-use crate::controllers::{authentication, management, user, websocket};
+use crate::controllers::{
+    authentication, management, projects, user, usergroup, userspermission, websocket,
+};
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
 use crate::ports::Ports;
@@ -78,6 +80,34 @@ routes! {
     PackageInquiry: Get "/user/package_inquiry" User => user::package_inquiry;
     SetMfa: Post "/user/set_mfa" User => user::set_mfa;
     GenerateMfaToken: Post "/user/generate_mfa_token" User => user::generate_mfa_token;
+    // UserGroup
+    GroupsGetAll: Get "/usergroup/get_all" User => usergroup::get_all;
+    GroupsGetAllWithDetails: Get "/usergroup/get_all_with_details" User => usergroup::get_all_with_details;
+    GroupsInsert: Post "/usergroup/insert" User => usergroup::insert;
+    GroupsUpdate: Put "/usergroup/update" User => usergroup::update;
+    GroupsDelete: Delete "/usergroup/delete" User => usergroup::delete;
+    GroupsAssignedUsers: Get "/usergroup/get_assigned_users" User => usergroup::get_assigned_users;
+    GroupsAssignedGroups: Get "/usergroup/get_assigned_usergroups" User => usergroup::get_assigned_usergroups;
+    GroupsAssignUsers: Post "/usergroup/assign_users" User => usergroup::assign_users;
+    GroupsUnassignUser: Delete "/usergroup/unassign_user" User => usergroup::unassign_user;
+    GroupsImportUsers: Post "/usergroup/import_users" User => usergroup::import_users;
+    // Projects
+    ProjectsGetAll: Get "/projects/get_all" User => projects::get_all;
+    ProjectsGetAllWithDetails: Get "/projects/get_all_with_details" User => projects::get_all_with_details;
+    ProjectsInsert: Post "/projects/insert" User => projects::insert;
+    ProjectsUpdate: Put "/projects/update" User => projects::update;
+    ProjectsDelete: Delete "/projects/delete" User => projects::delete;
+    // UsersPermission
+    UserProjectAdd: Post "/userspermission/users_project_permission" User => userspermission::add_user_project;
+    UserProjectEdit: Put "/userspermission/users_project_permission" User => userspermission::edit_user_project;
+    UserProjectDelete: Delete "/userspermission/users_project_permission" User => userspermission::delete_user_project;
+    UsersOfProject: Get "/userspermission/get_users_assigned_to_project" User => userspermission::users_of_project;
+    ProjectsOfUser: Get "/userspermission/get_projects_assigned_to_user" User => userspermission::projects_of_user;
+    GroupProjectAdd: Post "/userspermission/usergroups_project_permission" User => userspermission::add_group_project;
+    GroupProjectEdit: Put "/userspermission/usergroups_project_permission" User => userspermission::edit_group_project;
+    GroupProjectDelete: Delete "/userspermission/usergroups_project_permission" User => userspermission::delete_group_project;
+    GroupsOfProject: Get "/userspermission/get_usergroups_assigned_to_project" User => userspermission::groups_of_project;
+    ProjectsOfGroup: Get "/userspermission/get_projects_assigned_to_usergroup" User => userspermission::projects_of_group;
     // Management
     AgentStatus: Get "/management/agent_status" Public => management::agent_status;
     Command: Post "/management/command/{cmd}" Local => management::command;

@@ -1,6 +1,11 @@
-//! One file per controller of `spec/click-api/`.
+//! One file per controller of `spec/click-api/`; `shared` holds what the directory
+//! controllers have in common.
 
 pub mod authentication;
 pub mod management;
+pub mod projects;
+mod shared;
 pub mod user;
+pub mod usergroup;
+pub mod userspermission;
 pub mod websocket;

@@ -79,7 +79,7 @@ pub async fn set_mfa<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 /// A user as the User controller returns it (`user.md`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub(crate) struct UserDto<'a> {
+pub struct UserDto<'a> {
     id: &'a str,
     firstname: &'a str,
     lastname: &'a str,

@@ -10,6 +10,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use super::{index_page, scan_all};
 use crate::error::{ApiError, ApiResult};
 use crate::model::tables::{CREDENTIALS, GOOGLE_IDS, USERNAMES, USERS};
 use crate::model::{User, UserStatus, UserType};
@@ -92,7 +93,8 @@ pub fn update(batch: &mut Batch, deltas: &mut CounterDeltas, old: &User, new: &U
     USERS.put(batch, &new.id, new);
 }
 
-/// A deleted user: row, secrets, indexes and counts. Sessions are the caller's to revoke.
+/// A deleted user: row, secrets, indexes, counts, memberships and permissions. Sessions are
+/// the caller's to revoke.
 pub fn remove(
     store: &impl Store,
     batch: &mut Batch,
@@ -101,6 +103,7 @@ pub fn remove(
 ) -> ApiResult<()> {
     USERS.delete(batch, &user.id);
     CREDENTIALS.delete(batch, &user.id);
+    super::relations::remove_all_for(store, batch, super::relations::Side::User, &user.id)?;
     USERNAMES.delete(batch, &username_key(&user.username));
     BY_CREATED.delete(batch, &created_key(user));
     BY_NAME.delete(batch, &name_key(user));
@@ -180,9 +183,12 @@ impl Filter {
     }
 }
 
-const SCAN_PAGE: usize = 512;
+/// The user id at the end of an index key (ids are 36-character UUIDs).
+fn id_of(key: &[u8]) -> &str {
+    core::str::from_utf8(&key[key.len().saturating_sub(36)..]).unwrap_or("")
+}
 
-/// Walks an index of the account in order, calling `f` with each user until it says stop.
+/// Visits the account's users in an index's order until `f` says stop.
 fn walk(
     store: &impl Store,
     index: Table,
@@ -191,27 +197,12 @@ fn walk(
     mut f: impl FnMut(User) -> bool,
 ) -> ApiResult<()> {
     let prefix = index.key(&format!("{account_id}/"));
-    let mut cursor: Option<Vec<u8>> = None;
-    loop {
-        let page = if descending {
-            store.scan_rev(&prefix, cursor.as_deref(), SCAN_PAGE)?
-        } else {
-            store.scan(&prefix, cursor.as_deref(), SCAN_PAGE)?
-        };
-        let Some((last, _)) = page.last() else {
-            return Ok(());
-        };
-        cursor = Some(last.clone());
-        for (key, _) in &page {
-            // The user id is the key's last 36 characters.
-            let id = core::str::from_utf8(&key[key.len().saturating_sub(36)..]).unwrap_or("");
-            if let Some(user) = USERS.get::<User>(store, id)?
-                && !f(user)
-            {
-                return Ok(());
-            }
-        }
-    }
+    scan_all(store, &prefix, descending, |key, _| {
+        Ok(match USERS.get::<User>(store, id_of(key))? {
+            Some(user) => f(user),
+            None => true,
+        })
+    })
 }
 
 fn compare(field: &str, a: &User, b: &User) -> core::cmp::Ordering {
@@ -245,16 +236,13 @@ pub fn page(
     match index {
         Some(index) if filter.is_everyone() => {
             let (skip, take) = (query.offset(), query.page_size as usize);
+            let prefix = index.key(&format!("{account_id}/"));
             let mut data = Vec::with_capacity(take);
-            walk_keys(
-                store,
-                index,
-                account_id,
-                query.descending,
-                skip,
-                take,
-                &mut data,
-            )?;
+            for (key, _) in index_page(store, &prefix, query.descending, skip, take)? {
+                if let Some(user) = USERS.get::<User>(store, id_of(&key))? {
+                    data.push(user);
+                }
+            }
             Ok(Page {
                 data,
                 total: total(store, account_id, None)?,
@@ -291,46 +279,4 @@ pub fn page(
             Ok(query.paginate(all, |a, b| compare(&field, a, b)))
         }
     }
-}
-
-/// Reads `take` users after skipping `skip` index keys, without loading the skipped rows.
-fn walk_keys(
-    store: &impl Store,
-    index: Table,
-    account_id: &str,
-    descending: bool,
-    skip: usize,
-    take: usize,
-    out: &mut Vec<User>,
-) -> ApiResult<()> {
-    let mut skipped = 0usize;
-    let prefix = index.key(&format!("{account_id}/"));
-    let mut cursor: Option<Vec<u8>> = None;
-    while out.len() < take {
-        let want = if skipped < skip {
-            SCAN_PAGE.min(skip - skipped + take)
-        } else {
-            take - out.len()
-        };
-        let page = if descending {
-            store.scan_rev(&prefix, cursor.as_deref(), want)?
-        } else {
-            store.scan(&prefix, cursor.as_deref(), want)?
-        };
-        let Some((last, _)) = page.last() else { break };
-        cursor = Some(last.clone());
-        for (key, _) in &page {
-            if skipped < skip {
-                skipped += 1;
-                continue;
-            }
-            let id = core::str::from_utf8(&key[key.len().saturating_sub(36)..]).unwrap_or("");
-            if let Some(user) = USERS.get::<User>(store, id)?
-                && out.len() < take
-            {
-                out.push(user);
-            }
-        }
-    }
-    Ok(())
 }

@@ -1,0 +1,49 @@
+//! UsersPermission (`userspermission.md`): users and user groups on projects. The shared cloud
+//! drive pairs come with the SharedCloudDrive controller.
+
+use super::shared;
+use crate::agent::Ctx;
+use crate::directory::relations::{GROUP_PROJECT, Side, USER_PROJECT};
+use crate::error::ApiResult;
+use crate::http::Response;
+use crate::ports::Ports;
+
+pub async fn add_user_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::assign(cx, &USER_PROJECT)
+}
+
+pub async fn edit_user_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::set_permissions(cx, &USER_PROJECT)
+}
+
+pub async fn delete_user_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::unassign(cx, &USER_PROJECT)
+}
+
+pub async fn users_of_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::assigned(cx, &USER_PROJECT, Side::Project, "projectId", "username")
+}
+
+pub async fn projects_of_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::assigned(cx, &USER_PROJECT, Side::User, "userId", "name")
+}
+
+pub async fn add_group_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::assign(cx, &GROUP_PROJECT)
+}
+
+pub async fn edit_group_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::set_permissions(cx, &GROUP_PROJECT)
+}
+
+pub async fn delete_group_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::unassign(cx, &GROUP_PROJECT)
+}
+
+pub async fn groups_of_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::assigned(cx, &GROUP_PROJECT, Side::Project, "projectId", "name")
+}
+
+pub async fn projects_of_group<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::assigned(cx, &GROUP_PROJECT, Side::UserGroup, "userGroupId", "name")
+}

@@ -1,0 +1,272 @@
+//! Named records of an account (user groups, projects): unique names per account, paged
+//! listings in name order, create, update, delete. One implementation serves every kind.
+//!
+//! Keys: `<table><id>` the row; `<by_name><account>/<lower-case name>` -> id (uniqueness and
+//! `Name` order); `<counter><account>` how many the account has.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::{index_page, scan_all};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::json::{max_len, required};
+use crate::paging::{Page, PageQuery};
+use crate::ports::Store;
+use crate::store::Batch;
+use crate::store::table::{CounterDeltas, Table, counter};
+
+pub const NAME_MAX: usize = 100;
+pub const DESCRIPTION_MAX: usize = 1000;
+
+#[derive(Clone, Copy, Debug)]
+pub struct Kind {
+    pub table: Table,
+    pub by_name: Table,
+    pub counter: &'static str,
+    /// For messages: "The user group".
+    pub what: &'static str,
+}
+
+pub const USER_GROUPS: Kind = Kind {
+    table: Table::new("usergroup/"),
+    by_name: Table::new("idx/account-usergroup-name/"),
+    counter: "count/account-usergroups/",
+    what: "The user group",
+};
+
+pub const PROJECTS: Kind = Kind {
+    table: Table::new("project/"),
+    by_name: Table::new("idx/account-project-name/"),
+    counter: "count/account-projects/",
+    what: "The project",
+};
+
+/// A user group or project, stored as it goes on the wire (web-api `UserGroup`, `Project`).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Entity {
+    pub id: String,
+    pub account_id: String,
+    pub name: String,
+    pub description: String,
+    pub active: bool,
+    /// Deleted records are removed, so this is always false; kept for the documented shape.
+    pub deleted: bool,
+}
+
+/// Fields a client sends on insert and update; absent ones keep their values.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase")]
+pub struct EntityInput {
+    #[serde(default)]
+    pub id: String,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub active: Option<bool>,
+}
+
+pub const SORT_FIELDS: [&str; 3] = ["Name", "Description", "Active"];
+
+fn name_key(account_id: &str, name: &str) -> String {
+    format!("{account_id}/{}", name.trim().to_lowercase())
+}
+
+fn count_key(kind: &Kind, account_id: &str) -> Vec<u8> {
+    format!("{}{account_id}", kind.counter).into_bytes()
+}
+
+pub fn total(store: &impl Store, kind: &Kind, account_id: &str) -> ApiResult<u64> {
+    counter(store, &count_key(kind, account_id))
+}
+
+/// A record of this account, or NOT_FOUND (other accounts' records do not exist from here).
+pub fn in_account(
+    store: &impl Store,
+    kind: &Kind,
+    account_id: &str,
+    id: &str,
+) -> ApiResult<Entity> {
+    match kind.table.get::<Entity>(store, id.trim())? {
+        Some(e) if e.account_id == account_id => Ok(e),
+        _ => Err(ApiError::not_found(kind.what)),
+    }
+}
+
+fn duplicate(kind: &Kind) -> ApiError {
+    ApiError::new(
+        ErrorCode::Duplicate,
+        format!("{} name is already used in this account.", kind.what),
+    )
+}
+
+fn apply(entity: &mut Entity, input: &EntityInput) -> ApiResult<()> {
+    if let Some(name) = &input.name {
+        let name = required("name", name)?;
+        max_len("name", name, NAME_MAX)?;
+        entity.name = String::from(name);
+    }
+    if let Some(d) = &input.description {
+        max_len("description", d, DESCRIPTION_MAX)?;
+        entity.description = String::from(d.trim());
+    }
+    if let Some(a) = input.active {
+        entity.active = a;
+    }
+    Ok(())
+}
+
+/// A new record; its name must be free in the account.
+pub fn insert(
+    store: &impl Store,
+    kind: &Kind,
+    account_id: &str,
+    id: String,
+    input: &EntityInput,
+) -> ApiResult<Entity> {
+    let mut entity = Entity {
+        id,
+        account_id: String::from(account_id),
+        name: String::new(),
+        description: String::new(),
+        active: true,
+        deleted: false,
+    };
+    if input.name.is_none() {
+        return Err(ApiError::invalid("'name' is required."));
+    }
+    apply(&mut entity, input)?;
+    let conflict = (ErrorCode::Duplicate, "name taken");
+    crate::store::table::commit_with_retry(store, conflict, |batch| {
+        let mut deltas = CounterDeltas::default();
+        let key = name_key(account_id, &entity.name);
+        batch.require_absent(kind.by_name.key(&key));
+        kind.by_name.put_str(batch, &key, &entity.id);
+        kind.table.put(batch, &entity.id, &entity);
+        deltas.add(count_key(kind, account_id), 1);
+        deltas.apply(store, batch)
+    })
+    .map_err(|e| rename_conflict(e, kind))?;
+    Ok(entity)
+}
+
+fn rename_conflict(e: ApiError, kind: &Kind) -> ApiError {
+    match e {
+        ApiError::Validation {
+            code: ErrorCode::Duplicate,
+            ..
+        } => duplicate(kind),
+        other => other,
+    }
+}
+
+/// Changes a record; a new name must be free in the account.
+pub fn update(
+    store: &impl Store,
+    kind: &Kind,
+    account_id: &str,
+    input: &EntityInput,
+) -> ApiResult<Entity> {
+    let old = in_account(store, kind, account_id, &input.id)?;
+    let mut new = old.clone();
+    apply(&mut new, input)?;
+    let mut batch = Batch::new();
+    let (old_key, new_key) = (
+        name_key(account_id, &old.name),
+        name_key(account_id, &new.name),
+    );
+    if old_key != new_key {
+        batch.require_absent(kind.by_name.key(&new_key));
+        kind.by_name.delete(&mut batch, &old_key);
+        kind.by_name.put_str(&mut batch, &new_key, &new.id);
+    }
+    batch.require_present(kind.table.key(&new.id));
+    kind.table.put(&mut batch, &new.id, &new);
+    match store.commit(&batch) {
+        Ok(()) => Ok(new),
+        Err(crate::store::CommitError::Conflict(0)) if old_key != new_key => Err(duplicate(kind)),
+        Err(crate::store::CommitError::Conflict(_)) => Err(ApiError::not_found(kind.what)),
+        Err(_) => Err(ApiError::Internal),
+    }
+}
+
+/// Adds to `batch` the removal of a record, its name and its count. Relations are the
+/// caller's to cascade (see `relations::remove_all_for`).
+pub fn remove(batch: &mut Batch, deltas: &mut CounterDeltas, kind: &Kind, entity: &Entity) {
+    kind.table.delete(batch, &entity.id);
+    kind.by_name
+        .delete(batch, &name_key(&entity.account_id, &entity.name));
+    deltas.add(count_key(kind, &entity.account_id), -1);
+}
+
+/// One page of the account's records, optionally only those whose name contains `name` and,
+/// for a caller who is not an admin, only those `visible` to it.
+pub fn page(
+    store: &impl Store,
+    kind: &Kind,
+    account_id: &str,
+    query: &PageQuery,
+    name: Option<&str>,
+    visible: Option<&[String]>,
+) -> ApiResult<Page<Entity>> {
+    let prefix = kind.by_name.key(&format!("{account_id}/"));
+    let (skip, take) = (query.offset(), query.page_size as usize);
+    if query.sort_field == "Name" && name.is_none() && visible.is_none() {
+        let mut data = Vec::with_capacity(take);
+        for (_, id) in index_page(store, &prefix, query.descending, skip, take)? {
+            let id = core::str::from_utf8(&id).unwrap_or("");
+            if let Some(e) = kind.table.get::<Entity>(store, id)? {
+                data.push(e);
+            }
+        }
+        return Ok(Page {
+            data,
+            total: total(store, kind, account_id)?,
+            options: query.options(),
+        });
+    }
+    let needle = name.map(str::to_lowercase);
+    let mut all = Vec::new();
+    scan_all(store, &prefix, false, |_, id| {
+        let id = core::str::from_utf8(id).unwrap_or("");
+        if visible.is_some_and(|v| !v.iter().any(|x| x == id)) {
+            return Ok(true);
+        }
+        if let Some(e) = kind.table.get::<Entity>(store, id)?
+            && needle
+                .as_deref()
+                .is_none_or(|n| e.name.to_lowercase().contains(n))
+        {
+            all.push(e);
+        }
+        Ok(true)
+    })?;
+    let field = query.sort_field.clone();
+    Ok(query.paginate(all, |a, b| compare(&field, a, b)))
+}
+
+fn compare(field: &str, a: &Entity, b: &Entity) -> core::cmp::Ordering {
+    let primary = match field {
+        "Description" => a
+            .description
+            .to_lowercase()
+            .cmp(&b.description.to_lowercase()),
+        "Active" => a.active.cmp(&b.active),
+        _ => core::cmp::Ordering::Equal,
+    };
+    primary.then_with(|| a.name.to_lowercase().cmp(&b.name.to_lowercase()))
+}
+
+/// The account's record with this name (case-insensitive), if any.
+pub fn find_by_name(
+    store: &impl Store,
+    kind: &Kind,
+    account_id: &str,
+    name: &str,
+) -> ApiResult<Option<Entity>> {
+    match kind.by_name.get_str(store, &name_key(account_id, name))? {
+        Some(id) => kind.table.get(store, &id),
+        None => Ok(None),
+    }
+}

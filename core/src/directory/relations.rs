@@ -1,0 +1,438 @@
+//! Relations between users, user groups and projects: group membership and the permission
+//! pairs (user or group on a project). One implementation serves every pair, seen from both
+//! sides.
+//!
+//! Keys: `<table><id>` the row; `<table>L/<left id>/<right id>` and
+//! `<table>R/<right id>/<left id>` -> row id. The pair key keeps a pair unique; both sides list
+//! their relations by prefix.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+use super::entities;
+use super::scan_all;
+use super::users;
+use crate::error::{ApiError, ApiResult};
+use crate::model::User;
+use crate::paging::{Page, PageQuery};
+use crate::ports::Store;
+use crate::store::Batch;
+use crate::store::table::Table;
+
+/// What stands on one side of a relation.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Side {
+    User,
+    UserGroup,
+    Project,
+}
+
+impl Side {
+    /// The field naming its id in relation bodies: `userId`.
+    pub fn id_field(self) -> &'static str {
+        match self {
+            Side::User => "userId",
+            Side::UserGroup => "userGroupId",
+            Side::Project => "projectId",
+        }
+    }
+
+    /// The field holding the record in listings: `user`.
+    pub fn object_field(self) -> &'static str {
+        match self {
+            Side::User => "user",
+            Side::UserGroup => "userGroup",
+            Side::Project => "project",
+        }
+    }
+
+    /// The sort field of listings that sort by this side: `User.Username`.
+    pub fn sort_field(self) -> &'static str {
+        match self {
+            Side::User => "User.Username",
+            Side::UserGroup => "UserGroup.Name",
+            Side::Project => "Project.Name",
+        }
+    }
+
+    fn kind(self) -> Option<&'static entities::Kind> {
+        match self {
+            Side::User => None,
+            Side::UserGroup => Some(&entities::USER_GROUPS),
+            Side::Project => Some(&entities::PROJECTS),
+        }
+    }
+
+    /// The record `id` of this account as JSON with the key it sorts by, or NOT_FOUND.
+    fn load(self, store: &impl Store, account_id: &str, id: &str) -> ApiResult<(Value, String)> {
+        match self.kind() {
+            None => {
+                let user = users::in_account(store, account_id, id)?;
+                let key = user.username.to_lowercase();
+                Ok((user_json(&user), key))
+            }
+            Some(kind) => {
+                let e = entities::in_account(store, kind, account_id, id)?;
+                let key = e.name.to_lowercase();
+                Ok((serde_json::to_value(&e).unwrap_or(Value::Null), key))
+            }
+        }
+    }
+}
+
+fn user_json(user: &User) -> Value {
+    serde_json::to_value(crate::controllers::user::UserDto::from(user)).unwrap_or(Value::Null)
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct RelationKind {
+    pub table: Table,
+    pub left: Side,
+    pub right: Side,
+    /// Permission pairs carry a `permissionType` (1 Read, 2 ReadWrite) and list it under
+    /// `permission`.
+    pub permission: bool,
+}
+
+pub const GROUP_MEMBERS: RelationKind = RelationKind {
+    table: Table::new("rel/user-usergroup/"),
+    left: Side::User,
+    right: Side::UserGroup,
+    permission: false,
+};
+
+pub const USER_PROJECT: RelationKind = RelationKind {
+    table: Table::new("rel/user-project/"),
+    left: Side::User,
+    right: Side::Project,
+    permission: true,
+};
+
+pub const GROUP_PROJECT: RelationKind = RelationKind {
+    table: Table::new("rel/usergroup-project/"),
+    left: Side::UserGroup,
+    right: Side::Project,
+    permission: true,
+};
+
+/// Every relation, for cascading deletes.
+pub const ALL: [&RelationKind; 3] = [&GROUP_MEMBERS, &USER_PROJECT, &GROUP_PROJECT];
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Relation {
+    pub id: String,
+    pub account_id: String,
+    pub left: String,
+    pub right: String,
+    pub permission_type: u32,
+}
+
+impl RelationKind {
+    fn pair_key(&self, left: &str, right: &str) -> String {
+        format!("L/{left}/{right}")
+    }
+
+    fn reverse_key(&self, left: &str, right: &str) -> String {
+        format!("R/{right}/{left}")
+    }
+
+    /// The relation as its body shape: `{id, userId, userGroupId}` (+ `permissionType`).
+    pub fn to_json(&self, r: &Relation) -> Value {
+        let mut m = Map::new();
+        m.insert("id".into(), Value::from(r.id.as_str()));
+        m.insert(self.left.id_field().into(), Value::from(r.left.as_str()));
+        m.insert(self.right.id_field().into(), Value::from(r.right.as_str()));
+        if self.permission {
+            m.insert("permissionType".into(), Value::from(r.permission_type));
+        }
+        Value::Object(m)
+    }
+
+    fn put(&self, batch: &mut Batch, r: &Relation) {
+        self.table.put(batch, &r.id, r);
+        self.table
+            .put_str(batch, &self.pair_key(&r.left, &r.right), &r.id);
+        self.table
+            .put_str(batch, &self.reverse_key(&r.left, &r.right), &r.id);
+    }
+
+    fn delete(&self, batch: &mut Batch, r: &Relation) {
+        self.table.delete(batch, &r.id);
+        self.table.delete(batch, &self.pair_key(&r.left, &r.right));
+        self.table
+            .delete(batch, &self.reverse_key(&r.left, &r.right));
+    }
+
+    /// A relation of this account, or NOT_FOUND.
+    pub fn in_account(
+        &self,
+        store: &impl Store,
+        account_id: &str,
+        id: &str,
+    ) -> ApiResult<Relation> {
+        match self.table.get::<Relation>(store, id.trim())? {
+            Some(r) if r.account_id == account_id => Ok(r),
+            _ => Err(ApiError::not_found("The assignment")),
+        }
+    }
+
+    /// Adds the pair to `batch` unless it exists (assigning twice changes nothing but the
+    /// permission). Both sides must be records of the account.
+    pub fn assign(
+        &self,
+        store: &impl Store,
+        batch: &mut Batch,
+        account_id: &str,
+        input: &Assignment,
+        new_id: impl FnOnce() -> String,
+    ) -> ApiResult<Relation> {
+        let (left, right) = (input.left.trim(), input.right.trim());
+        self.left.load(store, account_id, left)?;
+        self.right.load(store, account_id, right)?;
+        let permission_type = self.permission_type(input.permission_type)?;
+        let existing = match self.table.get_str(store, &self.pair_key(left, right))? {
+            Some(id) => self.table.get::<Relation>(store, &id)?,
+            None => None,
+        };
+        let relation = match existing {
+            Some(r) => Relation {
+                permission_type,
+                ..r
+            },
+            None => {
+                batch.require_absent(self.table.key(&self.pair_key(left, right)));
+                Relation {
+                    id: new_id(),
+                    account_id: String::from(account_id),
+                    left: String::from(left),
+                    right: String::from(right),
+                    permission_type,
+                }
+            }
+        };
+        self.put(batch, &relation);
+        Ok(relation)
+    }
+
+    fn permission_type(&self, given: Option<u32>) -> ApiResult<u32> {
+        match (self.permission, given) {
+            (false, _) => Ok(0),
+            (true, Some(p @ (1 | 2))) => Ok(p),
+            (true, None) => Err(ApiError::invalid(
+                "'permissionType' is required: Read (1) or ReadWrite (2).",
+            )),
+            (true, Some(_)) => Err(ApiError::invalid(
+                "'permissionType' must be Read (1) or ReadWrite (2).",
+            )),
+        }
+    }
+
+    /// Changes the permission of existing pairs (by id).
+    pub fn set_permission(
+        &self,
+        store: &impl Store,
+        batch: &mut Batch,
+        account_id: &str,
+        input: &Assignment,
+    ) -> ApiResult<()> {
+        let mut r = self.in_account(store, account_id, &input.id)?;
+        r.permission_type = self.permission_type(input.permission_type)?;
+        batch.require_present(self.table.key(&r.id));
+        self.table.put(batch, &r.id, &r);
+        Ok(())
+    }
+
+    pub fn unassign(
+        &self,
+        store: &impl Store,
+        batch: &mut Batch,
+        account_id: &str,
+        id: &str,
+    ) -> ApiResult<()> {
+        let r = self.in_account(store, account_id, id)?;
+        batch.require_present(self.table.key(&r.id));
+        self.delete(batch, &r);
+        Ok(())
+    }
+
+    /// Ids of the relations of `id`, seen from `side`.
+    fn ids_of(&self, store: &impl Store, side: Side, id: &str) -> ApiResult<Vec<String>> {
+        let prefix = if side == self.left {
+            format!("L/{id}/")
+        } else {
+            format!("R/{id}/")
+        };
+        let mut out = Vec::new();
+        scan_all(store, &self.table.key(&prefix), false, |_, rel| {
+            out.push(String::from(core::str::from_utf8(rel).unwrap_or("")));
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Records related to `id` (which stands on `side`), as JSON.
+    pub fn related(
+        &self,
+        store: &impl Store,
+        account_id: &str,
+        side: Side,
+        id: &str,
+    ) -> ApiResult<Vec<Value>> {
+        let mut out = Vec::new();
+        for rel in self.ids_of(store, side, id)? {
+            if let Some(r) = self.table.get::<Relation>(store, &rel)? {
+                let (other_side, other) = if side == self.left {
+                    (self.right, &r.right)
+                } else {
+                    (self.left, &r.left)
+                };
+                out.push(other_side.load(store, account_id, other)?.0);
+            }
+        }
+        Ok(out)
+    }
+
+    /// One page of the relations of `id` (on `side`): each with the record on the other side
+    /// (and, for permission pairs, the permission), sorted by that record, optionally only
+    /// those whose sort key contains `needle`.
+    pub fn page(
+        &self,
+        store: &impl Store,
+        account_id: &str,
+        side: Side,
+        id: &str,
+        query: &PageQuery,
+        needle: Option<&str>,
+    ) -> ApiResult<Page<Value>> {
+        let this = side.load(store, account_id, id)?.0;
+        let needle = needle.map(str::to_lowercase);
+        let mut rows: Vec<(String, Value)> = Vec::new();
+        for rel in self.ids_of(store, side, id)? {
+            let Some(r) = self.table.get::<Relation>(store, &rel)? else {
+                continue;
+            };
+            let other_side = if side == self.left {
+                self.right
+            } else {
+                self.left
+            };
+            let other_id = if side == self.left { &r.right } else { &r.left };
+            let (other, key) = other_side.load(store, account_id, other_id)?;
+            if needle.as_deref().is_some_and(|n| !key.contains(n)) {
+                continue;
+            }
+            let mut row = self.to_json(&r);
+            if let Value::Object(m) = &mut row {
+                m.insert(side.object_field().into(), this.clone());
+                m.insert(other_side.object_field().into(), other);
+                if self.permission {
+                    m.insert("permission".into(), self.to_json(&r));
+                }
+            }
+            rows.push((key, row));
+        }
+        Ok(query
+            .paginate(rows, |a, b| a.0.cmp(&b.0))
+            .map_into(|(_, v)| v))
+    }
+}
+
+/// A relation as clients send it: the two ids, by their field names, and maybe a permission.
+#[derive(Clone, Debug, Default)]
+pub struct Assignment {
+    pub id: String,
+    pub left: String,
+    pub right: String,
+    pub permission_type: Option<u32>,
+}
+
+impl RelationKind {
+    /// Reads an array of relation objects (`[{userId, userGroupId}]`).
+    pub fn parse(&self, body: &[u8]) -> ApiResult<Vec<Assignment>> {
+        #[derive(Deserialize)]
+        struct Raw(Vec<Map<String, Value>>);
+        let Raw(items) = crate::json::parse::<Raw>(body)?;
+        let text =
+            |m: &Map<String, Value>, f: &str| m.get(f).and_then(Value::as_str).map(String::from);
+        items
+            .iter()
+            .map(|m| {
+                let need = |f: &str| {
+                    text(m, f).ok_or_else(|| {
+                        ApiError::invalid(format!("'{f}' is required in every item."))
+                    })
+                };
+                Ok(Assignment {
+                    id: text(m, "id").unwrap_or_default(),
+                    left: need(self.left.id_field())?,
+                    right: need(self.right.id_field())?,
+                    permission_type: match m.get("permissionType") {
+                        None | Some(Value::Null) => None,
+                        Some(v) => {
+                            Some(v.as_u64().and_then(|p| u32::try_from(p).ok()).ok_or_else(
+                                || {
+                                    ApiError::invalid(
+                                        "'permissionType' must be Read (1) or ReadWrite (2).",
+                                    )
+                                },
+                            )?)
+                        }
+                    },
+                })
+            })
+            .collect()
+    }
+}
+
+/// Adds to `batch` the removal of every relation `id` (on `side`) has.
+pub fn remove_all_for(
+    store: &impl Store,
+    batch: &mut Batch,
+    side: Side,
+    id: &str,
+) -> ApiResult<()> {
+    for kind in ALL {
+        if kind.left != side && kind.right != side {
+            continue;
+        }
+        for rel in kind.ids_of(store, side, id)? {
+            if let Some(r) = kind.table.get::<Relation>(store, &rel)? {
+                kind.delete(batch, &r);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Ids of the records of `kind` related to a user directly or through its groups.
+pub fn visible_to(
+    store: &impl Store,
+    account_id: &str,
+    user_id: &str,
+    kind: Side,
+) -> ApiResult<Vec<String>> {
+    let mut ids = Vec::new();
+    let mut add = |v: Vec<Value>| {
+        for e in v {
+            if let Some(id) = e.get("id").and_then(Value::as_str) {
+                ids.push(String::from(id));
+            }
+        }
+    };
+    match kind {
+        Side::UserGroup => add(GROUP_MEMBERS.related(store, account_id, Side::User, user_id)?),
+        Side::Project => {
+            add(USER_PROJECT.related(store, account_id, Side::User, user_id)?);
+            for group in GROUP_MEMBERS.related(store, account_id, Side::User, user_id)? {
+                if let Some(g) = group.get("id").and_then(Value::as_str) {
+                    add(GROUP_PROJECT.related(store, account_id, Side::UserGroup, g)?);
+                }
+            }
+        }
+        Side::User => {}
+    }
+    Ok(ids)
+}
