@@ -7,7 +7,7 @@
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
 use crate::controllers::{
-    authentication, management, projects, user, usergroup, userspermission, websocket,
+    apitoken, authentication, management, projects, user, usergroup, userspermission, websocket,
 };
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
@@ -108,6 +108,10 @@ routes! {
     GroupProjectDelete: Delete "/userspermission/usergroups_project_permission" User => userspermission::delete_group_project;
     GroupsOfProject: Get "/userspermission/get_usergroups_assigned_to_project" User => userspermission::groups_of_project;
     ProjectsOfGroup: Get "/userspermission/get_projects_assigned_to_usergroup" User => userspermission::projects_of_group;
+    // ApiToken
+    ApiTokensGetAll: Get "/apitoken/get_all" User => apitoken::get_all;
+    ApiTokensInsert: Post "/apitoken/insert" User => apitoken::insert;
+    ApiTokensDelete: Delete "/apitoken/delete" User => apitoken::delete;
     // Management
     AgentStatus: Get "/management/agent_status" Public => management::agent_status;
     Command: Post "/management/command/{cmd}" Local => management::command;

@@ -41,3 +41,105 @@ mod tests {
         assert_eq!(iso8601(951_782_400_000 + 3_723_000), "2000-02-29T01:02:03Z");
     }
 }
+
+/// Unix milliseconds of an ISO 8601 date-time (`2027-01-01T00:00:00Z`, with optional fraction
+/// and `+hh:mm` offset) or date (`2027-01-01`, midnight UTC).
+pub fn parse_iso8601(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let num = |t: &str| -> Option<i64> {
+        if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        t.parse().ok()
+    };
+    let (date, time) = match s.split_once(['T', 't', ' ']) {
+        Some((d, t)) => (d, Some(t)),
+        None => (s, None),
+    };
+    let mut parts = date.splitn(3, '-');
+    let (y, m, d) = (
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+        num(parts.next()?)?,
+    );
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) || !(1970..=9999).contains(&y) {
+        return None;
+    }
+    let mut secs = days_from_civil(y, m as u32, d as u32) * 86_400;
+    if let Some(t) = time {
+        let (clock, offset) = match t.find(['Z', 'z', '+', '-']) {
+            Some(i) => (&t[..i], &t[i..]),
+            None => (t, ""),
+        };
+        let clock = clock.split('.').next()?;
+        let mut hms = clock.splitn(3, ':');
+        let (h, mi) = (num(hms.next()?)?, num(hms.next()?)?);
+        let sec = match hms.next() {
+            Some(x) => num(x)?,
+            None => 0,
+        };
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        secs += h * 3600 + mi * 60 + sec;
+        let offset_secs = match offset {
+            "" | "Z" | "z" => 0,
+            o => {
+                let sign = if o.starts_with('-') { -1 } else { 1 };
+                let (oh, om) = o[1..].split_once(':').unwrap_or((&o[1..], "0"));
+                sign * (num(oh)? * 3600 + num(om)? * 60)
+            }
+        };
+        secs -= offset_secs;
+    }
+    u64::try_from(secs).ok().map(|s| s * 1000)
+}
+
+/// Days since the Unix epoch of a civil date (Howard Hinnant's algorithm).
+fn days_from_civil(y: i64, m: u32, d: u32) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (i64::from(m) + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + i64::from(d) - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+#[cfg(test)]
+mod parse_tests {
+    use super::*;
+
+    #[test]
+    fn parses_what_it_formats() {
+        for ms in [
+            0u64,
+            1_767_225_600_000,
+            951_782_400_000 + 3_723_000,
+            1_798_761_599_000,
+        ] {
+            assert_eq!(parse_iso8601(&iso8601(ms)), Some(ms));
+        }
+        assert_eq!(
+            parse_iso8601("2027-01-01"),
+            parse_iso8601("2027-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse_iso8601("2027-01-01T02:00:00+02:00"),
+            parse_iso8601("2027-01-01T00:00:00Z")
+        );
+        assert_eq!(
+            parse_iso8601("2027-01-01T00:00:00.123Z"),
+            parse_iso8601("2027-01-01T00:00:00Z")
+        );
+        for bad in [
+            "",
+            "2027-13-01",
+            "tomorrow",
+            "2027-01-01T25:00:00Z",
+            "1969-12-31",
+        ] {
+            assert_eq!(parse_iso8601(bad), None, "{bad}");
+        }
+    }
+}

@@ -1,5 +1,6 @@
 //! Who is calling: tokens, sessions, passwords, TOTP.
 
+pub mod api_token;
 pub mod jwt;
 pub mod session;
 pub mod totp;

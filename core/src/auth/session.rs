@@ -2,7 +2,6 @@
 
 use alloc::borrow::Cow;
 use alloc::string::String;
-use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use super::Caller;
@@ -12,8 +11,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::model::User;
 use crate::model::tables::{SESSIONS, USERS};
 use crate::ports::{Clock, Ports, RngExt, Store, TokenSigner};
-use crate::store::Batch;
 use crate::store::table::Table;
+use crate::store::{Batch, scan_all};
 
 /// User id + session id -> nothing; lists a user's sessions for bulk revocation.
 pub const USER_SESSIONS: Table = Table::new("idx/user-session/");
@@ -58,6 +57,10 @@ impl<P: Ports> Agent<P> {
 
     /// Checks a token: signature, expiry, and that its session still exists.
     pub fn authenticate_token(&self, token: &str) -> ApiResult<Caller> {
+        if super::api_token::is_api_token(token) {
+            let now = self.ports.clock().now_ms();
+            return super::api_token::authenticate(self.ports.store(), token, now);
+        }
         let claims = self
             .ports
             .signer()
@@ -132,20 +135,15 @@ impl<P: Ports> Agent<P> {
     ) -> ApiResult<()> {
         let store = self.ports.store();
         let prefix = USER_SESSIONS.key(&alloc::format!("{user_id}/"));
-        let mut after: Option<Vec<u8>> = None;
-        loop {
-            let page = store.scan(&prefix, after.as_deref(), 256)?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.clone());
-            for (key, _) in &page {
-                let sid = core::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
-                let session: Option<Session> = SESSIONS.get(store, sid)?;
-                if doomed(sid, session.as_ref()) {
-                    SESSIONS.delete(batch, sid);
-                    batch.delete(key.clone());
-                }
+        scan_all(store, &prefix, false, |key, _| {
+            let sid = core::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
+            let session: Option<Session> = SESSIONS.get(store, sid)?;
+            if doomed(sid, session.as_ref()) {
+                SESSIONS.delete(batch, sid);
+                batch.delete(key.to_vec());
             }
-        }
+            Ok(true)
+        })?;
         Ok(())
     }
 

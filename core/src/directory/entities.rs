@@ -9,13 +9,13 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use super::{index_page, scan_all};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::json::{max_len, required};
 use crate::paging::{Page, PageQuery};
 use crate::ports::Store;
 use crate::store::Batch;
 use crate::store::table::{CounterDeltas, Table, counter};
+use crate::store::{index_page, scan_all};
 
 pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 1000;

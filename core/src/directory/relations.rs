@@ -13,13 +13,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
 use super::entities;
-use super::scan_all;
 use super::users;
 use crate::error::{ApiError, ApiResult};
 use crate::model::User;
 use crate::paging::{Page, PageQuery};
 use crate::ports::Store;
 use crate::store::Batch;
+use crate::store::scan_all;
 use crate::store::table::Table;
 
 /// What stands on one side of a relation.

@@ -10,7 +10,6 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
-use super::{index_page, scan_all};
 use crate::error::{ApiError, ApiResult};
 use crate::model::tables::{CREDENTIALS, GOOGLE_IDS, USERNAMES, USERS};
 use crate::model::{User, UserStatus, UserType};
@@ -18,6 +17,7 @@ use crate::paging::{Page, PageQuery};
 use crate::ports::Store;
 use crate::store::Batch;
 use crate::store::table::{CounterDeltas, Table, counter};
+use crate::store::{index_page, scan_all};
 
 pub const BY_CREATED: Table = Table::new("idx/account-user-created/");
 pub const BY_NAME: Table = Table::new("idx/account-user-name/");
@@ -104,23 +104,20 @@ pub fn remove(
     USERS.delete(batch, &user.id);
     CREDENTIALS.delete(batch, &user.id);
     super::relations::remove_all_for(store, batch, super::relations::Side::User, &user.id)?;
+    for token in crate::auth::api_token::of_user(store, &user.id)? {
+        crate::auth::api_token::delete(batch, &token);
+    }
     USERNAMES.delete(batch, &username_key(&user.username));
     BY_CREATED.delete(batch, &created_key(user));
     BY_NAME.delete(batch, &name_key(user));
     // A Google-linked user has an identity index pointing at it.
-    let prefix = GOOGLE_IDS.prefix();
-    let mut after: Option<Vec<u8>> = None;
     if user.auth_provider == crate::model::auth_provider::GOOGLE {
-        loop {
-            let page = store.scan(prefix, after.as_deref(), 256)?;
-            let Some((last, _)) = page.last() else { break };
-            after = Some(last.clone());
-            for (key, value) in &page {
-                if value.as_slice() == user.id.as_bytes() {
-                    batch.delete(key.clone());
-                }
+        scan_all(store, GOOGLE_IDS.prefix(), false, |key, value| {
+            if value == user.id.as_bytes() {
+                batch.delete(key.to_vec());
             }
-        }
+            Ok(true)
+        })?;
     }
     count(deltas, user, -1);
     Ok(())

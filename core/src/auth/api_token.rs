@@ -1,0 +1,100 @@
+//! API tokens: long-lived credentials accepted wherever a login token is, until they expire or
+//! are deleted. The value is shown once, on creation; the store keeps its SHA-256 only.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::ports::{Store, hex};
+use crate::store::Batch;
+use crate::store::scan_all;
+use crate::store::table::Table;
+
+/// Every API token starts with this, so the agent knows it is not a JWT.
+pub const PREFIX: &str = "click_";
+
+pub const TOKENS: Table = Table::new("apitoken/");
+/// SHA-256 of a token -> token id.
+pub const BY_HASH: Table = Table::new("idx/apitoken-hash/");
+/// `<user id>/<token id>` -> "".
+pub const BY_USER: Table = Table::new("idx/user-apitoken/");
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct ApiToken {
+    pub id: String,
+    pub user_id: String,
+    pub account_id: String,
+    pub title: String,
+    /// The first characters of the value, to tell tokens apart in listings.
+    pub shown: String,
+    pub hash: String,
+    /// `None`: never expires.
+    pub expires_ms: Option<u64>,
+    pub create_ms: u64,
+}
+
+pub fn hash(token: &str) -> String {
+    hex(&Sha256::digest(token.as_bytes()))
+}
+
+pub fn is_api_token(token: &str) -> bool {
+    token.starts_with(PREFIX)
+}
+
+/// Adds a new token to `batch`.
+pub fn put(batch: &mut Batch, token: &ApiToken) {
+    TOKENS.put(batch, &token.id, token);
+    BY_HASH.put_str(batch, &token.hash, &token.id);
+    BY_USER.put_str(batch, &format!("{}/{}", token.user_id, token.id), "");
+}
+
+pub fn delete(batch: &mut Batch, token: &ApiToken) {
+    TOKENS.delete(batch, &token.id);
+    BY_HASH.delete(batch, &token.hash);
+    BY_USER.delete(batch, &format!("{}/{}", token.user_id, token.id));
+}
+
+/// The user's tokens, oldest first.
+pub fn of_user(store: &impl Store, user_id: &str) -> ApiResult<Vec<ApiToken>> {
+    let mut out = Vec::new();
+    let prefix = BY_USER.key(&format!("{user_id}/"));
+    scan_all(store, &prefix, false, |key, _| {
+        let id = core::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
+        if let Some(t) = TOKENS.get::<ApiToken>(store, id)? {
+            out.push(t);
+        }
+        Ok(true)
+    })?;
+    out.sort_by_key(|t| t.create_ms);
+    Ok(out)
+}
+
+/// The caller an API token stands for, if it is known and not expired.
+pub fn authenticate(store: &impl Store, token: &str, now_ms: u64) -> ApiResult<Caller> {
+    const INVALID: &str = "The API token is invalid, expired or deleted.";
+    let id = BY_HASH
+        .get_str(store, &hash(token))?
+        .ok_or(ApiError::Unauthorized(INVALID))?;
+    let row: ApiToken = TOKENS
+        .get(store, &id)?
+        .ok_or(ApiError::Unauthorized(INVALID))?;
+    if row.expires_ms.is_some_and(|e| e <= now_ms) {
+        return Err(ApiError::Unauthorized(INVALID));
+    }
+    let user: crate::model::User = crate::model::tables::USERS
+        .get(store, &row.user_id)?
+        .ok_or(ApiError::Unauthorized(INVALID))?;
+    if user.status != crate::model::UserStatus::ACTIVE {
+        return Err(ApiError::Unauthorized(INVALID));
+    }
+    Ok(Caller {
+        user_id: user.id,
+        account_id: user.account_id,
+        user_type: user.user_type,
+        session_id: format!("apitoken:{}", row.id),
+    })
+}
