@@ -156,9 +156,15 @@ impl<P: Ports> Agent<P> {
             caller,
         };
         let result = routes::dispatch(route.handler, &cx).await;
-        // `notify` publishes the notification it was given instead of one about itself.
-        if !req.method.is_safe() && route.handler != Handler::Notify {
-            self.raise_endpoint_execution(req);
+        if !req.method.is_safe() {
+            // `notify` publishes the notification it was given instead of one about itself.
+            if route.handler != Handler::Notify {
+                self.raise_endpoint_execution(req);
+            }
+            if let Some(caller) = &cx.caller {
+                let status = result.as_ref().map_or_else(ApiError::status, |r| r.status);
+                crate::audit::record(self, caller, req, status);
+            }
         }
         result
     }

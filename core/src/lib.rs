@@ -8,6 +8,7 @@
 extern crate alloc;
 
 pub mod agent;
+pub mod audit;
 pub mod auth;
 pub mod config;
 pub mod controllers;

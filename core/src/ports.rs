@@ -74,6 +74,22 @@ pub trait EventSink {
     fn publish(&self, event: Event);
 }
 
+/// Where an account's audit events go (an AccountLogSetting with provider Splunk).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LogDestination {
+    /// The HTTP Event Collector base URL, such as `https://splunk.example.com:8088`.
+    pub base_url: String,
+    /// The HEC token (`Authorization: Splunk <token>`).
+    pub token: String,
+}
+
+/// Ships audit events to an account's log destination. Must queue and return at once: a slow
+/// or dead collector never slows a request down.
+pub trait LogForwarder {
+    /// `event` is one HEC event object, serialized.
+    fn forward(&self, destination: &LogDestination, event: String);
+}
+
 /// The verified claims of a Google ID token.
 #[derive(Clone, Debug, Default)]
 pub struct IdentityClaims {
@@ -100,6 +116,7 @@ pub trait Ports {
     type Mailer: Mailer;
     type Events: EventSink;
     type IdTokens: IdTokenVerifier;
+    type Logs: LogForwarder;
 
     fn store(&self) -> &Self::Store;
     fn clock(&self) -> &Self::Clock;
@@ -109,6 +126,7 @@ pub trait Ports {
     fn mailer(&self) -> &Self::Mailer;
     fn events(&self) -> &Self::Events;
     fn id_tokens(&self) -> &Self::IdTokens;
+    fn logs(&self) -> &Self::Logs;
 }
 
 /// Random helpers over any [`Rng`].

@@ -7,7 +7,8 @@
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
 use crate::controllers::{
-    apitoken, authentication, management, projects, user, usergroup, userspermission, websocket,
+    accountlogsetting, apitoken, authentication, management, projects, user, usergroup,
+    userspermission, websocket,
 };
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
@@ -108,6 +109,11 @@ routes! {
     GroupProjectDelete: Delete "/userspermission/usergroups_project_permission" User => userspermission::delete_group_project;
     GroupsOfProject: Get "/userspermission/get_usergroups_assigned_to_project" User => userspermission::groups_of_project;
     ProjectsOfGroup: Get "/userspermission/get_projects_assigned_to_usergroup" User => userspermission::projects_of_group;
+    // AccountLogSetting
+    LogSettingSetup: Post "/accountlogsetting/setup" User => accountlogsetting::setup;
+    LogSettingGet: Get "/accountlogsetting/get" User => accountlogsetting::get;
+    LogSettingUpdate: Put "/accountlogsetting/update" User => accountlogsetting::update;
+    LogSettingDelete: Delete "/accountlogsetting/delete" User => accountlogsetting::delete;
     // ApiToken
     ApiTokensGetAll: Get "/apitoken/get_all" User => apitoken::get_all;
     ApiTokensInsert: Post "/apitoken/insert" User => apitoken::insert;

@@ -7,8 +7,8 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::auth::jwt::Hs256;
 use crate::events::Event;
 use crate::ports::{
-    Clock, EventSink, IdTokenVerifier, IdentityClaims, Mail, MailError, Mailer, PasswordHasher,
-    Ports, Rng,
+    Clock, EventSink, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail,
+    MailError, Mailer, PasswordHasher, Ports, Rng,
 };
 use crate::store::mem::MemStore;
 use crate::sync::SpinLock;
@@ -83,6 +83,12 @@ impl EventSink for Recorded<Event> {
     }
 }
 
+impl LogForwarder for Recorded<(LogDestination, String)> {
+    fn forward(&self, destination: &LogDestination, event: String) {
+        self.0.lock().push((destination.clone(), event));
+    }
+}
+
 /// Accepts `google:<sub>:<email>` as an ID token.
 pub struct FakeGoogle;
 
@@ -108,6 +114,7 @@ pub struct TestPorts {
     pub signer: Hs256,
     pub mail: Recorded<Mail>,
     pub events: Recorded<Event>,
+    pub logs: Recorded<(LogDestination, String)>,
 }
 
 impl Default for TestPorts {
@@ -119,6 +126,7 @@ impl Default for TestPorts {
             signer: Hs256::new(b"test key"),
             mail: Recorded::default(),
             events: Recorded::default(),
+            logs: Recorded::default(),
         }
     }
 }
@@ -132,6 +140,7 @@ impl Ports for TestPorts {
     type Mailer = Recorded<Mail>;
     type Events = Recorded<Event>;
     type IdTokens = FakeGoogle;
+    type Logs = Recorded<(LogDestination, String)>;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -156,6 +165,9 @@ impl Ports for TestPorts {
     }
     fn id_tokens(&self) -> &FakeGoogle {
         &FakeGoogle
+    }
+    fn logs(&self) -> &Recorded<(LogDestination, String)> {
+        &self.logs
     }
 }
 

@@ -516,3 +516,45 @@ fn concurrent_invitations_of_one_username_create_one_user() {
     let plan_default = 100_000 - 9;
     assert_eq!(left["standardUsers"], plan_default);
 }
+
+#[test]
+fn concurrent_invitations_cannot_exceed_the_plan() {
+    let agent = Agent::start_with(Options {
+        config: "[plan]\nadmin_users = 4\n".into(),
+        ..Options::default()
+    });
+    let owner = signup_and_login(&agent, "plan@example.com");
+    let statuses: Vec<u16> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let (agent, owner) = (&agent, &owner);
+                s.spawn(move || {
+                    let name = format!("admin{i}@example.com");
+                    agent
+                        .post(
+                            "/user/insert_user",
+                            json!({"username": name, "email": name, "userType": 16}),
+                        )
+                        .token(owner)
+                        .send()
+                        .status
+                })
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 200).count(),
+        3,
+        "the owner is the fourth admin: {statuses:?}"
+    );
+    assert_eq!(list(&agent, &owner, "userType=16")["total"], 4);
+    assert_eq!(
+        agent
+            .get("/user/package_inquiry")
+            .token(&owner)
+            .send()
+            .json()["adminUsers"],
+        0
+    );
+}

@@ -97,6 +97,8 @@ pub struct Limits {
     pub shutdown_grace_ms: u64,
     /// Rows kept in the store's read cache (sessions, users, accounts).
     pub store_cache_entries: usize,
+    /// Audit events waiting for the log collector; beyond this they are dropped.
+    pub log_queue_events: usize,
 }
 
 impl Default for Limits {
@@ -111,6 +113,7 @@ impl Default for Limits {
             ws_queue_frames: 256,
             shutdown_grace_ms: 10_000,
             store_cache_entries: 4096,
+            log_queue_events: 10_000,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod config;
 pub mod data_dir;
 pub mod events;
 pub mod google;
+pub mod logs;
 pub mod mail;
 pub mod ports;
 pub mod server;

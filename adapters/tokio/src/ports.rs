@@ -11,6 +11,7 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 
 use crate::events::Hub;
 use crate::google::GoogleVerifier;
+use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::store::RedbStore;
 use crate::thread_cache::ThreadCache;
@@ -121,6 +122,7 @@ pub struct DesktopPorts {
     pub mailer: DesktopMailer,
     pub hub: Hub,
     pub google: GoogleVerifier,
+    pub logs: SplunkForwarder,
 }
 
 impl Ports for DesktopPorts {
@@ -132,6 +134,7 @@ impl Ports for DesktopPorts {
     type Mailer = DesktopMailer;
     type Events = Hub;
     type IdTokens = GoogleVerifier;
+    type Logs = SplunkForwarder;
 
     fn store(&self) -> &RedbStore {
         &self.store
@@ -156,5 +159,8 @@ impl Ports for DesktopPorts {
     }
     fn id_tokens(&self) -> &GoogleVerifier {
         &self.google
+    }
+    fn logs(&self) -> &SplunkForwarder {
+        &self.logs
     }
 }

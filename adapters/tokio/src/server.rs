@@ -23,6 +23,7 @@ use crate::config::{Limits, Settings};
 use crate::data_dir::{DATABASE_FILE, create_private_dir, outbox, signing_key};
 use crate::events::Hub;
 use crate::google::GoogleVerifier;
+use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::ports::{DesktopPorts, JwtSigner};
 use crate::store::RedbStore;
@@ -93,6 +94,7 @@ impl App {
             mailer: DesktopMailer::new(&settings.mail, outbox(dir))?,
             hub: Hub::new(settings.limits.ws_queue_frames),
             google: GoogleVerifier::new(settings.google.clone())?,
+            logs: SplunkForwarder::start(settings.limits.log_queue_events)?,
         };
         Ok(App {
             agent: Agent::new(ports, settings.core.clone()),

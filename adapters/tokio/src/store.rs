@@ -6,7 +6,7 @@ use std::sync::Arc;
 
 use crate::thread_cache::ThreadCache;
 use click_core::store::{
-    Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check, prefix_end,
+    Batch, CommitError, Entry, Op, Store, StoreError, counter_added, first_failed_check, prefix_end,
 };
 use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
 
@@ -137,6 +137,14 @@ impl RedbStore {
                     }
                     Op::Delete(k) => {
                         table.remove(k.as_slice()).map_err(fail)?;
+                    }
+                    Op::Add(k, delta) => {
+                        let current = table
+                            .get(k.as_slice())
+                            .map_err(fail)?
+                            .map(|v| v.value().to_vec());
+                        let next = counter_added(current.as_deref(), *delta);
+                        table.insert(k.as_slice(), next.as_slice()).map_err(fail)?;
                     }
                 }
             }

@@ -370,16 +370,11 @@ fn new_owner<P: Ports>(
     (account, user)
 }
 
-fn insert_owner(
-    store: &impl Store,
-    batch: &mut Batch,
-    account: &Account,
-    user: &User,
-) -> ApiResult<()> {
+fn insert_owner(batch: &mut Batch, account: &Account, user: &User) {
     ACCOUNTS.put(batch, &account.id, account);
     let mut deltas = CounterDeltas::default();
     users::insert(batch, &mut deltas, user);
-    deltas.apply(store, batch)
+    deltas.apply(batch);
 }
 
 const EMAIL_TAKEN: (ErrorCode, &str) = (
@@ -556,7 +551,7 @@ pub async fn signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         attempts: 0,
     };
     let mut batch = Batch::new();
-    insert_owner(cx.store(), &mut batch, &account, &user)?;
+    insert_owner(&mut batch, &account, &user);
     CREDENTIALS.put(&mut batch, &user.id, &credentials);
     SIGNUP_CODES.put(&mut batch, &users::username_key(&email), &pending);
     commit(cx.store(), &batch, EMAIL_TAKEN)?;
@@ -653,7 +648,7 @@ pub async fn google_signup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     user.status = UserStatus::ACTIVE;
     user.auth_provider = auth_provider::GOOGLE;
     let mut batch = Batch::new();
-    insert_owner(cx.store(), &mut batch, &account, &user)?;
+    insert_owner(&mut batch, &account, &user);
     batch.require_absent(GOOGLE_IDS.key(&id.subject));
     GOOGLE_IDS.put_str(&mut batch, &id.subject, &user.id);
     let token = finish_login(cx, batch, &user).map_err(|e| match e {

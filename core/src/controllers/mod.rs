@@ -1,6 +1,7 @@
 //! One file per controller of `spec/click-api/`; `shared` holds what the directory
 //! controllers have in common.
 
+pub mod accountlogsetting;
 pub mod apitoken;
 pub mod authentication;
 pub mod management;

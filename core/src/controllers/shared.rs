@@ -137,7 +137,8 @@ pub fn delete<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind, side: Side) -> ApiResult<R
             let mut deltas = CounterDeltas::default();
             entities::remove(batch, &mut deltas, kind, &entity);
             relations::remove_all_for(cx.store(), batch, side, &entity.id)?;
-            deltas.apply(cx.store(), batch)
+            deltas.apply(batch);
+            Ok(())
         },
     )?;
     Ok(Response::ok())

@@ -196,8 +196,14 @@ fn check_user_type(user_type: u32) -> ApiResult<()> {
     Ok(())
 }
 
-/// Refuses a user of `user_type` beyond what the plan allows.
-fn check_plan<P: Ports>(cx: &Ctx<'_, P>, account_id: &str, user_type: u32) -> ApiResult<()> {
+/// Refuses a user of `user_type` beyond what the plan allows, now and (through a check in
+/// `batch`) at commit, when concurrent inserts may have used up the plan meanwhile.
+fn check_plan<P: Ports>(
+    cx: &Ctx<'_, P>,
+    batch: &mut Batch,
+    account_id: &str,
+    user_type: u32,
+) -> ApiResult<()> {
     let plan = &cx.config().plan;
     let (limit, name) = match user_type {
         UserType::DESKTOP_ADMIN => (plan.admin_users, "admin"),
@@ -209,6 +215,7 @@ fn check_plan<P: Ports>(cx: &Ctx<'_, P>, account_id: &str, user_type: u32) -> Ap
             "The plan allows {limit} {name} users; none is left."
         )));
     }
+    batch.require_below(users::count_key(account_id, Some(user_type)), limit);
     Ok(())
 }
 
@@ -256,11 +263,12 @@ pub async fn insert_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     };
     let mut token = String::new();
     commit_with_retry(cx.store(), USERNAME_TAKEN, |batch| {
-        check_plan(cx, &user.account_id, user.user_type)?;
+        check_plan(cx, batch, &user.account_id, user.user_type)?;
         let mut deltas = CounterDeltas::default();
         users::insert(batch, &mut deltas, &user);
         token = issue_reset_token(cx, batch, &user, MailPurpose::UserActivation);
-        deltas.apply(cx.store(), batch)
+        deltas.apply(batch);
+        Ok(())
     })?;
     activation_mail(cx, &user, &token);
     Ok(Response::json(&UserDto::from(&user)))
@@ -333,7 +341,7 @@ pub async fn edit_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         let old = users::in_account(cx.store(), &caller.account_id, &body.id)?;
         let new = edited(&old, &body)?;
         if new.user_type != old.user_type {
-            check_plan(cx, &new.account_id, new.user_type)?;
+            check_plan(cx, batch, &new.account_id, new.user_type)?;
         }
         let mut deltas = CounterDeltas::default();
         users::update(batch, &mut deltas, &old, &new);
@@ -341,7 +349,7 @@ pub async fn edit_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
             // Deactivation takes effect at once.
             cx.agent.revoke_sessions(batch, &new.id, None)?;
         }
-        deltas.apply(cx.store(), batch)?;
+        deltas.apply(batch);
         saved = Some(new);
         Ok(())
     })?;
@@ -360,7 +368,8 @@ pub async fn delete_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         let mut deltas = CounterDeltas::default();
         users::remove(cx.store(), batch, &mut deltas, &user)?;
         cx.agent.revoke_sessions(batch, &user.id, None)?;
-        deltas.apply(cx.store(), batch)
+        deltas.apply(batch);
+        Ok(())
     })?;
     Ok(Response::ok())
 }

@@ -145,7 +145,8 @@ pub fn insert(
         kind.by_name.put_str(batch, &key, &entity.id);
         kind.table.put(batch, &entity.id, &entity);
         deltas.add(count_key(kind, account_id), 1);
-        deltas.apply(store, batch)
+        deltas.apply(batch);
+        Ok(())
     })
     .map_err(|e| rename_conflict(e, kind))?;
     Ok(entity)

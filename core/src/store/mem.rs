@@ -86,6 +86,10 @@ impl Store for MemStore {
                 Op::Delete(k) => {
                     map.remove(k);
                 }
+                Op::Add(k, delta) => {
+                    let next = super::counter_added(map.get(k).map(Vec::as_slice), *delta);
+                    map.insert(k.clone(), next);
+                }
             }
         }
         Ok(())
@@ -129,6 +133,23 @@ mod tests {
             Err(CommitError::Conflict(0)),
             "the value moved on"
         );
+        let mut counter = Batch::new();
+        counter.add(b"c".to_vec(), 2).add(b"c".to_vec(), -5);
+        s.commit(&counter).unwrap();
+        assert_eq!(
+            s.get(b"c").unwrap().as_deref(),
+            Some(&b"0"[..]),
+            "never below zero"
+        );
+        let mut capped = Batch::new();
+        capped.require_below(b"c".to_vec(), 1).add(b"c".to_vec(), 1);
+        s.commit(&capped).unwrap();
+        assert_eq!(
+            s.commit(&capped),
+            Err(CommitError::Conflict(0)),
+            "the limit holds"
+        );
+
         let mut cas = Batch::new();
         cas.require_value(b"n".to_vec(), Some(b"1".to_vec()))
             .put(b"n".to_vec(), b"2".to_vec());

@@ -18,8 +18,10 @@ pub enum Check {
     Absent(Vec<u8>),
     /// The key must exist.
     Present(Vec<u8>),
-    /// The key must hold exactly this value, or be absent for `None` (compare-and-set: counters).
+    /// The key must hold exactly this value, or be absent for `None` (compare-and-set).
     Equals(Vec<u8>, Option<Vec<u8>>),
+    /// The counter at the key (a decimal, absent = 0) must be below the limit (plan limits).
+    Below(Vec<u8>, u64),
 }
 
 impl Check {
@@ -33,6 +35,9 @@ impl Check {
 pub enum Op {
     Put(Vec<u8>, Vec<u8>),
     Delete(Vec<u8>),
+    /// Adds to the counter at the key (a decimal, absent = 0, never below 0), inside the
+    /// transaction, so concurrent writers never lose an update and never retry.
+    Add(Vec<u8>, i64),
 }
 
 /// Writes applied all together or not at all.
@@ -64,6 +69,16 @@ impl Batch {
 
     pub fn require_present(&mut self, key: Vec<u8>) -> &mut Batch {
         self.checks.push(Check::Present(key));
+        self
+    }
+
+    pub fn require_below(&mut self, key: Vec<u8>, limit: u64) -> &mut Batch {
+        self.checks.push(Check::Below(key, limit));
+        self
+    }
+
+    pub fn add(&mut self, key: Vec<u8>, delta: i64) -> &mut Batch {
+        self.ops.push(Op::Add(key, delta));
         self
     }
 
@@ -125,12 +140,27 @@ pub fn first_failed_check<V: AsRef<[u8]>>(
             Check::Absent(k) => read(k)?.is_none(),
             Check::Present(k) => read(k)?.is_some(),
             Check::Equals(k, want) => read(k)?.as_ref().map(AsRef::as_ref) == want.as_deref(),
+            Check::Below(k, limit) => counter_value(read(k)?.as_ref().map(AsRef::as_ref)) < *limit,
         };
         if !ok {
             return Ok(Some(i));
         }
     }
     Ok(None)
+}
+
+/// The value of a counter row (a decimal; absent or unreadable = 0).
+pub fn counter_value(bytes: Option<&[u8]>) -> u64 {
+    bytes
+        .and_then(|b| core::str::from_utf8(b).ok())
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(0)
+}
+
+/// The new bytes of a counter after `Op::Add`.
+pub fn counter_added(current: Option<&[u8]>, delta: i64) -> Vec<u8> {
+    let next = (counter_value(current) as i64).saturating_add(delta).max(0);
+    alloc::format!("{next}").into_bytes()
 }
 
 /// The first key after every key that starts with `prefix` (for reverse scans).

@@ -76,8 +76,18 @@ pub fn commit(
 ) -> ApiResult<()> {
     match store.commit(batch) {
         Ok(()) => Ok(()),
-        Err(CommitError::Conflict(_)) => Err(ApiError::new(conflict.0, conflict.1)),
+        Err(CommitError::Conflict(i)) => Err(conflict_error(batch, i, conflict)),
         Err(CommitError::Store(_)) => Err(ApiError::Internal),
+    }
+}
+
+/// What a failed check means to the client.
+fn conflict_error(batch: &Batch, check: usize, conflict: (ErrorCode, &'static str)) -> ApiError {
+    match batch.checks.get(check) {
+        Some(super::Check::Below(..)) => {
+            ApiError::invalid("The plan's limit was reached; nothing was changed.")
+        }
+        _ => ApiError::new(conflict.0, conflict.1),
     }
 }
 
@@ -101,7 +111,7 @@ pub fn commit_with_retry(
         match store.commit(&batch) {
             Ok(()) => return Ok(()),
             Err(CommitError::Conflict(i)) if batch.checks[i].is_retryable() => continue,
-            Err(CommitError::Conflict(_)) => return Err(ApiError::new(conflict.0, conflict.1)),
+            Err(CommitError::Conflict(i)) => return Err(conflict_error(&batch, i, conflict)),
             Err(CommitError::Store(_)) => return Err(ApiError::Internal),
         }
     }
@@ -111,8 +121,7 @@ pub fn commit_with_retry(
     ))
 }
 
-/// Changes to counter rows (decimal numbers), gathered so that each counter is read and
-/// checked once per batch.
+/// Changes to counter rows (decimal numbers), applied inside the transaction of their batch.
 #[derive(Default)]
 pub struct CounterDeltas {
     deltas: Vec<(Vec<u8>, i64)>,
@@ -126,26 +135,16 @@ impl CounterDeltas {
         }
     }
 
-    /// Adds the new values to `batch`, each guarded by the value it was computed from.
-    pub fn apply(self, store: &impl Store, batch: &mut Batch) -> ApiResult<()> {
+    pub fn apply(self, batch: &mut Batch) {
         for (key, delta) in self.deltas.into_iter().filter(|(_, d)| *d != 0) {
-            let current = store.get(&key)?.map(|v| v.as_ref().to_vec());
-            let next = (counter_value(current.as_deref()) as i64 + delta).max(0);
-            batch.require_value(key.clone(), current);
-            batch.put(key, alloc::format!("{next}").into_bytes());
+            batch.add(key, delta);
         }
-        Ok(())
     }
-}
-
-fn counter_value(bytes: Option<&[u8]>) -> u64 {
-    bytes
-        .and_then(|b| core::str::from_utf8(b).ok())
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(0)
 }
 
 /// The value of a counter row (0 when absent).
 pub fn counter(store: &impl Store, key: &[u8]) -> ApiResult<u64> {
-    Ok(counter_value(store.get(key)?.as_ref().map(AsRef::as_ref)))
+    Ok(super::counter_value(
+        store.get(key)?.as_ref().map(AsRef::as_ref),
+    ))
 }
