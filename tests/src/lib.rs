@@ -31,7 +31,7 @@ pub struct Options {
 
 /// A running `click-agent`, killed when dropped.
 pub struct Agent {
-    child: Option<Child>,
+    child: std::sync::Mutex<Option<Child>>,
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
@@ -146,7 +146,7 @@ impl Agent {
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line: {line}"));
         Agent {
-            child: Some(child),
+            child: std::sync::Mutex::new(Some(child)),
             addr,
             data_dir,
             _tmp: tmp,
@@ -182,19 +182,19 @@ impl Agent {
     }
 
     /// Sends SIGTERM and waits for the exit status.
-    pub fn terminate(&mut self) -> std::process::ExitStatus {
-        let child = self.child.as_mut().expect("running");
-        unsafe_kill(child.id(), "TERM");
+    pub fn terminate(&self) -> std::process::ExitStatus {
+        let pid = self.child.lock().unwrap().as_ref().expect("running").id();
+        unsafe_kill(pid, "TERM");
         self.wait_exit(Duration::from_secs(15))
             .expect("agent exits after SIGTERM")
     }
 
     /// Waits for the process to exit by itself.
-    pub fn wait_exit(&mut self, timeout: Duration) -> Option<std::process::ExitStatus> {
-        let child = self.child.as_mut()?;
+    pub fn wait_exit(&self, timeout: Duration) -> Option<std::process::ExitStatus> {
         let deadline = Instant::now() + timeout;
         while Instant::now() < deadline {
-            if let Ok(Some(status)) = child.try_wait() {
+            if let Some(Ok(Some(status))) = self.child.lock().unwrap().as_mut().map(Child::try_wait)
+            {
                 return Some(status);
             }
             std::thread::sleep(Duration::from_millis(20));
@@ -203,15 +203,18 @@ impl Agent {
     }
 
     /// Kills the agent with SIGKILL, as a crash would.
-    pub fn kill(&mut self) {
-        if let Some(mut c) = self.child.take() {
+    pub fn kill(&self) {
+        if let Some(mut c) = self.child.lock().unwrap().take() {
             let _ = c.kill();
             let _ = c.wait();
         }
     }
 
-    pub fn is_running(&mut self) -> bool {
-        matches!(self.child.as_mut().map(|c| c.try_wait()), Some(Ok(None)))
+    pub fn is_running(&self) -> bool {
+        matches!(
+            self.child.lock().unwrap().as_mut().map(Child::try_wait),
+            Some(Ok(None))
+        )
     }
 
     /// Everything the agent wrote on stderr so far (its log).
@@ -313,7 +316,26 @@ impl Call<'_> {
         self.header("Authorization", &value)
     }
 
-    pub fn send(self) -> Resp {
+    /// Like [`Call::send`], but `None` when the connection fails or the answer is cut off (an
+    /// agent being killed).
+    pub fn try_send(self) -> Option<Resp> {
+        let bytes = self.bytes();
+        let mut stream = TcpStream::connect(self.agent.addr).ok()?;
+        stream
+            .set_read_timeout(Some(Duration::from_secs(30)))
+            .ok()?;
+        stream.write_all(&bytes).ok()?;
+        let mut buf = Vec::new();
+        stream.read_to_end(&mut buf).ok()?;
+        let resp = Resp::parse(&buf)?;
+        let complete = resp
+            .header("content-length")
+            .and_then(|l| l.parse::<usize>().ok())
+            .is_none_or(|l| resp.body.len() == l);
+        complete.then_some(resp)
+    }
+
+    fn bytes(&self) -> Vec<u8> {
         let mut head = format!("{} {} HTTP/1.1\r\n", self.method, self.path);
         for (n, v) in &self.headers {
             head.push_str(&format!("{n}: {v}\r\n"));
@@ -324,7 +346,11 @@ impl Call<'_> {
         ));
         let mut bytes = head.into_bytes();
         bytes.extend_from_slice(&self.body);
-        raw_exchange(self.agent.addr, &bytes)
+        bytes
+    }
+
+    pub fn send(self) -> Resp {
+        raw_exchange(self.agent.addr, &self.bytes())
     }
 }
 

@@ -574,7 +574,7 @@ fn sessions_and_keys_survive_a_restart() {
         data_dir: Some(dir.clone()),
         ..Options::default()
     };
-    let mut agent = Agent::start_with(options.clone());
+    let agent = Agent::start_with(options.clone());
     let token = signup_and_login(&agent, "persist@example.com");
     assert_eq!(agent.terminate().code(), Some(0));
     #[cfg(unix)]

@@ -131,7 +131,7 @@ fn compat_mode_needs_a_token_only_for_start() {
 
 #[test]
 fn exit_stops_the_agent_gracefully() {
-    let mut agent = Agent::start();
+    let agent = Agent::start();
     let token = signup_and_login(&agent, "exit@example.com");
     let mut ws = agent
         .ws(&format!("/notification?token={token}"), &[])

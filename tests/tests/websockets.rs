@@ -116,7 +116,7 @@ fn a_client_too_slow_to_read_is_dropped_without_slowing_the_agent() {
 
 #[test]
 fn shutdown_closes_websockets_with_1000() {
-    let mut agent = Agent::start_compat();
+    let agent = Agent::start_compat();
     let mut a = agent.ws("/notification", &[]).unwrap();
     let mut b = agent.ws("/statechange", &[]).unwrap();
     // Let both upgrades settle before the signal.
