@@ -29,14 +29,15 @@ pub struct CoreConfig {
     pub plan: PlanLimits,
 }
 
-/// What the account's plan allows; `package_inquiry` reports what is left.
-#[derive(Clone, Debug)]
+/// What the account's plan allows; `package_inquiry` reports what is left. Hosts read it from
+/// their configuration (`[plan]` in click-agent's TOML).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct PlanLimits {
     pub admin_users: u64,
     pub creative_users: u64,
     pub standard_users: u64,
-    /// In GB.
-    pub storage: u64,
+    pub storage_gb: u64,
     pub connections: u64,
     pub projects: u64,
     pub teams: u64,
@@ -52,7 +53,7 @@ impl Default for PlanLimits {
             admin_users: 100,
             creative_users: 1_000,
             standard_users: 100_000,
-            storage: 1_000_000,
+            storage_gb: 1_000_000,
             connections: 1_000,
             projects: 10_000,
             teams: 10_000,

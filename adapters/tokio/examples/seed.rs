@@ -22,13 +22,19 @@ fn main() {
         eprintln!("usage: seed DATA_DIR USERS GROUPS PROJECTS");
         std::process::exit(2);
     };
-    let (n_users, n_groups, n_projects): (usize, usize, usize) =
-        (n_users.parse().unwrap(), n_groups.parse().unwrap(), n_projects.parse().unwrap());
+    let (n_users, n_groups, n_projects): (usize, usize, usize) = (
+        n_users.parse().unwrap(),
+        n_groups.parse().unwrap(),
+        n_projects.parse().unwrap(),
+    );
     let dir = std::path::PathBuf::from(dir);
     create_private_dir(&dir).unwrap();
     let store = RedbStore::open(&dir.join(DATABASE_FILE), 0).unwrap();
     let rng = OsRng;
-    let now = SystemTime::now().duration_since(UNIX_EPOCH).unwrap().as_millis() as u64;
+    let now = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_millis() as u64;
     let started = Instant::now();
 
     let account = Account {
@@ -43,9 +49,17 @@ fn main() {
         account_id: account.id.clone(),
         firstname: format!("First{i}"),
         lastname: format!("Last{i}"),
-        username: if owner { "owner@example.com".into() } else { format!("user{i}@example.com") },
+        username: if owner {
+            "owner@example.com".into()
+        } else {
+            format!("user{i}@example.com")
+        },
         email: format!("user{i}@example.com"),
-        user_type: if owner { UserType::DESKTOP_ADMIN } else { UserType::DESKTOP_STANDARD_USER },
+        user_type: if owner {
+            UserType::DESKTOP_ADMIN
+        } else {
+            UserType::DESKTOP_STANDARD_USER
+        },
         status: UserStatus::ACTIVE,
         owner,
         auth_provider: 0,
@@ -54,7 +68,14 @@ fn main() {
     };
     let owner = user(0, true);
     let mut batch = Batch::new();
-    ACCOUNTS.put(&mut batch, &account.id, &Account { owner_id: owner.id.clone(), ..account.clone() });
+    ACCOUNTS.put(
+        &mut batch,
+        &account.id,
+        &Account {
+            owner_id: owner.id.clone(),
+            ..account.clone()
+        },
+    );
     let mut deltas = CounterDeltas::default();
     users::insert(&mut batch, &mut deltas, &owner);
     let mut secret = [0u8; 32];
@@ -82,12 +103,21 @@ fn main() {
     }
     deltas.apply(&mut batch);
     store.commit(&batch).unwrap();
-    for (kind, n, name) in [(&entities::USER_GROUPS, n_groups, "group"), (&entities::PROJECTS, n_projects, "project")] {
+    for (kind, n, name) in [
+        (&entities::USER_GROUPS, n_groups, "group"),
+        (&entities::PROJECTS, n_projects, "project"),
+    ] {
         for i in 0..n {
-            let input = EntityInput { name: Some(format!("{name}-{i}")), ..EntityInput::default() };
+            let input = EntityInput {
+                name: Some(format!("{name}-{i}")),
+                ..EntityInput::default()
+            };
             entities::insert(&store, kind, &account.id, rng.uuid(), &input).unwrap();
         }
     }
-    eprintln!("seeded {n_users} users, {n_groups} groups, {n_projects} projects in {:?}", started.elapsed());
+    eprintln!(
+        "seeded {n_users} users, {n_groups} groups, {n_projects} projects in {:?}",
+        started.elapsed()
+    );
     println!("{token}");
 }

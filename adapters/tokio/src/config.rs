@@ -24,61 +24,8 @@ pub struct FileConfig {
     pub mail: MailSettings,
     pub google: GoogleSettings,
     pub log: LogSettings,
-    pub plan: PlanSettings,
-}
-
-/// What each account's plan allows (`/user/package_inquiry` reports what is left).
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PlanSettings {
-    pub admin_users: u64,
-    pub creative_users: u64,
-    pub standard_users: u64,
-    pub storage_gb: u64,
-    pub connections: u64,
-    pub projects: u64,
-    pub teams: u64,
-    pub drives: u64,
-    pub syncs: u64,
-    pub logs: bool,
-    pub sso: bool,
-}
-
-impl Default for PlanSettings {
-    fn default() -> Self {
-        let p = click_core::config::PlanLimits::default();
-        PlanSettings {
-            admin_users: p.admin_users,
-            creative_users: p.creative_users,
-            standard_users: p.standard_users,
-            storage_gb: p.storage,
-            connections: p.connections,
-            projects: p.projects,
-            teams: p.teams,
-            drives: p.drives,
-            syncs: p.syncs,
-            logs: p.logs,
-            sso: p.sso,
-        }
-    }
-}
-
-impl From<PlanSettings> for click_core::config::PlanLimits {
-    fn from(p: PlanSettings) -> Self {
-        click_core::config::PlanLimits {
-            admin_users: p.admin_users,
-            creative_users: p.creative_users,
-            standard_users: p.standard_users,
-            storage: p.storage_gb,
-            connections: p.connections,
-            projects: p.projects,
-            teams: p.teams,
-            drives: p.drives,
-            syncs: p.syncs,
-            logs: p.logs,
-            sso: p.sso,
-        }
-    }
+    /// What each account's plan allows (`/user/package_inquiry` reports what is left).
+    pub plan: click_core::config::PlanLimits,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -249,7 +196,7 @@ impl FileConfig {
             token_ttl_secs: self.auth.token_ttl_secs,
             mfa_session_ttl_secs: self.auth.mfa_session_ttl_secs,
             min_password_len: self.auth.min_password_len,
-            plan: self.plan.into(),
+            plan: self.plan,
             ..CoreConfig::default()
         };
         Ok(Settings {

@@ -438,7 +438,7 @@ pub async fn package_inquiry<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         admin_users: left(plan.admin_users, UserType::DESKTOP_ADMIN)?,
         creative_users: left(plan.creative_users, UserType::DESKTOP_CREATIVE_USER)?,
         standard_users: left(plan.standard_users, UserType::DESKTOP_STANDARD_USER)?,
-        storage: plan.storage,
+        storage: plan.storage_gb,
         connections: plan.connections,
         projects: plan.projects,
         teams: plan.teams,
