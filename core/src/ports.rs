@@ -153,7 +153,7 @@ pub trait RngExt: Rng {
         )
     }
 
-    /// A URL-safe random token with `n` bytes of entropy.
+    /// A random token with `n` bytes of entropy, hex-encoded (safe in URLs and headers).
     fn token(&self, n: usize) -> String {
         let mut b = alloc::vec![0u8; n];
         self.fill(&mut b);
