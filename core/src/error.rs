@@ -86,6 +86,8 @@ pub enum ApiError {
     PayloadTooLarge(usize),
     /// 408: the body did not arrive in time.
     RequestTimeout,
+    /// 431: the request head is over the host's limits.
+    HeadersTooLarge,
     /// 500: a fault of the agent (a store failure). No body.
     Internal,
 }
@@ -120,6 +122,7 @@ impl ApiError {
             ApiError::MethodNotAllowed => 405,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::RequestTimeout => 408,
+            ApiError::HeadersTooLarge => 431,
             ApiError::Internal => 500,
         }
     }
@@ -139,6 +142,10 @@ impl ApiError {
             ApiError::RequestTimeout => {
                 ("DEFAULT", "The request body did not arrive in time.".into())
             }
+            ApiError::HeadersTooLarge => (
+                "DEFAULT",
+                "The request headers are too many or too large.".into(),
+            ),
             ApiError::PayloadTooLarge(limit) => (
                 "DEFAULT",
                 alloc::format!("Request body is larger than the limit of {limit} bytes.").into(),

@@ -1,0 +1,232 @@
+//! HTTP/1.1 over a byte stream: one request at a time in the caller's buffer, keep-alive and
+//! pipelining, bounded head and body, the core answering.
+
+use click_core::events::Channel;
+use click_core::http::HostAction;
+use click_core::ports::Ports;
+use click_core::{Agent, ApiError, Header, Method, Request, Response};
+use core::fmt::Write as _;
+use embedded_io_async::{Read, Write};
+
+/// Headers beyond this make a 431.
+pub const MAX_HEADERS: usize = 32;
+
+/// How a connection ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Outcome {
+    /// The client closed it, or asked to, or sent something that ends it.
+    Closed,
+    /// The core accepted a WebSocket upgrade: the caller streams this channel's frames.
+    WebSocket(Channel),
+    /// `command/8` (Exit): the caller stops the device's server.
+    Shutdown,
+}
+
+/// Serves requests on `socket` until it closes or changes protocol. `buf` holds one request's
+/// head and body; its length is the limit for both together.
+pub async fn serve<P: Ports, S: Read + Write>(
+    agent: &Agent<P>,
+    socket: &mut S,
+    buf: &mut [u8],
+) -> Result<Outcome, S::Error> {
+    let mut filled = 0usize;
+    loop {
+        let head = loop {
+            if let Some(end) = head_end(&buf[..filled]) {
+                break end;
+            }
+            if filled == buf.len() {
+                send(socket, ApiError::HeadersTooLarge.into_response(), false).await?;
+                return Ok(Outcome::Closed);
+            }
+            let n = socket.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                return Ok(Outcome::Closed);
+            }
+            filled += n;
+        };
+        let body_len = match content_length(&buf[..head]) {
+            Ok(n) => n,
+            Err(e) => {
+                send(socket, e.into_response(), false).await?;
+                return Ok(Outcome::Closed);
+            }
+        };
+        if head + body_len > buf.len() {
+            send(
+                socket,
+                ApiError::PayloadTooLarge(buf.len() - head).into_response(),
+                false,
+            )
+            .await?;
+            return Ok(Outcome::Closed);
+        }
+        while filled < head + body_len {
+            let n = socket.read(&mut buf[filled..]).await?;
+            if n == 0 {
+                return Ok(Outcome::Closed);
+            }
+            filled += n;
+        }
+        let (response, keep_alive) = answer(agent, &buf[..head], &buf[head..head + body_len]).await;
+        let action = response.action;
+        let keep_alive = keep_alive && action != Some(HostAction::Shutdown);
+        send(socket, response, keep_alive).await?;
+        match action {
+            Some(HostAction::Upgrade(channel)) => return Ok(Outcome::WebSocket(channel)),
+            Some(HostAction::Shutdown) => return Ok(Outcome::Shutdown),
+            None if !keep_alive => return Ok(Outcome::Closed),
+            None => {}
+        }
+        // Pipelined bytes of the next request move to the front.
+        buf.copy_within(head + body_len..filled, 0);
+        filled -= head + body_len;
+    }
+}
+
+/// The length of the head, blank line included, once it is all there.
+fn head_end(bytes: &[u8]) -> Option<usize> {
+    bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .map(|i| i + 4)
+}
+
+fn content_length(head: &[u8]) -> Result<usize, ApiError> {
+    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut headers);
+    match req.parse(head) {
+        Ok(httparse::Status::Complete(_)) => {}
+        Err(httparse::Error::TooManyHeaders) => return Err(ApiError::HeadersTooLarge),
+        _ => return Err(ApiError::BadRequest("The request is not valid HTTP/1.1.")),
+    }
+    let mut length = 0usize;
+    for h in req.headers.iter() {
+        if h.name.eq_ignore_ascii_case("transfer-encoding") {
+            return Err(ApiError::BadRequest(
+                "Chunked bodies are not accepted here: send a Content-Length.",
+            ));
+        }
+        if h.name.eq_ignore_ascii_case("content-length") {
+            length = core::str::from_utf8(h.value)
+                .ok()
+                .and_then(|v| v.trim().parse().ok())
+                .ok_or(ApiError::BadRequest("Content-Length is not a number."))?;
+        }
+    }
+    Ok(length)
+}
+
+/// Parses the head again (it borrows the buffer) and lets the core answer.
+async fn answer<P: Ports>(agent: &Agent<P>, head: &[u8], body: &[u8]) -> (Response, bool) {
+    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+    let mut req = httparse::Request::new(&mut raw);
+    let _ = req.parse(head);
+    let mut headers = [Header {
+        name: "",
+        value: &[],
+    }; MAX_HEADERS];
+    let count = req.headers.len();
+    for (slot, h) in headers.iter_mut().zip(req.headers.iter()) {
+        *slot = Header {
+            name: h.name,
+            value: h.value,
+        };
+    }
+    let headers = &headers[..count];
+    let target = req.path.unwrap_or("/");
+    let (path, query) = target.split_once('?').unwrap_or((target, ""));
+    let close = headers.iter().any(|h| {
+        h.name.eq_ignore_ascii_case("connection") && h.value.eq_ignore_ascii_case(b"close")
+    });
+    let keep_alive = req.version == Some(1) && !close;
+    let request = Request {
+        method: Method::parse(req.method.unwrap_or("")),
+        path,
+        query,
+        headers,
+        body,
+    };
+    (agent.handle(&request).await, keep_alive)
+}
+
+fn reason(status: u16) -> &'static str {
+    match status {
+        101 => "Switching Protocols",
+        200 => "OK",
+        204 => "No Content",
+        400 => "Bad Request",
+        401 => "Unauthorized",
+        403 => "Forbidden",
+        404 => "Not Found",
+        405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        413 => "Payload Too Large",
+        431 => "Request Header Fields Too Large",
+        499 => "Client Error",
+        500 => "Internal Server Error",
+        _ => "",
+    }
+}
+
+/// A line of at most `N` bytes, formatted on the stack.
+struct Line<const N: usize> {
+    bytes: [u8; N],
+    len: usize,
+}
+
+impl<const N: usize> Line<N> {
+    fn new() -> Self {
+        Line {
+            bytes: [0; N],
+            len: 0,
+        }
+    }
+
+    fn as_bytes(&self) -> &[u8] {
+        &self.bytes[..self.len]
+    }
+}
+
+impl<const N: usize> core::fmt::Write for Line<N> {
+    fn write_str(&mut self, s: &str) -> core::fmt::Result {
+        let end = self.len + s.len();
+        if end > N {
+            return Err(core::fmt::Error);
+        }
+        self.bytes[self.len..end].copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+async fn send<S: Write>(
+    socket: &mut S,
+    response: Response,
+    keep_alive: bool,
+) -> Result<(), S::Error> {
+    let mut line = Line::<64>::new();
+    let _ = write!(
+        line,
+        "HTTP/1.1 {} {}\r\n",
+        response.status,
+        reason(response.status)
+    );
+    socket.write_all(line.as_bytes()).await?;
+    for (name, value) in &response.headers {
+        for part in [name.as_bytes(), b": ", value.as_bytes(), b"\r\n"] {
+            socket.write_all(part).await?;
+        }
+    }
+    if response.status != 101 {
+        let mut line = Line::<64>::new();
+        let _ = write!(line, "content-length: {}\r\n", response.body.len());
+        socket.write_all(line.as_bytes()).await?;
+        if !keep_alive {
+            socket.write_all(b"connection: close\r\n").await?;
+        }
+    }
+    socket.write_all(b"\r\n").await?;
+    socket.write_all(&response.body).await?;
+    socket.flush().await
+}

@@ -1,0 +1,11 @@
+//! The click agent over any `embedded-io-async` byte stream, without std: the request path an
+//! embassy-net TCP socket (or an in-memory pipe, in tests) serves, and WebSocket framing.
+//!
+//! The core's route table, auth and security rules are used unchanged; this crate only moves
+//! bytes. Buffers are the caller's: a connection task owns one and reuses it for every request.
+#![no_std]
+
+extern crate alloc;
+
+pub mod http;
+pub mod ws;

@@ -1,0 +1,103 @@
+//! WebSocket frames (RFC 6455 section 5) straight to and from the socket: text frames the
+//! agent pushes, the control frames a client may send. No heap per frame.
+
+use embedded_io_async::Write;
+
+pub const OP_TEXT: u8 = 0x1;
+pub const OP_CLOSE: u8 = 0x8;
+pub const OP_PING: u8 = 0x9;
+pub const OP_PONG: u8 = 0xA;
+
+/// The header of an unmasked server frame (FIN set) for a payload of `len` bytes.
+pub fn header(opcode: u8, len: usize, out: &mut [u8; 10]) -> &[u8] {
+    out[0] = 0x80 | opcode;
+    match len {
+        0..=125 => {
+            out[1] = len as u8;
+            &out[..2]
+        }
+        126..=0xffff => {
+            out[1] = 126;
+            out[2..4].copy_from_slice(&(len as u16).to_be_bytes());
+            &out[..4]
+        }
+        _ => {
+            out[1] = 127;
+            out[2..10].copy_from_slice(&(len as u64).to_be_bytes());
+            &out[..10]
+        }
+    }
+}
+
+pub async fn write_frame<W: Write>(w: &mut W, opcode: u8, payload: &[u8]) -> Result<(), W::Error> {
+    let mut head = [0u8; 10];
+    w.write_all(header(opcode, payload.len(), &mut head))
+        .await?;
+    w.write_all(payload).await?;
+    w.flush().await
+}
+
+/// The close frame with a status code (1000: normal closure).
+pub async fn write_close<W: Write>(w: &mut W, code: u16) -> Result<(), W::Error> {
+    write_frame(w, OP_CLOSE, &code.to_be_bytes()).await
+}
+
+/// A client frame, read in place.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Frame {
+    pub opcode: u8,
+    pub fin: bool,
+    /// Where the unmasked payload is in the buffer.
+    pub payload: core::ops::Range<usize>,
+    /// Bytes of the buffer the frame used.
+    pub len: usize,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// Clients must mask their frames (RFC 6455 5.1).
+    Unmasked,
+    /// Bigger than the buffer: the connection is closed (1009).
+    TooBig,
+}
+
+/// Parses (and unmasks, in place) the first frame in `buf`, the bytes received so far;
+/// `Ok(None)` until it is all there. `capacity` is the most the caller's buffer can hold.
+pub fn parse(buf: &mut [u8], capacity: usize) -> Result<Option<Frame>, ParseError> {
+    if buf.len() < 2 {
+        return Ok(None);
+    }
+    let (fin, opcode) = (buf[0] & 0x80 != 0, buf[0] & 0x0f);
+    if buf[1] & 0x80 == 0 {
+        return Err(ParseError::Unmasked);
+    }
+    let (len, mut at): (u64, usize) = match buf[1] & 0x7f {
+        126 if buf.len() >= 4 => (u16::from_be_bytes([buf[2], buf[3]]) as u64, 4),
+        127 if buf.len() >= 10 => {
+            let mut b = [0u8; 8];
+            b.copy_from_slice(&buf[2..10]);
+            (u64::from_be_bytes(b), 10)
+        }
+        126 | 127 => return Ok(None),
+        n => (u64::from(n), 2),
+    };
+    let len = usize::try_from(len).map_err(|_| ParseError::TooBig)?;
+    let end = at.checked_add(4 + len).ok_or(ParseError::TooBig)?;
+    if end > capacity {
+        return Err(ParseError::TooBig);
+    }
+    if end > buf.len() {
+        return Ok(None);
+    }
+    let mask = [buf[at], buf[at + 1], buf[at + 2], buf[at + 3]];
+    at += 4;
+    for (i, b) in buf[at..at + len].iter_mut().enumerate() {
+        *b ^= mask[i % 4];
+    }
+    Ok(Some(Frame {
+        opcode,
+        fin,
+        payload: at..at + len,
+        len: at + len,
+    }))
+}
