@@ -592,3 +592,35 @@ fn concurrent_inserts_of_one_name_create_one_record() {
     );
     assert_eq!(a.get("/usergroup/get_all")["total"], 1);
 }
+
+#[test]
+fn assignments_racing_a_delete_leave_no_orphan() {
+    let agent = Agent::start();
+    let a = Account::new(&agent, "orphan@example.com");
+    let users: Vec<String> = (0..12)
+        .map(|i| a.user(&format!("u{i}@example.com"), 64).0)
+        .collect();
+    for round in 0..3 {
+        let group = a.group(&format!("Doomed {round}"));
+        std::thread::scope(|s| {
+            for u in &users {
+                let (a, group) = (&a, &group);
+                s.spawn(move || {
+                    a.post(
+                        "/usergroup/assign_users",
+                        json!([{"userId": u, "userGroupId": group}]),
+                    )
+                    .status
+                });
+            }
+            s.spawn(|| {
+                a.delete(&format!("/usergroup/delete?id={group}"))
+                    .expect(200)
+            });
+        });
+        for u in &users {
+            let page = a.get(&format!("/usergroup/get_assigned_usergroups?userId={u}"));
+            assert_eq!(page["total"], 0, "an assignment outlived its group: {page}");
+        }
+    }
+}

@@ -159,7 +159,7 @@ pub fn assign<P: Ports>(cx: &Ctx<'_, P>, relation: &RelationKind) -> ApiResult<R
 }
 
 const CONCURRENT: (crate::error::ErrorCode, &str) = (
-    crate::error::ErrorCode::Duplicate,
+    crate::error::ErrorCode::DbUpdate,
     "Another request changed these assignments at the same time; try again.",
 );
 

@@ -123,7 +123,7 @@ pub async fn import_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         store,
         &batch,
         (
-            crate::error::ErrorCode::Duplicate,
+            crate::error::ErrorCode::DbUpdate,
             "Another request changed these groups at the same time; try again.",
         ),
     )?;

@@ -66,6 +66,14 @@ impl Side {
         }
     }
 
+    /// The store key of record `id`'s row.
+    fn row_key(self, id: &str) -> Vec<u8> {
+        match self.kind() {
+            None => crate::model::tables::USERS.key(id),
+            Some(kind) => kind.table.key(id),
+        }
+    }
+
     /// The record `id` of this account as JSON with the key it sorts by, or NOT_FOUND.
     fn load(self, store: &impl Store, account_id: &str, id: &str) -> ApiResult<(Value, String)> {
         match self.kind() {
@@ -192,6 +200,10 @@ impl RelationKind {
         let (left, right) = (input.left.trim(), input.right.trim());
         self.left.load(store, account_id, left)?;
         self.right.load(store, account_id, right)?;
+        // Both records must still exist when the batch commits: a concurrent delete cannot
+        // leave the pair behind.
+        batch.require_present(self.left.row_key(left));
+        batch.require_present(self.right.row_key(right));
         let permission_type = self.permission_type(input.permission_type)?;
         let existing = match self.table.get_str(store, &self.pair_key(left, right))? {
             Some(id) => self.table.get::<Relation>(store, &id)?,
@@ -204,6 +216,9 @@ impl RelationKind {
             },
             None => {
                 batch.require_absent(self.table.key(&self.pair_key(left, right)));
+                // A delete of either record that raced this one sees its version move.
+                batch.add(version_key(left), 1);
+                batch.add(version_key(right), 1);
                 Relation {
                     id: new_id(),
                     account_id: String::from(account_id),
@@ -387,13 +402,26 @@ impl RelationKind {
     }
 }
 
-/// Adds to `batch` the removal of every relation `id` (on `side`) has.
+/// Counts relations ever added to a record: the row a delete checks to see none was added
+/// while it ran.
+fn version_key(id: &str) -> Vec<u8> {
+    format!("relversion/{id}").into_bytes()
+}
+
+/// Adds to `batch` the removal of every relation `id` (on `side`) has. Commit it with
+/// `commit_with_retry`.
 pub fn remove_all_for(
     store: &impl Store,
     batch: &mut Batch,
     side: Side,
     id: &str,
 ) -> ApiResult<()> {
+    // Relations added after this scan move the version: the batch then fails its check and is
+    // built again (see `commit_with_retry`), so none is left pointing at a deleted record.
+    let version = version_key(id);
+    let seen = store.get(&version)?.map(|v| v.as_ref().to_vec());
+    batch.require_value(version.clone(), seen);
+    batch.delete(version);
     for kind in ALL {
         if kind.left != side && kind.right != side {
             continue;
