@@ -8,4 +8,5 @@
 extern crate alloc;
 
 pub mod http;
+pub mod ports;
 pub mod ws;

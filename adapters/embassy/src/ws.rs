@@ -101,3 +101,68 @@ pub fn parse(buf: &mut [u8], capacity: usize) -> Result<Option<Frame>, ParseErro
         len: at + len,
     }))
 }
+
+/// Pushes the frames of `channel` to a client until it closes, errs, or falls behind (then it is
+/// closed with 1008). Answers pings; `buf` holds client frames (a few bytes: clients only send
+/// control frames).
+pub async fn stream<M, const CAP: usize, const SUBS: usize, const PUBS: usize, S>(
+    socket: &mut S,
+    mut events: embassy_sync::pubsub::Subscriber<
+        '_,
+        M,
+        alloc::sync::Arc<click_core::events::Event>,
+        CAP,
+        SUBS,
+        PUBS,
+    >,
+    channel: click_core::events::Channel,
+    buf: &mut [u8],
+) -> Result<(), S::Error>
+where
+    M: embassy_sync::blocking_mutex::raw::RawMutex,
+    S: embedded_io_async::Read + Write,
+{
+    use embassy_futures::select::{Either, select};
+    use embassy_sync::pubsub::WaitResult;
+    let mut filled = 0usize;
+    loop {
+        match select(events.next_message(), socket.read(&mut buf[filled..])).await {
+            Either::First(WaitResult::Message(event)) => {
+                if event.channel == channel {
+                    write_frame(socket, OP_TEXT, event.frame.as_bytes()).await?;
+                }
+            }
+            Either::First(WaitResult::Lagged(_)) => return write_close(socket, 1008).await,
+            Either::Second(read) => {
+                let n = read?;
+                if n == 0 {
+                    return Ok(());
+                }
+                filled += n;
+                let capacity = buf.len();
+                loop {
+                    match parse(&mut buf[..filled], capacity) {
+                        Ok(None) => break,
+                        Ok(Some(frame)) => {
+                            let payload = frame.payload.clone();
+                            match frame.opcode {
+                                OP_CLOSE => return write_close(socket, 1000).await,
+                                OP_PING => {
+                                    let mut pong = [0u8; 125];
+                                    let len = payload.len().min(125);
+                                    pong[..len]
+                                        .copy_from_slice(&buf[payload.start..payload.start + len]);
+                                    write_frame(socket, OP_PONG, &pong[..len]).await?;
+                                }
+                                _ => {}
+                            }
+                            buf.copy_within(frame.len..filled, 0);
+                            filled -= frame.len;
+                        }
+                        Err(_) => return write_close(socket, 1009).await,
+                    }
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,131 @@
+//! Ports for a device without an operating system: a password hasher on hmac + sha2, an outbox
+//! in RAM, and WebSocket events through an embassy-sync channel. The store (`MemStore`, or
+//! flash), the clock and the random source come from the board.
+
+use alloc::collections::VecDeque;
+use alloc::string::String;
+use alloc::sync::Arc;
+use alloc::vec::Vec;
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD_NO_PAD;
+use click_core::events::Event;
+use click_core::ports::{EventSink, Mail, MailError, Mailer, PasswordHasher, Rng};
+use click_core::sync::SpinLock;
+use embassy_sync::blocking_mutex::raw::RawMutex;
+use embassy_sync::pubsub::PubSubChannel;
+use hmac::{Hmac, KeyInit, Mac};
+use sha2::Sha256;
+
+/// PBKDF2-HMAC-SHA256 (RFC 8018), stored as `$pbkdf2-sha256$i=<n>$<salt>$<hash>` (PHC, base64
+/// without padding). argon2's memory cost does not fit a microcontroller; this does.
+pub struct Pbkdf2Hasher<R: Rng> {
+    pub rng: R,
+    pub iterations: u32,
+}
+
+/// One 32-byte block of PBKDF2-HMAC-SHA256.
+pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
+    let prf = <Hmac<Sha256> as KeyInit>::new_from_slice(password).expect("HMAC takes any key");
+    let mut mac = prf.clone();
+    mac.update(salt);
+    mac.update(&1u32.to_be_bytes());
+    let mut u: [u8; 32] = mac.finalize().into_bytes().into();
+    let mut out = u;
+    for _ in 1..iterations {
+        let mut mac = prf.clone();
+        mac.update(&u);
+        u = mac.finalize().into_bytes().into();
+        for (o, b) in out.iter_mut().zip(u) {
+            *o ^= b;
+        }
+    }
+    out
+}
+
+impl<R: Rng> PasswordHasher for Pbkdf2Hasher<R> {
+    fn hash(&self, password: &str) -> String {
+        let mut salt = [0u8; 16];
+        self.rng.fill(&mut salt);
+        let hash = pbkdf2_sha256(password.as_bytes(), &salt, self.iterations);
+        alloc::format!(
+            "$pbkdf2-sha256$i={}${}${}",
+            self.iterations,
+            STANDARD_NO_PAD.encode(salt),
+            STANDARD_NO_PAD.encode(hash)
+        )
+    }
+
+    fn verify(&self, password: &str, stored: &str) -> bool {
+        let mut parts = stored.split('$').skip(1);
+        let (Some("pbkdf2-sha256"), Some(i), Some(salt), Some(hash)) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
+        else {
+            return false;
+        };
+        let (Some(iterations), Ok(salt), Ok(hash)) = (
+            i.strip_prefix("i=").and_then(|n| n.parse::<u32>().ok()),
+            STANDARD_NO_PAD.decode(salt),
+            STANDARD_NO_PAD.decode(hash),
+        ) else {
+            return false;
+        };
+        let computed = pbkdf2_sha256(password.as_bytes(), &salt, iterations);
+        // Compare in constant time.
+        hash.len() == computed.len()
+            && hash
+                .iter()
+                .zip(computed)
+                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
+                == 0
+    }
+}
+
+/// The last `capacity` messages, in RAM (a device has no mail server).
+pub struct RamOutbox {
+    capacity: usize,
+    messages: SpinLock<VecDeque<Mail>>,
+}
+
+impl RamOutbox {
+    pub fn new(capacity: usize) -> RamOutbox {
+        RamOutbox {
+            capacity: capacity.max(1),
+            messages: SpinLock::new(VecDeque::new()),
+        }
+    }
+
+    /// Oldest first.
+    pub fn messages(&self) -> Vec<Mail> {
+        self.messages.lock().iter().cloned().collect()
+    }
+}
+
+impl Mailer for RamOutbox {
+    fn send(&self, mail: Mail) -> Result<(), MailError> {
+        let mut messages = self.messages.lock();
+        if messages.len() == self.capacity {
+            messages.pop_front();
+        }
+        messages.push_back(mail);
+        Ok(())
+    }
+}
+
+/// Events for the WebSocket connections: a bounded channel where a subscriber that falls
+/// `CAP` frames behind learns it lagged and is closed, and publishing never waits.
+pub type EventChannel<M, const CAP: usize, const SUBS: usize> =
+    PubSubChannel<M, Arc<Event>, CAP, SUBS, 1>;
+
+pub struct ChannelEvents<'a, M: RawMutex, const CAP: usize, const SUBS: usize> {
+    pub channel: &'a EventChannel<M, CAP, SUBS>,
+}
+
+impl<M: RawMutex, const CAP: usize, const SUBS: usize> EventSink
+    for ChannelEvents<'_, M, CAP, SUBS>
+{
+    fn publish(&self, event: Event) {
+        self.channel
+            .immediate_publisher()
+            .publish_immediate(Arc::new(event));
+    }
+}

@@ -1,0 +1,167 @@
+//! The device ports and the WebSocket push loop, on the host.
+
+use click_core::events::{Channel, Event};
+use click_core::ports::{EventSink, Mail, MailPurpose, Mailer, PasswordHasher, Rng};
+use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher, RamOutbox, pbkdf2_sha256};
+use click_embassy::ws;
+use embassy_futures::block_on;
+use embassy_sync::blocking_mutex::raw::NoopRawMutex;
+
+struct CountingRng(std::sync::atomic::AtomicU8);
+
+impl Rng for CountingRng {
+    fn fill(&self, buf: &mut [u8]) {
+        for b in buf {
+            *b = self.0.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
+    }
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+#[test]
+fn pbkdf2_matches_published_vectors_and_verifies() {
+    // PBKDF2-HMAC-SHA256 test vectors (as published alongside RFC 7914's).
+    assert_eq!(
+        hex(&pbkdf2_sha256(b"password", b"salt", 1)),
+        "120fb6cffcf8b32c43e7225256c4f837a86548c92ccc35480805987cb70be17b"
+    );
+    assert_eq!(
+        hex(&pbkdf2_sha256(b"password", b"salt", 2)),
+        "ae4d0c95af6b46d32d0adff928f06dd02a303f8ef3c251dfd6e2d85a95474c43"
+    );
+    assert_eq!(
+        hex(&pbkdf2_sha256(b"password", b"salt", 4096)),
+        "c5e478d59288c841aa530db6845c4c8d962893a001ce4e11a4963873aa98134a"
+    );
+    let hasher = Pbkdf2Hasher {
+        rng: CountingRng(0.into()),
+        iterations: 1000,
+    };
+    let stored = hasher.hash("correct horse");
+    assert!(stored.starts_with("$pbkdf2-sha256$i=1000$"), "{stored}");
+    assert!(hasher.verify("correct horse", &stored));
+    assert!(!hasher.verify("wrong horse", &stored));
+    assert!(!hasher.verify("correct horse", "$argon2id$v=19$garbage"));
+    assert_ne!(hasher.hash("correct horse"), stored, "salted");
+}
+
+#[test]
+fn the_outbox_keeps_the_last_messages() {
+    let outbox = RamOutbox::new(2);
+    for i in 0..3 {
+        let mail = Mail {
+            to: format!("{i}@x"),
+            subject: "s".into(),
+            body: "b".into(),
+            purpose: MailPurpose::SignupConfirmation,
+            token: format!("{i}"),
+        };
+        outbox.send(mail).unwrap();
+    }
+    let tokens: Vec<String> = outbox.messages().into_iter().map(|m| m.token).collect();
+    assert_eq!(tokens, ["1", "2"]);
+}
+
+/// Feeds scripted client bytes, records server bytes.
+struct Pipe {
+    input: Vec<u8>,
+    output: Vec<u8>,
+}
+
+impl embedded_io_async::ErrorType for Pipe {
+    type Error = core::convert::Infallible;
+}
+
+impl embedded_io_async::Read for Pipe {
+    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
+        let n = buf.len().min(self.input.len()).min(3);
+        buf[..n].copy_from_slice(&self.input[..n]);
+        self.input.drain(..n);
+        Ok(n)
+    }
+}
+
+impl embedded_io_async::Write for Pipe {
+    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
+        self.output.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    async fn flush(&mut self) -> Result<(), Self::Error> {
+        Ok(())
+    }
+}
+
+fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
+    let mask = [9u8, 8, 7, 6];
+    let mut f = vec![0x80 | opcode, 0x80 | payload.len() as u8];
+    f.extend_from_slice(&mask);
+    f.extend(payload.iter().enumerate().map(|(i, b)| b ^ mask[i % 4]));
+    f
+}
+
+fn event(channel: Channel, frame: &str) -> Event {
+    Event {
+        seq: 1,
+        channel,
+        frame: frame.into(),
+    }
+}
+
+#[test]
+fn frames_of_the_channel_then_a_clean_close() {
+    let events: EventChannel<NoopRawMutex, 8, 2> = EventChannel::new();
+    let sink = ChannelEvents { channel: &events };
+    let subscriber = events.subscriber().unwrap();
+    sink.publish(event(Channel::Notification, r#"{"Type":4}"#));
+    sink.publish(event(Channel::StateChange, r#"{"State":2}"#));
+    let mut input = masked(ws::OP_PING, b"hi");
+    input.extend(masked(ws::OP_CLOSE, &1000u16.to_be_bytes()));
+    let mut pipe = Pipe {
+        input,
+        output: Vec::new(),
+    };
+    let mut buf = [0u8; 64];
+    block_on(ws::stream(
+        &mut pipe,
+        subscriber,
+        Channel::Notification,
+        &mut buf,
+    ))
+    .unwrap();
+    let mut expected = vec![0x81, 10];
+    expected.extend_from_slice(br#"{"Type":4}"#);
+    expected.extend_from_slice(&[0x8a, 2, b'h', b'i']);
+    expected.extend_from_slice(&[0x88, 2, 0x03, 0xe8]);
+    assert_eq!(pipe.output, expected);
+}
+
+#[test]
+fn a_client_that_falls_behind_is_closed() {
+    let events: EventChannel<NoopRawMutex, 2, 2> = EventChannel::new();
+    let subscriber = events.subscriber().unwrap();
+    let sink = ChannelEvents { channel: &events };
+    for i in 0..5 {
+        sink.publish(event(Channel::Notification, &format!("{i}")));
+    }
+    let mut pipe = Pipe {
+        input: Vec::new(),
+        output: Vec::new(),
+    };
+    let mut buf = [0u8; 16];
+    block_on(ws::stream(
+        &mut pipe,
+        subscriber,
+        Channel::Notification,
+        &mut buf,
+    ))
+    .unwrap();
+    assert_eq!(
+        pipe.output,
+        [0x88, 2, 0x03, 0xf0],
+        "closed with 1008, nothing else"
+    );
+}
