@@ -6,11 +6,18 @@ use std::sync::Arc;
 
 use crate::thread_cache::ThreadCache;
 use click_core::store::{
-    Batch, CommitError, Entry, Op, Store, StoreError, counter_added, first_failed_check, prefix_end,
+    Batch, CommitError, Entry, Op, Store, StoreError, counter_added, first_failed_check,
+    scan_bounds, take_prefixed,
 };
-use redb::{Database, ReadableDatabase, ReadableTable, TableDefinition};
+use redb::{AccessGuard, Database, ReadableDatabase, ReadableTable, StorageError, TableDefinition};
 
 const KV: TableDefinition<&[u8], &[u8]> = TableDefinition::new("kv");
+
+/// A key and value as redb hands them out of a range.
+type RawEntry<'a> = (
+    AccessGuard<'a, &'static [u8]>,
+    AccessGuard<'a, &'static [u8]>,
+);
 
 pub struct RedbStore {
     db: Database,
@@ -36,6 +43,33 @@ impl RedbStore {
             db,
             cache: ThreadCache::new(cache_entries),
         })
+    }
+
+    fn scan_in(
+        &self,
+        prefix: &[u8],
+        cursor: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let txn = self.db.begin_read().map_err(fail)?;
+        let table = txn.open_table(KV).map_err(fail)?;
+        let (lo, hi) = scan_bounds(prefix, cursor, reverse);
+        let range = table
+            .range::<&[u8]>((
+                lo.as_ref().map(Vec::as_slice),
+                hi.as_ref().map(Vec::as_slice),
+            ))
+            .map_err(fail)?;
+        let entries = |item: Result<RawEntry<'_>, StorageError>| {
+            item.map(|(k, v)| (k.value().to_vec(), v.value().to_vec()))
+                .map_err(fail)
+        };
+        if reverse {
+            take_prefixed(range.rev().map(entries), prefix, limit)
+        } else {
+            take_prefixed(range.map(entries), prefix, limit)
+        }
     }
 
     fn read(&self, key: &[u8]) -> Result<Option<Arc<[u8]>>, StoreError> {
@@ -64,24 +98,7 @@ impl Store for RedbStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        let txn = self.db.begin_read().map_err(fail)?;
-        let table = txn.open_table(KV).map_err(fail)?;
-        let range = match after {
-            Some(a) => {
-                table.range::<&[u8]>((std::ops::Bound::Excluded(a), std::ops::Bound::Unbounded))
-            }
-            None => table.range::<&[u8]>(prefix..),
-        }
-        .map_err(fail)?;
-        let mut out = Vec::new();
-        for item in range {
-            let (k, v) = item.map_err(fail)?;
-            if !k.value().starts_with(prefix) || out.len() == limit {
-                break;
-            }
-            out.push((k.value().to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
+        self.scan_in(prefix, after, limit, false)
     }
 
     fn scan_rev(
@@ -90,26 +107,7 @@ impl Store for RedbStore {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        use std::ops::Bound;
-        let txn = self.db.begin_read().map_err(fail)?;
-        let table = txn.open_table(KV).map_err(fail)?;
-        let end = match (before, prefix_end(prefix)) {
-            (Some(b), _) => Bound::Excluded(b.to_vec()),
-            (None, Some(end)) => Bound::Excluded(end),
-            (None, None) => Bound::Unbounded,
-        };
-        let range = table
-            .range::<&[u8]>((Bound::Included(prefix), end.as_ref().map(Vec::as_slice)))
-            .map_err(fail)?;
-        let mut out = Vec::new();
-        for item in range.rev() {
-            let (k, v) = item.map_err(fail)?;
-            if !k.value().starts_with(prefix) || out.len() == limit {
-                break;
-            }
-            out.push((k.value().to_vec(), v.value().to_vec()));
-        }
-        Ok(out)
+        self.scan_in(prefix, before, limit, true)
     }
 
     fn commit(&self, batch: &Batch) -> Result<(), CommitError> {

@@ -2,9 +2,11 @@
 
 use alloc::collections::BTreeMap;
 use alloc::vec::Vec;
-use core::ops::Bound;
 
-use super::{Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check, prefix_end};
+use super::{
+    Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check, scan_bounds,
+    take_prefixed,
+};
 use crate::sync::SpinLock;
 
 #[derive(Default)]
@@ -26,6 +28,25 @@ impl MemStore {
     }
 }
 
+impl MemStore {
+    fn scan_in(
+        &self,
+        prefix: &[u8],
+        cursor: Option<&[u8]>,
+        limit: usize,
+        reverse: bool,
+    ) -> Result<Vec<Entry>, StoreError> {
+        let map = self.map.lock();
+        let range = map.range(scan_bounds(prefix, cursor, reverse));
+        let entries = |(k, v): (&Vec<u8>, &Vec<u8>)| Ok((k.clone(), v.clone()));
+        if reverse {
+            take_prefixed(range.rev().map(entries), prefix, limit)
+        } else {
+            take_prefixed(range.map(entries), prefix, limit)
+        }
+    }
+}
+
 impl Store for MemStore {
     type Value = Vec<u8>;
 
@@ -39,17 +60,7 @@ impl Store for MemStore {
         after: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        let map = self.map.lock();
-        let start = match after {
-            Some(a) => Bound::Excluded(a.to_vec()),
-            None => Bound::Included(prefix.to_vec()),
-        };
-        Ok(map
-            .range((start, Bound::Unbounded))
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        self.scan_in(prefix, after, limit, false)
     }
 
     fn scan_rev(
@@ -58,19 +69,7 @@ impl Store for MemStore {
         before: Option<&[u8]>,
         limit: usize,
     ) -> Result<Vec<Entry>, StoreError> {
-        let map = self.map.lock();
-        let end = match (before, prefix_end(prefix)) {
-            (Some(b), _) => Bound::Excluded(b.to_vec()),
-            (None, Some(end)) => Bound::Excluded(end),
-            (None, None) => Bound::Unbounded,
-        };
-        Ok(map
-            .range((Bound::Included(prefix.to_vec()), end))
-            .rev()
-            .take_while(|(k, _)| k.starts_with(prefix))
-            .take(limit)
-            .map(|(k, v)| (k.clone(), v.clone()))
-            .collect())
+        self.scan_in(prefix, before, limit, true)
     }
 
     fn commit(&self, batch: &Batch) -> Result<(), CommitError> {

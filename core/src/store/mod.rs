@@ -5,6 +5,7 @@ pub mod mem;
 pub mod table;
 
 use alloc::vec::Vec;
+use core::ops::Bound;
 
 use crate::error::ApiResult;
 
@@ -161,6 +162,44 @@ pub fn counter_value(bytes: Option<&[u8]>) -> u64 {
 pub fn counter_added(current: Option<&[u8]>, delta: i64) -> Vec<u8> {
     let next = (counter_value(current) as i64).saturating_add(delta).max(0);
     alloc::format!("{next}").into_bytes()
+}
+
+/// The key range a scan reads: forward from after `cursor` (or from `prefix`), or backward
+/// from before `cursor` (or from the end of `prefix`). Shared by the store implementations.
+pub fn scan_bounds(
+    prefix: &[u8],
+    cursor: Option<&[u8]>,
+    reverse: bool,
+) -> (Bound<Vec<u8>>, Bound<Vec<u8>>) {
+    match (reverse, cursor) {
+        (false, Some(after)) => (Bound::Excluded(after.to_vec()), Bound::Unbounded),
+        (false, None) => (Bound::Included(prefix.to_vec()), Bound::Unbounded),
+        (true, Some(before)) => (
+            Bound::Included(prefix.to_vec()),
+            Bound::Excluded(before.to_vec()),
+        ),
+        (true, None) => (
+            Bound::Included(prefix.to_vec()),
+            prefix_end(prefix).map_or(Bound::Unbounded, Bound::Excluded),
+        ),
+    }
+}
+
+/// The entries of an ordered iteration while their keys start with `prefix`, at most `limit`.
+pub fn take_prefixed<E>(
+    items: impl Iterator<Item = Result<Entry, E>>,
+    prefix: &[u8],
+    limit: usize,
+) -> Result<Vec<Entry>, E> {
+    let mut out = Vec::new();
+    for item in items {
+        let entry = item?;
+        if !entry.0.starts_with(prefix) || out.len() == limit {
+            break;
+        }
+        out.push(entry);
+    }
+    Ok(out)
 }
 
 /// The first key after every key that starts with `prefix` (for reverse scans).
