@@ -26,6 +26,10 @@ pub struct CoreConfig {
     pub reset_token_ttl_secs: u64,
     pub activation_token_ttl_secs: u64,
     pub min_password_len: usize,
+    /// Failed logins of a user before further attempts must wait.
+    pub login_free_attempts: u32,
+    /// The longest wait between two login attempts after failures.
+    pub login_max_backoff_secs: u64,
     pub plan: PlanLimits,
 }
 
@@ -79,6 +83,8 @@ impl Default for CoreConfig {
             reset_token_ttl_secs: 3600,
             activation_token_ttl_secs: 7 * 24 * 3600,
             min_password_len: 8,
+            login_free_attempts: 5,
+            login_max_backoff_secs: 900,
             plan: PlanLimits::default(),
         }
     }

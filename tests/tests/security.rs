@@ -217,3 +217,37 @@ fn tokens_and_passwords_never_reach_the_log() {
     }
     assert!(!log.contains(&format!("token={code}")));
 }
+
+#[test]
+fn password_guessing_is_slowed_down() {
+    let agent = Agent::start_with(Options {
+        config: "[auth]\nlogin_free_attempts = 3\n".into(),
+        ..Options::default()
+    });
+    signup_and_login(&agent, "target@example.com");
+    let attempt = |password: &str| {
+        agent
+            .post(
+                "/authentication/login",
+                json!({"username": "target@example.com", "password": password, "type": 16}),
+            )
+            .send()
+    };
+    for _ in 0..3 {
+        attempt("guess").expect(401);
+    }
+    let msg = attempt(PASSWORD).expect_error("SECURITY");
+    assert!(msg.contains("try again in"), "{msg}");
+    std::thread::sleep(std::time::Duration::from_millis(1100));
+    attempt(PASSWORD).expect(200);
+    // Unknown users get the same 401 and never a different answer.
+    for _ in 0..5 {
+        agent
+            .post(
+                "/authentication/login",
+                json!({"username": "ghost@example.com", "password": "x"}),
+            )
+            .send()
+            .expect(401);
+    }
+}

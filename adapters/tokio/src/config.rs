@@ -71,6 +71,9 @@ pub struct AuthSettings {
     pub token_ttl_secs: u64,
     pub mfa_session_ttl_secs: u64,
     pub min_password_len: usize,
+    /// Failed logins of a user before further attempts must wait (1 s, doubling).
+    pub login_free_attempts: u32,
+    pub login_max_backoff_secs: u64,
 }
 
 impl Default for AuthSettings {
@@ -80,6 +83,8 @@ impl Default for AuthSettings {
             token_ttl_secs: core.token_ttl_secs,
             mfa_session_ttl_secs: core.mfa_session_ttl_secs,
             min_password_len: core.min_password_len,
+            login_free_attempts: core.login_free_attempts,
+            login_max_backoff_secs: core.login_max_backoff_secs,
         }
     }
 }
@@ -196,6 +201,8 @@ impl FileConfig {
             token_ttl_secs: self.auth.token_ttl_secs,
             mfa_session_ttl_secs: self.auth.mfa_session_ttl_secs,
             min_password_len: self.auth.min_password_len,
+            login_free_attempts: self.auth.login_free_attempts,
+            login_max_backoff_secs: self.auth.login_max_backoff_secs,
             plan: self.plan,
             ..CoreConfig::default()
         };

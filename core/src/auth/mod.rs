@@ -3,6 +3,7 @@
 pub mod api_token;
 pub mod jwt;
 pub mod session;
+pub mod throttle;
 pub mod totp;
 
 use alloc::borrow::Cow;

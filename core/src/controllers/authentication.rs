@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
 use crate::agent::{Agent, Ctx};
-use crate::auth::{request_token, totp};
+use crate::auth::{request_token, throttle, totp};
 use crate::directory::users;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
@@ -396,11 +396,13 @@ pub async fn login<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         hasher.verify(&body.password, DUMMY_HASH);
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
     };
+    throttle::check(cx.store(), cx.config(), &user.id, cx.now_ms())?;
     let password_ok = match Credentials::load(cx.store(), &user.id)?.password_hash {
         Some(h) => hasher.verify(&body.password, &h),
         None => false,
     };
     if !password_ok {
+        throttle::record_failure(cx.store(), &user.id, cx.now_ms())?;
         return Err(ApiError::Unauthorized(BAD_CREDENTIALS));
     }
     if body
@@ -412,6 +414,8 @@ pub async fn login<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         ));
     }
     ensure_active(&user)?;
+    let mut batch = Batch::new();
+    throttle::clear(&mut batch, &user.id);
     if user.mfa {
         let session = cx.ports().rng().token(32);
         let challenge = MfaChallenge {
@@ -419,7 +423,6 @@ pub async fn login<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
             expires_ms: cx.now_ms() + cx.config().mfa_session_ttl_secs * 1000,
             attempts: 0,
         };
-        let mut batch = Batch::new();
         MFA_CHALLENGES.put(&mut batch, &session, &challenge);
         save(cx.store(), &batch)?;
         return Ok(Response::json(&LoginResponse {
@@ -428,7 +431,7 @@ pub async fn login<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
             session,
         }));
     }
-    let token = finish_login(cx, Batch::new(), &user)?;
+    let token = finish_login(cx, batch, &user)?;
     Ok(Response::json(&LoginResponse {
         jwt_token: token,
         challenge: 0,
@@ -895,6 +898,34 @@ mod tests {
             json!({"userCode": code_at(&secret, now_secs(&t)), "session": session}),
         );
         assert_eq!(json(&r)["type"], "SESSION");
+    }
+
+    #[test]
+    fn failed_logins_make_the_next_attempt_wait() {
+        let t = TestAgent::new();
+        t.signup_and_login("guess@example.com");
+        let attempt = |t: &TestAgent, password: &str| {
+            let body = json!({"username": "guess@example.com", "password": password});
+            t.post("/authentication/login", body)
+        };
+        for _ in 0..t.agent.config.login_free_attempts {
+            assert_eq!(attempt(&t, "wrong guess").status, 401);
+        }
+        // Now even the right password must wait a second, then two, then four...
+        let r = attempt(&t, crate::testing::PASSWORD);
+        assert_eq!(json(&r)["type"], "SECURITY");
+        t.agent.ports.clock.advance_secs(1);
+        assert_eq!(attempt(&t, "wrong again").status, 401);
+        t.agent.ports.clock.advance_secs(1);
+        assert_eq!(
+            json(&attempt(&t, crate::testing::PASSWORD))["type"],
+            "SECURITY"
+        );
+        t.agent.ports.clock.advance_secs(1);
+        assert_eq!(attempt(&t, crate::testing::PASSWORD).status, 200);
+        // A success clears the count.
+        assert_eq!(attempt(&t, "wrong").status, 401);
+        assert_eq!(attempt(&t, crate::testing::PASSWORD).status, 200);
     }
 
     #[test]
