@@ -35,6 +35,8 @@ pub struct Agent {
     pub addr: SocketAddr,
     pub data_dir: PathBuf,
     _tmp: Option<tempfile::TempDir>,
+    /// The TAP device of an embassy agent, removed after it.
+    _tap: Option<Tap>,
     /// The agent's log (stderr): lines not yet read, and lines read.
     stderr: std::sync::Mutex<(mpsc::Receiver<String>, Vec<String>)>,
 }
@@ -44,16 +46,77 @@ pub fn agent_binary() -> PathBuf {
     if let Ok(p) = std::env::var("CLICK_AGENT_BIN") {
         return PathBuf::from(p);
     }
+    built_binary(
+        "click-agent",
+        "cargo build -p click-tokio (cargo test --workspace does)",
+    )
+}
+
+/// A binary of this workspace next to the test executable.
+fn built_binary(name: &str, how: &str) -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
-    // target/<profile>/deps/<test> -> target/<profile>/click-agent
+    // target/<profile>/deps/<test> -> target/<profile>/<name>
     let profile_dir = exe.parent().and_then(Path::parent).expect("target dir");
-    let bin = profile_dir.join(format!("click-agent{}", std::env::consts::EXE_SUFFIX));
+    let bin = profile_dir.join(format!("{name}{}", std::env::consts::EXE_SUFFIX));
     assert!(
         bin.exists(),
-        "{} is missing: build it with `cargo build -p click-tokio` (cargo test --workspace does)",
+        "{} is missing: build it with `{how}`",
         bin.display()
     );
     bin
+}
+
+/// Which agent the tests start: the desktop agent, or with `CLICK_TARGET=embassy-tuntap` the
+/// embassy adapter on a TAP device (root, inside a network namespace: see tests/README.md).
+pub fn device_target() -> bool {
+    std::env::var("CLICK_TARGET").is_ok_and(|t| t == "embassy-tuntap")
+}
+
+/// True, after saying so, when the tests run against the embassy adapter and the test needs
+/// something only the desktop agent has (`what`). The test then returns early.
+pub fn desktop_only(what: &str) -> bool {
+    if device_target() {
+        eprintln!("skipped on the embassy adapter: {what}");
+    }
+    device_target()
+}
+
+/// A TAP device for one embassy agent: `tapcN`, host side 10.77.N.1/24, the agent at .2.
+struct Tap {
+    name: String,
+    index: u32,
+}
+
+impl Tap {
+    fn create() -> Tap {
+        static NEXT: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(1);
+        let index = NEXT.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+        assert!(index < 250, "too many TAP devices in one test binary");
+        let name = format!("tapc{index}");
+        let ip = |args: &[&str]| {
+            let ok = Command::new("ip")
+                .args(args)
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "ip {}", args.join(" "));
+        };
+        let _ = Command::new("ip")
+            .args(["link", "del", &name])
+            .stderr(Stdio::null())
+            .status();
+        ip(&["tuntap", "add", &name, "mode", "tap"]);
+        ip(&["addr", "add", &format!("10.77.{index}.1/24"), "dev", &name]);
+        ip(&["link", "set", &name, "up"]);
+        Tap { name, index }
+    }
+}
+
+impl Drop for Tap {
+    fn drop(&mut self) {
+        let _ = Command::new("ip")
+            .args(["link", "del", &self.name])
+            .status();
+    }
 }
 
 /// The route table as `click-agent routes` prints it: method, path pattern, auth policy.
@@ -96,11 +159,27 @@ impl Agent {
         let config_path = data_dir.with_extension("toml");
         std::fs::create_dir_all(data_dir.parent().unwrap()).unwrap();
         std::fs::write(&config_path, &options.config).expect("write config");
-        let mut cmd = Command::new(agent_binary());
-        cmd.arg("serve")
-            .arg("--listen")
-            .arg("127.0.0.1:0")
-            .arg("--data-dir")
+        let tap = device_target().then(Tap::create);
+        let mut cmd = match &tap {
+            None => {
+                let mut cmd = Command::new(agent_binary());
+                cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
+                cmd
+            }
+            Some(tap) => {
+                let bin = built_binary(
+                    "click-embassy-tuntap",
+                    "cargo build -p click-embassy-tuntap",
+                );
+                let mut cmd = Command::new(bin);
+                cmd.arg("--tap")
+                    .arg(&tap.name)
+                    .arg("--address")
+                    .arg(format!("10.77.{}.2/24", tap.index));
+                cmd
+            }
+        };
+        cmd.arg("--data-dir")
             .arg(&data_dir)
             .arg("--config")
             .arg(&config_path)
@@ -151,11 +230,12 @@ impl Agent {
             data_dir,
             _tmp: tmp,
             stderr: std::sync::Mutex::new((err_rx, Vec::new())),
+            _tap: tap,
         }
     }
 
     pub fn host(&self) -> String {
-        format!("127.0.0.1:{}", self.addr.port())
+        self.addr.to_string()
     }
 
     /// Starts building a request.

@@ -270,6 +270,9 @@ fn claims(sub: &str, email: &str) -> serde_json::Value {
 
 #[test]
 fn google_sign_up_and_login() {
+    if click_blackbox::desktop_only("Google sign-in") {
+        return;
+    }
     let agent = google_agent();
     let token = id_token("google-test-key.pem", claims("1001", "gina@example.com"));
     let r = agent
@@ -319,6 +322,9 @@ fn google_sign_up_and_login() {
 
 #[test]
 fn google_tokens_are_verified() {
+    if click_blackbox::desktop_only("Google sign-in") {
+        return;
+    }
     let agent = google_agent();
     let mut wrong_aud = claims("2", "a@example.com");
     wrong_aud["aud"] = json!("someone-else.apps.googleusercontent.com");
@@ -402,6 +408,9 @@ fn jwks_server(
 
 #[test]
 fn google_keys_from_a_url_are_cached_and_refetched_on_rotation() {
+    if click_blackbox::desktop_only("Google sign-in") {
+        return;
+    }
     use std::sync::atomic::Ordering;
     let rotated = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
     let flag = rotated.clone();
@@ -482,6 +491,9 @@ fn google_keys_from_a_url_are_cached_and_refetched_on_rotation() {
 
 #[test]
 fn plain_http_key_urls_must_be_loopback() {
+    if click_blackbox::desktop_only("the desktop binary") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("agent.toml");
     std::fs::write(&config, format!("[google]\nclient_ids = [\"{CLIENT_ID}\"]\njwks_url = \"http://keys.example.com/certs\"\n")).unwrap();

@@ -109,6 +109,9 @@ fn paging_sorting_and_filters() {
     {
         let t = if i % 2 == 0 { 32 } else { 64 };
         invite(&agent, &owner, &format!("{name}@example.com"), t);
+        // Distinct creation times (a fast agent creates several per millisecond, and equal
+        // times have no defined order).
+        std::thread::sleep(std::time::Duration::from_millis(3));
     }
     // Default: CreateDate, newest first.
     let page = list(&agent, &owner, "pagesize=3");

@@ -13,22 +13,26 @@ pub const MAX_HEADERS: usize = 32;
 
 /// How a connection ended.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Outcome {
+pub enum Outcome<U> {
     /// The client closed it, or asked to, or sent something that ends it.
     Closed,
-    /// The core accepted a WebSocket upgrade: the caller streams this channel's frames.
-    WebSocket(Channel),
+    /// The core accepted a WebSocket upgrade: the caller streams this channel's frames, with
+    /// what its `on_upgrade` made before the 101 went out (its event subscription, so that no
+    /// event raised after the client saw the 101 is missed).
+    WebSocket(Channel, U),
     /// `command/8` (Exit): the caller stops the device's server.
     Shutdown,
 }
 
 /// Serves requests on `socket` until it closes or changes protocol. `buf` holds one request's
-/// head and body; its length is the limit for both together.
-pub async fn serve<P: Ports, S: Read + Write>(
+/// head and body; its length is the limit for both together. `on_upgrade` runs when the core
+/// accepts a WebSocket upgrade, before the 101 is written.
+pub async fn serve<P: Ports, S: Read + Write, U>(
     agent: &Agent<P>,
     socket: &mut S,
     buf: &mut [u8],
-) -> Result<Outcome, S::Error> {
+    mut on_upgrade: impl FnMut(Channel) -> U,
+) -> Result<Outcome<U>, S::Error> {
     let mut filled = 0usize;
     loop {
         let head = loop {
@@ -71,12 +75,19 @@ pub async fn serve<P: Ports, S: Read + Write>(
         let (response, keep_alive) = answer(agent, &buf[..head], &buf[head..head + body_len]).await;
         let action = response.action;
         let keep_alive = keep_alive && action != Some(HostAction::Shutdown);
+        let upgrade = match action {
+            Some(HostAction::Upgrade(channel)) => Some((channel, on_upgrade(channel))),
+            _ => None,
+        };
         send(socket, response, keep_alive).await?;
-        match action {
-            Some(HostAction::Upgrade(channel)) => return Ok(Outcome::WebSocket(channel)),
-            Some(HostAction::Shutdown) => return Ok(Outcome::Shutdown),
-            None if !keep_alive => return Ok(Outcome::Closed),
-            None => {}
+        if let Some((channel, prepared)) = upgrade {
+            return Ok(Outcome::WebSocket(channel, prepared));
+        }
+        if action == Some(HostAction::Shutdown) {
+            return Ok(Outcome::Shutdown);
+        }
+        if !keep_alive {
+            return Ok(Outcome::Closed);
         }
         // Pipelined bytes of the next request move to the front.
         buf.copy_within(head + body_len..filled, 0);

@@ -103,8 +103,9 @@ pub fn parse(buf: &mut [u8], capacity: usize) -> Result<Option<Frame>, ParseErro
 }
 
 /// Pushes the frames of `channel` to a client until it closes, errs, or falls behind (then it is
-/// closed with 1008). Answers pings; `buf` holds client frames (a few bytes: clients only send
-/// control frames).
+/// closed with 1008), or `stop` resolves (the agent shuts down: frames already queued go out,
+/// then a close with 1000). Answers pings; `buf` holds client frames (a few bytes: clients only
+/// send control frames).
 pub async fn stream<M, const CAP: usize, const SUBS: usize, const PUBS: usize, S>(
     socket: &mut S,
     mut events: embassy_sync::pubsub::Subscriber<
@@ -117,23 +118,40 @@ pub async fn stream<M, const CAP: usize, const SUBS: usize, const PUBS: usize, S
     >,
     channel: click_core::events::Channel,
     buf: &mut [u8],
+    stop: impl core::future::Future<Output = ()>,
 ) -> Result<(), S::Error>
 where
     M: embassy_sync::blocking_mutex::raw::RawMutex,
     S: embedded_io_async::Read + Write,
 {
-    use embassy_futures::select::{Either, select};
+    use embassy_futures::select::{Either3, select3};
     use embassy_sync::pubsub::WaitResult;
     let mut filled = 0usize;
+    let mut stop = core::pin::pin!(stop);
     loop {
-        match select(events.next_message(), socket.read(&mut buf[filled..])).await {
-            Either::First(WaitResult::Message(event)) => {
+        // Shutdown first: then what is queued goes out before the close.
+        match select3(
+            stop.as_mut(),
+            events.next_message(),
+            socket.read(&mut buf[filled..]),
+        )
+        .await
+        {
+            Either3::First(()) => {
+                while let Some(WaitResult::Message(event)) = events.try_next_message() {
+                    if event.channel == channel {
+                        write_frame(socket, OP_TEXT, event.frame.as_bytes()).await?;
+                    }
+                }
+                return write_close(socket, 1000).await;
+            }
+            Either3::Second(WaitResult::Message(event)) => {
                 if event.channel == channel {
                     write_frame(socket, OP_TEXT, event.frame.as_bytes()).await?;
                 }
             }
-            Either::First(WaitResult::Lagged(_)) => return write_close(socket, 1008).await,
-            Either::Second(read) => {
+            Either3::Second(WaitResult::Lagged(_)) => return write_close(socket, 1008).await,
+            Either3::Third(read) => {
                 let n = read?;
                 if n == 0 {
                     return Ok(());

@@ -130,6 +130,7 @@ fn frames_of_the_channel_then_a_clean_close() {
         subscriber,
         Channel::Notification,
         &mut buf,
+        core::future::pending(),
     ))
     .unwrap();
     let mut expected = vec![0x81, 10];
@@ -157,11 +158,37 @@ fn a_client_that_falls_behind_is_closed() {
         subscriber,
         Channel::Notification,
         &mut buf,
+        core::future::pending(),
     ))
     .unwrap();
     assert_eq!(
         pipe.output,
         [0x88, 2, 0x03, 0xf0],
         "closed with 1008, nothing else"
+    );
+}
+
+#[test]
+fn a_shutdown_sends_what_is_queued_then_closes_with_1000() {
+    let events: EventChannel<NoopRawMutex, 8, 2> = EventChannel::new();
+    let subscriber = events.subscriber().unwrap();
+    let sink = ChannelEvents { channel: &events };
+    sink.publish(event(Channel::Notification, "bye"));
+    let mut pipe = Pipe {
+        input: Vec::new(),
+        output: Vec::new(),
+    };
+    let mut buf = [0u8; 16];
+    block_on(ws::stream(
+        &mut pipe,
+        subscriber,
+        Channel::Notification,
+        &mut buf,
+        core::future::ready(()),
+    ))
+    .unwrap();
+    assert_eq!(
+        pipe.output,
+        [0x81, 3, b'b', b'y', b'e', 0x88, 2, 0x03, 0xe8]
     );
 }

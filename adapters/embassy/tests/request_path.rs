@@ -37,13 +37,13 @@ impl embedded_io_async::Write for Pipe<'_> {
     }
 }
 
-fn run(t: &TestAgent, input: &[u8], buf_len: usize) -> (Outcome, String) {
+fn run(t: &TestAgent, input: &[u8], buf_len: usize) -> (Outcome<()>, String) {
     let mut pipe = Pipe {
         input,
         output: Vec::new(),
     };
     let mut buf = vec![0u8; buf_len];
-    let outcome = block_on(serve(&t.agent, &mut pipe, &mut buf)).unwrap();
+    let outcome = block_on(serve(&t.agent, &mut pipe, &mut buf, |_| ())).unwrap();
     (outcome, String::from_utf8(pipe.output).unwrap())
 }
 
@@ -135,7 +135,7 @@ fn websocket_upgrade_then_frames() {
     let (outcome, out) = run(&t, upgrade.as_bytes(), 1024);
     assert_eq!(
         outcome,
-        Outcome::WebSocket(click_core::events::Channel::Notification)
+        Outcome::WebSocket(click_core::events::Channel::Notification, ())
     );
     assert!(
         out.starts_with("HTTP/1.1 101 Switching Protocols\r\n"),

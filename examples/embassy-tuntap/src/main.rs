@@ -1,0 +1,346 @@
+//! The click agent served by the embassy adapter over a Linux TAP device: embassy-net for
+//! TCP/IP, a fixed pool of connection tasks, the device ports of `click-embassy`. The black-box
+//! tests run against it (see `tests/README.md`); it needs root for the TAP device.
+//!
+//! `click-embassy-tuntap --tap tap0 --address 10.77.0.2/24 --data-dir DIR [--compat] [--config FILE]`
+
+use std::net::Ipv4Addr;
+use std::path::PathBuf;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use clap::Parser;
+use click_core::auth::jwt::Hs256;
+use click_core::events::Channel;
+use click_core::ports::{
+    Clock, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail, MailError, Mailer,
+    Ports, Rng,
+};
+use click_core::store::mem::MemStore;
+use click_core::{Agent, CoreConfig};
+use click_embassy::http::{Outcome, serve};
+use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher};
+use click_embassy::ws;
+use click_tokio::config::{FileConfig, Overrides};
+use embassy_executor::{Executor, Spawner};
+use embassy_net::tcp::TcpSocket;
+use embassy_net::{Ipv4Cidr, StackResources, StaticConfigV4};
+use embassy_net_tuntap::TunTapDevice;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use embassy_sync::semaphore::{GreedySemaphore, Semaphore};
+use embassy_sync::watch::Watch;
+use static_cell::StaticCell;
+
+/// Connections accepted at once: embassy-net has no backlog, so sockets listening beyond the
+/// workers are the accept queue. Clients beyond it wait in their SYN retries.
+const CONNECTIONS: usize = 16;
+/// Connections served at once; accepted ones wait for a worker.
+const WORKERS: usize = 4;
+const EVENT_QUEUE: usize = 64;
+/// One request's head and body.
+const REQUEST_BUFFER: usize = 16 * 1024;
+const PORT: u16 = 80;
+
+#[derive(Parser)]
+struct Args {
+    #[arg(long, default_value = "tap0")]
+    tap: String,
+    /// The device's address on the TAP link, with its prefix length.
+    #[arg(long, default_value = "10.77.0.2/24")]
+    address: String,
+    /// Where the outbox goes (`<dir>/outbox/*.eml`), as on the desktop.
+    #[arg(long)]
+    data_dir: PathBuf,
+    #[arg(long)]
+    compat: bool,
+    #[arg(long)]
+    config: Option<PathBuf>,
+}
+
+struct SystemClock;
+
+impl Clock for SystemClock {
+    fn now_ms(&self) -> u64 {
+        SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64)
+    }
+}
+
+struct OsRng;
+
+impl Rng for OsRng {
+    fn fill(&self, buf: &mut [u8]) {
+        getrandom::fill(buf).expect("the OS random source failed");
+    }
+}
+
+/// Messages as `.eml` files, the shape the desktop outbox has, so the same tests read them.
+struct OutboxDir(PathBuf);
+
+impl Mailer for OutboxDir {
+    fn send(&self, mail: Mail) -> Result<(), MailError> {
+        std::fs::create_dir_all(&self.0).map_err(|_| MailError)?;
+        let nonce: [u8; 4] = click_core::ports::RngExt::bytes(&OsRng);
+        let name = format!(
+            "{:013}-{}-{}.eml",
+            SystemClock.now_ms(),
+            mail.purpose.as_str(),
+            click_core::ports::hex(&nonce)
+        );
+        let text = format!(
+            "To: {}\r\nSubject: {}\r\nX-Click-Purpose: {}\r\nX-Click-Token: {}\r\n\r\n{}",
+            mail.to,
+            mail.subject,
+            mail.purpose.as_str(),
+            mail.token,
+            mail.body
+        );
+        std::fs::write(self.0.join(name), text).map_err(|_| MailError)
+    }
+}
+
+/// A device verifies no Google tokens (it keeps no JWKS).
+struct NoGoogle;
+
+impl IdTokenVerifier for NoGoogle {
+    fn verify_google(&self, _: &str) -> Result<IdentityClaims, &'static str> {
+        Err("Google sign-in is not configured on this device (it keeps no Google keys).")
+    }
+}
+
+/// A device forwards no audit events (it has no HTTP client).
+struct NoForwarding;
+
+impl LogForwarder for NoForwarding {
+    fn forward(&self, _: &LogDestination, _: String) {}
+}
+
+type Events = EventChannel<CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
+
+type Subscriber<'a> = embassy_sync::pubsub::Subscriber<
+    'a,
+    CriticalSectionRawMutex,
+    std::sync::Arc<click_core::events::Event>,
+    EVENT_QUEUE,
+    CONNECTIONS,
+    1,
+>;
+
+/// Set once, by `command/8` (Exit): WebSocket connections close with 1000.
+static SHUTDOWN: Watch<CriticalSectionRawMutex, bool, { CONNECTIONS + 1 }> = Watch::new();
+static WORKER_PERMITS: GreedySemaphore<CriticalSectionRawMutex> = GreedySemaphore::new(WORKERS);
+
+struct DevicePorts {
+    store: MemStore,
+    signer: Hs256,
+    hasher: Pbkdf2Hasher<OsRng>,
+    outbox: OutboxDir,
+    events: ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>,
+}
+
+impl Ports for DevicePorts {
+    type Store = MemStore;
+    type Clock = SystemClock;
+    type Rng = OsRng;
+    type Signer = Hs256;
+    type Hasher = Pbkdf2Hasher<OsRng>;
+    type Mailer = OutboxDir;
+    type Events = ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
+    type IdTokens = NoGoogle;
+    type Logs = NoForwarding;
+
+    fn store(&self) -> &MemStore {
+        &self.store
+    }
+    fn clock(&self) -> &SystemClock {
+        &SystemClock
+    }
+    fn rng(&self) -> &OsRng {
+        &OsRng
+    }
+    fn signer(&self) -> &Hs256 {
+        &self.signer
+    }
+    fn hasher(&self) -> &Pbkdf2Hasher<OsRng> {
+        &self.hasher
+    }
+    fn mailer(&self) -> &OutboxDir {
+        &self.outbox
+    }
+    fn events(&self) -> &Self::Events {
+        &self.events
+    }
+    fn id_tokens(&self) -> &NoGoogle {
+        &NoGoogle
+    }
+    fn logs(&self) -> &NoForwarding {
+        &NoForwarding
+    }
+}
+
+type DeviceAgent = Agent<DevicePorts>;
+
+#[embassy_executor::task]
+async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
+    runner.run().await
+}
+
+/// Accepts and serves connections, one at a time, forever. `CONNECTIONS` of these run.
+#[embassy_executor::task(pool_size = CONNECTIONS)]
+async fn connection_task(
+    stack: embassy_net::Stack<'static>,
+    agent: &'static DeviceAgent,
+    events: &'static Events,
+) {
+    let mut rx = [0u8; 4096];
+    let mut tx = [0u8; 4096];
+    let mut buf = vec![0u8; REQUEST_BUFFER];
+    let mut shutdown = SHUTDOWN
+        .receiver()
+        .expect("one receiver per connection task");
+    loop {
+        let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
+        // A client that sends nothing for this long is cut off (slowloris, idle keep-alive).
+        socket.set_timeout(Some(embassy_time::Duration::from_secs(10)));
+        if socket.accept(PORT).await.is_err() {
+            continue;
+        }
+        let worker = WORKER_PERMITS
+            .acquire(1)
+            .await
+            .unwrap_or_else(|never| match never {});
+        // A WebSocket subscribes before its 101 goes out, so it misses nothing raised after.
+        let outcome = serve(agent, &mut socket, &mut buf, |_| events.subscriber().ok()).await;
+        // A WebSocket only waits for events: it does not hold a worker.
+        drop(worker);
+        match outcome {
+            Ok(Outcome::WebSocket(channel, subscriber)) => {
+                let stop = async {
+                    shutdown.changed_and(|stop| *stop).await;
+                };
+                stream(&mut socket, subscriber, channel, &mut buf, stop).await;
+            }
+            Ok(Outcome::Shutdown) => {
+                socket.close();
+                let _ = socket.flush().await;
+                SHUTDOWN.sender().send(true);
+            }
+            Ok(Outcome::Closed) | Err(_) => {}
+        }
+        socket.close();
+        let _ = socket.flush().await;
+        socket.abort();
+    }
+}
+
+async fn stream(
+    socket: &mut TcpSocket<'_>,
+    subscriber: Option<Subscriber<'static>>,
+    channel: Channel,
+    buf: &mut [u8],
+    stop: impl core::future::Future<Output = ()>,
+) {
+    // WebSocket connections have no idle timeout: the agent pushes when it has something.
+    socket.set_timeout(None);
+    match subscriber {
+        Some(subscriber) => {
+            let _ = ws::stream(socket, subscriber, channel, &mut buf[..1024], stop).await;
+        }
+        // Every subscription is taken: try again later.
+        None => {
+            let _ = ws::write_close(socket, 1013).await;
+        }
+    }
+}
+
+#[embassy_executor::task]
+async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
+    let (address, prefix) = args.address.split_once('/').expect("--address a.b.c.d/len");
+    let address: Ipv4Addr = address.parse().expect("an IPv4 address");
+    let prefix: u8 = prefix.parse().expect("a prefix length");
+    let device = TunTapDevice::new(&args.tap).expect("open the TAP device (root needed)");
+    let net = embassy_net::Config::ipv4_static(StaticConfigV4 {
+        address: Ipv4Cidr::new(address, prefix),
+        gateway: None,
+        dns_servers: Default::default(),
+    });
+    static RESOURCES: StaticCell<StackResources<{ CONNECTIONS + 1 }>> = StaticCell::new();
+    let mut seed = [0u8; 8];
+    OsRng.fill(&mut seed);
+    let (stack, runner) = embassy_net::new(
+        device,
+        net,
+        RESOURCES.init(StackResources::new()),
+        u64::from_le_bytes(seed),
+    );
+    spawner.spawn(net_task(runner).expect("one net task"));
+
+    static EVENTS: StaticCell<Events> = StaticCell::new();
+    let events: &'static Events = EVENTS.init(Events::new());
+    let mut key = [0u8; 32];
+    OsRng.fill(&mut key);
+    let ports = DevicePorts {
+        store: MemStore::new(),
+        signer: Hs256::new(&key),
+        hasher: Pbkdf2Hasher {
+            rng: OsRng,
+            iterations: 10_000,
+        },
+        outbox: OutboxDir(args.data_dir.join("outbox")),
+        events: ChannelEvents { channel: events },
+    };
+    static AGENT: StaticCell<DeviceAgent> = StaticCell::new();
+    let agent: &'static DeviceAgent = AGENT.init(Agent::new(ports, config));
+    for _ in 0..CONNECTIONS {
+        spawner.spawn(connection_task(stack, agent, events).expect("a free connection task"));
+    }
+    stack.wait_config_up().await;
+    println!("click-embassy listening on http://{address}:{PORT}");
+    // Exit (command/8), SIGTERM or SIGINT: WebSockets get their last frames and a close.
+    let mut stop = SHUTDOWN.receiver().expect("a receiver for the main task");
+    stop.changed_and(|stop| *stop).await;
+    embassy_time::Timer::after_millis(300).await;
+    std::process::exit(0);
+}
+
+/// Turns SIGTERM and SIGINT into the same shutdown as the Exit command.
+fn watch_signals() {
+    let mut signals = signal_hook::iterator::Signals::new([
+        signal_hook::consts::SIGTERM,
+        signal_hook::consts::SIGINT,
+    ])
+    .expect("install signal handlers");
+    std::thread::spawn(move || {
+        if signals.forever().next().is_some() {
+            SHUTDOWN.sender().send(true);
+        }
+    });
+}
+
+static EXECUTOR: StaticCell<Executor> = StaticCell::new();
+
+fn main() {
+    let args = Args::parse();
+    let file = match &args.config {
+        Some(path) => FileConfig::load(path).unwrap_or_else(|e| panic!("{e}")),
+        None => FileConfig::default(),
+    };
+    let overrides = Overrides {
+        data_dir: Some(args.data_dir.clone()),
+        compat: args.compat,
+        ..Overrides::default()
+    };
+    let mut config = file
+        .resolve(overrides)
+        .unwrap_or_else(|e| panic!("{e}"))
+        .core;
+    // The device answers to its own address too.
+    if let Some((ip, _)) = args.address.split_once('/') {
+        config.allowed_hosts.push(ip.to_string());
+    }
+    watch_signals();
+    let executor = EXECUTOR.init(Executor::new());
+    executor.run(|spawner| {
+        spawner.spawn(main_task(spawner, args, config).expect("the main task"));
+    });
+}
