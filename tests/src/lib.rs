@@ -119,6 +119,19 @@ impl Drop for Tap {
     }
 }
 
+/// Runs `f(0)` .. `f(n - 1)` on `n` threads at once and returns their results in order (races
+/// against the agent: duplicates, counters, plan limits).
+pub fn concurrently<T: Send>(n: usize, f: impl Fn(usize) -> T + Sync) -> Vec<T> {
+    std::thread::scope(|s| {
+        let f = &f;
+        let handles: Vec<_> = (0..n).map(|i| s.spawn(move || f(i))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().expect("a racing call panicked"))
+            .collect()
+    })
+}
+
 /// The route table as `click-agent routes` prints it: method, path pattern, auth policy.
 pub fn routes() -> Vec<(String, String, String)> {
     let out = Command::new(agent_binary())

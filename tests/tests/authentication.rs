@@ -168,22 +168,10 @@ fn signup_validates_its_input() {
 #[test]
 fn concurrent_signups_for_one_email_create_one_account() {
     let agent = Agent::start();
-    let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|i| {
-                let agent = &agent;
-                s.spawn(move || {
-                    agent
-                        .post(
-                            "/authentication/signup",
-                            json!({"name": format!("N{i}"), "email": "race@example.com", "password": PASSWORD}),
-                        )
-                        .send()
-                        .status
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let statuses = click_blackbox::concurrently(8, |i| {
+        let body =
+            json!({"name": format!("N{i}"), "email": "race@example.com", "password": PASSWORD});
+        agent.post("/authentication/signup", body).send().status
     });
     assert_eq!(
         statuses.iter().filter(|&&s| s == 200).count(),

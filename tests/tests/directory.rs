@@ -570,20 +570,9 @@ fn import_users_maps_by_username_and_group_id_or_name() {
 fn concurrent_inserts_of_one_name_create_one_record() {
     let agent = Agent::start();
     let a = Account::new(&agent, "race@example.com");
-    let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|i| {
-                let a = &a;
-                s.spawn(move || {
-                    a.post(
-                        "/usergroup/insert",
-                        json!({"name": if i % 2 == 0 { "Same" } else { "SAME" }}),
-                    )
-                    .status
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let statuses = click_blackbox::concurrently(8, |i| {
+        let name = if i % 2 == 0 { "Same" } else { "SAME" };
+        a.post("/usergroup/insert", json!({"name": name})).status
     });
     assert_eq!(
         statuses.iter().filter(|&&s| s == 200).count(),

@@ -482,20 +482,14 @@ fn only_admins_manage_and_accounts_do_not_see_each_other() {
 fn concurrent_invitations_of_one_username_create_one_user() {
     let agent = Agent::start();
     let owner = signup_and_login(&agent, "c@example.com");
-    let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|_| {
-                let (agent, owner) = (&agent, &owner);
-                s.spawn(move || {
-                    agent
-                        .post("/user/insert_user", json!({"username": "same@example.com", "email": "same@example.com", "userType": 64}))
-                        .token(owner)
-                        .send()
-                        .status
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let statuses = click_blackbox::concurrently(8, |_| {
+        let body =
+            json!({"username": "same@example.com", "email": "same@example.com", "userType": 64});
+        agent
+            .post("/user/insert_user", body)
+            .token(&owner)
+            .send()
+            .status
     });
     assert_eq!(
         statuses.iter().filter(|&&s| s == 200).count(),
@@ -504,11 +498,8 @@ fn concurrent_invitations_of_one_username_create_one_user() {
     );
     assert_eq!(list(&agent, &owner, "")["total"], 2);
     // Concurrent invitations of different users all land in the counts.
-    std::thread::scope(|s| {
-        for i in 0..8 {
-            let (agent, owner) = (&agent, &owner);
-            s.spawn(move || invite(agent, owner, &format!("n{i}@example.com"), 64));
-        }
+    click_blackbox::concurrently(8, |i| {
+        invite(&agent, &owner, &format!("n{i}@example.com"), 64)
     });
     assert_eq!(list(&agent, &owner, "")["total"], 10);
     let left = agent
@@ -527,24 +518,14 @@ fn concurrent_invitations_cannot_exceed_the_plan() {
         ..Options::default()
     });
     let owner = signup_and_login(&agent, "plan@example.com");
-    let statuses: Vec<u16> = std::thread::scope(|s| {
-        let handles: Vec<_> = (0..8)
-            .map(|i| {
-                let (agent, owner) = (&agent, &owner);
-                s.spawn(move || {
-                    let name = format!("admin{i}@example.com");
-                    agent
-                        .post(
-                            "/user/insert_user",
-                            json!({"username": name, "email": name, "userType": 16}),
-                        )
-                        .token(owner)
-                        .send()
-                        .status
-                })
-            })
-            .collect();
-        handles.into_iter().map(|h| h.join().unwrap()).collect()
+    let statuses = click_blackbox::concurrently(8, |i| {
+        let name = format!("admin{i}@example.com");
+        let body = json!({"username": name, "email": name, "userType": 16});
+        agent
+            .post("/user/insert_user", body)
+            .token(&owner)
+            .send()
+            .status
     });
     assert_eq!(
         statuses.iter().filter(|&&s| s == 200).count(),

@@ -49,10 +49,6 @@ impl Hub {
         }
     }
 
-    pub fn client_count(&self) -> usize {
-        self.lock().len()
-    }
-
     fn lock(&self) -> std::sync::MutexGuard<'_, Vec<Client>> {
         self.clients.lock().unwrap_or_else(|e| e.into_inner())
     }

@@ -18,14 +18,6 @@ impl MemStore {
     pub fn new() -> MemStore {
         MemStore::default()
     }
-
-    pub fn len(&self) -> usize {
-        self.map.lock().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
 }
 
 impl MemStore {
