@@ -2,6 +2,7 @@
 
 use alloc::format;
 use alloc::string::String;
+use serde::Deserialize as _;
 use serde::de::DeserializeOwned;
 use serde_json::{Map, Value};
 
@@ -68,6 +69,16 @@ fn lower_first(s: &str) -> String {
         }
         _ => String::from(s),
     }
+}
+
+/// For `#[serde(default, deserialize_with = "null_as_default")]`: clients that serialize every
+/// field send `null` for the ones they leave empty.
+pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de> + Default,
+{
+    Ok(Option::<T>::deserialize(d)?.unwrap_or_default())
 }
 
 /// Checks a documented maximum length (counted in characters, as .NET counts them loosely).

@@ -2,9 +2,11 @@
 //! in-memory implementations in [`crate::store::mem`] and [`crate::auth::jwt::Hs256`].
 
 use alloc::string::String;
+use alloc::vec::Vec;
 
 use crate::auth::jwt::Claims;
 use crate::events::Event;
+pub use crate::secrets::SecretBox;
 pub use crate::store::Store;
 
 /// Wall-clock time in milliseconds since the Unix epoch.
@@ -105,6 +107,167 @@ pub trait IdTokenVerifier {
     fn verify_google(&self, id_token: &str) -> Result<IdentityClaims, &'static str>;
 }
 
+/// A cloud provider and the credentials to reach it, in clear, for the length of one call.
+#[derive(Clone, Default)]
+pub struct CloudTarget {
+    /// Stays the same while the credentials do: hosts may cache clients under it.
+    pub cache_key: String,
+    /// One `CloudType` flag (`AWS` 1, `Wasabi` 2, `Azure` 4, `S3Generic` 8, ...).
+    pub cloud_type: u32,
+    pub region: String,
+    /// The provider's base URL, when it is not the provider's default.
+    pub endpoint: String,
+    pub access_key: String,
+    pub secret_key: String,
+    /// Provider-specific credentials, such as a GCS service account key (JSON).
+    pub credentials_data: String,
+}
+
+impl core::fmt::Debug for CloudTarget {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("CloudTarget")
+            .field("cloud_type", &self.cloud_type)
+            .field("region", &self.region)
+            .field("endpoint", &self.endpoint)
+            .finish_non_exhaustive()
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BucketInfo {
+    pub name: String,
+    pub region: Option<String>,
+    pub create_ms: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectInfo {
+    /// The full key; a folder's ends with `/`.
+    pub key: String,
+    pub size: u64,
+    pub last_modified_ms: Option<u64>,
+    pub is_folder: bool,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct ObjectPage {
+    pub objects: Vec<ObjectInfo>,
+    /// Where the next page starts; `None` on the last page.
+    pub continuation: Option<String>,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresignMethod {
+    Get,
+    Put,
+}
+
+/// A presigned URL to ask for.
+#[derive(Clone, Debug)]
+pub struct Presign<'a> {
+    pub method: PresignMethod,
+    pub bucket: &'a str,
+    pub key: &'a str,
+    pub expires_secs: u64,
+    /// For `Put`: the `Content-Type` the uploader must send.
+    pub content_type: Option<&'a str>,
+    /// For `Get`: answer with `Content-Disposition: attachment`.
+    pub attachment: bool,
+}
+
+/// Why a provider call failed. Messages carry the provider's own reason, never credentials.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum StorageError {
+    /// This build has no implementation for the `cloudType`.
+    Unsupported,
+    /// The provider refused the credentials or the operation.
+    Denied(String),
+    /// The bucket or object does not exist.
+    NotFound(String),
+    /// The request cannot be made as given (a malformed endpoint, an invalid name).
+    Invalid(String),
+    /// Unreachable, timed out, or failed on the provider's side.
+    Failed(String),
+}
+
+/// Request-sized operations on a cloud provider's object storage. Bulk data moves through the
+/// host's transfer engine, not through the core.
+// Handlers are generic over the host's ports, so these futures stay concrete types and a
+// multi-threaded host still sees whether they are Send.
+#[allow(async_fn_in_trait)]
+pub trait ObjectStorage {
+    async fn list_buckets(
+        &self,
+        target: &CloudTarget,
+        include_region: bool,
+    ) -> Result<Vec<BucketInfo>, StorageError>;
+
+    /// One page of the objects and folders directly under `prefix` (which ends with `/`, or
+    /// is empty for the bucket's root).
+    async fn list_objects(
+        &self,
+        target: &CloudTarget,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max: usize,
+    ) -> Result<ObjectPage, StorageError>;
+
+    /// Deletes one object, or everything under a key that ends with `/`.
+    async fn delete(
+        &self,
+        target: &CloudTarget,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), StorageError>;
+
+    /// Writes an empty folder marker (`key` ends with `/`).
+    async fn create_folder(
+        &self,
+        target: &CloudTarget,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), StorageError>;
+
+    async fn presign(
+        &self,
+        target: &CloudTarget,
+        request: &Presign<'_>,
+    ) -> Result<String, StorageError>;
+}
+
+/// For builds without cloud providers (firmware): every call is [`StorageError::Unsupported`].
+pub struct NoObjectStorage;
+
+impl ObjectStorage for NoObjectStorage {
+    async fn list_buckets(
+        &self,
+        _: &CloudTarget,
+        _: bool,
+    ) -> Result<Vec<BucketInfo>, StorageError> {
+        Err(StorageError::Unsupported)
+    }
+    async fn list_objects(
+        &self,
+        _: &CloudTarget,
+        _: &str,
+        _: &str,
+        _: Option<&str>,
+        _: usize,
+    ) -> Result<ObjectPage, StorageError> {
+        Err(StorageError::Unsupported)
+    }
+    async fn delete(&self, _: &CloudTarget, _: &str, _: &str) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported)
+    }
+    async fn create_folder(&self, _: &CloudTarget, _: &str, _: &str) -> Result<(), StorageError> {
+        Err(StorageError::Unsupported)
+    }
+    async fn presign(&self, _: &CloudTarget, _: &Presign<'_>) -> Result<String, StorageError> {
+        Err(StorageError::Unsupported)
+    }
+}
+
 /// Everything a host hands the core, as one bundle of associated types so that handlers stay
 /// generic without boxing.
 pub trait Ports {
@@ -117,6 +280,7 @@ pub trait Ports {
     type Events: EventSink;
     type IdTokens: IdTokenVerifier;
     type Logs: LogForwarder;
+    type Objects: ObjectStorage;
 
     fn store(&self) -> &Self::Store;
     fn clock(&self) -> &Self::Clock;
@@ -127,6 +291,9 @@ pub trait Ports {
     fn events(&self) -> &Self::Events;
     fn id_tokens(&self) -> &Self::IdTokens;
     fn logs(&self) -> &Self::Logs;
+    fn objects(&self) -> &Self::Objects;
+    /// Seals secrets (cloud keys) before they are stored.
+    fn secrets(&self) -> &SecretBox;
 }
 
 /// Random helpers over any [`Rng`].

@@ -7,7 +7,7 @@
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
 use crate::controllers::{
-    accountlogsetting, apitoken, authentication, management, projects, user, usergroup,
+    accountlogsetting, apitoken, authentication, cloud, management, projects, user, usergroup,
     userspermission, websocket,
 };
 use crate::error::ApiResult;
@@ -114,6 +114,20 @@ routes! {
     LogSettingGet: Get "/accountlogsetting/get" User => accountlogsetting::get;
     LogSettingUpdate: Put "/accountlogsetting/update" User => accountlogsetting::update;
     LogSettingDelete: Delete "/accountlogsetting/delete" User => accountlogsetting::delete;
+    // Cloud: accounts
+    CloudAccounts: Get "/cloud/accounts" User => cloud::accounts::get_all;
+    CloudAccount: Get "/cloud/account" User => cloud::accounts::get;
+    CloudInsertAccount: Post "/cloud/insert_account" User => cloud::accounts::insert;
+    CloudManageShare: Put "/cloud/manage_share" User => cloud::accounts::manage_share;
+    CloudDelete: Delete "/cloud/delete" User => cloud::accounts::delete;
+    // Cloud: storage operations
+    CloudListBuckets: Post "/cloud/list_buckets" User => cloud::storage::list_buckets;
+    CloudListObjects: Post "/cloud/list_objects" User => cloud::storage::list_objects;
+    CloudDownloadUrl: Post "/cloud/generate_download_url" User => cloud::storage::generate_download_url;
+    CloudUploadUrl: Post "/cloud/generate_upload_url" User => cloud::storage::generate_upload_url;
+    CloudSendDownloadUrl: Post "/cloud/send_download_url" User => cloud::storage::send_download_url;
+    CloudDeleteObject: Post "/cloud/delete_object" User => cloud::storage::delete_object;
+    CloudCreateFolder: Post "/cloud/create_folder" User => cloud::storage::create_folder;
     // ApiToken
     ApiTokensGetAll: Get "/apitoken/get_all" User => apitoken::get_all;
     ApiTokensInsert: Post "/apitoken/insert" User => apitoken::insert;

@@ -8,7 +8,7 @@ use crate::auth::jwt::Hs256;
 use crate::events::Event;
 use crate::ports::{
     Clock, EventSink, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail,
-    MailError, Mailer, PasswordHasher, Ports, Rng,
+    MailError, Mailer, NoObjectStorage, PasswordHasher, Ports, Rng, SecretBox,
 };
 use crate::store::mem::MemStore;
 use crate::sync::SpinLock;
@@ -115,6 +115,7 @@ pub struct TestPorts {
     pub mail: Recorded<Mail>,
     pub events: Recorded<Event>,
     pub logs: Recorded<(LogDestination, String)>,
+    pub secrets: SecretBox,
 }
 
 impl Default for TestPorts {
@@ -127,6 +128,7 @@ impl Default for TestPorts {
             mail: Recorded::default(),
             events: Recorded::default(),
             logs: Recorded::default(),
+            secrets: SecretBox::new(&[0x5e; 32]),
         }
     }
 }
@@ -141,6 +143,7 @@ impl Ports for TestPorts {
     type Events = Recorded<Event>;
     type IdTokens = FakeGoogle;
     type Logs = Recorded<(LogDestination, String)>;
+    type Objects = NoObjectStorage;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -168,6 +171,12 @@ impl Ports for TestPorts {
     }
     fn logs(&self) -> &Recorded<(LogDestination, String)> {
         &self.logs
+    }
+    fn objects(&self) -> &NoObjectStorage {
+        &NoObjectStorage
+    }
+    fn secrets(&self) -> &SecretBox {
+        &self.secrets
     }
 }
 

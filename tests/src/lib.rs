@@ -15,6 +15,7 @@ pub use serde_json::{Value, json};
 
 pub mod docs;
 pub mod mail;
+pub mod s3;
 pub mod ws;
 
 /// How to start an agent.
@@ -584,6 +585,32 @@ pub fn signup_confirmed(agent: &Agent, email: &str, name: &str) {
         .send()
         .expect(200);
     assert_eq!(r.json(), json!(true));
+}
+
+/// Invites a user of `user_type` into the admin's account and activates it through the
+/// emailed link; returns its id and a login token.
+pub fn member(agent: &Agent, admin: &str, username: &str, user_type: u32) -> (String, String) {
+    let user = agent
+        .post(
+            "/user/insert_user",
+            json!({"username": username, "email": username, "userType": user_type}),
+        )
+        .token(admin)
+        .send()
+        .expect(200)
+        .json();
+    let mail = agent.last_mail("user-activation", username);
+    agent
+        .post(
+            "/authentication/reset_password",
+            json!({"resetToken": mail.token, "password": PASSWORD}),
+        )
+        .send()
+        .expect(200);
+    (
+        user["id"].as_str().unwrap().to_string(),
+        login_as(agent, username, PASSWORD, user_type),
+    )
 }
 
 /// Logs in as a DesktopAdmin (16), as the account owners of the tests are.

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 pub const DATABASE_FILE: &str = "click.redb";
 pub const SIGNING_KEY_FILE: &str = "token-signing.key";
+pub const SECRETS_KEY_FILE: &str = "secrets.key";
 pub const OUTBOX_DIR: &str = "outbox";
 const SIGNING_KEY_LEN: usize = 64;
 
@@ -35,23 +36,36 @@ pub fn write_private_file(path: &Path, bytes: &[u8]) -> io::Result<()> {
 
 /// The HS256 key for session tokens: generated from the OS CSPRNG on first start, then read.
 pub fn signing_key(dir: &Path) -> io::Result<Vec<u8>> {
-    let path = dir.join(SIGNING_KEY_FILE);
-    match fs::File::open(&path) {
+    key_file(&dir.join(SIGNING_KEY_FILE), SIGNING_KEY_LEN)
+}
+
+/// The key that seals cloud secrets in the database. Kept beside it, not in it: a leaked
+/// database file alone reveals no cloud keys.
+pub fn secrets_key(dir: &Path) -> io::Result<[u8; 32]> {
+    let key = key_file(&dir.join(SECRETS_KEY_FILE), 32)?;
+    key[..32]
+        .try_into()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "short secrets key"))
+}
+
+/// A random key of `len` bytes, created (0600) on first use, then read.
+fn key_file(path: &Path, len: usize) -> io::Result<Vec<u8>> {
+    match fs::File::open(path) {
         Ok(mut f) => {
             let mut key = Vec::new();
             f.read_to_end(&mut key)?;
-            if key.len() < 32 {
+            if key.len() < len.min(32) {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("{} is too short to be a signing key", path.display()),
+                    format!("{} is too short to be a key", path.display()),
                 ));
             }
             Ok(key)
         }
         Err(e) if e.kind() == io::ErrorKind::NotFound => {
-            let mut key = vec![0u8; SIGNING_KEY_LEN];
+            let mut key = vec![0u8; len];
             getrandom::fill(&mut key).map_err(io::Error::other)?;
-            write_private_file(&path, &key)?;
+            write_private_file(path, &key)?;
             Ok(key)
         }
         Err(e) => Err(e),

@@ -6,9 +6,10 @@ use argon2::Argon2;
 use argon2::password_hash::phc::PasswordHash;
 use argon2::password_hash::{PasswordHasher as _, PasswordVerifier as _};
 use click_core::auth::jwt::Claims;
-use click_core::ports::{Clock, PasswordHasher, Ports, Rng, TokenSigner};
+use click_core::ports::{Clock, PasswordHasher, Ports, Rng, SecretBox, TokenSigner};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 
+use crate::cloud::CloudStorage;
 use crate::events::Hub;
 use crate::google::GoogleVerifier;
 use crate::logs::SplunkForwarder;
@@ -123,6 +124,8 @@ pub struct DesktopPorts {
     pub hub: Hub,
     pub google: GoogleVerifier,
     pub logs: SplunkForwarder,
+    pub cloud: CloudStorage,
+    pub secrets: SecretBox,
 }
 
 impl Ports for DesktopPorts {
@@ -135,6 +138,7 @@ impl Ports for DesktopPorts {
     type Events = Hub;
     type IdTokens = GoogleVerifier;
     type Logs = SplunkForwarder;
+    type Objects = CloudStorage;
 
     fn store(&self) -> &RedbStore {
         &self.store
@@ -162,5 +166,11 @@ impl Ports for DesktopPorts {
     }
     fn logs(&self) -> &SplunkForwarder {
         &self.logs
+    }
+    fn objects(&self) -> &CloudStorage {
+        &self.cloud
+    }
+    fn secrets(&self) -> &SecretBox {
+        &self.secrets
     }
 }

@@ -9,6 +9,7 @@ use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use click_core::http::HostAction;
+use click_core::ports::SecretBox;
 use click_core::{Agent, ApiError, Header, Method};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -19,8 +20,9 @@ use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore, watch};
 
+use crate::cloud::CloudStorage;
 use crate::config::{Limits, Settings};
-use crate::data_dir::{DATABASE_FILE, create_private_dir, outbox, signing_key};
+use crate::data_dir::{DATABASE_FILE, create_private_dir, outbox, secrets_key, signing_key};
 use crate::events::Hub;
 use crate::google::GoogleVerifier;
 use crate::logs::SplunkForwarder;
@@ -95,6 +97,11 @@ impl App {
             hub: Hub::new(settings.limits.ws_queue_frames),
             google: GoogleVerifier::new(settings.google.clone())?,
             logs: SplunkForwarder::start(settings.limits.log_queue_events)?,
+            cloud: CloudStorage::new()?,
+            secrets: SecretBox::new(
+                &secrets_key(dir)
+                    .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,
+            ),
         };
         Ok(App {
             agent: Agent::new(ports, settings.core.clone()),

@@ -11,8 +11,7 @@ use super::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{Store, hex};
 use crate::store::Batch;
-use crate::store::scan_all;
-use crate::store::table::Table;
+use crate::store::table::{Table, indexed_rows};
 
 /// Every API token starts with this, so the agent knows it is not a JWT.
 pub const PREFIX: &str = "click_";
@@ -60,15 +59,7 @@ pub fn delete(batch: &mut Batch, token: &ApiToken) {
 
 /// The user's tokens, oldest first.
 pub fn of_user(store: &impl Store, user_id: &str) -> ApiResult<Vec<ApiToken>> {
-    let mut out = Vec::new();
-    let prefix = BY_USER.key(&format!("{user_id}/"));
-    scan_all(store, &prefix, false, |key, _| {
-        let id = core::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
-        if let Some(t) = TOKENS.get::<ApiToken>(store, id)? {
-            out.push(t);
-        }
-        Ok(true)
-    })?;
+    let mut out: Vec<ApiToken> = indexed_rows(store, &BY_USER.key(&format!("{user_id}/")), TOKENS)?;
     out.sort_by_key(|t| t.create_ms);
     Ok(out)
 }

@@ -4,6 +4,7 @@
 pub mod accountlogsetting;
 pub mod apitoken;
 pub mod authentication;
+pub mod cloud;
 pub mod management;
 pub mod projects;
 mod shared;

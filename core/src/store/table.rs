@@ -59,6 +59,24 @@ impl Table {
     }
 }
 
+/// The rows of `table` named by the keys below `index_prefix` (an index whose keys end with
+/// row ids), in index order; ids without a row are skipped.
+pub fn indexed_rows<T: DeserializeOwned>(
+    store: &impl Store,
+    index_prefix: &[u8],
+    table: Table,
+) -> ApiResult<Vec<T>> {
+    let mut out = Vec::new();
+    super::scan_all(store, index_prefix, false, |key, _| {
+        let id = core::str::from_utf8(&key[index_prefix.len()..]).unwrap_or("");
+        if let Some(row) = table.get(store, id)? {
+            out.push(row);
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
 fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
     serde_json::from_slice(bytes).map_err(|_| StoreError)
 }

@@ -13,7 +13,7 @@ use click_core::auth::jwt::Hs256;
 use click_core::events::Channel;
 use click_core::ports::{
     Clock, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail, MailError, Mailer,
-    Ports, Rng,
+    NoObjectStorage, Ports, Rng, SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
@@ -136,6 +136,8 @@ struct DevicePorts {
     hasher: Pbkdf2Hasher<OsRng>,
     outbox: OutboxDir,
     events: ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>,
+    /// Nothing sealed outlives the process while the store is in RAM, so a fresh key will do.
+    secrets: SecretBox,
 }
 
 impl Ports for DevicePorts {
@@ -148,6 +150,7 @@ impl Ports for DevicePorts {
     type Events = ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
     type IdTokens = NoGoogle;
     type Logs = NoForwarding;
+    type Objects = NoObjectStorage;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -175,6 +178,12 @@ impl Ports for DevicePorts {
     }
     fn logs(&self) -> &NoForwarding {
         &NoForwarding
+    }
+    fn objects(&self) -> &NoObjectStorage {
+        &NoObjectStorage
+    }
+    fn secrets(&self) -> &SecretBox {
+        &self.secrets
     }
 }
 
@@ -288,6 +297,7 @@ async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
         },
         outbox: OutboxDir(args.data_dir.join("outbox")),
         events: ChannelEvents { channel: events },
+        secrets: SecretBox::new(&click_core::ports::RngExt::bytes(&OsRng)),
     };
     static AGENT: StaticCell<DeviceAgent> = StaticCell::new();
     let agent: &'static DeviceAgent = AGENT.init(Agent::new(ports, config));

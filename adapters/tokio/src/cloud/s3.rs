@@ -1,0 +1,471 @@
+//! The S3 family (AWS, Wasabi, Cloudflare R2, any S3-compatible server) over plain HTTP with
+//! SigV4: ListBuckets, GetBucketLocation, ListObjectsV2, PUT and DELETE of single keys, and
+//! presigned URLs.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use bytes::Bytes;
+use click_core::cloud::cloud_type;
+use click_core::ports::{
+    BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Presign, PresignMethod, StorageError,
+};
+use click_core::time::parse_iso8601;
+use futures_util::future::try_join_all;
+use serde::Deserialize;
+
+use super::sigv4::{self, Credentials, EMPTY_PAYLOAD, PATH, Request, encode};
+
+/// Attempts of an idempotent request that failed on the provider's side or in transit.
+const ATTEMPTS: u32 = 3;
+/// Deletes in flight while a folder is removed.
+const DELETE_CONCURRENCY: usize = 16;
+
+/// Where an S3 account's requests go.
+pub struct S3 {
+    scheme: String,
+    /// Host and port.
+    host: String,
+    /// Path prefix of a custom endpoint (usually empty), without a trailing `/`.
+    base_path: String,
+    /// `bucket.host` (AWS's own endpoints) instead of `host/bucket`.
+    virtual_hosted: bool,
+    region: String,
+    access_key: String,
+    secret_key: String,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+impl S3 {
+    pub fn new(t: &CloudTarget) -> Result<S3, StorageError> {
+        let default_region = match t.cloud_type {
+            cloud_type::CLOUDFLARE => "auto",
+            _ => "us-east-1",
+        };
+        let region = if t.region.is_empty() {
+            default_region.to_string()
+        } else {
+            t.region.clone()
+        };
+        let endpoint = match (t.cloud_type, t.endpoint.as_str()) {
+            (_, e) if !e.is_empty() => e.to_string(),
+            (cloud_type::AWS, _) => format!("https://s3.{region}.amazonaws.com"),
+            (cloud_type::WASABI, _) => format!("https://s3.{region}.wasabisys.com"),
+            _ => return Err(StorageError::Invalid("'endpoint' is required.".into())),
+        };
+        let url = url::Url::parse(&endpoint)
+            .map_err(|e| StorageError::Invalid(format!("'endpoint' is not a URL: {e}")))?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(StorageError::Invalid("'endpoint' has no host.".into())),
+        };
+        Ok(S3 {
+            scheme: url.scheme().to_string(),
+            virtual_hosted: t.cloud_type == cloud_type::AWS && t.endpoint.is_empty(),
+            host,
+            base_path: url.path().trim_end_matches('/').to_string(),
+            region,
+            access_key: t.access_key.clone(),
+            secret_key: t.secret_key.clone(),
+        })
+    }
+
+    fn credentials(&self) -> Credentials<'_> {
+        Credentials {
+            access_key: &self.access_key,
+            secret_key: &self.secret_key,
+            region: &self.region,
+        }
+    }
+
+    /// Host and encoded path of a bucket (and key), or of the service root.
+    fn locate(&self, bucket: Option<&str>, key: &str) -> (String, String) {
+        let key = encode(key, PATH);
+        match bucket {
+            // Bucket names with dots break TLS on virtual hosts; AWS serves them path-style.
+            Some(b) if self.virtual_hosted && !b.contains('.') => {
+                (format!("{b}.{}", self.host), format!("/{key}"))
+            }
+            Some(b) => (
+                self.host.clone(),
+                format!("{}/{}/{key}", self.base_path, encode(b, PATH)),
+            ),
+            None => (self.host.clone(), format!("{}/", self.base_path)),
+        }
+    }
+
+    async fn send(
+        &self,
+        http: &reqwest::Client,
+        method: reqwest::Method,
+        bucket: Option<&str>,
+        key: &str,
+        query: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Bytes, StorageError> {
+        let (host, path) = self.locate(bucket, key);
+        let payload = if body.is_empty() {
+            EMPTY_PAYLOAD.to_string()
+        } else {
+            sigv4::sha256_hex(&body)
+        };
+        let mut url = format!("{}://{host}{path}", self.scheme);
+        if !query.is_empty() {
+            let q: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k, sigv4::STRICT), encode(v, sigv4::STRICT)))
+                .collect();
+            url.push('?');
+            url.push_str(&q.join("&"));
+        }
+        let mut last = StorageError::Failed("no attempt made".into());
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 << (2 * attempt))).await;
+            }
+            let req = Request {
+                method: method.as_str(),
+                host: &host,
+                path: &path,
+                query,
+                headers: &[],
+            };
+            let mut builder = http.request(method.clone(), &url).body(body.clone());
+            for (name, value) in sigv4::authorize(&self.credentials(), &req, &payload, now_secs()) {
+                builder = builder.header(name, value);
+            }
+            match builder.send().await {
+                Ok(resp) if resp.status().is_success() => {
+                    return resp
+                        .bytes()
+                        .await
+                        .map_err(|e| StorageError::Failed(e.without_url().to_string()));
+                }
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    let text = resp.text().await.unwrap_or_default();
+                    last = error_of(status, &text);
+                    if !matches!(last, StorageError::Failed(_)) {
+                        return Err(last);
+                    }
+                }
+                Err(e) => last = StorageError::Failed(e.without_url().to_string()),
+            }
+        }
+        Err(last)
+    }
+
+    pub async fn list_buckets(
+        &self,
+        http: &reqwest::Client,
+        include_region: bool,
+    ) -> Result<Vec<BucketInfo>, StorageError> {
+        let body = self
+            .send(http, reqwest::Method::GET, None, "", &[], Bytes::new())
+            .await?;
+        let parsed: ListAllMyBucketsResult = xml(&body)?;
+        let mut out: Vec<BucketInfo> = parsed
+            .buckets
+            .bucket
+            .into_iter()
+            .map(|b| BucketInfo {
+                create_ms: b.creation_date.as_deref().and_then(parse_iso8601),
+                name: b.name,
+                region: None,
+            })
+            .collect();
+        if include_region {
+            for b in &mut out {
+                b.region = Some(self.bucket_region(http, &b.name).await);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The bucket's region as the provider reports it; the account's own when it will not say.
+    async fn bucket_region(&self, http: &reqwest::Client, bucket: &str) -> String {
+        let answer = self
+            .send(
+                http,
+                reqwest::Method::GET,
+                Some(bucket),
+                "",
+                &[("location", "")],
+                Bytes::new(),
+            )
+            .await;
+        match answer.ok().and_then(|b| xml::<LocationConstraint>(&b).ok()) {
+            // An empty constraint is AWS's way of saying us-east-1.
+            Some(l) if l.region.is_empty() => "us-east-1".to_string(),
+            Some(l) => l.region,
+            None => self.region.clone(),
+        }
+    }
+
+    pub async fn list_objects(
+        &self,
+        http: &reqwest::Client,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max: usize,
+    ) -> Result<ObjectPage, StorageError> {
+        let max_keys = max.to_string();
+        let mut query = vec![
+            ("list-type", "2"),
+            ("delimiter", "/"),
+            ("prefix", prefix),
+            ("max-keys", max_keys.as_str()),
+        ];
+        if let Some(token) = continuation {
+            query.push(("continuation-token", token));
+        }
+        let body = self
+            .send(
+                http,
+                reqwest::Method::GET,
+                Some(bucket),
+                "",
+                &query,
+                Bytes::new(),
+            )
+            .await?;
+        let parsed: ListBucketResult = xml(&body)?;
+        let folders = parsed.common_prefixes.into_iter().map(|p| ObjectInfo {
+            key: p.prefix,
+            size: 0,
+            last_modified_ms: None,
+            is_folder: true,
+        });
+        let files = parsed
+            .contents
+            .into_iter()
+            // The folder's own marker is the folder being listed, not an entry of it.
+            .filter(|o| o.key != prefix)
+            .map(|o| ObjectInfo {
+                is_folder: o.key.ends_with('/'),
+                last_modified_ms: o.last_modified.as_deref().and_then(parse_iso8601),
+                size: o.size,
+                key: o.key,
+            });
+        Ok(ObjectPage {
+            objects: folders.chain(files).collect(),
+            continuation: parsed
+                .next_continuation_token
+                .filter(|t| parsed.is_truncated && !t.is_empty()),
+        })
+    }
+
+    pub async fn put_empty(
+        &self,
+        http: &reqwest::Client,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), StorageError> {
+        self.send(
+            http,
+            reqwest::Method::PUT,
+            Some(bucket),
+            key,
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Deletes `key`; a key ending with `/` takes everything under it along.
+    pub async fn delete(
+        &self,
+        http: &reqwest::Client,
+        bucket: &str,
+        key: &str,
+    ) -> Result<(), StorageError> {
+        if key.ends_with('/') {
+            self.delete_prefix(http, bucket, key).await?;
+        }
+        self.send(
+            http,
+            reqwest::Method::DELETE,
+            Some(bucket),
+            key,
+            &[],
+            Bytes::new(),
+        )
+        .await
+        .map(drop)
+    }
+
+    async fn delete_prefix(
+        &self,
+        http: &reqwest::Client,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<(), StorageError> {
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut query = vec![("list-type", "2"), ("prefix", prefix)];
+            if let Some(t) = continuation.as_deref() {
+                query.push(("continuation-token", t));
+            }
+            let body = self
+                .send(
+                    http,
+                    reqwest::Method::GET,
+                    Some(bucket),
+                    "",
+                    &query,
+                    Bytes::new(),
+                )
+                .await?;
+            let page: ListBucketResult = xml(&body)?;
+            let keys: Vec<&str> = page
+                .contents
+                .iter()
+                .map(|o| o.key.as_str())
+                .filter(|k| *k != prefix)
+                .collect();
+            for chunk in keys.chunks(DELETE_CONCURRENCY) {
+                let deletes: Vec<_> = chunk
+                    .iter()
+                    .map(|k| {
+                        self.send(
+                            http,
+                            reqwest::Method::DELETE,
+                            Some(bucket),
+                            k,
+                            &[],
+                            Bytes::new(),
+                        )
+                    })
+                    .collect();
+                try_join_all(deletes).await?;
+            }
+            continuation = page.next_continuation_token.filter(|_| page.is_truncated);
+            if continuation.is_none() {
+                return Ok(());
+            }
+        }
+    }
+
+    pub fn presign(&self, p: &Presign<'_>) -> String {
+        let (host, path) = self.locate(Some(p.bucket), p.key);
+        let disposition;
+        let mut query: Vec<(&str, &str)> = Vec::new();
+        if p.attachment && p.method == PresignMethod::Get {
+            let file = p.key.rsplit('/').next().unwrap_or(p.key);
+            disposition = format!("attachment; filename=\"{}\"", file.replace('"', ""));
+            query.push(("response-content-disposition", &disposition));
+        }
+        let mut headers: Vec<(&str, &str)> = Vec::new();
+        if let (PresignMethod::Put, Some(ct)) = (p.method, p.content_type) {
+            headers.push(("content-type", ct));
+        }
+        let req = Request {
+            method: match p.method {
+                PresignMethod::Get => "GET",
+                PresignMethod::Put => "PUT",
+            },
+            host: &host,
+            path: &path,
+            query: &query,
+            headers: &headers,
+        };
+        let q = sigv4::presign_query(&self.credentials(), &req, p.expires_secs, now_secs());
+        format!("{}://{host}{path}?{q}", self.scheme)
+    }
+}
+
+fn xml<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, StorageError> {
+    let text = std::str::from_utf8(body)
+        .map_err(|_| StorageError::Failed("the provider answered with invalid UTF-8".into()))?;
+    quick_xml::de::from_str(text)
+        .map_err(|e| StorageError::Failed(format!("the provider's answer was not understood: {e}")))
+}
+
+/// An S3 error answer, as the kind of failure the core reports.
+fn error_of(status: u16, body: &str) -> StorageError {
+    let parsed: Option<XmlError> = quick_xml::de::from_str(body).ok();
+    let reason = match &parsed {
+        Some(e) if !e.message.is_empty() => format!("{}: {}", e.code, e.message),
+        Some(e) if !e.code.is_empty() => e.code.clone(),
+        _ => format!("HTTP {status}"),
+    };
+    match status {
+        401 | 403 => StorageError::Denied(reason),
+        404 => StorageError::NotFound(reason),
+        301 | 307 => StorageError::Invalid(format!(
+            "the bucket is in another region or behind another endpoint ({reason})"
+        )),
+        400 | 405 | 409 | 411 | 412 | 416 => StorageError::Invalid(reason),
+        _ => StorageError::Failed(reason),
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListAllMyBucketsResult {
+    #[serde(default)]
+    buckets: BucketList,
+}
+
+#[derive(Deserialize, Default)]
+struct BucketList {
+    #[serde(rename = "Bucket", default)]
+    bucket: Vec<XmlBucket>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XmlBucket {
+    name: String,
+    #[serde(default)]
+    creation_date: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct LocationConstraint {
+    #[serde(rename = "$text", default)]
+    region: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ListBucketResult {
+    #[serde(default)]
+    is_truncated: bool,
+    #[serde(default)]
+    contents: Vec<XmlObject>,
+    #[serde(default)]
+    common_prefixes: Vec<XmlPrefix>,
+    #[serde(default)]
+    next_continuation_token: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XmlObject {
+    key: String,
+    #[serde(default)]
+    size: u64,
+    #[serde(default)]
+    last_modified: Option<String>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct XmlPrefix {
+    prefix: String,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "PascalCase", default)]
+struct XmlError {
+    code: String,
+    message: String,
+}

@@ -1,0 +1,229 @@
+//! The stored cloud account, and the `cloudAccount` object requests name it with.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::cloud_type;
+use crate::auth::Caller;
+use crate::error::{ApiError, ApiResult};
+use crate::json::null_as_default;
+use crate::model::User;
+use crate::ports::{CloudTarget, SecretBox, Store, hex};
+use crate::store::table::{Table, indexed_rows};
+
+pub const CLOUD_ACCOUNTS: Table = Table::new("cloudaccount/");
+/// `{account id}/{cloud account id}` -> nothing: an account's cloud accounts.
+pub const BY_ACCOUNT: Table = Table::new("idx/cloudaccount/");
+
+/// A stored cloud account. The secret key and `credentialsData` are sealed with the host's
+/// [`SecretBox`]; the access key is an identifier, kept in clear and shown obfuscated.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct CloudAccount {
+    pub id: String,
+    pub account_id: String,
+    /// Who added it; only they see it unless it is shared.
+    pub user_id: String,
+    pub cloud_type: u32,
+    pub name: String,
+    pub region: String,
+    pub endpoint: String,
+    pub service_url: String,
+    pub access_key: String,
+    pub sealed_secret_key: String,
+    pub sealed_credentials_data: String,
+    pub shared: bool,
+    pub create_ms: u64,
+}
+
+impl CloudAccount {
+    pub fn visible_to(&self, caller: &Caller) -> bool {
+        self.account_id == caller.account_id && (self.shared || self.user_id == caller.user_id)
+    }
+
+    /// Its owner, and the account's admins for shared ones.
+    pub fn manageable_by(&self, user: &User) -> bool {
+        self.account_id == user.account_id
+            && (self.user_id == user.id || (self.shared && user.is_admin()))
+    }
+
+    pub fn index_key(&self) -> String {
+        alloc::format!("{}/{}", self.account_id, self.id)
+    }
+
+    /// The credentials in clear, for one provider call.
+    pub fn target(&self, secrets: &SecretBox) -> ApiResult<CloudTarget> {
+        // A secret that does not open means the key file was replaced: say so, not 500.
+        let open = |sealed: &str| {
+            secrets.open(sealed).ok_or_else(|| {
+                ApiError::invalid(
+                    "This cloud account's stored secret cannot be decrypted (was the agent's \
+                     secrets key replaced?); delete the cloud account and add it again.",
+                )
+            })
+        };
+        Ok(CloudTarget {
+            cache_key: alloc::format!("stored:{}", self.id),
+            cloud_type: self.cloud_type,
+            region: self.region.clone(),
+            endpoint: self.endpoint().into(),
+            access_key: self.access_key.clone(),
+            secret_key: open(&self.sealed_secret_key)?,
+            credentials_data: open(&self.sealed_credentials_data)?,
+        })
+    }
+
+    /// `endpoint`, or `serviceUrl` when only that was given.
+    pub fn endpoint(&self) -> &str {
+        if self.endpoint.is_empty() {
+            &self.service_url
+        } else {
+            &self.endpoint
+        }
+    }
+}
+
+/// The cloud accounts of `account_id` that `caller` may see, oldest first.
+pub fn visible(store: &impl Store, caller: &Caller) -> ApiResult<Vec<CloudAccount>> {
+    let prefix = BY_ACCOUNT.key(&alloc::format!("{}/", caller.account_id));
+    let mut rows: Vec<CloudAccount> = indexed_rows(store, &prefix, CLOUD_ACCOUNTS)?;
+    rows.retain(|a| a.visible_to(caller));
+    rows.sort_by_key(|a| a.create_ms);
+    Ok(rows)
+}
+
+/// One cloud account the caller may see; anything else is NOT_FOUND, so ids of other
+/// accounts' cloud accounts cannot be probed.
+pub fn find(store: &impl Store, caller: &Caller, id: &str) -> ApiResult<CloudAccount> {
+    CLOUD_ACCOUNTS
+        .get::<CloudAccount>(store, id.trim())?
+        .filter(|a| a.visible_to(caller))
+        .ok_or_else(|| ApiError::not_found("The cloud account"))
+}
+
+/// A `cloudAccount` as requests carry it: the id of a stored account, or (to try credentials
+/// before saving them) the provider and credentials themselves.
+#[derive(Clone, Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct AccountRef {
+    #[serde(deserialize_with = "null_as_default")]
+    pub id: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub cloud_type: u32,
+    #[serde(deserialize_with = "null_as_default")]
+    pub region: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub endpoint: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub service_url: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub access_key: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub secret_key: String,
+    #[serde(deserialize_with = "null_as_default")]
+    pub credentials_data: String,
+}
+
+const NIL_UUID: &str = "00000000-0000-0000-0000-000000000000";
+
+impl AccountRef {
+    pub fn stored_id(&self) -> Option<&str> {
+        let id = self.id.trim();
+        (!id.is_empty() && id != NIL_UUID).then_some(id)
+    }
+
+    /// The target a storage call goes to: the stored account when an id is given (the keys a
+    /// client echoes back are obfuscated and ignored), otherwise the credentials inline.
+    pub fn resolve(
+        &self,
+        store: &impl Store,
+        secrets: &SecretBox,
+        caller: &Caller,
+    ) -> ApiResult<CloudTarget> {
+        if let Some(id) = self.stored_id() {
+            return find(store, caller, id)?.target(secrets);
+        }
+        self.inline_target()
+    }
+
+    /// Credentials given in the request itself, checked for shape.
+    pub fn inline_target(&self) -> ApiResult<CloudTarget> {
+        if !cloud_type::is_documented(self.cloud_type) {
+            return Err(ApiError::invalid(alloc::format!(
+                "Give the 'id' of a stored cloud account, or a 'cloudType' ({}) and its \
+                 credentials.",
+                cloud_type::SUPPORTED_NAMES
+            )));
+        }
+        let endpoint = if self.endpoint.trim().is_empty() {
+            self.service_url.trim()
+        } else {
+            self.endpoint.trim()
+        };
+        let mut target = CloudTarget {
+            cache_key: String::new(),
+            cloud_type: self.cloud_type,
+            region: self.region.trim().into(),
+            endpoint: endpoint.into(),
+            access_key: self.access_key.trim().into(),
+            secret_key: self.secret_key.trim().into(),
+            credentials_data: self.credentials_data.trim().into(),
+        };
+        check_credentials(&target)?;
+        target.cache_key = inline_cache_key(&target);
+        Ok(target)
+    }
+}
+
+/// What each provider needs, so that a missing key is named before any network call.
+pub fn check_credentials(target: &CloudTarget) -> ApiResult<()> {
+    let needs = |field: &str, value: &str| {
+        if value.is_empty() {
+            return Err(ApiError::invalid(alloc::format!(
+                "'{field}' is required for cloudType {} ({}).",
+                target.cloud_type,
+                cloud_type::name(target.cloud_type)
+            )));
+        }
+        Ok(())
+    };
+    match target.cloud_type {
+        t if cloud_type::is_s3(t) || t == cloud_type::AZURE => {
+            needs("accessKey", &target.access_key)?;
+            needs("secretKey", &target.secret_key)?;
+        }
+        cloud_type::GOOGLE => needs("credentialsData", &target.credentials_data)?,
+        _ => {}
+    }
+    if matches!(
+        target.cloud_type,
+        cloud_type::S3_GENERIC | cloud_type::CLOUDFLARE
+    ) {
+        needs("endpoint", &target.endpoint)?;
+    }
+    let e = &target.endpoint;
+    if !(e.is_empty() || e.starts_with("https://") || e.starts_with("http://")) {
+        return Err(ApiError::invalid(
+            "'endpoint' must be an http:// or https:// URL.",
+        ));
+    }
+    Ok(())
+}
+
+/// Hosts cache clients by key; inline credentials key by a hash, never by the secret itself.
+fn inline_cache_key(t: &CloudTarget) -> String {
+    let mut h = Sha256::new();
+    for part in [
+        &t.region,
+        &t.endpoint,
+        &t.access_key,
+        &t.secret_key,
+        &t.credentials_data,
+    ] {
+        h.update((part.len() as u64).to_le_bytes());
+        h.update(part.as_bytes());
+    }
+    h.update(t.cloud_type.to_le_bytes());
+    alloc::format!("inline:{}", hex(&h.finalize()))
+}

@@ -1,0 +1,46 @@
+//! `CloudType`, a flag enum on the wire (`cloud.md`, Insert Cloud Account).
+
+pub const AWS: u32 = 1;
+pub const WASABI: u32 = 2;
+pub const AZURE: u32 = 4;
+pub const S3_GENERIC: u32 = 8;
+pub const GOOGLE: u32 = 16;
+pub const CLOUDFLARE: u32 = 64;
+
+const NAMES: [(u32, &str); 14] = [
+    (1, "AWS"),
+    (2, "Wasabi"),
+    (4, "Azure"),
+    (8, "S3Generic"),
+    (16, "Google"),
+    (32, "Frame"),
+    (64, "Cloudflare"),
+    (128, "Dropbox"),
+    (256, "Box"),
+    (512, "OneDrive"),
+    (1024, "GoogleDrive"),
+    (2048, "LocalHttp"),
+    (4096, "FastrServer"),
+    (8192, "Atomosphere"),
+];
+
+/// The providers the desktop agent implements, for error messages.
+pub const SUPPORTED_NAMES: &str =
+    "AWS (1), Wasabi (2), Azure (4), S3Generic (8), Google (16), Cloudflare (64)";
+
+pub fn name(cloud_type: u32) -> &'static str {
+    NAMES
+        .iter()
+        .find(|(v, _)| *v == cloud_type)
+        .map_or("unknown", |(_, n)| n)
+}
+
+/// One documented flag (a cloud account has exactly one provider).
+pub fn is_documented(cloud_type: u32) -> bool {
+    NAMES.iter().any(|(v, _)| *v == cloud_type)
+}
+
+/// The S3 family: an access key and a secret key.
+pub fn is_s3(cloud_type: u32) -> bool {
+    matches!(cloud_type, AWS | WASABI | S3_GENERIC | CLOUDFLARE)
+}

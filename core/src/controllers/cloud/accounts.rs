@@ -1,0 +1,216 @@
+//! Cloud Accounts (`cloud.md`): add, list, share and delete the providers an account uses.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{Ctx, required_query};
+use crate::cloud::account::{self, AccountRef, BY_ACCOUNT, CLOUD_ACCOUNTS, CloudAccount};
+use crate::cloud::storage_error;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::http::Response;
+use crate::json::{max_len, null_as_default, required};
+use crate::ports::{ObjectStorage, Ports, RngExt};
+use crate::store::Batch;
+use crate::store::table::{commit, save};
+use crate::time::iso8601;
+
+/// The documented `CloudAccount` (web-api `cloudaccount.md`), keys obfuscated.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CloudAccountDto<'a> {
+    id: &'a str,
+    account_id: &'a str,
+    user_id: &'a str,
+    cloud_type: u32,
+    name: &'a str,
+    region: &'a str,
+    endpoint: &'a str,
+    service_url: &'a str,
+    access_key: String,
+    secret_key: &'static str,
+    credentials_data: &'static str,
+    active: bool,
+    shared: bool,
+    internal_storage: bool,
+    storage_tier: u32,
+    deleted: bool,
+    create_date: String,
+}
+
+const HIDDEN: &str = "********";
+
+impl<'a> CloudAccountDto<'a> {
+    fn new(a: &'a CloudAccount) -> CloudAccountDto<'a> {
+        let hidden = |sealed: &str| if sealed.is_empty() { "" } else { HIDDEN };
+        CloudAccountDto {
+            id: &a.id,
+            account_id: &a.account_id,
+            user_id: &a.user_id,
+            cloud_type: a.cloud_type,
+            name: &a.name,
+            region: &a.region,
+            endpoint: &a.endpoint,
+            service_url: &a.service_url,
+            access_key: obfuscate(&a.access_key),
+            secret_key: hidden(&a.sealed_secret_key),
+            credentials_data: hidden(&a.sealed_credentials_data),
+            active: true,
+            shared: a.shared,
+            internal_storage: false,
+            storage_tier: 0,
+            deleted: false,
+            create_date: iso8601(a.create_ms),
+        }
+    }
+}
+
+/// The first and last four characters of a long access key (enough to tell keys apart),
+/// nothing of a short one.
+fn obfuscate(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() < 12 {
+        return String::from(if key.is_empty() { "" } else { HIDDEN });
+    }
+    let mut out: String = chars[..4].iter().collect();
+    out.push_str(HIDDEN);
+    out.extend(&chars[chars.len() - 4..]);
+    out
+}
+
+pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let rows = account::visible(cx.store(), caller)?;
+    let dtos: Vec<CloudAccountDto<'_>> = rows.iter().map(CloudAccountDto::new).collect();
+    Ok(Response::json(&dtos))
+}
+
+pub async fn get<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let id = required_query(cx.req, "id")?;
+    let row = account::find(cx.store(), cx.caller()?, &id)?;
+    Ok(Response::json(&CloudAccountDto::new(&row)))
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct InsertInput {
+    #[serde(default, deserialize_with = "null_as_default")]
+    name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    shared: bool,
+    #[serde(flatten)]
+    credentials: AccountRef,
+}
+
+pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let input: InsertInput = cx.body()?;
+    let name = required("name", &input.name)?;
+    max_len("name", name, 100)?;
+    let c = &input.credentials;
+    max_len("region", &c.region, 100)?;
+    max_len("endpoint", &c.endpoint, 500)?;
+    max_len("serviceUrl", &c.service_url, 500)?;
+    max_len("accessKey", &c.access_key, 500)?;
+    max_len("secretKey", &c.secret_key, 500)?;
+    max_len("credentialsData", &c.credentials_data, 20_000)?;
+    let target = c.inline_target()?;
+    // Credentials are checked against the provider before anything is saved.
+    cx.ports()
+        .objects()
+        .list_buckets(&target, false)
+        .await
+        .map_err(|e| storage_error(target.cloud_type, e))?;
+    let ports = cx.ports();
+    let row = CloudAccount {
+        id: ports.rng().uuid(),
+        account_id: caller.account_id.clone(),
+        user_id: caller.user_id.clone(),
+        cloud_type: target.cloud_type,
+        name: String::from(name),
+        region: target.region.clone(),
+        endpoint: String::from(c.endpoint.trim()),
+        service_url: String::from(c.service_url.trim()),
+        access_key: target.access_key.clone(),
+        sealed_secret_key: ports.secrets().seal(&target.secret_key, ports.rng()),
+        sealed_credentials_data: ports.secrets().seal(&target.credentials_data, ports.rng()),
+        shared: input.shared,
+        create_ms: cx.now_ms(),
+    };
+    let mut batch = Batch::new();
+    CLOUD_ACCOUNTS.put(&mut batch, &row.id, &row);
+    BY_ACCOUNT.put_str(&mut batch, &row.index_key(), "");
+    save(cx.store(), &batch)?;
+    Ok(Response::json(&CloudAccountDto::new(&row)))
+}
+
+/// The cloud account named by `id`, if the caller may change it.
+fn managed<P: Ports>(cx: &Ctx<'_, P>, id: &str) -> ApiResult<CloudAccount> {
+    let caller = cx.caller()?;
+    let row = account::find(cx.store(), caller, id)?;
+    let user = cx.agent.caller_user(caller)?;
+    if !row.manageable_by(&user) {
+        return Err(ApiError::access(
+            "Only the user who added a cloud account (or an admin, once it is shared) can \
+             change it.",
+        ));
+    }
+    Ok(row)
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ShareInput {
+    #[serde(default, deserialize_with = "null_as_default")]
+    id: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    shared: bool,
+}
+
+pub async fn manage_share<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let input: ShareInput = cx.body()?;
+    let mut row = managed(cx, required("id", &input.id)?)?;
+    row.shared = input.shared;
+    let mut batch = Batch::new();
+    batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
+    CLOUD_ACCOUNTS.put(&mut batch, &row.id, &row);
+    commit(
+        cx.store(),
+        &batch,
+        (
+            ErrorCode::NotFound,
+            "The cloud account was deleted meanwhile.",
+        ),
+    )?;
+    Ok(Response::ok())
+}
+
+pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let id = required_query(cx.req, "id")?;
+    let row = managed(cx, &id)?;
+    let mut batch = Batch::new();
+    batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
+    CLOUD_ACCOUNTS.delete(&mut batch, &row.id);
+    BY_ACCOUNT.delete(&mut batch, &row.index_key());
+    commit(
+        cx.store(),
+        &batch,
+        (
+            ErrorCode::NotFound,
+            "The cloud account was deleted meanwhile.",
+        ),
+    )?;
+    Ok(Response::json(&true))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::obfuscate;
+
+    #[test]
+    fn access_keys_show_only_their_ends() {
+        assert_eq!(obfuscate("AKIAIOSFODNN7EXAMPLE"), "AKIA********MPLE");
+        assert_eq!(obfuscate("short"), "********");
+        assert_eq!(obfuscate(""), "");
+    }
+}

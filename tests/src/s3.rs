@@ -1,0 +1,134 @@
+//! A real S3 server for cloud tests: `s3s-fs` (installed by `.ci/run` with `cargo install
+//! s3s-fs@0.14.1 --features binary`) serving a temporary folder on a free loopback port.
+//! A bucket is a folder under its root and an object a file, so tests can arrange and check
+//! the server's contents directly on disk.
+
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{Resp, Value, json, raw_exchange};
+
+pub const ACCESS_KEY: &str = "CLICKTESTACCESSKEY01";
+pub const SECRET_KEY: &str = "click/test/secret+key/0123456789abcdefghij";
+
+pub struct S3Server {
+    child: Child,
+    pub addr: SocketAddr,
+    pub root: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+fn binary() -> PathBuf {
+    let home = std::env::var_os("CARGO_HOME")
+        .map(PathBuf::from)
+        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
+        .expect("HOME or CARGO_HOME");
+    let bin = home.join("bin").join("s3s-fs");
+    assert!(
+        bin.exists(),
+        "{} is missing: run `cargo install s3s-fs@0.14.1 --features binary` (.ci/run does)",
+        bin.display()
+    );
+    bin
+}
+
+impl S3Server {
+    pub fn start() -> S3Server {
+        let tmp = tempfile::tempdir().expect("temp dir");
+        let root = tmp.path().join("s3");
+        std::fs::create_dir_all(&root).unwrap();
+        let port = TcpListener::bind("127.0.0.1:0")
+            .and_then(|l| l.local_addr())
+            .expect("a free port")
+            .port();
+        let child = Command::new(binary())
+            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+            .arg(&root)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("start s3s-fs");
+        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(15);
+        while TcpStream::connect(addr).is_err() {
+            assert!(Instant::now() < deadline, "s3s-fs did not start on {addr}");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        S3Server {
+            child,
+            addr,
+            root,
+            _tmp: tmp,
+        }
+    }
+
+    pub fn endpoint(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    /// Creates a bucket (a folder of the server's root).
+    pub fn bucket(&self, name: &str) -> PathBuf {
+        let dir = self.root.join(name);
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    /// Writes an object straight into the server's folder.
+    pub fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
+        let path = self.path(bucket, key);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, bytes).unwrap();
+    }
+
+    pub fn path(&self, bucket: &str, key: &str) -> PathBuf {
+        self.root.join(bucket).join(key)
+    }
+
+    pub fn exists(&self, bucket: &str, key: &str) -> bool {
+        Path::exists(&self.path(bucket, key))
+    }
+
+    /// The body of `/cloud/insert_account` for this server (an `S3Generic` account).
+    pub fn account(&self, name: &str) -> Value {
+        json!({
+            "name": name,
+            "cloudType": 8,
+            "region": "us-east-1",
+            "endpoint": self.endpoint(),
+            "accessKey": ACCESS_KEY,
+            "secretKey": SECRET_KEY,
+            "serviceUrl": "",
+            "shared": false
+        })
+    }
+}
+
+impl Drop for S3Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One plain HTTP/1.1 exchange with an `http://host:port/path?query` URL, as any client
+/// handed a presigned URL would make it.
+pub fn fetch(method: &str, url: &str, headers: &[(&str, &str)], body: &[u8]) -> Resp {
+    let rest = url.strip_prefix("http://").expect("an http:// URL");
+    let (authority, target) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let addr: SocketAddr = authority.parse().expect("host:port");
+    let mut head = format!("{method} {target} HTTP/1.1\r\nHost: {authority}\r\n");
+    for (n, v) in headers {
+        head.push_str(&format!("{n}: {v}\r\n"));
+    }
+    head.push_str(&format!(
+        "Content-Length: {}\r\nConnection: close\r\n\r\n",
+        body.len()
+    ));
+    let mut bytes = head.into_bytes();
+    bytes.extend_from_slice(body);
+    raw_exchange(addr, &bytes)
+}
