@@ -7,8 +7,8 @@
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
 use crate::controllers::{
-    accountlogsetting, apitoken, authentication, cloud, management, projects, user, usergroup,
-    userspermission, websocket,
+    accountlogsetting, apitoken, authentication, cloud, management, projects, sharedclouddrive,
+    user, usergroup, userspermission, websocket,
 };
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
@@ -98,6 +98,16 @@ routes! {
     ProjectsInsert: Post "/projects/insert" User => projects::insert;
     ProjectsUpdate: Put "/projects/update" User => projects::update;
     ProjectsDelete: Delete "/projects/delete" User => projects::delete;
+    ProjectDrives: Get "/projects/get_assigned_sharedclouddrives" User => projects::get_assigned_sharedclouddrives;
+    DriveProjects: Get "/projects/get_assigned_projects" User => projects::get_assigned_projects;
+    ProjectDriveAssign: Post "/projects/assign_sharedclouddrive" User => projects::assign_sharedclouddrive;
+    ProjectDriveUnassign: Delete "/projects/unassign_sharedclouddrive" User => projects::unassign_sharedclouddrive;
+    // SharedCloudDrive
+    DrivesGetAll: Get "/sharedclouddrive/get_all" User => sharedclouddrive::get_all;
+    DrivesGetAllWithDetails: Get "/sharedclouddrive/get_all_with_details" User => sharedclouddrive::get_all_with_details;
+    DriveInsert: Post "/sharedclouddrive/insert" User => sharedclouddrive::insert;
+    DriveUpdate: Put "/sharedclouddrive/update" User => sharedclouddrive::update;
+    DriveDelete: Delete "/sharedclouddrive/delete" User => sharedclouddrive::delete;
     // UsersPermission
     UserProjectAdd: Post "/userspermission/users_project_permission" User => userspermission::add_user_project;
     UserProjectEdit: Put "/userspermission/users_project_permission" User => userspermission::edit_user_project;
@@ -109,6 +119,16 @@ routes! {
     GroupProjectDelete: Delete "/userspermission/usergroups_project_permission" User => userspermission::delete_group_project;
     GroupsOfProject: Get "/userspermission/get_usergroups_assigned_to_project" User => userspermission::groups_of_project;
     ProjectsOfGroup: Get "/userspermission/get_projects_assigned_to_usergroup" User => userspermission::projects_of_group;
+    UserDriveAdd: Post "/userspermission/users_sharedclouddrive_permision" User => userspermission::add_user_drive;
+    UserDriveEdit: Put "/userspermission/users_sharedclouddrive_permision" User => userspermission::edit_user_drive;
+    UserDriveDelete: Delete "/userspermission/users_sharedclouddrive_permision" User => userspermission::delete_user_drive;
+    UsersOfDrive: Get "/userspermission/get_users_assigned_to_sharedclouddrive" User => userspermission::users_of_drive;
+    DrivesOfUser: Get "/userspermission/get_sharedclouddrive_assigned_to_user" User => userspermission::drives_of_user;
+    GroupDriveAdd: Post "/userspermission/usergroup_sharedclouddrive_permission" User => userspermission::add_group_drive;
+    GroupDriveEdit: Put "/userspermission/usergroup_sharedclouddrive_permission" User => userspermission::edit_group_drive;
+    GroupDriveDelete: Delete "/userspermission/usergroup_sharedclouddrive_permission" User => userspermission::delete_group_drive;
+    GroupsOfDrive: Get "/userspermission/get_usergroups_assigned_to_sharedclouddrive" User => userspermission::groups_of_drive;
+    DrivesOfGroup: Get "/userspermission/get_sharedclouddrive_assigned_to_usergroup" User => userspermission::drives_of_group;
     // AccountLogSetting
     LogSettingSetup: Post "/accountlogsetting/setup" User => accountlogsetting::setup;
     LogSettingGet: Get "/accountlogsetting/get" User => accountlogsetting::get;

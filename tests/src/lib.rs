@@ -630,3 +630,66 @@ pub fn login_as(agent: &Agent, username: &str, password: &str, user_type: u32) -
     assert_eq!(body["challenge"], 0, "{body}");
     body["jwtToken"].as_str().unwrap().to_string()
 }
+
+/// An account's owner, signed in, with shortcuts for its calls.
+pub struct Account<'a> {
+    pub agent: &'a Agent,
+    pub token: String,
+}
+
+impl Account<'_> {
+    pub fn new<'a>(agent: &'a Agent, email: &str) -> Account<'a> {
+        Account {
+            agent,
+            token: signup_and_login(agent, email),
+        }
+    }
+
+    pub fn post(&self, path: &str, body: Value) -> Resp {
+        self.agent.post(path, body).token(&self.token).send()
+    }
+
+    pub fn put(&self, path: &str, body: Value) -> Resp {
+        self.agent.put(path, body).token(&self.token).send()
+    }
+
+    pub fn get(&self, path: &str) -> Value {
+        self.agent
+            .get(path)
+            .token(&self.token)
+            .send()
+            .expect(200)
+            .json()
+    }
+
+    pub fn delete(&self, path: &str) -> Resp {
+        self.agent.call("DELETE", path).token(&self.token).send()
+    }
+
+    pub fn group(&self, name: &str) -> String {
+        let g = self
+            .post(
+                "/usergroup/insert",
+                json!({"name": name, "description": "d", "active": true}),
+            )
+            .expect(200)
+            .json();
+        g["id"].as_str().unwrap().to_string()
+    }
+
+    pub fn project(&self, name: &str) -> String {
+        let p = self
+            .post(
+                "/projects/insert",
+                json!({"name": name, "description": "d", "active": true}),
+            )
+            .expect(200)
+            .json();
+        p["id"].as_str().unwrap().to_string()
+    }
+
+    /// Invites and activates a user of the given type; returns its id and token.
+    pub fn user(&self, username: &str, user_type: u32) -> (String, String) {
+        member(self.agent, &self.token, username, user_type)
+    }
+}

@@ -1,88 +1,8 @@
 //! User groups, projects and permissions (usergroup.md, projects.md, userspermission.md):
 //! CRUD, both sides of every relation, cascades, roles, isolation between accounts.
 
-use click_blackbox::{Agent, PASSWORD, json, login_as, signup_and_login};
+use click_blackbox::{Account, Agent, json};
 use serde_json::Value;
-
-struct Account<'a> {
-    agent: &'a Agent,
-    token: String,
-}
-
-impl Account<'_> {
-    fn new<'a>(agent: &'a Agent, email: &str) -> Account<'a> {
-        Account {
-            agent,
-            token: signup_and_login(agent, email),
-        }
-    }
-
-    fn post(&self, path: &str, body: Value) -> click_blackbox::Resp {
-        self.agent.post(path, body).token(&self.token).send()
-    }
-
-    fn put(&self, path: &str, body: Value) -> click_blackbox::Resp {
-        self.agent.put(path, body).token(&self.token).send()
-    }
-
-    fn get(&self, path: &str) -> Value {
-        self.agent
-            .get(path)
-            .token(&self.token)
-            .send()
-            .expect(200)
-            .json()
-    }
-
-    fn delete(&self, path: &str) -> click_blackbox::Resp {
-        self.agent.call("DELETE", path).token(&self.token).send()
-    }
-
-    fn group(&self, name: &str) -> String {
-        let g = self
-            .post(
-                "/usergroup/insert",
-                json!({"name": name, "description": "d", "active": true}),
-            )
-            .expect(200)
-            .json();
-        g["id"].as_str().unwrap().to_string()
-    }
-
-    fn project(&self, name: &str) -> String {
-        let p = self
-            .post(
-                "/projects/insert",
-                json!({"name": name, "description": "d", "active": true}),
-            )
-            .expect(200)
-            .json();
-        p["id"].as_str().unwrap().to_string()
-    }
-
-    /// Invites and activates a user of the given type; returns its id and token.
-    fn user(&self, username: &str, user_type: u32) -> (String, String) {
-        let u = self
-            .post(
-                "/user/insert_user",
-                json!({"username": username, "email": username, "userType": user_type}),
-            )
-            .expect(200)
-            .json();
-        let mail = self.agent.last_mail("user-activation", username);
-        self.agent
-            .post(
-                "/authentication/reset_password",
-                json!({"resetToken": mail.token, "password": PASSWORD}),
-            )
-            .send()
-            .expect(200);
-        (
-            u["id"].as_str().unwrap().to_string(),
-            login_as(self.agent, username, PASSWORD, user_type),
-        )
-    }
-}
 
 fn names(page: &Value, field: &str) -> Vec<String> {
     page["data"]

@@ -8,6 +8,7 @@ pub mod cloud;
 pub mod management;
 pub mod projects;
 mod shared;
+pub mod sharedclouddrive;
 pub mod user;
 pub mod usergroup;
 pub mod userspermission;

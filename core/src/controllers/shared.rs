@@ -220,7 +220,7 @@ pub fn assigned<P: Ports>(
             ));
         }
     }
-    let query = PageQuery::from_request_with(cx.req, &[other.sort_field()], false)?;
+    let query = PageQuery::from_request_with(cx.req, other.sort_fields(), false)?;
     let needle = name_filter(cx, filter_param);
     let page = relation.page(
         cx.store(),

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 use super::authentication::{issue_reset_token, send_mail, validate_email};
 use crate::agent::{Ctx, required_query};
 use crate::auth::totp;
+use crate::directory::relations::{GROUP_MEMBERS, RelationKind, Side, USER_DRIVE, USER_PROJECT};
 use crate::directory::users::{self, Filter};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::{Request, Response};
@@ -156,13 +157,22 @@ pub async fn get_all_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 pub async fn get_all_users_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let page = list(cx)?;
-    // Groups, projects and shared drives come with their controllers; none exist yet.
-    Ok(Response::json(&page.map(|u| UserWithDetails {
-        user: UserDto::from(u),
-        user_groups: Vec::new(),
-        projects: Vec::new(),
-        shared_cloud_drives: Vec::new(),
-    })))
+    let store = cx.store();
+    let mut data = Vec::with_capacity(page.data.len());
+    for u in &page.data {
+        let related = |r: &RelationKind| r.related(store, &u.account_id, Side::User, &u.id);
+        data.push(UserWithDetails {
+            user: UserDto::from(u),
+            user_groups: related(&GROUP_MEMBERS)?,
+            projects: related(&USER_PROJECT)?,
+            shared_cloud_drives: related(&USER_DRIVE)?,
+        });
+    }
+    Ok(Response::json(&Page {
+        data,
+        total: page.total,
+        options: page.options,
+    }))
 }
 
 #[derive(Deserialize)]

@@ -7,7 +7,7 @@ use super::shared;
 use super::user::admin;
 use crate::agent::Ctx;
 use crate::directory::entities::{self, USER_GROUPS};
-use crate::directory::relations::{Assignment, GROUP_MEMBERS, GROUP_PROJECT, Side};
+use crate::directory::relations::{Assignment, GROUP_DRIVE, GROUP_MEMBERS, GROUP_PROJECT, Side};
 use crate::directory::users;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
@@ -20,14 +20,12 @@ pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 pub async fn get_all_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let related = [(&GROUP_MEMBERS, "users"), (&GROUP_PROJECT, "projects")];
-    shared::list_with_details(
-        cx,
-        &USER_GROUPS,
-        Side::UserGroup,
-        &related,
-        &["sharedCloudDrives"],
-    )
+    let related = [
+        (&GROUP_MEMBERS, "users"),
+        (&GROUP_PROJECT, "projects"),
+        (&GROUP_DRIVE, "sharedCloudDrives"),
+    ];
+    shared::list_with_details(cx, &USER_GROUPS, Side::UserGroup, &related, &[])
 }
 
 pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {

@@ -8,6 +8,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::json::{max_len, required};
@@ -20,6 +21,9 @@ use crate::store::{index_page, scan_all};
 pub const NAME_MAX: usize = 100;
 pub const DESCRIPTION_MAX: usize = 1000;
 
+/// Applies a body's kind-specific fields to a record's `extra` (`inserting`: fill defaults).
+pub type ExtraFields = fn(&Map<String, Value>, &mut Map<String, Value>, bool) -> ApiResult<()>;
+
 #[derive(Clone, Copy, Debug)]
 pub struct Kind {
     pub table: Table,
@@ -27,6 +31,10 @@ pub struct Kind {
     pub counter: &'static str,
     /// For messages: "The user group".
     pub what: &'static str,
+    /// Checks and applies the fields only this kind has (from the body to the record's
+    /// `extra`); `inserting` asks for defaults and required fields. Kinds without any ignore
+    /// unknown fields.
+    pub extra: Option<ExtraFields>,
 }
 
 pub const USER_GROUPS: Kind = Kind {
@@ -34,6 +42,7 @@ pub const USER_GROUPS: Kind = Kind {
     by_name: Table::new("idx/account-usergroup-name/"),
     counter: "count/account-usergroups/",
     what: "The user group",
+    extra: None,
 };
 
 pub const PROJECTS: Kind = Kind {
@@ -41,6 +50,15 @@ pub const PROJECTS: Kind = Kind {
     by_name: Table::new("idx/account-project-name/"),
     counter: "count/account-projects/",
     what: "The project",
+    extra: None,
+};
+
+pub const SHARED_CLOUD_DRIVES: Kind = Kind {
+    table: Table::new("sharedclouddrive/"),
+    by_name: Table::new("idx/account-sharedclouddrive-name/"),
+    counter: "count/account-sharedclouddrives/",
+    what: "The shared cloud drive",
+    extra: Some(crate::directory::drives::apply_fields),
 };
 
 /// A user group or project, stored as it goes on the wire (web-api `UserGroup`, `Project`).
@@ -54,6 +72,9 @@ pub struct Entity {
     pub active: bool,
     /// Deleted records are removed, so this is always false; kept for the documented shape.
     pub deleted: bool,
+    /// The fields only some kinds have (a shared cloud drive's bucket and options).
+    #[serde(flatten, default)]
+    pub extra: Map<String, Value>,
 }
 
 /// Fields a client sends on insert and update; absent ones keep their values.
@@ -65,6 +86,9 @@ pub struct EntityInput {
     pub name: Option<String>,
     pub description: Option<String>,
     pub active: Option<bool>,
+    /// Everything else the body carries, for kinds with [`Kind::extra`] fields.
+    #[serde(flatten)]
+    pub rest: Map<String, Value>,
 }
 
 pub const SORT_FIELDS: [&str; 3] = ["Name", "Description", "Active"];
@@ -101,7 +125,10 @@ fn duplicate(kind: &Kind) -> ApiError {
     )
 }
 
-fn apply(entity: &mut Entity, input: &EntityInput) -> ApiResult<()> {
+fn apply(kind: &Kind, entity: &mut Entity, input: &EntityInput, inserting: bool) -> ApiResult<()> {
+    if let Some(extra) = kind.extra {
+        extra(&input.rest, &mut entity.extra, inserting)?;
+    }
     if let Some(name) = &input.name {
         let name = required("name", name)?;
         max_len("name", name, NAME_MAX)?;
@@ -132,11 +159,12 @@ pub fn insert(
         description: String::new(),
         active: true,
         deleted: false,
+        extra: Map::new(),
     };
     if input.name.is_none() {
         return Err(ApiError::invalid("'name' is required."));
     }
-    apply(&mut entity, input)?;
+    apply(kind, &mut entity, input, true)?;
     let conflict = (ErrorCode::Duplicate, "name taken");
     crate::store::table::commit_with_retry(store, conflict, |batch| {
         let mut deltas = CounterDeltas::default();
@@ -171,7 +199,7 @@ pub fn update(
 ) -> ApiResult<Entity> {
     let old = in_account(store, kind, account_id, &input.id)?;
     let mut new = old.clone();
-    apply(&mut new, input)?;
+    apply(kind, &mut new, input, false)?;
     let mut batch = Batch::new();
     let (old_key, new_key) = (
         name_key(account_id, &old.name),

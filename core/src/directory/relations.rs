@@ -28,6 +28,7 @@ pub enum Side {
     User,
     UserGroup,
     Project,
+    SharedCloudDrive,
 }
 
 impl Side {
@@ -37,6 +38,7 @@ impl Side {
             Side::User => "userId",
             Side::UserGroup => "userGroupId",
             Side::Project => "projectId",
+            Side::SharedCloudDrive => "sharedCloudDriveId",
         }
     }
 
@@ -46,15 +48,18 @@ impl Side {
             Side::User => "user",
             Side::UserGroup => "userGroup",
             Side::Project => "project",
+            Side::SharedCloudDrive => "sharedCloudDrive",
         }
     }
 
-    /// The sort field of listings that sort by this side: `User.Username`.
-    pub fn sort_field(self) -> &'static str {
+    /// The sort fields of listings that sort by this side: `User.Username`. The docs spell
+    /// one `SharedClouDrive.Name`; both spellings are taken.
+    pub fn sort_fields(self) -> &'static [&'static str] {
         match self {
-            Side::User => "User.Username",
-            Side::UserGroup => "UserGroup.Name",
-            Side::Project => "Project.Name",
+            Side::User => &["User.Username"],
+            Side::UserGroup => &["UserGroup.Name"],
+            Side::Project => &["Project.Name"],
+            Side::SharedCloudDrive => &["SharedCloudDrive.Name", "SharedClouDrive.Name"],
         }
     }
 
@@ -63,6 +68,7 @@ impl Side {
             Side::User => None,
             Side::UserGroup => Some(&entities::USER_GROUPS),
             Side::Project => Some(&entities::PROJECTS),
+            Side::SharedCloudDrive => Some(&entities::SHARED_CLOUD_DRIVES),
         }
     }
 
@@ -126,8 +132,36 @@ pub const GROUP_PROJECT: RelationKind = RelationKind {
     permission: true,
 };
 
+pub const USER_DRIVE: RelationKind = RelationKind {
+    table: Table::new("rel/user-sharedclouddrive/"),
+    left: Side::User,
+    right: Side::SharedCloudDrive,
+    permission: true,
+};
+
+pub const GROUP_DRIVE: RelationKind = RelationKind {
+    table: Table::new("rel/usergroup-sharedclouddrive/"),
+    left: Side::UserGroup,
+    right: Side::SharedCloudDrive,
+    permission: true,
+};
+
+pub const PROJECT_DRIVE: RelationKind = RelationKind {
+    table: Table::new("rel/project-sharedclouddrive/"),
+    left: Side::Project,
+    right: Side::SharedCloudDrive,
+    permission: false,
+};
+
 /// Every relation, for cascading deletes.
-pub const ALL: [&RelationKind; 3] = [&GROUP_MEMBERS, &USER_PROJECT, &GROUP_PROJECT];
+pub const ALL: [&RelationKind; 6] = [
+    &GROUP_MEMBERS,
+    &USER_PROJECT,
+    &GROUP_PROJECT,
+    &USER_DRIVE,
+    &GROUP_DRIVE,
+    &PROJECT_DRIVE,
+];
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Relation {
@@ -435,32 +469,54 @@ pub fn remove_all_for(
     Ok(())
 }
 
-/// Ids of the records of `kind` related to a user directly or through its groups.
+/// Ids of the records of `kind` related to a user directly or through its groups (and, for
+/// shared cloud drives, through the projects the user sees).
 pub fn visible_to(
     store: &impl Store,
     account_id: &str,
     user_id: &str,
     kind: Side,
 ) -> ApiResult<Vec<String>> {
-    let mut ids = Vec::new();
-    let mut add = |v: Vec<Value>| {
-        for e in v {
-            if let Some(id) = e.get("id").and_then(Value::as_str) {
-                ids.push(String::from(id));
+    let ids_of = |v: Vec<Value>| -> Vec<String> {
+        v.iter()
+            .filter_map(|e| e.get("id").and_then(Value::as_str).map(String::from))
+            .collect()
+    };
+    let groups = || -> ApiResult<Vec<String>> {
+        Ok(ids_of(GROUP_MEMBERS.related(
+            store,
+            account_id,
+            Side::User,
+            user_id,
+        )?))
+    };
+    let reach = |direct: &RelationKind, via: &[(&RelationKind, Side, Vec<String>)]| {
+        let mut ids = ids_of(direct.related(store, account_id, Side::User, user_id)?);
+        for (relation, side, from) in via {
+            for id in from {
+                ids.extend(ids_of(relation.related(store, account_id, *side, id)?));
             }
         }
+        ids.sort();
+        ids.dedup();
+        Ok::<_, ApiError>(ids)
     };
     match kind {
-        Side::UserGroup => add(GROUP_MEMBERS.related(store, account_id, Side::User, user_id)?),
-        Side::Project => {
-            add(USER_PROJECT.related(store, account_id, Side::User, user_id)?);
-            for group in GROUP_MEMBERS.related(store, account_id, Side::User, user_id)? {
-                if let Some(g) = group.get("id").and_then(Value::as_str) {
-                    add(GROUP_PROJECT.related(store, account_id, Side::UserGroup, g)?);
-                }
-            }
+        Side::UserGroup => Ok(groups()?),
+        Side::Project => reach(
+            &USER_PROJECT,
+            &[(&GROUP_PROJECT, Side::UserGroup, groups()?)],
+        ),
+        Side::SharedCloudDrive => {
+            let projects = visible_to(store, account_id, user_id, Side::Project)?;
+            reach(
+                &USER_DRIVE,
+                &[
+                    (&GROUP_DRIVE, Side::UserGroup, groups()?),
+                    (&PROJECT_DRIVE, Side::Project, projects),
+                ],
+            )
         }
-        Side::User => {}
+        Side::User => Ok(Vec::new()),
     }
-    Ok(ids)
 }

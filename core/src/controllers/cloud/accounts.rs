@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::agent::{Ctx, required_query};
 use crate::cloud::account::{self, AccountRef, BY_ACCOUNT, CLOUD_ACCOUNTS, CloudAccount};
 use crate::cloud::storage_error;
+use crate::directory::drives::using_cloud_account;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::json::{max_len, null_as_default, required};
@@ -188,6 +189,12 @@ pub async fn manage_share<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let id = required_query(cx.req, "id")?;
     let row = managed(cx, &id)?;
+    // A drive without its cloud account would be an orphan: the drive goes first.
+    if let Some(drive) = using_cloud_account(cx.store(), &row.account_id, &row.id)? {
+        return Err(ApiError::invalid(alloc::format!(
+            "The shared cloud drive '{drive}' uses this cloud account; delete the drive first."
+        )));
+    }
     let mut batch = Batch::new();
     batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
     CLOUD_ACCOUNTS.delete(&mut batch, &row.id);

@@ -1,0 +1,60 @@
+//! SharedCloudDrive (`sharedclouddrive.md`): drives backed by a bucket of a cloud account,
+//! shared with users, user groups and projects.
+
+use alloc::string::String;
+use serde_json::{Map, Value};
+
+use super::shared;
+use super::user::admin;
+use crate::agent::Ctx;
+use crate::cloud::account;
+use crate::directory::drives::cloud_account_of;
+use crate::directory::entities::SHARED_CLOUD_DRIVES;
+use crate::directory::relations::{GROUP_DRIVE, PROJECT_DRIVE, Side, USER_DRIVE};
+use crate::error::ApiResult;
+use crate::http::Response;
+use crate::ports::Ports;
+
+pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::list(cx, &SHARED_CLOUD_DRIVES, Side::SharedCloudDrive)
+}
+
+pub async fn get_all_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let related = [
+        (&USER_DRIVE, "users"),
+        (&GROUP_DRIVE, "userGroups"),
+        (&PROJECT_DRIVE, "projects"),
+    ];
+    shared::list_with_details(
+        cx,
+        &SHARED_CLOUD_DRIVES,
+        Side::SharedCloudDrive,
+        &related,
+        &[],
+    )
+}
+
+/// A drive may only be backed by a cloud account the caller can see in its own account.
+fn check_cloud_account<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<()> {
+    // Only admins manage drives; say so before anything about the cloud account.
+    admin(cx)?;
+    let body: Map<String, Value> = cx.body()?;
+    if let Some(id) = cloud_account_of(&body) {
+        account::find(cx.store(), cx.caller()?, id)?;
+    }
+    Ok(())
+}
+
+pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    check_cloud_account(cx)?;
+    shared::insert(cx, &SHARED_CLOUD_DRIVES)
+}
+
+pub async fn update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    check_cloud_account(cx)?;
+    shared::update(cx, &SHARED_CLOUD_DRIVES)
+}
+
+pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    shared::delete(cx, &SHARED_CLOUD_DRIVES, Side::SharedCloudDrive)
+}

@@ -1,0 +1,110 @@
+//! Shared cloud drives (`sharedclouddrive.md`): named records of the directory whose own
+//! fields say which cloud account, bucket and prefix back the drive and how it behaves.
+
+use alloc::format;
+use alloc::string::String;
+use serde_json::{Map, Value};
+
+use super::entities::{Entity, SHARED_CLOUD_DRIVES};
+use crate::error::{ApiError, ApiResult};
+use crate::ports::Store;
+use crate::store::scan_all;
+
+enum Field {
+    /// Required on insert; at most this many characters.
+    RequiredText(usize),
+    Text(usize),
+    Flag,
+    /// An integer in the range, with its default.
+    Number(u64, u64, u64),
+}
+
+const FIELDS: [(&str, Field); 11] = [
+    ("cloudAccountId", Field::RequiredText(36)),
+    ("storageName", Field::RequiredText(255)),
+    ("prefix", Field::Text(1024)),
+    ("prefixId", Field::Text(255)),
+    ("storageId", Field::Text(255)),
+    ("objectsPerFolder", Field::Number(1, 1_000_000, 10_000)),
+    ("allowDelete", Field::Flag),
+    ("localCacheEncrypted", Field::Flag),
+    ("cloudObjectsEncrypted", Field::Flag),
+    // DriveType: 1 VirtualDrive, 2 LocalPath. SyncType: 1 Stream, 2 Mirror.
+    ("driveType", Field::Number(1, 2, 1)),
+    ("syncType", Field::Number(1, 2, 1)),
+];
+
+/// [`entities::Kind::extra`] of shared cloud drives.
+pub fn apply_fields(
+    input: &Map<String, Value>,
+    extra: &mut Map<String, Value>,
+    inserting: bool,
+) -> ApiResult<()> {
+    for (name, field) in &FIELDS {
+        let given = input.get(*name).filter(|v| !v.is_null());
+        let value = match (field, given) {
+            (Field::RequiredText(max) | Field::Text(max), Some(v)) => {
+                let text = v
+                    .as_str()
+                    .ok_or_else(|| ApiError::invalid(format!("'{name}' must be a string.")))?
+                    .trim();
+                if matches!(field, Field::RequiredText(_)) && text.is_empty() {
+                    return Err(ApiError::invalid(format!("'{name}' is required.")));
+                }
+                crate::json::max_len(name, text, *max)?;
+                Value::from(text)
+            }
+            (Field::Flag, Some(v)) => Value::from(
+                v.as_bool()
+                    .ok_or_else(|| ApiError::invalid(format!("'{name}' must be true or false.")))?,
+            ),
+            (Field::Number(min, max, _), Some(v)) => match v.as_u64() {
+                Some(n) if (*min..=*max).contains(&n) => Value::from(n),
+                _ => {
+                    return Err(ApiError::invalid(format!(
+                        "'{name}' must be a whole number from {min} to {max}."
+                    )));
+                }
+            },
+            (_, None) if !inserting => continue,
+            (Field::RequiredText(_), None) => {
+                return Err(ApiError::invalid(format!("'{name}' is required.")));
+            }
+            (Field::Text(_), None) => Value::from(""),
+            (Field::Flag, None) => Value::from(false),
+            (Field::Number(_, _, default), None) => Value::from(*default),
+        };
+        extra.insert(String::from(*name), value);
+    }
+    Ok(())
+}
+
+/// The cloud account a drive body names, if it names one.
+pub fn cloud_account_of(body: &Map<String, Value>) -> Option<&str> {
+    body.get("cloudAccountId")
+        .and_then(Value::as_str)
+        .map(str::trim)
+        .filter(|id| !id.is_empty())
+}
+
+/// The name of a drive of the account backed by `cloud_account_id`, if any.
+pub fn using_cloud_account(
+    store: &impl Store,
+    account_id: &str,
+    cloud_account_id: &str,
+) -> ApiResult<Option<String>> {
+    let kind = &SHARED_CLOUD_DRIVES;
+    let prefix = kind.by_name.key(&format!("{account_id}/"));
+    let mut found = None;
+    scan_all(store, &prefix, false, |_, id| {
+        let id = core::str::from_utf8(id).unwrap_or("");
+        if let Some(drive) = kind.table.get::<Entity>(store, id)?
+            && cloud_account_of(&drive.extra) == Some(cloud_account_id)
+        {
+            found = Some(drive.name);
+            return Ok(false);
+        }
+        Ok(true)
+    })?;
+    Ok(found)
+}
