@@ -31,6 +31,37 @@ pub struct CoreConfig {
     /// The longest wait between two login attempts after failures.
     pub login_max_backoff_secs: u64,
     pub plan: PlanLimits,
+    /// Local folders that transfers may read from and write to (absolute paths). Empty: none.
+    pub file_roots: Vec<String>,
+    /// `TransferOptions` of transfers whose request gives none.
+    pub transfer_options: TransferOptions,
+}
+
+/// How a transfer moves its bytes (`TransferOptions` in the docs' reports).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct TransferOptions {
+    /// Bytes per part of a multipart upload or per ranged read of a download.
+    pub chunk_size: u64,
+    /// Attempts after the first one failed, with exponential backoff.
+    pub retry_count: u32,
+    /// Parts or ranges of one file in flight at once.
+    pub concurrent_chunks: u32,
+    /// Files of one transfer in flight at once.
+    pub concurrent_files: u32,
+}
+
+impl Default for TransferOptions {
+    /// The agent's standard profile (`management.md`): 5 MB chunks, 5 retries, 5 concurrent
+    /// chunks and files.
+    fn default() -> Self {
+        TransferOptions {
+            chunk_size: 5 * 1024 * 1024,
+            retry_count: 5,
+            concurrent_chunks: 5,
+            concurrent_files: 5,
+        }
+    }
 }
 
 /// What the account's plan allows; `package_inquiry` reports what is left. Hosts read it from
@@ -86,6 +117,8 @@ impl Default for CoreConfig {
             login_free_attempts: 5,
             login_max_backoff_secs: 900,
             plan: PlanLimits::default(),
+            file_roots: Vec::new(),
+            transfer_options: TransferOptions::default(),
         }
     }
 }

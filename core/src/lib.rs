@@ -29,6 +29,7 @@ pub mod sync;
 #[cfg(any(test, feature = "testing"))]
 pub mod testing;
 pub mod time;
+pub mod transfers;
 pub mod websocket;
 
 pub use agent::Agent;

@@ -268,6 +268,32 @@ impl ObjectStorage for NoObjectStorage {
     }
 }
 
+/// The host's transfer engine. The core saves a transfer's record first, then asks the engine
+/// to act on it; the engine reads the record, moves the bytes and keeps the record current
+/// (see [`crate::transfers::update`]). Both calls queue and return at once.
+pub trait TransferRunner {
+    /// Whether this host can move files at all (firmware cannot).
+    fn available(&self) -> bool {
+        true
+    }
+    /// Starts or resumes the transfer.
+    fn start(&self, transfer_id: &str);
+    /// Stops moving its bytes within a second: the record says whether it was paused (keep
+    /// what was done) or cancelled (undo it).
+    fn stop(&self, transfer_id: &str);
+}
+
+/// For builds without local files (firmware).
+pub struct NoTransfers;
+
+impl TransferRunner for NoTransfers {
+    fn available(&self) -> bool {
+        false
+    }
+    fn start(&self, _: &str) {}
+    fn stop(&self, _: &str) {}
+}
+
 /// Everything a host hands the core, as one bundle of associated types so that handlers stay
 /// generic without boxing.
 pub trait Ports {
@@ -281,6 +307,7 @@ pub trait Ports {
     type IdTokens: IdTokenVerifier;
     type Logs: LogForwarder;
     type Objects: ObjectStorage;
+    type Transfers: TransferRunner;
 
     fn store(&self) -> &Self::Store;
     fn clock(&self) -> &Self::Clock;
@@ -292,6 +319,7 @@ pub trait Ports {
     fn id_tokens(&self) -> &Self::IdTokens;
     fn logs(&self) -> &Self::Logs;
     fn objects(&self) -> &Self::Objects;
+    fn transfers(&self) -> &Self::Transfers;
     /// Seals secrets (cloud keys) before they are stored.
     fn secrets(&self) -> &SecretBox;
 }

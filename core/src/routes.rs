@@ -148,6 +148,14 @@ routes! {
     CloudSendDownloadUrl: Post "/cloud/send_download_url" User => cloud::storage::send_download_url;
     CloudDeleteObject: Post "/cloud/delete_object" User => cloud::storage::delete_object;
     CloudCreateFolder: Post "/cloud/create_folder" User => cloud::storage::create_folder;
+    CloudUploadObject: Post "/cloud/upload_object" User => cloud::transfers::upload_object;
+    CloudDownloadObject: Post "/cloud/download_object" User => cloud::transfers::download_object;
+    // Cloud: client transfers
+    ClientTransferAll: Get "/cloud/client_transfer/all" User => cloud::transfers::all;
+    ClientTransferPause: Post "/cloud/client_transfer/{transferId}/pause" User => cloud::transfers::pause;
+    ClientTransferResume: Post "/cloud/client_transfer/{transferId}/resume" User => cloud::transfers::resume;
+    ClientTransferCancel: Post "/cloud/client_transfer/{transferId}/cancel" User => cloud::transfers::cancel;
+    ClientTransferStatus: Get "/cloud/client_transfer/{transferId}/status" User => cloud::transfers::status;
     // ApiToken
     ApiTokensGetAll: Get "/apitoken/get_all" User => apitoken::get_all;
     ApiTokensInsert: Post "/apitoken/insert" User => apitoken::insert;

@@ -8,7 +8,7 @@ use crate::auth::jwt::Hs256;
 use crate::events::Event;
 use crate::ports::{
     Clock, EventSink, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail,
-    MailError, Mailer, NoObjectStorage, PasswordHasher, Ports, Rng, SecretBox,
+    MailError, Mailer, NoObjectStorage, PasswordHasher, Ports, Rng, SecretBox, TransferRunner,
 };
 use crate::store::mem::MemStore;
 use crate::sync::SpinLock;
@@ -89,6 +89,15 @@ impl LogForwarder for Recorded<(LogDestination, String)> {
     }
 }
 
+impl TransferRunner for Recorded<String> {
+    fn start(&self, id: &str) {
+        self.0.lock().push(alloc::format!("start:{id}"));
+    }
+    fn stop(&self, id: &str) {
+        self.0.lock().push(alloc::format!("stop:{id}"));
+    }
+}
+
 /// Accepts `google:<sub>:<email>` as an ID token.
 pub struct FakeGoogle;
 
@@ -116,6 +125,8 @@ pub struct TestPorts {
     pub events: Recorded<Event>,
     pub logs: Recorded<(LogDestination, String)>,
     pub secrets: SecretBox,
+    /// `start:<id>` and `stop:<id>`, in order.
+    pub transfers: Recorded<String>,
 }
 
 impl Default for TestPorts {
@@ -129,6 +140,7 @@ impl Default for TestPorts {
             events: Recorded::default(),
             logs: Recorded::default(),
             secrets: SecretBox::new(&[0x5e; 32]),
+            transfers: Recorded::default(),
         }
     }
 }
@@ -144,6 +156,7 @@ impl Ports for TestPorts {
     type IdTokens = FakeGoogle;
     type Logs = Recorded<(LogDestination, String)>;
     type Objects = NoObjectStorage;
+    type Transfers = Recorded<String>;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -174,6 +187,9 @@ impl Ports for TestPorts {
     }
     fn objects(&self) -> &NoObjectStorage {
         &NoObjectStorage
+    }
+    fn transfers(&self) -> &Recorded<String> {
+        &self.transfers
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

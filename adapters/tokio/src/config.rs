@@ -24,6 +24,7 @@ pub struct FileConfig {
     pub mail: MailSettings,
     pub google: GoogleSettings,
     pub log: LogSettings,
+    pub transfers: TransferSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -157,6 +158,50 @@ impl Default for LogSettings {
     }
 }
 
+/// `[transfers]`: where uploads and downloads may touch local files, and how they move bytes.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TransferSettings {
+    /// Local folders transfers may read and write; default the home and temp directories.
+    pub roots: Option<Vec<PathBuf>>,
+    /// Default `TransferOptions`: bytes per part or range, retries, parallel parts and files.
+    pub chunk_size: u64,
+    pub retry_count: u32,
+    pub concurrent_chunks: u32,
+    pub concurrent_files: u32,
+    /// Part buffers of all transfers together stay under this.
+    pub memory_mb: u32,
+    /// How often a running transfer reports progress (and records it for a resume).
+    pub progress_interval_ms: u64,
+}
+
+impl Default for TransferSettings {
+    fn default() -> Self {
+        let o = click_core::config::TransferOptions::default();
+        TransferSettings {
+            roots: None,
+            chunk_size: o.chunk_size,
+            retry_count: o.retry_count,
+            concurrent_chunks: o.concurrent_chunks,
+            concurrent_files: o.concurrent_files,
+            memory_mb: 64,
+            progress_interval_ms: 500,
+        }
+    }
+}
+
+impl TransferSettings {
+    pub fn roots(&self) -> Vec<PathBuf> {
+        match &self.roots {
+            Some(r) => r.clone(),
+            None => dirs::home_dir()
+                .into_iter()
+                .chain(std::iter::once(std::env::temp_dir()))
+                .collect(),
+        }
+    }
+}
+
 /// Everything the agent runs with, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -167,6 +212,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub google: GoogleSettings,
     pub log: LogSettings,
+    pub transfers: TransferSettings,
 }
 
 /// Command-line values, which win over the file.
@@ -204,6 +250,18 @@ impl FileConfig {
             login_free_attempts: self.auth.login_free_attempts,
             login_max_backoff_secs: self.auth.login_max_backoff_secs,
             plan: self.plan,
+            file_roots: self
+                .transfers
+                .roots()
+                .iter()
+                .map(|r| r.display().to_string())
+                .collect(),
+            transfer_options: click_core::config::TransferOptions {
+                chunk_size: self.transfers.chunk_size,
+                retry_count: self.transfers.retry_count,
+                concurrent_chunks: self.transfers.concurrent_chunks.max(1),
+                concurrent_files: self.transfers.concurrent_files.max(1),
+            },
             ..CoreConfig::default()
         };
         Ok(Settings {
@@ -214,6 +272,7 @@ impl FileConfig {
             mail: self.mail,
             google: self.google,
             log: self.log,
+            transfers: self.transfers,
         })
     }
 }

@@ -12,4 +12,5 @@ pub mod ports;
 pub mod server;
 pub mod store;
 pub mod thread_cache;
+pub mod transfers;
 pub mod ws;

@@ -16,6 +16,7 @@ use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::store::RedbStore;
 use crate::thread_cache::ThreadCache;
+use crate::transfers::TransferEngine;
 
 /// Runs blocking work (a disk sync, a password hash) without stalling other tasks on this
 /// worker thread.
@@ -125,6 +126,7 @@ pub struct DesktopPorts {
     pub google: GoogleVerifier,
     pub logs: SplunkForwarder,
     pub cloud: CloudStorage,
+    pub transfers: TransferEngine,
     pub secrets: SecretBox,
 }
 
@@ -139,6 +141,7 @@ impl Ports for DesktopPorts {
     type IdTokens = GoogleVerifier;
     type Logs = SplunkForwarder;
     type Objects = CloudStorage;
+    type Transfers = TransferEngine;
 
     fn store(&self) -> &RedbStore {
         &self.store
@@ -169,6 +172,9 @@ impl Ports for DesktopPorts {
     }
     fn objects(&self) -> &CloudStorage {
         &self.cloud
+    }
+    fn transfers(&self) -> &TransferEngine {
+        &self.transfers
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

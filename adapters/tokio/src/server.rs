@@ -29,6 +29,7 @@ use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::ports::{DesktopPorts, JwtSigner};
 use crate::store::RedbStore;
+use crate::transfers::TransferEngine;
 
 type HttpResponse = hyper::Response<Full<Bytes>>;
 
@@ -98,6 +99,7 @@ impl App {
             google: GoogleVerifier::new(settings.google.clone())?,
             logs: SplunkForwarder::start(settings.limits.log_queue_events)?,
             cloud: CloudStorage::new()?,
+            transfers: TransferEngine::new(),
             secrets: SecretBox::new(
                 &secrets_key(dir)
                     .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,
@@ -312,6 +314,7 @@ pub async fn stop_signal() {
 /// Opens everything, binds, prints the address on stdout, and serves until asked to stop.
 pub async fn run(settings: Settings) -> Result<(), String> {
     let app = Arc::new(App::open(&settings)?);
+    crate::transfers::spawn(app.clone(), settings.transfers.clone());
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;

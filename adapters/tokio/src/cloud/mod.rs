@@ -30,16 +30,13 @@ impl CloudStorage {
         Ok(CloudStorage { http })
     }
 
-    pub fn http(&self) -> &reqwest::Client {
-        &self.http
+    /// A client for the target's S3-compatible provider.
+    pub fn s3(&self, target: &CloudTarget) -> Result<S3, StorageError> {
+        if !cloud_type::is_s3(target.cloud_type) {
+            return Err(StorageError::Unsupported);
+        }
+        S3::new(target, self.http.clone())
     }
-}
-
-fn s3(target: &CloudTarget) -> Result<S3, StorageError> {
-    if !cloud_type::is_s3(target.cloud_type) {
-        return Err(StorageError::Unsupported);
-    }
-    S3::new(target)
 }
 
 impl ObjectStorage for CloudStorage {
@@ -48,7 +45,7 @@ impl ObjectStorage for CloudStorage {
         target: &CloudTarget,
         include_region: bool,
     ) -> Result<Vec<BucketInfo>, StorageError> {
-        s3(target)?.list_buckets(&self.http, include_region).await
+        self.s3(target)?.list_buckets(include_region).await
     }
 
     async fn list_objects(
@@ -59,8 +56,8 @@ impl ObjectStorage for CloudStorage {
         continuation: Option<&str>,
         max: usize,
     ) -> Result<ObjectPage, StorageError> {
-        s3(target)?
-            .list_objects(&self.http, bucket, prefix, continuation, max)
+        self.s3(target)?
+            .list_objects(bucket, prefix, continuation, max)
             .await
     }
 
@@ -70,7 +67,7 @@ impl ObjectStorage for CloudStorage {
         bucket: &str,
         key: &str,
     ) -> Result<(), StorageError> {
-        s3(target)?.delete(&self.http, bucket, key).await
+        self.s3(target)?.delete(bucket, key).await
     }
 
     async fn create_folder(
@@ -79,7 +76,7 @@ impl ObjectStorage for CloudStorage {
         bucket: &str,
         key: &str,
     ) -> Result<(), StorageError> {
-        s3(target)?.put_empty(&self.http, bucket, key).await
+        self.s3(target)?.put_empty(bucket, key).await
     }
 
     async fn presign(
@@ -87,6 +84,6 @@ impl ObjectStorage for CloudStorage {
         target: &CloudTarget,
         request: &Presign<'_>,
     ) -> Result<String, StorageError> {
-        Ok(s3(target)?.presign(request))
+        Ok(self.s3(target)?.presign(request))
     }
 }

@@ -32,6 +32,7 @@ pub struct S3 {
     region: String,
     access_key: String,
     secret_key: String,
+    http: reqwest::Client,
 }
 
 fn now_secs() -> u64 {
@@ -41,7 +42,7 @@ fn now_secs() -> u64 {
 }
 
 impl S3 {
-    pub fn new(t: &CloudTarget) -> Result<S3, StorageError> {
+    pub fn new(t: &CloudTarget, http: reqwest::Client) -> Result<S3, StorageError> {
         let default_region = match t.cloud_type {
             cloud_type::CLOUDFLARE => "auto",
             _ => "us-east-1",
@@ -72,6 +73,7 @@ impl S3 {
             region,
             access_key: t.access_key.clone(),
             secret_key: t.secret_key.clone(),
+            http,
         })
     }
 
@@ -99,15 +101,18 @@ impl S3 {
         }
     }
 
-    async fn send(
+    /// One signed request, retried up to `attempts` times on transport errors and provider
+    /// failures (5xx, throttling); other refusals return at once. `body` is signed by its
+    /// SHA-256, so the provider checks that the bytes arrived intact.
+    pub async fn request(
         &self,
-        http: &reqwest::Client,
         method: reqwest::Method,
         bucket: Option<&str>,
         key: &str,
         query: &[(&str, &str)],
         body: Bytes,
-    ) -> Result<Bytes, StorageError> {
+        attempts: u32,
+    ) -> Result<reqwest::Response, StorageError> {
         let (host, path) = self.locate(bucket, key);
         let payload = if body.is_empty() {
             EMPTY_PAYLOAD.to_string()
@@ -118,15 +123,22 @@ impl S3 {
         if !query.is_empty() {
             let q: Vec<String> = query
                 .iter()
-                .map(|(k, v)| format!("{}={}", encode(k, sigv4::STRICT), encode(v, sigv4::STRICT)))
+                .map(|(k, v)| {
+                    if v.is_empty() {
+                        encode(k, sigv4::STRICT)
+                    } else {
+                        format!("{}={}", encode(k, sigv4::STRICT), encode(v, sigv4::STRICT))
+                    }
+                })
                 .collect();
             url.push('?');
             url.push_str(&q.join("&"));
         }
         let mut last = StorageError::Failed("no attempt made".into());
-        for attempt in 0..ATTEMPTS {
+        for attempt in 0..attempts.max(1) {
             if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << (2 * attempt))).await;
+                let backoff = 100u64 << (2 * attempt.min(5));
+                tokio::time::sleep(Duration::from_millis(backoff)).await;
             }
             let req = Request {
                 method: method.as_str(),
@@ -135,17 +147,12 @@ impl S3 {
                 query,
                 headers: &[],
             };
-            let mut builder = http.request(method.clone(), &url).body(body.clone());
+            let mut builder = self.http.request(method.clone(), &url).body(body.clone());
             for (name, value) in sigv4::authorize(&self.credentials(), &req, &payload, now_secs()) {
                 builder = builder.header(name, value);
             }
             match builder.send().await {
-                Ok(resp) if resp.status().is_success() => {
-                    return resp
-                        .bytes()
-                        .await
-                        .map_err(|e| StorageError::Failed(e.without_url().to_string()));
-                }
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
                 Ok(resp) => {
                     let status = resp.status().as_u16();
                     let text = resp.text().await.unwrap_or_default();
@@ -160,13 +167,27 @@ impl S3 {
         Err(last)
     }
 
+    async fn send(
+        &self,
+        method: reqwest::Method,
+        bucket: Option<&str>,
+        key: &str,
+        query: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<Bytes, StorageError> {
+        self.request(method, bucket, key, query, body, ATTEMPTS)
+            .await?
+            .bytes()
+            .await
+            .map_err(|e| StorageError::Failed(e.without_url().to_string()))
+    }
+
     pub async fn list_buckets(
         &self,
-        http: &reqwest::Client,
         include_region: bool,
     ) -> Result<Vec<BucketInfo>, StorageError> {
         let body = self
-            .send(http, reqwest::Method::GET, None, "", &[], Bytes::new())
+            .send(reqwest::Method::GET, None, "", &[], Bytes::new())
             .await?;
         let parsed: ListAllMyBucketsResult = xml(&body)?;
         let mut out: Vec<BucketInfo> = parsed
@@ -181,17 +202,16 @@ impl S3 {
             .collect();
         if include_region {
             for b in &mut out {
-                b.region = Some(self.bucket_region(http, &b.name).await);
+                b.region = Some(self.bucket_region(&b.name).await);
             }
         }
         Ok(out)
     }
 
     /// The bucket's region as the provider reports it; the account's own when it will not say.
-    async fn bucket_region(&self, http: &reqwest::Client, bucket: &str) -> String {
+    async fn bucket_region(&self, bucket: &str) -> String {
         let answer = self
             .send(
-                http,
                 reqwest::Method::GET,
                 Some(bucket),
                 "",
@@ -209,7 +229,6 @@ impl S3 {
 
     pub async fn list_objects(
         &self,
-        http: &reqwest::Client,
         bucket: &str,
         prefix: &str,
         continuation: Option<&str>,
@@ -226,14 +245,7 @@ impl S3 {
             query.push(("continuation-token", token));
         }
         let body = self
-            .send(
-                http,
-                reqwest::Method::GET,
-                Some(bucket),
-                "",
-                &query,
-                Bytes::new(),
-            )
+            .send(reqwest::Method::GET, Some(bucket), "", &query, Bytes::new())
             .await?;
         let parsed: ListBucketResult = xml(&body)?;
         let folders = parsed.common_prefixes.into_iter().map(|p| ObjectInfo {
@@ -261,36 +273,18 @@ impl S3 {
         })
     }
 
-    pub async fn put_empty(
-        &self,
-        http: &reqwest::Client,
-        bucket: &str,
-        key: &str,
-    ) -> Result<(), StorageError> {
-        self.send(
-            http,
-            reqwest::Method::PUT,
-            Some(bucket),
-            key,
-            &[],
-            Bytes::new(),
-        )
-        .await
-        .map(drop)
+    pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        self.send(reqwest::Method::PUT, Some(bucket), key, &[], Bytes::new())
+            .await
+            .map(drop)
     }
 
     /// Deletes `key`; a key ending with `/` takes everything under it along.
-    pub async fn delete(
-        &self,
-        http: &reqwest::Client,
-        bucket: &str,
-        key: &str,
-    ) -> Result<(), StorageError> {
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
         if key.ends_with('/') {
-            self.delete_prefix(http, bucket, key).await?;
+            self.delete_prefix(bucket, key).await?;
         }
         self.send(
-            http,
             reqwest::Method::DELETE,
             Some(bucket),
             key,
@@ -301,12 +295,7 @@ impl S3 {
         .map(drop)
     }
 
-    async fn delete_prefix(
-        &self,
-        http: &reqwest::Client,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<(), StorageError> {
+    async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<(), StorageError> {
         let mut continuation: Option<String> = None;
         loop {
             let mut query = vec![("list-type", "2"), ("prefix", prefix)];
@@ -314,14 +303,7 @@ impl S3 {
                 query.push(("continuation-token", t));
             }
             let body = self
-                .send(
-                    http,
-                    reqwest::Method::GET,
-                    Some(bucket),
-                    "",
-                    &query,
-                    Bytes::new(),
-                )
+                .send(reqwest::Method::GET, Some(bucket), "", &query, Bytes::new())
                 .await?;
             let page: ListBucketResult = xml(&body)?;
             let keys: Vec<&str> = page
@@ -333,22 +315,217 @@ impl S3 {
             for chunk in keys.chunks(DELETE_CONCURRENCY) {
                 let deletes: Vec<_> = chunk
                     .iter()
-                    .map(|k| {
-                        self.send(
-                            http,
-                            reqwest::Method::DELETE,
-                            Some(bucket),
-                            k,
-                            &[],
-                            Bytes::new(),
-                        )
-                    })
+                    .map(|k| self.send(reqwest::Method::DELETE, Some(bucket), k, &[], Bytes::new()))
                     .collect();
                 try_join_all(deletes).await?;
             }
             continuation = page.next_continuation_token.filter(|_| page.is_truncated);
             if continuation.is_none() {
                 return Ok(());
+            }
+        }
+    }
+
+    /// The size of an object, from a HEAD request.
+    pub async fn size(&self, bucket: &str, key: &str, attempts: u32) -> Result<u64, StorageError> {
+        let resp = self
+            .request(
+                reqwest::Method::HEAD,
+                Some(bucket),
+                key,
+                &[],
+                Bytes::new(),
+                attempts,
+            )
+            .await?;
+        resp.headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StorageError::Failed("the provider gave no object size".into()))
+    }
+
+    /// Bytes `start..end` of an object, as a response whose body the caller streams.
+    pub async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<reqwest::Response, StorageError> {
+        let (host, path) = self.locate(Some(bucket), key);
+        let range = format!("bytes={start}-{}", end - 1);
+        let req = Request {
+            method: "GET",
+            host: &host,
+            path: &path,
+            query: &[],
+            headers: &[("range", &range)],
+        };
+        let url = format!("{}://{host}{path}", self.scheme);
+        let mut builder = self.http.get(&url).header("range", &range);
+        for (name, value) in sigv4::authorize(&self.credentials(), &req, EMPTY_PAYLOAD, now_secs())
+        {
+            builder = builder.header(name, value);
+        }
+        let resp = builder
+            .send()
+            .await
+            .map_err(|e| StorageError::Failed(e.without_url().to_string()))?;
+        if resp.status().is_success() {
+            return Ok(resp);
+        }
+        let status = resp.status().as_u16();
+        Err(error_of(status, &resp.text().await.unwrap_or_default()))
+    }
+
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<(), StorageError> {
+        self.request(reqwest::Method::PUT, Some(bucket), key, &[], body, attempts)
+            .await
+            .map(drop)
+    }
+
+    /// Starts a multipart upload; its id.
+    pub async fn create_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        attempts: u32,
+    ) -> Result<String, StorageError> {
+        let resp = self
+            .request(
+                reqwest::Method::POST,
+                Some(bucket),
+                key,
+                &[("uploads", "")],
+                Bytes::new(),
+                attempts,
+            )
+            .await?;
+        let body = resp
+            .bytes()
+            .await
+            .map_err(|e| StorageError::Failed(e.without_url().to_string()))?;
+        Ok(xml::<InitiateMultipartUploadResult>(&body)?.upload_id)
+    }
+
+    /// Uploads part `number` (from 1); its ETag.
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<String, StorageError> {
+        let n = number.to_string();
+        let query = [("partNumber", n.as_str()), ("uploadId", upload_id)];
+        let resp = self
+            .request(
+                reqwest::Method::PUT,
+                Some(bucket),
+                key,
+                &query,
+                body,
+                attempts,
+            )
+            .await?;
+        resp.headers()
+            .get(reqwest::header::ETAG)
+            .and_then(|v| v.to_str().ok())
+            .map(String::from)
+            .ok_or_else(|| StorageError::Failed("the provider gave no ETag for a part".into()))
+    }
+
+    pub async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        attempts: u32,
+    ) -> Result<(), StorageError> {
+        let mut xml = String::from("<CompleteMultipartUpload>");
+        for (n, etag) in parts {
+            let etag = etag
+                .replace('&', "&amp;")
+                .replace('<', "&lt;")
+                .replace('"', "&quot;");
+            xml.push_str(&format!(
+                "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
+            ));
+        }
+        xml.push_str("</CompleteMultipartUpload>");
+        let query = [("uploadId", upload_id)];
+        let body = self
+            .request(
+                reqwest::Method::POST,
+                Some(bucket),
+                key,
+                &query,
+                Bytes::from(xml),
+                attempts,
+            )
+            .await?
+            .bytes()
+            .await
+            .map_err(|e| StorageError::Failed(e.without_url().to_string()))?;
+        // S3 may answer 200 with an error in the body when completion fails late.
+        if std::str::from_utf8(&body).is_ok_and(|t| t.contains("<Error>")) {
+            return Err(error_of(
+                500,
+                std::str::from_utf8(&body).unwrap_or_default(),
+            ));
+        }
+        Ok(())
+    }
+
+    pub async fn abort_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), StorageError> {
+        self.request(
+            reqwest::Method::DELETE,
+            Some(bucket),
+            key,
+            &[("uploadId", upload_id)],
+            Bytes::new(),
+            ATTEMPTS,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Every object under `prefix` (all levels) with its size, page by page.
+    pub async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
+        let mut out = Vec::new();
+        let mut continuation: Option<String> = None;
+        loop {
+            let mut query = vec![("list-type", "2"), ("prefix", prefix)];
+            if let Some(t) = continuation.as_deref() {
+                query.push(("continuation-token", t));
+            }
+            let body = self
+                .send(reqwest::Method::GET, Some(bucket), "", &query, Bytes::new())
+                .await?;
+            let page: ListBucketResult = xml(&body)?;
+            out.extend(page.contents.into_iter().map(|o| (o.key, o.size)));
+            continuation = page.next_continuation_token.filter(|_| page.is_truncated);
+            if continuation.is_none() {
+                return Ok(out);
             }
         }
     }
@@ -461,6 +638,12 @@ struct XmlObject {
 #[serde(rename_all = "PascalCase")]
 struct XmlPrefix {
     prefix: String,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct InitiateMultipartUploadResult {
+    upload_id: String,
 }
 
 #[derive(Deserialize, Default)]

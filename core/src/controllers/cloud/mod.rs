@@ -1,4 +1,5 @@
-//! Cloud (`cloud.md`): cloud accounts, and storage operations on them.
+//! Cloud (`cloud.md`): cloud accounts, storage operations on them, and client transfers.
 
 pub mod accounts;
 pub mod storage;
+pub mod transfers;

@@ -1,0 +1,445 @@
+//! Moving one file, in parts, with a checkpoint after each part so that a resumed transfer
+//! skips what already arrived: multipart uploads keep their upload id and the parts' ETags,
+//! downloads the ranges written into `<file>.clickpart`.
+
+use std::fs::File;
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+
+use bytes::{Bytes, BytesMut};
+use click_core::store::Batch;
+use click_core::store::scan_all;
+use click_core::store::table::Table;
+use click_core::transfers::{Direction, Transfer};
+use futures_util::stream::{self, StreamExt};
+use serde::{Deserialize, Serialize};
+
+use super::Shared;
+use super::job::{Job, JobResult, from_storage, save_batch};
+use crate::store::RedbStore;
+
+/// `{transfer id}/{file index}` -> [`FileState`].
+const FILES: Table = Table::new("transferfile/");
+/// S3 allows at most this many parts per upload.
+const MAX_PARTS: u64 = 10_000;
+const MIB: u64 = 1024 * 1024;
+/// Downloads write to disk in pieces of this size.
+const WRITE_PIECE: usize = MIB as usize;
+const PARTIAL: &str = "clickpart";
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub(crate) struct FileState {
+    pub index: usize,
+    pub local: PathBuf,
+    pub key: String,
+    pub size: u64,
+    pub done: bool,
+    /// Bytes per part or range; fixed when the file starts, so a resume cuts the same parts.
+    pub part_size: u64,
+    pub upload_id: Option<String>,
+    /// Uploaded parts: number (from 1) and ETag.
+    pub parts: Vec<(u32, String)>,
+    /// Downloaded ranges, by index.
+    pub ranges: Vec<u32>,
+}
+
+impl FileState {
+    pub fn new(index: usize, local: PathBuf, key: String, size: u64) -> FileState {
+        FileState {
+            index,
+            local,
+            key,
+            size,
+            done: false,
+            part_size: 0,
+            upload_id: None,
+            parts: Vec::new(),
+            ranges: Vec::new(),
+        }
+    }
+
+    fn row_id(transfer: &str, index: usize) -> String {
+        format!("{transfer}/{index:08}")
+    }
+
+    /// What a resume need not move again.
+    pub fn bytes_done(&self) -> u64 {
+        if self.done {
+            return self.size;
+        }
+        let pieces = self.parts.len() as u64 + self.ranges.len() as u64;
+        let last = self.size.div_ceil(self.part_size.max(1));
+        let has_last = self.parts.iter().any(|(n, _)| u64::from(*n) == last)
+            || self.ranges.iter().any(|r| u64::from(*r) + 1 == last);
+        let full = pieces * self.part_size;
+        if has_last && !self.size.is_multiple_of(self.part_size.max(1)) {
+            full - (self.part_size - self.size % self.part_size)
+        } else {
+            full
+        }
+    }
+
+    fn pieces(&self) -> u64 {
+        self.size.div_ceil(self.part_size.max(1)).max(1)
+    }
+
+    fn range(&self, index: u64) -> (u64, u64) {
+        let start = index * self.part_size;
+        (start, (start + self.part_size).min(self.size))
+    }
+
+    fn partial_path(&self) -> PathBuf {
+        let mut name = self.local.file_name().unwrap_or_default().to_os_string();
+        name.push(format!(".{PARTIAL}"));
+        self.local.with_file_name(name)
+    }
+}
+
+pub(crate) fn load(store: &RedbStore, transfer: &str) -> Option<Vec<FileState>> {
+    let prefix = FILES.key(&format!("{transfer}/"));
+    let mut out = Vec::new();
+    scan_all(store, &prefix, false, |_, value| {
+        if let Ok(f) = serde_json::from_slice::<FileState>(value) {
+            out.push(f);
+        }
+        Ok(true)
+    })
+    .ok()?;
+    (!out.is_empty()).then_some(out)
+}
+
+pub(crate) fn save_all(store: &RedbStore, transfer: &str, plan: &[FileState]) -> JobResult<()> {
+    let mut batch = Batch::new();
+    for f in plan {
+        FILES.put(&mut batch, &FileState::row_id(transfer, f.index), f);
+    }
+    save_batch(store, &batch)
+}
+
+fn save_one(store: &RedbStore, transfer: &str, f: &FileState) -> JobResult<()> {
+    let mut batch = Batch::new();
+    FILES.put(&mut batch, &FileState::row_id(transfer, f.index), f);
+    save_batch(store, &batch)
+}
+
+/// Drops a finished transfer's checkpoints.
+pub(crate) fn forget(store: &RedbStore, transfer: &str) {
+    let prefix = FILES.key(&format!("{transfer}/"));
+    let mut batch = Batch::new();
+    let _ = scan_all(store, &prefix, false, |key, _| {
+        batch.delete(key.to_vec());
+        Ok(true)
+    });
+    let _ = save_batch(store, &batch);
+}
+
+pub(crate) async fn move_file(
+    job: &Job<'_>,
+    direction: Direction,
+    mut f: FileState,
+) -> JobResult<()> {
+    if f.part_size == 0 {
+        f.part_size = job
+            .options
+            .chunk_size
+            .max(f.size.div_ceil(MAX_PARTS))
+            .max(MIB);
+    }
+    match direction {
+        Direction::Upload => upload(job, f).await,
+        Direction::Download => download(job, f).await,
+    }
+}
+
+/// A permit for `len` bytes of part buffers, so that memory stays flat however large the
+/// files and however many transfers run.
+async fn memory<'a>(job: &Job<'a>, len: u64) -> JobResult<tokio::sync::SemaphorePermit<'a>> {
+    let mib = (len.div_ceil(MIB) as u32).clamp(1, job.shared.memory_mb);
+    job.shared
+        .memory
+        .acquire_many(mib)
+        .await
+        .map_err(|_| "the transfer engine stopped".to_string())
+}
+
+async fn read_at(path: &Path, start: u64, len: u64) -> JobResult<Bytes> {
+    let path = path.to_path_buf();
+    tokio::task::spawn_blocking(move || {
+        let file = File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut buf = vec![0u8; len as usize];
+        file.read_exact_at(&mut buf, start)
+            .map_err(|e| format!("{} changed while it was uploaded: {e}", path.display()))?;
+        Ok(Bytes::from(buf))
+    })
+    .await
+    .map_err(|e| e.to_string())?
+}
+
+async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
+    if f.size <= f.part_size {
+        let _permit = memory(job, f.size).await?;
+        let body = read_at(&f.local, 0, f.size).await?;
+        from_storage(
+            job.s3
+                .put_object(&job.bucket, &f.key, body, job.attempts())
+                .await,
+        )?;
+        job.progress.add(f.size);
+        return finish(job, f);
+    }
+    let upload_id = match &f.upload_id {
+        Some(id) => id.clone(),
+        None => {
+            let id = from_storage(
+                job.s3
+                    .create_multipart(&job.bucket, &f.key, job.attempts())
+                    .await,
+            )?;
+            let mut started = f.clone();
+            started.upload_id = Some(id.clone());
+            save_one(job.store(), &job.id, &started)?;
+            id
+        }
+    };
+    let state = Arc::new(Mutex::new(FileState {
+        upload_id: Some(upload_id.clone()),
+        ..f
+    }));
+    let pending: Vec<u64> = {
+        let s = state.lock().expect("file state");
+        (0..s.pieces())
+            .filter(|i| !s.parts.iter().any(|(n, _)| u64::from(*n) == i + 1))
+            .collect()
+    };
+    let snapshot = state.lock().expect("file state").clone();
+    stream::iter(pending)
+        .map(|i| {
+            let (state, upload_id, snapshot) = (state.clone(), &upload_id, &snapshot);
+            async move {
+                let (start, end) = snapshot.range(i);
+                let _permit = memory(job, end - start).await?;
+                let body = read_at(&snapshot.local, start, end - start).await?;
+                let number = i as u32 + 1;
+                let etag = from_storage(
+                    job.s3
+                        .upload_part(
+                            &job.bucket,
+                            &snapshot.key,
+                            upload_id,
+                            number,
+                            body,
+                            job.attempts(),
+                        )
+                        .await,
+                )?;
+                let record = {
+                    let mut s = state.lock().expect("file state");
+                    s.parts.push((number, etag));
+                    s.clone()
+                };
+                save_one(job.store(), &job.id, &record)?;
+                job.progress.add(end - start);
+                Ok::<(), String>(())
+            }
+        })
+        .buffer_unordered(job.options.concurrent_chunks.max(1) as usize)
+        .fold(Ok(()), |acc: JobResult<()>, r| async move { acc.and(r) })
+        .await?;
+    let mut done = state.lock().expect("file state").clone();
+    done.parts.sort_by_key(|(n, _)| *n);
+    from_storage(
+        job.s3
+            .complete_multipart(
+                &job.bucket,
+                &done.key,
+                &upload_id,
+                &done.parts,
+                job.attempts(),
+            )
+            .await,
+    )?;
+    finish(job, done)
+}
+
+fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
+    f.done = true;
+    f.upload_id = None;
+    f.parts.clear();
+    f.ranges.clear();
+    save_one(job.store(), &job.id, &f)
+}
+
+async fn download(job: &Job<'_>, f: FileState) -> JobResult<()> {
+    let partial = f.partial_path();
+    let (path, size) = (partial.clone(), f.size);
+    let file = tokio::task::spawn_blocking(move || -> JobResult<File> {
+        if let Some(parent) = path.parent() {
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+        }
+        let file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        file.set_len(size)
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(file)
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    let file = Arc::new(file);
+    let state = Arc::new(Mutex::new(f.clone()));
+    let pending: Vec<u64> = (0..f.pieces())
+        .filter(|i| f.size > 0 && !f.ranges.contains(&(*i as u32)))
+        .collect();
+    stream::iter(pending)
+        .map(|i| {
+            let (file, state, f) = (file.clone(), state.clone(), &f);
+            async move {
+                let (start, end) = f.range(i);
+                fetch_range(job, f, &file, start, end).await?;
+                let record = {
+                    let mut s = state.lock().expect("file state");
+                    s.ranges.push(i as u32);
+                    s.clone()
+                };
+                save_one(job.store(), &job.id, &record)?;
+                Ok::<(), String>(())
+            }
+        })
+        .buffer_unordered(job.options.concurrent_chunks.max(1) as usize)
+        .fold(Ok(()), |acc: JobResult<()>, r| async move { acc.and(r) })
+        .await?;
+    let (partial_path, local) = (partial, f.local.clone());
+    tokio::task::spawn_blocking(move || -> JobResult<()> {
+        file.sync_all().map_err(|e| e.to_string())?;
+        let got = file.metadata().map_err(|e| e.to_string())?.len();
+        if got != size {
+            return Err(format!(
+                "{} has {got} bytes, the object {size}",
+                local.display()
+            ));
+        }
+        std::fs::rename(&partial_path, &local).map_err(|e| format!("{}: {e}", local.display()))
+    })
+    .await
+    .map_err(|e| e.to_string())??;
+    finish(job, state.lock().expect("file state").clone())
+}
+
+/// Writes bytes `start..end` of the object into the file, retrying the range on failure.
+async fn fetch_range(
+    job: &Job<'_>,
+    f: &FileState,
+    file: &Arc<File>,
+    start: u64,
+    end: u64,
+) -> JobResult<()> {
+    let mut last = String::new();
+    for attempt in 0..job.attempts() {
+        if attempt > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(
+                100 << (2 * attempt.min(5)),
+            ))
+            .await;
+        }
+        match write_range(job, f, file, start, end).await {
+            Ok(()) => return Ok(()),
+            Err((moved, e)) => {
+                // Bytes of a failed attempt are fetched again; progress must not count them twice.
+                job.progress
+                    .done
+                    .fetch_sub(moved, std::sync::atomic::Ordering::Relaxed);
+                last = e;
+            }
+        }
+    }
+    Err(last)
+}
+
+/// One attempt; on failure, how many bytes it had counted.
+async fn write_range(
+    job: &Job<'_>,
+    f: &FileState,
+    file: &Arc<File>,
+    start: u64,
+    end: u64,
+) -> Result<(), (u64, String)> {
+    let mut resp = job
+        .s3
+        .get_range(&job.bucket, &f.key, start, end)
+        .await
+        .map_err(|e| (0, format!("{e:?}")))?;
+    let _permit = memory(job, WRITE_PIECE as u64).await.map_err(|e| (0, e))?;
+    let mut offset = start;
+    let mut moved = 0u64;
+    let mut piece = BytesMut::with_capacity(WRITE_PIECE);
+    loop {
+        let chunk = resp
+            .chunk()
+            .await
+            .map_err(|e| (moved, e.without_url().to_string()))?;
+        let last = chunk.is_none();
+        if let Some(c) = chunk {
+            piece.extend_from_slice(&c);
+        }
+        if piece.len() >= WRITE_PIECE || (last && !piece.is_empty()) {
+            let bytes = piece.split().freeze();
+            let (file, at, n) = (file.clone(), offset, bytes.len() as u64);
+            tokio::task::spawn_blocking(move || file.write_all_at(&bytes, at))
+                .await
+                .map_err(|e| (moved, e.to_string()))?
+                .map_err(|e| (moved, e.to_string()))?;
+            offset += n;
+            moved += n;
+            job.progress.add(n);
+        }
+        if last {
+            break;
+        }
+    }
+    if offset != end {
+        return Err((
+            moved,
+            format!(
+                "the provider sent {} of {} bytes",
+                offset - start,
+                end - start
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// Undoes a cancelled transfer's unfinished files: pending multipart uploads are aborted (no
+/// partial object is left) and partial downloads deleted. Finished files stay.
+pub(crate) async fn undo(shared: &Shared, t: &Transfer) {
+    let store = &shared.app.agent.ports.store;
+    let Some(plan) = load(store, &t.id) else {
+        return;
+    };
+    let account = click_core::cloud::account::CLOUD_ACCOUNTS
+        .get::<click_core::cloud::account::CloudAccount>(store, &t.cloud_account_id)
+        .ok()
+        .flatten();
+    let s3 = account
+        .and_then(|a| a.target(&shared.app.agent.ports.secrets).ok())
+        .and_then(|target| shared.app.agent.ports.cloud.s3(&target).ok());
+    for f in plan.iter().filter(|f| !f.done) {
+        match (t.direction, &f.upload_id, &s3) {
+            (Direction::Upload, Some(id), Some(s3)) => {
+                if let Err(e) = s3.abort_multipart(&t.bucket, &f.key, id).await {
+                    tracing::warn!(transfer = %t.id, "cannot abort a multipart upload: {e:?}");
+                }
+            }
+            (Direction::Download, _, _) => {
+                let _ = std::fs::remove_file(f.partial_path());
+            }
+            _ => {}
+        }
+    }
+    forget(store, &t.id);
+}

@@ -1,0 +1,334 @@
+//! One transfer from start to end: plan the files (or reload the plan), move them with
+//! bounded parallelism, report progress, record the outcome.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use click_core::cloud::account::{CLOUD_ACCOUNTS, CloudAccount};
+use click_core::events::Channel;
+use click_core::ports::{Clock, StorageError};
+use click_core::store::Batch;
+use click_core::store::table::save;
+use click_core::transfers::{self, Direction, Status, Transfer};
+use futures_util::stream::{self, StreamExt};
+use tokio::task::JoinHandle;
+
+use super::Shared;
+use super::files::{self, FileState};
+use crate::cloud::S3;
+use crate::ports::SystemClock;
+
+fn now_ms() -> u64 {
+    SystemClock.now_ms()
+}
+
+/// Bytes moved so far by one transfer, shared by its file tasks and its progress reporter.
+pub(crate) struct Progress {
+    pub done: AtomicU64,
+}
+
+impl Progress {
+    pub fn add(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+pub(crate) struct Job<'a> {
+    pub shared: &'a Shared,
+    pub id: String,
+    pub s3: S3,
+    pub bucket: String,
+    pub options: click_core::config::TransferOptions,
+    pub progress: Progress,
+}
+
+impl Job<'_> {
+    pub fn attempts(&self) -> u32 {
+        self.options.retry_count + 1
+    }
+
+    pub fn store(&self) -> &crate::store::RedbStore {
+        &self.shared.app.agent.ports.store
+    }
+}
+
+fn storage(e: StorageError) -> String {
+    match e {
+        StorageError::Unsupported => {
+            "the cloud account's provider is not supported for transfers".into()
+        }
+        StorageError::Denied(r) => format!("the provider refused: {r}"),
+        StorageError::NotFound(r) => format!("not found: {r}"),
+        StorageError::Invalid(r) | StorageError::Failed(r) => r,
+    }
+}
+
+pub(crate) type JobResult<T> = Result<T, String>;
+
+pub(crate) fn from_storage<T>(r: Result<T, StorageError>) -> JobResult<T> {
+    r.map_err(storage)
+}
+
+fn raise(shared: &Shared, t: &Transfer, bytes: u64, speed: u64) {
+    let frame = transfers::progress_frame(t, bytes, speed, now_ms());
+    shared.app.agent.raise(Channel::Notification, frame);
+}
+
+/// Runs the transfer `id` until it completes, fails, or its task is aborted (pause, cancel,
+/// shutdown: the record then still says where it was).
+pub(crate) async fn run(shared: &Shared, id: &str) {
+    let store = &shared.app.agent.ports.store;
+    let started = transfers::update(store, id, |t| {
+        let go = t.status.is_active();
+        if go {
+            t.set_status(Status::Running, now_ms());
+        }
+        Ok(go)
+    });
+    let Ok(Some(t)) = started else {
+        return;
+    };
+    let outcome = drive(shared, &t).await;
+    let now = now_ms();
+    let finished = transfers::update(store, id, |row| {
+        if row.status != Status::Running {
+            return Ok(false);
+        }
+        match &outcome {
+            Ok(total) => {
+                row.transferred_bytes = *total;
+                row.total_bytes = *total;
+                row.set_status(Status::Completed, now);
+            }
+            Err(e) => {
+                row.error = Some(e.clone());
+                row.set_status(Status::Failed, now);
+            }
+        }
+        Ok(true)
+    });
+    match finished {
+        Ok(Some(row)) => {
+            if let Err(e) = &outcome {
+                tracing::warn!(transfer = %id, "transfer failed: {e}");
+            }
+            raise(shared, &row, row.transferred_bytes, 0);
+            files::forget(store, id);
+        }
+        // Cancelled while the last bytes moved: what arrived is undone in `after_stop`.
+        _ => tracing::debug!(transfer = %id, "transfer ended after a pause or cancel"),
+    }
+}
+
+/// Plans (or reloads) the files and moves them; the total size on success.
+async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
+    let store = &shared.app.agent.ports.store;
+    let account: CloudAccount = CLOUD_ACCOUNTS
+        .get(store, &t.cloud_account_id)
+        .ok()
+        .flatten()
+        .ok_or("the cloud account was deleted")?;
+    let target = account
+        .target(&shared.app.agent.ports.secrets)
+        .map_err(|_| "the cloud account's secret cannot be decrypted")?;
+    let job = Job {
+        shared,
+        id: t.id.clone(),
+        s3: from_storage(shared.app.agent.ports.cloud.s3(&target))?,
+        bucket: t.bucket.clone(),
+        options: t.options,
+        progress: Progress {
+            done: AtomicU64::new(0),
+        },
+    };
+    let plan = match files::load(store, &t.id) {
+        Some(plan) => plan,
+        None => {
+            let plan = make_plan(&job, t).await?;
+            files::save_all(store, &t.id, &plan)
+                .map_err(|_| "cannot record the transfer's plan")?;
+            plan
+        }
+    };
+    let total: u64 = plan.iter().map(|f| f.size).sum();
+    job.progress
+        .add(plan.iter().map(FileState::bytes_done).sum());
+    let _ = transfers::update(store, &t.id, |row| {
+        row.total_bytes = total;
+        row.is_folder = row.is_folder || plan.len() != 1 || t.is_folder;
+        Ok(row.status == Status::Running)
+    });
+    let work = stream::iter(plan.into_iter().filter(|f| !f.done))
+        .map(|f| files::move_file(&job, t.direction, f))
+        .buffer_unordered(t.options.concurrent_files.max(1) as usize)
+        .fold(Ok(()), |acc: JobResult<()>, r| async move { acc.and(r) });
+    tokio::select! {
+        r = work => r?,
+        never = report(&job, total) => match never {},
+    }
+    Ok(total)
+}
+
+/// Records progress and sends `Progress` frames at the configured interval, forever.
+async fn report(job: &Job<'_>, total: u64) -> std::convert::Infallible {
+    let interval = Duration::from_millis(job.shared.settings.progress_interval_ms.max(50));
+    let mut last = (Instant::now(), job.progress.done.load(Ordering::Relaxed));
+    loop {
+        tokio::time::sleep(interval).await;
+        let done = job.progress.done.load(Ordering::Relaxed).min(total);
+        let elapsed = last.0.elapsed().as_secs_f64().max(0.001);
+        let speed = (done.saturating_sub(last.1) as f64 / elapsed) as u64;
+        last = (Instant::now(), done);
+        let updated = transfers::update(job.store(), &job.id, |row| {
+            row.transferred_bytes = done;
+            Ok(row.status == Status::Running)
+        });
+        if let Ok(Some(row)) = updated {
+            raise(job.shared, &row, done, speed);
+        }
+    }
+}
+
+/// The files of a transfer with their sizes, checked against the allowed roots.
+async fn make_plan(job: &Job<'_>, t: &Transfer) -> JobResult<Vec<FileState>> {
+    match t.direction {
+        Direction::Upload => {
+            let (roots, local, remote) =
+                (job.shared.roots.clone(), t.local.clone(), t.remote.clone());
+            tokio::task::spawn_blocking(move || plan_upload(&roots, Path::new(&local), &remote))
+                .await
+                .map_err(|e| e.to_string())?
+        }
+        Direction::Download => {
+            let base = inside_roots(&job.shared.roots, Path::new(&t.local), true)?;
+            let objects = if t.is_folder {
+                from_storage(job.s3.list_all(&t.bucket, &t.remote).await)?
+            } else {
+                let size = from_storage(job.s3.size(&t.bucket, &t.remote, job.attempts()).await)?;
+                vec![(t.remote.clone(), size)]
+            };
+            let mut plan = Vec::new();
+            for (key, size) in objects {
+                let local = if t.is_folder {
+                    if key.ends_with('/') {
+                        continue;
+                    }
+                    base.join(safe_relative(&key[t.remote.len()..])?)
+                } else {
+                    base.clone()
+                };
+                plan.push(FileState::new(plan.len(), local, key, size));
+            }
+            Ok(plan)
+        }
+    }
+}
+
+fn plan_upload(roots: &[PathBuf], local: &Path, remote: &str) -> JobResult<Vec<FileState>> {
+    let local = inside_roots(roots, local, false)?;
+    let meta = std::fs::metadata(&local).map_err(|e| format!("{}: {e}", local.display()))?;
+    if meta.is_file() {
+        return Ok(vec![FileState::new(
+            0,
+            local,
+            remote.to_string(),
+            meta.len(),
+        )]);
+    }
+    let mut plan = Vec::new();
+    let mut stack = vec![local.clone()];
+    while let Some(dir) = stack.pop() {
+        let mut entries: Vec<_> = std::fs::read_dir(&dir)
+            .map_err(|e| format!("{}: {e}", dir.display()))?
+            .filter_map(Result::ok)
+            .collect();
+        entries.sort_by_key(|e| e.file_name());
+        for entry in entries {
+            let path = entry.path();
+            let Ok(kind) = entry.file_type() else {
+                continue;
+            };
+            if kind.is_dir() {
+                stack.push(path);
+            } else if kind.is_file() {
+                let rel = path.strip_prefix(&local).map_err(|e| e.to_string())?;
+                let rel: Vec<String> = rel
+                    .iter()
+                    .map(|c| c.to_string_lossy().into_owned())
+                    .collect();
+                let size = entry.metadata().map(|m| m.len()).unwrap_or(0);
+                let key = format!("{remote}/{}", rel.join("/"));
+                plan.push(FileState::new(plan.len(), path, key, size));
+            }
+        }
+    }
+    Ok(plan)
+}
+
+/// `path` with links resolved, if it is inside a root. A path that does not exist yet (a
+/// download target) is checked through its parent.
+pub(crate) fn inside_roots(
+    roots: &[PathBuf],
+    path: &Path,
+    may_not_exist: bool,
+) -> JobResult<PathBuf> {
+    let resolved = match std::fs::canonicalize(path) {
+        Ok(p) => p,
+        Err(_) if may_not_exist => {
+            let parent = path.parent().ok_or("the local path has no parent folder")?;
+            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
+            let name = path.file_name().ok_or("the local path has no file name")?;
+            std::fs::canonicalize(parent)
+                .map_err(|e| format!("{}: {e}", parent.display()))?
+                .join(name)
+        }
+        Err(e) => return Err(format!("{}: {e}", path.display())),
+    };
+    if roots.iter().any(|r| resolved.starts_with(r)) {
+        Ok(resolved)
+    } else {
+        Err(format!(
+            "{} is outside the folders the agent may use",
+            resolved.display()
+        ))
+    }
+}
+
+/// An object key below a downloaded folder as a relative local path; keys that would climb
+/// out of the folder are refused.
+fn safe_relative(key: &str) -> JobResult<PathBuf> {
+    let mut out = PathBuf::new();
+    for part in key.split('/').filter(|p| !p.is_empty()) {
+        if part == "." || part == ".." || part.contains('\\') || part.contains('\0') {
+            return Err(format!(
+                "the object key '{key}' cannot be a local file name"
+            ));
+        }
+        out.push(part);
+    }
+    Ok(out)
+}
+
+/// After a pause or cancel: waits for the job to stop, then undoes a cancelled transfer's
+/// partial work (pending multipart uploads, partial downloads) and tells the clients.
+pub(crate) async fn after_stop(shared: Arc<Shared>, id: String, running: Option<JoinHandle<()>>) {
+    if let Some(handle) = running {
+        handle.abort();
+        let _ = handle.await;
+    }
+    let store = &shared.app.agent.ports.store;
+    let Ok(Some(t)) = transfers::get(store, &id) else {
+        return;
+    };
+    if t.status == Status::Cancelled {
+        files::undo(&shared, &t).await;
+    }
+    raise(&shared, &t, t.transferred_bytes, 0);
+}
+
+/// Removes a transfer's checkpoint rows in one batch (best effort).
+pub(crate) fn save_batch(store: &crate::store::RedbStore, batch: &Batch) -> JobResult<()> {
+    save(store, batch).map_err(|_| "cannot record the transfer's progress".to_string())
+}

@@ -1,0 +1,126 @@
+//! The desktop's transfer engine: one tokio task per running transfer, started, paused and
+//! cancelled through the core's [`TransferRunner`] port. A transfer's record and per-file
+//! checkpoints live in the store, so a restarted agent resumes where it stopped.
+
+mod files;
+mod job;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+
+use click_core::ports::TransferRunner;
+use tokio::sync::{Semaphore, mpsc};
+use tokio::task::JoinHandle;
+
+use crate::config::TransferSettings;
+use crate::server::App;
+
+enum Command {
+    Start(String),
+    Stop(String),
+    /// A job ended by itself; `u64` tells it from a newer job of the same transfer.
+    Finished(String, u64),
+}
+
+/// The port: queues commands for the engine loop.
+pub struct TransferEngine {
+    tx: mpsc::UnboundedSender<Command>,
+    rx: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
+}
+
+impl TransferEngine {
+    pub fn new() -> TransferEngine {
+        let (tx, rx) = mpsc::unbounded_channel();
+        TransferEngine {
+            tx,
+            rx: Mutex::new(Some(rx)),
+        }
+    }
+}
+
+impl Default for TransferEngine {
+    fn default() -> Self {
+        TransferEngine::new()
+    }
+}
+
+impl TransferRunner for TransferEngine {
+    fn start(&self, transfer_id: &str) {
+        let _ = self.tx.send(Command::Start(transfer_id.to_string()));
+    }
+    fn stop(&self, transfer_id: &str) {
+        let _ = self.tx.send(Command::Stop(transfer_id.to_string()));
+    }
+}
+
+/// What every job shares.
+pub(crate) struct Shared {
+    pub app: Arc<App>,
+    /// One permit per MiB of part buffers in flight, across all transfers.
+    pub memory: Semaphore,
+    pub memory_mb: u32,
+    pub roots: Vec<PathBuf>,
+    pub settings: TransferSettings,
+    tx: mpsc::UnboundedSender<Command>,
+}
+
+/// Runs the engine until the process ends; resumes the transfers that were running.
+pub fn spawn(app: Arc<App>, settings: TransferSettings) {
+    let engine = &app.agent.ports.transfers;
+    let Some(mut rx) = engine.rx.lock().expect("engine lock").take() else {
+        return;
+    };
+    let roots = settings
+        .roots()
+        .iter()
+        .filter_map(|r| std::fs::canonicalize(r).ok())
+        .collect();
+    let memory_mb = settings.memory_mb.max(8);
+    let shared = Arc::new(Shared {
+        tx: engine.tx.clone(),
+        app: app.clone(),
+        memory: Semaphore::new(memory_mb as usize),
+        memory_mb,
+        roots,
+        settings,
+    });
+    match click_core::transfers::active_ids(&app.agent.ports.store) {
+        Ok(ids) => {
+            for id in ids {
+                tracing::info!(transfer = %id, "resuming transfer");
+                let _ = shared.tx.send(Command::Start(id));
+            }
+        }
+        Err(e) => tracing::error!("cannot read the transfers to resume: {e:?}"),
+    }
+    tokio::spawn(async move {
+        let mut jobs: HashMap<String, (u64, JoinHandle<()>)> = HashMap::new();
+        let mut generation = 0u64;
+        while let Some(command) = rx.recv().await {
+            match command {
+                Command::Start(id) => {
+                    if jobs.contains_key(&id) {
+                        continue;
+                    }
+                    generation += 1;
+                    let (s, job_id, g) = (shared.clone(), id.clone(), generation);
+                    let handle = tokio::spawn(async move {
+                        job::run(&s, &job_id).await;
+                        let _ = s.tx.send(Command::Finished(job_id, g));
+                    });
+                    jobs.insert(id, (generation, handle));
+                }
+                Command::Stop(id) => {
+                    let running = jobs.remove(&id).map(|(_, h)| h);
+                    tokio::spawn(job::after_stop(shared.clone(), id, running));
+                }
+                Command::Finished(id, g) => {
+                    if jobs.get(&id).is_some_and(|(current, _)| *current == g) {
+                        jobs.remove(&id);
+                    }
+                }
+            }
+        }
+    });
+}

@@ -1,0 +1,254 @@
+//! Client transfers (`cloud.md`, Upload/Download Object and Client File Transfers): a job per
+//! upload or download, its state machine, and the record that lets it resume after a restart.
+//! The bytes move in the host's engine (the [`TransferRunner`](crate::ports::TransferRunner)
+//! port); the core keeps the record and decides what a request may do to it.
+
+pub mod paths;
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::config::TransferOptions;
+use crate::error::{ApiError, ApiResult};
+use crate::ports::Store;
+use crate::store::table::Table;
+use crate::store::{Batch, CommitError, scan_all};
+
+pub const TRANSFERS: Table = Table::new("transfer/");
+/// `{account id}/{create time, hex}/{id}` -> nothing: an account's transfers, oldest first.
+pub const BY_ACCOUNT: Table = Table::new("idx/transfer/");
+/// Transfers that should be moving bytes: an engine resumes these when it starts.
+pub const ACTIVE: Table = Table::new("idx/transfer-active/");
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Direction {
+    Upload,
+    Download,
+}
+
+/// The documented states, in their wire spelling.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    Initiating,
+    Running,
+    Paused,
+    Completed,
+    Cancelled,
+    Failed,
+}
+
+impl Status {
+    pub fn is_active(self) -> bool {
+        matches!(self, Status::Initiating | Status::Running)
+    }
+
+    pub fn is_final(self) -> bool {
+        matches!(self, Status::Completed | Status::Cancelled | Status::Failed)
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Status::Initiating => "initiating",
+            Status::Running => "running",
+            Status::Paused => "paused",
+            Status::Completed => "completed",
+            Status::Cancelled => "cancelled",
+            Status::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Transfer {
+    pub id: String,
+    pub account_id: String,
+    pub user_id: String,
+    pub direction: Direction,
+    pub cloud_account_id: String,
+    pub cloud_type: u32,
+    pub bucket: String,
+    /// The object key, or the key prefix (ending with `/`) of a folder.
+    pub remote: String,
+    /// The local file or folder.
+    pub local: String,
+    pub is_folder: bool,
+    /// The file or folder name shown in progress frames.
+    pub name: String,
+    pub options: TransferOptions,
+    pub status: Status,
+    pub transferred_bytes: u64,
+    pub total_bytes: u64,
+    pub create_ms: u64,
+    pub start_ms: u64,
+    pub end_ms: Option<u64>,
+    pub error: Option<String>,
+    /// Time spent paused before the current pause.
+    pub paused_ms: u64,
+    pub paused_since_ms: Option<u64>,
+}
+
+impl Transfer {
+    pub fn index_key(&self) -> String {
+        format!("{}/{:016x}/{}", self.account_id, self.create_ms, self.id)
+    }
+
+    pub fn paused_total_ms(&self, now_ms: u64) -> u64 {
+        self.paused_ms + self.paused_since_ms.map_or(0, |s| now_ms.saturating_sub(s))
+    }
+
+    /// Moves to `status`, keeping the pause clock and end time right.
+    pub fn set_status(&mut self, status: Status, now_ms: u64) {
+        if let Some(since) = self.paused_since_ms.take() {
+            self.paused_ms += now_ms.saturating_sub(since);
+        }
+        if status == Status::Paused {
+            self.paused_since_ms = Some(now_ms);
+        }
+        if status.is_final() {
+            self.end_ms = Some(now_ms);
+        }
+        self.status = status;
+    }
+}
+
+/// `hh:mm:ss`, as .NET prints a `TimeSpan`.
+pub fn hms(ms: u64) -> String {
+    let s = ms / 1000;
+    format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
+}
+
+/// `Progress` payload of `/notification` frames (`websockets.md`, Type 1).
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct ProgressData<'a> {
+    transfer_mode: &'static str,
+    status: &'static str,
+    storage_type: &'static str,
+    path: &'a str,
+    bytes: u64,
+    size: u64,
+    error: Option<&'a str>,
+    name: &'a str,
+    storage_name: &'a str,
+    speed: u64,
+    duration: String,
+    transfer_id: &'a str,
+    start_time_utc: String,
+    progress_time_utc: String,
+}
+
+/// A `Progress` frame for `t` having moved `bytes` at `speed` bytes per second.
+pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> String {
+    let status = match t.status {
+        Status::Initiating | Status::Running => "InProgress",
+        Status::Paused => "Paused",
+        Status::Completed => "Completed",
+        Status::Cancelled => "Cancelled",
+        Status::Failed => "Failed",
+    };
+    let active_ms = now_ms
+        .saturating_sub(t.start_ms)
+        .saturating_sub(t.paused_total_ms(now_ms));
+    crate::events::notification_frame(
+        crate::events::NotificationType::Progress,
+        &ProgressData {
+            transfer_mode: match t.direction {
+                Direction::Upload => "Upload",
+                Direction::Download => "Download",
+            },
+            status,
+            storage_type: crate::cloud::cloud_type::name(t.cloud_type),
+            path: &t.local,
+            bytes,
+            size: t.total_bytes,
+            error: t.error.as_deref(),
+            name: &t.name,
+            storage_name: &t.bucket,
+            speed,
+            duration: hms(active_ms),
+            transfer_id: &t.id,
+            start_time_utc: crate::time::iso8601(t.start_ms),
+            progress_time_utc: crate::time::iso8601(now_ms),
+        },
+    )
+}
+
+/// Adds a new transfer's rows to `batch`.
+pub fn put_new(batch: &mut Batch, t: &Transfer) {
+    batch.require_absent(TRANSFERS.key(&t.id));
+    TRANSFERS.put(batch, &t.id, t);
+    BY_ACCOUNT.put_str(batch, &t.index_key(), "");
+    if t.status.is_active() {
+        ACTIVE.put_str(batch, &t.id, "");
+    }
+}
+
+pub fn get(store: &impl Store, id: &str) -> ApiResult<Option<Transfer>> {
+    TRANSFERS.get(store, id.trim())
+}
+
+/// Applies `change` to the stored transfer atomically: if another writer (a request, the
+/// engine) changed it in between, the change is made again on the new state. `change`
+/// returns false to leave the record as it is. The updated record, if it changed.
+pub fn update(
+    store: &impl Store,
+    id: &str,
+    mut change: impl FnMut(&mut Transfer) -> ApiResult<bool>,
+) -> ApiResult<Option<Transfer>> {
+    let key = TRANSFERS.key(id);
+    for _ in 0..64 {
+        let Some(old) = store.get(&key)?.map(|v| v.as_ref().to_vec()) else {
+            return Err(ApiError::not_found("The transfer"));
+        };
+        let mut t: Transfer = crate::store::table::decode_row(&old)?;
+        if !change(&mut t)? {
+            return Ok(None);
+        }
+        let mut batch = Batch::new();
+        batch.require_value(key.clone(), Some(old));
+        TRANSFERS.put(&mut batch, id, &t);
+        if t.status.is_active() {
+            ACTIVE.put_str(&mut batch, id, "");
+        } else {
+            ACTIVE.delete(&mut batch, id);
+        }
+        match store.commit(&batch) {
+            Ok(()) => return Ok(Some(t)),
+            Err(CommitError::Conflict(_)) => continue,
+            Err(CommitError::Store(_)) => return Err(ApiError::Internal),
+        }
+    }
+    Err(ApiError::Internal)
+}
+
+/// The transfers of an account, oldest first.
+pub fn of_account(store: &impl Store, account_id: &str) -> ApiResult<Vec<Transfer>> {
+    let prefix = BY_ACCOUNT.key(&format!("{account_id}/"));
+    let mut out = Vec::new();
+    scan_all(store, &prefix, false, |key, _| {
+        let rest = core::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
+        if let Some((_, id)) = rest.split_once('/')
+            && let Some(t) = get(store, id)?
+        {
+            out.push(t);
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Ids of the transfers that should be moving bytes (for an engine that just started).
+pub fn active_ids(store: &impl Store) -> ApiResult<Vec<String>> {
+    let prefix = ACTIVE.prefix();
+    let mut out = Vec::new();
+    scan_all(store, prefix, false, |key, _| {
+        out.push(String::from(
+            core::str::from_utf8(&key[prefix.len()..]).unwrap_or(""),
+        ));
+        Ok(true)
+    })?;
+    Ok(out)
+}

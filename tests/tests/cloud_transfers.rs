@@ -1,0 +1,502 @@
+//! Upload Object, Download Object and Client File Transfers (cloud.md) against a real S3
+//! server (s3s-fs): files and folders arrive intact (compared byte for byte), multipart
+//! uploads and ranged downloads, Progress frames, pause, resume, cancel without leftovers,
+//! and a SIGKILL in the middle of an upload that the restarted agent finishes.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use click_blackbox::s3::S3Server;
+use click_blackbox::{
+    Agent, Options, PASSWORD, Value, desktop_only, docs, json, login, signup_and_login,
+};
+
+const MIB: usize = 1024 * 1024;
+
+/// Bytes that differ everywhere, so a misplaced part shows.
+fn pattern(len: usize, seed: u32) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            x as u8
+        })
+        .collect()
+}
+
+struct Fixture {
+    s3: S3Server,
+    agent: Agent,
+    token: String,
+    account: String,
+    /// The agent's only allowed local root.
+    root: PathBuf,
+    data_dir: PathBuf,
+    _tmp: tempfile::TempDir,
+}
+
+fn options(root: &Path, data_dir: &Path) -> Options {
+    Options {
+        config: format!(
+            "[transfers]\nroots = [\"{}\"]\nprogress_interval_ms = 100\n",
+            root.display()
+        ),
+        data_dir: Some(data_dir.to_path_buf()),
+        ..Options::default()
+    }
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let s3 = S3Server::start();
+        s3.bucket("media");
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("files");
+        std::fs::create_dir_all(&root).unwrap();
+        let data_dir = tmp.path().join("data");
+        let agent = Agent::start_with(options(&root, &data_dir));
+        let token = signup_and_login(&agent, "owner@example.com");
+        let account = agent
+            .post("/cloud/insert_account", s3.account("test"))
+            .token(&token)
+            .send()
+            .expect(200)
+            .json()["id"]
+            .as_str()
+            .unwrap()
+            .to_string();
+        Fixture {
+            s3,
+            agent,
+            token,
+            account,
+            root,
+            data_dir,
+            _tmp: tmp,
+        }
+    }
+
+    fn restart(&mut self) {
+        self.agent.kill();
+        self.agent = Agent::start_with(options(&self.root, &self.data_dir));
+        self.token = login(&self.agent, "owner@example.com", PASSWORD);
+    }
+
+    fn write(&self, rel: &str, bytes: &[u8]) -> PathBuf {
+        let path = self.root.join(rel);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, bytes).unwrap();
+        path
+    }
+
+    fn upload(&self, local: &Path, extra: Value) -> String {
+        let mut body = docs::example("cloud.md", "### Upload Object");
+        body["cloudAccount"] = json!({"id": self.account, "cloudType": 8});
+        body["storageName"] = json!("media");
+        body["localFilePath"] = json!(local.display().to_string());
+        merge(&mut body, extra);
+        self.start("/cloud/upload_object", body)
+    }
+
+    fn download(&self, key: &str, folder: &Path, extra: Value) -> String {
+        let mut body = docs::example("cloud.md", "### Download Object");
+        body["cloudAccount"] = json!({"id": self.account, "cloudType": 8});
+        body["storageName"] = json!("media");
+        body["objectKey"] = json!(key);
+        body["downloadPath"] = json!(folder.display().to_string());
+        body["name"] = json!("");
+        merge(&mut body, extra);
+        self.start("/cloud/download_object", body)
+    }
+
+    fn start(&self, path: &str, body: Value) -> String {
+        let r = self
+            .agent
+            .post(path, body)
+            .token(&self.token)
+            .send()
+            .expect(200)
+            .json();
+        r["transferId"].as_str().unwrap().to_string()
+    }
+
+    fn status(&self, id: &str) -> Value {
+        self.agent
+            .get(&format!("/cloud/client_transfer/{id}/status"))
+            .token(&self.token)
+            .send()
+            .expect(200)
+            .json()
+    }
+
+    fn control(&self, id: &str, action: &str) -> click_blackbox::Resp {
+        self.agent
+            .post(&format!("/cloud/client_transfer/{id}/{action}"), json!({}))
+            .token(&self.token)
+            .send()
+    }
+
+    /// Polls until the transfer reaches `status` (or fails the test after 60 s).
+    fn wait_for(&self, id: &str, status: &str) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.status(id);
+            if s["status"] == status {
+                return s;
+            }
+            assert!(
+                s["status"] != "failed" && Instant::now() < deadline,
+                "waiting for {status}: {s}"
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// Polls until at least `bytes` have moved.
+    fn wait_for_bytes(&self, id: &str, bytes: u64) -> Value {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let s = self.status(id);
+            if s["transferredBytes"].as_u64().unwrap() >= bytes {
+                return s;
+            }
+            assert!(Instant::now() < deadline, "waiting for {bytes} bytes: {s}");
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+}
+
+fn merge(body: &mut Value, extra: Value) {
+    if let Value::Object(m) = extra {
+        for (k, v) in m {
+            body[k] = v;
+        }
+    }
+}
+
+fn same_file(a: &Path, b: &Path) {
+    let (x, y) = (std::fs::read(a).unwrap(), std::fs::read(b).unwrap());
+    assert!(
+        x.len() == y.len() && x == y,
+        "{} and {} differ",
+        a.display(),
+        b.display()
+    );
+}
+
+#[test]
+fn files_and_folders_go_up_and_come_back_intact() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::new();
+    let mut ws = f
+        .agent
+        .ws(&format!("/notification?token={}", f.token), &[])
+        .unwrap();
+
+    // 23 MiB: a multipart upload of five parts, the last one short.
+    let big = f.write("big.bin", &pattern(23 * MIB + 123, 1));
+    let id = f.upload(&big, json!({}));
+    let done = f.wait_for(&id, "completed");
+    assert_eq!(done["transferId"], id.as_str());
+    assert_eq!(done["totalBytes"], (23 * MIB + 123) as u64);
+    assert_eq!(done["transferredBytes"], done["totalBytes"]);
+    assert!(done["endTime"].as_str().unwrap().ends_with('Z'));
+    assert_eq!(done["errorMessage"], Value::Null);
+    same_file(&big, &f.s3.path("media", "uploads/big.bin"));
+
+    // Progress frames, PascalCase as documented, end with the whole file.
+    let mut last = Value::Null;
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while last["Data"]["Status"] != "Completed" {
+        assert!(Instant::now() < deadline, "no Completed frame; last {last}");
+        let frame = ws.next_json();
+        if frame["Type"] == 1 && frame["Data"]["TransferId"] == id.as_str() {
+            last = frame;
+        }
+    }
+    let data = &last["Data"];
+    assert_eq!(data["TransferMode"], "Upload");
+    assert_eq!(data["Bytes"], data["Size"]);
+    assert_eq!(data["StorageName"], "media");
+    assert_eq!(data["StorageType"], "S3Generic");
+    assert_eq!(data["Name"], "big.bin");
+    for field in [
+        "Path",
+        "Speed",
+        "Duration",
+        "StartTimeUtc",
+        "ProgressTimeUtc",
+        "Error",
+    ] {
+        assert!(data.get(field).is_some(), "{field} in {data}");
+    }
+
+    // A small file, renamed on the way, into another folder.
+    let small = f.write("notes.txt", b"small and whole");
+    let id = f.upload(
+        &small,
+        json!({"uploadPath": "docs/2026", "name": "renamed.txt"}),
+    );
+    f.wait_for(&id, "completed");
+    same_file(&small, &f.s3.path("media", "docs/2026/renamed.txt"));
+
+    // A folder with everything in it, empty files included.
+    f.write("album/a.jpg", &pattern(300_000, 2));
+    f.write("album/sub/b.jpg", &pattern(6 * MIB, 3));
+    f.write("album/sub/deeper/empty.txt", b"");
+    let id = f.upload(&f.root.join("album"), json!({"uploadPath": "photos"}));
+    let done = f.wait_for(&id, "completed");
+    assert_eq!(done["totalBytes"], (300_000 + 6 * MIB) as u64);
+    for rel in ["a.jpg", "sub/b.jpg", "sub/deeper/empty.txt"] {
+        same_file(
+            &f.root.join("album").join(rel),
+            &f.s3.path("media", &format!("photos/album/{rel}")),
+        );
+    }
+
+    // Down again: one object, then the whole folder (objectType 2).
+    let down = f.root.join("down");
+    let id = f.download("uploads/big.bin", &down, json!({}));
+    f.wait_for(&id, "completed");
+    same_file(&big, &down.join("big.bin"));
+    assert!(!down.join("big.bin.clickpart").exists());
+    let id = f.download(
+        "photos/album",
+        &down,
+        json!({"objectType": 2, "name": "copy"}),
+    );
+    f.wait_for(&id, "completed");
+    for rel in ["a.jpg", "sub/b.jpg", "sub/deeper/empty.txt"] {
+        same_file(
+            &f.root.join("album").join(rel),
+            &down.join("copy").join(rel),
+        );
+    }
+
+    let all = f
+        .agent
+        .get("/cloud/client_transfer/all")
+        .token(&f.token)
+        .send()
+        .expect(200)
+        .json();
+    let all = all.as_array().unwrap();
+    assert_eq!(all.len(), 5);
+    assert_eq!(all[0]["transferId"], id.as_str(), "newest first");
+    assert_eq!(all[0]["sourceBucket"], "media");
+    assert_eq!(all[0]["sourcePath"], "photos/album/");
+    assert!(
+        all[0]["targetPath"]
+            .as_str()
+            .unwrap()
+            .ends_with("down/copy")
+    );
+    assert!(
+        all.iter()
+            .all(|t| t["progress"] == 100 && t["status"] == "completed")
+    );
+}
+
+#[test]
+fn pause_resume_and_cancel_follow_the_documented_states() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::new();
+    let source = f.write("large.bin", &pattern(80 * MIB, 4));
+    let slow = json!({"transferOptions": {"concurrentChunks": 1}});
+
+    let id = f.upload(&source, slow.clone());
+    f.control(&id, "pause").expect(200);
+    let paused = f.status(&id);
+    assert_eq!(paused["status"], "paused");
+    f.control(&id, "pause").expect(400);
+    std::thread::sleep(Duration::from_millis(1500));
+    let later = f.status(&id);
+    assert!(later["pausedDuration"].as_str().is_some(), "{later}");
+    assert_eq!(
+        later["transferredBytes"],
+        f.status(&id)["transferredBytes"],
+        "nothing moves while paused"
+    );
+    f.control(&id, "resume").expect(200);
+    f.control(&id, "resume").expect(400);
+    f.wait_for(&id, "completed");
+    same_file(&source, &f.s3.path("media", "uploads/large.bin"));
+    f.control(&id, "cancel").expect(400);
+    f.control(&id, "pause").expect(400);
+
+    // Cancel in the middle: bytes stop, and no object (nor any part of one) is left.
+    let id = f.upload(
+        &source,
+        json!({"uploadPath": "cancelled", "transferOptions": {"concurrentChunks": 1}}),
+    );
+    f.wait_for_bytes(&id, 5 * MIB as u64);
+    assert!(
+        walk(&f.s3.root).iter().any(|p| p.contains(".upload_id-")),
+        "s3s-fs keeps uploaded parts as .upload_id-* files"
+    );
+    f.control(&id, "cancel").expect(200);
+    let at_cancel = f.status(&id);
+    assert_eq!(at_cancel["status"], "cancelled");
+    std::thread::sleep(Duration::from_millis(1000));
+    assert_eq!(
+        f.status(&id)["transferredBytes"],
+        at_cancel["transferredBytes"]
+    );
+    assert!(!f.s3.exists("media", "cancelled/large.bin"));
+    let leftovers: Vec<String> = walk(&f.s3.root)
+        .into_iter()
+        .filter(|p| p.contains(".upload_id-"))
+        .collect();
+    assert!(
+        leftovers.is_empty(),
+        "the multipart upload was aborted: {leftovers:?}"
+    );
+    f.control(&id, "resume").expect(400);
+    f.control(&id, "cancel").expect(400);
+
+    // A cancelled download leaves neither the file nor its partial copy.
+    let down = f.root.join("down");
+    let id = f.download("uploads/large.bin", &down, slow);
+    f.wait_for_bytes(&id, MIB as u64);
+    f.control(&id, "cancel").expect(200);
+    std::thread::sleep(Duration::from_millis(500));
+    assert!(!down.join("large.bin").exists());
+    assert!(!down.join("large.bin.clickpart").exists());
+
+    f.control("no-such-transfer", "pause")
+        .expect_error("NOT_FOUND");
+    f.agent
+        .get("/cloud/client_transfer/no-such-transfer/status")
+        .token(&f.token)
+        .send()
+        .expect_error("NOT_FOUND");
+}
+
+#[test]
+fn an_upload_killed_midway_resumes_after_a_restart() {
+    if desktop_only("restarts and cloud providers") {
+        return;
+    }
+    let mut f = Fixture::new();
+    let source = f.write("resume.bin", &pattern(120 * MIB + 77, 5));
+    let id = f.upload(&source, json!({"transferOptions": {"concurrentChunks": 1}}));
+    let before = f.wait_for_bytes(&id, 30 * MIB as u64);
+    f.restart();
+    let after = f.status(&id);
+    // Recorded progress survives (at most one progress interval behind the kill) and the
+    // transfer picks up from there.
+    assert!(
+        after["transferredBytes"].as_u64().unwrap() + 10 * MIB as u64
+            >= before["transferredBytes"].as_u64().unwrap(),
+        "before {before}, after {after}"
+    );
+    // Reported progress never falls back towards zero: the parts sent before the kill are
+    // not sent again.
+    let floor = before["transferredBytes"].as_u64().unwrap() - 10 * MIB as u64;
+    let until = Instant::now() + Duration::from_millis(600);
+    while Instant::now() < until {
+        let s = f.status(&id);
+        assert!(s["transferredBytes"].as_u64().unwrap() >= floor, "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    f.wait_for(&id, "completed");
+    same_file(&source, &f.s3.path("media", "uploads/resume.bin"));
+}
+
+#[test]
+fn bad_requests_are_refused_before_anything_moves() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::new();
+    let inside = f.write("a.txt", b"a");
+    let post = |path: &str, body: Value| f.agent.post(path, body).token(&f.token).send();
+    let upload = |extra: Value| {
+        let mut body = json!({"cloudAccount": {"id": f.account}, "storageName": "media", "uploadPath": "u", "localFilePath": inside.display().to_string()});
+        merge(&mut body, extra);
+        post("/cloud/upload_object", body)
+    };
+    for (extra, code) in [
+        (json!({"localFilePath": "/etc/passwd"}), "SECURITY"),
+        (json!({"localFilePath": "relative/a.txt"}), "SECURITY"),
+        (
+            json!({"localFilePath": format!("{}/../a.txt", f.root.display())}),
+            "SECURITY",
+        ),
+        (json!({"cloudAccount": {"cloudType": 8}}), "DEFAULT"),
+        (
+            json!({"cloudAccount": {"id": "7d1b0e1c-0000-4000-8000-000000000000"}}),
+            "NOT_FOUND",
+        ),
+        (json!({"storageName": ""}), "DEFAULT"),
+        (json!({"transferOptions": {"chunkSize": 1024}}), "DEFAULT"),
+        (json!({"id": "has spaces"}), "DEFAULT"),
+    ] {
+        upload(extra.clone()).expect_error(code);
+    }
+    let id = f.start(
+        "/cloud/upload_object",
+        json!({"cloudAccount": {"id": f.account}, "storageName": "media", "localFilePath": inside.display().to_string(), "id": "my-transfer-1"}),
+    );
+    assert_eq!(id, "my-transfer-1");
+    upload(json!({"id": "my-transfer-1"})).expect_error("DUPLICATE");
+    let mut body = json!({"cloudAccount": {"id": f.account}, "storageName": "media", "objectKey": "x", "downloadPath": "/etc"});
+    post("/cloud/download_object", body.clone()).expect_error("SECURITY");
+    body["downloadPath"] = json!(f.root.display().to_string());
+    body["objectType"] = json!(3);
+    post("/cloud/download_object", body).expect_error("DEFAULT");
+
+    // A missing object fails the transfer with the provider's reason.
+    let id = f.download("does/not/exist.bin", &f.root, json!({}));
+    let deadline = Instant::now() + Duration::from_secs(20);
+    let failed = loop {
+        let s = f.status(&id);
+        if s["status"] == "failed" {
+            break s;
+        }
+        assert!(Instant::now() < deadline, "{s}");
+        std::thread::sleep(Duration::from_millis(20));
+    };
+    assert!(
+        failed["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("not found"),
+        "{failed}"
+    );
+
+    // Another user of the account does not see the owner's transfers.
+    let (_, other) = click_blackbox::member(&f.agent, &f.token, "other@example.com", 64);
+    f.agent
+        .get(&format!("/cloud/client_transfer/{id}/status"))
+        .token(&other)
+        .send()
+        .expect_error("NOT_FOUND");
+    let theirs = f
+        .agent
+        .get("/cloud/client_transfer/all")
+        .token(&other)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(theirs, json!([]));
+}
+
+fn walk(dir: &Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(format!("{} {}", p.display(), p.metadata().unwrap().len()));
+        }
+    }
+    out
+}
