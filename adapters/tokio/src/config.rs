@@ -182,8 +182,11 @@ impl Default for TransferSettings {
             roots: None,
             chunk_size: o.chunk_size,
             retry_count: o.retry_count,
-            concurrent_chunks: o.concurrent_chunks,
-            concurrent_files: o.concurrent_files,
+            // Transfers are bound by round trips more than by bandwidth: more parts and files
+            // in flight than the documented backup profile (5 and 5) pay off (BENCHMARKS.md);
+            // part buffers stay under `memory_mb` whatever these say.
+            concurrent_chunks: 8,
+            concurrent_files: 10,
             memory_mb: 64,
             progress_interval_ms: 500,
         }

@@ -123,6 +123,25 @@ fn save_one(store: &RedbStore, transfer: &str, f: &FileState) -> JobResult<()> {
     save_batch(store, &batch)
 }
 
+/// Writes the checkpoints gathered since the last flush, in one commit.
+pub(crate) fn flush(job: &Job<'_>) -> JobResult<()> {
+    let dirty = std::mem::take(&mut *job.dirty.lock().expect("checkpoints"));
+    if dirty.is_empty() {
+        return Ok(());
+    }
+    let mut batch = Batch::new();
+    for f in dirty.values() {
+        FILES.put(&mut batch, &FileState::row_id(&job.id, f.index), f);
+    }
+    save_batch(job.store(), &batch)
+}
+
+/// Notes a file's progress; [`flush`] records it with the next progress report. A crash
+/// loses at most one interval of parts, which a resume sends again.
+fn checkpoint(job: &Job<'_>, f: FileState) {
+    job.dirty.lock().expect("checkpoints").insert(f.index, f);
+}
+
 /// Drops a finished transfer's checkpoints.
 pub(crate) fn forget(store: &RedbStore, transfer: &str) {
     let prefix = FILES.key(&format!("{transfer}/"));
@@ -238,7 +257,7 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
                     s.parts.push((number, etag));
                     s.clone()
                 };
-                save_one(job.store(), &job.id, &record)?;
+                checkpoint(job, record);
                 job.progress.add(end - start);
                 Ok::<(), String>(())
             }
@@ -267,7 +286,8 @@ fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
     f.upload_id = None;
     f.parts.clear();
     f.ranges.clear();
-    save_one(job.store(), &job.id, &f)
+    checkpoint(job, f);
+    Ok(())
 }
 
 async fn download(job: &Job<'_>, f: FileState) -> JobResult<()> {
@@ -306,7 +326,7 @@ async fn download(job: &Job<'_>, f: FileState) -> JobResult<()> {
                     s.ranges.push(i as u32);
                     s.clone()
                 };
-                save_one(job.store(), &job.id, &record)?;
+                checkpoint(job, record);
                 Ok::<(), String>(())
             }
         })

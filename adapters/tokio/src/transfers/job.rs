@@ -42,6 +42,8 @@ pub(crate) struct Job<'a> {
     pub bucket: String,
     pub options: click_core::config::TransferOptions,
     pub progress: Progress,
+    /// Checkpoints not yet written, by file index.
+    pub dirty: std::sync::Mutex<std::collections::HashMap<usize, FileState>>,
 }
 
 impl Job<'_> {
@@ -142,6 +144,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         progress: Progress {
             done: AtomicU64::new(0),
         },
+        dirty: Default::default(),
     };
     let plan = match files::load(store, &t.id) {
         Some(plan) => plan,
@@ -164,11 +167,12 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         .map(|f| files::move_file(&job, t.direction, f))
         .buffer_unordered(t.options.concurrent_files.max(1) as usize)
         .fold(Ok(()), |acc: JobResult<()>, r| async move { acc.and(r) });
-    tokio::select! {
-        r = work => r?,
+    let outcome = tokio::select! {
+        r = work => r,
         never = report(&job, total) => match never {},
-    }
-    Ok(total)
+    };
+    files::flush(&job)?;
+    outcome.map(|()| total)
 }
 
 /// Records progress and sends `Progress` frames at the configured interval, forever.
@@ -181,6 +185,9 @@ async fn report(job: &Job<'_>, total: u64) -> std::convert::Infallible {
         let elapsed = last.0.elapsed().as_secs_f64().max(0.001);
         let speed = (done.saturating_sub(last.1) as f64 / elapsed) as u64;
         last = (Instant::now(), done);
+        if let Err(e) = files::flush(job) {
+            tracing::warn!(transfer = %job.id, "{e}");
+        }
         let updated = transfers::update(job.store(), &job.id, |row| {
             row.transferred_bytes = done;
             Ok(row.status == Status::Running)

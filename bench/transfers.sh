@@ -1,0 +1,118 @@
+#!/usr/bin/env bash
+# Transfers through the agent against rclone, to and from the same S3 server (s3s-fs), in the
+# same run, on this machine:
+#   bench/transfers.sh [ROUNDS] [SIZE_MIB] [FILES]   (default 3 rounds, 1024 MiB, 2000 files)
+# One large file up and down (MB/s), then FILES files of 16 KiB up (files/s); each row
+# alternates the agent and rclone ROUNDS times and reports medians. Downloads are compared
+# byte for byte with the source. The agent's peak RSS is VmHWM after the large transfers.
+# Files live in /dev/shm when it has room, so that the disk does not decide the result.
+# Needs rclone (apt-get install rclone), s3s-fs (cargo install s3s-fs@0.14.1 --features
+# binary), curl and python3. Prints a Markdown report on stdout.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+rounds=${1:-3}
+size_mib=${2:-1024}
+files=${3:-2000}
+command -v rclone >/dev/null || { echo "rclone is missing: apt-get install rclone" >&2; exit 1; }
+s3s=${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs
+[ -x "$s3s" ] || { echo "s3s-fs is missing: cargo install s3s-fs@0.14.1 --features binary" >&2; exit 1; }
+cargo build --release -q -p click-tokio
+
+base=/dev/shm
+[ "$(df -m --output=avail /dev/shm 2>/dev/null | tail -1)" -gt $((size_mib * 4 + 512)) ] || base=${TMPDIR:-/tmp}
+work=$(mktemp -d "$base/click-bench.XXXXXX")
+# The agent's database stays on disk, where users keep it.
+data=$(mktemp -d "${TMPDIR:-/tmp}/click-bench-data.XXXXXX")
+cleanup() { kill "${s3_pid:-}" "${agent_pid:-}" 2>/dev/null || true; rm -rf "$work" "$data"; }
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ak=BENCHACCESSKEY000001; sk=bench/secret/key/0123456789abcdefghijklmn
+s3_port=$(port)
+mkdir -p "$work/s3/bench" "$work/files"
+"$s3s" --host 127.0.0.1 --port "$s3_port" --access-key "$ak" --secret-key "$sk" "$work/s3" > /dev/null 2>&1 &
+s3_pid=$!
+printf "[transfers]\nroots = [\"%s\"]\n%s\n" "$work/files" "${AGENT_TRANSFERS:-}" > "$work/agent.toml"
+target/release/click-agent serve --listen 127.0.0.1:0 --data-dir "$data" --config "$work/agent.toml" > "$work/agent.out" 2> "$work/agent.err" &
+agent_pid=$!
+for _ in $(seq 100); do grep -q 'http://' "$work/agent.out" 2>/dev/null && break; sleep 0.1; done
+api=$(grep -m1 -o 'http://[0-9.:]*' "$work/agent.out")
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+post() { curl -sf -X POST "$api$1?token=$token" -H 'content-type: application/json' -d "$2"; }
+curl -sf -X POST "$api/authentication/signup" -H 'content-type: application/json' \
+  -d '{"name":"Bench Mark","email":"bench@example.com","password":"benchmark password"}' > /dev/null
+code=$(grep -h '^X-Click-Token:' "$data/outbox/"*.eml | head -1 | tr -d '\r' | awk '{print $2}')
+curl -sf -X POST "$api/authentication/confirm_signup" -H 'content-type: application/json' \
+  -d "{\"email\":\"bench@example.com\",\"token\":\"$code\"}" > /dev/null
+token=$(curl -sf -X POST "$api/authentication/login" -H 'content-type: application/json' \
+  -d '{"username":"bench@example.com","password":"benchmark password","type":16}' | json '["jwtToken"]')
+account=$(post /cloud/insert_account "{\"name\":\"bench\",\"cloudType\":8,\"endpoint\":\"http://127.0.0.1:$s3_port\",\"accessKey\":\"$ak\",\"secretKey\":\"$sk\"}" | json '["id"]')
+
+# rclone's S3 remote "s3", from the environment; this machine's AWS_CA_BUNDLE breaks it.
+export RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENV_AUTH=false
+export RCLONE_CONFIG_S3_ACCESS_KEY_ID=$ak RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=$sk
+export RCLONE_CONFIG_S3_ENDPOINT=http://127.0.0.1:$s3_port RCLONE_CONFIG_S3_REGION=us-east-1
+rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }
+
+head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/files/big.bin"
+mkdir -p "$work/files/many"
+python3 - "$work/files/many" "$files" <<'PY'
+import os, sys
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], f"f{i:05}.bin"), "wb") as f:
+        f.write(os.urandom(16 * 1024))
+PY
+
+now() { date +%s.%N; }
+# Runs an agent transfer and waits for it; prints seconds.
+agent_transfer() { # path body
+  local t0 id status
+  t0=$(now)
+  id=$(post "$1" "$2" | json '["transferId"]')
+  while :; do
+    status=$(curl -sf "$api/cloud/client_transfer/$id/status?token=$token" | json '["status"]')
+    case $status in
+      completed) break ;;
+      failed|cancelled) echo "agent transfer $status" >&2; exit 1 ;;
+    esac
+    sleep 0.02
+  done
+  python3 -c "print($(now) - $t0)"
+}
+timed() { local t0; t0=$(now); "$@" > /dev/null; python3 -c "print($(now) - $t0)"; }
+median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
+acct="{\"id\":\"$account\"}"
+
+declare -a au ad ru rd af rf
+for r in $(seq "$rounds"); do
+  rm -rf "$work/s3/bench/"* "$work/files/down" "$work/files/rdown"
+  au+=("$(agent_transfer /cloud/upload_object "{\"cloudAccount\":$acct,\"storageName\":\"bench\",\"uploadPath\":\"a\",\"localFilePath\":\"$work/files/big.bin\"}")")
+  ru+=("$(timed rclone copyto "$work/files/big.bin" s3:bench/r/big.bin)")
+  ad+=("$(agent_transfer /cloud/download_object "{\"cloudAccount\":$acct,\"storageName\":\"bench\",\"objectKey\":\"a/big.bin\",\"downloadPath\":\"$work/files/down\"}")")
+  rd+=("$(timed rclone copyto s3:bench/r/big.bin "$work/files/rdown/big.bin")")
+  cmp "$work/files/big.bin" "$work/files/down/big.bin"
+  cmp "$work/files/big.bin" "$work/files/rdown/big.bin"
+  af+=("$(agent_transfer /cloud/upload_object "{\"cloudAccount\":$acct,\"storageName\":\"bench\",\"uploadPath\":\"a\",\"localFilePath\":\"$work/files/many\"}")")
+  rf+=("$(timed rclone copy "$work/files/many" s3:bench/r/many)")
+done
+peak_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status") / 1024 ))
+
+mb() { python3 -c "print(round($size_mib * 1.048576 / $1, 1))"; }
+fps() { python3 -c "print(round($files / $1))"; }
+ratio() { python3 -c "print(f'{$2 / $1:.2f}')"; }
+m_au=$(median "${au[@]}"); m_ru=$(median "${ru[@]}")
+m_ad=$(median "${ad[@]}"); m_rd=$(median "${rd[@]}")
+m_af=$(median "${af[@]}"); m_rf=$(median "${rf[@]}")
+cat <<EOF2
+| transfer ($rounds rounds, medians) | agent | rclone $(rclone version | head -1 | awk '{print $2}') | agent / rclone |
+|---|---|---|---|
+| upload ${size_mib} MiB | $(mb "$m_au") MB/s | $(mb "$m_ru") MB/s | $(ratio "$m_au" "$m_ru") |
+| download ${size_mib} MiB | $(mb "$m_ad") MB/s | $(mb "$m_rd") MB/s | $(ratio "$m_ad" "$m_rd") |
+| upload $files files of 16 KiB | $(fps "$m_af") files/s | $(fps "$m_rf") files/s | $(ratio "$m_af" "$m_rf") |
+
+Agent peak RSS (VmHWM) over the whole run: ${peak_mib} MiB. Files and the S3 server's folder
+in $base, the agent's database on disk; defaults of both
+tools (agent: 5 MiB parts, 8 parts and 10 files at once; rclone: 5 MiB chunks, 4 transfers,
+4 concurrent parts). Extra agent settings for [transfers] can be given in AGENT_TRANSFERS.
+EOF2
