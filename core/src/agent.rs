@@ -137,6 +137,25 @@ impl<P: Ports> Agent<P> {
         response
     }
 
+    /// Whether a request would get past the security checks and its route's auth policy,
+    /// judged on its head alone: hosts that stream a large body somewhere first (a form
+    /// upload) ask before they accept any of it. The refusal is the response to send.
+    pub fn admit(&self, req: &Request<'_>) -> Result<(), Response> {
+        let check = || -> ApiResult<()> {
+            security::check(req, &self.config, false)?;
+            match routes::find(req.method, req.path) {
+                Match::Found(route, _) => self.authorize(route, req).map(drop),
+                Match::WrongMethod => Err(ApiError::MethodNotAllowed),
+                Match::None => Err(ApiError::NoRoute),
+            }
+        };
+        check().map_err(|e| {
+            let mut response = e.into_response();
+            security::add_cors_headers(req, &self.config, &mut response);
+            response
+        })
+    }
+
     async fn route(&self, req: &Request<'_>) -> ApiResult<Response> {
         let upgrade = crate::websocket::is_upgrade(req);
         security::check(req, &self.config, upgrade)?;

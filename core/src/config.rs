@@ -35,6 +35,8 @@ pub struct CoreConfig {
     pub file_roots: Vec<String>,
     /// `TransferOptions` of transfers whose request gives none.
     pub transfer_options: TransferOptions,
+    /// Where the host keeps files it received for upload (form uploads); empty: none.
+    pub staging_dir: String,
 }
 
 /// How a transfer moves its bytes (`TransferOptions` in the docs' reports).
@@ -119,6 +121,7 @@ impl Default for CoreConfig {
             plan: PlanLimits::default(),
             file_roots: Vec::new(),
             transfer_options: TransferOptions::default(),
+            staging_dir: String::new(),
         }
     }
 }

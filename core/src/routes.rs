@@ -150,6 +150,7 @@ routes! {
     CloudCreateFolder: Post "/cloud/create_folder" User => cloud::storage::create_folder;
     CloudUploadObject: Post "/cloud/upload_object" User => cloud::transfers::upload_object;
     CloudDownloadObject: Post "/cloud/download_object" User => cloud::transfers::download_object;
+    CloudUploadFromForm: Post "/cloud/upload_object_from_form" Local => cloud::transfers::upload_object_from_form;
     // Cloud: client transfers
     ClientTransferAll: Get "/cloud/client_transfer/all" User => cloud::transfers::all;
     ClientTransferPause: Post "/cloud/client_transfer/{transferId}/pause" User => cloud::transfers::pause;

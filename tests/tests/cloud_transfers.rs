@@ -37,8 +37,9 @@ struct Fixture {
     _tmp: tempfile::TempDir,
 }
 
-fn options(root: &Path, data_dir: &Path) -> Options {
+fn options(root: &Path, data_dir: &Path, compat: bool) -> Options {
     Options {
+        compat,
         config: format!(
             "[transfers]\nroots = [\"{}\"]\nprogress_interval_ms = 100\n",
             root.display()
@@ -50,13 +51,17 @@ fn options(root: &Path, data_dir: &Path) -> Options {
 
 impl Fixture {
     fn new() -> Fixture {
+        Fixture::with(false)
+    }
+
+    fn with(compat: bool) -> Fixture {
         let s3 = S3Server::start();
         s3.bucket("media");
         let tmp = tempfile::tempdir().unwrap();
         let root = tmp.path().join("files");
         std::fs::create_dir_all(&root).unwrap();
         let data_dir = tmp.path().join("data");
-        let agent = Agent::start_with(options(&root, &data_dir));
+        let agent = Agent::start_with(options(&root, &data_dir, compat));
         let token = signup_and_login(&agent, "owner@example.com");
         let account = agent
             .post("/cloud/insert_account", s3.account("test"))
@@ -80,7 +85,7 @@ impl Fixture {
 
     fn restart(&mut self) {
         self.agent.kill();
-        self.agent = Agent::start_with(options(&self.root, &self.data_dir));
+        self.agent = Agent::start_with(options(&self.root, &self.data_dir, false));
         self.token = login(&self.agent, "owner@example.com", PASSWORD);
     }
 
@@ -499,4 +504,134 @@ fn walk(dir: &Path) -> Vec<String> {
         }
     }
     out
+}
+
+const BOUNDARY: &str = "----click-test-boundary-7MA4YWxkTrZu0gW";
+
+/// A multipart/form-data body with the documented fields; `file` as (name, bytes) if any.
+fn form(account: &str, file: Option<(&str, &[u8])>) -> Vec<u8> {
+    let mut body = Vec::new();
+    let cloud = json!({"id": account, "cloudType": 8}).to_string();
+    for (name, value) in [
+        ("cloudAccountJson", cloud.as_str()),
+        ("storageName", "media"),
+        ("uploadPath", "from-browser"),
+    ] {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
+            )
+            .as_bytes(),
+        );
+    }
+    if let Some((name, bytes)) = file {
+        body.extend_from_slice(
+            format!(
+                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
+            )
+            .as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
+    body
+}
+
+impl Fixture {
+    fn send_form(&self, body: &[u8], token: Option<&str>) -> click_blackbox::Resp {
+        let mut call = self
+            .agent
+            .call("POST", "/cloud/upload_object_from_form")
+            .header(
+                "Content-Type",
+                &format!("multipart/form-data; boundary={BOUNDARY}"),
+            )
+            .raw(body);
+        if let Some(t) = token {
+            call = call.token(t);
+        }
+        call.send()
+    }
+
+    fn staged(&self) -> Vec<String> {
+        walk(&self.data_dir.join("tmp"))
+    }
+}
+
+#[test]
+fn form_uploads_are_streamed_to_disk_and_uploaded() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::new();
+    // Three times the 1 MiB body limit of ordinary requests: a form is streamed, not held.
+    let content = pattern(3 * MIB + 5, 6);
+    let body = form(&f.account, Some(("C:\\Users\\me\\photo.jpg", &content)));
+    f.send_form(&body, None).expect(401);
+    assert!(
+        f.staged().is_empty(),
+        "nothing is staged for a refused caller"
+    );
+
+    let r = f.send_form(&body, Some(&f.token)).expect(200).json();
+    let id = r["transferId"].as_str().unwrap().to_string();
+    f.wait_for(&id, "completed");
+    let stored = std::fs::read(f.s3.path("media", "from-browser/photo.jpg")).unwrap();
+    assert!(stored == content, "the object holds the form's file");
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !f.staged().is_empty() {
+        assert!(
+            Instant::now() < deadline,
+            "the staged copy is deleted: {:?}",
+            f.staged()
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+
+    f.send_form(&form(&f.account, None), Some(&f.token))
+        .expect(400);
+    f.send_form(&form(&f.account, Some(("empty.bin", b""))), Some(&f.token))
+        .expect(400);
+    f.agent
+        .call("POST", "/cloud/upload_object_from_form")
+        .header("Content-Type", "application/json")
+        .raw(b"{}")
+        .token(&f.token)
+        .send()
+        .expect(400);
+    f.send_form(
+        &form(
+            "2f0c6f5e-0000-4000-8000-000000000000",
+            Some(("a.bin", b"a")),
+        ),
+        Some(&f.token),
+    )
+    .expect_error("NOT_FOUND");
+    assert!(
+        f.staged().is_empty(),
+        "refused forms leave nothing behind: {:?}",
+        f.staged()
+    );
+}
+
+#[test]
+fn in_compat_mode_a_form_upload_runs_as_the_started_user() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::with(true);
+    let body = form(&f.account, Some(("note.txt", b"from the browser")));
+    f.send_form(&body, None).expect(401);
+    f.agent
+        .post("/management/command/0", json!({}))
+        .token(&f.token)
+        .send()
+        .expect(200);
+    let r = f.send_form(&body, None).expect(200).json();
+    f.wait_for(r["transferId"].as_str().unwrap(), "completed");
+    assert_eq!(
+        std::fs::read(f.s3.path("media", "from-browser/note.txt")).unwrap(),
+        b"from the browser"
+    );
 }

@@ -47,6 +47,8 @@ pub struct Limits {
     pub store_cache_entries: usize,
     /// Audit events waiting for the log collector; beyond this they are dropped.
     pub log_queue_events: usize,
+    /// The largest `upload_object_from_form` body, streamed to disk (not `max_body_bytes`).
+    pub max_form_upload_bytes: u64,
 }
 
 impl Default for Limits {
@@ -62,6 +64,7 @@ impl Default for Limits {
             shutdown_grace_ms: 10_000,
             store_cache_entries: 4096,
             log_queue_events: 10_000,
+            max_form_upload_bytes: 64 << 30,
         }
     }
 }
@@ -265,6 +268,10 @@ impl FileConfig {
                 concurrent_chunks: self.transfers.concurrent_chunks.max(1),
                 concurrent_files: self.transfers.concurrent_files.max(1),
             },
+            staging_dir: std::path::absolute(data_dir.join(crate::data_dir::STAGING_DIR))
+                .map_err(|e| format!("cannot resolve the data dir: {e}"))?
+                .display()
+                .to_string(),
             ..CoreConfig::default()
         };
         Ok(Settings {

@@ -9,6 +9,8 @@ pub const DATABASE_FILE: &str = "click.redb";
 pub const SIGNING_KEY_FILE: &str = "token-signing.key";
 pub const SECRETS_KEY_FILE: &str = "secrets.key";
 pub const OUTBOX_DIR: &str = "outbox";
+/// Form uploads wait here until their transfer ends.
+pub const STAGING_DIR: &str = "tmp";
 const SIGNING_KEY_LEN: usize = 64;
 
 /// Creates `dir` (mode 0700 on Unix) if needed.

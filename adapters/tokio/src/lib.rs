@@ -5,6 +5,7 @@ pub mod cloud;
 pub mod config;
 pub mod data_dir;
 pub mod events;
+pub mod form;
 pub mod google;
 pub mod logs;
 pub mod mail;

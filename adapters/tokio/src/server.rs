@@ -3,6 +3,7 @@
 
 use std::borrow::Cow;
 use std::convert::Infallible;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
@@ -37,6 +38,7 @@ type HttpResponse = hyper::Response<Full<Bytes>>;
 pub struct App {
     pub agent: Agent<DesktopPorts>,
     pub limits: Limits,
+    staging: PathBuf,
     shutdown: watch::Sender<bool>,
     /// Connections and WebSockets still running; shutdown waits for them.
     tasks: Tracker,
@@ -105,12 +107,21 @@ impl App {
                     .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,
             ),
         };
+        let staging = PathBuf::from(&settings.core.staging_dir);
+        create_private_dir(&staging)
+            .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
         Ok(App {
             agent: Agent::new(ports, settings.core.clone()),
             limits: settings.limits.clone(),
+            staging,
             shutdown: watch::channel(false).0,
             tasks: Tracker::default(),
         })
+    }
+
+    /// Where form uploads are staged.
+    pub fn staging_dir(&self) -> &Path {
+        &self.staging
     }
 
     pub fn request_shutdown(&self) {
@@ -197,6 +208,9 @@ async fn connection(running: Running, stream: TcpStream, _permit: OwnedSemaphore
 async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
+    if parts.method == hyper::Method::POST && parts.uri.path() == crate::form::PATH {
+        return Ok(to_hyper(crate::form::receive(&app, &parts, body).await));
+    }
     let body = match read_body(&app.limits, &parts, body).await {
         Ok(b) => b,
         Err(e) => return Ok(to_hyper(e.into_response())),

@@ -88,6 +88,9 @@ pub struct Transfer {
     /// Time spent paused before the current pause.
     pub paused_ms: u64,
     pub paused_since_ms: Option<u64>,
+    /// The local file is the host's copy of a form upload, deleted once the transfer ends.
+    #[serde(default)]
+    pub staged: bool,
 }
 
 impl Transfer {

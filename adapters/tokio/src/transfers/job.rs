@@ -118,6 +118,7 @@ pub(crate) async fn run(shared: &Shared, id: &str) {
             }
             raise(shared, &row, row.transferred_bytes, 0);
             files::forget(store, id);
+            unstage(&row);
         }
         // Cancelled while the last bytes moved: what arrived is undone in `after_stop`.
         _ => tracing::debug!(transfer = %id, "transfer ended after a pause or cancel"),
@@ -331,8 +332,21 @@ pub(crate) async fn after_stop(shared: Arc<Shared>, id: String, running: Option<
     };
     if t.status == Status::Cancelled {
         files::undo(&shared, &t).await;
+        unstage(&t);
     }
     raise(&shared, &t, t.transferred_bytes, 0);
+}
+
+/// Deletes the staged copy of a form upload once its transfer has ended.
+fn unstage(t: &Transfer) {
+    if !t.staged {
+        return;
+    }
+    let file = Path::new(&t.local);
+    let _ = std::fs::remove_file(file);
+    if let Some(dir) = file.parent() {
+        let _ = std::fs::remove_dir(dir);
+    }
 }
 
 /// Removes a transfer's checkpoint rows in one batch (best effort).

@@ -71,9 +71,12 @@ pub fn spawn(app: Arc<App>, settings: TransferSettings) {
     let Some(mut rx) = engine.rx.lock().expect("engine lock").take() else {
         return;
     };
+    // Form uploads are read from the staging folder, which no client names directly.
     let roots = settings
         .roots()
         .iter()
+        .map(PathBuf::as_path)
+        .chain(std::iter::once(app.staging_dir()))
         .filter_map(|r| std::fs::canonicalize(r).ok())
         .collect();
     let memory_mb = settings.memory_mb.max(8);

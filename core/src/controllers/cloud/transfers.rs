@@ -7,6 +7,7 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::agent::Ctx;
+use crate::auth::Caller;
 use crate::cloud::{AccountRef, account};
 use crate::config::TransferOptions;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -92,6 +93,7 @@ struct Common {
 
 fn common<P: Ports>(
     cx: &Ctx<'_, P>,
+    caller: &Caller,
     cloud: &AccountRef,
     bucket: &str,
     id: &str,
@@ -103,7 +105,7 @@ fn common<P: Ports>(
     let stored = cloud.stored_id().ok_or_else(|| {
         ApiError::invalid("Transfers need a stored cloud account: give 'cloudAccount.id'.")
     })?;
-    let account = account::find(cx.store(), cx.caller()?, stored)?;
+    let account = account::find(cx.store(), caller, stored)?;
     let bucket = required("storageName", bucket)?;
     max_len("storageName", bucket, 255)?;
     Ok(Common {
@@ -115,29 +117,31 @@ fn common<P: Ports>(
     })
 }
 
-fn start<P: Ports>(
-    cx: &Ctx<'_, P>,
-    c: Common,
+/// What a new transfer moves, and between where.
+struct Route {
     direction: Direction,
     remote: String,
     local: String,
     is_folder: bool,
     name: String,
-) -> ApiResult<Response> {
-    let caller = cx.caller()?;
+    staged: bool,
+}
+
+fn start<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller, c: Common, r: Route) -> ApiResult<Response> {
     let now = cx.now_ms();
     let t = Transfer {
         id: c.id,
         account_id: caller.account_id.clone(),
         user_id: caller.user_id.clone(),
-        direction,
+        direction: r.direction,
         cloud_account_id: c.cloud_account_id,
         cloud_type: c.cloud_type,
         bucket: c.bucket,
-        remote,
-        local,
-        is_folder,
-        name,
+        remote: r.remote,
+        local: r.local,
+        is_folder: r.is_folder,
+        name: r.name,
+        staged: r.staged,
         options: c.options,
         status: Status::Initiating,
         transferred_bytes: 0,
@@ -200,8 +204,10 @@ struct UploadInput {
 /// Uploads a local file, or a folder with everything in it, under `uploadPath`.
 pub async fn upload_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let input: UploadInput = cx.body()?;
+    let caller = cx.caller()?;
     let c = common(
         cx,
+        caller,
         &input.cloud_account,
         &input.storage_name,
         &input.id,
@@ -219,7 +225,15 @@ pub async fn upload_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     };
     max_len("uploadPath", &input.upload_path, 1024)?;
     let remote = key_join(&input.upload_path, &name);
-    start(cx, c, Direction::Upload, remote, local, false, name)
+    let route = Route {
+        direction: Direction::Upload,
+        remote,
+        local,
+        is_folder: false,
+        name,
+        staged: false,
+    };
+    start(cx, caller, c, route)
 }
 
 #[derive(Deserialize)]
@@ -250,8 +264,10 @@ const DIRECTORY: u32 = 2;
 /// `downloadPath`.
 pub async fn download_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let input: DownloadInput = cx.body()?;
+    let caller = cx.caller()?;
     let c = common(
         cx,
+        caller,
         &input.cloud_account,
         &input.storage_name,
         &input.id,
@@ -288,7 +304,85 @@ pub async fn download_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     };
     let sep = if folder.starts_with('/') { "/" } else { "\\" };
     let local = format!("{}{sep}{name}", folder.trim_end_matches(['/', '\\']));
-    start(cx, c, Direction::Download, remote, local, is_folder, name)
+    let route = Route {
+        direction: Direction::Download,
+        remote,
+        local,
+        is_folder,
+        name,
+        staged: false,
+    };
+    start(cx, caller, c, route)
+}
+
+/// What the host passes on after it streamed a `multipart/form-data` upload to disk: the
+/// form's fields and where it put the file.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct FormUpload {
+    #[serde(default, deserialize_with = "null_as_default")]
+    cloud_account_json: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    storage_name: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    upload_path: String,
+    #[serde(default, deserialize_with = "null_as_default")]
+    id: String,
+    staged_file: String,
+}
+
+/// Upload Object From Form: the host streams the form's file into its staging folder and
+/// calls this with the fields; the upload starts at once and the staged copy goes when it
+/// ends. Without a token (compat mode) it runs as the user the Start command signed in.
+pub async fn upload_object_from_form<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let current;
+    let caller = match &cx.caller {
+        Some(c) => c,
+        None => {
+            current = current_user(cx)?;
+            &current
+        }
+    };
+    let input: FormUpload = cx.body()?;
+    let staging = &cx.config().staging_dir;
+    if staging.is_empty() {
+        return Err(ApiError::invalid(
+            "This build of the agent takes no form uploads.",
+        ));
+    }
+    let local = checked(core::slice::from_ref(staging), &input.staged_file, "file")?;
+    let cloud: AccountRef = crate::json::parse(input.cloud_account_json.as_bytes())
+        .map_err(|_| ApiError::invalid("'cloudAccountJson' must be a CloudAccount in JSON."))?;
+    let c = common(cx, caller, &cloud, &input.storage_name, &input.id, None)?;
+    max_len("uploadPath", &input.upload_path, 1024)?;
+    let name = String::from(file_name(&local));
+    let route = Route {
+        direction: Direction::Upload,
+        remote: key_join(&input.upload_path, &name),
+        local,
+        is_folder: false,
+        name,
+        staged: true,
+    };
+    start(cx, caller, c, route)
+}
+
+/// The user the Start command signed in, as a caller.
+fn current_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Caller> {
+    const NONE: &str = "No user is signed in: give a token, or sign in with the Start command.";
+    let id = cx
+        .agent
+        .current_user()
+        .ok_or(ApiError::Unauthorized(NONE))?;
+    let user = crate::model::tables::USERS
+        .get::<crate::model::User>(cx.store(), &id)?
+        .ok_or(ApiError::Unauthorized(NONE))?;
+    Ok(Caller {
+        user_id: user.id,
+        account_id: user.account_id,
+        user_type: user.user_type,
+        session_id: String::new(),
+    })
 }
 
 /// A transfer the caller may see and control: its own, or any of the account's for admins.
