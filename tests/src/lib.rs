@@ -13,6 +13,7 @@ use std::time::{Duration, Instant};
 
 pub use serde_json::{Value, json};
 
+pub mod azure;
 pub mod docs;
 pub mod mail;
 pub mod s3;
@@ -629,6 +630,28 @@ pub fn login_as(agent: &Agent, username: &str, password: &str, user_type: u32) -
     let body = r.json();
     assert_eq!(body["challenge"], 0, "{body}");
     body["jwtToken"].as_str().unwrap().to_string()
+}
+
+/// Polls `/cloud/client_transfer/{id}/status` until the transfer reaches `status`; fails the
+/// test if it fails instead or takes longer than a minute.
+pub fn wait_for_transfer(agent: &Agent, token: &str, id: &str, status: &str) -> Value {
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let s = agent
+            .get(&format!("/cloud/client_transfer/{id}/status"))
+            .token(token)
+            .send()
+            .expect(200)
+            .json();
+        if s["status"] == status {
+            return s;
+        }
+        assert!(
+            (status == "failed" || s["status"] != "failed") && Instant::now() < deadline,
+            "waiting for {status}: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
 }
 
 /// An account's owner, signed in, with shortcuts for its calls.

@@ -143,20 +143,8 @@ impl Fixture {
             .send()
     }
 
-    /// Polls until the transfer reaches `status` (or fails the test after 60 s).
     fn wait_for(&self, id: &str, status: &str) -> Value {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        loop {
-            let s = self.status(id);
-            if s["status"] == status {
-                return s;
-            }
-            assert!(
-                s["status"] != "failed" && Instant::now() < deadline,
-                "waiting for {status}: {s}"
-            );
-            std::thread::sleep(Duration::from_millis(25));
-        }
+        click_blackbox::wait_for_transfer(&self.agent, &self.token, id, status)
     }
 
     /// Polls until at least `bytes` have moved.
@@ -459,15 +447,7 @@ fn bad_requests_are_refused_before_anything_moves() {
 
     // A missing object fails the transfer with the provider's reason.
     let id = f.download("does/not/exist.bin", &f.root, json!({}));
-    let deadline = Instant::now() + Duration::from_secs(20);
-    let failed = loop {
-        let s = f.status(&id);
-        if s["status"] == "failed" {
-            break s;
-        }
-        assert!(Instant::now() < deadline, "{s}");
-        std::thread::sleep(Duration::from_millis(20));
-    };
+    let failed = f.wait_for(&id, "failed");
     assert!(
         failed["errorMessage"]
             .as_str()

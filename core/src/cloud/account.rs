@@ -193,7 +193,6 @@ pub fn check_credentials(target: &CloudTarget) -> ApiResult<()> {
             needs("accessKey", &target.access_key)?;
             needs("secretKey", &target.secret_key)?;
         }
-        cloud_type::GOOGLE => needs("credentialsData", &target.credentials_data)?,
         _ => {}
     }
     if matches!(

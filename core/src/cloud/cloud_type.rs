@@ -40,7 +40,8 @@ pub fn is_documented(cloud_type: u32) -> bool {
     NAMES.iter().any(|(v, _)| *v == cloud_type)
 }
 
-/// The S3 family: an access key and a secret key.
+/// The S3 protocol with an access key and a secret key. Google Cloud Storage is reached
+/// through its S3-compatible XML API with HMAC keys.
 pub fn is_s3(cloud_type: u32) -> bool {
-    matches!(cloud_type, AWS | WASABI | S3_GENERIC | CLOUDFLARE)
+    matches!(cloud_type, AWS | WASABI | S3_GENERIC | CLOUDFLARE | GOOGLE)
 }

@@ -13,7 +13,7 @@ use click_core::auth::jwt::Hs256;
 use click_core::events::Channel;
 use click_core::ports::{
     Clock, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail, MailError, Mailer,
-    NoObjectStorage, Ports, Rng, SecretBox,
+    NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
@@ -151,6 +151,7 @@ impl Ports for DevicePorts {
     type IdTokens = NoGoogle;
     type Logs = NoForwarding;
     type Objects = NoObjectStorage;
+    type Transfers = NoTransfers;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -181,6 +182,9 @@ impl Ports for DevicePorts {
     }
     fn objects(&self) -> &NoObjectStorage {
         &NoObjectStorage
+    }
+    fn transfers(&self) -> &NoTransfers {
+        &NoTransfers
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -1,15 +1,19 @@
 //! The desktop's [`ObjectStorage`]: cloud providers over HTTPS (or HTTP for local servers).
 
+mod azure;
 mod s3;
 pub mod sigv4;
 
 use std::time::Duration;
+
+use bytes::Bytes;
 
 use click_core::cloud::cloud_type;
 use click_core::ports::{
     BucketInfo, CloudTarget, ObjectPage, ObjectStorage, Presign, StorageError,
 };
 
+pub use azure::Azure;
 pub use s3::S3;
 
 pub struct CloudStorage {
@@ -30,12 +34,132 @@ impl CloudStorage {
         Ok(CloudStorage { http })
     }
 
-    /// A client for the target's S3-compatible provider.
-    pub fn s3(&self, target: &CloudTarget) -> Result<S3, StorageError> {
-        if !cloud_type::is_s3(target.cloud_type) {
-            return Err(StorageError::Unsupported);
+    /// A client for the target's provider.
+    pub fn provider(&self, target: &CloudTarget) -> Result<Provider, StorageError> {
+        match target.cloud_type {
+            t if cloud_type::is_s3(t) => Ok(Provider::S3(S3::new(target, self.http.clone())?)),
+            cloud_type::AZURE => Ok(Provider::Azure(Azure::new(target, self.http.clone())?)),
+            _ => Err(StorageError::Unsupported),
         }
-        S3::new(target, self.http.clone())
+    }
+}
+
+/// One provider's client; every operation the agent needs, whichever protocol it speaks.
+pub enum Provider {
+    S3(S3),
+    Azure(Azure),
+}
+
+macro_rules! each {
+    ($self:expr, $p:ident => $call:expr) => {
+        match $self {
+            Provider::S3($p) => $call,
+            Provider::Azure($p) => $call,
+        }
+    };
+}
+
+impl Provider {
+    pub async fn list_buckets(
+        &self,
+        include_region: bool,
+    ) -> Result<Vec<BucketInfo>, StorageError> {
+        each!(self, p => p.list_buckets(include_region).await)
+    }
+
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max: usize,
+    ) -> Result<ObjectPage, StorageError> {
+        each!(self, p => p.list_objects(bucket, prefix, continuation, max).await)
+    }
+
+    pub async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
+        each!(self, p => p.list_all(bucket, prefix).await)
+    }
+
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        each!(self, p => p.delete(bucket, key).await)
+    }
+
+    pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        each!(self, p => p.put_empty(bucket, key).await)
+    }
+
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<(), StorageError> {
+        each!(self, p => p.put_object(bucket, key, body, attempts).await)
+    }
+
+    pub async fn size(&self, bucket: &str, key: &str, attempts: u32) -> Result<u64, StorageError> {
+        each!(self, p => p.size(bucket, key, attempts).await)
+    }
+
+    pub async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<reqwest::Response, StorageError> {
+        each!(self, p => p.get_range(bucket, key, start, end).await)
+    }
+
+    pub async fn create_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        attempts: u32,
+    ) -> Result<String, StorageError> {
+        each!(self, p => p.create_multipart(bucket, key, attempts).await)
+    }
+
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<String, StorageError> {
+        each!(self, p => p.upload_part(bucket, key, upload_id, number, body, attempts).await)
+    }
+
+    pub async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        attempts: u32,
+    ) -> Result<(), StorageError> {
+        each!(self, p => p.complete_multipart(bucket, key, upload_id, parts, attempts).await)
+    }
+
+    pub async fn abort_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<(), StorageError> {
+        each!(self, p => p.abort_multipart(bucket, key, upload_id).await)
+    }
+
+    pub fn presign(&self, request: &Presign<'_>) -> String {
+        each!(self, p => p.presign(request))
     }
 }
 
@@ -45,7 +169,7 @@ impl ObjectStorage for CloudStorage {
         target: &CloudTarget,
         include_region: bool,
     ) -> Result<Vec<BucketInfo>, StorageError> {
-        self.s3(target)?.list_buckets(include_region).await
+        self.provider(target)?.list_buckets(include_region).await
     }
 
     async fn list_objects(
@@ -56,7 +180,7 @@ impl ObjectStorage for CloudStorage {
         continuation: Option<&str>,
         max: usize,
     ) -> Result<ObjectPage, StorageError> {
-        self.s3(target)?
+        self.provider(target)?
             .list_objects(bucket, prefix, continuation, max)
             .await
     }
@@ -67,7 +191,7 @@ impl ObjectStorage for CloudStorage {
         bucket: &str,
         key: &str,
     ) -> Result<(), StorageError> {
-        self.s3(target)?.delete(bucket, key).await
+        self.provider(target)?.delete(bucket, key).await
     }
 
     async fn create_folder(
@@ -76,7 +200,7 @@ impl ObjectStorage for CloudStorage {
         bucket: &str,
         key: &str,
     ) -> Result<(), StorageError> {
-        self.s3(target)?.put_empty(bucket, key).await
+        self.provider(target)?.put_empty(bucket, key).await
     }
 
     async fn presign(
@@ -84,6 +208,6 @@ impl ObjectStorage for CloudStorage {
         target: &CloudTarget,
         request: &Presign<'_>,
     ) -> Result<String, StorageError> {
-        Ok(self.s3(target)?.presign(request))
+        Ok(self.provider(target)?.presign(request))
     }
 }

@@ -44,7 +44,7 @@ fn now_secs() -> u64 {
 impl S3 {
     pub fn new(t: &CloudTarget, http: reqwest::Client) -> Result<S3, StorageError> {
         let default_region = match t.cloud_type {
-            cloud_type::CLOUDFLARE => "auto",
+            cloud_type::CLOUDFLARE | cloud_type::GOOGLE => "auto",
             _ => "us-east-1",
         };
         let region = if t.region.is_empty() {
@@ -56,6 +56,7 @@ impl S3 {
             (_, e) if !e.is_empty() => e.to_string(),
             (cloud_type::AWS, _) => format!("https://s3.{region}.amazonaws.com"),
             (cloud_type::WASABI, _) => format!("https://s3.{region}.wasabisys.com"),
+            (cloud_type::GOOGLE, _) => "https://storage.googleapis.com".to_string(),
             _ => return Err(StorageError::Invalid("'endpoint' is required.".into())),
         };
         let url = url::Url::parse(&endpoint)
@@ -558,15 +559,15 @@ impl S3 {
     }
 }
 
-fn xml<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, StorageError> {
+pub(crate) fn xml<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, StorageError> {
     let text = std::str::from_utf8(body)
         .map_err(|_| StorageError::Failed("the provider answered with invalid UTF-8".into()))?;
     quick_xml::de::from_str(text)
         .map_err(|e| StorageError::Failed(format!("the provider's answer was not understood: {e}")))
 }
 
-/// An S3 error answer, as the kind of failure the core reports.
-fn error_of(status: u16, body: &str) -> StorageError {
+/// An S3 (or Azure: the same shape) error answer, as the kind of failure the core reports.
+pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
     let parsed: Option<XmlError> = quick_xml::de::from_str(body).ok();
     let reason = match &parsed {
         Some(e) if !e.message.is_empty() => format!("{}: {}", e.code, e.message),

@@ -200,7 +200,7 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
         let _permit = memory(job, f.size).await?;
         let body = read_at(&f.local, 0, f.size).await?;
         from_storage(
-            job.s3
+            job.remote
                 .put_object(&job.bucket, &f.key, body, job.attempts())
                 .await,
         )?;
@@ -211,7 +211,7 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
         Some(id) => id.clone(),
         None => {
             let id = from_storage(
-                job.s3
+                job.remote
                     .create_multipart(&job.bucket, &f.key, job.attempts())
                     .await,
             )?;
@@ -241,7 +241,7 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
                 let body = read_at(&snapshot.local, start, end - start).await?;
                 let number = i as u32 + 1;
                 let etag = from_storage(
-                    job.s3
+                    job.remote
                         .upload_part(
                             &job.bucket,
                             &snapshot.key,
@@ -268,7 +268,7 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
     let mut done = state.lock().expect("file state").clone();
     done.parts.sort_by_key(|(n, _)| *n);
     from_storage(
-        job.s3
+        job.remote
             .complete_multipart(
                 &job.bucket,
                 &done.key,
@@ -389,7 +389,7 @@ async fn write_range(
     end: u64,
 ) -> Result<(), (u64, String)> {
     let mut resp = job
-        .s3
+        .remote
         .get_range(&job.bucket, &f.key, start, end)
         .await
         .map_err(|e| (0, format!("{e:?}")))?;
@@ -445,13 +445,13 @@ pub(crate) async fn undo(shared: &Shared, t: &Transfer) {
         .get::<click_core::cloud::account::CloudAccount>(store, &t.cloud_account_id)
         .ok()
         .flatten();
-    let s3 = account
+    let remote = account
         .and_then(|a| a.target(&shared.app.agent.ports.secrets).ok())
-        .and_then(|target| shared.app.agent.ports.cloud.s3(&target).ok());
+        .and_then(|target| shared.app.agent.ports.cloud.provider(&target).ok());
     for f in plan.iter().filter(|f| !f.done) {
-        match (t.direction, &f.upload_id, &s3) {
-            (Direction::Upload, Some(id), Some(s3)) => {
-                if let Err(e) = s3.abort_multipart(&t.bucket, &f.key, id).await {
+        match (t.direction, &f.upload_id, &remote) {
+            (Direction::Upload, Some(id), Some(remote)) => {
+                if let Err(e) = remote.abort_multipart(&t.bucket, &f.key, id).await {
                     tracing::warn!(transfer = %t.id, "cannot abort a multipart upload: {e:?}");
                 }
             }

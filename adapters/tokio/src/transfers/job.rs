@@ -17,7 +17,7 @@ use tokio::task::JoinHandle;
 
 use super::Shared;
 use super::files::{self, FileState};
-use crate::cloud::S3;
+use crate::cloud::Provider;
 use crate::ports::SystemClock;
 
 fn now_ms() -> u64 {
@@ -38,7 +38,7 @@ impl Progress {
 pub(crate) struct Job<'a> {
     pub shared: &'a Shared,
     pub id: String,
-    pub s3: S3,
+    pub remote: Provider,
     pub bucket: String,
     pub options: click_core::config::TransferOptions,
     pub progress: Progress,
@@ -139,7 +139,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
     let job = Job {
         shared,
         id: t.id.clone(),
-        s3: from_storage(shared.app.agent.ports.cloud.s3(&target))?,
+        remote: from_storage(shared.app.agent.ports.cloud.provider(&target))?,
         bucket: t.bucket.clone(),
         options: t.options,
         progress: Progress {
@@ -212,9 +212,10 @@ async fn make_plan(job: &Job<'_>, t: &Transfer) -> JobResult<Vec<FileState>> {
         Direction::Download => {
             let base = inside_roots(&job.shared.roots, Path::new(&t.local), true)?;
             let objects = if t.is_folder {
-                from_storage(job.s3.list_all(&t.bucket, &t.remote).await)?
+                from_storage(job.remote.list_all(&t.bucket, &t.remote).await)?
             } else {
-                let size = from_storage(job.s3.size(&t.bucket, &t.remote, job.attempts()).await)?;
+                let size =
+                    from_storage(job.remote.size(&t.bucket, &t.remote, job.attempts()).await)?;
                 vec![(t.remote.clone(), size)]
             };
             let mut plan = Vec::new();

@@ -1,0 +1,640 @@
+//! Azure Blob Storage over its REST API with Shared Key authorization (account name as
+//! `accessKey`, account key as `secretKey`) and service SAS URLs. A multipart upload is a
+//! set of uncommitted blocks committed by a block list; blocks never committed expire, so an
+//! abandoned upload leaves no blob.
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use base64::Engine;
+use base64::engine::general_purpose::STANDARD;
+use bytes::Bytes;
+use click_core::ports::{
+    BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Presign, PresignMethod, StorageError,
+};
+use hmac::{Hmac, KeyInit, Mac};
+use serde::Deserialize;
+use sha2::Sha256;
+
+use super::s3::{error_of, xml};
+use super::sigv4::{PATH, STRICT, encode};
+
+const VERSION: &str = "2021-12-02";
+const ATTEMPTS: u32 = 3;
+
+pub struct Azure {
+    scheme: String,
+    host: String,
+    /// `/devstoreaccount1` for path-style endpoints (Azurite), empty for `account.blob...`.
+    base_path: String,
+    account: String,
+    key: Vec<u8>,
+    http: reqwest::Client,
+}
+
+fn now_secs() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
+}
+
+/// `Sun, 29 Nov 2026 15:00:00 GMT`.
+fn rfc1123(unix_secs: u64) -> String {
+    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let iso = click_core::time::iso8601(unix_secs * 1000);
+    let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
+    let month = MONTHS[m.parse::<usize>().unwrap_or(1) - 1];
+    let weekday = DAYS[(unix_secs / 86_400 % 7) as usize];
+    format!("{weekday}, {d} {month} {y} {} GMT", &iso[11..19])
+}
+
+/// Milliseconds of an RFC 1123 date, as Azure writes `Last-Modified`.
+fn parse_rfc1123(s: &str) -> Option<u64> {
+    const MONTHS: [&str; 12] = [
+        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
+    ];
+    let parts: Vec<&str> = s.split_whitespace().collect();
+    let [_, d, mon, y, time, ..] = parts.as_slice() else {
+        return None;
+    };
+    let m = MONTHS.iter().position(|x| x == mon)? + 1;
+    click_core::time::parse_iso8601(&format!("{y}-{m:02}-{d:0>2}T{time}Z"))
+}
+
+fn failed(e: reqwest::Error) -> StorageError {
+    StorageError::Failed(e.without_url().to_string())
+}
+
+impl Azure {
+    pub fn new(t: &CloudTarget, http: reqwest::Client) -> Result<Azure, StorageError> {
+        let account = t.access_key.clone();
+        let key = STANDARD.decode(t.secret_key.trim()).map_err(|_| {
+            StorageError::Invalid("'secretKey' must be the account key (base64).".into())
+        })?;
+        let endpoint = if t.endpoint.is_empty() {
+            format!("https://{account}.blob.core.windows.net")
+        } else {
+            t.endpoint.clone()
+        };
+        let url = url::Url::parse(&endpoint)
+            .map_err(|e| StorageError::Invalid(format!("'endpoint' is not a URL: {e}")))?;
+        let host = match (url.host_str(), url.port()) {
+            (Some(h), Some(p)) => format!("{h}:{p}"),
+            (Some(h), None) => h.to_string(),
+            (None, _) => return Err(StorageError::Invalid("'endpoint' has no host.".into())),
+        };
+        Ok(Azure {
+            scheme: url.scheme().to_string(),
+            host,
+            base_path: url.path().trim_end_matches('/').to_string(),
+            account,
+            key,
+            http,
+        })
+    }
+
+    fn path(&self, container: Option<&str>, blob: &str) -> String {
+        match container {
+            None => format!("{}/", self.base_path),
+            Some(c) if blob.is_empty() => format!("{}/{}", self.base_path, encode(c, PATH)),
+            Some(c) => format!(
+                "{}/{}/{}",
+                self.base_path,
+                encode(c, PATH),
+                encode(blob, PATH)
+            ),
+        }
+    }
+
+    fn sign(&self, text: &str) -> String {
+        let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(&self.key).expect("any key length");
+        mac.update(text.as_bytes());
+        STANDARD.encode(mac.finalize().into_bytes())
+    }
+
+    /// The Shared Key `Authorization` header of a request.
+    fn authorization(
+        &self,
+        method: &str,
+        path: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, String)],
+        content_length: usize,
+    ) -> String {
+        let mut ms: Vec<(String, &str)> = headers
+            .iter()
+            .filter(|(k, _)| k.starts_with("x-ms-"))
+            .map(|(k, v)| (k.to_ascii_lowercase(), v.as_str()))
+            .collect();
+        ms.sort();
+        let canonical_headers: String = ms.iter().map(|(k, v)| format!("{k}:{v}\n")).collect();
+        let mut q: Vec<(String, &str)> = query
+            .iter()
+            .map(|(k, v)| (k.to_ascii_lowercase(), *v))
+            .collect();
+        q.sort();
+        let mut resource = format!("/{}{path}", self.account);
+        for (k, v) in &q {
+            resource.push_str(&format!("\n{k}:{v}"));
+        }
+        let length = if content_length == 0 {
+            String::new()
+        } else {
+            content_length.to_string()
+        };
+        let text = format!("{method}\n\n\n{length}\n\n\n\n\n\n\n\n\n{canonical_headers}{resource}");
+        format!("SharedKey {}:{}", self.account, self.sign(&text))
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn request(
+        &self,
+        method: reqwest::Method,
+        container: Option<&str>,
+        blob: &str,
+        query: &[(&str, &str)],
+        extra: &[(&str, String)],
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<reqwest::Response, StorageError> {
+        let path = self.path(container, blob);
+        let mut url = format!("{}://{}{path}", self.scheme, self.host);
+        if !query.is_empty() {
+            let q: Vec<String> = query
+                .iter()
+                .map(|(k, v)| format!("{}={}", encode(k, STRICT), encode(v, STRICT)))
+                .collect();
+            url.push('?');
+            url.push_str(&q.join("&"));
+        }
+        let mut last = StorageError::Failed("no attempt made".into());
+        for attempt in 0..attempts.max(1) {
+            if attempt > 0 {
+                tokio::time::sleep(Duration::from_millis(100 << (2 * attempt.min(5)))).await;
+            }
+            let mut headers: Vec<(&str, String)> = vec![
+                ("x-ms-date", rfc1123(now_secs())),
+                ("x-ms-version", VERSION.to_string()),
+            ];
+            headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
+            let auth = self.authorization(method.as_str(), &path, query, &headers, body.len());
+            let mut builder = self.http.request(method.clone(), &url).body(body.clone());
+            for (k, v) in &headers {
+                builder = builder.header(*k, v);
+            }
+            builder = builder.header("authorization", auth);
+            if body.is_empty() && method == reqwest::Method::PUT {
+                // Azure wants a length on every PUT; an HTTP client sends none for no body.
+                builder = builder.header(reqwest::header::CONTENT_LENGTH, "0");
+            }
+            match builder.send().await {
+                Ok(resp) if resp.status().is_success() => return Ok(resp),
+                Ok(resp) => {
+                    let status = resp.status().as_u16();
+                    last = error_of(status, &resp.text().await.unwrap_or_default());
+                    if !matches!(last, StorageError::Failed(_)) {
+                        return Err(last);
+                    }
+                }
+                Err(e) => last = failed(e),
+            }
+        }
+        Err(last)
+    }
+
+    async fn get(
+        &self,
+        container: Option<&str>,
+        query: &[(&str, &str)],
+    ) -> Result<Bytes, StorageError> {
+        self.request(
+            reqwest::Method::GET,
+            container,
+            "",
+            query,
+            &[],
+            Bytes::new(),
+            ATTEMPTS,
+        )
+        .await?
+        .bytes()
+        .await
+        .map_err(failed)
+    }
+
+    pub async fn list_buckets(
+        &self,
+        include_region: bool,
+    ) -> Result<Vec<BucketInfo>, StorageError> {
+        let mut out = Vec::new();
+        let mut marker = String::new();
+        loop {
+            let mut query = vec![("comp", "list")];
+            if !marker.is_empty() {
+                query.push(("marker", &marker));
+            }
+            let page: ContainerList = xml(&self.get(None, &query).await?)?;
+            out.extend(page.containers.container.into_iter().map(|c| {
+                BucketInfo {
+                    create_ms: c
+                        .properties
+                        .last_modified
+                        .as_deref()
+                        .and_then(parse_rfc1123),
+                    name: c.name,
+                    // Containers live in the account's region; the API does not say which.
+                    region: include_region.then(String::new),
+                }
+            }));
+            marker = page.next_marker.unwrap_or_default();
+            if marker.is_empty() {
+                return Ok(out);
+            }
+        }
+    }
+
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max: usize,
+    ) -> Result<ObjectPage, StorageError> {
+        let max = max.to_string();
+        let mut query = vec![
+            ("restype", "container"),
+            ("comp", "list"),
+            ("delimiter", "/"),
+            ("prefix", prefix),
+            ("maxresults", max.as_str()),
+        ];
+        if let Some(m) = continuation {
+            query.push(("marker", m));
+        }
+        let page: BlobList = xml(&self.get(Some(bucket), &query).await?)?;
+        let folders = page.blobs.prefixes.into_iter().map(|p| ObjectInfo {
+            key: p.name,
+            size: 0,
+            last_modified_ms: None,
+            is_folder: true,
+        });
+        let files = page
+            .blobs
+            .blobs
+            .into_iter()
+            .filter(|b| b.name != prefix)
+            .map(|b| ObjectInfo {
+                is_folder: b.name.ends_with('/'),
+                last_modified_ms: b
+                    .properties
+                    .last_modified
+                    .as_deref()
+                    .and_then(parse_rfc1123),
+                size: b.properties.content_length,
+                key: b.name,
+            });
+        Ok(ObjectPage {
+            objects: folders.chain(files).collect(),
+            continuation: page.next_marker.filter(|m| !m.is_empty()),
+        })
+    }
+
+    pub async fn list_all(
+        &self,
+        bucket: &str,
+        prefix: &str,
+    ) -> Result<Vec<(String, u64)>, StorageError> {
+        let mut out = Vec::new();
+        let mut marker = String::new();
+        loop {
+            let mut query = vec![
+                ("restype", "container"),
+                ("comp", "list"),
+                ("prefix", prefix),
+            ];
+            if !marker.is_empty() {
+                query.push(("marker", &marker));
+            }
+            let page: BlobList = xml(&self.get(Some(bucket), &query).await?)?;
+            out.extend(
+                page.blobs
+                    .blobs
+                    .into_iter()
+                    .map(|b| (b.name, b.properties.content_length)),
+            );
+            marker = page.next_marker.unwrap_or_default();
+            if marker.is_empty() {
+                return Ok(out);
+            }
+        }
+    }
+
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<(), StorageError> {
+        let kind = [("x-ms-blob-type", "BlockBlob".to_string())];
+        self.request(
+            reqwest::Method::PUT,
+            Some(bucket),
+            key,
+            &[],
+            &kind,
+            body,
+            attempts,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        self.put_object(bucket, key, Bytes::new(), ATTEMPTS).await
+    }
+
+    /// Deletes a blob; a key ending with `/` takes everything under it along.
+    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        if key.ends_with('/') {
+            for (name, _) in self.list_all(bucket, key).await? {
+                if name != key {
+                    self.delete_blob(bucket, &name).await?;
+                }
+            }
+            // A folder without a marker blob is gone once its contents are.
+            return match self.delete_blob(bucket, key).await {
+                Err(StorageError::NotFound(_)) => Ok(()),
+                other => other,
+            };
+        }
+        self.delete_blob(bucket, key).await
+    }
+
+    async fn delete_blob(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        self.request(
+            reqwest::Method::DELETE,
+            Some(bucket),
+            key,
+            &[],
+            &[],
+            Bytes::new(),
+            ATTEMPTS,
+        )
+        .await
+        .map(drop)
+    }
+
+    pub async fn size(&self, bucket: &str, key: &str, attempts: u32) -> Result<u64, StorageError> {
+        let resp = self
+            .request(
+                reqwest::Method::HEAD,
+                Some(bucket),
+                key,
+                &[],
+                &[],
+                Bytes::new(),
+                attempts,
+            )
+            .await?;
+        resp.headers()
+            .get(reqwest::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse().ok())
+            .ok_or_else(|| StorageError::Failed("the provider gave no blob size".into()))
+    }
+
+    pub async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+    ) -> Result<reqwest::Response, StorageError> {
+        let range = [("x-ms-range", format!("bytes={start}-{}", end - 1))];
+        self.request(
+            reqwest::Method::GET,
+            Some(bucket),
+            key,
+            &[],
+            &range,
+            Bytes::new(),
+            1,
+        )
+        .await
+    }
+
+    /// Block ids of one upload: the same length for every block, as Azure requires.
+    fn block_id(upload_id: &str, number: u32) -> String {
+        STANDARD.encode(format!("{upload_id}-{number:06}"))
+    }
+
+    /// Blocks need no call to start; the id only keeps this upload's blocks apart.
+    pub async fn create_multipart(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _attempts: u32,
+    ) -> Result<String, StorageError> {
+        let mut id = [0u8; 12];
+        getrandom::fill(&mut id).map_err(|e| StorageError::Failed(e.to_string()))?;
+        Ok(id.iter().map(|b| format!("{b:02x}")).collect())
+    }
+
+    pub async fn upload_part(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        number: u32,
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<String, StorageError> {
+        let id = Self::block_id(upload_id, number);
+        let query = [("comp", "block"), ("blockid", id.as_str())];
+        self.request(
+            reqwest::Method::PUT,
+            Some(bucket),
+            key,
+            &query,
+            &[],
+            body,
+            attempts,
+        )
+        .await?;
+        Ok(id)
+    }
+
+    pub async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        _upload_id: &str,
+        parts: &[(u32, String)],
+        attempts: u32,
+    ) -> Result<(), StorageError> {
+        let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
+        for (_, id) in parts {
+            list.push_str(&format!("<Latest>{id}</Latest>"));
+        }
+        list.push_str("</BlockList>");
+        let query = [("comp", "blocklist")];
+        self.request(
+            reqwest::Method::PUT,
+            Some(bucket),
+            key,
+            &query,
+            &[],
+            Bytes::from(list),
+            attempts,
+        )
+        .await
+        .map(drop)
+    }
+
+    /// Uncommitted blocks are discarded by the service (after a week at most); nothing to do.
+    pub async fn abort_multipart(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        _upload_id: &str,
+    ) -> Result<(), StorageError> {
+        Ok(())
+    }
+
+    /// A service SAS URL for one blob (read, or create and write).
+    pub fn presign(&self, p: &Presign<'_>) -> String {
+        let expiry = click_core::time::iso8601((now_secs() + p.expires_secs) * 1000);
+        let permissions = match p.method {
+            PresignMethod::Get => "r",
+            PresignMethod::Put => "cw",
+        };
+        let file = p.key.rsplit('/').next().unwrap_or(p.key).replace('"', "");
+        let disposition = if p.attachment && p.method == PresignMethod::Get {
+            format!("attachment; filename=\"{file}\"")
+        } else {
+            String::new()
+        };
+        let resource = format!("/blob/{}/{}/{}", self.account, p.bucket, p.key);
+        // Fields of the string to sign for versions from 2020-12-06, in order.
+        let fields = [
+            permissions,
+            "",
+            &expiry,
+            &resource,
+            "",
+            "",
+            "",
+            VERSION,
+            "b",
+            "",
+            "",
+            "",
+            &disposition,
+            "",
+            "",
+            "",
+        ];
+        let sig = self.sign(&fields.join("\n"));
+        let mut q = vec![
+            ("sv", VERSION.to_string()),
+            ("se", expiry.clone()),
+            ("sr", "b".to_string()),
+            ("sp", permissions.to_string()),
+        ];
+        if !disposition.is_empty() {
+            q.push(("rscd", disposition));
+        }
+        q.push(("sig", sig));
+        let query: Vec<String> = q
+            .iter()
+            .map(|(k, v)| format!("{k}={}", encode(v, STRICT)))
+            .collect();
+        format!(
+            "{}://{}{}?{}",
+            self.scheme,
+            self.host,
+            self.path(Some(p.bucket), p.key),
+            query.join("&")
+        )
+    }
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct ContainerList {
+    #[serde(default)]
+    containers: Containers,
+    #[serde(default)]
+    next_marker: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Containers {
+    #[serde(rename = "Container", default)]
+    container: Vec<Container>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Container {
+    name: String,
+    #[serde(default)]
+    properties: Properties,
+}
+
+#[derive(Deserialize, Default)]
+struct Properties {
+    #[serde(rename = "Last-Modified", default)]
+    last_modified: Option<String>,
+    #[serde(rename = "Content-Length", default)]
+    content_length: u64,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BlobList {
+    #[serde(default)]
+    blobs: Blobs,
+    #[serde(default)]
+    next_marker: Option<String>,
+}
+
+#[derive(Deserialize, Default)]
+struct Blobs {
+    #[serde(rename = "Blob", default)]
+    blobs: Vec<Blob>,
+    #[serde(rename = "BlobPrefix", default)]
+    prefixes: Vec<BlobPrefix>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct Blob {
+    name: String,
+    #[serde(default)]
+    properties: Properties,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "PascalCase")]
+struct BlobPrefix {
+    name: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_are_written_and_read_as_http_dates() {
+        assert_eq!(rfc1123(1_795_964_400), "Sun, 29 Nov 2026 15:00:00 GMT");
+        assert_eq!(
+            parse_rfc1123("Sun, 29 Nov 2026 15:00:00 GMT"),
+            Some(1_795_964_400_000)
+        );
+        assert_eq!(parse_rfc1123("garbage"), None);
+    }
+}
