@@ -33,10 +33,13 @@ mkdir -p "$work/s3/bench" "$work/files"
 "$s3s" --host 127.0.0.1 --port "$s3_port" --access-key "$ak" --secret-key "$sk" "$work/s3" > /dev/null 2>&1 &
 s3_pid=$!
 printf "[transfers]\nroots = [\"%s\"]\n%s\n" "$work/files" "${AGENT_TRANSFERS:-}" > "$work/agent.toml"
-target/release/click-agent serve --listen 127.0.0.1:0 --data-dir "$data" --config "$work/agent.toml" > "$work/agent.out" 2> "$work/agent.err" &
-agent_pid=$!
-for _ in $(seq 100); do grep -q 'http://' "$work/agent.out" 2>/dev/null && break; sleep 0.1; done
-api=$(grep -m1 -o 'http://[0-9.:]*' "$work/agent.out")
+start_agent() {
+  target/release/click-agent serve --listen 127.0.0.1:0 --data-dir "$data" --config "$work/agent.toml" > "$work/agent.out" 2> "$work/agent.err" &
+  agent_pid=$!
+  for _ in $(seq 100); do grep -q 'http://' "$work/agent.out" 2>/dev/null && break; sleep 0.1; done
+  api=$(grep -m1 -o 'http://[0-9.:]*' "$work/agent.out")
+}
+start_agent
 
 json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
 post() { curl -sf -X POST "$api$1?token=$token" -H 'content-type: application/json' -d "$2"; }
@@ -98,6 +101,18 @@ for r in $(seq "$rounds"); do
 done
 peak_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status") / 1024 ))
 
+# SIGKILL in the middle of the large upload, then a restart: it must finish, intact.
+status_of() { curl -sf "$api/cloud/client_transfer/$1/status?token=$token"; }
+kill_id=$(post /cloud/upload_object "{\"cloudAccount\":$acct,\"storageName\":\"bench\",\"uploadPath\":\"killed\",\"localFilePath\":\"$work/files/big.bin\"}" | json '["transferId"]')
+while [ "$(status_of "$kill_id" | json '["transferredBytes"]')" -lt $((size_mib * 1024 * 1024 / 3)) ]; do sleep 0.02; done
+kill -9 "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
+start_agent
+killed_at=$(( $(status_of "$kill_id" | json '["transferredBytes"]') / 1048576 ))
+t0=$(now)
+until [ "$(status_of "$kill_id" | json '["status"]')" = completed ]; do sleep 0.05; done
+resume_secs=$(python3 -c "print(round($(now) - $t0, 1))")
+cmp "$work/files/big.bin" "$work/s3/bench/killed/big.bin"
+
 mb() { python3 -c "print(round($size_mib * 1.048576 / $1, 1))"; }
 fps() { python3 -c "print(round($files / $1))"; }
 ratio() { python3 -c "print(f'{$2 / $1:.2f}')"; }
@@ -110,6 +125,9 @@ cat <<EOF2
 | upload ${size_mib} MiB | $(mb "$m_au") MB/s | $(mb "$m_ru") MB/s | $(ratio "$m_au" "$m_ru") |
 | download ${size_mib} MiB | $(mb "$m_ad") MB/s | $(mb "$m_rd") MB/s | $(ratio "$m_ad" "$m_rd") |
 | upload $files files of 16 KiB | $(fps "$m_af") files/s | $(fps "$m_rf") files/s | $(ratio "$m_af" "$m_rf") |
+
+SIGKILL during the ${size_mib} MiB upload at ${killed_at} MiB recorded, restart: completed
+${resume_secs} s later, the object identical to the source (cmp).
 
 Agent peak RSS (VmHWM) over the whole run: ${peak_mib} MiB. Files and the S3 server's folder
 in $base, the agent's database on disk; defaults of both

@@ -231,6 +231,24 @@ fn transfers_move_files_in_blocks() {
     );
     assert!(std::fs::read(down.join("big.bin")).unwrap() == content);
 
+    // A whole folder, listed flat through the blob API.
+    f.az.put("media", "up/sub/small.txt", b"small");
+    let r = f
+        .post("/cloud/download_object", json!({"cloudAccount": {"id": f.account}, "storageName": "media", "objectKey": "up", "objectType": 2, "downloadPath": down.display().to_string(), "name": "copy"}))
+        .expect(200)
+        .json();
+    wait_for_transfer(
+        &f.agent,
+        &f.token,
+        r["transferId"].as_str().unwrap(),
+        "completed",
+    );
+    assert!(std::fs::read(down.join("copy/big.bin")).unwrap() == content);
+    assert_eq!(
+        std::fs::read(down.join("copy/sub/small.txt")).unwrap(),
+        b"small"
+    );
+
     // Cancelled before the block list is committed: no blob.
     let r = f
         .post("/cloud/upload_object", json!({"cloudAccount": {"id": f.account}, "storageName": "media", "uploadPath": "cancelled", "localFilePath": local.display().to_string(), "transferOptions": {"concurrentChunks": 1}}))

@@ -400,6 +400,19 @@ fn an_upload_killed_midway_resumes_after_a_restart() {
     }
     f.wait_for(&id, "completed");
     same_file(&source, &f.s3.path("media", "uploads/resume.bin"));
+
+    // A download killed midway continues into its partial file after the restart.
+    let down = f.root.join("down");
+    let id = f.download(
+        "uploads/resume.bin",
+        &down,
+        json!({"transferOptions": {"concurrentChunks": 1}}),
+    );
+    f.wait_for_bytes(&id, 30 * MIB as u64);
+    f.restart();
+    assert!(down.join("resume.bin.clickpart").exists());
+    f.wait_for(&id, "completed");
+    same_file(&source, &down.join("resume.bin"));
 }
 
 #[test]

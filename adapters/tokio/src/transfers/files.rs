@@ -125,7 +125,17 @@ fn save_one(store: &RedbStore, transfer: &str, f: &FileState) -> JobResult<()> {
 
 /// Writes the checkpoints gathered since the last flush, in one commit.
 pub(crate) fn flush(job: &Job<'_>) -> JobResult<()> {
+    // Checkpoints first: a range's file is listed as unsynced before its checkpoint is noted,
+    // so every file behind the checkpoints taken here is synced below.
     let dirty = std::mem::take(&mut *job.dirty.lock().expect("checkpoints"));
+    let unsynced = std::mem::take(&mut *job.unsynced.lock().expect("partial files"));
+    crate::ports::blocking(|| {
+        for file in &unsynced {
+            file.sync_data()
+                .map_err(|e| format!("cannot sync a partial download: {e}"))?;
+        }
+        Ok::<(), String>(())
+    })?;
     if dirty.is_empty() {
         return Ok(());
     }
@@ -321,6 +331,12 @@ async fn download(job: &Job<'_>, f: FileState) -> JobResult<()> {
             async move {
                 let (start, end) = f.range(i);
                 fetch_range(job, f, &file, start, end).await?;
+                {
+                    let mut unsynced = job.unsynced.lock().expect("partial files");
+                    if !unsynced.iter().any(|u| Arc::ptr_eq(u, &file)) {
+                        unsynced.push(file.clone());
+                    }
+                }
                 let record = {
                     let mut s = state.lock().expect("file state");
                     s.ranges.push(i as u32);

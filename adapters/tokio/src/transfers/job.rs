@@ -44,6 +44,9 @@ pub(crate) struct Job<'a> {
     pub progress: Progress,
     /// Checkpoints not yet written, by file index.
     pub dirty: std::sync::Mutex<std::collections::HashMap<usize, FileState>>,
+    /// Partial downloads written since the last checkpoint: synced before it, so that a
+    /// recorded range is on disk even if the machine (not just the agent) goes down.
+    pub unsynced: std::sync::Mutex<Vec<Arc<std::fs::File>>>,
 }
 
 impl Job<'_> {
@@ -146,6 +149,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
             done: AtomicU64::new(0),
         },
         dirty: Default::default(),
+        unsynced: Default::default(),
     };
     let plan = match files::load(store, &t.id) {
         Some(plan) => plan,
