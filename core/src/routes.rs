@@ -6,9 +6,11 @@
 
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
+#[cfg(feature = "cloud")]
+use crate::controllers::cloud;
 use crate::controllers::{
-    accountlogsetting, apitoken, authentication, cloud, management, projects, sharedclouddrive,
-    user, usergroup, userspermission, websocket,
+    accountlogsetting, apitoken, authentication, management, projects, sharedclouddrive, user,
+    usergroup, userspermission, websocket,
 };
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
@@ -35,13 +37,13 @@ const fn literal_len(pattern: &str) -> usize {
 }
 
 macro_rules! routes {
-    ($( $handler:ident: $method:ident $path:literal $auth:ident => $func:path; )*) => {
+    ($( $(#[$meta:meta])* $handler:ident: $method:ident $path:literal $auth:ident => $func:path; )*) => {
         /// One variant per route.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Handler { $($handler,)* }
+        pub enum Handler { $($(#[$meta])* $handler,)* }
 
         pub static ROUTES: &[Route] = &[
-            $( Route {
+            $( $(#[$meta])* Route {
                 method: Method::$method,
                 path: $path,
                 auth: AuthPolicy::$auth,
@@ -51,7 +53,7 @@ macro_rules! routes {
         ];
 
         pub(crate) async fn dispatch<P: Ports>(handler: Handler, cx: &Ctx<'_, P>) -> ApiResult<Response> {
-            match handler { $( Handler::$handler => $func(cx).await, )* }
+            match handler { $( $(#[$meta])* Handler::$handler => $func(cx).await, )* }
         }
     };
 }
@@ -135,27 +137,47 @@ routes! {
     LogSettingUpdate: Put "/accountlogsetting/update" User => accountlogsetting::update;
     LogSettingDelete: Delete "/accountlogsetting/delete" User => accountlogsetting::delete;
     // Cloud: accounts
+    #[cfg(feature = "cloud")]
     CloudAccounts: Get "/cloud/accounts" User => cloud::accounts::get_all;
+    #[cfg(feature = "cloud")]
     CloudAccount: Get "/cloud/account" User => cloud::accounts::get;
+    #[cfg(feature = "cloud")]
     CloudInsertAccount: Post "/cloud/insert_account" User => cloud::accounts::insert;
+    #[cfg(feature = "cloud")]
     CloudManageShare: Put "/cloud/manage_share" User => cloud::accounts::manage_share;
+    #[cfg(feature = "cloud")]
     CloudDelete: Delete "/cloud/delete" User => cloud::accounts::delete;
     // Cloud: storage operations
+    #[cfg(feature = "cloud")]
     CloudListBuckets: Post "/cloud/list_buckets" User => cloud::storage::list_buckets;
+    #[cfg(feature = "cloud")]
     CloudListObjects: Post "/cloud/list_objects" User => cloud::storage::list_objects;
+    #[cfg(feature = "cloud")]
     CloudDownloadUrl: Post "/cloud/generate_download_url" User => cloud::storage::generate_download_url;
+    #[cfg(feature = "cloud")]
     CloudUploadUrl: Post "/cloud/generate_upload_url" User => cloud::storage::generate_upload_url;
+    #[cfg(feature = "cloud")]
     CloudSendDownloadUrl: Post "/cloud/send_download_url" User => cloud::storage::send_download_url;
+    #[cfg(feature = "cloud")]
     CloudDeleteObject: Post "/cloud/delete_object" User => cloud::storage::delete_object;
+    #[cfg(feature = "cloud")]
     CloudCreateFolder: Post "/cloud/create_folder" User => cloud::storage::create_folder;
+    #[cfg(feature = "cloud")]
     CloudUploadObject: Post "/cloud/upload_object" User => cloud::transfers::upload_object;
+    #[cfg(feature = "cloud")]
     CloudDownloadObject: Post "/cloud/download_object" User => cloud::transfers::download_object;
+    #[cfg(feature = "cloud")]
     CloudUploadFromForm: Post "/cloud/upload_object_from_form" Local => cloud::transfers::upload_object_from_form;
     // Cloud: client transfers
+    #[cfg(feature = "cloud")]
     ClientTransferAll: Get "/cloud/client_transfer/all" User => cloud::transfers::all;
+    #[cfg(feature = "cloud")]
     ClientTransferPause: Post "/cloud/client_transfer/{transferId}/pause" User => cloud::transfers::pause;
+    #[cfg(feature = "cloud")]
     ClientTransferResume: Post "/cloud/client_transfer/{transferId}/resume" User => cloud::transfers::resume;
+    #[cfg(feature = "cloud")]
     ClientTransferCancel: Post "/cloud/client_transfer/{transferId}/cancel" User => cloud::transfers::cancel;
+    #[cfg(feature = "cloud")]
     ClientTransferStatus: Get "/cloud/client_transfer/{transferId}/status" User => cloud::transfers::status;
     // ApiToken
     ApiTokensGetAll: Get "/apitoken/get_all" User => apitoken::get_all;

@@ -8,5 +8,6 @@
 extern crate alloc;
 
 pub mod http;
+pub mod mem;
 pub mod ports;
 pub mod ws;

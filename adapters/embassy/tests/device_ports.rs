@@ -2,6 +2,7 @@
 
 use click_core::events::{Channel, Event};
 use click_core::ports::{EventSink, Mail, MailPurpose, Mailer, PasswordHasher, Rng};
+use click_embassy::mem::Scripted;
 use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher, RamOutbox, pbkdf2_sha256};
 use click_embassy::ws;
 use embassy_futures::block_on;
@@ -65,36 +66,6 @@ fn the_outbox_keeps_the_last_messages() {
     assert_eq!(tokens, ["1", "2"]);
 }
 
-/// Feeds scripted client bytes, records server bytes.
-struct Pipe {
-    input: Vec<u8>,
-    output: Vec<u8>,
-}
-
-impl embedded_io_async::ErrorType for Pipe {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io_async::Read for Pipe {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        let n = buf.len().min(self.input.len()).min(3);
-        buf[..n].copy_from_slice(&self.input[..n]);
-        self.input.drain(..n);
-        Ok(n)
-    }
-}
-
-impl embedded_io_async::Write for Pipe {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    async fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
 fn masked(opcode: u8, payload: &[u8]) -> Vec<u8> {
     let mask = [9u8, 8, 7, 6];
     let mut f = vec![0x80 | opcode, 0x80 | payload.len() as u8];
@@ -120,10 +91,7 @@ fn frames_of_the_channel_then_a_clean_close() {
     sink.publish(event(Channel::StateChange, r#"{"State":2}"#));
     let mut input = masked(ws::OP_PING, b"hi");
     input.extend(masked(ws::OP_CLOSE, &1000u16.to_be_bytes()));
-    let mut pipe = Pipe {
-        input,
-        output: Vec::new(),
-    };
+    let mut pipe = Scripted::new(&input, 3);
     let mut buf = [0u8; 64];
     block_on(ws::stream(
         &mut pipe,
@@ -148,10 +116,7 @@ fn a_client_that_falls_behind_is_closed() {
     for i in 0..5 {
         sink.publish(event(Channel::Notification, &format!("{i}")));
     }
-    let mut pipe = Pipe {
-        input: Vec::new(),
-        output: Vec::new(),
-    };
+    let mut pipe = Scripted::new(b"", 3);
     let mut buf = [0u8; 16];
     block_on(ws::stream(
         &mut pipe,
@@ -174,10 +139,7 @@ fn a_shutdown_sends_what_is_queued_then_closes_with_1000() {
     let subscriber = events.subscriber().unwrap();
     let sink = ChannelEvents { channel: &events };
     sink.publish(event(Channel::Notification, "bye"));
-    let mut pipe = Pipe {
-        input: Vec::new(),
-        output: Vec::new(),
-    };
+    let mut pipe = Scripted::new(b"", 3);
     let mut buf = [0u8; 16];
     block_on(ws::stream(
         &mut pipe,

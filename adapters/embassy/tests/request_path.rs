@@ -3,45 +3,13 @@
 
 use click_core::testing::TestAgent;
 use click_embassy::http::{Outcome, serve};
+use click_embassy::mem::Scripted;
 use click_embassy::ws;
 use embassy_futures::block_on;
 
-/// Reads from a script of bytes (then end of stream), records what is written.
-struct Pipe<'a> {
-    input: &'a [u8],
-    output: Vec<u8>,
-}
-
-impl embedded_io_async::ErrorType for Pipe<'_> {
-    type Error = core::convert::Infallible;
-}
-
-impl embedded_io_async::Read for Pipe<'_> {
-    async fn read(&mut self, buf: &mut [u8]) -> Result<usize, Self::Error> {
-        // A few bytes at a time, as a network would deliver them.
-        let n = buf.len().min(self.input.len()).min(7);
-        buf[..n].copy_from_slice(&self.input[..n]);
-        self.input = &self.input[n..];
-        Ok(n)
-    }
-}
-
-impl embedded_io_async::Write for Pipe<'_> {
-    async fn write(&mut self, buf: &[u8]) -> Result<usize, Self::Error> {
-        self.output.extend_from_slice(buf);
-        Ok(buf.len())
-    }
-
-    async fn flush(&mut self) -> Result<(), Self::Error> {
-        Ok(())
-    }
-}
-
 fn run(t: &TestAgent, input: &[u8], buf_len: usize) -> (Outcome<()>, String) {
-    let mut pipe = Pipe {
-        input,
-        output: Vec::new(),
-    };
+    // A few bytes at a time, as a network would deliver them.
+    let mut pipe = Scripted::new(input, 7);
     let mut buf = vec![0u8; buf_len];
     let outcome = block_on(serve(&t.agent, &mut pipe, &mut buf, |_| ())).unwrap();
     (outcome, String::from_utf8(pipe.output).unwrap())
@@ -148,10 +116,7 @@ fn websocket_upgrade_then_frames() {
 
     // Server frames: the three length encodings.
     for (len, head) in [(5usize, 2usize), (300, 4), (70_000, 10)] {
-        let mut pipe = Pipe {
-            input: b"",
-            output: Vec::new(),
-        };
+        let mut pipe = Scripted::new(b"", 7);
         block_on(ws::write_frame(&mut pipe, ws::OP_TEXT, &vec![b'a'; len])).unwrap();
         assert_eq!((pipe.output[0], pipe.output.len()), (0x81, head + len));
     }

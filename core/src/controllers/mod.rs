@@ -4,6 +4,7 @@
 pub mod accountlogsetting;
 pub mod apitoken;
 pub mod authentication;
+#[cfg(feature = "cloud")]
 pub mod cloud;
 pub mod management;
 pub mod projects;

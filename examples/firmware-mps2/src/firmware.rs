@@ -1,0 +1,221 @@
+//! The board: heap, ports, the executor's entry and the connection task pool.
+
+use core::alloc::{GlobalAlloc, Layout};
+use core::cell::Cell;
+use core::mem::MaybeUninit;
+use core::sync::atomic::{AtomicUsize, Ordering};
+
+use click_core::auth::jwt::Hs256;
+use click_core::ports::{
+    Clock, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, NoObjectStorage,
+    NoTransfers, Ports, Rng, SecretBox,
+};
+use click_core::store::mem::MemStore;
+use click_core::{Agent, CoreConfig};
+use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher, RamOutbox};
+use cortex_m_semihosting::{debug, hprintln};
+use critical_section::Mutex;
+use embassy_executor::Spawner;
+use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
+use static_cell::StaticCell;
+
+/// Connections served at once: the task pool (and so the static RAM) is sized for them.
+pub const CONNECTIONS: usize = 4;
+pub const EVENT_QUEUE: usize = 16;
+/// One connection's request buffer: head and body of the largest request it takes.
+pub const REQUEST_BUFFER: usize = 4096;
+pub const HEAP_SIZE: usize = 64 * 1024;
+
+static HEAP: embedded_alloc::LlffHeap = embedded_alloc::LlffHeap::empty();
+static mut HEAP_MEMORY: [MaybeUninit<u8>; HEAP_SIZE] = [MaybeUninit::uninit(); HEAP_SIZE];
+
+/// The heap, counting the most it ever held (reported against the RAM budget).
+struct PeakTracking;
+
+static HEAP_PEAK: AtomicUsize = AtomicUsize::new(0);
+
+#[global_allocator]
+static ALLOCATOR: PeakTracking = PeakTracking;
+
+// SAFETY: every call is forwarded to the heap unchanged; only the bookkeeping is added.
+unsafe impl GlobalAlloc for PeakTracking {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        let p = unsafe { HEAP.alloc(layout) };
+        HEAP_PEAK.fetch_max(HEAP.used(), Ordering::Relaxed);
+        p
+    }
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        unsafe { HEAP.dealloc(ptr, layout) }
+    }
+}
+
+pub type Events = EventChannel<CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
+pub static EVENTS: Events = Events::new();
+
+/// Milliseconds since the Unix epoch. The board has no real-time clock: time starts at a
+/// fixed date and moves one millisecond per reading, which keeps tokens valid and ordered.
+pub struct BoardClock(Mutex<Cell<u64>>);
+
+impl Clock for BoardClock {
+    fn now_ms(&self) -> u64 {
+        critical_section::with(|cs| {
+            let cell = self.0.borrow(cs);
+            let now = cell.get() + 1;
+            cell.set(now);
+            now
+        })
+    }
+}
+
+/// QEMU's mps2 boards model no TRNG: the self-test draws from xorshift64*, seeded at build
+/// time. Real hardware plugs its TRNG in here; nothing else changes.
+#[derive(Clone, Copy)]
+pub struct BoardRng;
+
+static RNG_STATE: Mutex<Cell<u64>> = Mutex::new(Cell::new(0x9E37_79B9_7F4A_7C15));
+
+impl Rng for BoardRng {
+    fn fill(&self, buf: &mut [u8]) {
+        critical_section::with(|cs| {
+            let cell = RNG_STATE.borrow(cs);
+            for b in buf {
+                let mut x = cell.get();
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                cell.set(x);
+                *b = (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8;
+            }
+        })
+    }
+}
+
+pub struct NoGoogle;
+
+impl IdTokenVerifier for NoGoogle {
+    fn verify_google(&self, _: &str) -> Result<IdentityClaims, &'static str> {
+        Err("Google sign-in is not available on this device.")
+    }
+}
+
+pub struct NoForwarding;
+
+impl LogForwarder for NoForwarding {
+    fn forward(&self, _: &LogDestination, _: alloc::string::String) {}
+}
+
+pub struct BoardPorts {
+    pub store: MemStore,
+    pub clock: BoardClock,
+    pub signer: Hs256,
+    pub hasher: Pbkdf2Hasher<BoardRng>,
+    pub outbox: RamOutbox,
+    pub events: ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>,
+    pub secrets: SecretBox,
+}
+
+impl Ports for BoardPorts {
+    type Store = MemStore;
+    type Clock = BoardClock;
+    type Rng = BoardRng;
+    type Signer = Hs256;
+    type Hasher = Pbkdf2Hasher<BoardRng>;
+    type Mailer = RamOutbox;
+    type Events = ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
+    type IdTokens = NoGoogle;
+    type Logs = NoForwarding;
+    type Objects = NoObjectStorage;
+    type Transfers = NoTransfers;
+
+    fn store(&self) -> &MemStore {
+        &self.store
+    }
+    fn clock(&self) -> &BoardClock {
+        &self.clock
+    }
+    fn rng(&self) -> &BoardRng {
+        &BoardRng
+    }
+    fn signer(&self) -> &Hs256 {
+        &self.signer
+    }
+    fn hasher(&self) -> &Self::Hasher {
+        &self.hasher
+    }
+    fn mailer(&self) -> &RamOutbox {
+        &self.outbox
+    }
+    fn events(&self) -> &Self::Events {
+        &self.events
+    }
+    fn id_tokens(&self) -> &NoGoogle {
+        &NoGoogle
+    }
+    fn logs(&self) -> &NoForwarding {
+        &NoForwarding
+    }
+    fn objects(&self) -> &NoObjectStorage {
+        &NoObjectStorage
+    }
+    fn transfers(&self) -> &NoTransfers {
+        &NoTransfers
+    }
+    fn secrets(&self) -> &SecretBox {
+        &self.secrets
+    }
+}
+
+pub type BoardAgent = Agent<BoardPorts>;
+
+fn agent() -> BoardAgent {
+    use click_core::ports::RngExt;
+    let key: [u8; 32] = BoardRng.bytes();
+    let sealing: [u8; 32] = BoardRng.bytes();
+    let ports = BoardPorts {
+        store: MemStore::new(),
+        // 2026-01-01T00:00:00Z.
+        clock: BoardClock(Mutex::new(Cell::new(1_767_225_600_000))),
+        signer: Hs256::new(&key),
+        // Fewer rounds than the desktop's argon2id can afford; a device sets its own.
+        hasher: Pbkdf2Hasher {
+            rng: BoardRng,
+            iterations: 4096,
+        },
+        outbox: RamOutbox::new(8),
+        events: ChannelEvents { channel: &EVENTS },
+        secrets: SecretBox::new(&sealing),
+    };
+    Agent::new(ports, CoreConfig::default())
+}
+
+#[embassy_executor::main]
+async fn main(spawner: Spawner) {
+    // SAFETY: runs once, before anything allocates; the memory is used by the heap only.
+    unsafe { HEAP.init((&raw mut HEAP_MEMORY) as usize, HEAP_SIZE) };
+    let agent: &'static BoardAgent = static_agent(agent());
+    let passed = crate::selftest::run(spawner, agent).await;
+    hprintln!(
+        "size: heap peak {} bytes of {} (static, in .bss)",
+        HEAP_PEAK.load(Ordering::Relaxed),
+        HEAP_SIZE
+    );
+    debug::exit(if passed {
+        debug::EXIT_SUCCESS
+    } else {
+        debug::EXIT_FAILURE
+    });
+}
+
+fn static_agent(agent: BoardAgent) -> &'static BoardAgent {
+    static AGENT: StaticCell<BoardAgent> = StaticCell::new();
+    AGENT.init(agent)
+}
+
+#[panic_handler]
+fn panic(info: &core::panic::PanicInfo) -> ! {
+    hprintln!("panic: {}", info);
+    debug::exit(debug::EXIT_FAILURE);
+    loop {
+        cortex_m::asm::wfi();
+    }
+}
