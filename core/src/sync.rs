@@ -22,6 +22,10 @@ impl<T> SpinLock<T> {
         }
     }
 
+    pub fn into_inner(self) -> T {
+        self.value.into_inner()
+    }
+
     pub fn lock(&self) -> SpinGuard<'_, T> {
         while self
             .locked

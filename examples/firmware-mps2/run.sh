@@ -9,7 +9,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 target=thumbv7em-none-eabihf
 cargo build -q -p click-firmware-mps2 --target "$target" --profile firmware
-elf=target/$target/firmware/click-firmware-mps2
+elf=${CARGO_TARGET_DIR:-target}/$target/firmware/click-firmware-mps2
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 status=0

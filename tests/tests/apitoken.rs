@@ -81,8 +81,14 @@ fn api_tokens_work_like_login_tokens_and_are_shown_once() {
         shown.ends_with('…') && token.starts_with(shown.trim_end_matches('…')),
         "{shown}"
     );
-    if !click_blackbox::desktop_only("the database file") {
-        let database = std::fs::read(agent.data_dir.join("click.redb")).unwrap();
+    {
+        // The desktop's redb file, or the device's flash image.
+        let file = if click_blackbox::device_target() {
+            "flash.bin"
+        } else {
+            "click.redb"
+        };
+        let database = std::fs::read(agent.data_dir.join(file)).unwrap();
         let secret = &token["click_".len()..];
         assert!(
             !database

@@ -556,11 +556,6 @@ fn reset_password_while_signed_in_needs_the_current_password() {
 
 #[test]
 fn sessions_and_keys_survive_a_restart() {
-    if click_blackbox::desktop_only(
-        "a store and signing key that survive a restart (the flash store is to come)",
-    ) {
-        return;
-    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let options = Options {

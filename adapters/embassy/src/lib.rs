@@ -7,7 +7,9 @@
 
 extern crate alloc;
 
+pub mod flash_store;
 pub mod http;
 pub mod mem;
 pub mod ports;
+pub mod ram_flash;
 pub mod ws;

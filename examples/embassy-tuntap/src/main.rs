@@ -4,6 +4,8 @@
 //!
 //! `click-embassy-tuntap --tap tap0 --address 10.77.0.2/24 --data-dir DIR [--compat] [--config FILE]`
 
+mod file_flash;
+
 use std::net::Ipv4Addr;
 use std::path::PathBuf;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -15,10 +17,11 @@ use click_core::ports::{
     Clock, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail, MailError, Mailer,
     NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
 };
-use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
+use click_embassy::flash_store::FlashStore;
 use click_embassy::http::{Outcome, serve};
 use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher};
+use click_embassy::ram_flash::PAGE;
 use click_embassy::ws;
 use click_tokio::config::{FileConfig, Overrides};
 use embassy_executor::{Executor, Spawner};
@@ -28,6 +31,7 @@ use embassy_net_tuntap::TunTapDevice;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use embassy_sync::semaphore::{GreedySemaphore, Semaphore};
 use embassy_sync::watch::Watch;
+use file_flash::FileFlash;
 use static_cell::StaticCell;
 
 /// Connections accepted at once: embassy-net has no backlog, so sockets listening beyond the
@@ -38,6 +42,11 @@ const WORKERS: usize = 4;
 const EVENT_QUEUE: usize = 64;
 /// One request's head and body.
 const REQUEST_BUFFER: usize = 16 * 1024;
+/// The emulated flash: 1 MiB of 4 KiB pages in `<data-dir>/flash.bin`; a row (key and value)
+/// up to 2 KiB.
+const FLASH_FILE: &str = "flash.bin";
+const FLASH_PAGES: usize = 256;
+const FLASH_ITEM: usize = 2048;
 const PORT: u16 = 80;
 
 #[derive(Parser)]
@@ -47,7 +56,7 @@ struct Args {
     /// The device's address on the TAP link, with its prefix length.
     #[arg(long, default_value = "10.77.0.2/24")]
     address: String,
-    /// Where the outbox goes (`<dir>/outbox/*.eml`), as on the desktop.
+    /// Where the flash image (`flash.bin`), the keys and the outbox (`outbox/*.eml`) go.
     #[arg(long)]
     data_dir: PathBuf,
     #[arg(long)]
@@ -131,17 +140,16 @@ static SHUTDOWN: Watch<CriticalSectionRawMutex, bool, { CONNECTIONS + 1 }> = Wat
 static WORKER_PERMITS: GreedySemaphore<CriticalSectionRawMutex> = GreedySemaphore::new(WORKERS);
 
 struct DevicePorts {
-    store: MemStore,
+    store: FlashStore<FileFlash>,
     signer: Hs256,
     hasher: Pbkdf2Hasher<OsRng>,
     outbox: OutboxDir,
     events: ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>,
-    /// Nothing sealed outlives the process while the store is in RAM, so a fresh key will do.
     secrets: SecretBox,
 }
 
 impl Ports for DevicePorts {
-    type Store = MemStore;
+    type Store = FlashStore<FileFlash>;
     type Clock = SystemClock;
     type Rng = OsRng;
     type Signer = Hs256;
@@ -153,7 +161,7 @@ impl Ports for DevicePorts {
     type Objects = NoObjectStorage;
     type Transfers = NoTransfers;
 
-    fn store(&self) -> &MemStore {
+    fn store(&self) -> &FlashStore<FileFlash> {
         &self.store
     }
     fn clock(&self) -> &SystemClock {
@@ -290,10 +298,15 @@ async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
 
     static EVENTS: StaticCell<Events> = StaticCell::new();
     let events: &'static Events = EVENTS.init(Events::new());
-    let mut key = [0u8; 32];
-    OsRng.fill(&mut key);
+    let dir = &args.data_dir;
+    click_tokio::data_dir::create_private_dir(dir).expect("create the data dir");
+    let key = click_tokio::data_dir::signing_key(dir).expect("the token signing key");
+    let sealing = click_tokio::data_dir::secrets_key(dir).expect("the secrets key");
+    let flash = FileFlash::open(&dir.join(FLASH_FILE), FLASH_PAGES).expect("the flash image");
+    let store = FlashStore::open(flash, 0..(FLASH_PAGES * PAGE) as u32, FLASH_ITEM)
+        .expect("the flash store (delete flash.bin to start empty)");
     let ports = DevicePorts {
-        store: MemStore::new(),
+        store,
         signer: Hs256::new(&key),
         hasher: Pbkdf2Hasher {
             rng: OsRng,
@@ -301,7 +314,7 @@ async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
         },
         outbox: OutboxDir(args.data_dir.join("outbox")),
         events: ChannelEvents { channel: events },
-        secrets: SecretBox::new(&click_core::ports::RngExt::bytes(&OsRng)),
+        secrets: SecretBox::new(&sealing),
     };
     static AGENT: StaticCell<DeviceAgent> = StaticCell::new();
     let agent: &'static DeviceAgent = AGENT.init(Agent::new(ports, config));
