@@ -9,7 +9,7 @@ use alloc::vec::Vec;
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD_NO_PAD;
 use click_core::events::Event;
-use click_core::ports::{EventSink, Mail, MailError, Mailer, PasswordHasher, Rng};
+use click_core::ports::{Clock, EventSink, Mail, MailError, Mailer, PasswordHasher, Rng};
 use click_core::sync::SpinLock;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::pubsub::PubSubChannel;
@@ -77,6 +77,27 @@ impl<R: Rng> PasswordHasher for Pbkdf2Hasher<R> {
                 .zip(computed)
                 .fold(0u8, |acc, (a, b)| acc | (a ^ b))
                 == 0
+    }
+}
+
+/// Wall-clock time from embassy-time's monotonic clock and the Unix time it started at
+/// (which a device learns from its RTC or NTP).
+pub struct EmbassyClock {
+    pub unix_ms_at_zero: u64,
+}
+
+impl EmbassyClock {
+    /// A clock that reads `unix_ms_now` right now.
+    pub fn set(unix_ms_now: u64) -> EmbassyClock {
+        EmbassyClock {
+            unix_ms_at_zero: unix_ms_now.saturating_sub(embassy_time::Instant::now().as_millis()),
+        }
+    }
+}
+
+impl Clock for EmbassyClock {
+    fn now_ms(&self) -> u64 {
+        self.unix_ms_at_zero + embassy_time::Instant::now().as_millis()
     }
 }
 

@@ -14,13 +14,13 @@ use clap::Parser;
 use click_core::auth::jwt::Hs256;
 use click_core::events::Channel;
 use click_core::ports::{
-    Clock, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail, MailError, Mailer,
+    IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail, MailError, Mailer,
     NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
 use click_embassy::http::{Outcome, serve};
-use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher};
+use click_embassy::ports::{ChannelEvents, EmbassyClock, EventChannel, Pbkdf2Hasher};
 use click_embassy::ram_flash::PAGE;
 use click_embassy::ws;
 use click_tokio::config::{FileConfig, Overrides};
@@ -65,22 +65,18 @@ struct Args {
     config: Option<PathBuf>,
 }
 
-struct SystemClock;
-
-impl Clock for SystemClock {
-    fn now_ms(&self) -> u64 {
-        SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64)
-    }
-}
-
 struct OsRng;
 
 impl Rng for OsRng {
     fn fill(&self, buf: &mut [u8]) {
         getrandom::fill(buf).expect("the OS random source failed");
     }
+}
+
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as u64)
 }
 
 /// Messages as `.eml` files, the shape the desktop outbox has, so the same tests read them.
@@ -92,7 +88,7 @@ impl Mailer for OutboxDir {
         let nonce: [u8; 4] = click_core::ports::RngExt::bytes(&OsRng);
         let name = format!(
             "{:013}-{}-{}.eml",
-            SystemClock.now_ms(),
+            unix_ms(),
             mail.purpose.as_str(),
             click_core::ports::hex(&nonce)
         );
@@ -141,6 +137,7 @@ static WORKER_PERMITS: GreedySemaphore<CriticalSectionRawMutex> = GreedySemaphor
 
 struct DevicePorts {
     store: FlashStore<FileFlash>,
+    clock: EmbassyClock,
     signer: Hs256,
     hasher: Pbkdf2Hasher<OsRng>,
     outbox: OutboxDir,
@@ -150,7 +147,7 @@ struct DevicePorts {
 
 impl Ports for DevicePorts {
     type Store = FlashStore<FileFlash>;
-    type Clock = SystemClock;
+    type Clock = EmbassyClock;
     type Rng = OsRng;
     type Signer = Hs256;
     type Hasher = Pbkdf2Hasher<OsRng>;
@@ -164,8 +161,8 @@ impl Ports for DevicePorts {
     fn store(&self) -> &FlashStore<FileFlash> {
         &self.store
     }
-    fn clock(&self) -> &SystemClock {
-        &SystemClock
+    fn clock(&self) -> &EmbassyClock {
+        &self.clock
     }
     fn rng(&self) -> &OsRng {
         &OsRng
@@ -307,6 +304,8 @@ async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
         .expect("the flash store (delete flash.bin to start empty)");
     let ports = DevicePorts {
         store,
+        // The host's clock stands in for the device's RTC, read once at boot.
+        clock: EmbassyClock::set(unix_ms()),
         signer: Hs256::new(&key),
         hasher: Pbkdf2Hasher {
             rng: OsRng,
