@@ -236,6 +236,22 @@ pub trait ObjectStorage {
     ) -> Result<String, StorageError>;
 }
 
+/// For hosts that keep no Google keys (devices): Google sign-in is refused with a reason.
+pub struct NoGoogle;
+
+impl IdTokenVerifier for NoGoogle {
+    fn verify_google(&self, _: &str) -> Result<IdentityClaims, &'static str> {
+        Err("Google sign-in is not available on this device (it keeps no Google keys).")
+    }
+}
+
+/// For hosts without an HTTP client (devices): audit events are not forwarded.
+pub struct NoForwarding;
+
+impl LogForwarder for NoForwarding {
+    fn forward(&self, _: &LogDestination, _: String) {}
+}
+
 /// For builds without cloud providers (firmware): every call is [`StorageError::Unsupported`].
 pub struct NoObjectStorage;
 

@@ -600,6 +600,15 @@ pub fn member(agent: &Agent, admin: &str, username: &str, user_type: u32) -> (St
         .send()
         .expect(200)
         .json();
+    activate(agent, username);
+    (
+        user["id"].as_str().unwrap().to_string(),
+        login_as(agent, username, PASSWORD, user_type),
+    )
+}
+
+/// Follows the activation mail: sets the password, which makes the invited user Active.
+pub fn activate(agent: &Agent, username: &str) {
     let mail = agent.last_mail("user-activation", username);
     agent
         .post(
@@ -608,10 +617,6 @@ pub fn member(agent: &Agent, admin: &str, username: &str, user_type: u32) -> (St
         )
         .send()
         .expect(200);
-    (
-        user["id"].as_str().unwrap().to_string(),
-        login_as(agent, username, PASSWORD, user_type),
-    )
 }
 
 /// Logs in as a DesktopAdmin (16), as the account owners of the tests are.
@@ -630,6 +635,19 @@ pub fn login_as(agent: &Agent, username: &str, password: &str, user_type: u32) -
     let body = r.json();
     assert_eq!(body["challenge"], 0, "{body}");
     body["jwtToken"].as_str().unwrap().to_string()
+}
+
+/// Adds a cloud account (`/cloud/insert_account` with `body`); its id.
+pub fn insert_cloud_account(agent: &Agent, token: &str, body: Value) -> String {
+    agent
+        .post("/cloud/insert_account", body)
+        .token(token)
+        .send()
+        .expect(200)
+        .json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 /// Polls `/cloud/client_transfer/{id}/status` until the transfer reaches `status`; fails the

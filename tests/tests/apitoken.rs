@@ -3,7 +3,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use click_blackbox::{Agent, PASSWORD, docs, json, login_as, signup_and_login};
+use click_blackbox::{Agent, docs, json, signup_and_login};
 
 fn iso_in(secs: u64) -> String {
     let t = SystemTime::now()
@@ -165,24 +165,7 @@ fn api_tokens_expire_and_die_with_their_user() {
         .expect_error("DEFAULT");
 
     // A user's tokens go with the user; other users cannot see or delete them.
-    let user = agent
-        .post(
-            "/user/insert_user",
-            json!({"username": "bot@example.com", "email": "bot@example.com", "userType": 64}),
-        )
-        .token(&owner)
-        .send()
-        .expect(200)
-        .json();
-    let mail = agent.last_mail("user-activation", "bot@example.com");
-    agent
-        .post(
-            "/authentication/reset_password",
-            json!({"resetToken": mail.token, "password": PASSWORD}),
-        )
-        .send()
-        .expect(200);
-    let bot = login_as(&agent, "bot@example.com", PASSWORD, 64);
+    let (user_id, bot) = click_blackbox::member(&agent, &owner, "bot@example.com", 64);
     let bot_api = agent
         .post("/apitoken/insert", json!({"title": "forever"}))
         .token(&bot)
@@ -215,10 +198,7 @@ fn api_tokens_expire_and_die_with_their_user() {
         .send()
         .expect(200);
     agent
-        .call(
-            "DELETE",
-            &format!("/user/delete_user?id={}", user["id"].as_str().unwrap()),
-        )
+        .call("DELETE", &format!("/user/delete_user?id={user_id}"))
         .token(&owner)
         .send()
         .expect(200);

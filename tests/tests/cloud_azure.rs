@@ -29,15 +29,7 @@ impl Fixture {
             ..Options::default()
         });
         let token = signup_and_login(&agent, "owner@example.com");
-        let account = agent
-            .post("/cloud/insert_account", az.account("azure"))
-            .token(&token)
-            .send()
-            .expect(200)
-            .json()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let account = click_blackbox::insert_cloud_account(&agent, &token, az.account("azure"));
         Fixture {
             az,
             agent,

@@ -21,15 +21,7 @@ impl Fixture {
         s3.bucket("backups");
         let agent = Agent::start();
         let token = signup_and_login(&agent, "owner@example.com");
-        let account = agent
-            .post("/cloud/insert_account", s3.account("test"))
-            .token(&token)
-            .send()
-            .expect(200)
-            .json()["id"]
-            .as_str()
-            .unwrap()
-            .to_string();
+        let account = click_blackbox::insert_cloud_account(&agent, &token, s3.account("test"));
         Fixture {
             s3,
             agent,

@@ -18,12 +18,7 @@ fn ids(page: &Value, field: &str) -> Vec<String> {
 }
 
 fn cloud_account(a: &Account<'_>, s3: &S3Server) -> String {
-    a.post("/cloud/insert_account", s3.account("backing"))
-        .expect(200)
-        .json()["id"]
-        .as_str()
-        .unwrap()
-        .to_string()
+    click_blackbox::insert_cloud_account(a.agent, &a.token, s3.account("backing"))
 }
 
 fn drive(a: &Account<'_>, name: &str, cloud: &str) -> Value {

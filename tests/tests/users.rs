@@ -1,7 +1,7 @@
 //! The User controller (user.md): listing with paging, sorting and filters; invitations and
 //! activation; edits, deletes, roles, plan limits and isolation between accounts.
 
-use click_blackbox::{Agent, Options, PASSWORD, docs, json, login_as, signup_and_login};
+use click_blackbox::{Agent, Options, PASSWORD, activate, docs, json, login_as, signup_and_login};
 use serde_json::Value;
 
 fn invite(agent: &Agent, token: &str, username: &str, user_type: u32) -> Value {
@@ -14,18 +14,6 @@ fn invite(agent: &Agent, token: &str, username: &str, user_type: u32) -> Value {
         .send()
         .expect(200)
         .json()
-}
-
-/// Follows the activation mail: sets a password, which makes the user Active.
-fn activate(agent: &Agent, username: &str) {
-    let mail = agent.last_mail("user-activation", username);
-    agent
-        .post(
-            "/authentication/reset_password",
-            json!({"resetToken": mail.token, "password": PASSWORD}),
-        )
-        .send()
-        .expect(200);
 }
 
 fn list(agent: &Agent, token: &str, query: &str) -> Value {

@@ -6,7 +6,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use click_core::http::Header;
 use click_core::{ApiError, Method, Response};
 use futures_util::TryStreamExt;
 use http_body_util::BodyStream;
@@ -23,14 +22,7 @@ const FIELD_LIMIT: usize = 64 * 1024;
 const FIELDS: [&str; 4] = ["cloudAccountJson", "storageName", "uploadPath", "id"];
 
 pub async fn receive(app: &Arc<App>, parts: &Parts, body: Incoming) -> Response {
-    let headers: Vec<Header<'_>> = parts
-        .headers
-        .iter()
-        .map(|(name, value)| Header {
-            name: name.as_str(),
-            value: value.as_bytes(),
-        })
-        .collect();
+    let headers = crate::server::core_headers(parts);
     let mut request = click_core::Request {
         method: Method::parse(parts.method.as_str()),
         path: parts.uri.path(),

@@ -216,14 +216,7 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResp
         Err(e) => return Ok(to_hyper(e.into_response())),
     };
     let response = {
-        let headers: Vec<Header<'_>> = parts
-            .headers
-            .iter()
-            .map(|(name, value)| Header {
-                name: name.as_str(),
-                value: value.as_bytes(),
-            })
-            .collect();
+        let headers = core_headers(&parts);
         let request = click_core::Request {
             method: Method::parse(parts.method.as_str()),
             path: parts.uri.path(),
@@ -256,6 +249,18 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResp
         None => {}
     }
     Ok(to_hyper(response))
+}
+
+/// A request's headers as the core reads them, borrowed.
+pub(crate) fn core_headers(parts: &hyper::http::request::Parts) -> Vec<Header<'_>> {
+    parts
+        .headers
+        .iter()
+        .map(|(name, value)| Header {
+            name: name.as_str(),
+            value: value.as_bytes(),
+        })
+        .collect()
 }
 
 async fn read_body(

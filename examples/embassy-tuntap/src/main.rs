@@ -14,8 +14,8 @@ use clap::Parser;
 use click_core::auth::jwt::Hs256;
 use click_core::events::Channel;
 use click_core::ports::{
-    IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail, MailError, Mailer,
-    NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
+    Mail, MailError, Mailer, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng,
+    SecretBox,
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
@@ -102,22 +102,6 @@ impl Mailer for OutboxDir {
         );
         std::fs::write(self.0.join(name), text).map_err(|_| MailError)
     }
-}
-
-/// A device verifies no Google tokens (it keeps no JWKS).
-struct NoGoogle;
-
-impl IdTokenVerifier for NoGoogle {
-    fn verify_google(&self, _: &str) -> Result<IdentityClaims, &'static str> {
-        Err("Google sign-in is not configured on this device (it keeps no Google keys).")
-    }
-}
-
-/// A device forwards no audit events (it has no HTTP client).
-struct NoForwarding;
-
-impl LogForwarder for NoForwarding {
-    fn forward(&self, _: &LogDestination, _: String) {}
 }
 
 type Events = EventChannel<CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;

@@ -7,8 +7,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    Clock, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, NoObjectStorage,
-    NoTransfers, Ports, Rng, SecretBox,
+    Clock, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
@@ -88,20 +87,6 @@ impl Rng for BoardRng {
             }
         })
     }
-}
-
-pub struct NoGoogle;
-
-impl IdTokenVerifier for NoGoogle {
-    fn verify_google(&self, _: &str) -> Result<IdentityClaims, &'static str> {
-        Err("Google sign-in is not available on this device.")
-    }
-}
-
-pub struct NoForwarding;
-
-impl LogForwarder for NoForwarding {
-    fn forward(&self, _: &LogDestination, _: alloc::string::String) {}
 }
 
 pub struct BoardPorts {

@@ -3,7 +3,7 @@
 //! set of uncommitted blocks committed by a block list; blocks never committed expire, so an
 //! abandoned upload leaves no blob.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
@@ -15,7 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
-use super::s3::{error_of, xml};
+use super::s3::xml;
 use super::sigv4::{PATH, STRICT, encode};
 
 const VERSION: &str = "2021-12-02";
@@ -162,18 +162,10 @@ impl Azure {
         let path = self.path(container, blob);
         let mut url = format!("{}://{}{path}", self.scheme, self.host);
         if !query.is_empty() {
-            let q: Vec<String> = query
-                .iter()
-                .map(|(k, v)| format!("{}={}", encode(k, STRICT), encode(v, STRICT)))
-                .collect();
             url.push('?');
-            url.push_str(&q.join("&"));
+            url.push_str(&super::query_string(query));
         }
-        let mut last = StorageError::Failed("no attempt made".into());
-        for attempt in 0..attempts.max(1) {
-            if attempt > 0 {
-                tokio::time::sleep(Duration::from_millis(100 << (2 * attempt.min(5)))).await;
-            }
+        super::send_retrying(attempts, || {
             let mut headers: Vec<(&str, String)> = vec![
                 ("x-ms-date", rfc1123(now_secs())),
                 ("x-ms-version", VERSION.to_string()),
@@ -189,19 +181,9 @@ impl Azure {
                 // Azure wants a length on every PUT; an HTTP client sends none for no body.
                 builder = builder.header(reqwest::header::CONTENT_LENGTH, "0");
             }
-            match builder.send().await {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    last = error_of(status, &resp.text().await.unwrap_or_default());
-                    if !matches!(last, StorageError::Failed(_)) {
-                        return Err(last);
-                    }
-                }
-                Err(e) => last = failed(e),
-            }
-        }
-        Err(last)
+            builder
+        })
+        .await
     }
 
     async fn get(

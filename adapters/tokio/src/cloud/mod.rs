@@ -16,6 +16,53 @@ use click_core::ports::{
 pub use azure::Azure;
 pub use s3::S3;
 
+/// The wait before retry `attempt` (from 1): 400 ms, 1.6 s, 6.4 s, ... capped near two minutes.
+pub(crate) fn backoff(attempt: u32) -> Duration {
+    Duration::from_millis(100u64 << (2 * attempt.min(5)))
+}
+
+/// `k=v&...`, strictly percent-encoded.
+pub(crate) fn query_string(query: &[(&str, &str)]) -> String {
+    query
+        .iter()
+        .map(|(k, v)| {
+            format!(
+                "{}={}",
+                sigv4::encode(k, sigv4::STRICT),
+                sigv4::encode(v, sigv4::STRICT)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("&")
+}
+
+/// Sends the request `build` makes (built and signed afresh each time) up to `attempts`
+/// times: transport errors and provider failures (5xx, throttling) are retried after a
+/// backoff; other refusals return at once, as the kind of failure the core reports.
+pub(crate) async fn send_retrying(
+    attempts: u32,
+    mut build: impl FnMut() -> reqwest::RequestBuilder,
+) -> Result<reqwest::Response, StorageError> {
+    let mut last = StorageError::Failed("no attempt made".into());
+    for attempt in 0..attempts.max(1) {
+        if attempt > 0 {
+            tokio::time::sleep(backoff(attempt)).await;
+        }
+        match build().send().await {
+            Ok(resp) if resp.status().is_success() => return Ok(resp),
+            Ok(resp) => {
+                let status = resp.status().as_u16();
+                last = s3::error_of(status, &resp.text().await.unwrap_or_default());
+                if !matches!(last, StorageError::Failed(_)) {
+                    return Err(last);
+                }
+            }
+            Err(e) => last = StorageError::Failed(e.without_url().to_string()),
+        }
+    }
+    Err(last)
+}
+
 pub struct CloudStorage {
     http: reqwest::Client,
 }

@@ -2,7 +2,7 @@
 //! SigV4: ListBuckets, GetBucketLocation, ListObjectsV2, PUT and DELETE of single keys, and
 //! presigned URLs.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use click_core::cloud::cloud_type;
@@ -122,25 +122,10 @@ impl S3 {
         };
         let mut url = format!("{}://{host}{path}", self.scheme);
         if !query.is_empty() {
-            let q: Vec<String> = query
-                .iter()
-                .map(|(k, v)| {
-                    if v.is_empty() {
-                        encode(k, sigv4::STRICT)
-                    } else {
-                        format!("{}={}", encode(k, sigv4::STRICT), encode(v, sigv4::STRICT))
-                    }
-                })
-                .collect();
             url.push('?');
-            url.push_str(&q.join("&"));
+            url.push_str(&super::query_string(query));
         }
-        let mut last = StorageError::Failed("no attempt made".into());
-        for attempt in 0..attempts.max(1) {
-            if attempt > 0 {
-                let backoff = 100u64 << (2 * attempt.min(5));
-                tokio::time::sleep(Duration::from_millis(backoff)).await;
-            }
+        super::send_retrying(attempts, || {
             let req = Request {
                 method: method.as_str(),
                 host: &host,
@@ -152,20 +137,9 @@ impl S3 {
             for (name, value) in sigv4::authorize(&self.credentials(), &req, &payload, now_secs()) {
                 builder = builder.header(name, value);
             }
-            match builder.send().await {
-                Ok(resp) if resp.status().is_success() => return Ok(resp),
-                Ok(resp) => {
-                    let status = resp.status().as_u16();
-                    let text = resp.text().await.unwrap_or_default();
-                    last = error_of(status, &text);
-                    if !matches!(last, StorageError::Failed(_)) {
-                        return Err(last);
-                    }
-                }
-                Err(e) => last = StorageError::Failed(e.without_url().to_string()),
-            }
-        }
-        Err(last)
+            builder
+        })
+        .await
     }
 
     async fn send(

@@ -377,10 +377,7 @@ async fn fetch_range(
     let mut last = String::new();
     for attempt in 0..job.attempts() {
         if attempt > 0 {
-            tokio::time::sleep(std::time::Duration::from_millis(
-                100 << (2 * attempt.min(5)),
-            ))
-            .await;
+            tokio::time::sleep(crate::cloud::backoff(attempt)).await;
         }
         match write_range(job, f, file, start, end).await {
             Ok(()) => return Ok(()),
