@@ -549,7 +549,7 @@ fn form_uploads_are_streamed_to_disk_and_uploaded() {
     if desktop_only("cloud providers") {
         return;
     }
-    let f = Fixture::new();
+    let mut f = Fixture::new();
     // Three times the 1 MiB body limit of ordinary requests: a form is streamed, not held.
     let content = pattern(3 * MIB + 5, 6);
     let body = form(&f.account, Some(("C:\\Users\\me\\photo.jpg", &content)));
@@ -598,6 +598,13 @@ fn form_uploads_are_streamed_to_disk_and_uploaded() {
         "refused forms leave nothing behind: {:?}",
         f.staged()
     );
+
+    // What a crash left in the staging folder goes at the next start.
+    let orphan = f.data_dir.join("tmp").join("orphan");
+    std::fs::create_dir_all(&orphan).unwrap();
+    std::fs::write(orphan.join("half.bin"), b"half a form").unwrap();
+    f.restart();
+    assert!(!orphan.exists());
 }
 
 #[test]

@@ -54,6 +54,36 @@ impl TransferRunner for TransferEngine {
     }
 }
 
+/// Removes staged form uploads that no unfinished transfer will read: what a crash left
+/// behind while a form was being received, or after its transfer ended.
+fn clean_staging(app: &App) {
+    let Ok(dirs) = std::fs::read_dir(app.staging_dir()) else {
+        return;
+    };
+    let mut wanted = std::collections::HashSet::new();
+    let store = &app.agent.ports.store;
+    let _ = click_core::store::scan_all(
+        store,
+        click_core::transfers::TRANSFERS.prefix(),
+        false,
+        |_, row| {
+            if let Ok(t) = serde_json::from_slice::<click_core::transfers::Transfer>(row)
+                && t.staged
+                && !t.status.is_final()
+                && let Some(dir) = std::path::Path::new(&t.local).parent()
+            {
+                wanted.insert(dir.to_path_buf());
+            }
+            Ok(true)
+        },
+    );
+    for dir in dirs.flatten().map(|d| d.path()) {
+        if !wanted.contains(&dir) {
+            let _ = std::fs::remove_dir_all(&dir);
+        }
+    }
+}
+
 /// What every job shares.
 pub(crate) struct Shared {
     pub app: Arc<App>,
@@ -88,6 +118,7 @@ pub fn spawn(app: Arc<App>, settings: TransferSettings) {
         roots,
         settings,
     });
+    clean_staging(&app);
     match click_core::transfers::active_ids(&app.agent.ports.store) {
         Ok(ids) => {
             for id in ids {
