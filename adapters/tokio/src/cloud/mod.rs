@@ -64,7 +64,9 @@ pub(crate) async fn send_retrying(
 }
 
 pub struct CloudStorage {
-    http: reqwest::Client,
+    /// Built on first use: an agent nobody asks for cloud work keeps its certificates and
+    /// connection pool out of memory.
+    http: std::sync::OnceLock<reqwest::Client>,
 }
 
 impl CloudStorage {
@@ -72,20 +74,29 @@ impl CloudStorage {
         // reqwest is built without a default TLS provider; ring is the one the rest of the
         // agent uses (ureq for JWKS). A second install attempt fails harmlessly.
         let _ = rustls::crypto::ring::default_provider().install_default();
-        let http = reqwest::Client::builder()
+        Ok(CloudStorage {
+            http: std::sync::OnceLock::new(),
+        })
+    }
+
+    fn http(&self) -> Result<reqwest::Client, StorageError> {
+        if let Some(c) = self.http.get() {
+            return Ok(c.clone());
+        }
+        let client = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10))
             .timeout(Duration::from_secs(120))
             .pool_idle_timeout(Duration::from_secs(60))
             .build()
-            .map_err(|e| format!("cannot start the HTTP client for cloud providers: {e}"))?;
-        Ok(CloudStorage { http })
+            .map_err(|e| StorageError::Failed(format!("cannot start the HTTP client: {e}")))?;
+        Ok(self.http.get_or_init(|| client).clone())
     }
 
     /// A client for the target's provider.
     pub fn provider(&self, target: &CloudTarget) -> Result<Provider, StorageError> {
         match target.cloud_type {
-            t if cloud_type::is_s3(t) => Ok(Provider::S3(S3::new(target, self.http.clone())?)),
-            cloud_type::AZURE => Ok(Provider::Azure(Azure::new(target, self.http.clone())?)),
+            t if cloud_type::is_s3(t) => Ok(Provider::S3(S3::new(target, self.http()?)?)),
+            cloud_type::AZURE => Ok(Provider::Azure(Azure::new(target, self.http()?)?)),
             _ => Err(StorageError::Unsupported),
         }
     }
