@@ -169,9 +169,13 @@ pub(crate) async fn move_file(
     mut f: FileState,
 ) -> JobResult<()> {
     if f.part_size == 0 {
+        // A part is held in memory while it is sent: never more than half the memory budget
+        // (S3's 5 MiB minimum aside), however large a chunk size the request asked for.
+        let budget = (u64::from(job.shared.memory_mb) * MIB / 2).max(5 * MIB);
         f.part_size = job
             .options
             .chunk_size
+            .min(budget)
             .max(f.size.div_ceil(MAX_PARTS))
             .max(MIB);
     }
