@@ -66,6 +66,12 @@ pub struct Mail {
 /// Sends mail. Implementations must not block for long: queue and return.
 pub trait Mailer {
     fn send(&self, mail: Mail) -> Result<(), MailError>;
+
+    /// The last messages, oldest first, for hosts that keep them instead of delivering them
+    /// (a device has no mail server); `None` for hosts that deliver mail.
+    fn kept(&self) -> Option<Vec<Mail>> {
+        None
+    }
 }
 
 #[derive(Debug)]

@@ -187,6 +187,7 @@ routes! {
     AgentStatus: Get "/management/agent_status" Public => management::agent_status;
     Command: Post "/management/command/{cmd}" Local => management::command;
     Notify: Post "/management/notify" Local => management::notify;
+    Outbox: Get "/management/outbox" Local => management::outbox;
     // WebSockets
     NotificationSocket: Get "/notification" Local => websocket::notification;
     StateChangeSocket: Get "/statechange" Local => websocket::statechange;

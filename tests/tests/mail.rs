@@ -6,7 +6,7 @@ use std::net::TcpListener;
 use std::sync::mpsc;
 use std::time::Duration;
 
-use click_blackbox::{Agent, Options, PASSWORD, json};
+use click_blackbox::{Agent, Options, PASSWORD, json, signup_and_login};
 
 #[test]
 fn outbox_messages_carry_purpose_and_token_headers() {
@@ -157,4 +157,64 @@ fn undeliverable_mail_is_kept_in_the_outbox() {
         std::thread::sleep(Duration::from_millis(100));
     }
     assert_eq!(agent.outbox()[0].purpose, "signup-confirmation");
+}
+
+#[test]
+fn a_device_keeps_its_mail_for_the_owner() {
+    let agent = Agent::start();
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let r = agent.get("/management/outbox").token(&owner).send();
+    if !click_blackbox::device_target() {
+        // The desktop delivers mail (SMTP, or .eml files): there is no outbox to read.
+        r.expect(404);
+        return;
+    }
+    let (_, member) = click_blackbox::member(&agent, &owner, "member@example.com", 64);
+    agent
+        .post(
+            "/authentication/forgot_password",
+            json!({"username": "member@example.com"}),
+        )
+        .send()
+        .expect(200);
+    let stranger = signup_and_login(&agent, "stranger@example.com");
+    let read = |token: &str| -> Vec<(String, String)> {
+        let all = agent
+            .get("/management/outbox")
+            .token(token)
+            .send()
+            .expect(200)
+            .json();
+        all.as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["to"].as_str().unwrap().to_string(),
+                    m["purpose"].as_str().unwrap().to_string(),
+                )
+            })
+            .collect()
+    };
+    let pair = |to: &str, purpose: &str| (to.to_string(), purpose.to_string());
+    assert_eq!(
+        read(&owner),
+        [
+            pair("owner@example.com", "signup-confirmation"),
+            pair("member@example.com", "user-activation"),
+            pair("member@example.com", "password-reset"),
+        ]
+    );
+    assert_eq!(
+        read(&member),
+        [
+            pair("member@example.com", "user-activation"),
+            pair("member@example.com", "password-reset"),
+        ]
+    );
+    assert_eq!(
+        read(&stranger),
+        [pair("stranger@example.com", "signup-confirmation")]
+    );
+    agent.get("/management/outbox").send().expect(401);
 }

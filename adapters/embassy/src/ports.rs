@@ -130,6 +130,10 @@ impl Mailer for RamOutbox {
         messages.push_back(mail);
         Ok(())
     }
+
+    fn kept(&self) -> Option<Vec<Mail>> {
+        Some(self.messages())
+    }
 }
 
 /// Events for the WebSocket connections: a bounded channel where a subscriber that falls

@@ -1,13 +1,15 @@
 //! Management: agent status, lifecycle commands, notifications (`management.md`).
 
 use alloc::string::String;
-use serde::Deserialize;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
 
 use crate::agent::{AgentStatus, Ctx};
+use crate::directory::users;
 use crate::error::{ApiError, ApiResult};
 use crate::events::{AppNotification, operation_name};
 use crate::http::{HostAction, Response};
-use crate::ports::Ports;
+use crate::ports::{Mail, Mailer, Ports};
 
 pub async fn agent_status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     Ok(Response::json(&(cx.agent.status() as u8)))
@@ -89,6 +91,55 @@ struct NotifyRequest {
     origion: String,
     #[serde(default)]
     data: Option<String>,
+}
+
+/// A kept message as the owner reads it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeptMail<'a> {
+    to: &'a str,
+    subject: &'a str,
+    purpose: &'static str,
+    token: &'a str,
+    body: &'a str,
+}
+
+/// The device outbox (an extension): the mail a host without a mail server kept, so that its
+/// owner can hand codes and links to their recipients. With a token, admins read the mail of
+/// their account's users and other users their own; in compat mode without a token, all of it,
+/// like the rest of `/management/*`. Hosts that deliver mail answer 404.
+pub async fn outbox<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let kept = cx.ports().mailer().kept().ok_or(ApiError::NoRoute)?;
+    let allowed = match &cx.caller {
+        None => None,
+        Some(caller) => {
+            let user = cx.agent.caller_user(caller)?;
+            Some((user.is_admin(), user))
+        }
+    };
+    let readable = |m: &Mail| -> ApiResult<bool> {
+        match &allowed {
+            None => Ok(true),
+            Some((false, me)) => {
+                Ok(m.to.eq_ignore_ascii_case(&me.email) || m.to.eq_ignore_ascii_case(&me.username))
+            }
+            Some((true, me)) => Ok(users::find_by_username(cx.store(), &m.to)?
+                .is_some_and(|u| u.account_id == me.account_id)),
+        }
+    };
+    let mut out = Vec::new();
+    for m in &kept {
+        if readable(m)? {
+            out.push(KeptMail {
+                to: &m.to,
+                subject: &m.subject,
+                purpose: m.purpose.as_str(),
+                token: &m.token,
+                body: &m.body,
+            });
+        }
+    }
+    Ok(Response::json(&out))
 }
 
 pub async fn notify<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {

@@ -20,7 +20,7 @@ use click_core::ports::{
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
 use click_embassy::http::{Outcome, serve};
-use click_embassy::ports::{ChannelEvents, EmbassyClock, EventChannel, Pbkdf2Hasher};
+use click_embassy::ports::{ChannelEvents, EmbassyClock, EventChannel, Pbkdf2Hasher, RamOutbox};
 use click_embassy::ram_flash::PAGE;
 use click_embassy::ws;
 use click_tokio::config::{FileConfig, Overrides};
@@ -47,6 +47,8 @@ const REQUEST_BUFFER: usize = 16 * 1024;
 const FLASH_FILE: &str = "flash.bin";
 const FLASH_PAGES: usize = 256;
 const FLASH_ITEM: usize = 2048;
+/// Messages `/management/outbox` keeps.
+const OUTBOX_KEPT: usize = 32;
 const PORT: u16 = 80;
 
 #[derive(Parser)]
@@ -79,8 +81,9 @@ fn unix_ms() -> u64 {
         .map_or(0, |d| d.as_millis() as u64)
 }
 
-/// Messages as `.eml` files, the shape the desktop outbox has, so the same tests read them.
-struct OutboxDir(PathBuf);
+/// Messages as `.eml` files, the shape the desktop outbox has, so the same tests read them;
+/// the last ones are also kept for `/management/outbox`, as on any device.
+struct OutboxDir(PathBuf, RamOutbox);
 
 impl Mailer for OutboxDir {
     fn send(&self, mail: Mail) -> Result<(), MailError> {
@@ -100,7 +103,12 @@ impl Mailer for OutboxDir {
             mail.token,
             mail.body
         );
-        std::fs::write(self.0.join(name), text).map_err(|_| MailError)
+        std::fs::write(self.0.join(name), text).map_err(|_| MailError)?;
+        self.1.send(mail)
+    }
+
+    fn kept(&self) -> Option<Vec<Mail>> {
+        self.1.kept()
     }
 }
 
@@ -295,7 +303,7 @@ async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
             rng: OsRng,
             iterations: 10_000,
         },
-        outbox: OutboxDir(args.data_dir.join("outbox")),
+        outbox: OutboxDir(args.data_dir.join("outbox"), RamOutbox::new(OUTBOX_KEPT)),
         events: ChannelEvents { channel: events },
         secrets: SecretBox::new(&sealing),
     };
