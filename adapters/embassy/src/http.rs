@@ -24,6 +24,41 @@ pub enum Outcome<U> {
     Shutdown,
 }
 
+/// The host's timer, for read deadlines: embassy-time on a device; none where a connection
+/// cannot stall (in-memory tests, the firmware's self-test).
+pub trait Timer {
+    /// Resolves `ms` milliseconds from now.
+    fn after(&self, ms: u64) -> impl core::future::Future<Output = ()>;
+}
+
+/// No deadlines.
+pub struct NoTimer;
+
+impl Timer for NoTimer {
+    async fn after(&self, _: u64) {
+        core::future::pending::<()>().await
+    }
+}
+
+/// embassy-time's timer.
+pub struct EmbassyTimer;
+
+impl Timer for EmbassyTimer {
+    async fn after(&self, ms: u64) {
+        embassy_time::Timer::after_millis(ms).await
+    }
+}
+
+/// How long a client may take, as `[limits]` configures it on the desktop.
+#[derive(Clone, Copy, Debug)]
+pub struct ReadLimits {
+    /// For a request's head, counted from when the connection starts waiting for it (so an
+    /// idle keep-alive connection is closed too); the connection closes without an answer.
+    pub header_read_timeout_ms: u64,
+    /// For a request's body once its head is in; 408 and the connection closes.
+    pub body_read_timeout_ms: u64,
+}
+
 /// Serves requests on `socket` until it closes or changes protocol. `buf` holds one request's
 /// head and body; its length is the limit for both together. `on_upgrade` runs when the core
 /// accepts a WebSocket upgrade, before the 101 is written.
@@ -31,10 +66,40 @@ pub async fn serve<P: Ports, S: Read + Write, U>(
     agent: &Agent<P>,
     socket: &mut S,
     buf: &mut [u8],
+    on_upgrade: impl FnMut(Channel) -> U,
+) -> Result<Outcome<U>, S::Error> {
+    let unlimited = ReadLimits {
+        header_read_timeout_ms: u64::MAX,
+        body_read_timeout_ms: u64::MAX,
+    };
+    serve_with(agent, socket, buf, on_upgrade, &NoTimer, unlimited).await
+}
+
+/// A read that gives up when `deadline` passes first.
+async fn read_until<S: Read>(
+    socket: &mut S,
+    buf: &mut [u8],
+    deadline: core::pin::Pin<&mut impl core::future::Future<Output = ()>>,
+) -> Option<Result<usize, S::Error>> {
+    use embassy_futures::select::{Either, select};
+    match select(socket.read(buf), deadline).await {
+        Either::First(r) => Some(r),
+        Either::Second(()) => None,
+    }
+}
+
+/// [`serve`], with read deadlines.
+pub async fn serve_with<P: Ports, S: Read + Write, U>(
+    agent: &Agent<P>,
+    socket: &mut S,
+    buf: &mut [u8],
     mut on_upgrade: impl FnMut(Channel) -> U,
+    timer: &impl Timer,
+    limits: ReadLimits,
 ) -> Result<Outcome<U>, S::Error> {
     let mut filled = 0usize;
     loop {
+        let mut head_deadline = core::pin::pin!(timer.after(limits.header_read_timeout_ms));
         let head = loop {
             if let Some(end) = head_end(&buf[..filled]) {
                 break end;
@@ -43,7 +108,11 @@ pub async fn serve<P: Ports, S: Read + Write, U>(
                 send(socket, ApiError::HeadersTooLarge.into_response(), false).await?;
                 return Ok(Outcome::Closed);
             }
-            let n = socket.read(&mut buf[filled..]).await?;
+            let Some(read) = read_until(socket, &mut buf[filled..], head_deadline.as_mut()).await
+            else {
+                return Ok(Outcome::Closed);
+            };
+            let n = read?;
             if n == 0 {
                 return Ok(Outcome::Closed);
             }
@@ -65,8 +134,14 @@ pub async fn serve<P: Ports, S: Read + Write, U>(
             .await?;
             return Ok(Outcome::Closed);
         }
+        let mut body_deadline = core::pin::pin!(timer.after(limits.body_read_timeout_ms));
         while filled < head + body_len {
-            let n = socket.read(&mut buf[filled..]).await?;
+            let Some(read) = read_until(socket, &mut buf[filled..], body_deadline.as_mut()).await
+            else {
+                send(socket, ApiError::RequestTimeout.into_response(), false).await?;
+                return Ok(Outcome::Closed);
+            };
+            let n = read?;
             if n == 0 {
                 return Ok(Outcome::Closed);
             }

@@ -19,7 +19,7 @@ use click_core::ports::{
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
-use click_embassy::http::{Outcome, serve};
+use click_embassy::http::{EmbassyTimer, Outcome, ReadLimits, serve_with};
 use click_embassy::ports::{ChannelEvents, EmbassyClock, EventChannel, Pbkdf2Hasher, RamOutbox};
 use click_embassy::ram_flash::PAGE;
 use click_embassy::ws;
@@ -201,6 +201,7 @@ async fn connection_task(
     stack: embassy_net::Stack<'static>,
     agent: &'static DeviceAgent,
     events: &'static Events,
+    limits: ReadLimits,
 ) {
     let mut rx = [0u8; 4096];
     let mut tx = [0u8; 4096];
@@ -210,8 +211,12 @@ async fn connection_task(
         .expect("one receiver per connection task");
     loop {
         let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
-        // A client that sends nothing for this long is cut off (slowloris, idle keep-alive).
-        socket.set_timeout(Some(embassy_time::Duration::from_secs(10)));
+        // Read deadlines close slow and idle clients; the socket's own timeout is a backstop.
+        let backstop = limits
+            .header_read_timeout_ms
+            .max(limits.body_read_timeout_ms)
+            + 1000;
+        socket.set_timeout(Some(embassy_time::Duration::from_millis(backstop)));
         if socket.accept(PORT).await.is_err() {
             continue;
         }
@@ -220,7 +225,15 @@ async fn connection_task(
             .await
             .unwrap_or_else(|never| match never {});
         // A WebSocket subscribes before its 101 goes out, so it misses nothing raised after.
-        let outcome = serve(agent, &mut socket, &mut buf, |_| events.subscriber().ok()).await;
+        let outcome = serve_with(
+            agent,
+            &mut socket,
+            &mut buf,
+            |_| events.subscriber().ok(),
+            &EmbassyTimer,
+            limits,
+        )
+        .await;
         // A WebSocket only waits for events: it does not hold a worker.
         drop(worker);
         match outcome {
@@ -264,7 +277,7 @@ async fn stream(
 }
 
 #[embassy_executor::task]
-async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
+async fn main_task(spawner: Spawner, args: Args, config: CoreConfig, limits: ReadLimits) {
     let (address, prefix) = args.address.split_once('/').expect("--address a.b.c.d/len");
     let address: Ipv4Addr = address.parse().expect("an IPv4 address");
     let prefix: u8 = prefix.parse().expect("a prefix length");
@@ -310,7 +323,8 @@ async fn main_task(spawner: Spawner, args: Args, config: CoreConfig) {
     static AGENT: StaticCell<DeviceAgent> = StaticCell::new();
     let agent: &'static DeviceAgent = AGENT.init(Agent::new(ports, config));
     for _ in 0..CONNECTIONS {
-        spawner.spawn(connection_task(stack, agent, events).expect("a free connection task"));
+        spawner
+            .spawn(connection_task(stack, agent, events, limits).expect("a free connection task"));
     }
     stack.wait_config_up().await;
     println!("click-embassy listening on http://{address}:{PORT}");
@@ -348,10 +362,12 @@ fn main() {
         compat: args.compat,
         ..Overrides::default()
     };
-    let mut config = file
-        .resolve(overrides)
-        .unwrap_or_else(|e| panic!("{e}"))
-        .core;
+    let settings = file.resolve(overrides).unwrap_or_else(|e| panic!("{e}"));
+    let limits = ReadLimits {
+        header_read_timeout_ms: settings.limits.header_read_timeout_ms,
+        body_read_timeout_ms: settings.limits.body_read_timeout_ms,
+    };
+    let mut config = settings.core;
     // The device answers to its own address too.
     if let Some((ip, _)) = args.address.split_once('/') {
         config.allowed_hosts.push(ip.to_string());
@@ -359,6 +375,6 @@ fn main() {
     watch_signals();
     let executor = EXECUTOR.init(Executor::new());
     executor.run(|spawner| {
-        spawner.spawn(main_task(spawner, args, config).expect("the main task"));
+        spawner.spawn(main_task(spawner, args, config, limits).expect("the main task"));
     });
 }
