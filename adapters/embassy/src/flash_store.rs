@@ -55,12 +55,33 @@ fn storage<E>(_: sequential_storage::Error<E>) -> StoreError {
     StoreError
 }
 
+/// Why a commit's flash writes stopped.
+enum Failed {
+    /// Before the journal was marked: the commit did not happen and the store is sound.
+    Unmarked { full: bool },
+    /// After: the commit is half on flash until the store is opened again and replays it.
+    Marked,
+}
+
+fn unmarked<E>(e: sequential_storage::Error<E>) -> Failed {
+    Failed::Unmarked {
+        full: matches!(e, sequential_storage::Error::FullStorage),
+    }
+}
+
 impl<F: MultiwriteNorFlash> Flash<F> {
     async fn put(&mut self, key: &[u8], value: &[u8]) -> Result<(), StoreError> {
+        self.store(key, value).await.map_err(storage)
+    }
+
+    async fn store(
+        &mut self,
+        key: &[u8],
+        value: &[u8],
+    ) -> Result<(), sequential_storage::Error<F::Error>> {
         self.map
             .store_item(&mut self.buf, &key.to_vec(), &value)
             .await
-            .map_err(storage)
     }
 
     async fn remove(&mut self, key: &[u8]) -> Result<(), StoreError> {
@@ -87,7 +108,7 @@ impl<F: MultiwriteNorFlash> Flash<F> {
     }
 
     /// Writes `writes` atomically: journal, mark, rows, applied mark.
-    async fn apply(&mut self, writes: &[Write]) -> Result<(), StoreError> {
+    async fn apply(&mut self, writes: &[Write]) -> Result<(), Failed> {
         self.seq += 1;
         let seq = self.seq.to_be_bytes();
         let journal = encode(writes);
@@ -97,13 +118,16 @@ impl<F: MultiwriteNorFlash> Flash<F> {
         for (i, chunk) in chunks.iter().enumerate() {
             let mut value = seq.to_vec();
             value.extend_from_slice(chunk);
-            self.put(&chunk_key(i as u32), &value).await?;
+            self.store(&chunk_key(i as u32), &value)
+                .await
+                .map_err(unmarked)?;
         }
         let mut mark = seq.to_vec();
         mark.extend_from_slice(&(chunks.len() as u32).to_be_bytes());
-        self.put(MARKED, &mark).await?;
-        self.replay(writes).await?;
-        self.put(APPLIED, &seq).await
+        // A torn item fails its checksum and reads as absent: a failed mark is no mark.
+        self.store(MARKED, &mark).await.map_err(unmarked)?;
+        self.replay(writes).await.map_err(|_| Failed::Marked)?;
+        self.put(APPLIED, &seq).await.map_err(|_| Failed::Marked)
     }
 
     async fn replay(&mut self, writes: &[Write]) -> Result<(), StoreError> {
@@ -294,10 +318,22 @@ impl<F: MultiwriteNorFlash> Store for FlashStore<F> {
             return Err(CommitError::Store(StoreError));
         }
         let writes = self.resolve(batch)?;
+        // A row is one flash item: its key (with a 2-byte length) and value fit the buffer.
+        if writes
+            .iter()
+            .any(|(k, v)| 2 + k.len() + v.as_ref().map_or(0, Vec::len) > flash.buf.len())
+        {
+            return Err(CommitError::Full);
+        }
         // Flash writes on a device block the CPU anyway; `block_on` only drives the future.
-        if let Err(e) = block_on(flash.apply(&writes)) {
-            flash.broken = true;
-            return Err(e.into());
+        match block_on(flash.apply(&writes)) {
+            Ok(()) => {}
+            Err(Failed::Unmarked { full: true }) => return Err(CommitError::Full),
+            Err(Failed::Unmarked { full: false }) => return Err(CommitError::Store(StoreError)),
+            Err(Failed::Marked) => {
+                flash.broken = true;
+                return Err(CommitError::Store(StoreError));
+            }
         }
         let mut applied = Batch::new();
         for (key, value) in writes {

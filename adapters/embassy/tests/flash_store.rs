@@ -130,3 +130,31 @@ fn a_power_cut_at_any_write_keeps_commits_whole() {
         "cuts land before and after the commit point"
     );
 }
+
+#[test]
+fn a_full_flash_or_an_oversize_row_refuses_the_commit_and_keeps_the_rest() {
+    let s = FlashStore::open(RamFlash::erased(4), 0..(4 * PAGE) as u32, ITEM).expect("open");
+    let mut big = Batch::new();
+    big.put(b"row/big".to_vec(), vec![b'x'; ITEM]);
+    assert_eq!(s.commit(&big), Err(CommitError::Full));
+    let mut written = Vec::new();
+    let full = (0..1000).find_map(|i| {
+        let mut b = Batch::new();
+        let key = format!("row/{i:04}").into_bytes();
+        b.put(key.clone(), vec![b'r'; 500]);
+        match s.commit(&b) {
+            Ok(()) => {
+                written.push(key);
+                None
+            }
+            Err(e) => Some(e),
+        }
+    });
+    assert_eq!(full, Some(CommitError::Full), "{} rows fit", written.len());
+    assert!(!written.is_empty());
+    let reopened = FlashStore::open(s.into_flash(), 0..(4 * PAGE) as u32, ITEM).expect("open");
+    for key in &written {
+        assert!(reopened.get(key).unwrap().is_some(), "{key:?} kept");
+    }
+    assert_eq!(reopened.get(b"row/big").unwrap(), None);
+}

@@ -216,7 +216,7 @@ pub fn update(
         Ok(()) => Ok(new),
         Err(crate::store::CommitError::Conflict(0)) if old_key != new_key => Err(duplicate(kind)),
         Err(crate::store::CommitError::Conflict(_)) => Err(ApiError::not_found(kind.what)),
-        Err(_) => Err(ApiError::Internal),
+        Err(e) => Err(crate::store::table::failure(e)),
     }
 }
 

@@ -93,6 +93,9 @@ impl Batch {
 pub enum CommitError {
     /// Check number `n` of the batch failed; nothing was written.
     Conflict(usize),
+    /// The store has no room for the batch (a device's flash is full, or a row is larger than
+    /// it holds); nothing was written.
+    Full,
     Store(StoreError),
 }
 

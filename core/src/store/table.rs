@@ -86,6 +86,19 @@ pub fn decode_row<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> ApiResult<T
     serde_json::from_slice(bytes).map_err(|_| ApiError::Internal)
 }
 
+/// A commit that failed for the store's own reasons: a full store is the client's to know
+/// (499), anything else is the agent's fault (500).
+pub fn failure(e: CommitError) -> ApiError {
+    match e {
+        CommitError::Full => ApiError::new(
+            ErrorCode::DbInsert,
+            "The agent's storage has no room for this change (on a device: its flash is full, \
+             or the record is larger than it holds). Nothing was changed.",
+        ),
+        _ => ApiError::Internal,
+    }
+}
+
 /// Commits a batch; a failed uniqueness check becomes a 499 with `conflict`'s code and message.
 pub fn commit(
     store: &impl Store,
@@ -95,7 +108,7 @@ pub fn commit(
     match store.commit(batch) {
         Ok(()) => Ok(()),
         Err(CommitError::Conflict(i)) => Err(conflict_error(batch, i, conflict)),
-        Err(CommitError::Store(_)) => Err(ApiError::Internal),
+        Err(e) => Err(failure(e)),
     }
 }
 
@@ -130,7 +143,7 @@ pub fn commit_with_retry(
             Ok(()) => return Ok(()),
             Err(CommitError::Conflict(i)) if batch.checks[i].is_retryable() => continue,
             Err(CommitError::Conflict(i)) => return Err(conflict_error(&batch, i, conflict)),
-            Err(CommitError::Store(_)) => return Err(ApiError::Internal),
+            Err(e) => return Err(failure(e)),
         }
     }
     Err(ApiError::new(

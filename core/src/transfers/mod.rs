@@ -221,7 +221,7 @@ pub fn update(
         match store.commit(&batch) {
             Ok(()) => return Ok(Some(t)),
             Err(CommitError::Conflict(_)) => continue,
-            Err(CommitError::Store(_)) => return Err(ApiError::Internal),
+            Err(e) => return Err(crate::store::table::failure(e)),
         }
     }
     Err(ApiError::Internal)
