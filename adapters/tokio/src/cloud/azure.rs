@@ -381,11 +381,7 @@ impl Azure {
                 attempts,
             )
             .await?;
-        resp.headers()
-            .get(reqwest::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StorageError::Failed("the provider gave no blob size".into()))
+        super::content_length(&resp)
     }
 
     pub async fn get_range(

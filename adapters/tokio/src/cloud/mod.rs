@@ -21,6 +21,15 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100u64 << (2 * attempt.min(5)))
 }
 
+/// The size a HEAD answer gives.
+pub(crate) fn content_length(resp: &reqwest::Response) -> Result<u64, StorageError> {
+    resp.headers()
+        .get(reqwest::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse().ok())
+        .ok_or_else(|| StorageError::Failed("the provider gave no object size".into()))
+}
+
 /// `k=v&...`, strictly percent-encoded.
 pub(crate) fn query_string(query: &[(&str, &str)]) -> String {
     query

@@ -313,11 +313,7 @@ impl S3 {
                 attempts,
             )
             .await?;
-        resp.headers()
-            .get(reqwest::header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse().ok())
-            .ok_or_else(|| StorageError::Failed("the provider gave no object size".into()))
+        super::content_length(&resp)
     }
 
     /// Bytes `start..end` of an object, as a response whose body the caller streams.
