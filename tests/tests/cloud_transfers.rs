@@ -627,3 +627,29 @@ fn in_compat_mode_a_form_upload_runs_as_the_started_user() {
         b"from the browser"
     );
 }
+
+#[test]
+fn a_download_never_mixes_two_versions_of_an_object() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::new();
+    f.s3.put("media", "v.bin", &pattern(60 * MIB, 7));
+    let down = f.root.join("down");
+    let id = f.download(
+        "v.bin",
+        &down,
+        json!({"transferOptions": {"concurrentChunks": 1}}),
+    );
+    f.wait_for_bytes(&id, 5 * MIB as u64);
+    f.control(&id, "pause").expect(200);
+    // The object is replaced while the download is paused.
+    f.s3.put("media", "v.bin", &pattern(60 * MIB, 8));
+    f.control(&id, "resume").expect(200);
+    let failed = f.wait_for(&id, "failed");
+    assert!(
+        failed["errorMessage"].as_str().unwrap().contains("changed"),
+        "{failed}"
+    );
+    assert!(!down.join("v.bin").exists(), "no file of two versions");
+}

@@ -15,6 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::Deserialize;
 use sha2::Sha256;
 
+use super::Stored;
 use super::s3::xml;
 use super::sigv4::{PATH, STRICT, encode};
 
@@ -144,7 +145,14 @@ impl Azure {
         } else {
             content_length.to_string()
         };
-        let text = format!("{method}\n\n\n{length}\n\n\n\n\n\n\n\n\n{canonical_headers}{resource}");
+        // `If-Match` has its own place among the standard headers; the rest are empty.
+        let if_match = headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case("if-match"))
+            .map_or("", |(_, v)| v.as_str());
+        let text = format!(
+            "{method}\n\n\n{length}\n\n\n\n\n{if_match}\n\n\n\n{canonical_headers}{resource}"
+        );
         format!("SharedKey {}:{}", self.account, self.sign(&text))
     }
 
@@ -283,11 +291,7 @@ impl Azure {
         })
     }
 
-    pub async fn list_all(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, u64)>, StorageError> {
+    pub async fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<Stored>, StorageError> {
         let mut out = Vec::new();
         let mut marker = String::new();
         loop {
@@ -300,12 +304,11 @@ impl Azure {
                 query.push(("marker", &marker));
             }
             let page: BlobList = xml(&self.get(Some(bucket), &query).await?)?;
-            out.extend(
-                page.blobs
-                    .blobs
-                    .into_iter()
-                    .map(|b| (b.name, b.properties.content_length)),
-            );
+            out.extend(page.blobs.blobs.into_iter().map(|b| Stored {
+                key: b.name,
+                size: b.properties.content_length,
+                etag: b.properties.etag,
+            }));
             marker = page.next_marker.unwrap_or_default();
             if marker.is_empty() {
                 return Ok(out);
@@ -341,9 +344,9 @@ impl Azure {
     /// Deletes a blob; a key ending with `/` takes everything under it along.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
         if key.ends_with('/') {
-            for (name, _) in self.list_all(bucket, key).await? {
-                if name != key {
-                    self.delete_blob(bucket, &name).await?;
+            for blob in self.list_all(bucket, key).await? {
+                if blob.key != key {
+                    self.delete_blob(bucket, &blob.key).await?;
                 }
             }
             // A folder without a marker blob is gone once its contents are.
@@ -369,7 +372,12 @@ impl Azure {
         .map(drop)
     }
 
-    pub async fn size(&self, bucket: &str, key: &str, attempts: u32) -> Result<u64, StorageError> {
+    pub async fn stat(
+        &self,
+        bucket: &str,
+        key: &str,
+        attempts: u32,
+    ) -> Result<Stored, StorageError> {
         let resp = self
             .request(
                 reqwest::Method::HEAD,
@@ -381,7 +389,7 @@ impl Azure {
                 attempts,
             )
             .await?;
-        super::content_length(&resp)
+        super::stored_from(&resp, key)
     }
 
     pub async fn get_range(
@@ -390,8 +398,12 @@ impl Azure {
         key: &str,
         start: u64,
         end: u64,
+        etag: Option<&str>,
     ) -> Result<reqwest::Response, StorageError> {
-        let range = [("x-ms-range", format!("bytes={start}-{}", end - 1))];
+        let mut range = vec![("x-ms-range", format!("bytes={start}-{}", end - 1))];
+        if let Some(etag) = etag {
+            range.push(("if-match", etag.to_string()));
+        }
         self.request(
             reqwest::Method::GET,
             Some(bucket),
@@ -569,6 +581,8 @@ struct Properties {
     last_modified: Option<String>,
     #[serde(rename = "Content-Length", default)]
     content_length: u64,
+    #[serde(rename = "Etag", default)]
+    etag: Option<String>,
 }
 
 #[derive(Deserialize)]

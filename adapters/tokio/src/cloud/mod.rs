@@ -21,13 +21,27 @@ pub(crate) fn backoff(attempt: u32) -> Duration {
     Duration::from_millis(100u64 << (2 * attempt.min(5)))
 }
 
-/// The size a HEAD answer gives.
-pub(crate) fn content_length(resp: &reqwest::Response) -> Result<u64, StorageError> {
-    resp.headers()
-        .get(reqwest::header::CONTENT_LENGTH)
-        .and_then(|v| v.to_str().ok())
+/// An object as a transfer plans it: its key, size and version (ETag), so that a transfer
+/// resumed later reads the same bytes or fails, never mixes two versions.
+#[derive(Clone, Debug)]
+pub struct Stored {
+    pub key: String,
+    pub size: u64,
+    pub etag: Option<String>,
+}
+
+/// What a HEAD answer says of `key`.
+pub(crate) fn stored_from(resp: &reqwest::Response, key: &str) -> Result<Stored, StorageError> {
+    let header =
+        |name: reqwest::header::HeaderName| resp.headers().get(name).and_then(|v| v.to_str().ok());
+    let size = header(reqwest::header::CONTENT_LENGTH)
         .and_then(|v| v.parse().ok())
-        .ok_or_else(|| StorageError::Failed("the provider gave no object size".into()))
+        .ok_or_else(|| StorageError::Failed("the provider gave no object size".into()))?;
+    Ok(Stored {
+        key: key.to_string(),
+        size,
+        etag: header(reqwest::header::ETAG).map(String::from),
+    })
 }
 
 /// `k=v&...`, strictly percent-encoded.
@@ -144,11 +158,7 @@ impl Provider {
         each!(self, p => p.list_objects(bucket, prefix, continuation, max).await)
     }
 
-    pub async fn list_all(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, u64)>, StorageError> {
+    pub async fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<Stored>, StorageError> {
         each!(self, p => p.list_all(bucket, prefix).await)
     }
 
@@ -170,8 +180,13 @@ impl Provider {
         each!(self, p => p.put_object(bucket, key, body, attempts).await)
     }
 
-    pub async fn size(&self, bucket: &str, key: &str, attempts: u32) -> Result<u64, StorageError> {
-        each!(self, p => p.size(bucket, key, attempts).await)
+    pub async fn stat(
+        &self,
+        bucket: &str,
+        key: &str,
+        attempts: u32,
+    ) -> Result<Stored, StorageError> {
+        each!(self, p => p.stat(bucket, key, attempts).await)
     }
 
     pub async fn get_range(
@@ -180,8 +195,9 @@ impl Provider {
         key: &str,
         start: u64,
         end: u64,
+        etag: Option<&str>,
     ) -> Result<reqwest::Response, StorageError> {
-        each!(self, p => p.get_range(bucket, key, start, end).await)
+        each!(self, p => p.get_range(bucket, key, start, end, etag).await)
     }
 
     pub async fn create_multipart(

@@ -13,6 +13,7 @@ use click_core::time::parse_iso8601;
 use futures_util::future::try_join_all;
 use serde::Deserialize;
 
+use super::Stored;
 use super::sigv4::{self, Credentials, EMPTY_PAYLOAD, PATH, Request, encode};
 
 /// Attempts of an idempotent request that failed on the provider's side or in transit.
@@ -301,8 +302,13 @@ impl S3 {
         }
     }
 
-    /// The size of an object, from a HEAD request.
-    pub async fn size(&self, bucket: &str, key: &str, attempts: u32) -> Result<u64, StorageError> {
+    /// An object's size and ETag, from a HEAD request.
+    pub async fn stat(
+        &self,
+        bucket: &str,
+        key: &str,
+        attempts: u32,
+    ) -> Result<Stored, StorageError> {
         let resp = self
             .request(
                 reqwest::Method::HEAD,
@@ -313,28 +319,37 @@ impl S3 {
                 attempts,
             )
             .await?;
-        super::content_length(&resp)
+        super::stored_from(&resp, key)
     }
 
-    /// Bytes `start..end` of an object, as a response whose body the caller streams.
+    /// Bytes `start..end` of an object (of version `etag`, when given), as a response whose
+    /// body the caller streams.
     pub async fn get_range(
         &self,
         bucket: &str,
         key: &str,
         start: u64,
         end: u64,
+        etag: Option<&str>,
     ) -> Result<reqwest::Response, StorageError> {
         let (host, path) = self.locate(Some(bucket), key);
         let range = format!("bytes={start}-{}", end - 1);
+        let mut headers = vec![("range", range.as_str())];
+        if let Some(etag) = etag {
+            headers.push(("if-match", etag));
+        }
         let req = Request {
             method: "GET",
             host: &host,
             path: &path,
             query: &[],
-            headers: &[("range", &range)],
+            headers: &headers,
         };
         let url = format!("{}://{host}{path}", self.scheme);
-        let mut builder = self.http.get(&url).header("range", &range);
+        let mut builder = self.http.get(&url);
+        for (name, value) in &headers {
+            builder = builder.header(*name, *value);
+        }
         for (name, value) in sigv4::authorize(&self.credentials(), &req, EMPTY_PAYLOAD, now_secs())
         {
             builder = builder.header(name, value);
@@ -477,11 +492,7 @@ impl S3 {
     }
 
     /// Every object under `prefix` (all levels) with its size, page by page.
-    pub async fn list_all(
-        &self,
-        bucket: &str,
-        prefix: &str,
-    ) -> Result<Vec<(String, u64)>, StorageError> {
+    pub async fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<Stored>, StorageError> {
         let mut out = Vec::new();
         let mut continuation: Option<String> = None;
         loop {
@@ -493,7 +504,11 @@ impl S3 {
                 .send(reqwest::Method::GET, Some(bucket), "", &query, Bytes::new())
                 .await?;
             let page: ListBucketResult = xml(&body)?;
-            out.extend(page.contents.into_iter().map(|o| (o.key, o.size)));
+            out.extend(page.contents.into_iter().map(|o| Stored {
+                key: o.key,
+                size: o.size,
+                etag: o.etag,
+            }));
             continuation = page.next_continuation_token.filter(|_| page.is_truncated);
             if continuation.is_none() {
                 return Ok(out);
@@ -547,10 +562,13 @@ pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
     match status {
         401 | 403 => StorageError::Denied(reason),
         404 => StorageError::NotFound(reason),
+        412 => StorageError::Invalid(format!(
+            "the object changed while it was being transferred ({reason})"
+        )),
         301 | 307 => StorageError::Invalid(format!(
             "the bucket is in another region or behind another endpoint ({reason})"
         )),
-        400 | 405 | 409 | 411 | 412 | 416 => StorageError::Invalid(reason),
+        400 | 405 | 409 | 411 | 416 => StorageError::Invalid(reason),
         _ => StorageError::Failed(reason),
     }
 }
@@ -603,6 +621,8 @@ struct XmlObject {
     size: u64,
     #[serde(default)]
     last_modified: Option<String>,
+    #[serde(rename = "ETag", default)]
+    etag: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -42,6 +42,10 @@ pub(crate) struct FileState {
     pub parts: Vec<(u32, String)>,
     /// Downloaded ranges, by index.
     pub ranges: Vec<u32>,
+    /// The version of the object a download reads: every range asks for it (`If-Match`), so
+    /// an object replaced in between fails the transfer instead of mixing two versions.
+    #[serde(default)]
+    pub etag: Option<String>,
 }
 
 impl FileState {
@@ -56,6 +60,7 @@ impl FileState {
             upload_id: None,
             parts: Vec::new(),
             ranges: Vec::new(),
+            etag: None,
         }
     }
 
@@ -385,32 +390,74 @@ async fn fetch_range(
         }
         match write_range(job, f, file, start, end).await {
             Ok(()) => return Ok(()),
-            Err((moved, e)) => {
+            Err(RangeFailure { moved, why, again }) => {
                 // Bytes of a failed attempt are fetched again; progress must not count them twice.
                 job.progress
                     .done
                     .fetch_sub(moved, std::sync::atomic::Ordering::Relaxed);
-                last = e;
+                if !again {
+                    return Err(why);
+                }
+                last = why;
             }
         }
     }
     Err(last)
 }
 
-/// One attempt; on failure, how many bytes it had counted.
+/// Why one attempt at a range failed.
+struct RangeFailure {
+    /// Bytes it had counted as moved.
+    moved: u64,
+    why: String,
+    /// Whether another attempt may succeed (not for a refusal or a changed object).
+    again: bool,
+}
+
+impl RangeFailure {
+    fn transient(moved: u64, why: impl ToString) -> RangeFailure {
+        RangeFailure {
+            moved,
+            why: why.to_string(),
+            again: true,
+        }
+    }
+}
+
+/// One attempt at bytes `start..end`.
 async fn write_range(
     job: &Job<'_>,
     f: &FileState,
     file: &Arc<File>,
     start: u64,
     end: u64,
-) -> Result<(), (u64, String)> {
+) -> Result<(), RangeFailure> {
     let mut resp = job
         .remote
-        .get_range(&job.bucket, &f.key, start, end)
+        .get_range(&job.bucket, &f.key, start, end, f.etag.as_deref())
         .await
-        .map_err(|e| (0, format!("{e:?}")))?;
-    let _permit = memory(job, WRITE_PIECE as u64).await.map_err(|e| (0, e))?;
+        .map_err(|e| RangeFailure {
+            moved: 0,
+            again: matches!(e, click_core::ports::StorageError::Failed(_)),
+            why: super::job::storage(e),
+        })?;
+    // Servers that ignore If-Match still name the version they sent.
+    let sent = resp
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok());
+    if let (Some(sent), Some(planned)) = (sent, f.etag.as_deref())
+        && sent != planned
+    {
+        return Err(RangeFailure {
+            moved: 0,
+            why: format!("{} changed while it was being transferred", f.key),
+            again: false,
+        });
+    }
+    let _permit = memory(job, WRITE_PIECE as u64)
+        .await
+        .map_err(|e| RangeFailure::transient(0, e))?;
     let mut offset = start;
     let mut moved = 0u64;
     let mut piece = BytesMut::with_capacity(WRITE_PIECE);
@@ -418,7 +465,7 @@ async fn write_range(
         let chunk = resp
             .chunk()
             .await
-            .map_err(|e| (moved, e.without_url().to_string()))?;
+            .map_err(|e| RangeFailure::transient(moved, e.without_url()))?;
         let last = chunk.is_none();
         if let Some(c) = chunk {
             piece.extend_from_slice(&c);
@@ -428,8 +475,8 @@ async fn write_range(
             let (file, at, n) = (file.clone(), offset, bytes.len() as u64);
             tokio::task::spawn_blocking(move || file.write_all_at(&bytes, at))
                 .await
-                .map_err(|e| (moved, e.to_string()))?
-                .map_err(|e| (moved, e.to_string()))?;
+                .map_err(|e| RangeFailure::transient(moved, e))?
+                .map_err(|e| RangeFailure::transient(moved, e))?;
             offset += n;
             moved += n;
             job.progress.add(n);
@@ -439,7 +486,7 @@ async fn write_range(
         }
     }
     if offset != end {
-        return Err((
+        return Err(RangeFailure::transient(
             moved,
             format!(
                 "the provider sent {} of {} bytes",

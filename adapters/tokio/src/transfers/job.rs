@@ -59,7 +59,7 @@ impl Job<'_> {
     }
 }
 
-fn storage(e: StorageError) -> String {
+pub(crate) fn storage(e: StorageError) -> String {
     match e {
         StorageError::Unsupported => {
             "the cloud account's provider is not supported for transfers".into()
@@ -218,21 +218,23 @@ async fn make_plan(job: &Job<'_>, t: &Transfer) -> JobResult<Vec<FileState>> {
             let objects = if t.is_folder {
                 from_storage(job.remote.list_all(&t.bucket, &t.remote).await)?
             } else {
-                let size =
-                    from_storage(job.remote.size(&t.bucket, &t.remote, job.attempts()).await)?;
-                vec![(t.remote.clone(), size)]
+                vec![from_storage(
+                    job.remote.stat(&t.bucket, &t.remote, job.attempts()).await,
+                )?]
             };
             let mut plan = Vec::new();
-            for (key, size) in objects {
+            for object in objects {
                 let local = if t.is_folder {
-                    if key.ends_with('/') {
+                    if object.key.ends_with('/') {
                         continue;
                     }
-                    base.join(safe_relative(&key[t.remote.len()..])?)
+                    base.join(safe_relative(&object.key[t.remote.len()..])?)
                 } else {
                     base.clone()
                 };
-                plan.push(FileState::new(plan.len(), local, key, size));
+                let mut file = FileState::new(plan.len(), local, object.key, object.size);
+                file.etag = object.etag;
+                plan.push(file);
             }
             Ok(plan)
         }
