@@ -307,7 +307,7 @@ impl Azure {
             out.extend(page.blobs.blobs.into_iter().map(|b| Stored {
                 key: b.name,
                 size: b.properties.content_length,
-                etag: b.properties.etag,
+                etag: b.properties.etag.as_deref().map(super::quoted_etag),
             }));
             marker = page.next_marker.unwrap_or_default();
             if marker.is_empty() {

@@ -30,6 +30,12 @@ pub struct Stored {
     pub etag: Option<String>,
 }
 
+/// An ETag in its quoted HTTP form: Azure's listings give it bare, headers quoted.
+pub(crate) fn quoted_etag(etag: &str) -> String {
+    let bare = etag.trim().trim_start_matches("W/").trim_matches('"');
+    format!("\"{bare}\"")
+}
+
 /// What a HEAD answer says of `key`.
 pub(crate) fn stored_from(resp: &reqwest::Response, key: &str) -> Result<Stored, StorageError> {
     let header =
@@ -40,7 +46,7 @@ pub(crate) fn stored_from(resp: &reqwest::Response, key: &str) -> Result<Stored,
     Ok(Stored {
         key: key.to_string(),
         size,
-        etag: header(reqwest::header::ETAG).map(String::from),
+        etag: header(reqwest::header::ETAG).map(quoted_etag),
     })
 }
 

@@ -507,7 +507,7 @@ impl S3 {
             out.extend(page.contents.into_iter().map(|o| Stored {
                 key: o.key,
                 size: o.size,
-                etag: o.etag,
+                etag: o.etag.as_deref().map(super::quoted_etag),
             }));
             continuation = page.next_continuation_token.filter(|_| page.is_truncated);
             if continuation.is_none() {

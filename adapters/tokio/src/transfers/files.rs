@@ -447,7 +447,7 @@ async fn write_range(
         .get(reqwest::header::ETAG)
         .and_then(|v| v.to_str().ok());
     if let (Some(sent), Some(planned)) = (sent, f.etag.as_deref())
-        && sent != planned
+        && crate::cloud::quoted_etag(sent) != planned
     {
         return Err(RangeFailure {
             moved: 0,
