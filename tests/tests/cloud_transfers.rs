@@ -653,3 +653,27 @@ fn a_download_never_mixes_two_versions_of_an_object() {
     );
     assert!(!down.join("v.bin").exists(), "no file of two versions");
 }
+
+#[test]
+fn an_upload_the_provider_forgot_starts_over() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::new();
+    let source = f.write("forgotten.bin", &pattern(40 * MIB, 9));
+    let id = f.upload(&source, json!({"transferOptions": {"concurrentChunks": 1}}));
+    f.wait_for_bytes(&id, 10 * MIB as u64);
+    f.control(&id, "pause").expect(200);
+    std::thread::sleep(Duration::from_millis(300));
+    // The server drops the multipart upload while the transfer is paused (as a lifecycle
+    // rule would): its parts and its record go.
+    for entry in std::fs::read_dir(&f.s3.root).unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name.starts_with(".upload") {
+            std::fs::remove_file(entry.path()).unwrap();
+        }
+    }
+    f.control(&id, "resume").expect(200);
+    f.wait_for(&id, "completed");
+    same_file(&source, &f.s3.path("media", "uploads/forgotten.bin"));
+}

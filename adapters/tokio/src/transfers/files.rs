@@ -18,6 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::Shared;
 use super::job::{Job, JobResult, from_storage, save_batch};
 use crate::store::RedbStore;
+use click_core::ports::StorageError;
 
 /// `{transfer id}/{file index}` -> [`FileState`].
 const FILES: Table = Table::new("transferfile/");
@@ -226,6 +227,72 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
         job.progress.add(f.size);
         return finish(job, f);
     }
+    let resumed = f.upload_id.is_some();
+    match multipart(job, f.clone()).await {
+        Ok(()) => Ok(()),
+        // The provider no longer knows the upload we resume (aborted, expired): start the
+        // file over once rather than fail it.
+        Err(Part::Gone(_)) if resumed => {
+            job.progress
+                .done
+                .fetch_sub(f.bytes_done(), std::sync::atomic::Ordering::Relaxed);
+            // Checkpoints of the lost upload must not be written over the fresh one.
+            job.dirty.lock().expect("checkpoints").remove(&f.index);
+            let fresh = FileState {
+                upload_id: None,
+                parts: Vec::new(),
+                ..f
+            };
+            multipart(job, fresh).await.map_err(Part::into_message)
+        }
+        Err(e) => Err(e.into_message()),
+    }
+}
+
+/// How a multipart upload failed.
+enum Part {
+    /// The provider does not know the upload (any more).
+    Gone(String),
+    Failed(String),
+}
+
+impl Part {
+    fn into_message(self) -> String {
+        match self {
+            Part::Gone(m) | Part::Failed(m) => m,
+        }
+    }
+}
+
+impl From<String> for Part {
+    fn from(message: String) -> Part {
+        Part::Failed(message)
+    }
+}
+
+/// A provider error in a multipart upload; `gone` says which kinds mean the upload is lost.
+fn part_error(e: StorageError, gone: fn(&StorageError) -> bool) -> Part {
+    if gone(&e) {
+        Part::Gone(super::job::storage(e))
+    } else {
+        Part::Failed(super::job::storage(e))
+    }
+}
+
+/// An unknown upload id: S3 says NoSuchUpload (404), some servers refuse it (403). A
+/// credential that was really revoked fails again when the upload starts over.
+fn unknown_upload(e: &StorageError) -> bool {
+    matches!(e, StorageError::NotFound(_) | StorageError::Denied(_))
+}
+
+/// A completion refused as invalid (Azure's unknown blocks) means the same.
+fn unknown_upload_or_blocks(e: &StorageError) -> bool {
+    unknown_upload(e) || matches!(e, StorageError::Invalid(_))
+}
+
+/// Uploads `f` in parts: starts the upload (or continues the one it records), sends the parts
+/// it lacks, completes it.
+async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
     let upload_id = match &f.upload_id {
         Some(id) => id.clone(),
         None => {
@@ -259,18 +326,18 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
                 let _permit = memory(job, end - start).await?;
                 let body = read_at(&snapshot.local, start, end - start).await?;
                 let number = i as u32 + 1;
-                let etag = from_storage(
-                    job.remote
-                        .upload_part(
-                            &job.bucket,
-                            &snapshot.key,
-                            upload_id,
-                            number,
-                            body,
-                            job.attempts(),
-                        )
-                        .await,
-                )?;
+                let etag = job
+                    .remote
+                    .upload_part(
+                        &job.bucket,
+                        &snapshot.key,
+                        upload_id,
+                        number,
+                        body,
+                        job.attempts(),
+                    )
+                    .await
+                    .map_err(|e| part_error(e, unknown_upload))?;
                 let record = {
                     let mut s = state.lock().expect("file state");
                     s.parts.push((number, etag));
@@ -278,26 +345,25 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
                 };
                 checkpoint(job, record);
                 job.progress.add(end - start);
-                Ok::<(), String>(())
+                Ok::<(), Part>(())
             }
         })
         .buffer_unordered(job.options.concurrent_chunks.max(1) as usize)
-        .fold(Ok(()), |acc: JobResult<()>, r| async move { acc.and(r) })
+        .fold(Ok(()), |acc: Result<(), Part>, r| async move { acc.and(r) })
         .await?;
     let mut done = state.lock().expect("file state").clone();
     done.parts.sort_by_key(|(n, _)| *n);
-    from_storage(
-        job.remote
-            .complete_multipart(
-                &job.bucket,
-                &done.key,
-                &upload_id,
-                &done.parts,
-                job.attempts(),
-            )
-            .await,
-    )?;
-    finish(job, done)
+    job.remote
+        .complete_multipart(
+            &job.bucket,
+            &done.key,
+            &upload_id,
+            &done.parts,
+            job.attempts(),
+        )
+        .await
+        .map_err(|e| part_error(e, unknown_upload_or_blocks))?;
+    finish(job, done).map_err(Part::Failed)
 }
 
 fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
