@@ -247,7 +247,7 @@ pub struct NoGoogle;
 
 impl IdTokenVerifier for NoGoogle {
     fn verify_google(&self, _: &str) -> Result<IdentityClaims, &'static str> {
-        Err("Google sign-in is not available on this device (it keeps no Google keys).")
+        Err("Google sign-in is not configured on this device (it keeps no Google keys).")
     }
 }
 
