@@ -491,6 +491,14 @@ fn walk(dir: &Path) -> Vec<String> {
     out
 }
 
+/// A file in the agent's own staging folder, which no client may name.
+fn big_path(f: &Fixture) -> String {
+    let dir = f.data_dir.join("tmp").join("someone-else");
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("secret.bin"), b"not yours").unwrap();
+    dir.join("secret.bin").display().to_string()
+}
+
 const BOUNDARY: &str = "----click-test-boundary-7MA4YWxkTrZu0gW";
 
 /// A multipart/form-data body with the documented fields; `file` as (name, bytes) if any.
@@ -585,6 +593,29 @@ fn form_uploads_are_streamed_to_disk_and_uploaded() {
         .token(&f.token)
         .send()
         .expect(400);
+    // No spelling of the route lets a client hand the agent a file path of its choosing.
+    let forged = json!({"cloudAccountJson": json!({"id": f.account}).to_string(), "storageName": "media", "stagedFile": big_path(&f)});
+    for path in [
+        "/cloud/upload_object_from_form/",
+        "/cloud/upload_object_from_form",
+    ] {
+        f.agent
+            .call("POST", path)
+            .header("Content-Type", "application/json")
+            .raw(forged.to_string().as_bytes())
+            .token(&f.token)
+            .send()
+            .expect(400);
+    }
+    std::fs::remove_dir_all(f.data_dir.join("tmp").join("someone-else")).unwrap();
+    let transfers = f
+        .agent
+        .get("/cloud/client_transfer/all")
+        .token(&f.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(transfers.as_array().unwrap().len(), 1, "{transfers}");
     f.send_form(
         &form(
             "2f0c6f5e-0000-4000-8000-000000000000",

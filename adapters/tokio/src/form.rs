@@ -16,7 +16,16 @@ use tokio::io::AsyncWriteExt;
 
 use crate::server::App;
 
-pub const PATH: &str = "/cloud/upload_object_from_form";
+/// Whether the core routes this request to Upload Object From Form (asked of the route table,
+/// so that every spelling the router accepts, such as a trailing `/`, comes here and none
+/// reaches the core's handler with a body of its own).
+pub fn is_form_upload(parts: &Parts) -> bool {
+    use click_core::routes::{Handler, Match, find};
+    matches!(
+        find(Method::parse(parts.method.as_str()), parts.uri.path()),
+        Match::Found(route, _) if route.handler == Handler::CloudUploadFromForm
+    )
+}
 /// Form fields other than the file are small.
 const FIELD_LIMIT: usize = 64 * 1024;
 const FIELDS: [&str; 4] = ["cloudAccountJson", "storageName", "uploadPath", "id"];

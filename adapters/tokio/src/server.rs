@@ -208,7 +208,7 @@ async fn connection(running: Running, stream: TcpStream, _permit: OwnedSemaphore
 async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    if parts.method == hyper::Method::POST && parts.uri.path() == crate::form::PATH {
+    if crate::form::is_form_upload(&parts) {
         return Ok(to_hyper(crate::form::receive(&app, &parts, body).await));
     }
     let body = match read_body(&app.limits, &parts, body).await {
