@@ -255,3 +255,89 @@ fn transfers_move_files_in_blocks() {
     std::thread::sleep(std::time::Duration::from_millis(500));
     assert!(f.az.get("media", "cancelled/big.bin").is_none());
 }
+
+#[test]
+fn the_remaining_endpoints_work_on_azure_too() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let f = Fixture::new();
+    // Account endpoints on an Azure account.
+    let one = f
+        .agent
+        .get(&format!("/cloud/account?id={}", f.account))
+        .token(&f.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(
+        (one["cloudType"].as_u64(), one["secretKey"].as_str()),
+        (Some(4), Some("********"))
+    );
+    f.agent
+        .put(
+            "/cloud/manage_share",
+            json!({"id": f.account, "shared": true}),
+        )
+        .token(&f.token)
+        .send()
+        .expect(200);
+
+    // An emailed link to a blob.
+    f.az.put("media", "mail/me.txt", b"by mail");
+    f.post(
+        "/cloud/send_download_url",
+        json!({"email": "friend@example.com", "cloudAccountId": f.account, "storageName": "media", "key": "mail/me.txt", "note": "here"}),
+    )
+    .expect(200);
+    let mail = f.agent.last_mail("download-link", "friend@example.com");
+    assert_eq!(
+        fetch("GET", &mail.token, &[], b"").expect(200).body,
+        b"by mail"
+    );
+
+    // Pause, resume, status and the list, on a block upload.
+    let content: Vec<u8> = (0..(30 << 20) as u32).map(|i| (i % 253) as u8).collect();
+    let local = f.root.join("paused.bin");
+    std::fs::write(&local, &content).unwrap();
+    let r = f
+        .post("/cloud/upload_object", json!({"cloudAccount": {"id": f.account}, "storageName": "media", "uploadPath": "p", "localFilePath": local.display().to_string(), "transferOptions": {"concurrentChunks": 1}}))
+        .expect(200)
+        .json();
+    let id = r["transferId"].as_str().unwrap().to_string();
+    let control = |action: &str| {
+        f.agent
+            .post(&format!("/cloud/client_transfer/{id}/{action}"), json!({}))
+            .token(&f.token)
+            .send()
+    };
+    control("pause").expect(200);
+    assert_eq!(
+        f.agent
+            .get(&format!("/cloud/client_transfer/{id}/status"))
+            .token(&f.token)
+            .send()
+            .expect(200)
+            .json()["status"],
+        "paused"
+    );
+    control("resume").expect(200);
+    wait_for_transfer(&f.agent, &f.token, &id, "completed");
+    assert!(f.az.get("media", "p/paused.bin").unwrap() == content);
+    let all = f
+        .agent
+        .get("/cloud/client_transfer/all")
+        .token(&f.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(all[0]["targetBucket"], "media");
+    assert_eq!(all[0]["progress"], 100);
+
+    // Delete the account.
+    f.agent
+        .call("DELETE", &format!("/cloud/delete?id={}", f.account))
+        .token(&f.token)
+        .send()
+        .expect(200);
+}
