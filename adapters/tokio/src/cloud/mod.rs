@@ -16,9 +16,9 @@ use click_core::ports::{
 pub use azure::Azure;
 pub use s3::S3;
 
-/// The wait before retry `attempt` (from 1): 400 ms, 1.6 s, 6.4 s, ... capped near two minutes.
+/// The wait before retry `attempt` (from 1): 400 ms, 1.6 s, 6.4 s, then 8 s each.
 pub(crate) fn backoff(attempt: u32) -> Duration {
-    Duration::from_millis(100u64 << (2 * attempt.min(5)))
+    Duration::from_millis((100u64 << (2 * attempt.min(5))).min(8000))
 }
 
 /// An object as a transfer plans it: its key, size and version (ETag), so that a transfer
@@ -88,6 +88,7 @@ pub(crate) async fn send_retrying(
             }
             Err(e) => last = StorageError::Failed(e.without_url().to_string()),
         }
+        tracing::debug!(attempt, "provider request failed, may retry: {last:?}");
     }
     Err(last)
 }
@@ -236,6 +237,20 @@ impl Provider {
         attempts: u32,
     ) -> Result<(), StorageError> {
         each!(self, p => p.complete_multipart(bucket, key, upload_id, parts, attempts).await)
+    }
+
+    /// Whether the provider still knows a multipart upload this agent recorded.
+    pub async fn upload_known(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<bool, StorageError> {
+        match self {
+            Provider::S3(p) => p.upload_known(bucket, key, upload_id).await,
+            // Uncommitted blocks need no call to start; a lost one fails the commit instead.
+            Provider::Azure(_) => Ok(true),
+        }
     }
 
     pub async fn abort_multipart(

@@ -473,6 +473,32 @@ impl S3 {
         Ok(())
     }
 
+    /// Whether the upload still exists: its first part listed (no body to send, so a refusal
+    /// arrives as an answer, not as a connection closed under a part).
+    pub async fn upload_known(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+    ) -> Result<bool, StorageError> {
+        let query = [("max-parts", "1"), ("uploadId", upload_id)];
+        match self
+            .request(
+                reqwest::Method::GET,
+                Some(bucket),
+                key,
+                &query,
+                Bytes::new(),
+                ATTEMPTS,
+            )
+            .await
+        {
+            Ok(_) => Ok(true),
+            Err(StorageError::NotFound(_) | StorageError::Denied(_)) => Ok(false),
+            Err(e) => Err(e),
+        }
+    }
+
     pub async fn abort_multipart(
         &self,
         bucket: &str,

@@ -12,7 +12,7 @@ use click_core::store::Batch;
 use click_core::store::scan_all;
 use click_core::store::table::Table;
 use click_core::transfers::{Direction, Transfer};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use serde::{Deserialize, Serialize};
 
 use super::Shared;
@@ -228,66 +228,64 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
         return finish(job, f);
     }
     let resumed = f.upload_id.is_some();
+    let f = match &f.upload_id {
+        Some(id) if !from_storage(job.remote.upload_known(&job.bucket, &f.key, id).await)? => {
+            forgotten(job, f, "the upload is gone")
+        }
+        _ => f,
+    };
     match multipart(job, f.clone()).await {
         Ok(()) => Ok(()),
         // The provider no longer knows the upload we resume (aborted, expired): start the
         // file over once rather than fail it.
-        Err(Part::Gone(_)) if resumed => {
-            job.progress
-                .done
-                .fetch_sub(f.bytes_done(), std::sync::atomic::Ordering::Relaxed);
-            // Checkpoints of the lost upload must not be written over the fresh one.
-            job.dirty.lock().expect("checkpoints").remove(&f.index);
-            let fresh = FileState {
-                upload_id: None,
-                parts: Vec::new(),
-                ..f
-            };
-            multipart(job, fresh).await.map_err(Part::into_message)
-        }
+        Err(Part::Provider(why)) if resumed => multipart(job, forgotten(job, f, &why))
+            .await
+            .map_err(Part::into_message),
         Err(e) => Err(e.into_message()),
+    }
+}
+
+/// `f` without the upload the provider no longer knows: the file starts over.
+fn forgotten(job: &Job<'_>, f: FileState, why: &str) -> FileState {
+    tracing::info!(transfer = %job.id, key = %f.key, "the provider forgot the upload ({why}); starting the file over");
+    job.progress
+        .done
+        .fetch_sub(f.bytes_done(), std::sync::atomic::Ordering::Relaxed);
+    // Checkpoints of the lost upload must not be written over the fresh one.
+    job.dirty.lock().expect("checkpoints").remove(&f.index);
+    FileState {
+        upload_id: None,
+        parts: Vec::new(),
+        ..f
     }
 }
 
 /// How a multipart upload failed.
 enum Part {
-    /// The provider does not know the upload (any more).
-    Gone(String),
-    Failed(String),
+    /// The provider refused or failed a call: on a resumed upload, the upload it records may
+    /// be gone (S3 says NoSuchUpload; some servers refuse it, or close the connection under
+    /// the part), so the file starts over once.
+    Provider(String),
+    /// Reading the file, or recording progress.
+    Local(String),
 }
 
 impl Part {
     fn into_message(self) -> String {
         match self {
-            Part::Gone(m) | Part::Failed(m) => m,
+            Part::Provider(m) | Part::Local(m) => m,
         }
     }
 }
 
 impl From<String> for Part {
     fn from(message: String) -> Part {
-        Part::Failed(message)
+        Part::Local(message)
     }
 }
 
-/// A provider error in a multipart upload; `gone` says which kinds mean the upload is lost.
-fn part_error(e: StorageError, gone: fn(&StorageError) -> bool) -> Part {
-    if gone(&e) {
-        Part::Gone(super::job::storage(e))
-    } else {
-        Part::Failed(super::job::storage(e))
-    }
-}
-
-/// An unknown upload id: S3 says NoSuchUpload (404), some servers refuse it (403). A
-/// credential that was really revoked fails again when the upload starts over.
-fn unknown_upload(e: &StorageError) -> bool {
-    matches!(e, StorageError::NotFound(_) | StorageError::Denied(_))
-}
-
-/// A completion refused as invalid (Azure's unknown blocks) means the same.
-fn unknown_upload_or_blocks(e: &StorageError) -> bool {
-    unknown_upload(e) || matches!(e, StorageError::Invalid(_))
+fn provider(e: StorageError) -> Part {
+    Part::Provider(super::job::storage(e))
 }
 
 /// Uploads `f` in parts: starts the upload (or continues the one it records), sends the parts
@@ -337,7 +335,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
                         job.attempts(),
                     )
                     .await
-                    .map_err(|e| part_error(e, unknown_upload))?;
+                    .map_err(provider)?;
                 let record = {
                     let mut s = state.lock().expect("file state");
                     s.parts.push((number, etag));
@@ -349,7 +347,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
             }
         })
         .buffer_unordered(job.options.concurrent_chunks.max(1) as usize)
-        .fold(Ok(()), |acc: Result<(), Part>, r| async move { acc.and(r) })
+        .try_for_each(|()| async { Ok(()) })
         .await?;
     let mut done = state.lock().expect("file state").clone();
     done.parts.sort_by_key(|(n, _)| *n);
@@ -362,8 +360,8 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
             job.attempts(),
         )
         .await
-        .map_err(|e| part_error(e, unknown_upload_or_blocks))?;
-    finish(job, done).map_err(Part::Failed)
+        .map_err(provider)?;
+    finish(job, done).map_err(Part::Local)
 }
 
 fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
@@ -422,7 +420,7 @@ async fn download(job: &Job<'_>, f: FileState) -> JobResult<()> {
             }
         })
         .buffer_unordered(job.options.concurrent_chunks.max(1) as usize)
-        .fold(Ok(()), |acc: JobResult<()>, r| async move { acc.and(r) })
+        .try_for_each(|()| async { Ok(()) })
         .await?;
     let (partial_path, local) = (partial, f.local.clone());
     tokio::task::spawn_blocking(move || -> JobResult<()> {

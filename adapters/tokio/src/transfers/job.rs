@@ -12,7 +12,7 @@ use click_core::ports::{Clock, StorageError};
 use click_core::store::Batch;
 use click_core::store::table::save;
 use click_core::transfers::{self, Direction, Status, Transfer};
-use futures_util::stream::{self, StreamExt};
+use futures_util::stream::{self, StreamExt, TryStreamExt};
 use tokio::task::JoinHandle;
 
 use super::Shared;
@@ -95,6 +95,7 @@ pub(crate) async fn run(shared: &Shared, id: &str) {
     let Ok(Some(t)) = started else {
         return;
     };
+    tracing::debug!(transfer = %id, "transfer started");
     let outcome = drive(shared, &t).await;
     let now = now_ms();
     let finished = transfers::update(store, id, |row| {
@@ -171,7 +172,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
     let work = stream::iter(plan.into_iter().filter(|f| !f.done))
         .map(|f| files::move_file(&job, t.direction, f))
         .buffer_unordered(t.options.concurrent_files.max(1) as usize)
-        .fold(Ok(()), |acc: JobResult<()>, r| async move { acc.and(r) });
+        .try_for_each(|()| async { Ok(()) });
     let outcome = tokio::select! {
         r = work => r,
         never = report(&job, total) => match never {},
