@@ -291,29 +291,33 @@ impl Azure {
         })
     }
 
-    pub async fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<Stored>, StorageError> {
-        let mut out = Vec::new();
-        let mut marker = String::new();
-        loop {
-            let mut query = vec![
-                ("restype", "container"),
-                ("comp", "list"),
-                ("prefix", prefix),
-            ];
-            if !marker.is_empty() {
-                query.push(("marker", &marker));
-            }
-            let page: BlobList = xml(&self.get(Some(bucket), &query).await?)?;
-            out.extend(page.blobs.blobs.into_iter().map(|b| Stored {
+    /// One page of the blobs under `prefix` (all levels), and where the next page starts.
+    pub async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        marker: Option<&str>,
+    ) -> Result<(Vec<Stored>, Option<String>), StorageError> {
+        let mut query = vec![
+            ("restype", "container"),
+            ("comp", "list"),
+            ("prefix", prefix),
+        ];
+        if let Some(m) = marker {
+            query.push(("marker", m));
+        }
+        let page: BlobList = xml(&self.get(Some(bucket), &query).await?)?;
+        let blobs = page
+            .blobs
+            .blobs
+            .into_iter()
+            .map(|b| Stored {
                 key: b.name,
                 size: b.properties.content_length,
                 etag: b.properties.etag.as_deref().map(super::quoted_etag),
-            }));
-            marker = page.next_marker.unwrap_or_default();
-            if marker.is_empty() {
-                return Ok(out);
-            }
-        }
+            })
+            .collect();
+        Ok((blobs, page.next_marker.filter(|m| !m.is_empty())))
     }
 
     pub async fn put_object(
@@ -341,24 +345,7 @@ impl Azure {
         self.put_object(bucket, key, Bytes::new(), ATTEMPTS).await
     }
 
-    /// Deletes a blob; a key ending with `/` takes everything under it along.
-    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
-        if key.ends_with('/') {
-            for blob in self.list_all(bucket, key).await? {
-                if blob.key != key {
-                    self.delete_blob(bucket, &blob.key).await?;
-                }
-            }
-            // A folder without a marker blob is gone once its contents are.
-            return match self.delete_blob(bucket, key).await {
-                Err(StorageError::NotFound(_)) => Ok(()),
-                other => other,
-            };
-        }
-        self.delete_blob(bucket, key).await
-    }
-
-    async fn delete_blob(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+    pub async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
         self.request(
             reqwest::Method::DELETE,
             Some(bucket),

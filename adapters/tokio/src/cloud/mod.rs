@@ -7,6 +7,7 @@ pub mod sigv4;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::try_join_all;
 
 use click_core::cloud::cloud_type;
 use click_core::ports::{
@@ -93,6 +94,9 @@ pub(crate) async fn send_retrying(
     Err(last)
 }
 
+/// Deletes in flight while a folder is removed.
+const DELETE_CONCURRENCY: usize = 16;
+
 pub struct CloudStorage {
     /// Built on first use: an agent nobody asks for cloud work keeps its certificates and
     /// connection pool out of memory.
@@ -165,12 +169,62 @@ impl Provider {
         each!(self, p => p.list_objects(bucket, prefix, continuation, max).await)
     }
 
-    pub async fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<Stored>, StorageError> {
-        each!(self, p => p.list_all(bucket, prefix).await)
+    /// One page of the objects under `prefix` (all levels), and where the next one starts.
+    async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+    ) -> Result<(Vec<Stored>, Option<String>), StorageError> {
+        each!(self, p => p.list_page(bucket, prefix, continuation).await)
     }
 
+    /// Every object under `prefix` (all levels) with its size and ETag.
+    pub async fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<Stored>, StorageError> {
+        let mut out = Vec::new();
+        let mut continuation: Option<String> = None;
+        loop {
+            let (objects, next) = self
+                .list_page(bucket, prefix, continuation.as_deref())
+                .await?;
+            out.extend(objects);
+            continuation = next;
+            if continuation.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
+    /// Deletes one object, or, for a key ending with `/`, everything under it a page at a
+    /// time (memory does not grow with the folder) and then its marker, if it has one.
     pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
-        each!(self, p => p.delete(bucket, key).await)
+        if !key.ends_with('/') {
+            return self.delete_one(bucket, key).await;
+        }
+        let mut continuation: Option<String> = None;
+        loop {
+            let (objects, next) = self.list_page(bucket, key, continuation.as_deref()).await?;
+            let keys: Vec<&str> = objects
+                .iter()
+                .map(|o| o.key.as_str())
+                .filter(|k| *k != key)
+                .collect();
+            for chunk in keys.chunks(DELETE_CONCURRENCY) {
+                try_join_all(chunk.iter().map(|k| self.delete_one(bucket, k))).await?;
+            }
+            continuation = next;
+            if continuation.is_none() {
+                break;
+            }
+        }
+        match self.delete_one(bucket, key).await {
+            Err(StorageError::NotFound(_)) => Ok(()),
+            other => other,
+        }
+    }
+
+    async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        each!(self, p => p.delete_one(bucket, key).await)
     }
 
     pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {

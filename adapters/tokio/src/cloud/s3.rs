@@ -10,7 +10,6 @@ use click_core::ports::{
     BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Presign, PresignMethod, StorageError,
 };
 use click_core::time::parse_iso8601;
-use futures_util::future::try_join_all;
 use serde::Deserialize;
 
 use super::Stored;
@@ -18,8 +17,6 @@ use super::sigv4::{self, Credentials, EMPTY_PAYLOAD, PATH, Request, encode};
 
 /// Attempts of an idempotent request that failed on the provider's side or in transit.
 const ATTEMPTS: u32 = 3;
-/// Deletes in flight while a folder is removed.
-const DELETE_CONCURRENCY: usize = 16;
 
 /// Where an S3 account's requests go.
 pub struct S3 {
@@ -255,11 +252,8 @@ impl S3 {
             .map(drop)
     }
 
-    /// Deletes `key`; a key ending with `/` takes everything under it along.
-    pub async fn delete(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
-        if key.ends_with('/') {
-            self.delete_prefix(bucket, key).await?;
-        }
+    /// Deletes one object (S3 answers 204 whether or not it existed).
+    pub async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
         self.send(
             reqwest::Method::DELETE,
             Some(bucket),
@@ -269,37 +263,6 @@ impl S3 {
         )
         .await
         .map(drop)
-    }
-
-    async fn delete_prefix(&self, bucket: &str, prefix: &str) -> Result<(), StorageError> {
-        let mut continuation: Option<String> = None;
-        loop {
-            let mut query = vec![("list-type", "2"), ("prefix", prefix)];
-            if let Some(t) = continuation.as_deref() {
-                query.push(("continuation-token", t));
-            }
-            let body = self
-                .send(reqwest::Method::GET, Some(bucket), "", &query, Bytes::new())
-                .await?;
-            let page: ListBucketResult = xml(&body)?;
-            let keys: Vec<&str> = page
-                .contents
-                .iter()
-                .map(|o| o.key.as_str())
-                .filter(|k| *k != prefix)
-                .collect();
-            for chunk in keys.chunks(DELETE_CONCURRENCY) {
-                let deletes: Vec<_> = chunk
-                    .iter()
-                    .map(|k| self.send(reqwest::Method::DELETE, Some(bucket), k, &[], Bytes::new()))
-                    .collect();
-                try_join_all(deletes).await?;
-            }
-            continuation = page.next_continuation_token.filter(|_| page.is_truncated);
-            if continuation.is_none() {
-                return Ok(());
-            }
-        }
     }
 
     /// An object's size and ETag, from a HEAD request.
@@ -517,29 +480,32 @@ impl S3 {
         .map(drop)
     }
 
-    /// Every object under `prefix` (all levels) with its size, page by page.
-    pub async fn list_all(&self, bucket: &str, prefix: &str) -> Result<Vec<Stored>, StorageError> {
-        let mut out = Vec::new();
-        let mut continuation: Option<String> = None;
-        loop {
-            let mut query = vec![("list-type", "2"), ("prefix", prefix)];
-            if let Some(t) = continuation.as_deref() {
-                query.push(("continuation-token", t));
-            }
-            let body = self
-                .send(reqwest::Method::GET, Some(bucket), "", &query, Bytes::new())
-                .await?;
-            let page: ListBucketResult = xml(&body)?;
-            out.extend(page.contents.into_iter().map(|o| Stored {
+    /// One page of the objects under `prefix` (all levels), and where the next page starts.
+    pub async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+    ) -> Result<(Vec<Stored>, Option<String>), StorageError> {
+        let mut query = vec![("list-type", "2"), ("prefix", prefix)];
+        if let Some(t) = continuation {
+            query.push(("continuation-token", t));
+        }
+        let body = self
+            .send(reqwest::Method::GET, Some(bucket), "", &query, Bytes::new())
+            .await?;
+        let page: ListBucketResult = xml(&body)?;
+        let objects = page
+            .contents
+            .into_iter()
+            .map(|o| Stored {
                 key: o.key,
                 size: o.size,
                 etag: o.etag.as_deref().map(super::quoted_etag),
-            }));
-            continuation = page.next_continuation_token.filter(|_| page.is_truncated);
-            if continuation.is_none() {
-                return Ok(out);
-            }
-        }
+            })
+            .collect();
+        let next = page.next_continuation_token.filter(|_| page.is_truncated);
+        Ok((objects, next))
     }
 
     pub fn presign(&self, p: &Presign<'_>) -> String {

@@ -91,14 +91,26 @@ struct Common {
     options: TransferOptions,
 }
 
-fn common<P: Ports>(
-    cx: &Ctx<'_, P>,
-    caller: &Caller,
-    cloud: &AccountRef,
-    bucket: &str,
-    id: &str,
-    opts: Option<OptionsInput>,
-) -> ApiResult<Common> {
+/// What every transfer request names: the cloud account, the bucket, and optionally the
+/// transfer's id and options.
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct TransferTarget {
+    cloud_account: AccountRef,
+    #[serde(deserialize_with = "null_as_default")]
+    storage_name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    id: String,
+    transfer_options: Option<OptionsInput>,
+}
+
+fn common<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller, target: TransferTarget) -> ApiResult<Common> {
+    let (cloud, bucket, id, opts) = (
+        &target.cloud_account,
+        target.storage_name.as_str(),
+        target.id.as_str(),
+        target.transfer_options,
+    );
     if !cx.ports().transfers().available() {
         return Err(ApiError::invalid("This build of the agent moves no files."));
     }
@@ -185,34 +197,21 @@ fn key_join(folder: &str, name: &str) -> String {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct UploadInput {
-    #[serde(default)]
-    cloud_account: AccountRef,
-    #[serde(default, deserialize_with = "null_as_default")]
-    storage_name: String,
+    #[serde(flatten)]
+    target: TransferTarget,
     #[serde(default, deserialize_with = "null_as_default")]
     upload_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
     local_file_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    id: String,
-    #[serde(default, deserialize_with = "null_as_default")]
     name: String,
-    #[serde(default)]
-    transfer_options: Option<OptionsInput>,
 }
 
 /// Uploads a local file, or a folder with everything in it, under `uploadPath`.
 pub async fn upload_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let input: UploadInput = cx.body()?;
     let caller = cx.caller()?;
-    let c = common(
-        cx,
-        caller,
-        &input.cloud_account,
-        &input.storage_name,
-        &input.id,
-        input.transfer_options,
-    )?;
+    let c = common(cx, caller, input.target)?;
     let local = checked(
         &cx.config().file_roots,
         &input.local_file_path,
@@ -239,22 +238,16 @@ pub async fn upload_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
 struct DownloadInput {
-    #[serde(default)]
-    cloud_account: AccountRef,
-    #[serde(default, deserialize_with = "null_as_default")]
-    storage_name: String,
+    #[serde(flatten)]
+    target: TransferTarget,
     #[serde(default, deserialize_with = "null_as_default")]
     download_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
     object_key: String,
     #[serde(default, deserialize_with = "null_as_default")]
-    id: String,
-    #[serde(default, deserialize_with = "null_as_default")]
     name: String,
     #[serde(default, deserialize_with = "null_as_default")]
     object_type: u32,
-    #[serde(default)]
-    transfer_options: Option<OptionsInput>,
 }
 
 const FILE: u32 = 1;
@@ -265,14 +258,7 @@ const DIRECTORY: u32 = 2;
 pub async fn download_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let input: DownloadInput = cx.body()?;
     let caller = cx.caller()?;
-    let c = common(
-        cx,
-        caller,
-        &input.cloud_account,
-        &input.storage_name,
-        &input.id,
-        input.transfer_options,
-    )?;
+    let c = common(cx, caller, input.target)?;
     let folder = checked(
         &cx.config().file_roots,
         &input.download_path,
@@ -353,7 +339,13 @@ pub async fn upload_object_from_form<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Res
     let local = checked(core::slice::from_ref(staging), &input.staged_file, "file")?;
     let cloud: AccountRef = crate::json::parse(input.cloud_account_json.as_bytes())
         .map_err(|_| ApiError::invalid("'cloudAccountJson' must be a CloudAccount in JSON."))?;
-    let c = common(cx, caller, &cloud, &input.storage_name, &input.id, None)?;
+    let target = TransferTarget {
+        cloud_account: cloud,
+        storage_name: input.storage_name,
+        id: input.id,
+        transfer_options: None,
+    };
+    let c = common(cx, caller, target)?;
     max_len("uploadPath", &input.upload_path, 1024)?;
     let name = String::from(file_name(&local));
     let route = Route {
