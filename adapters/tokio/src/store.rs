@@ -126,6 +126,10 @@ impl RedbStore {
                 Ok(table.get(k).map_err(fail)?.map(|v| v.value().to_vec()))
             })?;
             if let Some(i) = failed {
+                // The caller read its expectation, perhaps from a cache that another commit
+                // (done, but not yet invalidated) made stale: drop the caches so its retry
+                // reads what the database holds instead of failing the same way again.
+                self.cache.invalidate_all();
                 return Err(CommitError::Conflict(i));
             }
             for op in &batch.ops {
@@ -150,5 +154,36 @@ impl RedbStore {
         txn.commit().map_err(fail)?;
         self.cache.invalidate_all();
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A commit that landed but has not yet invalidated the caches (its thread preempted in
+    /// between) must not make compare-and-set retries fail over and over.
+    #[test]
+    fn a_conflict_drops_a_stale_cached_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("db.redb"), 64).unwrap();
+        let mut first = Batch::new();
+        first.put(b"k".to_vec(), b"v1".to_vec());
+        store.commit(&first).unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v1"[..]));
+
+        let txn = store.db.begin_write().unwrap();
+        txn.open_table(KV)
+            .unwrap()
+            .insert(&b"k"[..], &b"v2"[..])
+            .unwrap();
+        txn.commit().unwrap();
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v1"[..]));
+
+        let mut cas = Batch::new();
+        cas.require_value(b"k".to_vec(), Some(b"v1".to_vec()));
+        cas.put(b"k".to_vec(), b"v3".to_vec());
+        assert!(matches!(store.commit(&cas), Err(CommitError::Conflict(0))));
+        assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v2"[..]));
     }
 }
