@@ -41,6 +41,47 @@ pub struct Agent {
     _tap: Option<Tap>,
     /// The agent's log (stderr): lines not yet read, and lines read.
     stderr: std::sync::Mutex<(mpsc::Receiver<String>, Vec<String>)>,
+    /// HTTP calls in flight at once.
+    calls: Gate,
+}
+
+/// Holds clients within what the agent accepts at once, as a browser limits its connections
+/// per host. The firmware has a pool of 8 connections (its accept queue: one more is refused)
+/// and tests keep up to 3 WebSockets open beside their calls; no limit elsewhere.
+struct Gate {
+    in_flight: std::sync::Mutex<usize>,
+    freed: std::sync::Condvar,
+    limit: usize,
+}
+
+impl Gate {
+    fn new() -> Gate {
+        Gate {
+            in_flight: std::sync::Mutex::new(0),
+            freed: std::sync::Condvar::new(),
+            limit: if firmware_target() { 4 } else { usize::MAX },
+        }
+    }
+
+    fn pass<T>(&self, f: impl FnOnce() -> T) -> T {
+        {
+            let mut n = self.in_flight.lock().unwrap();
+            while *n >= self.limit {
+                n = self.freed.wait(n).unwrap();
+            }
+            *n += 1;
+        }
+        // Released even when `f` panics, so other threads of a failing test go on.
+        struct Leave<'a>(&'a Gate);
+        impl Drop for Leave<'_> {
+            fn drop(&mut self) {
+                *self.0.in_flight.lock().unwrap() -= 1;
+                self.0.freed.notify_one();
+            }
+        }
+        let _leave = Leave(self);
+        f()
+    }
 }
 
 /// The `click-agent` binary next to this test's target directory.
@@ -68,10 +109,21 @@ fn built_binary(name: &str, how: &str) -> PathBuf {
     bin
 }
 
-/// Which agent the tests start: the desktop agent, or with `CLICK_TARGET=embassy-tuntap` the
-/// embassy adapter on a TAP device (root, inside a network namespace: see tests/README.md).
+/// Which agent the tests start: the desktop agent; with `CLICK_TARGET=embassy-tuntap` the
+/// embassy adapter on a TAP device (root, inside a network namespace: see tests/README.md);
+/// with `CLICK_TARGET=firmware-mps2` the networked firmware in QEMU (`CLICK_FIRMWARE_ELF`).
+fn target() -> String {
+    std::env::var("CLICK_TARGET").unwrap_or_default()
+}
+
+/// The embassy adapter, on the TAP device or in the firmware.
 pub fn device_target() -> bool {
-    std::env::var("CLICK_TARGET").is_ok_and(|t| t == "embassy-tuntap")
+    matches!(target().as_str(), "embassy-tuntap" | "firmware-mps2")
+}
+
+/// The firmware in QEMU: state in RAM, no configuration file, 4 KiB requests.
+pub fn firmware_target() -> bool {
+    target() == "firmware-mps2"
 }
 
 /// True, after saying so, when the tests run against the embassy adapter and the test needs
@@ -81,6 +133,56 @@ pub fn desktop_only(what: &str) -> bool {
         eprintln!("skipped on the embassy adapter: {what}");
     }
     device_target()
+}
+
+/// True, after saying so, when the tests run against the firmware and the test needs what
+/// only a hosted agent has (`what`: a configuration file, state kept across a restart).
+pub fn hosted_only(what: &str) -> bool {
+    if firmware_target() {
+        eprintln!("skipped on the firmware: {what}");
+    }
+    firmware_target()
+}
+
+/// Whether the agent under test has `path`: the firmware is built without the Cloud
+/// controller (a device has no cloud client), whose routes answer 404 there.
+pub fn route_built_in(path: &str) -> bool {
+    !(firmware_target() && path.starts_with("/cloud/"))
+}
+
+/// A free TCP port on the loopback interface (for QEMU's `hostfwd`).
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port()
+}
+
+/// QEMU booting the networked firmware, its port 80 forwarded to `port` on the host; its
+/// semihosting files (the outbox) land in `dir`.
+fn firmware_command(dir: &Path, port: u16, options: &Options) -> Command {
+    assert!(
+        options.config.is_empty() && options.env.is_empty(),
+        "the firmware takes no configuration: guard this test with hosted_only()"
+    );
+    let elf = std::env::var("CLICK_FIRMWARE_ELF")
+        .expect("CLICK_FIRMWARE_ELF: the networked firmware (tests/run-on-firmware.sh builds it)");
+    std::fs::create_dir_all(dir.join("outbox")).expect("create the outbox dir");
+    let mut semihosting = String::from("enable=on,target=native,arg=firmware");
+    if options.compat {
+        semihosting.push_str(",arg=--compat");
+    }
+    let mut cmd = Command::new("qemu-system-arm");
+    cmd.args(["-cpu", "cortex-m4", "-machine", "mps2-an386", "-nographic"])
+        .args(["-monitor", "none", "-serial", "none"])
+        .args(["-semihosting-config", &semihosting])
+        .args(["-kernel", &elf])
+        .args([
+            "-nic",
+            &format!("user,model=lan9118,hostfwd=tcp:127.0.0.1:{port}-:80"),
+        ])
+        .current_dir(dir);
+    cmd
 }
 
 /// A TAP device for one embassy agent: `tapcN`, host side 10.77.N.1/24, the agent at .2.
@@ -174,6 +276,9 @@ impl Agent {
         let config_path = data_dir.with_extension("toml");
         std::fs::create_dir_all(data_dir.parent().unwrap()).unwrap();
         std::fs::write(&config_path, &options.config).expect("write config");
+        if firmware_target() {
+            return Agent::boot_firmware(&options, tmp, data_dir);
+        }
         let tap = device_target().then(Tap::create);
         let mut cmd = match &tap {
             None => {
@@ -207,7 +312,51 @@ impl Agent {
         for (k, v) in &options.env {
             cmd.env(k, v);
         }
-        let mut child = cmd.spawn().expect("start click-agent");
+        let child = cmd.spawn().expect("start click-agent");
+        let (child, line, err_rx) = Agent::first_line(child);
+        let addr = line
+            .rsplit("http://")
+            .next()
+            .and_then(|a| a.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        Agent {
+            child: std::sync::Mutex::new(Some(child)),
+            addr,
+            data_dir,
+            _tmp: tmp,
+            stderr: std::sync::Mutex::new((err_rx, Vec::new())),
+            calls: Gate::new(),
+            _tap: tap,
+        }
+    }
+
+    /// Boots the firmware; it is reached through the port QEMU forwards.
+    fn boot_firmware(
+        options: &Options,
+        tmp: Option<tempfile::TempDir>,
+        data_dir: PathBuf,
+    ) -> Agent {
+        let port = free_port();
+        let mut cmd = firmware_command(&data_dir, port, options);
+        cmd.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let child = cmd.spawn().expect("start qemu-system-arm");
+        let (child, _, err_rx) = Agent::first_line(child);
+        Agent {
+            child: std::sync::Mutex::new(Some(child)),
+            addr: SocketAddr::from(([127, 0, 0, 1], port)),
+            data_dir,
+            _tmp: tmp,
+            stderr: std::sync::Mutex::new((err_rx, Vec::new())),
+            calls: Gate::new(),
+            _tap: None,
+        }
+    }
+
+    /// Waits for the agent's first line on stdout (where it says it listens); its stderr goes
+    /// to the returned channel.
+    fn first_line(mut child: Child) -> (Child, String, mpsc::Receiver<String>) {
         let stdout = child.stdout.take().unwrap();
         let stderr = child.stderr.take().unwrap();
         let (err_tx, err_rx) = mpsc::channel();
@@ -234,19 +383,7 @@ impl Agent {
                 panic!("click-agent did not start: {}", err.join("\n"));
             }
         };
-        let addr = line
-            .rsplit("http://")
-            .next()
-            .and_then(|a| a.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected first line: {line}"));
-        Agent {
-            child: std::sync::Mutex::new(Some(child)),
-            addr,
-            data_dir,
-            _tmp: tmp,
-            stderr: std::sync::Mutex::new((err_rx, Vec::new())),
-            _tap: tap,
-        }
+        (child, line, err_rx)
     }
 
     pub fn host(&self) -> String {
@@ -454,7 +591,9 @@ impl Call<'_> {
     }
 
     pub fn send(self) -> Resp {
-        raw_exchange(self.agent.addr, &self.bytes())
+        self.agent
+            .calls
+            .pass(|| raw_exchange(self.agent.addr, &self.bytes()))
     }
 }
 

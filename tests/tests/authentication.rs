@@ -352,6 +352,9 @@ fn tampered_and_foreign_tokens_are_refused() {
 
 #[test]
 fn tokens_expire() {
+    if click_blackbox::hosted_only("a configuration file") {
+        return;
+    }
     let agent = Agent::start_with(Options {
         config: "[auth]\ntoken_ttl_secs = 1\n".into(),
         ..Options::default()
@@ -556,6 +559,9 @@ fn reset_password_while_signed_in_needs_the_current_password() {
 
 #[test]
 fn sessions_and_keys_survive_a_restart() {
+    if click_blackbox::hosted_only("a restart (its state is in RAM)") {
+        return;
+    }
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path().join("data");
     let options = Options {

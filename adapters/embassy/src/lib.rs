@@ -10,6 +10,8 @@ extern crate alloc;
 pub mod flash_store;
 pub mod http;
 pub mod mem;
+#[cfg(feature = "net")]
+pub mod net;
 pub mod ports;
 pub mod ram_flash;
 pub mod ws;

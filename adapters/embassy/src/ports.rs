@@ -3,6 +3,7 @@
 //! flash), the clock and the random source come from the board.
 
 use alloc::collections::VecDeque;
+use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -134,6 +135,25 @@ impl Mailer for RamOutbox {
     fn kept(&self) -> Option<Vec<Mail>> {
         Some(self.messages())
     }
+}
+
+/// A message as an outbox file: its name (sorting by time) and its text, in the shape the
+/// desktop agent's outbox has, so the same tests read a device's mail copied to a host.
+pub fn outbox_file(mail: &Mail, unix_ms: u64, nonce: &[u8; 4]) -> (String, String) {
+    let name = format!(
+        "{unix_ms:013}-{}-{}.eml",
+        mail.purpose.as_str(),
+        click_core::ports::hex(nonce)
+    );
+    let text = format!(
+        "To: {}\r\nSubject: {}\r\nX-Click-Purpose: {}\r\nX-Click-Token: {}\r\n\r\n{}",
+        mail.to,
+        mail.subject,
+        mail.purpose.as_str(),
+        mail.token,
+        mail.body
+    );
+    (name, text)
 }
 
 /// Events for the WebSocket connections: a bounded channel where a subscriber that falls

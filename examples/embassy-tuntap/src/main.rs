@@ -12,25 +12,22 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
 use click_core::auth::jwt::Hs256;
-use click_core::events::Channel;
 use click_core::ports::{
     Mail, MailError, Mailer, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng,
     SecretBox,
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
-use click_embassy::http::{EmbassyTimer, Outcome, ReadLimits, serve_with};
+use click_embassy::http::ReadLimits;
+use click_embassy::net::Server;
 use click_embassy::ports::{ChannelEvents, EmbassyClock, EventChannel, Pbkdf2Hasher, RamOutbox};
 use click_embassy::ram_flash::PAGE;
-use click_embassy::ws;
 use click_tokio::config::{FileConfig, Overrides};
 use embassy_executor::{Executor, Spawner};
-use embassy_net::tcp::TcpSocket;
 use embassy_net::{Ipv4Cidr, StackResources, StaticConfigV4};
 use embassy_net_tuntap::TunTapDevice;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
-use embassy_sync::semaphore::{GreedySemaphore, Semaphore};
-use embassy_sync::watch::Watch;
+use embassy_sync::signal::Signal;
 use file_flash::FileFlash;
 use static_cell::StaticCell;
 
@@ -40,8 +37,10 @@ const CONNECTIONS: usize = 16;
 /// Connections served at once; accepted ones wait for a worker.
 const WORKERS: usize = 4;
 const EVENT_QUEUE: usize = 64;
-/// One request's head and body.
+/// One request's head and body; each worker has one.
 const REQUEST_BUFFER: usize = 16 * 1024;
+/// A WebSocket client's frames (control frames only).
+const WS_CLIENT_FRAMES: usize = 256;
 /// The emulated flash: 1 MiB of 4 KiB pages in `<data-dir>/flash.bin`; a row (key and value)
 /// up to 2 KiB.
 const FLASH_FILE: &str = "flash.bin";
@@ -89,20 +88,7 @@ impl Mailer for OutboxDir {
     fn send(&self, mail: Mail) -> Result<(), MailError> {
         std::fs::create_dir_all(&self.0).map_err(|_| MailError)?;
         let nonce: [u8; 4] = click_core::ports::RngExt::bytes(&OsRng);
-        let name = format!(
-            "{:013}-{}-{}.eml",
-            unix_ms(),
-            mail.purpose.as_str(),
-            click_core::ports::hex(&nonce)
-        );
-        let text = format!(
-            "To: {}\r\nSubject: {}\r\nX-Click-Purpose: {}\r\nX-Click-Token: {}\r\n\r\n{}",
-            mail.to,
-            mail.subject,
-            mail.purpose.as_str(),
-            mail.token,
-            mail.body
-        );
+        let (name, text) = click_embassy::ports::outbox_file(&mail, unix_ms(), &nonce);
         std::fs::write(self.0.join(name), text).map_err(|_| MailError)?;
         self.1.send(mail)
     }
@@ -114,18 +100,15 @@ impl Mailer for OutboxDir {
 
 type Events = EventChannel<CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
 
-type Subscriber<'a> = embassy_sync::pubsub::Subscriber<
-    'a,
-    CriticalSectionRawMutex,
-    std::sync::Arc<click_core::events::Event>,
-    EVENT_QUEUE,
-    CONNECTIONS,
-    1,
->;
+static SERVER: StaticCell<DeviceServer> = StaticCell::new();
 
-/// Set once, by `command/8` (Exit): WebSocket connections close with 1000.
-static SHUTDOWN: Watch<CriticalSectionRawMutex, bool, { CONNECTIONS + 1 }> = Watch::new();
-static WORKER_PERMITS: GreedySemaphore<CriticalSectionRawMutex> = GreedySemaphore::new(WORKERS);
+fn request_buffers() -> Vec<&'static mut [u8]> {
+    (0..WORKERS)
+        .map(|_| Box::leak(vec![0u8; REQUEST_BUFFER].into_boxed_slice()) as &mut [u8])
+        .collect()
+}
+/// SIGTERM or SIGINT arrived (set from the signal thread).
+static SIGNALLED: Signal<CriticalSectionRawMutex, ()> = Signal::new();
 
 struct DevicePorts {
     store: FlashStore<FileFlash>,
@@ -195,85 +178,24 @@ async fn net_task(mut runner: embassy_net::Runner<'static, TunTapDevice>) -> ! {
     runner.run().await
 }
 
-/// Accepts and serves connections, one at a time, forever. `CONNECTIONS` of these run.
+type DeviceServer = Server<
+    'static,
+    DevicePorts,
+    CriticalSectionRawMutex,
+    EVENT_QUEUE,
+    CONNECTIONS,
+    { CONNECTIONS + 1 },
+>;
+
+/// One of the pool: accepts and serves connections, one at a time, forever.
 #[embassy_executor::task(pool_size = CONNECTIONS)]
-async fn connection_task(
-    stack: embassy_net::Stack<'static>,
-    agent: &'static DeviceAgent,
-    events: &'static Events,
-    limits: ReadLimits,
-) {
+async fn connection_task(server: &'static DeviceServer) {
     let mut rx = [0u8; 4096];
     let mut tx = [0u8; 4096];
-    let mut buf = vec![0u8; REQUEST_BUFFER];
-    let mut shutdown = SHUTDOWN
-        .receiver()
-        .expect("one receiver per connection task");
-    loop {
-        let mut socket = TcpSocket::new(stack, &mut rx, &mut tx);
-        // Read deadlines close slow and idle clients; the socket's own timeout is a backstop.
-        let backstop = limits
-            .header_read_timeout_ms
-            .max(limits.body_read_timeout_ms)
-            + 1000;
-        socket.set_timeout(Some(embassy_time::Duration::from_millis(backstop)));
-        if socket.accept(PORT).await.is_err() {
-            continue;
-        }
-        let worker = WORKER_PERMITS
-            .acquire(1)
-            .await
-            .unwrap_or_else(|never| match never {});
-        // A WebSocket subscribes before its 101 goes out, so it misses nothing raised after.
-        let outcome = serve_with(
-            agent,
-            &mut socket,
-            &mut buf,
-            |_| events.subscriber().ok(),
-            &EmbassyTimer,
-            limits,
-        )
-        .await;
-        // A WebSocket only waits for events: it does not hold a worker.
-        drop(worker);
-        match outcome {
-            Ok(Outcome::WebSocket(channel, subscriber)) => {
-                let stop = async {
-                    shutdown.changed_and(|stop| *stop).await;
-                };
-                stream(&mut socket, subscriber, channel, &mut buf, stop).await;
-            }
-            Ok(Outcome::Shutdown) => {
-                socket.close();
-                let _ = socket.flush().await;
-                SHUTDOWN.sender().send(true);
-            }
-            Ok(Outcome::Closed) | Err(_) => {}
-        }
-        socket.close();
-        let _ = socket.flush().await;
-        socket.abort();
-    }
-}
-
-async fn stream(
-    socket: &mut TcpSocket<'_>,
-    subscriber: Option<Subscriber<'static>>,
-    channel: Channel,
-    buf: &mut [u8],
-    stop: impl core::future::Future<Output = ()>,
-) {
-    // WebSocket connections have no idle timeout: the agent pushes when it has something.
-    socket.set_timeout(None);
-    match subscriber {
-        Some(subscriber) => {
-            let _ = ws::stream(socket, subscriber, channel, &mut buf[..1024], stop).await;
-        }
-        // Every subscription is taken: try again later.
-        None => {
-            let _ = ws::write_close(socket, 1013).await;
-        }
-    }
+    let mut frames = [0u8; WS_CLIENT_FRAMES];
+    server
+        .serve_connections(&mut rx, &mut tx, &mut frames)
+        .await
 }
 
 #[embassy_executor::task]
@@ -322,15 +244,22 @@ async fn main_task(spawner: Spawner, args: Args, config: CoreConfig, limits: Rea
     };
     static AGENT: StaticCell<DeviceAgent> = StaticCell::new();
     let agent: &'static DeviceAgent = AGENT.init(Agent::new(ports, config));
+    let server: &'static DeviceServer = SERVER.init(Server::new(
+        stack,
+        PORT,
+        agent,
+        events,
+        limits,
+        request_buffers(),
+    ));
     for _ in 0..CONNECTIONS {
-        spawner
-            .spawn(connection_task(stack, agent, events, limits).expect("a free connection task"));
+        spawner.spawn(connection_task(server).expect("a free connection task"));
     }
     stack.wait_config_up().await;
     println!("click-embassy listening on http://{address}:{PORT}");
     // Exit (command/8), SIGTERM or SIGINT: WebSockets get their last frames and a close.
-    let mut stop = SHUTDOWN.receiver().expect("a receiver for the main task");
-    stop.changed_and(|stop| *stop).await;
+    embassy_futures::select::select(server.stopped(), SIGNALLED.wait()).await;
+    server.stop();
     embassy_time::Timer::after_millis(300).await;
     std::process::exit(0);
 }
@@ -344,7 +273,7 @@ fn watch_signals() {
     .expect("install signal handlers");
     std::thread::spawn(move || {
         if signals.forever().next().is_some() {
-            SHUTDOWN.sender().send(true);
+            SIGNALLED.signal(());
         }
     });
 }
@@ -367,12 +296,12 @@ fn main() {
         header_read_timeout_ms: settings.limits.header_read_timeout_ms,
         body_read_timeout_ms: settings.limits.body_read_timeout_ms,
     };
+    watch_signals();
     let mut config = settings.core;
     // The device answers to its own address too.
     if let Some((ip, _)) = args.address.split_once('/') {
         config.allowed_hosts.push(ip.to_string());
     }
-    watch_signals();
     let executor = EXECUTOR.init(Executor::new());
     executor.run(|spawner| {
         spawner.spawn(main_task(spawner, args, config, limits).expect("the main task"));

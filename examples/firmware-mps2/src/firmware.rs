@@ -7,19 +7,26 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    Clock, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
+    NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
-use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher, RamOutbox};
+#[cfg(not(feature = "net"))]
+use click_embassy::ports::RamOutbox;
+use click_embassy::ports::{ChannelEvents, EventChannel, Pbkdf2Hasher};
 use cortex_m_semihosting::{debug, hprintln};
 use critical_section::Mutex;
 use embassy_executor::Spawner;
 use embassy_sync::blocking_mutex::raw::CriticalSectionRawMutex;
 use static_cell::StaticCell;
 
-/// Connections served at once: the task pool (and so the static RAM) is sized for them.
+/// Connections served at once: the task pool (and so the static RAM) is sized for them. On a
+/// network they are also the accept queue (embassy-net has no backlog) and each WebSocket holds
+/// one, so the networked firmware has more, with smaller socket buffers.
+#[cfg(not(feature = "net"))]
 pub const CONNECTIONS: usize = 4;
+#[cfg(feature = "net")]
+pub const CONNECTIONS: usize = 8;
 pub const EVENT_QUEUE: usize = 16;
 /// One connection's request buffer: head and body of the largest request it takes.
 pub const REQUEST_BUFFER: usize = 4096;
@@ -51,11 +58,24 @@ unsafe impl GlobalAlloc for PeakTracking {
 pub type Events = EventChannel<CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
 pub static EVENTS: Events = Events::new();
 
+/// The networked firmware keeps time with embassy-time from the host's clock at boot; the
+/// self-test, which has no time driver, with a counter.
+#[cfg(feature = "net")]
+pub type BoardTime = click_embassy::ports::EmbassyClock;
+#[cfg(not(feature = "net"))]
+pub type BoardTime = BoardClock;
+#[cfg(feature = "net")]
+pub type BoardMailer = crate::served::HostOutbox;
+#[cfg(not(feature = "net"))]
+pub type BoardMailer = RamOutbox;
+
 /// Milliseconds since the Unix epoch. The board has no real-time clock: time starts at a
 /// fixed date and moves one millisecond per reading, which keeps tokens valid and ordered.
+#[cfg(not(feature = "net"))]
 pub struct BoardClock(Mutex<Cell<u64>>);
 
-impl Clock for BoardClock {
+#[cfg(not(feature = "net"))]
+impl click_core::ports::Clock for BoardClock {
     fn now_ms(&self) -> u64 {
         critical_section::with(|cs| {
             let cell = self.0.borrow(cs);
@@ -72,6 +92,15 @@ impl Clock for BoardClock {
 pub struct BoardRng;
 
 static RNG_STATE: Mutex<Cell<u64>> = Mutex::new(Cell::new(0x9E37_79B9_7F4A_7C15));
+
+/// Mixes `seed` into the generator (xorshift must not reach zero).
+#[cfg(feature = "net")]
+pub fn seed_rng(seed: u64) {
+    critical_section::with(|cs| {
+        let cell = RNG_STATE.borrow(cs);
+        cell.set((cell.get() ^ seed).max(1));
+    });
+}
 
 impl Rng for BoardRng {
     fn fill(&self, buf: &mut [u8]) {
@@ -91,21 +120,21 @@ impl Rng for BoardRng {
 
 pub struct BoardPorts {
     pub store: MemStore,
-    pub clock: BoardClock,
+    pub clock: BoardTime,
     pub signer: Hs256,
     pub hasher: Pbkdf2Hasher<BoardRng>,
-    pub outbox: RamOutbox,
+    pub outbox: BoardMailer,
     pub events: ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>,
     pub secrets: SecretBox,
 }
 
 impl Ports for BoardPorts {
     type Store = MemStore;
-    type Clock = BoardClock;
+    type Clock = BoardTime;
     type Rng = BoardRng;
     type Signer = Hs256;
     type Hasher = Pbkdf2Hasher<BoardRng>;
-    type Mailer = RamOutbox;
+    type Mailer = BoardMailer;
     type Events = ChannelEvents<'static, CriticalSectionRawMutex, EVENT_QUEUE, CONNECTIONS>;
     type IdTokens = NoGoogle;
     type Logs = NoForwarding;
@@ -115,7 +144,7 @@ impl Ports for BoardPorts {
     fn store(&self) -> &MemStore {
         &self.store
     }
-    fn clock(&self) -> &BoardClock {
+    fn clock(&self) -> &BoardTime {
         &self.clock
     }
     fn rng(&self) -> &BoardRng {
@@ -127,7 +156,7 @@ impl Ports for BoardPorts {
     fn hasher(&self) -> &Self::Hasher {
         &self.hasher
     }
-    fn mailer(&self) -> &RamOutbox {
+    fn mailer(&self) -> &BoardMailer {
         &self.outbox
     }
     fn events(&self) -> &Self::Events {
@@ -152,33 +181,48 @@ impl Ports for BoardPorts {
 
 pub type BoardAgent = Agent<BoardPorts>;
 
-fn agent() -> BoardAgent {
+/// The agent, for the life of the firmware.
+pub fn static_agent(
+    clock: BoardTime,
+    outbox: BoardMailer,
+    config: CoreConfig,
+) -> &'static BoardAgent {
     use click_core::ports::RngExt;
     let key: [u8; 32] = BoardRng.bytes();
     let sealing: [u8; 32] = BoardRng.bytes();
     let ports = BoardPorts {
         store: MemStore::new(),
-        // 2026-01-01T00:00:00Z.
-        clock: BoardClock(Mutex::new(Cell::new(1_767_225_600_000))),
+        clock,
         signer: Hs256::new(&key),
         // Fewer rounds than the desktop's argon2id can afford; a device sets its own.
         hasher: Pbkdf2Hasher {
             rng: BoardRng,
             iterations: 4096,
         },
-        outbox: RamOutbox::new(8),
+        outbox,
         events: ChannelEvents { channel: &EVENTS },
         secrets: SecretBox::new(&sealing),
     };
-    Agent::new(ports, CoreConfig::default())
+    static AGENT: StaticCell<BoardAgent> = StaticCell::new();
+    AGENT.init(Agent::new(ports, config))
 }
 
 #[embassy_executor::main]
 async fn main(spawner: Spawner) {
     // SAFETY: runs once, before anything allocates; the memory is used by the heap only.
     unsafe { HEAP.init((&raw mut HEAP_MEMORY) as usize, HEAP_SIZE) };
-    let agent: &'static BoardAgent = static_agent(agent());
-    let passed = crate::selftest::run(spawner, agent).await;
+    #[cfg(feature = "net")]
+    let passed = crate::served::run(spawner).await;
+    #[cfg(not(feature = "net"))]
+    let passed = {
+        let agent = static_agent(
+            // 2026-01-01T00:00:00Z.
+            BoardClock(Mutex::new(Cell::new(1_767_225_600_000))),
+            RamOutbox::new(8),
+            CoreConfig::default(),
+        );
+        crate::selftest::run(spawner, agent).await
+    };
     hprintln!(
         "size: heap peak {} bytes of {} (static, in .bss)",
         HEAP_PEAK.load(Ordering::Relaxed),
@@ -189,11 +233,6 @@ async fn main(spawner: Spawner) {
     } else {
         debug::EXIT_FAILURE
     });
-}
-
-fn static_agent(agent: BoardAgent) -> &'static BoardAgent {
-    static AGENT: StaticCell<BoardAgent> = StaticCell::new();
-    AGENT.init(agent)
 }
 
 #[panic_handler]

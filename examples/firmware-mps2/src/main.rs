@@ -15,8 +15,16 @@ extern crate alloc;
 
 #[cfg(all(target_arch = "arm", target_os = "none"))]
 mod firmware;
-#[cfg(all(target_arch = "arm", target_os = "none"))]
+#[cfg(all(target_arch = "arm", target_os = "none", feature = "net"))]
+mod host;
+#[cfg(all(target_arch = "arm", target_os = "none", feature = "net"))]
+mod lan9118;
+#[cfg(all(target_arch = "arm", target_os = "none", not(feature = "net")))]
 mod selftest;
+#[cfg(all(target_arch = "arm", target_os = "none", feature = "net"))]
+mod served;
+#[cfg(all(target_arch = "arm", target_os = "none", feature = "net"))]
+mod time;
 
 #[cfg(not(all(target_arch = "arm", target_os = "none")))]
 fn main() {
