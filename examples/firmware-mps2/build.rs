@@ -9,6 +9,9 @@ fn main() {
     }
     let out = PathBuf::from(std::env::var("OUT_DIR").expect("OUT_DIR"));
     std::fs::copy("memory.x", out.join("memory.x")).expect("copy memory.x");
+    // cortex-m-rt's `device` feature (the networked build) includes `device.x`; our interrupt
+    // table (src/vectors.rs) names its handlers itself, so it has nothing to provide.
+    std::fs::write(out.join("device.x"), "").expect("write device.x");
     println!("cargo:rustc-link-search={}", out.display());
     println!("cargo:rerun-if-changed=memory.x");
     println!("cargo:rustc-link-arg=-Tlink.x");

@@ -16,6 +16,9 @@ const RX_DATA_FIFO: usize = 0x00;
 const TX_DATA_FIFO: usize = 0x20;
 const RX_STATUS_FIFO: usize = 0x40;
 const TX_STATUS_FIFO: usize = 0x48;
+const IRQ_CFG: usize = 0x54;
+const INT_STS: usize = 0x58;
+const INT_EN: usize = 0x5c;
 const BYTE_TEST: usize = 0x64;
 const TX_CFG: usize = 0x70;
 const HW_CFG: usize = 0x74;
@@ -27,6 +30,10 @@ const MAC_CSR_DATA: usize = 0xa8;
 
 const BYTE_TEST_VALUE: u32 = 0x8765_4321;
 const HW_CFG_SOFT_RESET: u32 = 1;
+/// The interrupt line enabled, push-pull, active high.
+const IRQ_CFG_ON: u32 = (1 << 8) | (1 << 4) | 1;
+/// A frame's status entered the RX status FIFO (at level 0: every frame).
+const INT_RX_STATUS_LEVEL: u32 = 1 << 3;
 /// Transmitter on; TX status may overrun (we never need it).
 const TX_CFG_ON: u32 = 0x2 | 0x4;
 const MAC_CSR_BUSY: u32 = 1 << 31;
@@ -111,6 +118,9 @@ impl Lan9118 {
         let mac = [low[0], low[1], low[2], low[3], high[0], high[1]];
         regs.write(TX_CFG, TX_CFG_ON);
         regs.mac_write(MAC_CR, MAC_CR_ON);
+        regs.write(INT_STS, u32::MAX);
+        regs.write(INT_EN, INT_RX_STATUS_LEVEL);
+        regs.write(IRQ_CFG, IRQ_CFG_ON);
         Some(Lan9118 {
             regs,
             mac,
@@ -153,8 +163,15 @@ impl Lan9118 {
     }
 }
 
-/// Called every millisecond (from the SysTick): wakes the network stack when a frame came in
-/// or TX space it waits for may have freed.
+/// The NIC's interrupt (a frame came in): acknowledged, and the network stack woken.
+pub fn on_interrupt() {
+    let regs = Regs(MPS2_BASE);
+    regs.write(INT_STS, regs.read(INT_STS));
+    WAKER.wake();
+}
+
+/// Called every millisecond (from the SysTick): wakes the network stack when TX space it waits
+/// for may have freed, or a frame is waiting (should an interrupt ever be missed).
 pub fn poll() {
     let frames = Regs(MPS2_BASE).frames_waiting();
     if frames > 0 || TX_WAITING.swap(false, Ordering::Relaxed) {

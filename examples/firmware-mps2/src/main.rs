@@ -25,6 +25,8 @@ mod selftest;
 mod served;
 #[cfg(all(target_arch = "arm", target_os = "none", feature = "net"))]
 mod time;
+#[cfg(all(target_arch = "arm", target_os = "none", feature = "net"))]
+mod vectors;
 
 #[cfg(not(all(target_arch = "arm", target_os = "none")))]
 fn main() {

@@ -83,6 +83,7 @@ pub async fn run(spawner: Spawner) -> bool {
         hprintln!("no LAN9118 at {:#x}", MPS2_BASE);
         return false;
     };
+    crate::vectors::enable_ethernet();
     // QEMU's board has no TRNG (a real one plugs its own into `BoardRng`): the host's time and
     // where the boot got to on the NIC's 25 MHz counter keep two boots' keys apart.
     crate::firmware::seed_rng(

@@ -1,7 +1,5 @@
 //! embassy-time on the Cortex-M SysTick: a 1 kHz interrupt counts milliseconds and wakes the
-//! timers that are due. The same tick polls the NIC (see `lan9118`): QEMU's board wires its
-//! interrupt to a line that needs a device crate's vector table, and a millisecond of latency
-//! is nothing next to a request's cost.
+//! timers that are due. The same tick looks at the NIC (see `lan9118::poll`), for TX space.
 
 use core::cell::{Cell, RefCell};
 use core::task::Waker;
