@@ -371,3 +371,52 @@ fn drives_do_not_cross_accounts() {
         "Creative"
     );
 }
+
+#[test]
+fn a_cloud_account_deleted_while_drives_are_added_leaves_no_orphan() {
+    if desktop_only("cloud providers") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let agent = Agent::start();
+    let a = Account::new(&agent, "race@example.com");
+    let mut body = docs::example("sharedclouddrive.md", "## Insert Shared Cloud Drive");
+    for round in 0..12 {
+        let cloud = cloud_account(&a, &s3);
+        body["cloudAccountId"] = json!(cloud);
+        let statuses = click_blackbox::concurrently(8, |i| {
+            if i == 3 {
+                a.delete(&format!("/cloud/delete?id={cloud}")).status
+            } else {
+                let mut body = body.clone();
+                body["name"] = json!(format!("r{round}-{i}"));
+                a.post("/sharedclouddrive/insert", body).status
+            }
+        });
+        assert!(
+            statuses.iter().all(|s| [200, 499].contains(s)),
+            "{statuses:?}"
+        );
+        let deleted = statuses[3] == 200;
+        let using: Vec<Value> = a.get("/sharedclouddrive/get_all?pagesize=1000")["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|d| d["cloudAccountId"] == json!(cloud))
+            .map(|d| d["name"].clone())
+            .collect();
+        let present = agent
+            .get(&format!("/cloud/account?id={cloud}"))
+            .token(&a.token)
+            .send()
+            .status
+            == 200;
+        assert_eq!(present, !deleted, "round {round}: {statuses:?}");
+        if deleted {
+            assert!(using.is_empty(), "round {round}: orphans {using:?}");
+        } else {
+            // Refused because a drive uses it: the drives that made it are there.
+            assert!(!using.is_empty(), "round {round}: {statuses:?}");
+        }
+    }
+}

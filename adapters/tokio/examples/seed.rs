@@ -112,7 +112,15 @@ fn main() {
                 name: Some(format!("{name}-{i}")),
                 ..EntityInput::default()
             };
-            entities::insert(&store, kind, &account.id, rng.uuid(), &input).unwrap();
+            entities::insert(
+                &store,
+                kind,
+                &account.id,
+                rng.uuid(),
+                &input,
+                &entities::unguarded,
+            )
+            .unwrap();
         }
     }
     eprintln!(

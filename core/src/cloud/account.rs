@@ -11,6 +11,7 @@ use crate::error::{ApiError, ApiResult};
 use crate::json::null_as_default;
 use crate::model::User;
 use crate::ports::{CloudTarget, SecretBox, Store, hex};
+use crate::store::Batch;
 use crate::store::table::{Table, indexed_rows};
 
 pub const CLOUD_ACCOUNTS: Table = Table::new("cloudaccount/");
@@ -91,6 +92,32 @@ pub fn visible(store: &impl Store, caller: &Caller) -> ApiResult<Vec<CloudAccoun
     rows.retain(|a| a.visible_to(caller));
     rows.sort_by_key(|a| a.create_ms);
     Ok(rows)
+}
+
+/// `{cloud account id}` -> a counter every commit of a drive using the cloud account bumps, so
+/// that deleting the cloud account notices a drive written after it looked for drives.
+const DRIVE_WRITES: Table = Table::new("count/cloudaccount-drive-writes/");
+
+/// Makes a drive's commit (`batch`) require cloud account `id` as it is now, and mark the
+/// write; NOT_FOUND if it is gone.
+pub fn pin_for_drive(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResult<()> {
+    let key = CLOUD_ACCOUNTS.key(id.trim());
+    let Some(row) = store.get(&key)? else {
+        return Err(ApiError::not_found("The cloud account"));
+    };
+    batch.require_value(key, Some(row.as_ref().to_vec()));
+    batch.add(DRIVE_WRITES.key(id.trim()), 1);
+    Ok(())
+}
+
+/// Makes the delete of cloud account `id` (`batch`) fail if a drive using it is written
+/// after this call: read before looking for the drives that use it.
+pub fn expect_no_drive_writes(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResult<()> {
+    let key = DRIVE_WRITES.key(id);
+    let seen = store.get(&key)?.map(|v| v.as_ref().to_vec());
+    batch.require_value(key.clone(), seen);
+    batch.delete(key);
+    Ok(())
 }
 
 /// One cloud account the caller may see; anything else is NOT_FOUND, so ids of other

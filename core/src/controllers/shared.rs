@@ -98,6 +98,15 @@ pub fn list_with_details<P: Ports>(
 }
 
 pub fn insert<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind) -> ApiResult<Response> {
+    insert_guarded(cx, kind, &entities::unguarded)
+}
+
+/// [`insert`] of a record that depends on rows outside its own (see [`entities::Guard`]).
+pub fn insert_guarded<P: Ports>(
+    cx: &Ctx<'_, P>,
+    kind: &Kind,
+    guard: entities::Guard<'_>,
+) -> ApiResult<Response> {
     let caller = admin(cx)?;
     let input: EntityInput = cx.body()?;
     let entity = entities::insert(
@@ -106,11 +115,21 @@ pub fn insert<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind) -> ApiResult<Response> {
         &caller.account_id,
         cx.ports().rng().uuid(),
         &input,
+        guard,
     )?;
     Ok(Response::json(&entity))
 }
 
 pub fn update<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind) -> ApiResult<Response> {
+    update_guarded(cx, kind, &entities::unguarded)
+}
+
+/// [`update`] of a record that depends on rows outside its own (see [`entities::Guard`]).
+pub fn update_guarded<P: Ports>(
+    cx: &Ctx<'_, P>,
+    kind: &Kind,
+    guard: entities::Guard<'_>,
+) -> ApiResult<Response> {
     let caller = admin(cx)?;
     let input: EntityInput = cx.body()?;
     if input.id.trim().is_empty() {
@@ -121,6 +140,7 @@ pub fn update<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind) -> ApiResult<Response> {
         kind,
         &caller.account_id,
         &input,
+        guard,
     )?))
 }
 

@@ -9,11 +9,12 @@ use super::user::admin;
 use crate::agent::Ctx;
 use crate::cloud::account;
 use crate::directory::drives::cloud_account_of;
-use crate::directory::entities::SHARED_CLOUD_DRIVES;
+use crate::directory::entities::{Entity, SHARED_CLOUD_DRIVES};
 use crate::directory::relations::{GROUP_DRIVE, PROJECT_DRIVE, Side, USER_DRIVE};
 use crate::error::ApiResult;
 use crate::http::Response;
-use crate::ports::Ports;
+use crate::ports::{Ports, Store};
+use crate::store::Batch;
 
 pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     shared::list(cx, &SHARED_CLOUD_DRIVES, Side::SharedCloudDrive)
@@ -45,14 +46,25 @@ fn check_cloud_account<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<()> {
     Ok(())
 }
 
+/// A drive's commit holds on to its cloud account (see `account::pin_for_drive`), so that the
+/// cloud account is not deleted under a drive being written.
+fn pin_cloud_account(store: &impl Store, drive: &Entity, batch: &mut Batch) -> ApiResult<()> {
+    match cloud_account_of(&drive.extra) {
+        Some(id) => account::pin_for_drive(store, id, batch),
+        None => Ok(()),
+    }
+}
+
 pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     check_cloud_account(cx)?;
-    shared::insert(cx, &SHARED_CLOUD_DRIVES)
+    let guard = |drive: &Entity, batch: &mut Batch| pin_cloud_account(cx.store(), drive, batch);
+    shared::insert_guarded(cx, &SHARED_CLOUD_DRIVES, &guard)
 }
 
 pub async fn update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     check_cloud_account(cx)?;
-    shared::update(cx, &SHARED_CLOUD_DRIVES)
+    let guard = |drive: &Entity, batch: &mut Batch| pin_cloud_account(cx.store(), drive, batch);
+    shared::update_guarded(cx, &SHARED_CLOUD_DRIVES, &guard)
 }
 
 pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {

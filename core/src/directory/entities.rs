@@ -145,12 +145,23 @@ fn apply(kind: &Kind, entity: &mut Entity, input: &EntityInput, inserting: bool)
 }
 
 /// A new record; its name must be free in the account.
+/// What a record depends on outside its own rows (a drive: its cloud account): adds the checks
+/// that keep it so, and the marks a concurrent remover of the dependency sees, to the record's
+/// commit. Runs for every attempt, on fresh reads.
+pub type Guard<'a> = &'a dyn Fn(&Entity, &mut Batch) -> ApiResult<()>;
+
+/// No dependencies.
+pub fn unguarded(_: &Entity, _: &mut Batch) -> ApiResult<()> {
+    Ok(())
+}
+
 pub fn insert(
     store: &impl Store,
     kind: &Kind,
     account_id: &str,
     id: String,
     input: &EntityInput,
+    guard: Guard<'_>,
 ) -> ApiResult<Entity> {
     let mut entity = Entity {
         id,
@@ -167,6 +178,7 @@ pub fn insert(
     apply(kind, &mut entity, input, true)?;
     let conflict = (ErrorCode::Duplicate, "name taken");
     crate::store::table::commit_with_retry(store, conflict, |batch| {
+        guard(&entity, batch)?;
         let mut deltas = CounterDeltas::default();
         let key = name_key(account_id, &entity.name);
         batch.require_absent(kind.by_name.key(&key));
@@ -196,28 +208,41 @@ pub fn update(
     kind: &Kind,
     account_id: &str,
     input: &EntityInput,
+    guard: Guard<'_>,
 ) -> ApiResult<Entity> {
-    let old = in_account(store, kind, account_id, &input.id)?;
-    let mut new = old.clone();
-    apply(kind, &mut new, input, false)?;
-    let mut batch = Batch::new();
-    let (old_key, new_key) = (
-        name_key(account_id, &old.name),
-        name_key(account_id, &new.name),
-    );
-    if old_key != new_key {
-        batch.require_absent(kind.by_name.key(&new_key));
-        kind.by_name.delete(&mut batch, &old_key);
-        kind.by_name.put_str(&mut batch, &new_key, &new.id);
-    }
-    batch.require_present(kind.table.key(&new.id));
-    kind.table.put(&mut batch, &new.id, &new);
-    match store.commit(&batch) {
-        Ok(()) => Ok(new),
-        Err(crate::store::CommitError::Conflict(0)) if old_key != new_key => Err(duplicate(kind)),
-        Err(crate::store::CommitError::Conflict(_)) => Err(ApiError::not_found(kind.what)),
-        Err(e) => Err(crate::store::table::failure(e)),
-    }
+    let mut updated = None;
+    let conflict = (ErrorCode::Duplicate, "name taken");
+    crate::store::table::commit_with_retry(store, conflict, |batch| {
+        // The row as read is what the commit requires: changed meanwhile, it is read again.
+        let key = kind.table.key(input.id.trim());
+        let current = store.get(&key)?.map(|v| v.as_ref().to_vec());
+        let old = match current
+            .as_deref()
+            .map(crate::store::table::decode_row::<Entity>)
+        {
+            Some(Ok(e)) if e.account_id == account_id => e,
+            Some(Err(e)) => return Err(e),
+            _ => return Err(ApiError::not_found(kind.what)),
+        };
+        let mut new = old.clone();
+        apply(kind, &mut new, input, false)?;
+        guard(&new, batch)?;
+        let (old_key, new_key) = (
+            name_key(account_id, &old.name),
+            name_key(account_id, &new.name),
+        );
+        if old_key != new_key {
+            batch.require_absent(kind.by_name.key(&new_key));
+            kind.by_name.delete(batch, &old_key);
+            kind.by_name.put_str(batch, &new_key, &new.id);
+        }
+        batch.require_value(key, current);
+        kind.table.put(batch, &new.id, &new);
+        updated = Some(new);
+        Ok(())
+    })
+    .map_err(|e| rename_conflict(e, kind))?;
+    updated.ok_or(ApiError::Internal)
 }
 
 /// Adds to `batch` the removal of a record, its name and its count. Relations are the

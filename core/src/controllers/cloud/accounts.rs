@@ -13,7 +13,7 @@ use crate::http::Response;
 use crate::json::{max_len, null_as_default, required};
 use crate::ports::{ObjectStorage, Ports, RngExt};
 use crate::store::Batch;
-use crate::store::table::{commit, save};
+use crate::store::table::{commit, commit_with_retry, save};
 use crate::time::iso8601;
 
 /// The documented `CloudAccount` (web-api `cloudaccount.md`), keys obfuscated.
@@ -189,24 +189,24 @@ pub async fn manage_share<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let id = required_query(cx.req, "id")?;
     let row = managed(cx, &id)?;
-    // A drive without its cloud account would be an orphan: the drive goes first.
-    if let Some(drive) = using_cloud_account(cx.store(), &row.account_id, &row.id)? {
-        return Err(ApiError::invalid(alloc::format!(
-            "The shared cloud drive '{drive}' uses this cloud account; delete the drive first."
-        )));
-    }
-    let mut batch = Batch::new();
-    batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
-    CLOUD_ACCOUNTS.delete(&mut batch, &row.id);
-    BY_ACCOUNT.delete(&mut batch, &row.index_key());
-    commit(
-        cx.store(),
-        &batch,
-        (
-            ErrorCode::NotFound,
-            "The cloud account was deleted meanwhile.",
-        ),
-    )?;
+    let deleted_meanwhile = (
+        ErrorCode::NotFound,
+        "The cloud account was deleted meanwhile.",
+    );
+    commit_with_retry(cx.store(), deleted_meanwhile, |batch| {
+        // A drive without its cloud account would be an orphan: the drive goes first. A drive
+        // written after this look fails the commit, which then looks again.
+        account::expect_no_drive_writes(cx.store(), &row.id, batch)?;
+        if let Some(drive) = using_cloud_account(cx.store(), &row.account_id, &row.id)? {
+            return Err(ApiError::invalid(alloc::format!(
+                "The shared cloud drive '{drive}' uses this cloud account; delete the drive first."
+            )));
+        }
+        batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
+        CLOUD_ACCOUNTS.delete(batch, &row.id);
+        BY_ACCOUNT.delete(batch, &row.index_key());
+        Ok(())
+    })?;
     Ok(Response::json(&true))
 }
 
