@@ -28,12 +28,6 @@ for conns in 1 4; do
   for server in "click-agent http://127.0.0.1:18081/management/agent_status" \
                 "firmware-mps2 http://127.0.0.1:$port/management/agent_status"; do
     set -- $server
-    wrk -t1 -c"$conns" -d"${secs}s" --latency "$2" | python3 -c "
-import re, sys
-t = sys.stdin.read()
-rps = re.search(r'Requests/sec:\s+([\d.]+)', t).group(1)
-p50 = re.search(r'^\s+50%\s+(\S+)', t, re.M).group(1)
-p99 = re.search(r'^\s+99%\s+(\S+)', t, re.M).group(1)
-print(f'| $1 | $conns | {float(rps):.0f} | {p50} | {p99} |')"
+    wrk -t1 -c"$conns" -d"${secs}s" --latency "$2" | bench/wrk_row.py "$1" "$conns"
   done
 done

@@ -39,6 +39,41 @@ pub struct CoreConfig {
     pub staging_dir: String,
 }
 
+/// The `[auth]` section of a configuration file (the desktop's TOML, a device's JSON).
+#[derive(Clone, Debug, serde::Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthSettings {
+    pub token_ttl_secs: u64,
+    pub mfa_session_ttl_secs: u64,
+    pub min_password_len: usize,
+    /// Failed logins of a user before further attempts must wait (1 s, doubling).
+    pub login_free_attempts: u32,
+    pub login_max_backoff_secs: u64,
+}
+
+impl Default for AuthSettings {
+    fn default() -> Self {
+        let core = CoreConfig::default();
+        AuthSettings {
+            token_ttl_secs: core.token_ttl_secs,
+            mfa_session_ttl_secs: core.mfa_session_ttl_secs,
+            min_password_len: core.min_password_len,
+            login_free_attempts: core.login_free_attempts,
+            login_max_backoff_secs: core.login_max_backoff_secs,
+        }
+    }
+}
+
+impl AuthSettings {
+    pub fn apply(&self, core: &mut CoreConfig) {
+        core.token_ttl_secs = self.token_ttl_secs;
+        core.mfa_session_ttl_secs = self.mfa_session_ttl_secs;
+        core.min_password_len = self.min_password_len;
+        core.login_free_attempts = self.login_free_attempts;
+        core.login_max_backoff_secs = self.login_max_backoff_secs;
+    }
+}
+
 /// How a transfer moves its bytes (`TransferOptions` in the docs' reports).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase", default)]

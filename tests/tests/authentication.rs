@@ -352,9 +352,6 @@ fn tampered_and_foreign_tokens_are_refused() {
 
 #[test]
 fn tokens_expire() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = Agent::start_with(Options {
         config: "[auth]\ntoken_ttl_secs = 1\n".into(),
         ..Options::default()

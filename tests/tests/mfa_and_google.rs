@@ -216,9 +216,6 @@ fn login_with_mfa_is_a_short_single_use_challenge() {
 
 #[test]
 fn mfa_sessions_expire() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     away_from_step_boundary();
     let agent = Agent::start_with(Options {
         config: "[auth]\nmfa_session_ttl_secs = 1\n".into(),

@@ -224,9 +224,6 @@ fn garbage_and_bad_encodings() {
 
 #[test]
 fn slow_clients_cannot_hold_connections() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = Agent::start_with(Options {
         config: "[limits]\nheader_read_timeout_ms = 500\nbody_read_timeout_ms = 500\n".into(),
         ..Options::default()

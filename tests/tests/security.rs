@@ -14,9 +14,6 @@ fn agent_with_origin() -> Agent {
 
 #[test]
 fn only_loopback_and_configured_hosts_are_served() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = agent_with_origin();
     let port = agent.addr.port();
     for host in [
@@ -68,9 +65,6 @@ fn only_loopback_and_configured_hosts_are_served() {
 
 #[test]
 fn state_changing_calls_from_foreign_origins_are_refused() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = agent_with_origin();
     let signup = || json!({"name": "x", "email": "o@example.com", "password": PASSWORD});
     // CSRF from a page on another site.
@@ -112,9 +106,6 @@ fn state_changing_calls_from_foreign_origins_are_refused() {
 
 #[test]
 fn cors_preflight_only_for_allowlisted_origins() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = agent_with_origin();
     let r = agent
         .call("OPTIONS", "/authentication/login")
@@ -232,9 +223,6 @@ fn tokens_and_passwords_never_reach_the_log() {
 
 #[test]
 fn password_guessing_is_slowed_down() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = Agent::start_with(Options {
         config: "[auth]\nlogin_free_attempts = 3\n".into(),
         ..Options::default()

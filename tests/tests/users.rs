@@ -374,9 +374,6 @@ fn resend_sends_a_fresh_activation() {
 
 #[test]
 fn package_inquiry_counts_real_users_against_the_plan() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = Agent::start_with(Options {
         config: "[plan]\nadmin_users = 2\ncreative_users = 5\n".into(),
         ..Options::default()
@@ -504,9 +501,6 @@ fn concurrent_invitations_of_one_username_create_one_user() {
 
 #[test]
 fn concurrent_invitations_cannot_exceed_the_plan() {
-    if click_blackbox::hosted_only("a configuration file") {
-        return;
-    }
     let agent = Agent::start_with(Options {
         config: "[plan]\nadmin_users = 4\n".into(),
         ..Options::default()

@@ -7,6 +7,7 @@
 
 extern crate alloc;
 
+pub mod config;
 pub mod flash_store;
 pub mod http;
 pub mod mem;

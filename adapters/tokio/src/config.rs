@@ -3,6 +3,7 @@
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
+use click_core::config::AuthSettings;
 use click_core::{CoreConfig, Mode};
 use serde::Deserialize;
 
@@ -65,30 +66,6 @@ impl Default for Limits {
             store_cache_entries: 4096,
             log_queue_events: 10_000,
             max_form_upload_bytes: 64 << 30,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct AuthSettings {
-    pub token_ttl_secs: u64,
-    pub mfa_session_ttl_secs: u64,
-    pub min_password_len: usize,
-    /// Failed logins of a user before further attempts must wait (1 s, doubling).
-    pub login_free_attempts: u32,
-    pub login_max_backoff_secs: u64,
-}
-
-impl Default for AuthSettings {
-    fn default() -> Self {
-        let core = CoreConfig::default();
-        AuthSettings {
-            token_ttl_secs: core.token_ttl_secs,
-            mfa_session_ttl_secs: core.mfa_session_ttl_secs,
-            min_password_len: core.min_password_len,
-            login_free_attempts: core.login_free_attempts,
-            login_max_backoff_secs: core.login_max_backoff_secs,
         }
     }
 }
@@ -246,15 +223,10 @@ impl FileConfig {
             None => default_data_dir()?,
         };
         let compat = cli.compat || self.compat.unwrap_or(false);
-        let core = CoreConfig {
+        let mut core = CoreConfig {
             mode: if compat { Mode::Compat } else { Mode::Secure },
             allowed_hosts: self.allowed_hosts,
             allowed_origins: self.allowed_origins,
-            token_ttl_secs: self.auth.token_ttl_secs,
-            mfa_session_ttl_secs: self.auth.mfa_session_ttl_secs,
-            min_password_len: self.auth.min_password_len,
-            login_free_attempts: self.auth.login_free_attempts,
-            login_max_backoff_secs: self.auth.login_max_backoff_secs,
             plan: self.plan,
             file_roots: self
                 .transfers
@@ -274,6 +246,7 @@ impl FileConfig {
                 .to_string(),
             ..CoreConfig::default()
         };
+        self.auth.apply(&mut core);
         Ok(Settings {
             listen,
             data_dir,

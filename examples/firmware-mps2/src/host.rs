@@ -1,6 +1,7 @@
 //! What QEMU's semihosting gives the networked firmware: the host's time at boot, the
-//! command line (`-semihosting-config arg=...`), and files in QEMU's working directory, where
-//! the device's outbox is copied for the tests to read (a device has no mail server).
+//! command line (`-semihosting-config arg=...`), and files in QEMU's working directory: the
+//! device's configuration (`config.json`), and its outbox copied for the tests to read (a
+//! device has no mail server).
 
 use alloc::vec::Vec;
 
@@ -34,12 +35,34 @@ pub fn has_arg(wanted: &str) -> bool {
             .any(|arg| arg == wanted)
 }
 
-/// Writes `data` to `name` (relative to QEMU's working directory), replacing it.
-pub fn write_file(name: &str, data: &[u8]) -> bool {
-    // SYS_OPEN wants a NUL-terminated name, and its length without the NUL.
-    let mut path: Vec<u8> = Vec::with_capacity(name.len() + 1);
+/// A file's contents; `None` if there is no such file.
+pub fn read_file(name: &str) -> Option<Vec<u8>> {
+    let path = nul_terminated(name);
+    // SAFETY: the pointers are valid for the lengths passed, for the duration of each call.
+    unsafe {
+        let fd = syscall!(OPEN, path.as_ptr(), nr::open::R_BINARY, name.len()) as isize;
+        if fd < 0 {
+            return None;
+        }
+        let len = syscall!(FLEN, fd) as isize;
+        let mut data = alloc::vec![0u8; len.max(0) as usize];
+        let unread = syscall!(READ, fd, data.as_mut_ptr(), data.len());
+        syscall!(CLOSE, fd);
+        (len >= 0 && unread == 0).then_some(data)
+    }
+}
+
+/// SYS_OPEN wants a NUL-terminated name (and its length without the NUL).
+fn nul_terminated(name: &str) -> Vec<u8> {
+    let mut path = Vec::with_capacity(name.len() + 1);
     path.extend_from_slice(name.as_bytes());
     path.push(0);
+    path
+}
+
+/// Writes `data` to `name` (relative to QEMU's working directory), replacing it.
+pub fn write_file(name: &str, data: &[u8]) -> bool {
+    let path = nul_terminated(name);
     // SAFETY: the pointers are valid for the lengths passed, for the duration of each call.
     unsafe {
         let fd = syscall!(OPEN, path.as_ptr(), nr::open::W_TRUNC_BINARY, name.len()) as isize;

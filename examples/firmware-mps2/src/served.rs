@@ -3,13 +3,12 @@
 //! The black-box tests run against it (`tests/run-on-firmware.sh`).
 //!
 //! QEMU's semihosting stands in for what a real board has elsewhere: the host's time at boot
-//! for its real-time clock, `--compat` from the command line for its settings, and a copy of
-//! each outgoing message in `outbox/` of QEMU's working directory for the tests.
+//! for its real-time clock, `config.json` in QEMU's working directory (and `--compat` on the
+//! command line) for its settings, and a copy of each outgoing message in `outbox/` there for
+//! the tests.
 
-use click_core::CoreConfig;
-use click_core::config::Mode;
 use click_core::ports::{Mail, MailError, Mailer, RngExt};
-use click_embassy::http::ReadLimits;
+use click_embassy::config::DeviceConfig;
 use click_embassy::net::Server;
 use click_embassy::ports::{EmbassyClock, RamOutbox, outbox_file};
 use cortex_m_semihosting::hprintln;
@@ -75,6 +74,17 @@ async fn connection_task(server: &'static BoardServer) {
         .await
 }
 
+/// `config.json` if there is one (the keys of click-agent's configuration file that a device
+/// has); `None`, after saying why, if it is invalid.
+fn configuration() -> Option<DeviceConfig> {
+    let Some(json) = host::read_file("config.json") else {
+        return Some(DeviceConfig::default());
+    };
+    DeviceConfig::from_json(&json)
+        .inspect_err(|e| hprintln!("{}", e))
+        .ok()
+}
+
 /// Serves until `command/8` (Exit). False if the board has no network.
 pub async fn run(spawner: Spawner) -> bool {
     let peripherals = cortex_m::Peripherals::take().expect("taken once");
@@ -106,22 +116,14 @@ pub async fn run(spawner: Spawner) -> bool {
     );
     spawner.spawn(net_task(runner).expect("one net task"));
 
-    let config = CoreConfig {
-        mode: if host::has_arg("--compat") {
-            Mode::Compat
-        } else {
-            Mode::Secure
-        },
-        ..CoreConfig::default()
+    let Some(mut device) = configuration() else {
+        return false;
     };
+    device.compat |= host::has_arg("--compat");
+    let (config, limits) = device.resolve();
     let clock = EmbassyClock::set(host::unix_secs() * 1000);
     let agent: &'static BoardAgent =
         crate::firmware::static_agent(clock, HostOutbox(RamOutbox::new(OUTBOX_KEPT)), config);
-    // The desktop's defaults.
-    let limits = ReadLimits {
-        header_read_timeout_ms: 10_000,
-        body_read_timeout_ms: 30_000,
-    };
     static REQUEST_BUFFERS: ConstStaticCell<[[u8; REQUEST_BUFFER]; WORKERS]> =
         ConstStaticCell::new([[0; REQUEST_BUFFER]; WORKERS]);
     let buffers = REQUEST_BUFFERS
