@@ -279,6 +279,46 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     assert_eq!(text.matches("HTTP/1.1 200 OK").count(), 51);
 }
 
+#[test]
+fn idle_keep_alive_clients_do_not_starve_the_others() {
+    let agent = Agent::start();
+    // Clients that made one request each and keep their connections open, idle: as many as a
+    // device has workers (4 on the TAP example, 2 on the firmware) and more.
+    let req = format!(
+        "GET /management/agent_status HTTP/1.1\r\nHost: {}\r\n\r\n",
+        agent.host()
+    );
+    let idle: Vec<TcpStream> = (0..4)
+        .map(|_| {
+            let mut s = TcpStream::connect(agent.addr).unwrap();
+            s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+            s.write_all(req.as_bytes()).unwrap();
+            let mut got = Vec::new();
+            let mut chunk = [0u8; 512];
+            // The status is one digit: the response ends with it.
+            while !got.starts_with(b"HTTP/1.1 200") || !got.ends_with(b"\r\n\r\n0") {
+                let n = s.read(&mut chunk).unwrap();
+                assert!(n > 0, "closed: {}", String::from_utf8_lossy(&got));
+                got.extend_from_slice(&chunk[..n]);
+            }
+            s
+        })
+        .collect();
+    let started = Instant::now();
+    agent.get("/management/agent_status").send().expect(200);
+    assert!(
+        started.elapsed() < Duration::from_secs(2),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    // And the idle ones are still served.
+    for mut s in idle {
+        s.write_all(req.as_bytes()).unwrap();
+        let mut chunk = [0u8; 512];
+        assert!(s.read(&mut chunk).unwrap() > 0);
+    }
+}
+
 /// Sends `bytes` and waits for the agent to close the connection: how long that took, and the
 /// response it sent, if any.
 fn held_for(agent: &Agent, bytes: &[u8]) -> (Duration, Option<Resp>) {

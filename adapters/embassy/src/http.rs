@@ -22,6 +22,10 @@ pub enum Outcome<U> {
     WebSocket(Channel, U),
     /// `command/8` (Exit): the caller stops the device's server.
     Shutdown,
+    /// (From [`serve_with`] only.) The answer went out and the connection stays open, with no
+    /// byte of a next request here yet: a caller short of buffers waits for the client without
+    /// holding one (an idle keep-alive client must not starve the others), then calls again.
+    Idle,
 }
 
 /// The host's timer, for read deadlines: embassy-time on a device; none where a connection
@@ -72,7 +76,13 @@ pub async fn serve<P: Ports, S: Read + Write, U>(
         header_read_timeout_ms: u64::MAX,
         body_read_timeout_ms: u64::MAX,
     };
-    serve_with(agent, socket, buf, on_upgrade, &NoTimer, unlimited).await
+    let mut on_upgrade = on_upgrade;
+    loop {
+        match serve_with(agent, socket, buf, &mut on_upgrade, &NoTimer, unlimited).await? {
+            Outcome::Idle => continue,
+            ended => return Ok(ended),
+        }
+    }
 }
 
 /// A read that gives up when `deadline` passes first.
@@ -88,7 +98,7 @@ async fn read_until<S: Read>(
     }
 }
 
-/// [`serve`], with read deadlines.
+/// [`serve`], with read deadlines, returning [`Outcome::Idle`] between requests.
 pub async fn serve_with<P: Ports, S: Read + Write, U>(
     agent: &Agent<P>,
     socket: &mut S,
@@ -167,6 +177,9 @@ pub async fn serve_with<P: Ports, S: Read + Write, U>(
         // Pipelined bytes of the next request move to the front.
         buf.copy_within(head + body_len..filled, 0);
         filled -= head + body_len;
+        if filled == 0 {
+            return Ok(Outcome::Idle);
+        }
     }
 }
 

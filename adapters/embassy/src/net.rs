@@ -13,17 +13,28 @@ use core::cell::RefCell;
 use click_core::Agent;
 use click_core::events::Channel;
 use click_core::ports::Ports;
+use embassy_futures::select::{Either, select};
 use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::semaphore::{GreedySemaphore, Semaphore};
 use embassy_sync::watch::Watch;
-use embassy_time::Duration;
+use embassy_time::{Duration, Timer};
 
 use crate::http::{EmbassyTimer, Outcome, ReadLimits, serve_with};
 use crate::ports::EventChannel;
 use crate::ws;
+
+/// A WebSocket's subscription to the agent's events.
+type Subscriber<'s, M, const CAP: usize, const SUBS: usize> = embassy_sync::pubsub::Subscriber<
+    's,
+    M,
+    alloc::sync::Arc<click_core::events::Event>,
+    CAP,
+    SUBS,
+    1,
+>;
 
 /// What every connection task of a device shares. `TASKS` is the size of the task pool (plus
 /// one for whoever waits for [`Server::stopped`]).
@@ -112,7 +123,33 @@ impl<'a, P: Ports, M: RawMutex, const CAP: usize, const SUBS: usize, const TASKS
     }
 
     async fn serve(&self, socket: &mut TcpSocket<'_>, frames: &mut [u8]) {
-        let worker = self
+        loop {
+            match self.serve_requests(socket).await {
+                Ok(Outcome::Idle) => {
+                    if !self.next_request(socket).await {
+                        return;
+                    }
+                }
+                Ok(Outcome::WebSocket(channel, subscriber)) => {
+                    return self.stream(socket, subscriber, channel, frames).await;
+                }
+                Ok(Outcome::Shutdown) => {
+                    socket.close();
+                    let _ = socket.flush().await;
+                    return self.stop();
+                }
+                Ok(Outcome::Closed) | Err(_) => return,
+            }
+        }
+    }
+
+    /// Runs the request path with a worker and its buffer until the connection is idle, ends
+    /// or changes protocol.
+    async fn serve_requests(
+        &self,
+        socket: &mut TcpSocket<'_>,
+    ) -> Result<Outcome<Option<Subscriber<'_, M, CAP, SUBS>>>, embassy_net::tcp::Error> {
+        let _worker = self
             .workers
             .acquire(1)
             .await
@@ -122,10 +159,10 @@ impl<'a, P: Ports, M: RawMutex, const CAP: usize, const SUBS: usize, const TASKS
             home: &self.buffers,
         };
         let Some(buf) = lease.buf.as_deref_mut() else {
-            return;
+            return Ok(Outcome::Closed);
         };
         // A WebSocket subscribes before its 101 goes out, so it misses nothing raised after.
-        let outcome = serve_with(
+        serve_with(
             self.agent,
             socket,
             buf,
@@ -133,35 +170,23 @@ impl<'a, P: Ports, M: RawMutex, const CAP: usize, const SUBS: usize, const TASKS
             &EmbassyTimer,
             self.limits,
         )
-        .await;
-        drop(lease);
-        drop(worker);
-        match outcome {
-            Ok(Outcome::WebSocket(channel, subscriber)) => {
-                self.stream(socket, subscriber, channel, frames).await
-            }
-            Ok(Outcome::Shutdown) => {
-                socket.close();
-                let _ = socket.flush().await;
-                self.stop();
-            }
-            Ok(Outcome::Closed) | Err(_) => {}
-        }
+        .await
+    }
+
+    /// Waits, without a worker, for a kept-alive client's next request: false if none starts
+    /// within the header deadline.
+    async fn next_request(&self, socket: &TcpSocket<'_>) -> bool {
+        let deadline = Timer::after_millis(self.limits.header_read_timeout_ms);
+        matches!(
+            select(socket.wait_read_ready(), deadline).await,
+            Either::First(())
+        )
     }
 
     async fn stream(
         &self,
         socket: &mut TcpSocket<'_>,
-        subscriber: Option<
-            embassy_sync::pubsub::Subscriber<
-                '_,
-                M,
-                alloc::sync::Arc<click_core::events::Event>,
-                CAP,
-                SUBS,
-                1,
-            >,
-        >,
+        subscriber: Option<Subscriber<'_, M, CAP, SUBS>>,
         channel: Channel,
         frames: &mut [u8],
     ) {
