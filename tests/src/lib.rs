@@ -121,7 +121,7 @@ pub fn device_target() -> bool {
     matches!(target().as_str(), "embassy-tuntap" | "firmware-mps2")
 }
 
-/// The firmware in QEMU: state in RAM, no configuration file, 4 KiB requests.
+/// The firmware in QEMU: state in RAM, configuration as `config.json`, 4 KiB requests.
 pub fn firmware_target() -> bool {
     target() == "firmware-mps2"
 }
@@ -136,7 +136,7 @@ pub fn desktop_only(what: &str) -> bool {
 }
 
 /// True, after saying so, when the tests run against the firmware and the test needs what
-/// only a hosted agent has (`what`: a configuration file, state kept across a restart).
+/// only a hosted agent has (`what`: state kept across a restart, signals, runtime sizes).
 pub fn hosted_only(what: &str) -> bool {
     if firmware_target() {
         eprintln!("skipped on the firmware: {what}");
@@ -322,14 +322,26 @@ impl Agent {
             .next()
             .and_then(|a| a.parse().ok())
             .unwrap_or_else(|| panic!("unexpected first line: {line}"));
+        let mut agent = Agent::running(child, addr, data_dir, tmp, err_rx);
+        agent._tap = tap;
+        agent
+    }
+
+    fn running(
+        child: Child,
+        addr: SocketAddr,
+        data_dir: PathBuf,
+        tmp: Option<tempfile::TempDir>,
+        log: mpsc::Receiver<String>,
+    ) -> Agent {
         Agent {
             child: std::sync::Mutex::new(Some(child)),
             addr,
             data_dir,
             _tmp: tmp,
-            stderr: std::sync::Mutex::new((err_rx, Vec::new())),
+            stderr: std::sync::Mutex::new((log, Vec::new())),
             calls: Gate::new(),
-            _tap: tap,
+            _tap: None,
         }
     }
 
@@ -346,15 +358,8 @@ impl Agent {
             .stderr(Stdio::piped());
         let child = cmd.spawn().expect("start qemu-system-arm");
         let (child, _, err_rx) = Agent::first_line(child);
-        Agent {
-            child: std::sync::Mutex::new(Some(child)),
-            addr: SocketAddr::from(([127, 0, 0, 1], port)),
-            data_dir,
-            _tmp: tmp,
-            stderr: std::sync::Mutex::new((err_rx, Vec::new())),
-            calls: Gate::new(),
-            _tap: None,
-        }
+        let addr = SocketAddr::from(([127, 0, 0, 1], port));
+        Agent::running(child, addr, data_dir, tmp, err_rx)
     }
 
     /// Waits for the agent's first line on stdout (where it says it listens); its stderr goes

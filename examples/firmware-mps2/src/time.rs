@@ -1,5 +1,7 @@
-//! embassy-time on the Cortex-M SysTick: a 1 kHz interrupt counts milliseconds and wakes the
-//! timers that are due. The same tick looks at the NIC (see `lan9118::poll`), for TX space.
+//! embassy-time on the board's timers: time is read from the CMSDK APB timer 0, free-running
+//! at the 25 MHz system clock (so it keeps up with real time even when the 1 kHz SysTick
+//! interrupt is late, as it is in QEMU on a loaded host); the SysTick wakes the timers that
+//! are due. The same tick looks at the NIC (see `lan9118::poll`), for TX space.
 
 use core::cell::{Cell, RefCell};
 use core::task::Waker;
@@ -11,20 +13,44 @@ use critical_section::{CriticalSection, Mutex};
 use embassy_time_driver::Driver;
 use embassy_time_queue_utils::Queue;
 
-/// The core clock of QEMU's mps2 boards.
-const CORE_HZ: u32 = 25_000_000;
-const TICKS_PER_MS: u64 = embassy_time_driver::TICK_HZ / 1000;
+/// The system clock of QEMU's mps2 boards (the core and the APB timers).
+const CLOCK_HZ: u32 = 25_000_000;
+const CYCLES_PER_TICK: u64 = CLOCK_HZ as u64 / embassy_time_driver::TICK_HZ;
 
-struct SysTickDriver {
-    ms: Mutex<Cell<u64>>,
+/// CMSDK APB timer 0: a 32-bit down-counter that wraps every 171 s.
+const TIMER0: usize = 0x4000_0000;
+const TIMER_CTRL: usize = 0x0;
+const TIMER_VALUE: usize = 0x4;
+const TIMER_RELOAD: usize = 0x8;
+const TIMER_ENABLE: u32 = 1;
+
+fn timer_write(offset: usize, value: u32) {
+    // SAFETY: a register of timer 0 in its mapped window.
+    unsafe { core::ptr::write_volatile((TIMER0 + offset) as *mut u32, value) }
+}
+
+fn timer_value() -> u32 {
+    // SAFETY: as in `timer_write`.
+    unsafe { core::ptr::read_volatile((TIMER0 + TIMER_VALUE) as *const u32) }
+}
+
+struct BoardTimeDriver {
+    /// The counter's last reading and the cycles counted up to it: read at least every
+    /// millisecond (the SysTick), so no wrap is missed.
+    counter: Mutex<Cell<(u32, u64)>>,
     /// When the earliest queued timer is due, in driver ticks.
     next: Mutex<Cell<u64>>,
     queue: Mutex<RefCell<Queue>>,
 }
 
-impl SysTickDriver {
+impl BoardTimeDriver {
     fn now_in(&self, cs: CriticalSection<'_>) -> u64 {
-        self.ms.borrow(cs).get() * TICKS_PER_MS
+        let counter = self.counter.borrow(cs);
+        let (last, cycles) = counter.get();
+        let value = timer_value();
+        let cycles = cycles + u64::from(last.wrapping_sub(value));
+        counter.set((value, cycles));
+        cycles / CYCLES_PER_TICK
     }
 
     /// Wakes what is due and remembers when the next one is.
@@ -36,8 +62,6 @@ impl SysTickDriver {
 
     fn tick(&self) {
         critical_section::with(|cs| {
-            let ms = self.ms.borrow(cs);
-            ms.set(ms.get() + 1);
             if self.now_in(cs) >= self.next.borrow(cs).get() {
                 self.expire(cs);
             }
@@ -46,7 +70,7 @@ impl SysTickDriver {
     }
 }
 
-impl Driver for SysTickDriver {
+impl Driver for BoardTimeDriver {
     fn now(&self) -> u64 {
         critical_section::with(|cs| self.now_in(cs))
     }
@@ -60,16 +84,19 @@ impl Driver for SysTickDriver {
     }
 }
 
-embassy_time_driver::time_driver_impl!(static DRIVER: SysTickDriver = SysTickDriver {
-    ms: Mutex::new(Cell::new(0)),
+embassy_time_driver::time_driver_impl!(static DRIVER: BoardTimeDriver = BoardTimeDriver {
+    counter: Mutex::new(Cell::new((u32::MAX, 0))),
     next: Mutex::new(Cell::new(u64::MAX)),
     queue: Mutex::new(RefCell::new(Queue::new())),
 });
 
-/// Starts the millisecond tick.
+/// Starts the clock and the millisecond tick.
 pub fn start(mut syst: SYST) {
+    timer_write(TIMER_RELOAD, u32::MAX);
+    timer_write(TIMER_VALUE, u32::MAX);
+    timer_write(TIMER_CTRL, TIMER_ENABLE);
     syst.set_clock_source(SystClkSource::Core);
-    syst.set_reload(CORE_HZ / 1000 - 1);
+    syst.set_reload(CLOCK_HZ / 1000 - 1);
     syst.clear_current();
     syst.enable_interrupt();
     syst.enable_counter();
