@@ -18,7 +18,7 @@ use embassy_net::Stack;
 use embassy_net::tcp::TcpSocket;
 use embassy_sync::blocking_mutex::Mutex;
 use embassy_sync::blocking_mutex::raw::RawMutex;
-use embassy_sync::semaphore::{GreedySemaphore, Semaphore};
+use embassy_sync::semaphore::{FairSemaphore, Semaphore};
 use embassy_sync::watch::Watch;
 use embassy_time::{Duration, Timer};
 
@@ -51,7 +51,8 @@ pub struct Server<
     pub agent: &'a Agent<P>,
     pub events: &'a EventChannel<M, CAP, SUBS>,
     pub limits: ReadLimits,
-    workers: GreedySemaphore<M>,
+    /// In arrival order: waiters queue (one waker each) instead of waking one another.
+    workers: FairSemaphore<M, TASKS>,
     /// The workers' request buffers (as many as permits: a permit finds one here).
     buffers: Mutex<M, RefCell<Vec<&'a mut [u8]>>>,
     /// Set once, by `command/8` (Exit) or the host: WebSocket connections close with 1000.
@@ -77,7 +78,7 @@ impl<'a, P: Ports, M: RawMutex, const CAP: usize, const SUBS: usize, const TASKS
             agent,
             events,
             limits,
-            workers: GreedySemaphore::new(request_buffers.len()),
+            workers: FairSemaphore::new(request_buffers.len()),
             buffers: Mutex::new(RefCell::new(request_buffers)),
             shutdown: Watch::new(),
         }
@@ -149,11 +150,10 @@ impl<'a, P: Ports, M: RawMutex, const CAP: usize, const SUBS: usize, const TASKS
         &self,
         socket: &mut TcpSocket<'_>,
     ) -> Result<Outcome<Option<Subscriber<'_, M, CAP, SUBS>>>, embassy_net::tcp::Error> {
-        let _worker = self
-            .workers
-            .acquire(1)
-            .await
-            .unwrap_or_else(|never| match never {});
+        // The queue holds every task of the pool: it is never full.
+        let Ok(_worker) = self.workers.acquire(1).await else {
+            return Ok(Outcome::Closed);
+        };
         let mut lease = Lease {
             buf: self.buffers.lock(|b| b.borrow_mut().pop()),
             home: &self.buffers,
