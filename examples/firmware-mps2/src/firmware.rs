@@ -86,8 +86,10 @@ impl click_core::ports::Clock for BoardClock {
     }
 }
 
-/// QEMU's mps2 boards model no TRNG: the self-test draws from xorshift64*, seeded at build
-/// time. Real hardware plugs its TRNG in here; nothing else changes.
+/// QEMU's mps2 boards model no TRNG: this is xorshift64*, seeded at build time for the
+/// self-test and, in the networked build, mixed at boot with the host's time and a hardware
+/// counter (`seed_rng`). Not for a product: real hardware plugs its TRNG in here; nothing else
+/// changes.
 #[derive(Clone, Copy)]
 pub struct BoardRng;
 
