@@ -319,6 +319,44 @@ fn idle_keep_alive_clients_do_not_starve_the_others() {
     }
 }
 
+#[test]
+fn clients_that_do_not_read_their_answers_do_not_hold_the_agent() {
+    let agent = Agent::start_with(Options {
+        config: "[limits]\nbody_read_timeout_ms = 1500\n".into(),
+        ..Options::default()
+    });
+    // Clients with tiny receive buffers pipeline many requests and never read the answers:
+    // as many as a device has workers (4 on the TAP example, 2 on the firmware) and more.
+    let batch = format!(
+        "GET /management/agent_status HTTP/1.1\r\nHost: {}\r\n\r\n",
+        agent.host()
+    )
+    .repeat(4000);
+    let stuck: Vec<socket2::Socket> = (0..4)
+        .map(|_| {
+            let s =
+                socket2::Socket::new(socket2::Domain::IPV4, socket2::Type::STREAM, None).unwrap();
+            s.set_recv_buffer_size(2048).unwrap();
+            s.connect(&agent.addr.into()).unwrap();
+            s.set_write_timeout(Some(Duration::from_millis(500)))
+                .unwrap();
+            // Blocks once the agent stops reading: what it took is enough.
+            let _ = (&s).write_all(batch.as_bytes());
+            s
+        })
+        .collect();
+    // Until the agent has filled what the network buffers hold for them.
+    std::thread::sleep(Duration::from_secs(1));
+    let started = Instant::now();
+    agent.get("/management/agent_status").send().expect(200);
+    assert!(
+        started.elapsed() < Duration::from_secs(5),
+        "answered after {:?}",
+        started.elapsed()
+    );
+    drop(stuck);
+}
+
 /// Sends `bytes` and waits for the agent to close the connection: how long that took, and the
 /// response it sent, if any.
 fn held_for(agent: &Agent, bytes: &[u8]) -> (Duration, Option<Resp>) {

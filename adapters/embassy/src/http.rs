@@ -11,8 +11,8 @@ use embedded_io_async::{Read, Write};
 /// Headers beyond this make a 431.
 pub const MAX_HEADERS: usize = 32;
 
-/// How a connection ended.
-#[derive(Debug, PartialEq, Eq)]
+/// How a connection ended, or (from [`serve_with`]) where it stands.
+#[derive(Debug)]
 pub enum Outcome<U> {
     /// The client closed it, or asked to, or sent something that ends it.
     Closed,
@@ -22,10 +22,15 @@ pub enum Outcome<U> {
     WebSocket(Channel, U),
     /// `command/8` (Exit): the caller stops the device's server.
     Shutdown,
-    /// (From [`serve_with`] only.) The answer went out and the connection stays open, with no
-    /// byte of a next request here yet: a caller short of buffers waits for the client without
-    /// holding one (an idle keep-alive client must not starve the others), then calls again.
-    Idle,
+    /// (From [`serve_with`] only.) A request was answered and nothing of a next one is here:
+    /// the caller gives the request buffer back before it sends `response` with
+    /// [`send_answer`] (a client slow to take it holds no buffer), and, if `keep_alive`, waits
+    /// for the client's next request without one (an idle client must not starve the others),
+    /// then calls [`serve_with`] again.
+    Answered {
+        response: Response,
+        keep_alive: bool,
+    },
 }
 
 /// The host's timer, for read deadlines: embassy-time on a device; none where a connection
@@ -59,7 +64,8 @@ pub struct ReadLimits {
     /// For a request's head, counted from when the connection starts waiting for it (so an
     /// idle keep-alive connection is closed too); the connection closes without an answer.
     pub header_read_timeout_ms: u64,
-    /// For a request's body once its head is in; 408 and the connection closes.
+    /// For a request's body once its head is in (408 and the connection closes), and for a
+    /// response to be taken by the client (the connection closes).
     pub body_read_timeout_ms: u64,
 }
 
@@ -79,9 +85,35 @@ pub async fn serve<P: Ports, S: Read + Write, U>(
     let mut on_upgrade = on_upgrade;
     loop {
         match serve_with(agent, socket, buf, &mut on_upgrade, &NoTimer, unlimited).await? {
-            Outcome::Idle => continue,
+            Outcome::Answered {
+                response,
+                keep_alive,
+            } => {
+                if !send_answer(socket, response, keep_alive, &NoTimer, unlimited).await?
+                    || !keep_alive
+                {
+                    return Ok(Outcome::Closed);
+                }
+            }
             ended => return Ok(ended),
         }
+    }
+}
+
+/// Sends `response`; false if the client did not take it within the body deadline (a client
+/// that does not read must not keep what serves it).
+pub async fn send_answer<S: Write>(
+    socket: &mut S,
+    response: Response,
+    keep_alive: bool,
+    timer: &impl Timer,
+    limits: ReadLimits,
+) -> Result<bool, S::Error> {
+    use embassy_futures::select::{Either, select};
+    let deadline = timer.after(limits.body_read_timeout_ms);
+    match select(send(socket, response, keep_alive), deadline).await {
+        Either::First(sent) => sent.map(|()| true),
+        Either::Second(()) => Ok(false),
     }
 }
 
@@ -98,7 +130,7 @@ async fn read_until<S: Read>(
     }
 }
 
-/// [`serve`], with read deadlines, returning [`Outcome::Idle`] between requests.
+/// [`serve`], with read and write deadlines, returning [`Outcome::Answered`] between requests.
 pub async fn serve_with<P: Ports, S: Read + Write, U>(
     agent: &Agent<P>,
     socket: &mut S,
@@ -115,7 +147,14 @@ pub async fn serve_with<P: Ports, S: Read + Write, U>(
                 break end;
             }
             if filled == buf.len() {
-                send(socket, ApiError::HeadersTooLarge.into_response(), false).await?;
+                send_answer(
+                    socket,
+                    ApiError::HeadersTooLarge.into_response(),
+                    false,
+                    timer,
+                    limits,
+                )
+                .await?;
                 return Ok(Outcome::Closed);
             }
             let Some(read) = read_until(socket, &mut buf[filled..], head_deadline.as_mut()).await
@@ -131,24 +170,27 @@ pub async fn serve_with<P: Ports, S: Read + Write, U>(
         let body_len = match content_length(&buf[..head]) {
             Ok(n) => n,
             Err(e) => {
-                send(socket, e.into_response(), false).await?;
+                send_answer(socket, e.into_response(), false, timer, limits).await?;
                 return Ok(Outcome::Closed);
             }
         };
         if head + body_len > buf.len() {
-            send(
-                socket,
-                ApiError::PayloadTooLarge(buf.len() - head).into_response(),
-                false,
-            )
-            .await?;
+            let too_large = ApiError::PayloadTooLarge(buf.len() - head).into_response();
+            send_answer(socket, too_large, false, timer, limits).await?;
             return Ok(Outcome::Closed);
         }
         let mut body_deadline = core::pin::pin!(timer.after(limits.body_read_timeout_ms));
         while filled < head + body_len {
             let Some(read) = read_until(socket, &mut buf[filled..], body_deadline.as_mut()).await
             else {
-                send(socket, ApiError::RequestTimeout.into_response(), false).await?;
+                send_answer(
+                    socket,
+                    ApiError::RequestTimeout.into_response(),
+                    false,
+                    timer,
+                    limits,
+                )
+                .await?;
                 return Ok(Outcome::Closed);
             };
             let n = read?;
@@ -164,7 +206,16 @@ pub async fn serve_with<P: Ports, S: Read + Write, U>(
             Some(HostAction::Upgrade(channel)) => Some((channel, on_upgrade(channel))),
             _ => None,
         };
-        send(socket, response, keep_alive).await?;
+        let rest = filled - (head + body_len);
+        if upgrade.is_none() && action != Some(HostAction::Shutdown) && rest == 0 {
+            return Ok(Outcome::Answered {
+                response,
+                keep_alive,
+            });
+        }
+        if !send_answer(socket, response, keep_alive, timer, limits).await? {
+            return Ok(Outcome::Closed);
+        }
         if let Some((channel, prepared)) = upgrade {
             return Ok(Outcome::WebSocket(channel, prepared));
         }
@@ -176,10 +227,7 @@ pub async fn serve_with<P: Ports, S: Read + Write, U>(
         }
         // Pipelined bytes of the next request move to the front.
         buf.copy_within(head + body_len..filled, 0);
-        filled -= head + body_len;
-        if filled == 0 {
-            return Ok(Outcome::Idle);
-        }
+        filled = rest;
     }
 }
 

@@ -22,7 +22,7 @@ use embassy_sync::semaphore::{FairSemaphore, Semaphore};
 use embassy_sync::watch::Watch;
 use embassy_time::{Duration, Timer};
 
-use crate::http::{EmbassyTimer, Outcome, ReadLimits, serve_with};
+use crate::http::{EmbassyTimer, Outcome, ReadLimits, send_answer, serve_with};
 use crate::ports::EventChannel;
 use crate::ws;
 
@@ -126,8 +126,16 @@ impl<'a, P: Ports, M: RawMutex, const CAP: usize, const SUBS: usize, const TASKS
     async fn serve(&self, socket: &mut TcpSocket<'_>, frames: &mut [u8]) {
         loop {
             match self.serve_requests(socket).await {
-                Ok(Outcome::Idle) => {
-                    if !self.next_request(socket).await {
+                // The worker and its buffer are free again: a client slow to take its answer
+                // or idle between requests holds only its own task.
+                Ok(Outcome::Answered {
+                    response,
+                    keep_alive,
+                }) => {
+                    let sent =
+                        send_answer(socket, response, keep_alive, &EmbassyTimer, self.limits).await;
+                    if !matches!(sent, Ok(true)) || !keep_alive || !self.next_request(socket).await
+                    {
                         return;
                     }
                 }
@@ -144,8 +152,8 @@ impl<'a, P: Ports, M: RawMutex, const CAP: usize, const SUBS: usize, const TASKS
         }
     }
 
-    /// Runs the request path with a worker and its buffer until the connection is idle, ends
-    /// or changes protocol.
+    /// Runs the request path with a worker and its buffer until a request is answered (the
+    /// answer is the caller's to send), the connection ends or it changes protocol.
     async fn serve_requests(
         &self,
         socket: &mut TcpSocket<'_>,
