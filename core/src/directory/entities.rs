@@ -144,7 +144,6 @@ fn apply(kind: &Kind, entity: &mut Entity, input: &EntityInput, inserting: bool)
     Ok(())
 }
 
-/// A new record; its name must be free in the account.
 /// What a record depends on outside its own rows (a drive: its cloud account): adds the checks
 /// that keep it so, and the marks a concurrent remover of the dependency sees, to the record's
 /// commit. Runs for every attempt, on fresh reads.
@@ -155,6 +154,7 @@ pub fn unguarded(_: &Entity, _: &mut Batch) -> ApiResult<()> {
     Ok(())
 }
 
+/// A new record; its name must be free in the account.
 pub fn insert(
     store: &impl Store,
     kind: &Kind,
