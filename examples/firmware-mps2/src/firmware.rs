@@ -1,4 +1,4 @@
-//! The board: heap, ports, the executor's entry and the connection task pool.
+//! The board: heap, ports and the executor's entry.
 
 use core::alloc::{GlobalAlloc, Layout};
 use core::cell::Cell;

@@ -1,5 +1,5 @@
 //! The self-test: the request path end to end, as a client would drive it, on connections
-//! served by the same task pool a networked firmware uses.
+//! served by a pool of connection tasks, as the networked build serves its sockets.
 
 use alloc::boxed::Box;
 use alloc::format;

@@ -7,7 +7,7 @@
 //! command line) for its settings, and a copy of each outgoing message in `outbox/` there for
 //! the tests.
 
-use click_core::ports::{Mail, MailError, Mailer, RngExt};
+use click_core::ports::{Clock, Mail, MailError, Mailer, RngExt};
 use click_embassy::config::DeviceConfig;
 use click_embassy::net::Server;
 use click_embassy::ports::{EmbassyClock, RamOutbox, outbox_file};
@@ -43,12 +43,12 @@ type BoardServer = Server<
 >;
 
 /// The device's outbox, with a copy of each message on the debug host.
-pub struct HostOutbox(RamOutbox);
+/// Files are named by the device's clock, so their names sort as the messages were sent.
+pub struct HostOutbox(RamOutbox, EmbassyClock);
 
 impl Mailer for HostOutbox {
     fn send(&self, mail: Mail) -> Result<(), MailError> {
-        let now_ms = host::unix_secs() * 1000 + embassy_time::Instant::now().as_millis() % 1000;
-        let (name, text) = outbox_file(&mail, now_ms, &BoardRng.bytes());
+        let (name, text) = outbox_file(&mail, self.1.now_ms(), &BoardRng.bytes());
         host::write_file(&alloc::format!("outbox/{name}"), text.as_bytes());
         self.0.send(mail)
     }
@@ -121,9 +121,13 @@ pub async fn run(spawner: Spawner) -> bool {
     };
     device.compat |= host::has_arg("--compat");
     let (config, limits) = device.resolve();
-    let clock = EmbassyClock::set(host::unix_secs() * 1000);
-    let agent: &'static BoardAgent =
-        crate::firmware::static_agent(clock, HostOutbox(RamOutbox::new(OUTBOX_KEPT)), config);
+    let boot_ms = host::unix_secs() * 1000;
+    let clock = EmbassyClock::set(boot_ms);
+    let agent: &'static BoardAgent = crate::firmware::static_agent(
+        clock,
+        HostOutbox(RamOutbox::new(OUTBOX_KEPT), EmbassyClock::set(boot_ms)),
+        config,
+    );
     static REQUEST_BUFFERS: ConstStaticCell<[[u8; REQUEST_BUFFER]; WORKERS]> =
         ConstStaticCell::new([[0; REQUEST_BUFFER]; WORKERS]);
     let buffers = REQUEST_BUFFERS

@@ -64,10 +64,6 @@ fn parse_rfc1123(s: &str) -> Option<u64> {
     click_core::time::parse_iso8601(&format!("{y}-{m:02}-{d:0>2}T{time}Z"))
 }
 
-fn failed(e: reqwest::Error) -> StorageError {
-    StorageError::Failed(e.without_url().to_string())
-}
-
 impl Azure {
     pub fn new(t: &CloudTarget, http: reqwest::Client) -> Result<Azure, StorageError> {
         let account = t.access_key.clone();
@@ -211,7 +207,7 @@ impl Azure {
         .await?
         .bytes()
         .await
-        .map_err(failed)
+        .map_err(super::transport_failed)
     }
 
     pub async fn list_buckets(

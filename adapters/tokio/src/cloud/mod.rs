@@ -31,6 +31,12 @@ pub struct Stored {
     pub etag: Option<String>,
 }
 
+/// A request that got no answer (connection, TLS, a broken body). The URL is left out of the
+/// message: a presigned or SAS one carries credentials.
+pub(crate) fn transport_failed(e: reqwest::Error) -> StorageError {
+    StorageError::Failed(e.without_url().to_string())
+}
+
 /// An ETag in its quoted HTTP form: Azure's listings give it bare, headers quoted.
 pub(crate) fn quoted_etag(etag: &str) -> String {
     let bare = etag.trim().trim_start_matches("W/").trim_matches('"');
@@ -87,7 +93,7 @@ pub(crate) async fn send_retrying(
                     return Err(last);
                 }
             }
-            Err(e) => last = StorageError::Failed(e.without_url().to_string()),
+            Err(e) => last = transport_failed(e),
         }
         tracing::debug!(attempt, "provider request failed, may retry: {last:?}");
     }

@@ -152,7 +152,7 @@ impl S3 {
             .await?
             .bytes()
             .await
-            .map_err(|e| StorageError::Failed(e.without_url().to_string()))
+            .map_err(super::transport_failed)
     }
 
     pub async fn list_buckets(
@@ -317,10 +317,7 @@ impl S3 {
         {
             builder = builder.header(name, value);
         }
-        let resp = builder
-            .send()
-            .await
-            .map_err(|e| StorageError::Failed(e.without_url().to_string()))?;
+        let resp = builder.send().await.map_err(super::transport_failed)?;
         if resp.status().is_success() {
             return Ok(resp);
         }
@@ -357,10 +354,7 @@ impl S3 {
                 attempts,
             )
             .await?;
-        let body = resp
-            .bytes()
-            .await
-            .map_err(|e| StorageError::Failed(e.without_url().to_string()))?;
+        let body = resp.bytes().await.map_err(super::transport_failed)?;
         Ok(xml::<InitiateMultipartUploadResult>(&body)?.upload_id)
     }
 
@@ -425,7 +419,7 @@ impl S3 {
             .await?
             .bytes()
             .await
-            .map_err(|e| StorageError::Failed(e.without_url().to_string()))?;
+            .map_err(super::transport_failed)?;
         // S3 may answer 200 with an error in the body when completion fails late.
         if std::str::from_utf8(&body).is_ok_and(|t| t.contains("<Error>")) {
             return Err(error_of(
