@@ -7,13 +7,15 @@ use alloc::string::String;
 use core::sync::atomic::{AtomicU8, AtomicU32, Ordering};
 use serde::de::DeserializeOwned;
 
+use crate::auth::session::{self, Sessions};
 use crate::auth::{AuthPolicy, Caller, request_token};
 use crate::config::{CoreConfig, Mode};
 use crate::error::{ApiError, ApiResult};
 use crate::events::{AppNotification, Channel, Event, NotificationType, notification_frame};
 use crate::http::{Request, Response};
+use crate::model::User;
 use crate::ports::{Clock, EventSink, Ports};
-use crate::routes::{self, Handler, Match, Params, Route};
+use crate::routes::{self, Handler, Match, Params};
 use crate::security;
 use crate::sync::SpinLock;
 
@@ -55,6 +57,8 @@ pub struct Ctx<'a, P: Ports> {
     pub req: &'a Request<'a>,
     pub params: Params<'a>,
     pub caller: Option<Caller>,
+    /// The caller's user, when the route's policy already read it (admin routes).
+    user: Option<User>,
 }
 
 impl<P: Ports> Ctx<'_, P> {
@@ -81,6 +85,15 @@ impl<P: Ports> Ctx<'_, P> {
             .ok_or(ApiError::Unauthorized("A token is required."))
     }
 
+    /// The caller's user as stored now (its type and status may have changed since the
+    /// token was issued).
+    pub fn user(&self) -> ApiResult<User> {
+        match &self.user {
+            Some(user) => Ok(user.clone()),
+            None => session::user_of(self.store(), self.caller()?),
+        }
+    }
+
     pub fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
         crate::json::parse(self.req.body)
     }
@@ -103,6 +116,11 @@ impl<P: Ports> Agent<P> {
 
     pub fn status(&self) -> AgentStatus {
         AgentStatus::from_u8(self.status.load(Ordering::Acquire))
+    }
+
+    /// The sessions behind the agent's tokens.
+    pub fn sessions(&self) -> Sessions<'_, P> {
+        Sessions::new(&self.ports, self.config.token_ttl_secs)
     }
 
     pub fn set_status(&self, status: AgentStatus) {
@@ -144,7 +162,7 @@ impl<P: Ports> Agent<P> {
         let check = || -> ApiResult<()> {
             security::check(req, &self.config, false)?;
             match routes::find(req.method, req.path) {
-                Match::Found(route, _) => self.authorize(route, req).map(drop),
+                Match::Found(route, _) => self.authorize(route.auth, req).map(drop),
                 Match::WrongMethod => Err(ApiError::MethodNotAllowed),
                 Match::None => Err(ApiError::NoRoute),
             }
@@ -167,12 +185,13 @@ impl<P: Ports> Agent<P> {
             Match::WrongMethod => return Err(ApiError::MethodNotAllowed),
             Match::None => return Err(ApiError::NoRoute),
         };
-        let caller = self.authorize(route, req)?;
+        let (caller, user) = self.authorize(route.auth, req)?;
         let cx = Ctx {
             agent: self,
             req,
             params,
             caller,
+            user,
         };
         let result = routes::dispatch(route.handler, &cx).await;
         if !req.method.is_safe() {
@@ -188,19 +207,34 @@ impl<P: Ports> Agent<P> {
         result
     }
 
-    fn authorize(&self, route: &Route, req: &Request<'_>) -> ApiResult<Option<Caller>> {
+    /// Who calls, as the route's policy requires: the caller, and for admin routes its user.
+    fn authorize(
+        &self,
+        policy: AuthPolicy,
+        req: &Request<'_>,
+    ) -> ApiResult<(Option<Caller>, Option<User>)> {
         let token = request_token(req);
-        let required = match route.auth {
-            AuthPolicy::Public => return Ok(None),
-            AuthPolicy::User => true,
+        let required = match policy {
+            AuthPolicy::Public => return Ok((None, None)),
+            AuthPolicy::User | AuthPolicy::Admin => true,
             AuthPolicy::Local => self.config.mode == Mode::Secure,
             AuthPolicy::Optional => false,
         };
-        match token {
-            Some(t) => self.authenticate_token(&t).map(Some),
-            None if required => Err(ApiError::Unauthorized("A token is required.")),
-            None => Ok(None),
+        let caller = match token {
+            Some(t) => self.sessions().authenticate(&t)?,
+            None if required => return Err(ApiError::Unauthorized("A token is required.")),
+            None => return Ok((None, None)),
+        };
+        if policy != AuthPolicy::Admin {
+            return Ok((Some(caller), None));
         }
+        let user = session::user_of(self.ports.store(), &caller)?;
+        if !user.is_admin() {
+            return Err(ApiError::access(
+                "Only the account owner and admins can do this.",
+            ));
+        }
+        Ok((Some(caller), Some(user)))
     }
 
     fn raise_endpoint_execution(&self, req: &Request<'_>) {
@@ -217,9 +251,19 @@ impl<P: Ports> Agent<P> {
 
 /// Reads a query parameter that must be present.
 pub fn required_query<'a>(req: &Request<'a>, name: &str) -> ApiResult<Cow<'a, str>> {
-    req.query_param(name)
-        .filter(|v| !v.trim().is_empty())
-        .ok_or_else(|| ApiError::invalid(format!("The query parameter '{name}' is required.")))
+    required_query_of(req, &[name])
+}
+
+/// Reads a query parameter that must be present under one of its names: the documented one
+/// first (the one an error names), then aliases.
+pub fn required_query_of<'a>(req: &Request<'a>, names: &[&str]) -> ApiResult<Cow<'a, str>> {
+    names
+        .iter()
+        .find_map(|name| req.query_param(name).filter(|v| !v.trim().is_empty()))
+        .ok_or_else(|| {
+            let name = names.first().copied().unwrap_or("");
+            ApiError::invalid(format!("The query parameter '{name}' is required."))
+        })
 }
 
 #[cfg(test)]

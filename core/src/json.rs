@@ -99,6 +99,31 @@ pub fn required<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
     Ok(v)
 }
 
+/// Checks an email address (at most 50 characters, as the docs' accounts allow): one `@`,
+/// something before it, a dotted domain after it, no spaces. Answers 499 `INVALID_EMAIL`.
+pub fn email(value: &str) -> Result<String, ApiError> {
+    let email = required("email", value)?;
+    max_len("email", email, 50)?;
+    let valid = match email.split_once('@') {
+        Some((local, domain)) => {
+            !local.is_empty()
+                && domain.contains('.')
+                && !domain.starts_with('.')
+                && !domain.ends_with('.')
+                && !email.contains(char::is_whitespace)
+                && !domain.contains('@')
+        }
+        None => false,
+    };
+    if !valid {
+        return Err(ApiError::new(
+            crate::error::ErrorCode::InvalidEmail,
+            "'email' is not a valid email address.",
+        ));
+    }
+    Ok(String::from(email))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -18,6 +18,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 pub mod json;
+pub mod mail;
 pub mod model;
 pub mod paging;
 pub mod ports;

@@ -46,6 +46,15 @@ impl<T> Page<T> {
         }
     }
 
+    /// The same page with each item turned into its wire shape, which may fail.
+    pub fn try_map<U, E>(self, f: impl FnMut(T) -> Result<U, E>) -> Result<Page<U>, E> {
+        Ok(Page {
+            data: self.data.into_iter().map(f).collect::<Result<_, E>>()?,
+            total: self.total,
+            options: self.options,
+        })
+    }
+
     /// The same page with each item turned into its wire shape.
     pub fn map<'a, U>(&'a self, f: impl FnMut(&'a T) -> U) -> Page<U> {
         Page {

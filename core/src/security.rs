@@ -22,7 +22,7 @@ fn host_name(host: &str) -> &str {
 pub fn host_allowed(host: Option<&str>, config: &CoreConfig) -> bool {
     let Some(host) = host else { return false };
     let name = host_name(host);
-    LOOPBACK_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+    is_loopback(name)
         || config
             .allowed_hosts
             .iter()
@@ -37,18 +37,48 @@ pub fn origin_allowed(origin: &str, config: &CoreConfig) -> bool {
         .any(|o| o.trim_end_matches('/').eq_ignore_ascii_case(origin))
 }
 
+fn is_loopback(name: &str) -> bool {
+    LOOPBACK_NAMES.iter().any(|n| n.eq_ignore_ascii_case(name))
+}
+
+/// The port of a `Host` value or an origin's authority (80 when it names none).
+fn port(authority: &str) -> &str {
+    match &authority[host_name(authority).len()..] {
+        "" => "80",
+        rest => rest.trim_start_matches(':'),
+    }
+}
+
+/// Whether `origin` is the agent itself: a page it serves calls it with the Origin made of
+/// `http://` and the Host it was loaded from, and on loopback under any of the loopback names
+/// for the port it listens on. Only reached once the Host is known to be one the agent serves, so a
+/// rebound name never gets here.
+fn same_origin(origin: &str, host: Option<&str>) -> bool {
+    let (Some(authority), Some(host)) = (
+        origin.trim_end_matches('/').strip_prefix("http://"),
+        host.map(str::trim),
+    ) else {
+        return false;
+    };
+    let (name, host_name) = (host_name(authority), host_name(host));
+    let same_name =
+        name.eq_ignore_ascii_case(host_name) || (is_loopback(name) && is_loopback(host_name));
+    same_name && port(authority) == port(host)
+}
+
 /// Refuses requests whose Host is not a loopback or configured name, and state-changing
-/// requests or WebSocket upgrades from an Origin that is not allowlisted. Requests without an
-/// Origin (scripts, CLI clients) pass.
+/// requests or WebSocket upgrades from an Origin that is neither the agent's own nor
+/// allowlisted. Requests without an Origin (scripts, CLI clients) pass.
 pub fn check(req: &Request<'_>, config: &CoreConfig, is_upgrade: bool) -> Result<(), ApiError> {
-    if !host_allowed(req.header_str("host"), config) {
+    let host = req.header_str("host");
+    if !host_allowed(host, config) {
         return Err(ApiError::Forbidden(
             "The Host header names a host this agent does not serve.",
         ));
     }
     if let Some(origin) = req.header_str("origin") {
         let needs_check = is_upgrade || !req.method.is_safe();
-        if needs_check && !origin_allowed(origin, config) {
+        if needs_check && !same_origin(origin, host) && !origin_allowed(origin, config) {
             return Err(ApiError::Forbidden(
                 "Requests from this Origin are not allowed.",
             ));
@@ -127,5 +157,32 @@ mod tests {
         assert!(origin_allowed("http://localhost:3000", &c));
         assert!(!origin_allowed("http://localhost:3001", &c));
         assert!(!origin_allowed("null", &c));
+    }
+
+    #[test]
+    fn the_agents_own_origin_is_same_origin() {
+        let host = Some("127.0.0.1:29123");
+        assert!(same_origin("http://127.0.0.1:29123", host));
+        assert!(same_origin(
+            "http://LOCALHOST:29123/",
+            Some("localhost:29123")
+        ));
+        assert!(same_origin("http://[::1]:8080", Some("[::1]:8080")));
+        assert!(same_origin("http://localhost:29123", host));
+        assert!(same_origin("http://[::1]:29123", host));
+        assert!(same_origin("http://nas.lan:29123", Some("nas.lan:29123")));
+        assert!(same_origin("http://localhost", Some("127.0.0.1:80")));
+        for foreign in [
+            "http://127.0.0.1:3000",
+            "https://127.0.0.1:29123",
+            "http://evil.com",
+            "null",
+            "http://127.0.0.1:29123.evil.com",
+            "http://nas.lan:29123",
+            "http://localhost:2912",
+        ] {
+            assert!(!same_origin(foreign, host), "{foreign}");
+        }
+        assert!(!same_origin("http://127.0.0.1:29123", None));
     }
 }

@@ -29,12 +29,14 @@ fn every_route_is_documented_with_its_method_and_auth() {
             .get(&(method.clone(), path.clone()))
             .unwrap_or_else(|| panic!("{method} {path} is not in endpoints.tsv"));
         let expected = match (path.as_str(), doc_auth.as_str()) {
-            // The reset-token extension (DESIGN.md) lets this one through without a token.
+            // The reset-token extension (README.md) lets this one through without a token.
             ("/authentication/reset_password", _) => "Optional",
             // "No token is accepted ... the signed-in user is used": a token in secure mode,
             // the Start command's user in compat mode.
             ("/cloud/upload_object_from_form", _) => "Local",
             (p, _) if p.starts_with("/management/") && p != "/management/agent_status" => "Local",
+            // Documented as signed-in; the table also says only admins may call it.
+            (_, a) if a.starts_with("Yes") && policy == "Admin" => "Admin",
             (_, a) if a.starts_with("Yes") => "User",
             (_, a) if a.starts_with("No") => "Public",
             (_, a) => panic!("{path}: unexpected documented auth {a:?}"),

@@ -105,6 +105,42 @@ fn state_changing_calls_from_foreign_origins_are_refused() {
 }
 
 #[test]
+fn the_agents_own_origin_is_same_origin() {
+    // A page the agent serves (the reports' dashboard) calls it from its own origin.
+    let agent = Agent::start();
+    let own = format!("http://{}", agent.host());
+    let port = agent.addr.port();
+    let signup = |n: usize| json!({"name": "x", "email": format!("own{n}@example.com"), "password": PASSWORD});
+    agent
+        .post("/authentication/signup", signup(0))
+        .header("Origin", &own)
+        .send()
+        .expect(200);
+    // On loopback, the other names of the same port are the agent too.
+    if agent.addr.ip().is_loopback() {
+        for (n, name) in ["localhost", "127.0.0.1", "[::1]"].iter().enumerate() {
+            agent
+                .post("/authentication/signup", signup(n + 1))
+                .header("Origin", &format!("http://{name}:{port}"))
+                .send()
+                .expect(200);
+        }
+    }
+    let token = signup_and_login(&agent, "own@example.com");
+    let path = format!("/notification?token={token}");
+    agent
+        .ws(&path, &[("Origin", &own)])
+        .expect("same-origin WebSocket");
+    // Another port on the same host is another site.
+    let other = format!("http://127.0.0.1:{}", port.wrapping_add(1));
+    agent
+        .post("/authentication/signup", signup(9))
+        .header("Origin", &other)
+        .send()
+        .expect(403);
+}
+
+#[test]
 fn cors_preflight_only_for_allowlisted_origins() {
     let agent = agent_with_origin();
     let r = agent

@@ -130,6 +130,14 @@ fn drives_are_named_records_backed_by_a_cloud_account() {
     let page = a.get("/sharedclouddrive/get_all?name=crea");
     assert_eq!(page["total"], 1);
     assert_eq!(page["data"][0]["prefix"], "projects/new/");
+    // web-api/sharedclouddrive.md: who created it, and its cloud account as /cloud/account
+    // shows it (keys obfuscated).
+    let owner = a.get("/authentication/user")["userId"].clone();
+    for d in [&d, &updated, &page["data"][0]] {
+        assert_eq!(d["creatorUserId"], owner, "{d}");
+        assert_eq!(d["cloudAccount"]["id"], json!(cloud), "{d}");
+        assert_eq!(d["cloudAccount"]["secretKey"], "********", "{d}");
+    }
     let all = a.get("/sharedclouddrive/get_all?sortfield=Name&descending=true");
     assert_eq!(all["data"][0]["name"], "Minimal");
 
@@ -204,10 +212,13 @@ fn assignments_are_seen_from_both_sides_and_go_with_the_drive() {
     ));
     assert_eq!(users["data"][0]["user"]["username"], "direct@example.com");
     assert_eq!(users["data"][0]["permission"]["permissionType"], 2);
-    let groups = a.get(&format!(
-        "/userspermission/get_usergroups_assigned_to_sharedclouddrive?sharedCloudDriveId={drive_id}"
-    ));
-    assert_eq!(groups["data"][0]["userGroup"]["name"], "Editors");
+    // Documented as `sharedCloudDrive` here (the other routes' `sharedCloudDriveId` too).
+    for param in ["sharedCloudDrive", "sharedCloudDriveId"] {
+        let groups = a.get(&format!(
+            "/userspermission/get_usergroups_assigned_to_sharedclouddrive?{param}={drive_id}"
+        ));
+        assert_eq!(groups["data"][0]["userGroup"]["name"], "Editors");
+    }
     let projects = a.get(&format!(
         "/projects/get_assigned_projects?sharedCloudDriveId={drive_id}"
     ));
@@ -293,7 +304,18 @@ fn assignments_are_seen_from_both_sides_and_go_with_the_drive() {
         "/userspermission/get_users_assigned_to_sharedclouddrive?sharedCloudDriveId={drive_id}"
     ));
     assert_eq!(users["data"][0]["permission"]["permissionType"], 1);
-    let project_assignment = of_project["data"][0]["id"].as_str().unwrap().to_string();
+    // SharedCloudDriveProjectDTO (web-api/project.md): the assignment under
+    // `projectSharedCloudDrive`, whose id unassigns it.
+    let item = &of_project["data"][0];
+    assert_eq!(item["projectSharedCloudDrive"]["projectId"], json!(project));
+    assert_eq!(
+        item["projectSharedCloudDrive"]["sharedCloudDriveId"],
+        json!(drive_id)
+    );
+    let project_assignment = item["projectSharedCloudDrive"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
     a.delete(&format!(
         "/projects/unassign_sharedclouddrive?id={project_assignment}"
     ))

@@ -7,10 +7,10 @@ use std::time::{Instant, SystemTime, UNIX_EPOCH};
 use click_core::auth::api_token::{self, ApiToken};
 use click_core::directory::entities::{self, EntityInput};
 use click_core::directory::users;
-use click_core::model::tables::ACCOUNTS;
 use click_core::model::{Account, User, UserStatus, UserType};
 use click_core::ports::{Rng, RngExt, Store};
 use click_core::store::Batch;
+use click_core::store::keys::ACCOUNTS;
 use click_core::store::table::CounterDeltas;
 use click_tokio::data_dir::{DATABASE_FILE, create_private_dir};
 use click_tokio::ports::OsRng;
@@ -115,7 +115,7 @@ fn main() {
             entities::insert(
                 &store,
                 kind,
-                &account.id,
+                &owner,
                 rng.uuid(),
                 &input,
                 &entities::unguarded,

@@ -11,16 +11,11 @@ use super::Caller;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::{Store, hex};
 use crate::store::Batch;
-use crate::store::table::{Table, indexed_rows};
+use crate::store::keys::{API_TOKENS, API_TOKENS_BY_HASH, API_TOKENS_BY_USER};
+use crate::store::table::indexed_rows;
 
 /// Every API token starts with this, so the agent knows it is not a JWT.
 pub const PREFIX: &str = "click_";
-
-pub const TOKENS: Table = Table::new("apitoken/");
-/// SHA-256 of a token -> token id.
-pub const BY_HASH: Table = Table::new("idx/apitoken-hash/");
-/// `<user id>/<token id>` -> "".
-pub const BY_USER: Table = Table::new("idx/user-apitoken/");
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct ApiToken {
@@ -46,20 +41,24 @@ pub fn is_api_token(token: &str) -> bool {
 
 /// Adds a new token to `batch`.
 pub fn put(batch: &mut Batch, token: &ApiToken) {
-    TOKENS.put(batch, &token.id, token);
-    BY_HASH.put_str(batch, &token.hash, &token.id);
-    BY_USER.put_str(batch, &format!("{}/{}", token.user_id, token.id), "");
+    API_TOKENS.put(batch, &token.id, token);
+    API_TOKENS_BY_HASH.put_str(batch, &token.hash, &token.id);
+    API_TOKENS_BY_USER.put_str(batch, &format!("{}/{}", token.user_id, token.id), "");
 }
 
 pub fn delete(batch: &mut Batch, token: &ApiToken) {
-    TOKENS.delete(batch, &token.id);
-    BY_HASH.delete(batch, &token.hash);
-    BY_USER.delete(batch, &format!("{}/{}", token.user_id, token.id));
+    API_TOKENS.delete(batch, &token.id);
+    API_TOKENS_BY_HASH.delete(batch, &token.hash);
+    API_TOKENS_BY_USER.delete(batch, &format!("{}/{}", token.user_id, token.id));
 }
 
 /// The user's tokens, oldest first.
 pub fn of_user(store: &impl Store, user_id: &str) -> ApiResult<Vec<ApiToken>> {
-    let mut out: Vec<ApiToken> = indexed_rows(store, &BY_USER.key(&format!("{user_id}/")), TOKENS)?;
+    let mut out: Vec<ApiToken> = indexed_rows(
+        store,
+        &API_TOKENS_BY_USER.key(&format!("{user_id}/")),
+        API_TOKENS,
+    )?;
     out.sort_by_key(|t| t.create_ms);
     Ok(out)
 }
@@ -67,16 +66,16 @@ pub fn of_user(store: &impl Store, user_id: &str) -> ApiResult<Vec<ApiToken>> {
 /// The caller an API token stands for, if it is known and not expired.
 pub fn authenticate(store: &impl Store, token: &str, now_ms: u64) -> ApiResult<Caller> {
     const INVALID: &str = "The API token is invalid, expired or deleted.";
-    let id = BY_HASH
+    let id = API_TOKENS_BY_HASH
         .get_str(store, &hash(token))?
         .ok_or(ApiError::Unauthorized(INVALID))?;
-    let row: ApiToken = TOKENS
+    let row: ApiToken = API_TOKENS
         .get(store, &id)?
         .ok_or(ApiError::Unauthorized(INVALID))?;
     if row.expires_ms.is_some_and(|e| e <= now_ms) {
         return Err(ApiError::Unauthorized(INVALID));
     }
-    let user: crate::model::User = crate::model::tables::USERS
+    let user: crate::model::User = crate::store::keys::USERS
         .get(store, &row.user_id)?
         .ok_or(ApiError::Unauthorized(INVALID))?;
     if user.status != crate::model::UserStatus::ACTIVE {

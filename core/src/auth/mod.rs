@@ -2,6 +2,7 @@
 
 pub mod api_token;
 pub mod jwt;
+pub mod reset;
 pub mod session;
 pub mod throttle;
 pub mod totp;
@@ -18,6 +19,9 @@ pub enum AuthPolicy {
     Public,
     /// A valid token, always.
     User,
+    /// A valid token of the account's owner or an admin (`DesktopAdmin`, `AccountAdmin`);
+    /// other users get 499 `ACCESS`.
+    Admin,
     /// Documented as open (`/management/*`, the WebSockets): a token is required in secure
     /// mode; in `--compat` mode a token is used when given.
     Local,

@@ -6,16 +6,11 @@ use serde::{Deserialize, Serialize};
 
 use super::Caller;
 use super::jwt::Claims;
-use crate::agent::Agent;
 use crate::error::{ApiError, ApiResult};
 use crate::model::User;
-use crate::model::tables::{SESSIONS, USERS};
 use crate::ports::{Clock, Ports, RngExt, Store, TokenSigner};
-use crate::store::table::Table;
+use crate::store::keys::{SESSIONS, USER_SESSIONS, USERS};
 use crate::store::{Batch, scan_all};
-
-/// User id + session id -> nothing; lists a user's sessions for bulk revocation.
-pub const USER_SESSIONS: Table = Table::new("idx/user-session/");
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Session {
@@ -31,12 +26,24 @@ fn user_session_key(user_id: &str, session_id: &str) -> String {
     alloc::format!("{user_id}/{session_id}")
 }
 
-impl<P: Ports> Agent<P> {
+/// The agent's sessions: opened by a login, checked on every call, revoked by a logout, a
+/// password change or a user's removal.
+pub struct Sessions<'a, P: Ports> {
+    ports: &'a P,
+    ttl_secs: u64,
+}
+
+impl<'a, P: Ports> Sessions<'a, P> {
+    /// Sessions over the host's ports; new ones last `ttl_secs`.
+    pub fn new(ports: &'a P, ttl_secs: u64) -> Sessions<'a, P> {
+        Sessions { ports, ttl_secs }
+    }
+
     /// Opens a session for `user` in `batch` and returns its signed token.
-    pub fn open_session(&self, batch: &mut Batch, user: &User) -> String {
+    pub fn open(&self, batch: &mut Batch, user: &User) -> String {
         let now = self.ports.clock().now_ms();
         let session_id = self.ports.rng().uuid();
-        let expires_ms = now + self.config.token_ttl_secs * 1000;
+        let expires_ms = now + self.ttl_secs * 1000;
         let session = Session {
             user_id: user.id.clone(),
             account_id: user.account_id.clone(),
@@ -56,7 +63,7 @@ impl<P: Ports> Agent<P> {
     }
 
     /// Checks a token: signature, expiry, and that its session still exists.
-    pub fn authenticate_token(&self, token: &str) -> ApiResult<Caller> {
+    pub fn authenticate(&self, token: &str) -> ApiResult<Caller> {
         if super::api_token::is_api_token(token) {
             let now = self.ports.clock().now_ms();
             return super::api_token::authenticate(self.ports.store(), token, now);
@@ -110,7 +117,7 @@ impl<P: Ports> Agent<P> {
     }
 
     /// Adds to `batch` the deletion of every session of `user_id` except `keep`.
-    pub fn revoke_sessions(
+    pub fn revoke_all(
         &self,
         batch: &mut Batch,
         user_id: &str,
@@ -120,7 +127,7 @@ impl<P: Ports> Agent<P> {
     }
 
     /// Adds to `batch` the deletion of the user's expired sessions, so that they do not pile up.
-    pub fn revoke_expired_sessions(&self, batch: &mut Batch, user_id: &str) -> ApiResult<()> {
+    pub fn revoke_expired(&self, batch: &mut Batch, user_id: &str) -> ApiResult<()> {
         let now = self.ports.clock().now_ms();
         self.prune_sessions(batch, user_id, |_, session| {
             session.is_none_or(|s| s.expires_ms <= now)
@@ -146,11 +153,11 @@ impl<P: Ports> Agent<P> {
         })?;
         Ok(())
     }
+}
 
-    /// The user behind a caller; a deleted user's tokens stop working.
-    pub fn caller_user(&self, caller: &Caller) -> ApiResult<User> {
-        USERS
-            .get(self.ports.store(), &caller.user_id)?
-            .ok_or(ApiError::Unauthorized(INVALID))
-    }
+/// The user behind a caller; a deleted user's tokens stop working.
+pub fn user_of(store: &impl Store, caller: &Caller) -> ApiResult<User> {
+    USERS
+        .get(store, &caller.user_id)?
+        .ok_or(ApiError::Unauthorized(INVALID))
 }

@@ -9,10 +9,8 @@ use crate::config::CoreConfig;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ports::Store;
 use crate::store::Batch;
-use crate::store::table::{Table, save};
-
-/// User id -> recent failed logins.
-pub const FAILURES: Table = Table::new("login-failures/");
+use crate::store::keys::LOGIN_FAILURES;
+use crate::store::table::save;
 
 #[derive(Serialize, Deserialize, Default)]
 struct Failures {
@@ -31,7 +29,7 @@ fn wait_ms(count: u32, config: &CoreConfig) -> u64 {
 
 /// Refuses an attempt that comes too soon after failures, without looking at the password.
 pub fn check(store: &impl Store, config: &CoreConfig, user_id: &str, now_ms: u64) -> ApiResult<()> {
-    let Some(f) = FAILURES.get::<Failures>(store, user_id)? else {
+    let Some(f) = LOGIN_FAILURES.get::<Failures>(store, user_id)? else {
         return Ok(());
     };
     let ready = f.last_ms + wait_ms(f.count, config);
@@ -47,9 +45,9 @@ pub fn check(store: &impl Store, config: &CoreConfig, user_id: &str, now_ms: u64
 
 /// Counts a failure. Concurrent failures may count once: the wait still grows.
 pub fn record_failure(store: &impl Store, user_id: &str, now_ms: u64) -> ApiResult<()> {
-    let f: Failures = FAILURES.get(store, user_id)?.unwrap_or_default();
+    let f: Failures = LOGIN_FAILURES.get(store, user_id)?.unwrap_or_default();
     let mut batch = Batch::new();
-    FAILURES.put(
+    LOGIN_FAILURES.put(
         &mut batch,
         user_id,
         &Failures {
@@ -61,5 +59,5 @@ pub fn record_failure(store: &impl Store, user_id: &str, now_ms: u64) -> ApiResu
 }
 
 pub fn clear(batch: &mut Batch, user_id: &str) {
-    FAILURES.delete(batch, user_id);
+    LOGIN_FAILURES.delete(batch, user_id);
 }

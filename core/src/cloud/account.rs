@@ -12,11 +12,9 @@ use crate::json::null_as_default;
 use crate::model::User;
 use crate::ports::{CloudTarget, SecretBox, Store, hex};
 use crate::store::Batch;
-use crate::store::table::{Table, indexed_rows};
-
-pub const CLOUD_ACCOUNTS: Table = Table::new("cloudaccount/");
-/// `{account id}/{cloud account id}` -> nothing: an account's cloud accounts.
-pub const BY_ACCOUNT: Table = Table::new("idx/cloudaccount/");
+use crate::store::keys::{CLOUD_ACCOUNT_DRIVE_WRITES, CLOUD_ACCOUNTS, CLOUD_ACCOUNTS_BY_ACCOUNT};
+use crate::store::table::indexed_rows;
+use crate::time::iso8601;
 
 /// A stored cloud account. The secret key and `credentialsData` are sealed with the host's
 /// [`SecretBox`]; the access key is an identifier, kept in clear and shown obfuscated.
@@ -87,16 +85,12 @@ impl CloudAccount {
 
 /// The cloud accounts of `account_id` that `caller` may see, oldest first.
 pub fn visible(store: &impl Store, caller: &Caller) -> ApiResult<Vec<CloudAccount>> {
-    let prefix = BY_ACCOUNT.key(&alloc::format!("{}/", caller.account_id));
+    let prefix = CLOUD_ACCOUNTS_BY_ACCOUNT.key(&alloc::format!("{}/", caller.account_id));
     let mut rows: Vec<CloudAccount> = indexed_rows(store, &prefix, CLOUD_ACCOUNTS)?;
     rows.retain(|a| a.visible_to(caller));
     rows.sort_by_key(|a| a.create_ms);
     Ok(rows)
 }
-
-/// `{cloud account id}` -> a counter every commit of a drive using the cloud account bumps, so
-/// that deleting the cloud account notices a drive written after it looked for drives.
-const DRIVE_WRITES: Table = Table::new("count/cloudaccount-drive-writes/");
 
 /// Makes a drive's commit (`batch`) require cloud account `id` as it is now, and mark the
 /// write; NOT_FOUND if it is gone.
@@ -106,14 +100,14 @@ pub fn pin_for_drive(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResu
         return Err(ApiError::not_found("The cloud account"));
     };
     batch.require_value(key, Some(row.as_ref().to_vec()));
-    batch.add(DRIVE_WRITES.key(id.trim()), 1);
+    batch.add(CLOUD_ACCOUNT_DRIVE_WRITES.key(id.trim()), 1);
     Ok(())
 }
 
 /// Makes the delete of cloud account `id` (`batch`) fail if a drive using it is written
 /// after this call: read before looking for the drives that use it.
 pub fn expect_no_drive_writes(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResult<()> {
-    let key = DRIVE_WRITES.key(id);
+    let key = CLOUD_ACCOUNT_DRIVE_WRITES.key(id);
     let seen = store.get(&key)?.map(|v| v.as_ref().to_vec());
     batch.require_value(key.clone(), seen);
     batch.delete(key);
@@ -252,4 +246,79 @@ fn inline_cache_key(t: &CloudTarget) -> String {
     }
     h.update(t.cloud_type.to_le_bytes());
     alloc::format!("inline:{}", hex(&h.finalize()))
+}
+
+/// The documented `CloudAccount` (web-api `cloudaccount.md`), keys obfuscated.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CloudAccountDto<'a> {
+    id: &'a str,
+    account_id: &'a str,
+    user_id: &'a str,
+    cloud_type: u32,
+    name: &'a str,
+    region: &'a str,
+    endpoint: &'a str,
+    service_url: &'a str,
+    access_key: String,
+    secret_key: &'static str,
+    credentials_data: &'static str,
+    active: bool,
+    shared: bool,
+    internal_storage: bool,
+    storage_tier: u32,
+    deleted: bool,
+    create_date: String,
+}
+
+const HIDDEN: &str = "********";
+
+impl<'a> CloudAccountDto<'a> {
+    pub fn new(a: &'a CloudAccount) -> CloudAccountDto<'a> {
+        let hidden = |sealed: &str| if sealed.is_empty() { "" } else { HIDDEN };
+        CloudAccountDto {
+            id: &a.id,
+            account_id: &a.account_id,
+            user_id: &a.user_id,
+            cloud_type: a.cloud_type,
+            name: &a.name,
+            region: &a.region,
+            endpoint: &a.endpoint,
+            service_url: &a.service_url,
+            access_key: obfuscate(&a.access_key),
+            secret_key: hidden(&a.sealed_secret_key),
+            credentials_data: hidden(&a.sealed_credentials_data),
+            active: true,
+            shared: a.shared,
+            internal_storage: false,
+            storage_tier: 0,
+            deleted: false,
+            create_date: iso8601(a.create_ms),
+        }
+    }
+}
+
+/// The first and last four characters of a long access key (enough to tell keys apart),
+/// nothing of a short one.
+fn obfuscate(key: &str) -> String {
+    let chars: Vec<char> = key.chars().collect();
+    if chars.len() < 12 {
+        return String::from(if key.is_empty() { "" } else { HIDDEN });
+    }
+    let mut out: String = chars[..4].iter().collect();
+    out.push_str(HIDDEN);
+    out.extend(&chars[chars.len() - 4..]);
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::obfuscate;
+
+    #[test]
+    fn access_keys_show_only_their_ends() {
+        assert_eq!(obfuscate("AKIAIOSFODNN7EXAMPLE"), "AKIA********MPLE");
+        assert_eq!(obfuscate("short"), "********");
+        assert_eq!(obfuscate(""), "");
+    }
 }

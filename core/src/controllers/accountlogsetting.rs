@@ -2,33 +2,20 @@
 
 use alloc::format;
 use alloc::string::String;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 use serde_json::Value;
 
-use super::user::admin;
 use crate::agent::Ctx;
+use crate::audit::setting::{self, AccountLogSetting};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::json::{max_len, required};
 use crate::ports::{Ports, RngExt};
 use crate::store::Batch;
-use crate::store::table::{Table, commit};
-
-/// Account id -> its setting.
-pub const SETTINGS: Table = Table::new("logsetting/");
+use crate::store::keys::LOG_SETTINGS;
+use crate::store::table::commit;
 
 const SPLUNK: u32 = 1;
-
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase")]
-pub struct AccountLogSetting {
-    pub id: String,
-    pub token: String,
-    pub server_address: String,
-    pub service_port: String,
-    pub active: bool,
-    pub provider: u32,
-}
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -80,17 +67,16 @@ fn validate(input: SettingInput, id: String) -> ApiResult<AccountLogSetting> {
 }
 
 fn current<P: Ports>(cx: &Ctx<'_, P>, account_id: &str) -> ApiResult<AccountLogSetting> {
-    SETTINGS
-        .get(cx.store(), account_id)?
+    setting::of_account(cx.store(), account_id)?
         .ok_or_else(|| ApiError::not_found("The account log setting"))
 }
 
 pub async fn setup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let setting = validate(cx.body()?, cx.ports().rng().uuid())?;
     let mut batch = Batch::new();
-    batch.require_absent(SETTINGS.key(&caller.account_id));
-    SETTINGS.put(&mut batch, &caller.account_id, &setting);
+    batch.require_absent(LOG_SETTINGS.key(&caller.account_id));
+    LOG_SETTINGS.put(&mut batch, &caller.account_id, &setting);
     commit(
         cx.store(),
         &batch,
@@ -103,12 +89,12 @@ pub async fn setup<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 pub async fn get<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     Ok(Response::json(&current(cx, &caller.account_id)?))
 }
 
 pub async fn update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let input: SettingInput = cx.body()?;
     let existing = current(cx, &caller.account_id)?;
     if !input.id.trim().is_empty() && input.id.trim() != existing.id {
@@ -116,8 +102,8 @@ pub async fn update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     }
     let setting = validate(input, existing.id)?;
     let mut batch = Batch::new();
-    batch.require_present(SETTINGS.key(&caller.account_id));
-    SETTINGS.put(&mut batch, &caller.account_id, &setting);
+    batch.require_present(LOG_SETTINGS.key(&caller.account_id));
+    LOG_SETTINGS.put(&mut batch, &caller.account_id, &setting);
     commit(
         cx.store(),
         &batch,
@@ -130,11 +116,11 @@ pub async fn update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     current(cx, &caller.account_id)?;
     let mut batch = Batch::new();
-    batch.require_present(SETTINGS.key(&caller.account_id));
-    SETTINGS.delete(&mut batch, &caller.account_id);
+    batch.require_present(LOG_SETTINGS.key(&caller.account_id));
+    LOG_SETTINGS.delete(&mut batch, &caller.account_id);
     commit(
         cx.store(),
         &batch,

@@ -95,7 +95,7 @@ pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let id = required_query(cx.req, "id")?;
-    let token: ApiToken = api_token::TOKENS
+    let token: ApiToken = crate::store::keys::API_TOKENS
         .get(cx.store(), id.trim())?
         .filter(|t: &ApiToken| t.user_id == caller.user_id)
         .ok_or_else(|| ApiError::not_found("The API token"))?;

@@ -47,7 +47,7 @@ pub async fn command<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     match cmd {
         Command::Start => {
             let caller = cx.caller()?;
-            agent.caller_user(caller)?;
+            cx.user()?;
             agent.set_current_user(Some(caller.user_id.clone()));
             agent.set_status(AgentStatus::Started);
         }
@@ -112,8 +112,8 @@ pub async fn outbox<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let kept = cx.ports().mailer().kept().ok_or(ApiError::NoRoute)?;
     let allowed = match &cx.caller {
         None => None,
-        Some(caller) => {
-            let user = cx.agent.caller_user(caller)?;
+        Some(_) => {
+            let user = cx.user()?;
             Some((user.is_admin(), user))
         }
     };

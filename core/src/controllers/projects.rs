@@ -10,7 +10,7 @@ use crate::http::Response;
 use crate::ports::Ports;
 
 pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::list(cx, &PROJECTS, Side::Project)
+    shared::list(cx, &PROJECTS, Side::Project, &shared::as_stored)
 }
 
 pub async fn get_all_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -19,7 +19,7 @@ pub async fn get_all_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respon
         (&GROUP_PROJECT, "userGroups"),
         (&PROJECT_DRIVE, "sharedCloudDrives"),
     ];
-    shared::list_with_details(cx, &PROJECTS, Side::Project, &related, &[])
+    shared::list_with_details(cx, &PROJECTS, Side::Project, &related, &shared::as_stored)
 }
 
 pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -35,7 +35,7 @@ pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 pub async fn get_assigned_sharedclouddrives<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &PROJECT_DRIVE, Side::Project, "projectId", "name")
+    shared::assigned(cx, &PROJECT_DRIVE, Side::Project, &["projectId"], "name")
 }
 
 pub async fn get_assigned_projects<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -43,7 +43,7 @@ pub async fn get_assigned_projects<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respo
         cx,
         &PROJECT_DRIVE,
         Side::SharedCloudDrive,
-        "sharedCloudDriveId",
+        &["sharedCloudDriveId"],
         "name",
     )
 }

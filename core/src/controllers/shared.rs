@@ -3,12 +3,10 @@
 //! controller file only says which kinds its routes use.
 
 use alloc::string::String;
-use alloc::vec::Vec;
-use serde::Serialize;
 use serde_json::Value;
 
-use super::user::admin;
-use crate::agent::{Ctx, required_query};
+use crate::agent::{Ctx, required_query, required_query_of};
+use crate::auth::Caller;
 use crate::directory::entities::{self, Entity, EntityInput, Kind};
 use crate::directory::relations::{self, RelationKind, Side};
 use crate::error::{ApiError, ApiResult};
@@ -32,7 +30,7 @@ fn entity_page<P: Ports>(
     kind: &Kind,
     side: Side,
 ) -> ApiResult<(User, Page<Entity>)> {
-    let caller = cx.agent.caller_user(cx.caller()?)?;
+    let caller = cx.user()?;
     let query = PageQuery::from_request_with(cx.req, &entities::SORT_FIELDS, false)?;
     let visible = match caller.is_admin() {
         true => None,
@@ -55,50 +53,53 @@ fn entity_page<P: Ports>(
     Ok((caller, page))
 }
 
-pub fn list<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind, side: Side) -> ApiResult<Response> {
-    Ok(Response::json(&entity_page(cx, kind, side)?.1))
+/// How a controller's records go on the wire: as stored, or with what it adds (a drive's
+/// `cloudAccount`). Given the caller, who may not see everything a record points at.
+pub type Render<'a> = &'a dyn Fn(&Caller, Entity) -> ApiResult<Value>;
+
+/// Records as they are stored.
+pub fn as_stored(_: &Caller, entity: Entity) -> ApiResult<Value> {
+    serde_json::to_value(entity).map_err(|_| ApiError::Internal)
 }
 
-#[derive(Serialize)]
-struct WithDetails {
-    #[serde(flatten)]
-    entity: Entity,
-    #[serde(flatten)]
-    details: serde_json::Map<String, Value>,
+pub fn list<P: Ports>(
+    cx: &Ctx<'_, P>,
+    kind: &Kind,
+    side: Side,
+    render: Render<'_>,
+) -> ApiResult<Response> {
+    let page = entity_page(cx, kind, side)?.1;
+    let caller = cx.caller()?;
+    Ok(Response::json(&page.try_map(|e| render(caller, e))?))
 }
 
 /// Records with what is related to them inlined: for each `(relation, field)`, the records on
-/// the relation's other side under `field`; each of `empty` is an empty list (kinds whose
-/// controllers have not landed).
+/// the relation's other side under `field`.
 pub fn list_with_details<P: Ports>(
     cx: &Ctx<'_, P>,
     kind: &Kind,
     side: Side,
     related: &[(&RelationKind, &str)],
-    empty: &[&str],
+    render: Render<'_>,
 ) -> ApiResult<Response> {
-    let (caller, page) = entity_page(cx, kind, side)?;
-    let mut data = Vec::with_capacity(page.data.len());
-    for entity in page.data {
-        let mut details = serde_json::Map::new();
-        for (relation, field) in related {
-            let items = relation.related(cx.store(), &caller.account_id, side, &entity.id)?;
-            details.insert((*field).into(), Value::Array(items));
+    let (user, page) = entity_page(cx, kind, side)?;
+    let caller = cx.caller()?;
+    let page = page.try_map(|entity| {
+        let id = entity.id.clone();
+        let mut wire = render(caller, entity)?;
+        if let Value::Object(fields) = &mut wire {
+            for (relation, field) in related {
+                let items = relation.related(cx.store(), &user.account_id, side, &id)?;
+                fields.insert((*field).into(), Value::Array(items));
+            }
         }
-        for field in empty {
-            details.insert((*field).into(), Value::Array(Vec::new()));
-        }
-        data.push(WithDetails { entity, details });
-    }
-    Ok(Response::json(&Page {
-        data,
-        total: page.total,
-        options: page.options,
-    }))
+        Ok::<_, ApiError>(wire)
+    })?;
+    Ok(Response::json(&page))
 }
 
 pub fn insert<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind) -> ApiResult<Response> {
-    insert_guarded(cx, kind, &entities::unguarded)
+    insert_guarded(cx, kind, &entities::unguarded, &as_stored)
 }
 
 /// [`insert`] of a record that depends on rows outside its own (see [`entities::Guard`]).
@@ -106,22 +107,23 @@ pub fn insert_guarded<P: Ports>(
     cx: &Ctx<'_, P>,
     kind: &Kind,
     guard: entities::Guard<'_>,
+    render: Render<'_>,
 ) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let input: EntityInput = cx.body()?;
     let entity = entities::insert(
         cx.store(),
         kind,
-        &caller.account_id,
+        &caller,
         cx.ports().rng().uuid(),
         &input,
         guard,
     )?;
-    Ok(Response::json(&entity))
+    Ok(Response::json(&render(cx.caller()?, entity)?))
 }
 
 pub fn update<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind) -> ApiResult<Response> {
-    update_guarded(cx, kind, &entities::unguarded)
+    update_guarded(cx, kind, &entities::unguarded, &as_stored)
 }
 
 /// [`update`] of a record that depends on rows outside its own (see [`entities::Guard`]).
@@ -129,24 +131,20 @@ pub fn update_guarded<P: Ports>(
     cx: &Ctx<'_, P>,
     kind: &Kind,
     guard: entities::Guard<'_>,
+    render: Render<'_>,
 ) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let input: EntityInput = cx.body()?;
     if input.id.trim().is_empty() {
         return Err(ApiError::invalid("'id' is required."));
     }
-    Ok(Response::json(&entities::update(
-        cx.store(),
-        kind,
-        &caller.account_id,
-        &input,
-        guard,
-    )?))
+    let entity = entities::update(cx.store(), kind, &caller.account_id, &input, guard)?;
+    Ok(Response::json(&render(cx.caller()?, entity)?))
 }
 
 /// Deletes a record with every relation that points at it, in one transaction.
 pub fn delete<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind, side: Side) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let id = required_query(cx.req, "id")?;
     commit_with_retry(
         cx.store(),
@@ -166,7 +164,7 @@ pub fn delete<P: Ports>(cx: &Ctx<'_, P>, kind: &Kind, side: Side) -> ApiResult<R
 
 /// Assigns every pair of the body, all or none.
 pub fn assign<P: Ports>(cx: &Ctx<'_, P>, relation: &RelationKind) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let items = relation.parse(cx.req.body)?;
     let mut batch = Batch::new();
     for item in &items {
@@ -185,7 +183,7 @@ const CONCURRENT: (crate::error::ErrorCode, &str) = (
 
 /// Changes the permission of every pair of the body (by id), all or none.
 pub fn set_permissions<P: Ports>(cx: &Ctx<'_, P>, relation: &RelationKind) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let items = relation.parse(cx.req.body)?;
     let mut batch = Batch::new();
     for item in &items {
@@ -196,7 +194,7 @@ pub fn set_permissions<P: Ports>(cx: &Ctx<'_, P>, relation: &RelationKind) -> Ap
 }
 
 pub fn unassign<P: Ports>(cx: &Ctx<'_, P>, relation: &RelationKind) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let id = required_query(cx.req, "id")?;
     let mut batch = Batch::new();
     relation.unassign(cx.store(), &mut batch, &caller.account_id, &id)?;
@@ -211,18 +209,19 @@ pub fn unassign<P: Ports>(cx: &Ctx<'_, P>, relation: &RelationKind) -> ApiResult
     Ok(Response::ok())
 }
 
-/// The relations of the record named by the `id_param` query parameter, which stands on
+/// The relations of the record named by the `id_params` query parameter (its documented name,
+/// then aliases), which stands on
 /// `side`, sorted by the other side and filtered on it by `filter_param`. Admins see any;
 /// other users their own and those of records assigned to them.
 pub fn assigned<P: Ports>(
     cx: &Ctx<'_, P>,
     relation: &RelationKind,
     side: Side,
-    id_param: &str,
+    id_params: &[&str],
     filter_param: &str,
 ) -> ApiResult<Response> {
-    let caller = cx.agent.caller_user(cx.caller()?)?;
-    let id = required_query(cx.req, id_param)?;
+    let caller = cx.user()?;
+    let id = required_query_of(cx.req, id_params)?;
     let other = if side == relation.left {
         relation.right
     } else {

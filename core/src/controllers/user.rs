@@ -5,21 +5,20 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
-use super::authentication::{issue_reset_token, send_mail, validate_email};
 use crate::agent::{Ctx, required_query};
-use crate::auth::totp;
+use crate::auth::{reset, totp};
 use crate::directory::relations::{GROUP_MEMBERS, RelationKind, Side, USER_DRIVE, USER_PROJECT};
 use crate::directory::users::{self, Filter};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::{Request, Response};
-use crate::json::{max_len, required};
-use crate::model::tables::{CREDENTIALS, USERS};
-use crate::model::{Credentials, User, UserStatus, UserType, auth_provider};
+use crate::json::{self, max_len, required};
+use crate::mail;
+use crate::model::{Credentials, User, UserDto, UserStatus, UserType, auth_provider};
 use crate::paging::{Page, PageQuery, number_param};
 use crate::ports::{MailPurpose, Ports, RngExt};
 use crate::store::Batch;
+use crate::store::keys::{CREDENTIALS, USERS};
 use crate::store::table::{CounterDeltas, commit_with_retry, save};
-use crate::time::iso8601;
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
@@ -30,7 +29,7 @@ struct SetMfaRequest {
 }
 
 pub async fn generate_mfa_token<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let user = cx.agent.caller_user(cx.caller()?)?;
+    let user = cx.user()?;
     let mut credentials = Credentials::load(cx.store(), &user.id)?;
     let secret = totp::base32_encode(&cx.ports().rng().bytes::<20>());
     credentials.mfa_pending_secret = Some(secret.clone());
@@ -44,7 +43,7 @@ pub async fn generate_mfa_token<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response
 /// the secret in force, so that a stolen token alone cannot turn MFA off.
 pub async fn set_mfa<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let body: SetMfaRequest = cx.body()?;
-    let mut user = cx.agent.caller_user(cx.caller()?)?;
+    let mut user = cx.user()?;
     let mut credentials = Credentials::load(cx.store(), &user.id)?;
     let secret = match (body.enabled, user.mfa) {
         (true, _) => credentials.mfa_pending_secret.clone().ok_or_else(|| {
@@ -77,39 +76,6 @@ pub async fn set_mfa<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 // ---------------------------------------------------------------- account users
 
-/// A user as the User controller returns it (`user.md`).
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct UserDto<'a> {
-    id: &'a str,
-    firstname: &'a str,
-    lastname: &'a str,
-    username: &'a str,
-    email: &'a str,
-    user_type: u32,
-    status: u32,
-    owner: bool,
-    mfa: bool,
-    create_date: String,
-}
-
-impl<'a> From<&'a User> for UserDto<'a> {
-    fn from(u: &'a User) -> UserDto<'a> {
-        UserDto {
-            id: &u.id,
-            firstname: &u.firstname,
-            lastname: &u.lastname,
-            username: &u.username,
-            email: &u.email,
-            user_type: u.user_type,
-            status: u.status,
-            owner: u.owner,
-            mfa: u.mfa,
-            create_date: iso8601(u.create_date_ms),
-        }
-    }
-}
-
 /// `UserWithDetailsDTO`: the user with what is assigned to it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -119,17 +85,6 @@ struct UserWithDetails<'a> {
     user_groups: Vec<serde_json::Value>,
     projects: Vec<serde_json::Value>,
     shared_cloud_drives: Vec<serde_json::Value>,
-}
-
-/// The caller, who must be the account's owner or an admin.
-pub(crate) fn admin<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<User> {
-    let user = cx.agent.caller_user(cx.caller()?)?;
-    if !user.is_admin() {
-        return Err(ApiError::access(
-            "Only the account owner and admins can manage users.",
-        ));
-    }
-    Ok(user)
 }
 
 fn filter(req: &Request<'_>) -> ApiResult<Filter> {
@@ -145,7 +100,7 @@ fn filter(req: &Request<'_>) -> ApiResult<Filter> {
 }
 
 fn list<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Page<User>> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let query = PageQuery::from_request(cx.req, &users::SORT_FIELDS)?;
     users::page(cx.store(), &caller.account_id, &query, &filter(cx.req)?)
 }
@@ -234,28 +189,20 @@ fn names(firstname: &str, lastname: &str) -> ApiResult<()> {
     max_len("lastname", lastname, 50)
 }
 
-fn activation_mail<P: Ports>(cx: &Ctx<'_, P>, user: &User, token: &str) {
-    let body = format!(
-        "You were invited to a click account as {}.\r\n\r\nActivation token: {token}\r\n\r\nSet your password with POST /authentication/reset_password and the body {{\"resetToken\": \"<token>\", \"password\": \"<new password>\"}}.\r\n",
-        user.username
-    );
-    send_mail(
-        cx,
-        &user.email,
-        MailPurpose::UserActivation,
-        "Activate your click account",
-        body,
-        token,
-    );
+/// The token an invited user sets a first password with, added to `batch`.
+fn activation_token<P: Ports>(cx: &Ctx<'_, P>, batch: &mut Batch, user: &User) -> String {
+    let expires_ms = cx.now_ms() + cx.config().activation_token_ttl_secs * 1000;
+    let purpose = MailPurpose::UserActivation;
+    reset::issue(cx.ports().rng(), batch, user, purpose, expires_ms)
 }
 
 pub async fn insert_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let body: InsertUserRequest = cx.body()?;
     names(&body.firstname, &body.lastname)?;
     let username = required("username", &body.username)?;
     max_len("username", username, 50)?;
-    let email = validate_email(&body.email)?;
+    let email = json::email(&body.email)?;
     check_user_type(body.user_type)?;
     let user = User {
         id: cx.ports().rng().uuid(),
@@ -276,11 +223,11 @@ pub async fn insert_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         check_plan(cx, batch, &user.account_id, user.user_type)?;
         let mut deltas = CounterDeltas::default();
         users::insert(batch, &mut deltas, &user);
-        token = issue_reset_token(cx, batch, &user, MailPurpose::UserActivation);
+        token = activation_token(cx, batch, &user);
         deltas.apply(batch);
         Ok(())
     })?;
-    activation_mail(cx, &user, &token);
+    mail::activation(cx.ports().mailer(), &user, &token);
     Ok(Response::json(&UserDto::from(&user)))
 }
 
@@ -312,7 +259,7 @@ fn edited(old: &User, body: &EditUserRequest) -> ApiResult<User> {
         user.username = String::from(u);
     }
     if let Some(e) = &body.email {
-        user.email = validate_email(e)?;
+        user.email = json::email(e)?;
     }
     if let Some(t) = body.user_type {
         check_user_type(t)?;
@@ -344,7 +291,7 @@ fn edited(old: &User, body: &EditUserRequest) -> ApiResult<User> {
 }
 
 pub async fn edit_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let body: EditUserRequest = cx.body()?;
     let mut saved = None;
     commit_with_retry(cx.store(), USERNAME_TAKEN, |batch| {
@@ -357,7 +304,7 @@ pub async fn edit_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         users::update(batch, &mut deltas, &old, &new);
         if new.status == UserStatus::INACTIVE && old.status != UserStatus::INACTIVE {
             // Deactivation takes effect at once.
-            cx.agent.revoke_sessions(batch, &new.id, None)?;
+            cx.agent.sessions().revoke_all(batch, &new.id, None)?;
         }
         deltas.apply(batch);
         saved = Some(new);
@@ -368,7 +315,7 @@ pub async fn edit_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 pub async fn delete_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let id = required_query(cx.req, "id")?;
     commit_with_retry(cx.store(), USERNAME_TAKEN, |batch| {
         let user = users::in_account(cx.store(), &caller.account_id, &id)?;
@@ -377,7 +324,7 @@ pub async fn delete_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         }
         let mut deltas = CounterDeltas::default();
         users::remove(cx.store(), batch, &mut deltas, &user)?;
-        cx.agent.revoke_sessions(batch, &user.id, None)?;
+        cx.agent.sessions().revoke_all(batch, &user.id, None)?;
         deltas.apply(batch);
         Ok(())
     })?;
@@ -394,7 +341,7 @@ struct UserRef {
 }
 
 pub async fn resend_user_email<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let body: UserRef = cx.body()?;
     let user = if !body.id.trim().is_empty() {
         users::in_account(cx.store(), &caller.account_id, &body.id)?
@@ -410,9 +357,9 @@ pub async fn resend_user_email<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response>
         ));
     }
     let mut batch = Batch::new();
-    let token = issue_reset_token(cx, &mut batch, &user, MailPurpose::UserActivation);
+    let token = activation_token(cx, &mut batch, &user);
     save(cx.store(), &batch)?;
-    activation_mail(cx, &user, &token);
+    mail::activation(cx.ports().mailer(), &user, &token);
     Ok(Response::ok())
 }
 
@@ -435,7 +382,7 @@ struct PackageInquiry {
 /// What is left of the plan. Storage, connections, projects, teams, drives and syncs count
 /// the records of their controllers; an account has none of those yet.
 pub async fn package_inquiry<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = cx.agent.caller_user(cx.caller()?)?;
+    let caller = cx.user()?;
     let plan = &cx.config().plan;
     let left = |limit: u64, user_type: u32| -> ApiResult<u64> {
         Ok(limit.saturating_sub(users::total(

@@ -4,7 +4,6 @@ use alloc::format;
 use serde::Deserialize;
 
 use super::shared;
-use super::user::admin;
 use crate::agent::Ctx;
 use crate::directory::entities::{self, USER_GROUPS};
 use crate::directory::relations::{Assignment, GROUP_DRIVE, GROUP_MEMBERS, GROUP_PROJECT, Side};
@@ -16,7 +15,7 @@ use crate::store::Batch;
 use crate::store::table::commit;
 
 pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::list(cx, &USER_GROUPS, Side::UserGroup)
+    shared::list(cx, &USER_GROUPS, Side::UserGroup, &shared::as_stored)
 }
 
 pub async fn get_all_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -25,7 +24,13 @@ pub async fn get_all_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respon
         (&GROUP_PROJECT, "projects"),
         (&GROUP_DRIVE, "sharedCloudDrives"),
     ];
-    shared::list_with_details(cx, &USER_GROUPS, Side::UserGroup, &related, &[])
+    shared::list_with_details(
+        cx,
+        &USER_GROUPS,
+        Side::UserGroup,
+        &related,
+        &shared::as_stored,
+    )
 }
 
 pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -45,13 +50,13 @@ pub async fn get_assigned_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response
         cx,
         &GROUP_MEMBERS,
         Side::UserGroup,
-        "userGroupId",
+        &["userGroupId"],
         "username",
     )
 }
 
 pub async fn get_assigned_usergroups<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &GROUP_MEMBERS, Side::User, "userId", "name")
+    shared::assigned(cx, &GROUP_MEMBERS, Side::User, &["userId"], "name")
 }
 
 pub async fn assign_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -87,7 +92,7 @@ struct Relation {
 /// Maps existing users (by username) to groups (by id, or by name), all in one transaction;
 /// pairs that exist already are left as they are.
 pub async fn import_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let caller = admin(cx)?;
+    let caller = cx.user()?;
     let items: alloc::vec::Vec<Relation> = cx.body()?;
     let store = cx.store();
     let mut batch = Batch::new();

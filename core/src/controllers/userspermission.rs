@@ -21,11 +21,11 @@ pub async fn delete_user_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respons
 }
 
 pub async fn users_of_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &USER_PROJECT, Side::Project, "projectId", "username")
+    shared::assigned(cx, &USER_PROJECT, Side::Project, &["projectId"], "username")
 }
 
 pub async fn projects_of_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &USER_PROJECT, Side::User, "userId", "name")
+    shared::assigned(cx, &USER_PROJECT, Side::User, &["userId"], "name")
 }
 
 pub async fn add_group_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -41,11 +41,17 @@ pub async fn delete_group_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respon
 }
 
 pub async fn groups_of_project<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &GROUP_PROJECT, Side::Project, "projectId", "name")
+    shared::assigned(cx, &GROUP_PROJECT, Side::Project, &["projectId"], "name")
 }
 
 pub async fn projects_of_group<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &GROUP_PROJECT, Side::UserGroup, "userGroupId", "name")
+    shared::assigned(
+        cx,
+        &GROUP_PROJECT,
+        Side::UserGroup,
+        &["userGroupId"],
+        "name",
+    )
 }
 
 pub async fn add_user_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -65,13 +71,13 @@ pub async fn users_of_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         cx,
         &USER_DRIVE,
         Side::SharedCloudDrive,
-        "sharedCloudDriveId",
+        &["sharedCloudDriveId"],
         "username",
     )
 }
 
 pub async fn drives_of_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &USER_DRIVE, Side::User, "userId", "name")
+    shared::assigned(cx, &USER_DRIVE, Side::User, &["userId"], "name")
 }
 
 pub async fn add_group_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -91,11 +97,12 @@ pub async fn groups_of_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         cx,
         &GROUP_DRIVE,
         Side::SharedCloudDrive,
-        "sharedCloudDriveId",
+        // Documented as `sharedCloudDrive`; the other routes' name is taken too.
+        &["sharedCloudDrive", "sharedCloudDriveId"],
         "name",
     )
 }
 
 pub async fn drives_of_group<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    shared::assigned(cx, &GROUP_DRIVE, Side::UserGroup, "userGroupId", "name")
+    shared::assigned(cx, &GROUP_DRIVE, Side::UserGroup, &["userGroupId"], "name")
 }

@@ -6,8 +6,11 @@ use alloc::string::String;
 use serde_json::{Map, Value};
 
 use super::entities::{Entity, SHARED_CLOUD_DRIVES};
+use crate::auth::Caller;
+use crate::cloud::account::{CloudAccount, CloudAccountDto};
 use crate::error::{ApiError, ApiResult};
 use crate::ports::Store;
+use crate::store::keys::CLOUD_ACCOUNTS;
 use crate::store::scan_all;
 
 enum Field {
@@ -107,4 +110,28 @@ pub fn using_cloud_account(
         Ok(true)
     })?;
     Ok(found)
+}
+
+/// A drive as the SharedCloudDrive routes return it (`web-api/sharedclouddrive.md`): the
+/// record, with its `cloudAccount` as `/cloud/account` shows it, or `null` where the caller
+/// may not see that account (a private one of another user).
+pub fn to_wire(store: &impl Store, caller: &Caller, drive: Entity) -> ApiResult<Value> {
+    let account = match cloud_account_of(&drive.extra) {
+        Some(id) => CLOUD_ACCOUNTS
+            .get::<CloudAccount>(store, id)?
+            .filter(|a| a.visible_to(caller)),
+        None => None,
+    };
+    let account = account.map_or(Value::Null, |a| {
+        serde_json::to_value(CloudAccountDto::new(&a)).unwrap_or(Value::Null)
+    });
+    let mut wire = serde_json::to_value(drive).map_err(|_| ApiError::Internal)?;
+    if let Value::Object(fields) = &mut wire {
+        // Drives stored before the creator was recorded have none to show.
+        fields
+            .entry("creatorUserId")
+            .or_insert_with(|| Value::from(""));
+        fields.insert(String::from("cloudAccount"), account);
+    }
+    Ok(wire)
 }

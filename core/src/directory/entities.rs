@@ -12,9 +12,11 @@ use serde_json::{Map, Value};
 
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::json::{max_len, required};
+use crate::model::User;
 use crate::paging::{Page, PageQuery};
 use crate::ports::Store;
 use crate::store::Batch;
+use crate::store::keys;
 use crate::store::table::{CounterDeltas, Table, counter};
 use crate::store::{index_page, scan_all};
 
@@ -28,37 +30,42 @@ pub type ExtraFields = fn(&Map<String, Value>, &mut Map<String, Value>, bool) ->
 pub struct Kind {
     pub table: Table,
     pub by_name: Table,
-    pub counter: &'static str,
+    pub counter: Table,
     /// For messages: "The user group".
     pub what: &'static str,
     /// Checks and applies the fields only this kind has (from the body to the record's
     /// `extra`); `inserting` asks for defaults and required fields. Kinds without any ignore
     /// unknown fields.
     pub extra: Option<ExtraFields>,
+    /// Records keep the user who created them as `creatorUserId` (shared cloud drives).
+    pub records_creator: bool,
 }
 
 pub const USER_GROUPS: Kind = Kind {
-    table: Table::new("usergroup/"),
-    by_name: Table::new("idx/account-usergroup-name/"),
-    counter: "count/account-usergroups/",
+    table: keys::USER_GROUPS,
+    by_name: keys::USER_GROUPS_BY_NAME,
+    counter: keys::USER_GROUP_COUNTS,
     what: "The user group",
     extra: None,
+    records_creator: false,
 };
 
 pub const PROJECTS: Kind = Kind {
-    table: Table::new("project/"),
-    by_name: Table::new("idx/account-project-name/"),
-    counter: "count/account-projects/",
+    table: keys::PROJECTS,
+    by_name: keys::PROJECTS_BY_NAME,
+    counter: keys::PROJECT_COUNTS,
     what: "The project",
     extra: None,
+    records_creator: false,
 };
 
 pub const SHARED_CLOUD_DRIVES: Kind = Kind {
-    table: Table::new("sharedclouddrive/"),
-    by_name: Table::new("idx/account-sharedclouddrive-name/"),
-    counter: "count/account-sharedclouddrives/",
+    table: keys::DRIVES,
+    by_name: keys::DRIVES_BY_NAME,
+    counter: keys::DRIVE_COUNTS,
     what: "The shared cloud drive",
     extra: Some(crate::directory::drives::apply_fields),
+    records_creator: true,
 };
 
 /// A user group or project, stored as it goes on the wire (web-api `UserGroup`, `Project`).
@@ -98,7 +105,7 @@ fn name_key(account_id: &str, name: &str) -> String {
 }
 
 fn count_key(kind: &Kind, account_id: &str) -> Vec<u8> {
-    format!("{}{account_id}", kind.counter).into_bytes()
+    kind.counter.key(account_id)
 }
 
 pub fn total(store: &impl Store, kind: &Kind, account_id: &str) -> ApiResult<u64> {
@@ -154,15 +161,16 @@ pub fn unguarded(_: &Entity, _: &mut Batch) -> ApiResult<()> {
     Ok(())
 }
 
-/// A new record; its name must be free in the account.
+/// A new record of `creator`'s account; its name must be free in the account.
 pub fn insert(
     store: &impl Store,
     kind: &Kind,
-    account_id: &str,
+    creator: &User,
     id: String,
     input: &EntityInput,
     guard: Guard<'_>,
 ) -> ApiResult<Entity> {
+    let account_id = creator.account_id.as_str();
     let mut entity = Entity {
         id,
         account_id: String::from(account_id),
@@ -176,6 +184,10 @@ pub fn insert(
         return Err(ApiError::invalid("'name' is required."));
     }
     apply(kind, &mut entity, input, true)?;
+    if kind.records_creator {
+        let creator = Value::from(creator.id.as_str());
+        entity.extra.insert(String::from("creatorUserId"), creator);
+    }
     let conflict = (ErrorCode::Duplicate, "name taken");
     crate::store::table::commit_with_retry(store, conflict, |batch| {
         guard(&entity, batch)?;

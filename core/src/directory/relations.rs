@@ -15,10 +15,11 @@ use serde_json::{Map, Value};
 use super::entities;
 use super::users;
 use crate::error::{ApiError, ApiResult};
-use crate::model::User;
+use crate::model::{User, UserDto};
 use crate::paging::{Page, PageQuery};
 use crate::ports::Store;
 use crate::store::Batch;
+use crate::store::keys;
 use crate::store::scan_all;
 use crate::store::table::Table;
 
@@ -75,7 +76,7 @@ impl Side {
     /// The store key of record `id`'s row.
     fn row_key(self, id: &str) -> Vec<u8> {
         match self.kind() {
-            None => crate::model::tables::USERS.key(id),
+            None => crate::store::keys::USERS.key(id),
             Some(kind) => kind.table.key(id),
         }
     }
@@ -98,7 +99,7 @@ impl Side {
 }
 
 fn user_json(user: &User) -> Value {
-    serde_json::to_value(crate::controllers::user::UserDto::from(user)).unwrap_or(Value::Null)
+    serde_json::to_value(UserDto::from(user)).unwrap_or(Value::Null)
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -109,48 +110,58 @@ pub struct RelationKind {
     /// Permission pairs carry a `permissionType` (1 Read, 2 ReadWrite) and list it under
     /// `permission`.
     pub permission: bool,
+    /// The field holding the relation itself in listings. `web-api/project.md` documents
+    /// `projectSharedCloudDrive`; the other DTOs are named without fields, so theirs follow
+    /// the same rule: the relation's entity name (`UserUserGroupDTO` -> `userUserGroup`).
+    pub dto_field: &'static str,
 }
 
 pub const GROUP_MEMBERS: RelationKind = RelationKind {
-    table: Table::new("rel/user-usergroup/"),
+    table: keys::USER_GROUP_MEMBERS,
     left: Side::User,
     right: Side::UserGroup,
     permission: false,
+    dto_field: "userUserGroup",
 };
 
 pub const USER_PROJECT: RelationKind = RelationKind {
-    table: Table::new("rel/user-project/"),
+    table: keys::USER_PROJECTS,
     left: Side::User,
     right: Side::Project,
     permission: true,
+    dto_field: "userProjectPermission",
 };
 
 pub const GROUP_PROJECT: RelationKind = RelationKind {
-    table: Table::new("rel/usergroup-project/"),
+    table: keys::GROUP_PROJECTS,
     left: Side::UserGroup,
     right: Side::Project,
     permission: true,
+    dto_field: "userGroupProjectPermission",
 };
 
 pub const USER_DRIVE: RelationKind = RelationKind {
-    table: Table::new("rel/user-sharedclouddrive/"),
+    table: keys::USER_DRIVES,
     left: Side::User,
     right: Side::SharedCloudDrive,
     permission: true,
+    dto_field: "userSharedCloudDrivePermission",
 };
 
 pub const GROUP_DRIVE: RelationKind = RelationKind {
-    table: Table::new("rel/usergroup-sharedclouddrive/"),
+    table: keys::GROUP_DRIVES,
     left: Side::UserGroup,
     right: Side::SharedCloudDrive,
     permission: true,
+    dto_field: "userGroupSharedCloudDrivePermission",
 };
 
 pub const PROJECT_DRIVE: RelationKind = RelationKind {
-    table: Table::new("rel/project-sharedclouddrive/"),
+    table: keys::PROJECT_DRIVES,
     left: Side::Project,
     right: Side::SharedCloudDrive,
     permission: false,
+    dto_field: "projectSharedCloudDrive",
 };
 
 /// Every relation, for cascading deletes.
@@ -377,6 +388,7 @@ impl RelationKind {
             if let Value::Object(m) = &mut row {
                 m.insert(side.object_field().into(), this.clone());
                 m.insert(other_side.object_field().into(), other);
+                m.insert(self.dto_field.into(), self.to_json(&r));
                 if self.permission {
                     m.insert("permission".into(), self.to_json(&r));
                 }
@@ -439,7 +451,7 @@ impl RelationKind {
 /// Counts relations ever added to a record: the row a delete checks to see none was added
 /// while it ran.
 fn version_key(id: &str) -> Vec<u8> {
-    format!("relversion/{id}").into_bytes()
+    keys::RELATION_VERSIONS.key(id)
 }
 
 /// Adds to `batch` the removal of every relation `id` (on `side`) has. Commit it with

@@ -11,16 +11,15 @@ use alloc::string::String;
 use alloc::vec::Vec;
 
 use crate::error::{ApiError, ApiResult};
-use crate::model::tables::{CREDENTIALS, GOOGLE_IDS, USERNAMES, USERS};
 use crate::model::{User, UserStatus, UserType};
 use crate::paging::{Page, PageQuery};
 use crate::ports::Store;
 use crate::store::Batch;
+use crate::store::keys::{
+    CREDENTIALS, GOOGLE_IDS, USER_COUNTS, USERNAMES, USERS, USERS_BY_CREATED, USERS_BY_NAME,
+};
 use crate::store::table::{CounterDeltas, Table, counter};
 use crate::store::{index_page, scan_all};
-
-pub const BY_CREATED: Table = Table::new("idx/account-user-created/");
-pub const BY_NAME: Table = Table::new("idx/account-user-name/");
 
 /// Sort fields of `get_all_users`; the first is the default.
 pub const SORT_FIELDS: [&str; 7] = [
@@ -55,8 +54,8 @@ fn name_key(user: &User) -> String {
 
 pub fn count_key(account_id: &str, user_type: Option<u32>) -> Vec<u8> {
     match user_type {
-        None => format!("count/account-users/{account_id}").into_bytes(),
-        Some(t) => format!("count/account-users/{account_id}/type/{t}").into_bytes(),
+        None => USER_COUNTS.key(account_id),
+        Some(t) => USER_COUNTS.key(&format!("{account_id}/type/{t}")),
     }
 }
 
@@ -71,8 +70,8 @@ pub fn insert(batch: &mut Batch, deltas: &mut CounterDeltas, user: &User) {
     batch.require_absent(USERNAMES.key(&name));
     USERNAMES.put_str(batch, &name, &user.id);
     USERS.put(batch, &user.id, user);
-    BY_CREATED.put_str(batch, &created_key(user), "");
-    BY_NAME.put_str(batch, &name_key(user), "");
+    USERS_BY_CREATED.put_str(batch, &created_key(user), "");
+    USERS_BY_NAME.put_str(batch, &name_key(user), "");
     count(deltas, user, 1);
 }
 
@@ -83,8 +82,8 @@ pub fn update(batch: &mut Batch, deltas: &mut CounterDeltas, old: &User, new: &U
         batch.require_absent(USERNAMES.key(&new_name));
         USERNAMES.delete(batch, &old_name);
         USERNAMES.put_str(batch, &new_name, &new.id);
-        BY_NAME.delete(batch, &name_key(old));
-        BY_NAME.put_str(batch, &name_key(new), "");
+        USERS_BY_NAME.delete(batch, &name_key(old));
+        USERS_BY_NAME.put_str(batch, &name_key(new), "");
     }
     if old.user_type != new.user_type {
         count(deltas, old, -1);
@@ -108,8 +107,8 @@ pub fn remove(
         crate::auth::api_token::delete(batch, &token);
     }
     USERNAMES.delete(batch, &username_key(&user.username));
-    BY_CREATED.delete(batch, &created_key(user));
-    BY_NAME.delete(batch, &name_key(user));
+    USERS_BY_CREATED.delete(batch, &created_key(user));
+    USERS_BY_NAME.delete(batch, &name_key(user));
     // A Google-linked user has an identity index pointing at it.
     if user.auth_provider == crate::model::auth_provider::GOOGLE {
         scan_all(store, GOOGLE_IDS.prefix(), false, |key, value| {
@@ -226,8 +225,8 @@ pub fn page(
     filter: &Filter,
 ) -> ApiResult<Page<User>> {
     let index = match query.sort_field.as_str() {
-        "CreateDate" => Some(BY_CREATED),
-        "Username" => Some(BY_NAME),
+        "CreateDate" => Some(USERS_BY_CREATED),
+        "Username" => Some(USERS_BY_NAME),
         _ => None,
     };
     match index {
@@ -266,7 +265,7 @@ pub fn page(
         }
         None => {
             let mut all = Vec::new();
-            walk(store, BY_CREATED, account_id, false, |user| {
+            walk(store, USERS_BY_CREATED, account_id, false, |user| {
                 if filter.matches(&user) {
                     all.push(user);
                 }

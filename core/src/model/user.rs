@@ -1,3 +1,6 @@
+//! Users, their credentials and the documented user enums.
+
+use crate::time::iso8601;
 use alloc::string::String;
 use serde::{Deserialize, Serialize};
 
@@ -65,7 +68,7 @@ impl Credentials {
         store: &impl crate::store::Store,
         user_id: &str,
     ) -> crate::error::ApiResult<Credentials> {
-        Ok(super::tables::CREDENTIALS
+        Ok(crate::store::keys::CREDENTIALS
             .get(store, user_id)?
             .unwrap_or_default())
     }
@@ -74,5 +77,38 @@ impl Credentials {
 impl User {
     pub fn is_admin(&self) -> bool {
         self.owner || self.user_type & (UserType::DESKTOP_ADMIN | UserType::ACCOUNT_ADMIN) != 0
+    }
+}
+
+/// A user on the wire, as the User routes return it (`user.md`) and listings inline it.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct UserDto<'a> {
+    id: &'a str,
+    firstname: &'a str,
+    lastname: &'a str,
+    username: &'a str,
+    email: &'a str,
+    user_type: u32,
+    status: u32,
+    owner: bool,
+    mfa: bool,
+    create_date: String,
+}
+
+impl<'a> From<&'a User> for UserDto<'a> {
+    fn from(u: &'a User) -> UserDto<'a> {
+        UserDto {
+            id: &u.id,
+            firstname: &u.firstname,
+            lastname: &u.lastname,
+            username: &u.username,
+            email: &u.email,
+            user_type: u.user_type,
+            status: u.status,
+            owner: u.owner,
+            mfa: u.mfa,
+            create_date: iso8601(u.create_date_ms),
+        }
     }
 }

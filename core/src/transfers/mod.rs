@@ -13,14 +13,8 @@ use serde::{Deserialize, Serialize};
 use crate::config::TransferOptions;
 use crate::error::{ApiError, ApiResult};
 use crate::ports::Store;
-use crate::store::table::Table;
+use crate::store::keys::{ACTIVE_TRANSFERS, TRANSFERS, TRANSFERS_BY_ACCOUNT};
 use crate::store::{Batch, CommitError, scan_all};
-
-pub const TRANSFERS: Table = Table::new("transfer/");
-/// `{account id}/{create time, hex}/{id}` -> nothing: an account's transfers, oldest first.
-pub const BY_ACCOUNT: Table = Table::new("idx/transfer/");
-/// Transfers that should be moving bytes: an engine resumes these when it starts.
-pub const ACTIVE: Table = Table::new("idx/transfer-active/");
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
@@ -183,9 +177,9 @@ pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> Stri
 pub fn put_new(batch: &mut Batch, t: &Transfer) {
     batch.require_absent(TRANSFERS.key(&t.id));
     TRANSFERS.put(batch, &t.id, t);
-    BY_ACCOUNT.put_str(batch, &t.index_key(), "");
+    TRANSFERS_BY_ACCOUNT.put_str(batch, &t.index_key(), "");
     if t.status.is_active() {
-        ACTIVE.put_str(batch, &t.id, "");
+        ACTIVE_TRANSFERS.put_str(batch, &t.id, "");
     }
 }
 
@@ -214,9 +208,9 @@ pub fn update(
         batch.require_value(key.clone(), Some(old));
         TRANSFERS.put(&mut batch, id, &t);
         if t.status.is_active() {
-            ACTIVE.put_str(&mut batch, id, "");
+            ACTIVE_TRANSFERS.put_str(&mut batch, id, "");
         } else {
-            ACTIVE.delete(&mut batch, id);
+            ACTIVE_TRANSFERS.delete(&mut batch, id);
         }
         match store.commit(&batch) {
             Ok(()) => return Ok(Some(t)),
@@ -229,7 +223,7 @@ pub fn update(
 
 /// The transfers of an account, oldest first.
 pub fn of_account(store: &impl Store, account_id: &str) -> ApiResult<Vec<Transfer>> {
-    let prefix = BY_ACCOUNT.key(&format!("{account_id}/"));
+    let prefix = TRANSFERS_BY_ACCOUNT.key(&format!("{account_id}/"));
     let mut out = Vec::new();
     scan_all(store, &prefix, false, |key, _| {
         let rest = core::str::from_utf8(&key[prefix.len()..]).unwrap_or("");
@@ -245,7 +239,7 @@ pub fn of_account(store: &impl Store, account_id: &str) -> ApiResult<Vec<Transfe
 
 /// Ids of the transfers that should be moving bytes (for an engine that just started).
 pub fn active_ids(store: &impl Store) -> ApiResult<Vec<String>> {
-    let prefix = ACTIVE.prefix();
+    let prefix = ACTIVE_TRANSFERS.prefix();
     let mut out = Vec::new();
     scan_all(store, prefix, false, |key, _| {
         out.push(String::from(

@@ -569,7 +569,7 @@ pub(crate) async fn undo(shared: &Shared, t: &Transfer) {
     let Some(plan) = load(store, &t.id) else {
         return;
     };
-    let account = click_core::cloud::account::CLOUD_ACCOUNTS
+    let account = click_core::store::keys::CLOUD_ACCOUNTS
         .get::<click_core::cloud::account::CloudAccount>(store, &t.cloud_account_id)
         .ok()
         .flatten();

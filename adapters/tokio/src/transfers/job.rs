@@ -6,10 +6,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
-use click_core::cloud::account::{CLOUD_ACCOUNTS, CloudAccount};
+use click_core::cloud::account::CloudAccount;
 use click_core::events::Channel;
 use click_core::ports::{Clock, StorageError};
 use click_core::store::Batch;
+use click_core::store::keys::CLOUD_ACCOUNTS;
 use click_core::store::table::save;
 use click_core::transfers::{self, Direction, Status, Transfer};
 use futures_util::stream::{self, StreamExt, TryStreamExt};

@@ -64,7 +64,7 @@ fn clean_staging(app: &App) {
     let store = &app.agent.ports.store;
     let _ = click_core::store::scan_all(
         store,
-        click_core::transfers::TRANSFERS.prefix(),
+        click_core::store::keys::TRANSFERS.prefix(),
         false,
         |_, row| {
             if let Ok(t) = serde_json::from_slice::<click_core::transfers::Transfer>(row)

@@ -2,10 +2,10 @@
 
 use alloc::string::String;
 use alloc::vec::Vec;
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
 use crate::agent::{Ctx, required_query};
-use crate::cloud::account::{self, AccountRef, BY_ACCOUNT, CLOUD_ACCOUNTS, CloudAccount};
+use crate::cloud::account::{self, AccountRef, CloudAccount, CloudAccountDto};
 use crate::cloud::storage_error;
 use crate::directory::drives::using_cloud_account;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -13,71 +13,8 @@ use crate::http::Response;
 use crate::json::{max_len, null_as_default, required};
 use crate::ports::{ObjectStorage, Ports, RngExt};
 use crate::store::Batch;
+use crate::store::keys::{CLOUD_ACCOUNTS, CLOUD_ACCOUNTS_BY_ACCOUNT};
 use crate::store::table::{commit, commit_with_retry, save};
-use crate::time::iso8601;
-
-/// The documented `CloudAccount` (web-api `cloudaccount.md`), keys obfuscated.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct CloudAccountDto<'a> {
-    id: &'a str,
-    account_id: &'a str,
-    user_id: &'a str,
-    cloud_type: u32,
-    name: &'a str,
-    region: &'a str,
-    endpoint: &'a str,
-    service_url: &'a str,
-    access_key: String,
-    secret_key: &'static str,
-    credentials_data: &'static str,
-    active: bool,
-    shared: bool,
-    internal_storage: bool,
-    storage_tier: u32,
-    deleted: bool,
-    create_date: String,
-}
-
-const HIDDEN: &str = "********";
-
-impl<'a> CloudAccountDto<'a> {
-    fn new(a: &'a CloudAccount) -> CloudAccountDto<'a> {
-        let hidden = |sealed: &str| if sealed.is_empty() { "" } else { HIDDEN };
-        CloudAccountDto {
-            id: &a.id,
-            account_id: &a.account_id,
-            user_id: &a.user_id,
-            cloud_type: a.cloud_type,
-            name: &a.name,
-            region: &a.region,
-            endpoint: &a.endpoint,
-            service_url: &a.service_url,
-            access_key: obfuscate(&a.access_key),
-            secret_key: hidden(&a.sealed_secret_key),
-            credentials_data: hidden(&a.sealed_credentials_data),
-            active: true,
-            shared: a.shared,
-            internal_storage: false,
-            storage_tier: 0,
-            deleted: false,
-            create_date: iso8601(a.create_ms),
-        }
-    }
-}
-
-/// The first and last four characters of a long access key (enough to tell keys apart),
-/// nothing of a short one.
-fn obfuscate(key: &str) -> String {
-    let chars: Vec<char> = key.chars().collect();
-    if chars.len() < 12 {
-        return String::from(if key.is_empty() { "" } else { HIDDEN });
-    }
-    let mut out: String = chars[..4].iter().collect();
-    out.push_str(HIDDEN);
-    out.extend(&chars[chars.len() - 4..]);
-    out
-}
 
 pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
@@ -140,7 +77,7 @@ pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     };
     let mut batch = Batch::new();
     CLOUD_ACCOUNTS.put(&mut batch, &row.id, &row);
-    BY_ACCOUNT.put_str(&mut batch, &row.index_key(), "");
+    CLOUD_ACCOUNTS_BY_ACCOUNT.put_str(&mut batch, &row.index_key(), "");
     save(cx.store(), &batch)?;
     Ok(Response::json(&CloudAccountDto::new(&row)))
 }
@@ -149,7 +86,7 @@ pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 fn managed<P: Ports>(cx: &Ctx<'_, P>, id: &str) -> ApiResult<CloudAccount> {
     let caller = cx.caller()?;
     let row = account::find(cx.store(), caller, id)?;
-    let user = cx.agent.caller_user(caller)?;
+    let user = cx.user()?;
     if !row.manageable_by(&user) {
         return Err(ApiError::access(
             "Only the user who added a cloud account (or an admin, once it is shared) can \
@@ -204,20 +141,8 @@ pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         }
         batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
         CLOUD_ACCOUNTS.delete(batch, &row.id);
-        BY_ACCOUNT.delete(batch, &row.index_key());
+        CLOUD_ACCOUNTS_BY_ACCOUNT.delete(batch, &row.index_key());
         Ok(())
     })?;
     Ok(Response::json(&true))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::obfuscate;
-
-    #[test]
-    fn access_keys_show_only_their_ends() {
-        assert_eq!(obfuscate("AKIAIOSFODNN7EXAMPLE"), "AKIA********MPLE");
-        assert_eq!(obfuscate("short"), "********");
-        assert_eq!(obfuscate(""), "");
-    }
 }

@@ -8,15 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::agent::Ctx;
 use crate::cloud::{AccountRef, storage_error};
-use crate::controllers::authentication::validate_email;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
-use crate::json::{max_len, null_as_default, required};
+use crate::json::{self, max_len, null_as_default, required};
+use crate::mail;
 use crate::paging::bool_param;
-use crate::ports::{
-    CloudTarget, Mail, MailPurpose, Mailer, ObjectInfo, ObjectStorage, Ports, Presign,
-    PresignMethod,
-};
+use crate::ports::{CloudTarget, ObjectInfo, ObjectStorage, Ports, Presign, PresignMethod};
 use crate::time::iso8601;
 
 const MAX_KEY_BYTES: usize = 1024;
@@ -267,7 +264,7 @@ struct SendInput {
 
 pub async fn send_download_url<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let input: SendInput = cx.body()?;
-    let email = validate_email(&input.email)?;
+    let email = json::email(&input.email)?;
     max_len("note", &input.note, 2000)?;
     let account = AccountRef {
         id: String::from(required("cloudAccountId", &input.cloud_account_id)?),
@@ -278,23 +275,13 @@ pub async fn send_download_url<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response>
     let key = input.object.key.trim_start_matches('/');
     let file = key.rsplit('/').next().unwrap_or(key);
     let hours = expire_secs(input.object.expire_hours)? / 3600;
-    let mut body = format!("A file was shared with you: {file}\r\n\r\n");
-    if !input.note.trim().is_empty() {
-        body.push_str(input.note.trim());
-        body.push_str("\r\n\r\n");
-    }
-    body.push_str(&format!(
-        "Download it here (the link works for {hours} hours):\r\n{url}\r\n"
-    ));
-    cx.ports()
-        .mailer()
-        .send(Mail {
-            to: email,
-            subject: format!("Download link: {file}"),
-            body,
-            purpose: MailPurpose::DownloadLink,
-            token: url,
-        })
+    let link = mail::Link {
+        file,
+        note: input.note.trim(),
+        hours,
+        url: &url,
+    };
+    mail::download_link(cx.ports().mailer(), &email, &link)
         .map_err(|_| ApiError::invalid("The mail could not be sent; try again later."))?;
     Ok(Response::ok())
 }

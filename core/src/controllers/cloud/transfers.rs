@@ -366,7 +366,7 @@ fn current_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Caller> {
         .agent
         .current_user()
         .ok_or(ApiError::Unauthorized(NONE))?;
-    let user = crate::model::tables::USERS
+    let user = crate::store::keys::USERS
         .get::<crate::model::User>(cx.store(), &id)?
         .ok_or(ApiError::Unauthorized(NONE))?;
     Ok(Caller {
@@ -384,7 +384,7 @@ fn visible<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Transfer> {
     let t = transfers::get(cx.store(), id)?
         .filter(|t| t.account_id == caller.account_id)
         .ok_or_else(|| ApiError::not_found("The transfer"))?;
-    if t.user_id != caller.user_id && !cx.agent.caller_user(caller)?.is_admin() {
+    if t.user_id != caller.user_id && !cx.user()?.is_admin() {
         return Err(ApiError::not_found("The transfer"));
     }
     Ok(t)
@@ -523,7 +523,7 @@ impl<'a> SummaryDto<'a> {
 /// Every transfer of the caller (of the whole account for admins), newest first.
 pub async fn all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
-    let admin = cx.agent.caller_user(caller)?.is_admin();
+    let admin = cx.user()?.is_admin();
     let mut list = transfers::of_account(cx.store(), &caller.account_id)?;
     list.retain(|t| admin || t.user_id == caller.user_id);
     list.reverse();

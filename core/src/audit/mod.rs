@@ -2,18 +2,17 @@
 //! `AppNotification` plus who did it and how it ended go to the account's log destination, if
 //! it has an active AccountLogSetting. Forwarding is the host's, queued; it never delays a call.
 
-use alloc::format;
-use alloc::string::String;
+pub mod setting;
+
 use serde::Serialize;
 
 use crate::agent::Agent;
 use crate::auth::Caller;
-use crate::controllers::accountlogsetting::{self, AccountLogSetting};
 use crate::events::AppNotification;
 use crate::http::Request;
 use crate::model::User;
-use crate::model::tables::USERS;
-use crate::ports::{Clock, LogDestination, LogForwarder, Ports};
+use crate::ports::{Clock, LogForwarder, Ports};
+use crate::store::keys::USERS;
 
 /// One Splunk HTTP Event Collector event.
 #[derive(Serialize)]
@@ -37,31 +36,12 @@ struct AuditEvent<'a> {
     account_id: &'a str,
 }
 
-/// Where the account's events go, if it forwards them.
-pub fn destination(setting: &AccountLogSetting) -> Option<LogDestination> {
-    if !setting.active {
-        return None;
-    }
-    let address = setting.server_address.trim().trim_end_matches('/');
-    let base = if address.starts_with("http://") || address.starts_with("https://") {
-        String::from(address)
-    } else {
-        format!("https://{address}")
-    };
-    Some(LogDestination {
-        base_url: format!("{base}:{}", setting.service_port.trim()),
-        token: setting.token.clone(),
-    })
-}
-
 pub fn record<P: Ports>(agent: &Agent<P>, caller: &Caller, req: &Request<'_>, status: u16) {
     let store = agent.ports.store();
-    let Ok(Some(setting)) =
-        accountlogsetting::SETTINGS.get::<AccountLogSetting>(store, &caller.account_id)
-    else {
+    let Ok(Some(setting)) = setting::of_account(store, &caller.account_id) else {
         return;
     };
-    let Some(destination) = destination(&setting) else {
+    let Some(destination) = setting.destination() else {
         return;
     };
     let user: Option<User> = USERS.get(store, &caller.user_id).ok().flatten();

@@ -1,0 +1,103 @@
+//! The messages the agent sends: what each says, handed to the host's [`Mailer`]. A message
+//! that cannot be queued never undoes the change that caused it; the user can ask again.
+
+use alloc::format;
+use alloc::string::String;
+
+use crate::model::User;
+use crate::ports::{Mail, MailError, MailPurpose, Mailer};
+
+/// Queues one message.
+pub fn send(
+    mailer: &impl Mailer,
+    to: &str,
+    purpose: MailPurpose,
+    subject: &str,
+    body: String,
+    token: &str,
+) -> Result<(), MailError> {
+    mailer.send(Mail {
+        to: String::from(to),
+        subject: String::from(subject),
+        body,
+        purpose,
+        token: String::from(token),
+    })
+}
+
+/// The 4-digit code that confirms a sign-up.
+pub fn signup_code(mailer: &impl Mailer, email: &str, code: &str) {
+    let body = format!("Welcome to click.\r\n\r\nYour confirmation code is {code}.\r\n");
+    let subject = "Confirm your click account";
+    let _ = send(
+        mailer,
+        email,
+        MailPurpose::SignupConfirmation,
+        subject,
+        body,
+        code,
+    );
+}
+
+/// A password-reset token, valid for `ttl_minutes`.
+pub fn password_reset(mailer: &impl Mailer, user: &User, token: &str, ttl_minutes: u64) {
+    let body = format!(
+        "A password reset was asked for your click account.\r\n\r\nReset token: {token}\r\n\r\nIt expires in {ttl_minutes} minutes. If you did not ask for it, ignore this message.\r\n"
+    );
+    let subject = "Reset your click password";
+    let _ = send(
+        mailer,
+        &user.email,
+        MailPurpose::PasswordReset,
+        subject,
+        body,
+        token,
+    );
+}
+
+/// The invitation of a user an admin added: the token sets its first password.
+pub fn activation(mailer: &impl Mailer, user: &User, token: &str) {
+    let body = format!(
+        "You were invited to a click account as {}.\r\n\r\nActivation token: {token}\r\n\r\nSet your password with POST /authentication/reset_password and the body {{\"resetToken\": \"<token>\", \"password\": \"<new password>\"}}.\r\n",
+        user.username
+    );
+    let subject = "Activate your click account";
+    let _ = send(
+        mailer,
+        &user.email,
+        MailPurpose::UserActivation,
+        subject,
+        body,
+        token,
+    );
+}
+
+/// A shared file: its name, the sender's note, and a presigned URL valid for `hours`.
+pub struct Link<'a> {
+    pub file: &'a str,
+    pub note: &'a str,
+    pub hours: u64,
+    pub url: &'a str,
+}
+
+/// A download link; the caller is told when it cannot be queued (nothing else was changed).
+pub fn download_link(mailer: &impl Mailer, to: &str, link: &Link<'_>) -> Result<(), MailError> {
+    let mut body = format!("A file was shared with you: {}\r\n\r\n", link.file);
+    if !link.note.is_empty() {
+        body.push_str(link.note);
+        body.push_str("\r\n\r\n");
+    }
+    body.push_str(&format!(
+        "Download it here (the link works for {} hours):\r\n{}\r\n",
+        link.hours, link.url
+    ));
+    let subject = format!("Download link: {}", link.file);
+    send(
+        mailer,
+        to,
+        MailPurpose::DownloadLink,
+        &subject,
+        body,
+        link.url,
+    )
+}

@@ -1,0 +1,173 @@
+//! Every key prefix of the store, in one place (the layout is described in ARCHITECTURE.md,
+//! "The store's keys"). A table is a prefix ending in `/`; its rows are JSON under
+//! `<prefix><id>`. Index tables map a composite key to an id (or to nothing: the key is the
+//! fact); counter tables hold little-endian integers that batches add to.
+//!
+//! A new table is added here and nowhere else, so that no two modules can pick prefixes that
+//! overlap (a test below checks that none is a prefix of another).
+
+use super::table::Table;
+
+// ---------------------------------------------------------------- accounts and users
+
+/// Account id -> `model::Account`.
+pub const ACCOUNTS: Table = Table::new("account/");
+/// User id -> `model::User`.
+pub const USERS: Table = Table::new("user/");
+/// User id -> `model::Credentials` (password hash, MFA secret).
+pub const CREDENTIALS: Table = Table::new("credentials/");
+/// Lower-cased username -> user id. Usernames are unique across the agent.
+pub const USERNAMES: Table = Table::new("idx/username/");
+/// Google `sub` -> user id.
+pub const GOOGLE_IDS: Table = Table::new("idx/google/");
+/// `<account>/<created ms, 16 hex>/<user id>` -> user id: users in `CreateDate` order.
+pub const USERS_BY_CREATED: Table = Table::new("idx/account-user-created/");
+/// `<account>/<lower-case username>` -> user id: users in `Username` order.
+pub const USERS_BY_NAME: Table = Table::new("idx/account-user-name/");
+/// `<account>` and `<account>/type/<UserType>` -> how many users (of that type).
+pub const USER_COUNTS: Table = Table::new("count/account-users/");
+
+// ---------------------------------------------------------------- sign-in
+
+/// Session id -> `auth::session::Session`; a token is good while its row exists.
+pub const SESSIONS: Table = Table::new("session/");
+/// `<user id>/<session id>` -> nothing: a user's sessions, for revoking them all.
+pub const USER_SESSIONS: Table = Table::new("idx/user-session/");
+/// Lower-cased email -> a pending sign-up's confirmation code.
+pub const SIGNUP_CODES: Table = Table::new("signup/");
+/// MFA session -> the challenge a login is waiting on.
+pub const MFA_CHALLENGES: Table = Table::new("mfa/");
+/// SHA-256 of an emailed reset or activation token -> what it resets.
+pub const RESET_TOKENS: Table = Table::new("reset/");
+/// User id -> failed logins and when the next attempt may come.
+pub const LOGIN_FAILURES: Table = Table::new("login-failures/");
+/// Token id -> `auth::api_token::ApiToken`.
+pub const API_TOKENS: Table = Table::new("apitoken/");
+/// SHA-256 of an API token -> its id.
+pub const API_TOKENS_BY_HASH: Table = Table::new("idx/apitoken-hash/");
+/// `<user id>/<token id>` -> nothing: a user's API tokens.
+pub const API_TOKENS_BY_USER: Table = Table::new("idx/user-apitoken/");
+
+// ---------------------------------------------------------------- the directory
+
+/// Id -> a user group (`directory::entities::Entity`).
+pub const USER_GROUPS: Table = Table::new("usergroup/");
+/// `<account>/<lower-case name>` -> user group id.
+pub const USER_GROUPS_BY_NAME: Table = Table::new("idx/account-usergroup-name/");
+/// Account id -> how many user groups.
+pub const USER_GROUP_COUNTS: Table = Table::new("count/account-usergroups/");
+/// Id -> a project.
+pub const PROJECTS: Table = Table::new("project/");
+/// `<account>/<lower-case name>` -> project id.
+pub const PROJECTS_BY_NAME: Table = Table::new("idx/account-project-name/");
+/// Account id -> how many projects.
+pub const PROJECT_COUNTS: Table = Table::new("count/account-projects/");
+/// Id -> a shared cloud drive.
+pub const DRIVES: Table = Table::new("sharedclouddrive/");
+/// `<account>/<lower-case name>` -> shared cloud drive id.
+pub const DRIVES_BY_NAME: Table = Table::new("idx/account-sharedclouddrive-name/");
+/// Account id -> how many shared cloud drives.
+pub const DRIVE_COUNTS: Table = Table::new("count/account-sharedclouddrives/");
+
+/// Relation tables: id -> `directory::relations::Relation`; `L/<left>/<right>` and
+/// `R/<right>/<left>` -> relation id.
+pub const USER_GROUP_MEMBERS: Table = Table::new("rel/user-usergroup/");
+/// Users on projects (with a permission).
+pub const USER_PROJECTS: Table = Table::new("rel/user-project/");
+/// User groups on projects (with a permission).
+pub const GROUP_PROJECTS: Table = Table::new("rel/usergroup-project/");
+/// Users on shared cloud drives (with a permission).
+pub const USER_DRIVES: Table = Table::new("rel/user-sharedclouddrive/");
+/// User groups on shared cloud drives (with a permission).
+pub const GROUP_DRIVES: Table = Table::new("rel/usergroup-sharedclouddrive/");
+/// Shared cloud drives assigned to projects.
+pub const PROJECT_DRIVES: Table = Table::new("rel/project-sharedclouddrive/");
+/// Record id -> how many relations were ever added to it: a delete checks that none was
+/// added while it ran.
+pub const RELATION_VERSIONS: Table = Table::new("relversion/");
+
+// ---------------------------------------------------------------- cloud
+
+/// Id -> `cloud::CloudAccount` (secrets sealed).
+pub const CLOUD_ACCOUNTS: Table = Table::new("cloudaccount/");
+/// `<account>/<cloud account id>` -> nothing: an account's cloud accounts.
+pub const CLOUD_ACCOUNTS_BY_ACCOUNT: Table = Table::new("idx/cloudaccount/");
+/// Cloud account id -> a counter every commit of a drive using it bumps, so that deleting
+/// the cloud account notices a drive written after it looked.
+pub const CLOUD_ACCOUNT_DRIVE_WRITES: Table = Table::new("count/cloudaccount-drive-writes/");
+/// Transfer id -> `transfers::TransferRecord`.
+pub const TRANSFERS: Table = Table::new("transfer/");
+/// `<account>/<created ms>/<transfer id>` -> nothing: an account's transfers, newest last.
+pub const TRANSFERS_BY_ACCOUNT: Table = Table::new("idx/transfer/");
+/// Transfer id -> nothing: transfers to resume when the agent starts.
+pub const ACTIVE_TRANSFERS: Table = Table::new("idx/transfer-active/");
+
+// ---------------------------------------------------------------- the agent
+
+/// Account id -> its `audit::setting::AccountLogSetting`.
+pub const LOG_SETTINGS: Table = Table::new("logsetting/");
+/// Agent-wide singletons (the user loaded by the Start command).
+pub const AGENT: Table = Table::new("agent/");
+
+/// Every table, for the overlap check and for tools that walk the store.
+pub const ALL: [Table; 41] = [
+    ACCOUNTS,
+    USERS,
+    CREDENTIALS,
+    USERNAMES,
+    GOOGLE_IDS,
+    USERS_BY_CREATED,
+    USERS_BY_NAME,
+    USER_COUNTS,
+    SESSIONS,
+    USER_SESSIONS,
+    SIGNUP_CODES,
+    MFA_CHALLENGES,
+    RESET_TOKENS,
+    LOGIN_FAILURES,
+    API_TOKENS,
+    API_TOKENS_BY_HASH,
+    API_TOKENS_BY_USER,
+    USER_GROUPS,
+    USER_GROUPS_BY_NAME,
+    USER_GROUP_COUNTS,
+    PROJECTS,
+    PROJECTS_BY_NAME,
+    PROJECT_COUNTS,
+    DRIVES,
+    DRIVES_BY_NAME,
+    DRIVE_COUNTS,
+    USER_GROUP_MEMBERS,
+    USER_PROJECTS,
+    GROUP_PROJECTS,
+    USER_DRIVES,
+    GROUP_DRIVES,
+    PROJECT_DRIVES,
+    RELATION_VERSIONS,
+    CLOUD_ACCOUNTS,
+    CLOUD_ACCOUNTS_BY_ACCOUNT,
+    CLOUD_ACCOUNT_DRIVE_WRITES,
+    TRANSFERS,
+    TRANSFERS_BY_ACCOUNT,
+    ACTIVE_TRANSFERS,
+    LOG_SETTINGS,
+    AGENT,
+];
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_prefix_overlaps_another() {
+        for (i, a) in ALL.iter().enumerate() {
+            assert!(a.prefix().ends_with(b"/"), "{a:?}");
+            for b in &ALL[i + 1..] {
+                assert!(
+                    !a.prefix().starts_with(b.prefix()) && !b.prefix().starts_with(a.prefix()),
+                    "{a:?} and {b:?} overlap"
+                );
+            }
+        }
+    }
+}
