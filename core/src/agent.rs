@@ -147,7 +147,14 @@ impl<P: Ports> Agent<P> {
 
     /// The whole request path: security checks, routing, auth, the handler, events, CORS.
     pub async fn handle(&self, req: &Request<'_>) -> Response {
-        let mut response = match self.route(req).await {
+        self.handle_matched(req, routes::find(req.method, req.path))
+            .await
+    }
+
+    /// [`Agent::handle`] for a host that already looked the route up (with
+    /// [`routes::find`], to see how it takes its body), so that it is looked up once.
+    pub async fn handle_matched(&self, req: &Request<'_>, found: Match<'_>) -> Response {
+        let mut response = match self.route(req, found).await {
             Ok(r) => r,
             Err(e) => e.into_response(),
         };
@@ -158,10 +165,10 @@ impl<P: Ports> Agent<P> {
     /// Whether a request would get past the security checks and its route's auth policy,
     /// judged on its head alone: hosts that stream a large body somewhere first (a form
     /// upload) ask before they accept any of it. The refusal is the response to send.
-    pub fn admit(&self, req: &Request<'_>) -> Result<(), Response> {
+    pub fn admit(&self, req: &Request<'_>, found: Match<'_>) -> Result<(), Response> {
         let check = || -> ApiResult<()> {
             security::check(req, &self.config, false)?;
-            match routes::find(req.method, req.path) {
+            match found {
                 Match::Found(route, _) => self.authorize(route.auth, req).map(drop),
                 Match::WrongMethod => Err(ApiError::MethodNotAllowed),
                 Match::None => Err(ApiError::NoRoute),
@@ -174,13 +181,13 @@ impl<P: Ports> Agent<P> {
         })
     }
 
-    async fn route(&self, req: &Request<'_>) -> ApiResult<Response> {
+    async fn route(&self, req: &Request<'_>, found: Match<'_>) -> ApiResult<Response> {
         let upgrade = crate::websocket::is_upgrade(req);
         security::check(req, &self.config, upgrade)?;
         if let Some(r) = security::preflight(req, &self.config) {
             return Ok(r);
         }
-        let (route, params) = match routes::find(req.method, req.path) {
+        let (route, params) = match found {
             Match::Found(route, params) => (route, params),
             Match::WrongMethod => return Err(ApiError::MethodNotAllowed),
             Match::None => return Err(ApiError::NoRoute),

@@ -16,12 +16,24 @@ use crate::error::ApiResult;
 use crate::http::{Method, Response};
 use crate::ports::Ports;
 
+/// How a route takes its request body.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Body {
+    /// Read whole by the host, up to its body limit, and handed to the handler.
+    Buffered,
+    /// A `multipart/form-data` upload the host streams to disk itself (the file may be far
+    /// larger than the body limit); the handler gets the form's other fields as JSON with the
+    /// staged file's path. See `controllers::cloud::transfers::upload_object_from_form`.
+    StreamedForm,
+}
+
 #[derive(Debug)]
 pub struct Route {
     pub method: Method,
     /// Path pattern; `{name}` matches one segment.
     pub path: &'static str,
     pub auth: AuthPolicy,
+    pub body: Body,
     pub handler: Handler,
     /// Length of the pattern before its first `{`: compared as a whole before any splitting.
     literal_len: usize,
@@ -37,7 +49,9 @@ const fn literal_len(pattern: &str) -> usize {
 }
 
 macro_rules! routes {
-    ($( $(#[$meta:meta])* $handler:ident: $method:ident $path:literal $auth:ident => $func:path; )*) => {
+    (@body) => { Body::Buffered };
+    (@body $body:ident) => { Body::$body };
+    ($( $(#[$meta:meta])* $handler:ident: $method:ident $path:literal $auth:ident $(+ $body:ident)? => $func:path; )*) => {
         /// One variant per route.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
         pub enum Handler { $($(#[$meta])* $handler,)* }
@@ -47,6 +61,7 @@ macro_rules! routes {
                 method: Method::$method,
                 path: $path,
                 auth: AuthPolicy::$auth,
+                body: routes!(@body $($body)?),
                 handler: Handler::$handler,
                 literal_len: literal_len($path),
             }, )*
@@ -167,7 +182,7 @@ routes! {
     #[cfg(feature = "cloud")]
     CloudDownloadObject: Post "/cloud/download_object" User => cloud::transfers::download_object;
     #[cfg(feature = "cloud")]
-    CloudUploadFromForm: Post "/cloud/upload_object_from_form" Local => cloud::transfers::upload_object_from_form;
+    CloudUploadFromForm: Post "/cloud/upload_object_from_form" Local + StreamedForm => cloud::transfers::upload_object_from_form;
     // Cloud: client transfers
     #[cfg(feature = "cloud")]
     ClientTransferAll: Get "/cloud/client_transfer/all" User => cloud::transfers::all;
@@ -242,11 +257,24 @@ fn match_path<'a>(route: &Route, path: &'a str) -> Option<Params<'a>> {
     }
 }
 
+/// What [`find`] found for a request's method and path.
+#[derive(Clone, Copy, Debug)]
 pub enum Match<'a> {
     Found(&'static Route, Params<'a>),
     /// The path exists, for other methods.
     WrongMethod,
     None,
+}
+
+impl Match<'_> {
+    /// How the matched route takes its body (a path without a route reads none worth
+    /// streaming: it is refused).
+    pub fn body(&self) -> Body {
+        match self {
+            Match::Found(route, _) => route.body,
+            _ => Body::Buffered,
+        }
+    }
 }
 
 /// Finds the route for a request. A trailing slash is ignored; HEAD is served as GET.

@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
+use click_core::routes::Match;
 use click_core::{ApiError, Method, Response};
 use futures_util::TryStreamExt;
 use http_body_util::BodyStream;
@@ -16,21 +17,14 @@ use tokio::io::AsyncWriteExt;
 
 use crate::server::App;
 
-/// Whether the core routes this request to Upload Object From Form (asked of the route table,
-/// so that every spelling the router accepts, such as a trailing `/`, comes here and none
-/// reaches the core's handler with a body of its own).
-pub fn is_form_upload(parts: &Parts) -> bool {
-    use click_core::routes::{Handler, Match, find};
-    matches!(
-        find(Method::parse(parts.method.as_str()), parts.uri.path()),
-        Match::Found(route, _) if route.handler == Handler::CloudUploadFromForm
-    )
-}
 /// Form fields other than the file are small.
 const FIELD_LIMIT: usize = 64 * 1024;
 const FIELDS: [&str; 4] = ["cloudAccountJson", "storageName", "uploadPath", "id"];
 
-pub async fn receive(app: &Arc<App>, parts: &Parts, body: Incoming) -> Response {
+/// Receives a request whose route streams its form (`routes::Body::StreamedForm`), found
+/// once by the caller: every spelling the router accepts, such as a trailing `/`, comes here,
+/// so none reaches the core's handler with a body of its own.
+pub async fn receive(app: &Arc<App>, parts: &Parts, body: Incoming, found: Match<'_>) -> Response {
     let headers = crate::server::core_headers(parts);
     let mut request = click_core::Request {
         method: Method::parse(parts.method.as_str()),
@@ -40,7 +34,7 @@ pub async fn receive(app: &Arc<App>, parts: &Parts, body: Incoming) -> Response 
         body: &[],
     };
     // Nothing is written to disk for a caller the route would refuse.
-    if let Err(refused) = app.agent.admit(&request) {
+    if let Err(refused) = app.agent.admit(&request, found) {
         return refused;
     }
     let dir = app.staging_dir().join(uuid());
@@ -53,7 +47,7 @@ pub async fn receive(app: &Arc<App>, parts: &Parts, body: Incoming) -> Response 
     };
     let json = serde_json::to_vec(&Value::Object(fields)).unwrap_or_default();
     request.body = &json;
-    let response = app.agent.handle(&request).await;
+    let response = app.agent.handle_matched(&request, found).await;
     if response.status != 200 {
         let _ = tokio::fs::remove_dir_all(&dir).await;
     }

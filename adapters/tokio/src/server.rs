@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use bytes::Bytes;
 use click_core::http::HostAction;
 use click_core::ports::SecretBox;
+use click_core::routes::{self, Body};
 use click_core::{Agent, ApiError, Header, Method};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
@@ -208,8 +209,11 @@ async fn connection(running: Running, stream: TcpStream, _permit: OwnedSemaphore
 async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
     let (parts, body) = req.into_parts();
-    if crate::form::is_form_upload(&parts) {
-        return Ok(to_hyper(crate::form::receive(&app, &parts, body).await));
+    let found = routes::find(Method::parse(parts.method.as_str()), parts.uri.path());
+    if found.body() == Body::StreamedForm {
+        return Ok(to_hyper(
+            crate::form::receive(&app, &parts, body, found).await,
+        ));
     }
     let body = match read_body(&app.limits, &parts, body).await {
         Ok(b) => b,
@@ -224,7 +228,7 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResp
             headers: &headers,
             body: &body,
         };
-        app.agent.handle(&request).await
+        app.agent.handle_matched(&request, found).await
     };
     // The path is logged, never the query string: it may carry a token.
     tracing::debug!(method = %parts.method, path = parts.uri.path(), status = response.status, micros = started.elapsed().as_micros() as u64);
