@@ -5,6 +5,8 @@
 #   tests/run-on-embassy-tap.sh [cargo test arguments, e.g. --test management]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/require.sh
+require ip iproute2
 cargo build -q -p click-embassy-tuntap -p click-tokio
 ns="click-embassy-tests-$$"
 ip netns add "$ns"

@@ -5,6 +5,9 @@
 #   tests/run-on-firmware.sh [cargo test arguments, e.g. --test management]
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. tests/require.sh
+require qemu-system-arm
+require python3
 target=thumbv7em-none-eabihf
 cargo build -q -p click-firmware-mps2 --target "$target" --profile firmware --features net
 dir=${CARGO_TARGET_DIR:-target}

@@ -7,6 +7,9 @@
 # Exits non-zero if the self-test or a budget fails. Needs qemu-system-arm.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+. tests/require.sh
+require qemu-system-arm
+require python3
 target=thumbv7em-none-eabihf
 cargo build -q -p click-firmware-mps2 --target "$target" --profile firmware
 elf=${CARGO_TARGET_DIR:-target}/$target/firmware/click-firmware-mps2

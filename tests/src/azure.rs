@@ -1,6 +1,6 @@
-//! A real Azure Blob Storage emulator for cloud tests: Azurite (`npm install -g azurite`,
-//! which `.ci/run` does), serving its well-known development account on a free loopback port,
-//! and a minimal Shared Key client so that tests arrange and check blobs independently of the
+//! A real Azure Blob Storage emulator for cloud tests: Azurite (installed on first use, see
+//! [`crate::tools`]), serving its well-known development account on a free loopback port, and
+//! a minimal Shared Key client so that tests arrange and check blobs independently of the
 //! agent.
 
 use std::net::{SocketAddr, TcpListener, TcpStream};
@@ -27,12 +27,14 @@ pub struct Azurite {
 
 impl Azurite {
     pub fn start() -> Azurite {
+        // Before taking a port: the first use installs it, which takes minutes.
+        let bin = crate::tools::azurite_blob();
         let tmp = tempfile::tempdir().expect("temp dir");
         let port = TcpListener::bind("127.0.0.1:0")
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new("azurite-blob")
+        let child = Command::new(bin)
             .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
             .arg("--location")
             .arg(tmp.path())
@@ -41,7 +43,7 @@ impl Azurite {
             .stdout(Stdio::null())
             .stderr(Stdio::null())
             .spawn()
-            .expect("start azurite-blob: run `npm install -g azurite` (.ci/run does)");
+            .expect("start azurite-blob");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
         let deadline = Instant::now() + Duration::from_secs(30);
         while TcpStream::connect(addr).is_err() {

@@ -17,6 +17,7 @@ pub mod azure;
 pub mod docs;
 pub mod mail;
 pub mod s3;
+pub mod tools;
 pub mod ws;
 
 /// How to start an agent.

@@ -1,5 +1,5 @@
-//! A real S3 server for cloud tests: `s3s-fs` (installed by `.ci/run` with `cargo install
-//! s3s-fs@0.14.1 --features binary`) serving a temporary folder on a free loopback port.
+//! A real S3 server for cloud tests: `s3s-fs` (installed on first use, see [`crate::tools`])
+//! serving a temporary folder on a free loopback port.
 //! A bucket is a folder under its root and an object a file, so tests can arrange and check
 //! the server's contents directly on disk.
 
@@ -20,22 +20,10 @@ pub struct S3Server {
     _tmp: tempfile::TempDir,
 }
 
-fn binary() -> PathBuf {
-    let home = std::env::var_os("CARGO_HOME")
-        .map(PathBuf::from)
-        .or_else(|| std::env::var_os("HOME").map(|h| PathBuf::from(h).join(".cargo")))
-        .expect("HOME or CARGO_HOME");
-    let bin = home.join("bin").join("s3s-fs");
-    assert!(
-        bin.exists(),
-        "{} is missing: run `cargo install s3s-fs@0.14.1 --features binary` (.ci/run does)",
-        bin.display()
-    );
-    bin
-}
-
 impl S3Server {
     pub fn start() -> S3Server {
+        // Before taking a port: the first use installs it, which takes minutes.
+        let bin = crate::tools::s3s_fs();
         let tmp = tempfile::tempdir().expect("temp dir");
         let root = tmp.path().join("s3");
         std::fs::create_dir_all(&root).unwrap();
@@ -43,7 +31,7 @@ impl S3Server {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(binary())
+        let child = Command::new(bin)
             .args(["--host", "127.0.0.1", "--port", &port.to_string()])
             .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
             .arg(&root)
