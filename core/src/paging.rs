@@ -22,11 +22,20 @@ pub struct PageQuery {
     pub descending: bool,
 }
 
-#[derive(Serialize, Debug, Clone, Copy, PartialEq, Eq)]
+/// `options` of a page: where it is, and how it was sorted (`web-api/project.md`).
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
 #[serde(rename_all = "camelCase")]
 pub struct PageOptions {
     pub page: u32,
     pub page_size: u32,
+    pub sort: Vec<SortOption>,
+}
+
+/// One sort key of [`PageOptions`].
+#[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+pub struct SortOption {
+    pub field: String,
+    pub descending: bool,
 }
 
 #[derive(Serialize, Debug)]
@@ -60,7 +69,7 @@ impl<T> Page<T> {
         Page {
             data: self.data.iter().map(f).collect(),
             total: self.total,
-            options: self.options,
+            options: self.options.clone(),
         }
     }
 }
@@ -136,6 +145,10 @@ impl PageQuery {
         PageOptions {
             page: self.page,
             page_size: self.page_size,
+            sort: alloc::vec![SortOption {
+                field: self.sort_field.clone(),
+                descending: self.descending,
+            }],
         }
     }
 

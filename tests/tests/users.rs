@@ -50,7 +50,11 @@ fn invited_users_activate_by_email_and_match_the_documented_shape() {
 
     let page = list(&agent, &owner, "");
     assert_eq!(docs::keys(&page), docs::keys(&doc));
-    assert_eq!(page["options"], json!({"page": 1, "pageSize": 50}));
+    // The Click page's options, plus the sort the web-api pages document.
+    assert_eq!(
+        page["options"],
+        json!({"page": 1, "pageSize": 50, "sort": [{"field": "CreateDate", "descending": true}]})
+    );
     assert_eq!(page["total"], 2);
     // A pending user cannot log in yet.
     agent
