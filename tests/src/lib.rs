@@ -15,6 +15,8 @@ pub use serde_json::{Value, json};
 
 pub mod azure;
 pub mod docs;
+pub mod form;
+pub mod identity;
 pub mod mail;
 pub mod s3;
 pub mod tools;

@@ -1,5 +1,5 @@
-//! The Authentication controller against the real agent (authentication.md, DESIGN.md
-//! extensions), with wire shapes checked against the documentation's examples.
+//! The Authentication controller against the real agent (authentication.md, and the
+//! extensions README.md lists), with wire shapes checked against the documentation's examples.
 
 use std::time::Duration;
 

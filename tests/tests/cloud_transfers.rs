@@ -499,36 +499,15 @@ fn big_path(f: &Fixture) -> String {
     dir.join("secret.bin").display().to_string()
 }
 
-const BOUNDARY: &str = "----click-test-boundary-7MA4YWxkTrZu0gW";
-
 /// A multipart/form-data body with the documented fields; `file` as (name, bytes) if any.
 fn form(account: &str, file: Option<(&str, &[u8])>) -> Vec<u8> {
-    let mut body = Vec::new();
     let cloud = json!({"id": account, "cloudType": 8}).to_string();
-    for (name, value) in [
+    let fields = [
         ("cloudAccountJson", cloud.as_str()),
         ("storageName", "media"),
         ("uploadPath", "from-browser"),
-    ] {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n"
-            )
-            .as_bytes(),
-        );
-    }
-    if let Some((name, bytes)) = file {
-        body.extend_from_slice(
-            format!(
-                "--{BOUNDARY}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"{name}\"\r\nContent-Type: application/octet-stream\r\n\r\n"
-            )
-            .as_bytes(),
-        );
-        body.extend_from_slice(bytes);
-        body.extend_from_slice(b"\r\n");
-    }
-    body.extend_from_slice(format!("--{BOUNDARY}--\r\n").as_bytes());
-    body
+    ];
+    click_blackbox::form::body(&fields, file)
 }
 
 impl Fixture {
@@ -536,10 +515,7 @@ impl Fixture {
         let mut call = self
             .agent
             .call("POST", "/cloud/upload_object_from_form")
-            .header(
-                "Content-Type",
-                &format!("multipart/form-data; boundary={BOUNDARY}"),
-            )
+            .header("Content-Type", &click_blackbox::form::content_type())
             .raw(body);
         if let Some(t) = token {
             call = call.token(t);

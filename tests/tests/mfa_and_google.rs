@@ -1,38 +1,13 @@
 //! TOTP multi-factor authentication (RFC 6238, checked with the independent `totp-rs`) and
 //! Google sign-in with RS256 ID tokens signed by a locally generated key.
 
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
+use click_blackbox::identity::{
+    CLIENT_ID, away_from_step_boundary, claims, code, fixture, google_config, id_token, now,
+};
 use click_blackbox::{Agent, Options, PASSWORD, json, signup_and_login};
 use jsonwebtoken::{Algorithm, EncodingKey, Header, encode};
-use totp_rs::{Builder, Secret, Totp};
-
-fn now() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap()
-        .as_secs()
-}
-
-/// Keeps a test away from a 30 s step boundary, so that "this step" means one thing.
-fn away_from_step_boundary() {
-    let into_step = now() % 30;
-    if into_step > 24 {
-        std::thread::sleep(Duration::from_secs(31 - into_step));
-    }
-}
-
-fn totp(secret: &str) -> Totp {
-    Builder::new()
-        .with_secret(Secret::try_from_base32(secret).expect("base-32 secret"))
-        .build_noncompliant()
-}
-
-fn code(secret: &str, step_offset: i64) -> String {
-    totp(secret)
-        .generate((now() as i64 + step_offset * 30) as u64)
-        .to_string()
-}
 
 fn enable_mfa(agent: &Agent, token: &str, step_offset: i64) -> String {
     let r = agent
@@ -237,34 +212,10 @@ fn mfa_sessions_expire() {
 
 // ------------------------------------------------------------------ Google
 
-const CLIENT_ID: &str = "click-test.apps.googleusercontent.com";
-
-fn fixture(name: &str) -> String {
-    format!("{}/fixtures/{name}", env!("CARGO_MANIFEST_DIR"))
-}
-
 fn google_agent() -> Agent {
     Agent::start_with(Options {
-        config: format!(
-            "[google]\nclient_ids = [\"{CLIENT_ID}\"]\njwks_file = \"{}\"\n",
-            fixture("google-jwks.json")
-        ),
+        config: google_config(),
         ..Options::default()
-    })
-}
-
-fn id_token(key_file: &str, claims: serde_json::Value) -> String {
-    let pem = std::fs::read(fixture(key_file)).unwrap();
-    let mut header = Header::new(Algorithm::RS256);
-    header.kid = Some("test-key-1".into());
-    encode(&header, &claims, &EncodingKey::from_rsa_pem(&pem).unwrap()).unwrap()
-}
-
-fn claims(sub: &str, email: &str) -> serde_json::Value {
-    json!({
-        "iss": "https://accounts.google.com", "aud": CLIENT_ID, "sub": sub, "email": email,
-        "email_verified": true, "given_name": "Gina", "family_name": "Google",
-        "iat": now(), "exp": now() + 600,
     })
 }
 

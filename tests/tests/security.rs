@@ -1,4 +1,4 @@
-//! The security model (DESIGN.md "Security"): Host allowlist, Origin checks, CORS, tokens in
+//! The security model (ARCHITECTURE.md "Security"): Host allowlist, Origin checks, CORS, tokens in
 //! default and compat modes, and secrets kept out of the log.
 
 use click_blackbox::{Agent, Options, PASSWORD, json, signup_and_login};

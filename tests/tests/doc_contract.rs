@@ -1,0 +1,943 @@
+//! The contract as a client written from the docs would use it, generated from the pages in
+//! `spec/`: every documented route the agent serves is called with exactly the query parameter
+//! names of its doc table (with their documented defaults), the doc's own request body (ids
+//! and credentials swapped for real ones; nothing else changed unless a comment says why), and
+//! every field the docs give for its response (the Click page first; the `web-api/` page where
+//! the Click page only names a DTO) must be there, nested as documented, with the documented
+//! JSON type. String filters are also sent with a value nothing matches, to prove the agent
+//! reads them under that name. What the docs leave ambiguous, and what we chose, is listed in
+//! README.md ("Differences from the documented API").
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use click_blackbox::docs::{self, Endpoint};
+use click_blackbox::s3::S3Server;
+use click_blackbox::{Agent, Options, PASSWORD, Resp, Value, form, identity, json};
+
+/// Where the fields of a DTO that a Click page only names are documented.
+enum Dto {
+    /// The response of an endpoint (`dir`, `METHOD path`) at a JSON pointer.
+    Response(&'static str, &'static str, &'static str),
+    /// The request body of a Click endpoint ("Shape matches the Setup request body").
+    Body(&'static str),
+    /// Another DTO with arrays of related records inlined: the `...WithDetailsDTO`s, whose
+    /// pages say "with their assigned users, user groups, and shared cloud drives inlined".
+    Extends(&'static str, &'static [&'static str]),
+    /// Named by the docs, with fields nowhere.
+    Undocumented,
+}
+
+const DTOS: &[(&str, Dto)] = &[
+    (
+        "User",
+        Dto::Response("click-api", "GET /user/get_all_users", "/data/0"),
+    ),
+    (
+        "UserWithDetailsDTO",
+        Dto::Extends("User", &["userGroups", "projects", "sharedCloudDrives"]),
+    ),
+    (
+        "UserGroup",
+        Dto::Response("web-api", "GET /api/v1/usergroup/get_all", "/data/0"),
+    ),
+    (
+        "UserGroupWithDetailsDTO",
+        Dto::Extends("UserGroup", &["users", "projects", "sharedCloudDrives"]),
+    ),
+    (
+        "Project",
+        Dto::Response("web-api", "GET /api/v1/project/get_all", "/data/0"),
+    ),
+    (
+        "ProjectWithDetailsDTO",
+        Dto::Extends("Project", &["users", "userGroups", "sharedCloudDrives"]),
+    ),
+    (
+        "SharedCloudDrive",
+        Dto::Response("web-api", "GET /api/v1/sharedclouddrive/get_all", "/data/0"),
+    ),
+    (
+        "SharedCloudDriveWithDetailsDTO",
+        Dto::Extends("SharedCloudDrive", &["projects", "users", "userGroups"]),
+    ),
+    (
+        "SharedCloudDriveProjectDTO",
+        Dto::Response(
+            "web-api",
+            "GET /api/v1/project/get_assigned_sharedclouddrives",
+            "/data/0",
+        ),
+    ),
+    ("UserUserGroupDTO", Dto::Undocumented),
+    ("UserProjectPermissionDTO", Dto::Undocumented),
+    ("UserSharedCloudDrivePermissionDTO", Dto::Undocumented),
+    ("UserGroupProjectPermissionDTO", Dto::Undocumented),
+    ("UserGroupSharedCloudDrivePermissionDTO", Dto::Undocumented),
+    (
+        "ApiToken",
+        Dto::Response("click-api", "GET /apitoken/get_all", "/0"),
+    ),
+    (
+        "AccountLogSetting",
+        Dto::Body("POST /accountlogsetting/setup"),
+    ),
+    (
+        "CloudAccount",
+        Dto::Response("web-api", "GET /api/v1/cloudaccount/get_all", "/data/0"),
+    ),
+    (
+        "ICloudStorageObjectCollection",
+        Dto::Response("web-api", "POST /api/v1/cloudaccount/list_objects", ""),
+    ),
+];
+
+/// What a route's doc says its response is.
+#[derive(Clone, Debug)]
+enum Expected {
+    /// Fields, nesting and types.
+    Shape(Value),
+    /// A DTO the docs name without fields.
+    Named(String),
+    /// "200 OK" and the like: nothing to check.
+    Nothing,
+}
+
+/// Compares answers with documented shapes, collecting what differs.
+#[derive(Default)]
+struct Checker {
+    problems: Vec<String>,
+    fields_checked: usize,
+}
+
+impl Checker {
+    fn problem(&mut self, route: &str, what: String) {
+        self.problems.push(format!("{route}: {what}"));
+    }
+
+    fn check(&mut self, route: &str, doc: &Value, actual: &Value, at: &str) {
+        let ok = match doc {
+            Value::Null => true,
+            Value::Bool(_) => actual.is_boolean(),
+            Value::Number(_) => actual.is_number(),
+            Value::String(s) => match doc_type(s) {
+                Some("integer") => actual.is_i64() || actual.is_u64(),
+                Some("number") => actual.is_number(),
+                Some("boolean") => actual.is_boolean(),
+                Some("object") => actual.is_object(),
+                Some("array") => actual.is_array(),
+                _ => actual.is_string(),
+            },
+            Value::Array(items) => match (items.first(), actual.as_array()) {
+                (_, None) => false,
+                (None, Some(_)) => true,
+                (Some(item), Some(got)) => {
+                    if got.is_empty() && item.as_object().is_some_and(|o| !o.is_empty()) {
+                        let what = format!("{at}: empty, so its documented items go unchecked");
+                        self.problem(route, what);
+                    }
+                    for (i, a) in got.iter().enumerate() {
+                        self.check(route, item, a, &format!("{at}/{i}"));
+                    }
+                    true
+                }
+            },
+            Value::Object(fields) => match actual.as_object() {
+                None => false,
+                Some(got) => {
+                    for (name, d) in fields {
+                        match got.get(name) {
+                            None => self.problem(route, format!("{at}/{name} is missing")),
+                            Some(a) => {
+                                self.fields_checked += 1;
+                                self.check(route, d, a, &format!("{at}/{name}"));
+                            }
+                        }
+                    }
+                    true
+                }
+            },
+        };
+        if !ok {
+            self.problem(route, format!("{at} should be like {doc}, is {actual}"));
+        }
+    }
+}
+
+struct Contract<'a> {
+    agent: &'a Agent,
+    click: Vec<Endpoint>,
+    web: Vec<Endpoint>,
+    token: String,
+    /// Values by query name or body field name (`userId`, `cloudAccountId`, ...).
+    world: HashMap<String, Value>,
+    called: BTreeSet<String>,
+    checker: Checker,
+    shaped: BTreeSet<String>,
+    named_only: BTreeMap<String, String>,
+    filters_checked: usize,
+}
+
+fn key(method: &str, path: &str) -> String {
+    format!("{method} {path}")
+}
+
+/// A query value as a client writes it.
+fn text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The documented default of a query parameter, if it names one a client can send:
+/// `"CreateDate"` -> CreateDate, `Active | Inactive | Pending (7)` -> 7, `false` -> false.
+fn default_value(doc: &str) -> Option<String> {
+    let d = doc.trim();
+    if let Some(n) = d.rsplit_once('(').and_then(|(_, n)| n.strip_suffix(')')) {
+        return Some(n.trim().to_string());
+    }
+    let unquoted = d.trim_matches('"');
+    let plain = unquoted.parse::<i64>().is_ok() || matches!(unquoted, "true" | "false");
+    (d.starts_with('"') || plain).then(|| unquoted.to_string())
+}
+
+/// A doc value that names a type ("string (uuid)", "integer (enum)") rather than an example.
+fn doc_type(s: &str) -> Option<&'static str> {
+    let s = s.to_ascii_lowercase();
+    let kinds = [
+        ("string", "string"),
+        ("integer", "integer"),
+        ("long", "integer"),
+        ("int", "integer"),
+        ("number", "number"),
+        ("double", "number"),
+        ("boolean", "boolean"),
+        ("bool", "boolean"),
+        ("object", "object"),
+        ("array", "array"),
+    ];
+    kinds
+        .iter()
+        .find(|(word, _)| s == *word || s.starts_with(&format!("{word} (")))
+        .map(|(_, kind)| *kind)
+}
+
+fn backticked(text: &str) -> Vec<String> {
+    text.split('`')
+        .skip(1)
+        .step_by(2)
+        .map(str::to_string)
+        .collect()
+}
+
+impl<'a> Contract<'a> {
+    fn new(agent: &'a Agent) -> Contract<'a> {
+        Contract {
+            agent,
+            click: docs::endpoints_of("click-api"),
+            web: docs::endpoints_of("web-api"),
+            token: String::new(),
+            world: HashMap::new(),
+            called: BTreeSet::new(),
+            checker: Checker::default(),
+            shaped: BTreeSet::new(),
+            named_only: BTreeMap::new(),
+            filters_checked: 0,
+        }
+    }
+
+    fn set(&mut self, name: &str, value: Value) {
+        self.world.insert(name.to_string(), value);
+    }
+
+    fn endpoint(&self, dir: &str, route: &str) -> &Endpoint {
+        let pages = if dir == "web-api" {
+            &self.web
+        } else {
+            &self.click
+        };
+        pages
+            .iter()
+            .find(|e| key(&e.method, &e.path) == route)
+            .unwrap_or_else(|| panic!("{route} is not documented in {dir}"))
+    }
+
+    // ------------------------------------------------------------ what the docs expect
+
+    fn dto(&self, name: &str) -> Expected {
+        let Some((_, source)) = DTOS.iter().find(|(n, _)| *n == name) else {
+            panic!("the docs name `{name}`: say in DTOS where its fields are documented");
+        };
+        match source {
+            Dto::Response(dir, route, pointer) => {
+                let ep = self.endpoint(dir, route);
+                let doc = ep.response.as_ref().expect("a documented response");
+                Expected::Shape(doc.pointer(pointer).expect("the pointer").clone())
+            }
+            Dto::Body(route) => {
+                let ep = self.endpoint("click-api", route);
+                Expected::Shape(ep.body.clone().expect("a documented body"))
+            }
+            Dto::Extends(base, arrays) => match self.dto(base) {
+                Expected::Shape(Value::Object(mut fields)) => {
+                    for a in *arrays {
+                        fields.insert(a.to_string(), json!([]));
+                    }
+                    Expected::Shape(Value::Object(fields))
+                }
+                other => other,
+            },
+            Dto::Undocumented => Expected::Named(name.to_string()),
+        }
+    }
+
+    /// The documented paged collection (`web-api/project.md`), holding `item`s.
+    fn page_of(&self, item: Value) -> Value {
+        let ep = self.endpoint("web-api", "GET /api/v1/project/get_all");
+        let mut page = ep.response.clone().unwrap();
+        page["data"] = json!([item]);
+        page
+    }
+
+    fn expected(&self, ep: &Endpoint) -> Expected {
+        if let Some(doc) = &ep.response {
+            return Expected::Shape(doc.clone());
+        }
+        let text = &ep.response_text;
+        let words = backticked(text);
+        if text.to_lowercase().contains("same shape as") {
+            let title = text.split_once('[').and_then(|(_, t)| t.split_once(']'));
+            let other = match title {
+                Some((title, _)) => self.click.iter().find(|e| e.title == title),
+                None => words.first().and_then(|w| {
+                    let suffix = format!("/{w}");
+                    self.click
+                        .iter()
+                        .find(|e| e.file == ep.file && e.path.ends_with(&suffix))
+                }),
+            };
+            return self.expected(other.expect("the endpoint it has the shape of"));
+        }
+        let dto = words
+            .iter()
+            .find(|w| w.starts_with(|c: char| c.is_ascii_uppercase()));
+        let Some(dto) = dto else {
+            if text.contains("each contains") {
+                let fields = words.iter().map(|w| (w.clone(), Value::Null)).collect();
+                return Expected::Shape(json!([Value::Object(fields)]));
+            }
+            return match text.to_lowercase() {
+                t if t.contains("string") => Expected::Shape(json!("string")),
+                t if t.contains("boolean") || words.iter().any(|w| w == "true") => {
+                    Expected::Shape(json!(true))
+                }
+                t if t.contains("integer") => Expected::Shape(json!("integer")),
+                _ => Expected::Nothing,
+            };
+        };
+        let (inner, collection) = match dto.strip_prefix("DTOCollection<") {
+            Some(inner) => (inner.trim_end_matches('>'), true),
+            None => (dto.as_str(), text.contains("collection of")),
+        };
+        let item = match self.dto(inner) {
+            Expected::Shape(mut shape) => {
+                // Lower-case names beside the DTO are fields the prose adds: "including the
+                // generated `token` value", "plus an `id` field", "`data[]`".
+                if let Value::Object(fields) = &mut shape {
+                    for w in &words {
+                        let w = w.trim_end_matches("[]");
+                        let field = w.chars().all(|c| c.is_ascii_alphanumeric());
+                        if field && w.starts_with(|c: char| c.is_ascii_lowercase()) {
+                            fields.entry(w.to_string()).or_insert(Value::Null);
+                        }
+                    }
+                }
+                shape
+            }
+            named => return named,
+        };
+        Expected::Shape(match () {
+            _ if collection => self.page_of(item),
+            _ if text.contains("array of") => json!([item]),
+            _ => item,
+        })
+    }
+
+    // ------------------------------------------------------------ making a call
+
+    /// Fills a doc body: a field named in `set` by JSON pointer, or (ids and credentials)
+    /// by its name in the world; placeholders the docs write as types must be filled.
+    fn fill(&self, route: &str, value: &mut Value, at: &str, set: &HashMap<&str, Value>) {
+        match value {
+            Value::Object(fields) => {
+                for (name, v) in fields.iter_mut() {
+                    let here = format!("{at}/{name}");
+                    if let Some(given) = set.get(here.as_str()) {
+                        *v = given.clone();
+                    } else if let (Some(known), false) = (self.world.get(name), name == "id") {
+                        *v = known.clone();
+                    } else {
+                        self.fill(route, v, &here, set);
+                    }
+                }
+            }
+            Value::Array(items) => {
+                for (i, v) in items.iter_mut().enumerate() {
+                    self.fill(route, v, &format!("{at}/{i}"), set);
+                }
+            }
+            Value::String(s) if doc_type(s).is_some() => {
+                panic!("{route}: the doc body has a placeholder at {at} ({s}); set a value")
+            }
+            _ => {}
+        }
+    }
+
+    fn request_path(&self, ep: &Endpoint, set: &HashMap<&str, Value>) -> String {
+        let mut path = ep.path.clone();
+        while let Some(open) = path.find('{') {
+            let close = path[open..].find('}').unwrap() + open;
+            let name = path[open + 1..close].to_string();
+            let value = set
+                .get(name.as_str())
+                .or_else(|| self.world.get(&name))
+                .unwrap_or_else(|| panic!("{}: no value for {{{name}}}", ep.path));
+            path.replace_range(open..=close, &text(value));
+        }
+        let mut query: Vec<String> = Vec::new();
+        for (name, default) in &ep.query {
+            if name == "token" {
+                continue;
+            }
+            let value = match set.get(name.as_str()).or_else(|| self.world.get(name)) {
+                Some(Value::Null) => None,
+                Some(v) => Some(text(v)),
+                None => default_value(default),
+            };
+            if let Some(v) = value {
+                query.push(format!("{name}={}", click_blackbox::encode(&v)));
+            }
+        }
+        if !self.token.is_empty() && !set.contains_key("token") {
+            query.push(format!("token={}", self.token));
+        }
+        match query.is_empty() {
+            true => path,
+            false => format!("{path}?{}", query.join("&")),
+        }
+    }
+
+    fn send(&self, ep: &Endpoint, set: &HashMap<&str, Value>) -> Resp {
+        let path = self.request_path(ep, set);
+        let mut call = self.agent.call(&ep.method, &path);
+        if !ep.form.is_empty() {
+            let fields: Vec<(String, String)> = ep
+                .form
+                .iter()
+                .filter(|(name, _)| name != "file")
+                .filter_map(|(name, _)| {
+                    let v = set.get(name.as_str()).or_else(|| self.world.get(name))?;
+                    Some((name.clone(), text(v)))
+                })
+                .collect();
+            let fields: Vec<(&str, &str)> = fields
+                .iter()
+                .map(|(n, v)| (n.as_str(), v.as_str()))
+                .collect();
+            let file = set.get("file").map(|v| v.as_str().unwrap().as_bytes());
+            let body = form::body(&fields, file.map(|b| ("doc-contract.txt", b)));
+            return call
+                .header("Content-Type", &form::content_type())
+                .raw(&body)
+                .send();
+        }
+        let body = match (set.get("/"), &ep.body) {
+            (Some(whole), _) => Some(whole.clone()),
+            (None, Some(doc)) => {
+                let mut body = doc.clone();
+                self.fill(&key(&ep.method, &ep.path), &mut body, "", set);
+                Some(body)
+            }
+            (None, None) if matches!(ep.method.as_str(), "POST" | "PUT") => Some(json!({})),
+            (None, None) => None,
+        };
+        if let Some(body) = body {
+            call = call.json(&body);
+        }
+        call.send()
+    }
+
+    /// Calls a documented route as its doc says, expecting `status`, and checks the answer
+    /// against the documented response. `set`: values by query name, path parameter,
+    /// body JSON pointer (`/id`, or `/` for the whole body), form field, or `file`.
+    fn call_expecting(&mut self, route: &str, status: u16, set: &[(&str, Value)]) -> Value {
+        let (method, path) = route.split_once(' ').unwrap();
+        let ep = self.endpoint("click-api", &key(method, path)).clone();
+        let set: HashMap<&str, Value> = set.iter().cloned().collect();
+        let r = self.send(&ep, &set);
+        assert_eq!(r.status, status, "{route}: {}", r.text());
+        self.called.insert(route.to_string());
+        let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        if status == 200 {
+            match self.expected(&ep) {
+                Expected::Shape(doc) => {
+                    self.shaped.insert(route.to_string());
+                    self.checker.check(route, &doc, &body, "");
+                }
+                Expected::Named(dto) => {
+                    self.named_only.insert(route.to_string(), dto);
+                }
+                Expected::Nothing => {}
+            }
+            self.check_filters(&ep, route, &set, &body);
+        }
+        body
+    }
+
+    fn call(&mut self, route: &str, set: &[(&str, Value)]) -> Value {
+        self.call_expecting(route, 200, set)
+    }
+
+    /// A filter a listing documents is read under that name: a value nothing matches
+    /// leaves the page empty.
+    fn check_filters(
+        &mut self,
+        ep: &Endpoint,
+        route: &str,
+        set: &HashMap<&str, Value>,
+        page: &Value,
+    ) {
+        if page.get("total").is_none() {
+            return;
+        }
+        for (name, default) in &ep.query {
+            let paging = ["token", "page", "pagesize", "sortfield", "descending"];
+            if paging.contains(&name.as_str())
+                || self.world.contains_key(name)
+                || set.contains_key(name.as_str())
+            {
+                continue;
+            }
+            let miss = match name.as_str() {
+                "userStatus" => json!(2),
+                "userType" => json!(1),
+                _ if default_value(default).is_none() => json!("zz-no-match-zz"),
+                _ => continue,
+            };
+            let mut with: HashMap<&str, Value> = set.clone();
+            with.insert(name, miss);
+            let r = self.send(ep, &with);
+            let total = r.json()["total"].clone();
+            if total != json!(0) {
+                self.checker.problem(
+                    route,
+                    format!("the filter '{name}' is not applied (total {total})"),
+                );
+            }
+            self.filters_checked += 1;
+        }
+    }
+}
+
+fn id(v: &Value) -> Value {
+    v["id"].clone()
+}
+
+#[test]
+fn every_documented_route_the_agent_serves_honours_its_doc() {
+    if click_blackbox::device_target() {
+        // The devices serve the same core; cloud routes and mail need the desktop.
+        eprintln!("skipped on devices: the contract runs against the desktop agent");
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.put("my-bucket", "photos/file.jpg", b"a photo");
+    s3.bucket("my-shared-bucket");
+    let files = tempfile::tempdir().unwrap();
+    let upload = files.path().join("file.bin");
+    std::fs::write(&upload, b"bytes to upload").unwrap();
+    let agent = Agent::start_with(Options {
+        config: format!(
+            "{}\n[transfers]\nroots = [\"{}\"]\n",
+            identity::google_config(),
+            files.path().display()
+        ),
+        ..Options::default()
+    });
+    let mut c = Contract::new(&agent);
+    authentication(&mut c);
+    c.set("cloudAccountId", json!(""));
+    directory_and_cloud(&mut c, &s3, &upload, files.path());
+    let served = click_blackbox::routes();
+    let mut missing = Vec::new();
+    for (method, path, _) in &served {
+        let extension = matches!(
+            path.as_str(),
+            "/management/outbox" | "/notification" | "/statechange"
+        );
+        if !extension && !c.called.contains(&key(method, path)) {
+            missing.push(key(method, path));
+        }
+    }
+    eprintln!(
+        "doc contract: {} routes called, {} with documented fields ({} fields checked), {} \
+         naming a DTO documented nowhere ({:?}), {} filters checked",
+        c.called.len(),
+        c.shaped.len(),
+        c.checker.fields_checked,
+        c.named_only.len(),
+        c.named_only.values().collect::<BTreeSet<_>>(),
+        c.filters_checked,
+    );
+    assert!(
+        missing.is_empty(),
+        "routes served but not called here: {missing:?}"
+    );
+    assert!(c.checker.problems.is_empty(), "{:#?}", c.checker.problems);
+}
+
+/// Authentication and the caller's own settings, with the docs' own user.
+fn authentication(c: &mut Contract<'_>) {
+    let email = "user@example.com";
+    // The docs' example password ("string") is shorter than the agent's minimum.
+    c.call(
+        "POST /authentication/signup",
+        &[("/password", json!(PASSWORD))],
+    );
+    c.call("POST /authentication/resend_confirmation_email", &[]);
+    let code = c.agent.last_mail("signup-confirmation", email).token;
+    c.call(
+        "POST /authentication/confirm_signup",
+        &[("/token", json!(code))],
+    );
+    let login = [("/password", json!(PASSWORD)), ("/type", json!(16))];
+    let session = c.call("POST /authentication/login", &login);
+    c.token = session["jwtToken"].as_str().unwrap().to_string();
+    c.call("GET /authentication/user", &[]);
+    c.call("PUT /authentication/update_user", &[]);
+    c.call("PUT /authentication/update_subscription", &[]);
+    c.call("POST /authentication/forgot_password", &[]);
+    let changed = "another correct horse";
+    c.call(
+        "POST /authentication/reset_password",
+        &[
+            ("/currentPassword", json!(PASSWORD)),
+            ("/password", json!(changed)),
+        ],
+    );
+    let login = [("/password", json!(changed)), ("/type", json!(16))];
+    c.token = c.call("POST /authentication/login", &login)["jwtToken"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // MFA: a secret, a code from it, a challenged login answered with the next code.
+    identity::away_from_step_boundary();
+    let secret = c.call("POST /user/generate_mfa_token", &[]);
+    let secret = secret.as_str().unwrap().to_string();
+    let now_code = identity::code(&secret, 0);
+    c.call("POST /user/set_mfa", &[("/userCode", json!(now_code))]);
+    let challenge = c.call("POST /authentication/login", &login);
+    let set = [
+        ("/userCode", json!(identity::code(&secret, 1))),
+        ("/session", challenge["session"].clone()),
+    ];
+    let answered = c.call("POST /authentication/mfa_respond", &set);
+    c.token = answered["jwtToken"].as_str().unwrap().to_string();
+
+    // Google: the docs' body carries an ID token from Google; the test key stands in.
+    let google = identity::id_token(
+        "google-test-key.pem",
+        identity::claims("g-1", "gina@example.com"),
+    );
+    let saved = std::mem::take(&mut c.token);
+    c.call(
+        "POST /authentication/google_signup",
+        &[("/idToken", json!(google))],
+    );
+    // "Same as Google Sign Up": the body is the same shape.
+    let google_login = c.call(
+        "POST /authentication/google_login",
+        &[("/", json!({"idToken": google}))],
+    );
+    c.call(
+        "POST /authentication/logout",
+        &[("/jwtToken", google_login.clone())],
+    );
+    c.token = saved;
+}
+
+/// The directory, permissions, tokens, log settings, cloud accounts, storage and transfers
+/// of the docs' user's account, then their removal.
+fn directory_and_cloud(
+    c: &mut Contract<'_>,
+    s3: &S3Server,
+    upload: &std::path::Path,
+    downloads: &std::path::Path,
+) {
+    // Agent status and commands.
+    c.call("GET /management/agent_status", &[]);
+    c.call("POST /management/command/{cmd}", &[("cmd", json!(0))]);
+    c.call("POST /management/notify", &[]);
+
+    // Users: the docs' example invitee is the docs' signed-up user; invite another.
+    let invite = [
+        ("/username", json!("jane.doe@example.com")),
+        ("/email", json!("jane.doe@example.com")),
+    ];
+    let member = c.call("POST /user/insert_user", &invite);
+    c.set("userId", id(&member));
+    let mut edited = member.clone();
+    edited["firstname"] = json!("Janet");
+    c.call("PUT /user/edit_user", &[("/", edited)]);
+    // "A `User` object identifying the recipient".
+    c.call("POST /user/resend_user_email", &[("/", member.clone())]);
+    c.call("GET /user/package_inquiry", &[]);
+
+    // Cloud account on the real S3 server; the docs' example is AWS.
+    let stored = c.call(
+        "POST /cloud/insert_account",
+        &[
+            ("/cloudType", json!(8)),
+            ("/endpoint", json!(s3.endpoint())),
+            ("/accessKey", json!(click_blackbox::s3::ACCESS_KEY)),
+            ("/secretKey", json!(click_blackbox::s3::SECRET_KEY)),
+        ],
+    );
+    c.set("cloudAccountId", id(&stored));
+    c.call("GET /cloud/accounts", &[]);
+    let account = c.call("GET /cloud/account", &[("id", id(&stored))]);
+    let mut shared = account.clone();
+    shared["shared"] = json!(true);
+    c.call("PUT /cloud/manage_share", &[("/", shared)]);
+    c.call("POST /cloud/list_buckets", &[("/", account.clone())]);
+
+    // Named records.
+    let group = c.call("POST /usergroup/insert", &[]);
+    c.set("userGroupId", id(&group));
+    c.call("PUT /usergroup/update", &[("/id", id(&group))]);
+    let project = c.call("POST /projects/insert", &[]);
+    c.set("projectId", id(&project));
+    c.call("PUT /projects/update", &[("/id", id(&project))]);
+    let drive = c.call("POST /sharedclouddrive/insert", &[]);
+    c.set("sharedCloudDriveId", id(&drive));
+    c.set("sharedCloudDrive", id(&drive));
+    // "A `SharedCloudDrive` object including its `id`": what insert returned, changed.
+    let mut changed = drive.clone();
+    changed["allowDelete"] = json!(true);
+    c.call("PUT /sharedclouddrive/update", &[("/", changed)]);
+
+    // Relations, each as its doc's body with real ids.
+    c.call("POST /usergroup/assign_users", &[]);
+    c.call(
+        "POST /usergroup/import_users",
+        &[
+            ("/0/user/username", json!("jane.doe@example.com")),
+            ("/0/userGroups/0/id", id(&group)),
+        ],
+    );
+    c.call("POST /projects/assign_sharedclouddrive", &[]);
+    for route in [
+        "users_project_permission",
+        "usergroups_project_permission",
+        "users_sharedclouddrive_permision",
+        "usergroup_sharedclouddrive_permission",
+    ] {
+        c.call(&format!("POST /userspermission/{route}"), &[]);
+    }
+
+    // Every listing, each with its documented parameters.
+    for route in [
+        "GET /user/get_all_users",
+        "GET /user/get_all_users_with_details",
+        "GET /usergroup/get_all",
+        "GET /usergroup/get_all_with_details",
+        "GET /usergroup/get_assigned_users",
+        "GET /usergroup/get_assigned_usergroups",
+        "GET /projects/get_all",
+        "GET /projects/get_all_with_details",
+        "GET /projects/get_assigned_sharedclouddrives",
+        "GET /projects/get_assigned_projects",
+        "GET /sharedclouddrive/get_all",
+        "GET /sharedclouddrive/get_all_with_details",
+        "GET /userspermission/get_users_assigned_to_project",
+        "GET /userspermission/get_projects_assigned_to_user",
+        "GET /userspermission/get_usergroups_assigned_to_project",
+        "GET /userspermission/get_projects_assigned_to_usergroup",
+        "GET /userspermission/get_users_assigned_to_sharedclouddrive",
+        "GET /userspermission/get_sharedclouddrive_assigned_to_user",
+        "GET /userspermission/get_usergroups_assigned_to_sharedclouddrive",
+        "GET /userspermission/get_sharedclouddrive_assigned_to_usergroup",
+    ] {
+        c.call(route, &[]);
+    }
+
+    // Permission edits and removals name the assignment by the id its listing gave.
+    for (listing, route) in [
+        ("get_users_assigned_to_project", "users_project_permission"),
+        (
+            "get_usergroups_assigned_to_project",
+            "usergroups_project_permission",
+        ),
+        (
+            "get_users_assigned_to_sharedclouddrive",
+            "users_sharedclouddrive_permision",
+        ),
+        (
+            "get_usergroups_assigned_to_sharedclouddrive",
+            "usergroup_sharedclouddrive_permission",
+        ),
+    ] {
+        let page = c.call(&format!("GET /userspermission/{listing}"), &[]);
+        let assignment = page["data"][0]["id"].clone();
+        let mut edit = page["data"][0]["permission"].clone();
+        edit["permissionType"] = json!(1);
+        c.call(
+            &format!("PUT /userspermission/{route}"),
+            &[("/", json!([edit]))],
+        );
+        c.call(
+            &format!("DELETE /userspermission/{route}"),
+            &[("id", assignment)],
+        );
+    }
+    let page = c.call("GET /projects/get_assigned_projects", &[]);
+    let assignment = page["data"][0]["projectSharedCloudDrive"]["id"].clone();
+    c.call(
+        "DELETE /projects/unassign_sharedclouddrive",
+        &[("id", assignment)],
+    );
+    let page = c.call("GET /usergroup/get_assigned_users", &[]);
+    c.call(
+        "DELETE /usergroup/unassign_user",
+        &[("id", page["data"][0]["id"].clone())],
+    );
+
+    storage_and_transfers(c, upload, downloads);
+
+    // Tokens and log settings.
+    let token = c.call("POST /apitoken/insert", &[]);
+    c.call("GET /apitoken/get_all", &[]);
+    c.call("DELETE /apitoken/delete", &[("id", id(&token))]);
+    let setting = c.call("POST /accountlogsetting/setup", &[]);
+    c.call("GET /accountlogsetting/get", &[]);
+    let mut changed = setting.clone();
+    changed["active"] = json!(false);
+    c.call("PUT /accountlogsetting/update", &[("/", changed)]);
+    c.call("DELETE /accountlogsetting/delete", &[]);
+
+    // Removal, dependants first.
+    c.call("DELETE /sharedclouddrive/delete", &[("id", id(&drive))]);
+    c.call("DELETE /projects/delete", &[("id", id(&project))]);
+    c.call("DELETE /usergroup/delete", &[("id", id(&group))]);
+    c.call("DELETE /user/delete_user", &[("id", id(&member))]);
+    c.call("DELETE /cloud/delete", &[("id", id(&stored))]);
+}
+
+fn storage_and_transfers(
+    c: &mut Contract<'_>,
+    upload: &std::path::Path,
+    downloads: &std::path::Path,
+) {
+    let account = c.world["cloudAccountId"].clone();
+    c.call(
+        "POST /cloud/list_objects",
+        &[("/account/id", account.clone())],
+    );
+    c.call(
+        "POST /cloud/generate_download_url",
+        &[("/cloudAccount/id", account.clone())],
+    );
+    c.call(
+        "POST /cloud/generate_upload_url",
+        &[("/cloudAccount/id", account.clone())],
+    );
+    c.call("POST /cloud/send_download_url", &[]);
+    c.call(
+        "POST /cloud/create_folder",
+        &[("/cloudAccount/id", account.clone())],
+    );
+    let cloud = [
+        ("/cloudAccount/id", account.clone()),
+        ("/cloudAccount/cloudType", json!(8)),
+    ];
+    let mut set = cloud.to_vec();
+    set.push(("/localFilePath", json!(upload.display().to_string())));
+    let up = c.call("POST /cloud/upload_object", &set);
+    let transfer = up["transferId"].clone();
+    c.set("transferId", transfer.clone());
+    click_blackbox::wait_for_transfer(c.agent, &c.token, transfer.as_str().unwrap(), "completed");
+    let mut set = cloud.to_vec();
+    set.push(("/downloadPath", json!(downloads.display().to_string())));
+    let down = c.call("POST /cloud/download_object", &set);
+    let id = down["transferId"].as_str().unwrap().to_string();
+    click_blackbox::wait_for_transfer(c.agent, &c.token, &id, "completed");
+    let form = [
+        (
+            "cloudAccountJson",
+            json!(json!({"id": account, "cloudType": 8}).to_string()),
+        ),
+        ("storageName", json!("my-bucket")),
+        ("uploadPath", json!("from-form")),
+        ("file", json!("form bytes")),
+    ];
+    c.call("POST /cloud/upload_object_from_form", &form);
+    c.call("GET /cloud/client_transfer/all", &[]);
+    c.call("GET /cloud/client_transfer/{transferId}/status", &[]);
+    // A finished transfer cannot be paused, resumed or cancelled: the documented 400s.
+    for action in ["pause", "resume", "cancel"] {
+        c.call_expecting(
+            &format!("POST /cloud/client_transfer/{{transferId}}/{action}"),
+            400,
+            &[],
+        );
+    }
+    c.call(
+        "POST /cloud/delete_object",
+        &[("/cloudAccount/id", account)],
+    );
+}
+
+/// The generator itself: every route of endpoints.tsv is found in the pages, with its method.
+#[test]
+fn the_pages_document_every_route_of_the_endpoint_list() {
+    let pages: BTreeSet<String> = docs::endpoints_of("click-api")
+        .iter()
+        .map(|e| key(&e.method, &e.path))
+        .collect();
+    let listed = docs::endpoints();
+    let missing: Vec<String> = listed
+        .iter()
+        .map(|[_, _, method, route, _]| key(method, route))
+        .filter(|k| !pages.contains(k))
+        .collect();
+    assert!(missing.is_empty(), "{missing:?}");
+    assert_eq!(
+        pages.len(),
+        listed.len(),
+        "{} endpoints in the pages",
+        pages.len()
+    );
+}
+
+/// The checker itself fails on what it is there to catch.
+#[test]
+fn the_checker_reports_missing_fields_wrong_types_and_flattened_nesting() {
+    let mut c = Checker::default();
+    let doc =
+        json!({"data": [{"projectSharedCloudDrive": {"id": "string (uuid)"}}], "total": "integer"});
+    let flattened = json!({"data": [{"id": "x", "projectId": "p"}], "total": 1});
+    c.check("flat", &doc, &flattened, "");
+    let typed = json!({"data": [{"projectSharedCloudDrive": {"id": 7}}], "total": "1"});
+    c.check("types", &doc, &typed, "");
+    let good = json!({"data": [{"projectSharedCloudDrive": {"id": "x"}}], "total": 1});
+    c.check("good", &doc, &good, "");
+    assert_eq!(
+        c.problems,
+        [
+            "flat: /data/0/projectSharedCloudDrive is missing",
+            "types: /data/0/projectSharedCloudDrive/id should be like \"string (uuid)\", is 7",
+            "types: /total should be like \"integer\", is \"1\"",
+        ]
+    );
+}
