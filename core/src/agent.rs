@@ -42,8 +42,12 @@ impl AgentStatus {
     }
 }
 
+/// The agent: one per host, shared by every connection. Built once from the host's ports and
+/// the configuration; [`Agent::handle`] answers each request.
 pub struct Agent<P: Ports> {
+    /// What the host provides: store, clock, mail, events and the rest.
     pub ports: P,
+    /// The settings it was built with.
     pub config: CoreConfig,
     status: AtomicU8,
     /// The user loaded by the Start command.
@@ -104,6 +108,7 @@ impl<P: Ports> Ctx<'_, P> {
 }
 
 impl<P: Ports> Agent<P> {
+    /// The agent over the host's ports, in status `Created` (the Start command moves it on).
     pub fn new(ports: P, config: CoreConfig) -> Agent<P> {
         Agent {
             ports,
@@ -114,24 +119,25 @@ impl<P: Ports> Agent<P> {
         }
     }
 
-    pub fn status(&self) -> AgentStatus {
+    pub(crate) fn status(&self) -> AgentStatus {
         AgentStatus::from_u8(self.status.load(Ordering::Acquire))
     }
 
     /// The sessions behind the agent's tokens.
-    pub fn sessions(&self) -> Sessions<'_, P> {
+    pub(crate) fn sessions(&self) -> Sessions<'_, P> {
         Sessions::new(&self.ports, self.config.token_ttl_secs)
     }
 
-    pub fn set_status(&self, status: AgentStatus) {
+    pub(crate) fn set_status(&self, status: AgentStatus) {
         self.status.store(status as u8, Ordering::Release);
     }
 
-    pub fn current_user(&self) -> Option<String> {
+    #[cfg_attr(not(feature = "cloud"), allow(dead_code))]
+    pub(crate) fn current_user(&self) -> Option<String> {
         self.current_user.lock().clone()
     }
 
-    pub fn set_current_user(&self, user_id: Option<String>) {
+    pub(crate) fn set_current_user(&self, user_id: Option<String>) {
         *self.current_user.lock() = user_id;
     }
 
@@ -248,7 +254,7 @@ impl<P: Ports> Agent<P> {
         self.raise_app_notification(&AppNotification::for_request(req, "EndpointExecution"));
     }
 
-    pub fn raise_app_notification(&self, data: &AppNotification) {
+    pub(crate) fn raise_app_notification(&self, data: &AppNotification) {
         self.raise(
             Channel::Notification,
             notification_frame(NotificationType::AppNotification, data),

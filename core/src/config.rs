@@ -3,6 +3,7 @@
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// How strictly the documented open routes are guarded.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// `/management/*` (but `agent_status`) and the WebSockets need a token.
@@ -11,25 +12,37 @@ pub enum Mode {
     Compat,
 }
 
+/// Everything the core is configured with. [`Default`] gives the agent's standard settings;
+/// hosts change what their own configuration sets.
 #[derive(Clone, Debug)]
 pub struct CoreConfig {
+    /// Secure (the default) or `--compat`.
     pub mode: Mode,
     /// Host names accepted besides `localhost`, `127.0.0.1` and `[::1]`.
     pub allowed_hosts: Vec<String>,
     /// Origins (`scheme://host[:port]`) allowed to make state-changing calls and CORS requests.
     pub allowed_origins: Vec<String>,
+    /// How long a session token is good for.
     pub token_ttl_secs: u64,
+    /// How long a login waits for its MFA code (`mfa_respond`).
     pub mfa_session_ttl_secs: u64,
+    /// Wrong MFA codes after which the login must start over.
     pub mfa_max_attempts: u32,
+    /// How long an emailed sign-up code is good for.
     pub signup_code_ttl_secs: u64,
+    /// Wrong sign-up codes after which the code is void (a new one must be sent).
     pub signup_code_max_attempts: u32,
+    /// How long an emailed password reset token is good for.
     pub reset_token_ttl_secs: u64,
+    /// How long an invited user's emailed activation token is good for.
     pub activation_token_ttl_secs: u64,
+    /// The shortest password accepted.
     pub min_password_len: usize,
     /// Failed logins of a user before further attempts must wait.
     pub login_free_attempts: u32,
     /// The longest wait between two login attempts after failures.
     pub login_max_backoff_secs: u64,
+    /// What the account's plan allows.
     pub plan: PlanLimits,
     /// Local folders that transfers may read from and write to (absolute paths). Empty: none.
     pub file_roots: Vec<String>,
@@ -43,11 +56,15 @@ pub struct CoreConfig {
 #[derive(Clone, Debug, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct AuthSettings {
+    /// [`CoreConfig::token_ttl_secs`].
     pub token_ttl_secs: u64,
+    /// [`CoreConfig::mfa_session_ttl_secs`].
     pub mfa_session_ttl_secs: u64,
+    /// [`CoreConfig::min_password_len`].
     pub min_password_len: usize,
     /// Failed logins of a user before further attempts must wait (1 s, doubling).
     pub login_free_attempts: u32,
+    /// [`CoreConfig::login_max_backoff_secs`].
     pub login_max_backoff_secs: u64,
 }
 
@@ -65,6 +82,7 @@ impl Default for AuthSettings {
 }
 
 impl AuthSettings {
+    /// Sets these settings in `core`.
     pub fn apply(&self, core: &mut CoreConfig) {
         core.token_ttl_secs = self.token_ttl_secs;
         core.mfa_session_ttl_secs = self.mfa_session_ttl_secs;
@@ -106,16 +124,27 @@ impl Default for TransferOptions {
 #[derive(Clone, Debug, serde::Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct PlanLimits {
+    /// `DesktopAdmin` users an account may have (enforced, as are the next two).
     pub admin_users: u64,
+    /// `DesktopCreativeUser`s an account may have.
     pub creative_users: u64,
+    /// `DesktopStandardUser`s an account may have.
     pub standard_users: u64,
+    /// Storage, in GB (this and the rest are reported, not enforced).
     pub storage_gb: u64,
+    /// Cloud accounts (connections).
     pub connections: u64,
+    /// Projects.
     pub projects: u64,
+    /// User groups (teams).
     pub teams: u64,
+    /// Shared cloud drives.
     pub drives: u64,
+    /// Syncs.
     pub syncs: u64,
+    /// Whether audit logs (AccountLogSetting) are included.
     pub logs: bool,
+    /// Whether single sign-on is included.
     pub sso: bool,
 }
 

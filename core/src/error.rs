@@ -8,32 +8,56 @@ use crate::http::Response;
 /// The documented application error codes (`errors.md`, web-api `errors.md`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum ErrorCode {
+    /// `DEFAULT`: a generic validation error (a missing or malformed field).
     Default,
+    /// `AUTH`: bad credentials.
     Auth,
+    /// `INACTIVE_USER`: the user is not active (unconfirmed, or turned off).
     InactiveUser,
+    /// `TOKEN`: a token is invalid, expired or already used.
     Token,
+    /// `SESSION`: the session is invalid or expired.
     Session,
+    /// `SESSION_MAXOUT`: too many concurrent sessions.
     SessionMaxout,
+    /// `SECURITY`: a security policy refused the request.
     Security,
+    /// `ACCESS`: the caller may not do this.
     Access,
+    /// `NOT_FOUND`: no such record.
     NotFound,
+    /// `TOTP`: the MFA code was wrong.
     Totp,
+    /// `TRANSFER`: a transfer, or a provider call, failed.
     Transfer,
+    /// `SYNC`: a sync failed.
     Sync,
+    /// `DUPLICATE`: a record with the same unique field exists.
     Duplicate,
+    /// `PENDING`: the operation cannot complete yet.
     Pending,
+    /// `DB_DELETE`: a delete failed.
     DbDelete,
+    /// `DB_INSERT`: an insert failed.
     DbInsert,
+    /// `DB_UPDATE`: an update failed.
     DbUpdate,
+    /// `DOWNLOAD_OBJECT`: a download failed.
     DownloadObject,
+    /// `INVALID_EMAIL`: the email address is invalid.
     InvalidEmail,
+    /// `INTERNAL_ERROR`: an internal error, reported as a validation error.
     InternalError,
+    /// `CHECKSUM_MISMATCH`: a file's checksum did not match.
     ChecksumMismatch,
+    /// `FILESYSTEM_ACCESS`: a local path may not be used, or the disk refused.
     FilesystemAccess,
+    /// `DISPOSED`: the agent has been disposed.
     Disposed,
 }
 
 impl ErrorCode {
+    /// The code's wire spelling (`type` and the `error-code` header).
     pub fn as_str(self) -> &'static str {
         match self {
             ErrorCode::Default => "DEFAULT",
@@ -69,7 +93,9 @@ impl ErrorCode {
 pub enum ApiError {
     /// 499 with a `ValidationProblemDetails` body.
     Validation {
+        /// The documented code, which clients branch on.
         code: ErrorCode,
+        /// What went wrong, for people.
         message: Cow<'static, str>,
     },
     /// 401: missing, invalid, expired or revoked token, or bad credentials.
@@ -93,6 +119,7 @@ pub enum ApiError {
 }
 
 impl ApiError {
+    /// A 499 with this code and message.
     pub fn new(code: ErrorCode, message: impl Into<Cow<'static, str>>) -> ApiError {
         ApiError::Validation {
             code,
@@ -100,18 +127,22 @@ impl ApiError {
         }
     }
 
+    /// A 499 `NOT_FOUND`: "`what` was not found."
     pub fn not_found(what: &str) -> ApiError {
         ApiError::new(ErrorCode::NotFound, alloc::format!("{what} was not found."))
     }
 
+    /// A 499 `ACCESS`.
     pub fn access(message: impl Into<Cow<'static, str>>) -> ApiError {
         ApiError::new(ErrorCode::Access, message)
     }
 
+    /// A 499 `DEFAULT`: the request is not valid as given.
     pub fn invalid(message: impl Into<Cow<'static, str>>) -> ApiError {
         ApiError::new(ErrorCode::Default, message)
     }
 
+    /// The HTTP status it is answered with.
     pub fn status(&self) -> u16 {
         match self {
             ApiError::Validation { .. } => 499,
@@ -127,6 +158,8 @@ impl ApiError {
         }
     }
 
+    /// The response: `ValidationProblemDetails` with the code (also in `error-code`), or no
+    /// body for a 500.
     pub fn into_response(self) -> Response {
         let status = self.status();
         let (code, message): (&str, Cow<'static, str>) = match self {
@@ -180,6 +213,7 @@ impl From<crate::store::StoreError> for ApiError {
     }
 }
 
+/// The result of anything a request may fail in.
 pub type ApiResult<T> = Result<T, ApiError>;
 
 #[cfg(test)]

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use crate::http::Request;
 
+/// The two WebSocket endpoints; every event goes to the clients of one of them.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Channel {
     /// `/notification`: `{"Type":..,"Data":..}` envelopes.
@@ -19,6 +20,7 @@ pub enum Channel {
 pub struct Event {
     /// Monotonic per agent run; lets a host detect a gap after a client was dropped.
     pub seq: u64,
+    /// Whose clients get it.
     pub channel: Channel,
     /// The JSON text frame.
     pub frame: String,
@@ -28,9 +30,13 @@ pub struct Event {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u8)]
 pub enum NotificationType {
+    /// A transfer's progress (the payload is built by [`crate::transfers::progress_frame`]).
     Progress = 1,
+    /// A message for people, raised by the agent.
     UserNotification = 2,
+    /// A call to the agent, or a message given to `/management/notify` ([`AppNotification`]).
     AppNotification = 4,
+    /// The auto-updater's progress.
     AppUpdateProgress = 8,
 }
 
@@ -42,6 +48,7 @@ struct Envelope<'a, T: Serialize> {
     data: &'a T,
 }
 
+/// A `/notification` frame: `{"Type": kind, "Data": data}`, ready for [`crate::Agent::raise`].
 pub fn notification_frame<T: Serialize>(kind: NotificationType, data: &T) -> String {
     serde_json::to_string(&Envelope {
         kind: kind as u8,
@@ -56,8 +63,11 @@ pub fn notification_frame<T: Serialize>(kind: NotificationType, data: &T) -> Str
 pub struct AppNotification {
     /// `AppExit` or `EndpointExecution`.
     pub operation: String,
+    /// The URL that was called.
     pub endpoint_address: String,
+    /// Its method (`POST`, ...).
     pub http_method: String,
+    /// The caller's `X-App-Origin` header (empty without one).
     pub origin: String,
     /// Payload given to `/management/notify`, if any.
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -79,7 +89,7 @@ impl AppNotification {
 }
 
 /// `NotificationOperation` of `/management/notify`.
-pub fn operation_name(op: u32) -> Option<&'static str> {
+pub(crate) fn operation_name(op: u32) -> Option<&'static str> {
     match op {
         1 => Some("AppExit"),
         2 => Some("EndpointExecution"),
@@ -91,7 +101,9 @@ pub fn operation_name(op: u32) -> Option<&'static str> {
 #[derive(Serialize, Debug, Clone)]
 #[serde(rename_all = "PascalCase")]
 pub struct StateChange {
+    /// The local file or folder whose state changed.
     pub path: String,
+    /// The name of the storage it is tracked in.
     pub storage_name: String,
     /// `FileState` flag value.
     pub state: u32,

@@ -4,19 +4,29 @@ use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+/// An HTTP request method.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Method {
+    /// `GET`.
     Get,
+    /// `HEAD` (served as `GET`; the host leaves the body out).
     Head,
+    /// `POST`.
     Post,
+    /// `PUT`.
     Put,
+    /// `DELETE`.
     Delete,
+    /// `PATCH`.
     Patch,
+    /// `OPTIONS` (CORS preflights).
     Options,
+    /// Any other method: no route has it.
     Other,
 }
 
 impl Method {
+    /// The method named by an HTTP request line (case-sensitive, as HTTP methods are).
     pub fn parse(s: &str) -> Method {
         match s {
             "GET" => Method::Get,
@@ -30,6 +40,7 @@ impl Method {
         }
     }
 
+    /// Its name, as in a request line.
     pub fn as_str(self) -> &'static str {
         match self {
             Method::Get => "GET",
@@ -49,20 +60,28 @@ impl Method {
     }
 }
 
+/// A request header, borrowed from the host's buffer.
 #[derive(Clone, Copy, Debug)]
 pub struct Header<'a> {
+    /// Its name, in any case.
     pub name: &'a str,
+    /// Its value, as received.
     pub value: &'a [u8],
 }
 
 /// One HTTP request as the core sees it. Everything is borrowed from the adapter's buffers.
 #[derive(Clone, Copy, Debug)]
 pub struct Request<'a> {
+    /// The method.
     pub method: Method,
+    /// The path of the target, without the query.
     pub path: &'a str,
     /// The raw query string without the leading `?`.
     pub query: &'a str,
+    /// The headers, in the order received.
     pub headers: &'a [Header<'a>],
+    /// The whole body; for a [`StreamedForm`](crate::routes::Body::StreamedForm) route, the
+    /// form's fields as JSON with the staged file's path.
     pub body: &'a [u8],
 }
 
@@ -75,6 +94,7 @@ impl<'a> Request<'a> {
             .map(|h| h.value)
     }
 
+    /// [`Request::header`] as trimmed text; `None` if it is not UTF-8.
     pub fn header_str(&self, name: &str) -> Option<&'a str> {
         self.header(name)
             .and_then(|v| core::str::from_utf8(v).ok())
@@ -144,16 +164,21 @@ pub enum HostAction {
     Shutdown,
 }
 
+/// The answer to a request, for the host to write.
 #[derive(Debug)]
 pub struct Response {
+    /// The status code.
     pub status: u16,
     /// Static values (the usual case) cost no allocation on either side.
     pub headers: Vec<(&'static str, Cow<'static, str>)>,
+    /// The body; the host adds `Content-Length`.
     pub body: Vec<u8>,
+    /// What the host must do once the response is written.
     pub action: Option<HostAction>,
 }
 
 impl Response {
+    /// A response with this status and nothing else.
     pub fn empty(status: u16) -> Response {
         Response {
             status,
@@ -163,6 +188,7 @@ impl Response {
         }
     }
 
+    /// An empty 200.
     pub fn ok() -> Response {
         Response::empty(200)
     }
@@ -172,6 +198,7 @@ impl Response {
         Response::json_status(200, value)
     }
 
+    /// A response whose body is `value` as JSON; 500 if it cannot be serialized.
     pub fn json_status<T: serde::Serialize + ?Sized>(status: u16, value: &T) -> Response {
         match serde_json::to_vec(value) {
             Ok(body) => Response {
@@ -187,6 +214,7 @@ impl Response {
         }
     }
 
+    /// The response with one more header.
     pub fn with_header(
         mut self,
         name: &'static str,
@@ -196,6 +224,7 @@ impl Response {
         self
     }
 
+    /// The first header with this name (case-insensitive).
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()

@@ -20,14 +20,6 @@ pub fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, ApiError> {
     from_value(camel_case_keys(value))
 }
 
-/// Like [`parse`] but for endpoints whose body may be left out.
-pub fn parse_or_default<T: DeserializeOwned + Default>(body: &[u8]) -> Result<T, ApiError> {
-    if body.iter().all(u8::is_ascii_whitespace) {
-        return Ok(T::default());
-    }
-    parse(body)
-}
-
 fn from_value<T: DeserializeOwned>(value: Value) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(value).map_err(|e| {
         let path = format!("{}", e.path());
@@ -73,6 +65,7 @@ fn lower_first(s: &str) -> String {
 
 /// For `#[serde(default, deserialize_with = "null_as_default")]`: clients that serialize every
 /// field send `null` for the ones they leave empty.
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
 pub fn null_as_default<'de, D, T>(d: D) -> Result<T, D::Error>
 where
     D: serde::Deserializer<'de>,

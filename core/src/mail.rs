@@ -73,6 +73,7 @@ pub fn activation(mailer: &impl Mailer, user: &User, token: &str) {
 }
 
 /// A shared file: its name, the sender's note, and a presigned URL valid for `hours`.
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
 pub struct Link<'a> {
     pub file: &'a str,
     pub note: &'a str,
@@ -81,6 +82,7 @@ pub struct Link<'a> {
 }
 
 /// A download link; the caller is told when it cannot be queued (nothing else was changed).
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
 pub fn download_link(mailer: &impl Mailer, to: &str, link: &Link<'_>) -> Result<(), MailError> {
     let mut body = format!("A file was shared with you: {}\r\n\r\n", link.file);
     if !link.note.is_empty() {

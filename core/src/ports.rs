@@ -11,16 +11,19 @@ pub use crate::store::Store;
 
 /// Wall-clock time in milliseconds since the Unix epoch.
 pub trait Clock {
+    /// Now, in Unix milliseconds.
     fn now_ms(&self) -> u64;
 }
 
 /// A cryptographically secure random source.
 pub trait Rng {
+    /// Fills `buf` with random bytes.
     fn fill(&self, buf: &mut [u8]);
 }
 
 /// Signs and checks the agent's own session tokens (JWT, HS256).
 pub trait TokenSigner {
+    /// The signed token (a compact JWT) carrying `claims`.
     fn sign(&self, claims: &Claims) -> String;
     /// Checks the signature and decodes the claims. Expiry is checked by the core, against
     /// its [`Clock`], not here.
@@ -29,20 +32,27 @@ pub trait TokenSigner {
 
 /// Slow password hashing (argon2id on the desktop).
 pub trait PasswordHasher {
+    /// A salted hash of `password`, self-describing (a PHC string), to store.
     fn hash(&self, password: &str) -> String;
+    /// Whether `password` is the one `hash` was made from.
     fn verify(&self, password: &str, hash: &str) -> bool;
 }
 
 /// Why a message is sent; becomes the `X-Click-Purpose` header of an outbox message.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum MailPurpose {
+    /// The code that confirms a sign-up.
     SignupConfirmation,
+    /// A password reset token.
     PasswordReset,
+    /// An invited user's activation token (to set a first password).
     UserActivation,
+    /// A presigned download link sent by `send_download_url`.
     DownloadLink,
 }
 
 impl MailPurpose {
+    /// The `X-Click-Purpose` value (`signup-confirmation`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             MailPurpose::SignupConfirmation => "signup-confirmation",
@@ -53,11 +63,16 @@ impl MailPurpose {
     }
 }
 
+/// A message to send, in plain text.
 #[derive(Clone, Debug)]
 pub struct Mail {
+    /// The recipient's address.
     pub to: String,
+    /// The subject line.
     pub subject: String,
+    /// The text.
     pub body: String,
+    /// Why it is sent.
     pub purpose: MailPurpose,
     /// The code or token the message carries.
     pub token: String,
@@ -65,6 +80,7 @@ pub struct Mail {
 
 /// Sends mail. Implementations must not block for long: queue and return.
 pub trait Mailer {
+    /// Queues `mail`; an error means it was not even queued.
     fn send(&self, mail: Mail) -> Result<(), MailError>;
 
     /// The last messages, oldest first, for hosts that keep them instead of delivering them
@@ -74,11 +90,14 @@ pub trait Mailer {
     }
 }
 
+/// A message could not be queued. The change that sent it stands; the user can ask again.
 #[derive(Debug)]
 pub struct MailError;
 
 /// Receives every event the core raises, already numbered and serialized.
 pub trait EventSink {
+    /// Hands `event` to the WebSocket clients of its channel. Must not block: a client that
+    /// does not keep up is the host's to drop.
     fn publish(&self, event: Event);
 }
 
@@ -101,15 +120,21 @@ pub trait LogForwarder {
 /// The verified claims of a Google ID token.
 #[derive(Clone, Debug, Default)]
 pub struct IdentityClaims {
+    /// The Google account id (`sub`), stable across email changes.
     pub subject: String,
+    /// The account's email address.
     pub email: String,
+    /// Whether Google verified that address.
     pub email_verified: bool,
+    /// First name, if the token has one.
     pub given_name: String,
+    /// Last name, if the token has one.
     pub family_name: String,
 }
 
 /// Verifies third-party identity tokens (Google ID tokens: RS256 against a JWKS).
 pub trait IdTokenVerifier {
+    /// The claims of a valid Google ID token for this agent, or why it was refused.
     fn verify_google(&self, id_token: &str) -> Result<IdentityClaims, &'static str>;
 }
 
@@ -120,10 +145,13 @@ pub struct CloudTarget {
     pub cache_key: String,
     /// One `CloudType` flag (`AWS` 1, `Wasabi` 2, `Azure` 4, `S3Generic` 8, ...).
     pub cloud_type: u32,
+    /// The provider's region (may be empty).
     pub region: String,
     /// The provider's base URL, when it is not the provider's default.
     pub endpoint: String,
+    /// The access key id (Azure: the storage account name).
     pub access_key: String,
+    /// The secret key (Azure: the account key, base64).
     pub secret_key: String,
     /// Provider-specific credentials, such as a GCS service account key (JSON).
     pub credentials_data: String,
@@ -139,41 +167,58 @@ impl core::fmt::Debug for CloudTarget {
     }
 }
 
+/// A bucket (Azure: container) as a listing shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct BucketInfo {
+    /// Its name.
     pub name: String,
+    /// Its region, when asked for and known.
     pub region: Option<String>,
+    /// When it was created (Unix ms), if the provider says.
     pub create_ms: Option<u64>,
 }
 
+/// An object, or a folder (a common prefix), as a listing shows it.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ObjectInfo {
     /// The full key; a folder's ends with `/`.
     pub key: String,
+    /// Its size in bytes (0 for a folder).
     pub size: u64,
+    /// When it was last written (Unix ms), if known.
     pub last_modified_ms: Option<u64>,
+    /// Whether it is a folder rather than an object.
     pub is_folder: bool,
 }
 
+/// One page of a listing.
 #[derive(Clone, Debug, Default)]
 pub struct ObjectPage {
+    /// The objects and folders of the page, in the provider's order.
     pub objects: Vec<ObjectInfo>,
     /// Where the next page starts; `None` on the last page.
     pub continuation: Option<String>,
 }
 
+/// What a presigned URL lets its holder do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PresignMethod {
+    /// Download the object.
     Get,
+    /// Upload the object.
     Put,
 }
 
 /// A presigned URL to ask for.
 #[derive(Clone, Debug)]
 pub struct Presign<'a> {
+    /// Download or upload.
     pub method: PresignMethod,
+    /// The bucket (Azure: container).
     pub bucket: &'a str,
+    /// The object's key.
     pub key: &'a str,
+    /// How long the URL stays good, in seconds.
     pub expires_secs: u64,
     /// For `Put`: the `Content-Type` the uploader must send.
     pub content_type: Option<&'a str>,
@@ -202,6 +247,7 @@ pub enum StorageError {
 // multi-threaded host still sees whether they are Send.
 #[allow(async_fn_in_trait)]
 pub trait ObjectStorage {
+    /// The buckets the credentials can see, with their regions when `include_region`.
     async fn list_buckets(
         &self,
         target: &CloudTarget,
@@ -235,6 +281,7 @@ pub trait ObjectStorage {
         key: &str,
     ) -> Result<(), StorageError>;
 
+    /// A presigned URL for `request`: anyone holding it may do that until it expires.
     async fn presign(
         &self,
         target: &CloudTarget,
@@ -319,28 +366,50 @@ impl TransferRunner for NoTransfers {
 /// Everything a host hands the core, as one bundle of associated types so that handlers stay
 /// generic without boxing.
 pub trait Ports {
+    /// Where the core keeps all its state.
     type Store: Store;
+    /// Wall-clock time.
     type Clock: Clock;
+    /// Randomness for ids, tokens, codes and nonces.
     type Rng: Rng;
+    /// Signs session tokens.
     type Signer: TokenSigner;
+    /// Hashes passwords.
     type Hasher: PasswordHasher;
+    /// Sends (or keeps) mail.
     type Mailer: Mailer;
+    /// Receives the events for WebSocket clients.
     type Events: EventSink;
+    /// Checks Google ID tokens.
     type IdTokens: IdTokenVerifier;
+    /// Forwards audit events.
     type Logs: LogForwarder;
+    /// Reaches cloud providers.
     type Objects: ObjectStorage;
+    /// Moves the bytes of uploads and downloads.
     type Transfers: TransferRunner;
 
+    /// The [`Store`](Ports::Store).
     fn store(&self) -> &Self::Store;
+    /// The [`Clock`](Ports::Clock).
     fn clock(&self) -> &Self::Clock;
+    /// The [`Rng`](Ports::Rng).
     fn rng(&self) -> &Self::Rng;
+    /// The [`Signer`](Ports::Signer).
     fn signer(&self) -> &Self::Signer;
+    /// The [`Hasher`](Ports::Hasher).
     fn hasher(&self) -> &Self::Hasher;
+    /// The [`Mailer`](Ports::Mailer).
     fn mailer(&self) -> &Self::Mailer;
+    /// The [`Events`](Ports::Events) sink.
     fn events(&self) -> &Self::Events;
+    /// The [`IdTokens`](Ports::IdTokens) verifier.
     fn id_tokens(&self) -> &Self::IdTokens;
+    /// The [`Logs`](Ports::Logs) forwarder.
     fn logs(&self) -> &Self::Logs;
+    /// The [`Objects`](Ports::Objects) storage.
     fn objects(&self) -> &Self::Objects;
+    /// The [`Transfers`](Ports::Transfers) engine.
     fn transfers(&self) -> &Self::Transfers;
     /// Seals secrets (cloud keys) before they are stored.
     fn secrets(&self) -> &SecretBox;
@@ -348,6 +417,7 @@ pub trait Ports {
 
 /// Random helpers over any [`Rng`].
 pub trait RngExt: Rng {
+    /// `N` random bytes.
     fn bytes<const N: usize>(&self) -> [u8; N] {
         let mut b = [0u8; N];
         self.fill(&mut b);
@@ -393,6 +463,7 @@ pub trait RngExt: Rng {
 
 impl<R: Rng + ?Sized> RngExt for R {}
 
+/// Lower-case hex of `bytes`.
 pub fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut s = String::with_capacity(bytes.len() * 2);

@@ -1,6 +1,6 @@
 //! The route table: every route declared once, as data, with its handler.
 //!
-//! The table drives matching, auth, the `--help` listing and the test that compares it with
+//! The table drives matching, auth, the `click-agent routes` listing and the test that compares it with
 //! `spec/endpoints.tsv`. Dispatch is one `match`, so handlers are plain `async fn`s generic
 //! over the host's ports and nothing is boxed.
 
@@ -27,14 +27,18 @@ pub enum Body {
     StreamedForm,
 }
 
+/// One route of the API: one row of [`ROUTES`].
 #[derive(Debug)]
 pub struct Route {
+    /// The method it answers (HEAD is served as GET).
     pub method: Method,
     /// Path pattern; `{name}` matches one segment.
     pub path: &'static str,
+    /// Who may call it.
     pub auth: AuthPolicy,
+    /// How the host hands it the request body.
     pub body: Body,
-    pub handler: Handler,
+    pub(crate) handler: Handler,
     /// Length of the pattern before its first `{`: compared as a whole before any splitting.
     literal_len: usize,
 }
@@ -54,8 +58,10 @@ macro_rules! routes {
     ($( $(#[$meta:meta])* $handler:ident: $method:ident $path:literal $auth:ident $(+ $body:ident)? => $func:path; )*) => {
         /// One variant per route.
         #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-        pub enum Handler { $($(#[$meta])* $handler,)* }
+        pub(crate) enum Handler { $($(#[$meta])* $handler,)* }
 
+        /// Every route the agent serves, in the order they are matched (without the `cloud`
+        /// feature, the Cloud routes are left out and answer 404).
         pub static ROUTES: &[Route] = &[
             $( $(#[$meta])* Route {
                 method: Method::$method,
@@ -216,8 +222,10 @@ pub struct Params<'a> {
 }
 
 impl<'a> Params<'a> {
+    /// The most parameters a pattern has.
     pub const MAX: usize = 3;
 
+    /// The segment captured for `{name}`.
     pub fn get(&self, name: &str) -> Option<&'a str> {
         self.items[..self.len]
             .iter()
@@ -260,9 +268,11 @@ fn match_path<'a>(route: &Route, path: &'a str) -> Option<Params<'a>> {
 /// What [`find`] found for a request's method and path.
 #[derive(Clone, Copy, Debug)]
 pub enum Match<'a> {
+    /// The route, and the path parameters it captured.
     Found(&'static Route, Params<'a>),
     /// The path exists, for other methods.
     WrongMethod,
+    /// No route has this path.
     None,
 }
 

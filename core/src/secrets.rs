@@ -13,11 +13,17 @@ use crate::ports::{Rng, RngExt};
 
 const VERSION: &str = "x1:";
 
+/// Seals and opens secrets under the host's key (XChaCha20-Poly1305). Hosts make one from a
+/// key they keep outside the store and hand it to the core through [`Ports::secrets`].
+///
+/// [`Ports::secrets`]: crate::ports::Ports::secrets
 pub struct SecretBox {
     cipher: XChaCha20Poly1305,
 }
 
 impl SecretBox {
+    /// A box under `key`: 32 random bytes the host keeps, and keeps the same (what was sealed
+    /// under another key does not open).
     pub fn new(key: &[u8; 32]) -> SecretBox {
         SecretBox {
             cipher: XChaCha20Poly1305::new(key.into()),

@@ -5,6 +5,8 @@ use core::cell::UnsafeCell;
 use core::ops::{Deref, DerefMut};
 use core::sync::atomic::{AtomicBool, Ordering};
 
+/// A mutual-exclusion lock that spins: for short critical sections on any target, with or
+/// without threads or an OS.
 pub struct SpinLock<T> {
     locked: AtomicBool,
     value: UnsafeCell<T>,
@@ -15,6 +17,7 @@ unsafe impl<T: Send> Sync for SpinLock<T> {}
 unsafe impl<T: Send> Send for SpinLock<T> {}
 
 impl<T> SpinLock<T> {
+    /// An unlocked lock around `value` (usable in a `static`).
     pub const fn new(value: T) -> SpinLock<T> {
         SpinLock {
             locked: AtomicBool::new(false),
@@ -22,10 +25,13 @@ impl<T> SpinLock<T> {
         }
     }
 
+    /// The value, taken out of the lock.
     pub fn into_inner(self) -> T {
         self.value.into_inner()
     }
 
+    /// Waits for the lock (spinning) and holds it until the guard is dropped. Never hold it
+    /// across an `.await` or a blocking call.
     pub fn lock(&self) -> SpinGuard<'_, T> {
         while self
             .locked
@@ -44,6 +50,7 @@ impl<T: Default> Default for SpinLock<T> {
     }
 }
 
+/// The held lock of [`SpinLock::lock`]: derefs to the value and unlocks when dropped.
 pub struct SpinGuard<'a, T> {
     lock: &'a SpinLock<T>,
 }

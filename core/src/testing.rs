@@ -17,6 +17,7 @@ use crate::sync::SpinLock;
 pub struct FakeClock(AtomicU64);
 
 impl FakeClock {
+    /// Moves the clock forward (token expiry, MFA timeouts).
     pub fn advance_secs(&self, secs: u64) {
         self.0.fetch_add(secs * 1000, Ordering::SeqCst);
     }
@@ -56,6 +57,8 @@ impl PasswordHasher for PlainHasher {
     }
 }
 
+/// A port that records what it is given (mail, events, audit events, transfer commands), for
+/// tests to look at.
 pub struct Recorded<T>(pub SpinLock<Vec<T>>);
 
 impl<T> Default for Recorded<T> {
@@ -65,6 +68,7 @@ impl<T> Default for Recorded<T> {
 }
 
 impl<T: Clone> Recorded<T> {
+    /// Everything recorded so far, oldest first.
     pub fn all(&self) -> Vec<T> {
         self.0.lock().clone()
     }
@@ -116,14 +120,25 @@ impl IdTokenVerifier for FakeGoogle {
     }
 }
 
+/// Ports that keep everything in memory and record what the core sends out. Passwords are
+/// hashed with [`PlainHasher`], Google tokens checked by [`FakeGoogle`], cloud storage is
+/// [`NoObjectStorage`].
 pub struct TestPorts {
+    /// The store.
     pub store: MemStore,
+    /// Starts at 2026-01-01T00:00:00Z and moves only when told to.
     pub clock: FakeClock,
+    /// Deterministic randomness.
     pub rng: TestRng,
+    /// HS256 under a fixed key.
     pub signer: Hs256,
+    /// The mail sent.
     pub mail: Recorded<Mail>,
+    /// The events raised.
     pub events: Recorded<Event>,
+    /// The audit events forwarded, with their destination.
     pub logs: Recorded<(LogDestination, String)>,
+    /// Under a fixed key.
     pub secrets: SecretBox,
     /// `start:<id>` and `stop:<id>`, in order.
     pub transfers: Recorded<String>,
@@ -207,14 +222,17 @@ pub fn block_on<F: core::future::Future>(f: F) -> F::Output {
     }
 }
 
+/// A response's body as JSON (panics if it is not).
 pub fn json(r: &crate::Response) -> serde_json::Value {
     serde_json::from_slice(&r.body).expect("a JSON body")
 }
 
+/// The password of the users [`TestAgent`] signs up.
 pub const PASSWORD: &str = "long enough";
 
 /// An agent on [`TestPorts`] and a way to call it.
 pub struct TestAgent {
+    /// The agent, with the default configuration.
     pub agent: crate::Agent<TestPorts>,
 }
 
@@ -225,6 +243,7 @@ impl Default for TestAgent {
 }
 
 impl TestAgent {
+    /// A fresh agent with an empty store.
     pub fn new() -> TestAgent {
         TestAgent {
             agent: crate::Agent::new(TestPorts::default(), crate::CoreConfig::default()),
@@ -247,6 +266,7 @@ impl TestAgent {
         }))
     }
 
+    /// POSTs `body` to `path`.
     pub fn post(&self, path: &str, body: serde_json::Value) -> crate::Response {
         self.call(
             crate::Method::Post,
@@ -255,6 +275,7 @@ impl TestAgent {
         )
     }
 
+    /// Signs up `email` with [`PASSWORD`] (the code is in the recorded mail).
     pub fn signup(&self, email: &str) -> crate::Response {
         self.post(
             "/authentication/signup",
@@ -282,6 +303,7 @@ impl TestAgent {
         self.login(email)
     }
 
+    /// Logs a confirmed user in with [`PASSWORD`]; returns the token.
     pub fn login(&self, email: &str) -> String {
         let r = self.post(
             "/authentication/login",

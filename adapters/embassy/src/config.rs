@@ -13,16 +13,21 @@ use serde::Deserialize;
 
 use crate::http::ReadLimits;
 
+/// A device's configuration file, as JSON; every key is optional.
 #[derive(Debug, Default, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeviceConfig {
+    /// Exactly the documented auth behaviour (click-agent's `--compat`).
     pub compat: bool,
-    /// Host names served besides localhost, 127.0.0.1 and [::1].
+    /// Host names served besides `localhost`, `127.0.0.1` and `[::1]`.
     pub allowed_hosts: Vec<String>,
     /// Origins allowed to make state-changing calls, open WebSockets and use CORS.
     pub allowed_origins: Vec<String>,
+    /// `auth`: token lifetimes, password length, login backoff.
     pub auth: AuthSettings,
+    /// `plan`: what the account's plan allows.
     pub plan: PlanLimits,
+    /// `limits`: read deadlines.
     pub limits: DeviceLimits,
 }
 
@@ -30,7 +35,9 @@ pub struct DeviceConfig {
 #[derive(Debug, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DeviceLimits {
+    /// [`ReadLimits::header_read_timeout_ms`].
     pub header_read_timeout_ms: u64,
+    /// [`ReadLimits::body_read_timeout_ms`].
     pub body_read_timeout_ms: u64,
 }
 
@@ -45,6 +52,7 @@ impl Default for DeviceLimits {
 }
 
 impl DeviceConfig {
+    /// Parses the file; unknown keys are refused by name.
     pub fn from_json(bytes: &[u8]) -> Result<DeviceConfig, String> {
         serde_json::from_slice(bytes).map_err(|e| format!("invalid device configuration: {e}"))
     }

@@ -46,6 +46,8 @@ struct Flash<F: MultiwriteNorFlash> {
     broken: bool,
 }
 
+/// The core's [`Store`] on NOR flash: reads from RAM, commits journaled to flash (see the
+/// module's documentation).
 pub struct FlashStore<F: MultiwriteNorFlash> {
     rows: MemStore,
     flash: SpinLock<Flash<F>>,

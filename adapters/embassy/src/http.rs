@@ -2,9 +2,8 @@
 //! pipelining, bounded head and body, the core answering.
 
 use click_core::events::Channel;
-use click_core::http::HostAction;
 use click_core::ports::Ports;
-use click_core::{Agent, ApiError, Header, Method, Request, Response};
+use click_core::{Agent, ApiError, Header, HostAction, Method, Request, Response};
 use core::fmt::Write as _;
 use embedded_io_async::{Read, Write};
 
@@ -28,7 +27,9 @@ pub enum Outcome<U> {
     /// for the client's next request without one (an idle client must not starve the others),
     /// then calls [`serve_with`] again.
     Answered {
+        /// The answer, not sent yet.
         response: Response,
+        /// Whether the connection stays open for another request.
         keep_alive: bool,
     },
 }

@@ -4,6 +4,7 @@
 //! The core's route table, auth and security rules are used unchanged; this crate only moves
 //! bytes. Buffers are the caller's: a connection task owns one and reuses it for every request.
 #![no_std]
+#![warn(missing_docs)]
 
 extern crate alloc;
 

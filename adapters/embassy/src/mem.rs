@@ -4,6 +4,7 @@
 
 use alloc::vec::Vec;
 
+/// An `embedded-io-async` stream that reads a script and records the writes.
 pub struct Scripted<'a> {
     input: &'a [u8],
     /// At most this many bytes per read, as a network delivers them in pieces.
@@ -11,10 +12,12 @@ pub struct Scripted<'a> {
     /// After the script: wait forever, like a client that keeps its socket open, instead of
     /// ending the stream.
     hold_open: bool,
+    /// Everything written so far.
     pub output: Vec<u8>,
 }
 
 impl<'a> Scripted<'a> {
+    /// A stream that reads `input` in pieces of at most `piece` bytes, then ends.
     pub fn new(input: &'a [u8], piece: usize) -> Scripted<'a> {
         Scripted {
             input,

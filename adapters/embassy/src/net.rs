@@ -46,10 +46,16 @@ pub struct Server<
     const SUBS: usize,
     const TASKS: usize,
 > {
+    /// The network stack to accept on.
     pub stack: Stack<'a>,
+    /// The TCP port to listen on.
     pub port: u16,
+    /// The agent that answers.
     pub agent: &'a Agent<P>,
+    /// Where the agent's events arrive (its [`ChannelEvents`](crate::ports::ChannelEvents)
+    /// sink publishes here), for the WebSocket connections.
     pub events: &'a EventChannel<M, CAP, SUBS>,
+    /// The read deadlines.
     pub limits: ReadLimits,
     /// In arrival order: waiters queue (one waker each) instead of waking one another.
     workers: FairSemaphore<M, TASKS>,

@@ -20,7 +20,9 @@ use sha2::Sha256;
 /// PBKDF2-HMAC-SHA256 (RFC 8018), stored as `$pbkdf2-sha256$i=<n>$<salt>$<hash>` (PHC, base64
 /// without padding). argon2's memory cost does not fit a microcontroller; this does.
 pub struct Pbkdf2Hasher<R: Rng> {
+    /// Where salts come from.
     pub rng: R,
+    /// PBKDF2 iterations for new hashes (a stored hash names its own): the cost of a login.
     pub iterations: u32,
 }
 
@@ -84,6 +86,7 @@ impl<R: Rng> PasswordHasher for Pbkdf2Hasher<R> {
 /// Wall-clock time from embassy-time's monotonic clock and the Unix time it started at
 /// (which a device learns from its RTC or NTP).
 pub struct EmbassyClock {
+    /// The Unix time (ms) at embassy-time's zero.
     pub unix_ms_at_zero: u64,
 }
 
@@ -109,6 +112,7 @@ pub struct RamOutbox {
 }
 
 impl RamOutbox {
+    /// An empty outbox keeping the last `capacity` messages (at least one).
     pub fn new(capacity: usize) -> RamOutbox {
         RamOutbox {
             capacity: capacity.max(1),
@@ -161,7 +165,9 @@ pub fn outbox_file(mail: &Mail, unix_ms: u64, nonce: &[u8; 4]) -> (String, Strin
 pub type EventChannel<M, const CAP: usize, const SUBS: usize> =
     PubSubChannel<M, Arc<Event>, CAP, SUBS, 1>;
 
+/// The core's [`EventSink`]: publishes each event to an [`EventChannel`] without waiting.
 pub struct ChannelEvents<'a, M: RawMutex, const CAP: usize, const SUBS: usize> {
+    /// The channel the WebSocket connections subscribe to.
     pub channel: &'a EventChannel<M, CAP, SUBS>,
 }
 

@@ -9,9 +9,12 @@ use embedded_storage_async::nor_flash::{
     ErrorType, MultiwriteNorFlash, NorFlash, NorFlashErrorKind, ReadNorFlash,
 };
 
+/// The erase size, in bytes.
 pub const PAGE: usize = 4096;
+/// The write and read granularity, in bytes.
 pub const WORD: usize = 4;
 
+/// A NOR flash in RAM (see the module's documentation), with a power cut on demand.
 pub struct RamFlash {
     image: Vec<u8>,
     /// Writes and erases left before the power goes (tests); `None`: never.
@@ -32,6 +35,7 @@ impl RamFlash {
         }
     }
 
+    /// The flash's bytes, to persist or inspect.
     pub fn image(&self) -> &[u8] {
         &self.image
     }

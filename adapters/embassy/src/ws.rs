@@ -3,9 +3,13 @@
 
 use embedded_io_async::Write;
 
+/// Opcode of a text frame.
 pub const OP_TEXT: u8 = 0x1;
+/// Opcode of a close frame.
 pub const OP_CLOSE: u8 = 0x8;
+/// Opcode of a ping.
 pub const OP_PING: u8 = 0x9;
+/// Opcode of a pong.
 pub const OP_PONG: u8 = 0xA;
 
 /// The header of an unmasked server frame (FIN set) for a payload of `len` bytes.
@@ -29,6 +33,7 @@ pub fn header(opcode: u8, len: usize, out: &mut [u8; 10]) -> &[u8] {
     }
 }
 
+/// Writes one unmasked, final frame and flushes.
 pub async fn write_frame<W: Write>(w: &mut W, opcode: u8, payload: &[u8]) -> Result<(), W::Error> {
     let mut head = [0u8; 10];
     w.write_all(header(opcode, payload.len(), &mut head))
@@ -45,7 +50,9 @@ pub async fn write_close<W: Write>(w: &mut W, code: u16) -> Result<(), W::Error>
 /// A client frame, read in place.
 #[derive(Debug, PartialEq, Eq)]
 pub struct Frame {
+    /// Its opcode (`OP_*`, or a continuation or binary frame).
     pub opcode: u8,
+    /// Whether it is the last frame of its message.
     pub fin: bool,
     /// Where the unmasked payload is in the buffer.
     pub payload: core::ops::Range<usize>,
@@ -53,6 +60,7 @@ pub struct Frame {
     pub len: usize,
 }
 
+/// Why a client frame cannot be read.
 #[derive(Debug, PartialEq, Eq)]
 pub enum ParseError {
     /// Clients must mask their frames (RFC 6455 5.1).

@@ -9,10 +9,9 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use click_core::http::HostAction;
 use click_core::ports::SecretBox;
 use click_core::routes::{self, Body};
-use click_core::{Agent, ApiError, Header, Method};
+use click_core::{Agent, ApiError, Header, HostAction, Method};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};

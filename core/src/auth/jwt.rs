@@ -22,18 +22,22 @@ pub struct Claims {
     pub typ: u32,
     /// Session id; the session row decides whether the token is still good.
     pub sid: String,
+    /// Issued at.
     pub iat: u64,
+    /// Expires at; the core checks it against its own clock.
     pub exp: u64,
 }
 
 const HEADER: &str = r#"{"alg":"HS256","typ":"JWT"}"#;
 
-/// HS256 over `hmac` + `sha2`.
+/// A [`TokenSigner`] for hosts without a JWT library: HS256 over `hmac` + `sha2`.
 pub struct Hs256 {
     key: Vec<u8>,
 }
 
 impl Hs256 {
+    /// A signer under `key`, which the host keeps secret and stable: tokens signed under
+    /// another key are refused.
     pub fn new(key: &[u8]) -> Hs256 {
         Hs256 { key: key.to_vec() }
     }

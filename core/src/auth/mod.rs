@@ -2,10 +2,10 @@
 
 pub mod api_token;
 pub mod jwt;
-pub mod reset;
-pub mod session;
-pub mod throttle;
-pub mod totp;
+pub(crate) mod reset;
+pub(crate) mod session;
+pub(crate) mod throttle;
+pub(crate) mod totp;
 
 use alloc::borrow::Cow;
 use alloc::string::String;
@@ -31,15 +31,17 @@ pub enum AuthPolicy {
 
 /// An authenticated caller.
 #[derive(Clone, Debug)]
-pub struct Caller {
+pub(crate) struct Caller {
     pub user_id: String,
     pub account_id: String,
+    /// The user's type when the token was issued; no route reads it yet.
+    #[allow(dead_code)]
     pub user_type: u32,
     pub session_id: String,
 }
 
 /// The token of a request: `Authorization: Bearer` first, then the documented `?token=`.
-pub fn request_token<'a>(req: &Request<'a>) -> Option<Cow<'a, str>> {
+pub(crate) fn request_token<'a>(req: &Request<'a>) -> Option<Cow<'a, str>> {
     if let Some(auth) = req.header_str("authorization") {
         let (scheme, token) = auth.split_once(' ').unwrap_or((auth, ""));
         if scheme.eq_ignore_ascii_case("bearer") && !token.trim().is_empty() {

@@ -20,34 +20,46 @@ use crate::time::iso8601;
 /// [`SecretBox`]; the access key is an identifier, kept in clear and shown obfuscated.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct CloudAccount {
+    /// Its id, as requests' `cloudAccount.id` name it.
     pub id: String,
+    /// The account it belongs to.
     pub account_id: String,
     /// Who added it; only they see it unless it is shared.
     pub user_id: String,
+    /// One [`cloud_type`] flag: which provider.
     pub cloud_type: u32,
+    /// Its display name.
     pub name: String,
+    /// The provider's region, if it has regions.
     pub region: String,
+    /// The provider's base URL, when it is not the provider's default.
     pub endpoint: String,
+    /// The request's `serviceUrl`: the endpoint when `endpoint` is empty.
     pub service_url: String,
+    /// The access key id (Azure: the storage account name), in clear.
     pub access_key: String,
+    /// The secret key, sealed.
     pub sealed_secret_key: String,
+    /// Provider-specific credentials (a GCS service account key), sealed.
     pub sealed_credentials_data: String,
+    /// Whether every user of the account sees it, not just its owner.
     pub shared: bool,
+    /// When it was added (Unix ms).
     pub create_ms: u64,
 }
 
 impl CloudAccount {
-    pub fn visible_to(&self, caller: &Caller) -> bool {
+    pub(crate) fn visible_to(&self, caller: &Caller) -> bool {
         self.account_id == caller.account_id && (self.shared || self.user_id == caller.user_id)
     }
 
     /// Its owner, and the account's admins for shared ones.
-    pub fn manageable_by(&self, user: &User) -> bool {
+    pub(crate) fn manageable_by(&self, user: &User) -> bool {
         self.account_id == user.account_id
             && (self.user_id == user.id || (self.shared && user.is_admin()))
     }
 
-    pub fn index_key(&self) -> String {
+    pub(crate) fn index_key(&self) -> String {
         alloc::format!("{}/{}", self.account_id, self.id)
     }
 
@@ -74,7 +86,7 @@ impl CloudAccount {
     }
 
     /// `endpoint`, or `serviceUrl` when only that was given.
-    pub fn endpoint(&self) -> &str {
+    pub(crate) fn endpoint(&self) -> &str {
         if self.endpoint.is_empty() {
             &self.service_url
         } else {
@@ -84,7 +96,7 @@ impl CloudAccount {
 }
 
 /// The cloud accounts of `account_id` that `caller` may see, oldest first.
-pub fn visible(store: &impl Store, caller: &Caller) -> ApiResult<Vec<CloudAccount>> {
+pub(crate) fn visible(store: &impl Store, caller: &Caller) -> ApiResult<Vec<CloudAccount>> {
     let prefix = CLOUD_ACCOUNTS_BY_ACCOUNT.key(&alloc::format!("{}/", caller.account_id));
     let mut rows: Vec<CloudAccount> = indexed_rows(store, &prefix, CLOUD_ACCOUNTS)?;
     rows.retain(|a| a.visible_to(caller));
@@ -94,7 +106,7 @@ pub fn visible(store: &impl Store, caller: &Caller) -> ApiResult<Vec<CloudAccoun
 
 /// Makes a drive's commit (`batch`) require cloud account `id` as it is now, and mark the
 /// write; NOT_FOUND if it is gone.
-pub fn pin_for_drive(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResult<()> {
+pub(crate) fn pin_for_drive(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResult<()> {
     let key = CLOUD_ACCOUNTS.key(id.trim());
     let Some(row) = store.get(&key)? else {
         return Err(ApiError::not_found("The cloud account"));
@@ -106,7 +118,11 @@ pub fn pin_for_drive(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResu
 
 /// Makes the delete of cloud account `id` (`batch`) fail if a drive using it is written
 /// after this call: read before looking for the drives that use it.
-pub fn expect_no_drive_writes(store: &impl Store, id: &str, batch: &mut Batch) -> ApiResult<()> {
+pub(crate) fn expect_no_drive_writes(
+    store: &impl Store,
+    id: &str,
+    batch: &mut Batch,
+) -> ApiResult<()> {
     let key = CLOUD_ACCOUNT_DRIVE_WRITES.key(id);
     let seen = store.get(&key)?.map(|v| v.as_ref().to_vec());
     batch.require_value(key.clone(), seen);
@@ -116,7 +132,7 @@ pub fn expect_no_drive_writes(store: &impl Store, id: &str, batch: &mut Batch) -
 
 /// One cloud account the caller may see; anything else is NOT_FOUND, so ids of other
 /// accounts' cloud accounts cannot be probed.
-pub fn find(store: &impl Store, caller: &Caller, id: &str) -> ApiResult<CloudAccount> {
+pub(crate) fn find(store: &impl Store, caller: &Caller, id: &str) -> ApiResult<CloudAccount> {
     CLOUD_ACCOUNTS
         .get::<CloudAccount>(store, id.trim())?
         .filter(|a| a.visible_to(caller))
@@ -127,7 +143,7 @@ pub fn find(store: &impl Store, caller: &Caller, id: &str) -> ApiResult<CloudAcc
 /// before saving them) the provider and credentials themselves.
 #[derive(Clone, Debug, Default, Deserialize)]
 #[serde(rename_all = "camelCase", default)]
-pub struct AccountRef {
+pub(crate) struct AccountRef {
     #[serde(deserialize_with = "null_as_default")]
     pub id: String,
     #[serde(deserialize_with = "null_as_default")]
@@ -198,7 +214,7 @@ impl AccountRef {
 }
 
 /// What each provider needs, so that a missing key is named before any network call.
-pub fn check_credentials(target: &CloudTarget) -> ApiResult<()> {
+pub(crate) fn check_credentials(target: &CloudTarget) -> ApiResult<()> {
     let needs = |field: &str, value: &str| {
         if value.is_empty() {
             return Err(ApiError::invalid(alloc::format!(
@@ -251,7 +267,7 @@ fn inline_cache_key(t: &CloudTarget) -> String {
 /// The documented `CloudAccount` (web-api `cloudaccount.md`), keys obfuscated.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct CloudAccountDto<'a> {
+pub(crate) struct CloudAccountDto<'a> {
     id: &'a str,
     account_id: &'a str,
     user_id: &'a str,

@@ -1,10 +1,16 @@
 //! `CloudType`, a flag enum on the wire (`cloud.md`, Insert Cloud Account).
 
+/// Amazon S3.
 pub const AWS: u32 = 1;
+/// Wasabi (S3 protocol).
 pub const WASABI: u32 = 2;
+/// Azure Blob Storage.
 pub const AZURE: u32 = 4;
+/// Any S3-compatible server at a given endpoint.
 pub const S3_GENERIC: u32 = 8;
+/// Google Cloud Storage (through its S3-compatible XML API).
 pub const GOOGLE: u32 = 16;
+/// Cloudflare R2 (S3 protocol).
 pub const CLOUDFLARE: u32 = 64;
 
 const NAMES: [(u32, &str); 14] = [
@@ -28,6 +34,7 @@ const NAMES: [(u32, &str); 14] = [
 pub const SUPPORTED_NAMES: &str =
     "AWS (1), Wasabi (2), Azure (4), S3Generic (8), Google (16), Cloudflare (64)";
 
+/// The documented name of a flag (`AWS`, `S3Generic`, ...), or `unknown`.
 pub fn name(cloud_type: u32) -> &'static str {
     NAMES
         .iter()

@@ -1,11 +1,13 @@
 //! Cloud accounts: the providers an account stores data with, their sealed credentials, who
-//! sees them, and how a request's `cloudAccount` becomes a [`CloudTarget`] for the
+//! sees them, and how a request's `cloudAccount` becomes a [`CloudTarget`](crate::ports::CloudTarget) for the
 //! [`ObjectStorage`](crate::ports::ObjectStorage) port.
 
 pub mod account;
 pub mod cloud_type;
 
-pub use account::{AccountRef, CloudAccount};
+#[cfg(feature = "cloud")]
+pub(crate) use account::AccountRef;
+pub use account::CloudAccount;
 
 use alloc::format;
 
@@ -13,7 +15,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::ports::StorageError;
 
 /// How a provider's failure reaches the client: a 499 whose code says what to fix.
-pub fn storage_error(cloud_type: u32, e: StorageError) -> ApiError {
+pub(crate) fn storage_error(cloud_type: u32, e: StorageError) -> ApiError {
     match e {
         StorageError::Unsupported => ApiError::invalid(format!(
             "cloudType {cloud_type} ({}) is not supported by this agent yet; supported: {}.",

@@ -91,6 +91,7 @@ pub fn cloud_account_of(body: &Map<String, Value>) -> Option<&str> {
 }
 
 /// The name of a drive of the account backed by `cloud_account_id`, if any.
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
 pub fn using_cloud_account(
     store: &impl Store,
     account_id: &str,

@@ -20,27 +20,30 @@ use crate::store::keys;
 use crate::store::table::{CounterDeltas, Table, counter};
 use crate::store::{index_page, scan_all};
 
-pub const NAME_MAX: usize = 100;
-pub const DESCRIPTION_MAX: usize = 1000;
+pub(crate) const NAME_MAX: usize = 100;
+pub(crate) const DESCRIPTION_MAX: usize = 1000;
 
 /// Applies a body's kind-specific fields to a record's `extra` (`inserting`: fill defaults).
-pub type ExtraFields = fn(&Map<String, Value>, &mut Map<String, Value>, bool) -> ApiResult<()>;
+pub(crate) type ExtraFields =
+    fn(&Map<String, Value>, &mut Map<String, Value>, bool) -> ApiResult<()>;
 
+/// A kind of named record ([`USER_GROUPS`], [`PROJECTS`]): its tables and what sets it apart.
 #[derive(Clone, Copy, Debug)]
 pub struct Kind {
-    pub table: Table,
-    pub by_name: Table,
-    pub counter: Table,
+    pub(crate) table: Table,
+    pub(crate) by_name: Table,
+    pub(crate) counter: Table,
     /// For messages: "The user group".
-    pub what: &'static str,
+    pub(crate) what: &'static str,
     /// Checks and applies the fields only this kind has (from the body to the record's
     /// `extra`); `inserting` asks for defaults and required fields. Kinds without any ignore
     /// unknown fields.
-    pub extra: Option<ExtraFields>,
+    pub(crate) extra: Option<ExtraFields>,
     /// Records keep the user who created them as `creatorUserId` (shared cloud drives).
-    pub records_creator: bool,
+    pub(crate) records_creator: bool,
 }
 
+/// User groups (teams).
 pub const USER_GROUPS: Kind = Kind {
     table: keys::USER_GROUPS,
     by_name: keys::USER_GROUPS_BY_NAME,
@@ -50,6 +53,7 @@ pub const USER_GROUPS: Kind = Kind {
     records_creator: false,
 };
 
+/// Projects.
 pub const PROJECTS: Kind = Kind {
     table: keys::PROJECTS,
     by_name: keys::PROJECTS_BY_NAME,
@@ -59,7 +63,7 @@ pub const PROJECTS: Kind = Kind {
     records_creator: false,
 };
 
-pub const SHARED_CLOUD_DRIVES: Kind = Kind {
+pub(crate) const SHARED_CLOUD_DRIVES: Kind = Kind {
     table: keys::DRIVES,
     by_name: keys::DRIVES_BY_NAME,
     counter: keys::DRIVE_COUNTS,
@@ -72,10 +76,15 @@ pub const SHARED_CLOUD_DRIVES: Kind = Kind {
 #[derive(Clone, Debug, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct Entity {
+    /// Its id.
     pub id: String,
+    /// The account it belongs to.
     pub account_id: String,
+    /// Unique in the account, compared without case.
     pub name: String,
+    /// Free text.
     pub description: String,
+    /// The documented `active` flag; a new record is active unless its insert says otherwise.
     pub active: bool,
     /// Deleted records are removed, so this is always false; kept for the documented shape.
     pub deleted: bool,
@@ -88,17 +97,22 @@ pub struct Entity {
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase")]
 pub struct EntityInput {
+    /// The record to update (ignored on insert, which is given the new id).
     #[serde(default)]
     pub id: String,
+    /// The name; required on insert.
     pub name: Option<String>,
+    /// The description.
     pub description: Option<String>,
+    /// Whether it is in use; a new record is, unless told otherwise.
     pub active: Option<bool>,
-    /// Everything else the body carries, for kinds with [`Kind::extra`] fields.
+    /// Everything else the body carries, for kinds with fields of their own (shared cloud
+    /// drives).
     #[serde(flatten)]
     pub rest: Map<String, Value>,
 }
 
-pub const SORT_FIELDS: [&str; 3] = ["Name", "Description", "Active"];
+pub(crate) const SORT_FIELDS: [&str; 3] = ["Name", "Description", "Active"];
 
 fn name_key(account_id: &str, name: &str) -> String {
     format!("{account_id}/{}", name.trim().to_lowercase())
@@ -108,12 +122,12 @@ fn count_key(kind: &Kind, account_id: &str) -> Vec<u8> {
     kind.counter.key(account_id)
 }
 
-pub fn total(store: &impl Store, kind: &Kind, account_id: &str) -> ApiResult<u64> {
+pub(crate) fn total(store: &impl Store, kind: &Kind, account_id: &str) -> ApiResult<u64> {
     counter(store, &count_key(kind, account_id))
 }
 
 /// A record of this account, or NOT_FOUND (other accounts' records do not exist from here).
-pub fn in_account(
+pub(crate) fn in_account(
     store: &impl Store,
     kind: &Kind,
     account_id: &str,
@@ -215,7 +229,7 @@ fn rename_conflict(e: ApiError, kind: &Kind) -> ApiError {
 }
 
 /// Changes a record; a new name must be free in the account.
-pub fn update(
+pub(crate) fn update(
     store: &impl Store,
     kind: &Kind,
     account_id: &str,
@@ -259,7 +273,7 @@ pub fn update(
 
 /// Adds to `batch` the removal of a record, its name and its count. Relations are the
 /// caller's to cascade (see `relations::remove_all_for`).
-pub fn remove(batch: &mut Batch, deltas: &mut CounterDeltas, kind: &Kind, entity: &Entity) {
+pub(crate) fn remove(batch: &mut Batch, deltas: &mut CounterDeltas, kind: &Kind, entity: &Entity) {
     kind.table.delete(batch, &entity.id);
     kind.by_name
         .delete(batch, &name_key(&entity.account_id, &entity.name));
@@ -268,7 +282,7 @@ pub fn remove(batch: &mut Batch, deltas: &mut CounterDeltas, kind: &Kind, entity
 
 /// One page of the account's records, optionally only those whose name contains `name` and,
 /// for a caller who is not an admin, only those `visible` to it.
-pub fn page(
+pub(crate) fn page(
     store: &impl Store,
     kind: &Kind,
     account_id: &str,
@@ -325,7 +339,7 @@ fn compare(field: &str, a: &Entity, b: &Entity) -> core::cmp::Ordering {
 }
 
 /// The account's record with this name (case-insensitive), if any.
-pub fn find_by_name(
+pub(crate) fn find_by_name(
     store: &impl Store,
     kind: &Kind,
     account_id: &str,

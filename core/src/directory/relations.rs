@@ -193,6 +193,8 @@ impl RelationKind {
     }
 
     /// The relation as its body shape: `{id, userId, userGroupId}` (+ `permissionType`).
+    // Kinds are consts used by reference everywhere; `&self` like the other methods.
+    #[allow(clippy::wrong_self_convention)]
     pub fn to_json(&self, r: &Relation) -> Value {
         let mut m = Map::new();
         m.insert("id".into(), Value::from(r.id.as_str()));

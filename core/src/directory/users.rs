@@ -22,7 +22,7 @@ use crate::store::table::{CounterDeltas, Table, counter};
 use crate::store::{index_page, scan_all};
 
 /// Sort fields of `get_all_users`; the first is the default.
-pub const SORT_FIELDS: [&str; 7] = [
+pub(crate) const SORT_FIELDS: [&str; 7] = [
     "CreateDate",
     "Username",
     "Firstname",
@@ -32,7 +32,7 @@ pub const SORT_FIELDS: [&str; 7] = [
     "Status",
 ];
 
-pub fn username_key(username: &str) -> String {
+pub(crate) fn username_key(username: &str) -> String {
     username.trim().to_lowercase()
 }
 
@@ -52,7 +52,7 @@ fn name_key(user: &User) -> String {
     )
 }
 
-pub fn count_key(account_id: &str, user_type: Option<u32>) -> Vec<u8> {
+pub(crate) fn count_key(account_id: &str, user_type: Option<u32>) -> Vec<u8> {
     match user_type {
         None => USER_COUNTS.key(account_id),
         Some(t) => USER_COUNTS.key(&format!("{account_id}/type/{t}")),
@@ -123,7 +123,7 @@ pub fn remove(
 }
 
 /// The user with this username (in any account: usernames are unique agent-wide).
-pub fn find_by_username(store: &impl Store, username: &str) -> ApiResult<Option<User>> {
+pub(crate) fn find_by_username(store: &impl Store, username: &str) -> ApiResult<Option<User>> {
     match USERNAMES.get_str(store, &username_key(username))? {
         Some(id) => USERS.get(store, &id),
         None => Ok(None),
@@ -131,20 +131,24 @@ pub fn find_by_username(store: &impl Store, username: &str) -> ApiResult<Option<
 }
 
 /// A user of this account, or NOT_FOUND (another account's users do not exist from here).
-pub fn in_account(store: &impl Store, account_id: &str, user_id: &str) -> ApiResult<User> {
+pub(crate) fn in_account(store: &impl Store, account_id: &str, user_id: &str) -> ApiResult<User> {
     match USERS.get::<User>(store, user_id.trim())? {
         Some(u) if u.account_id == account_id => Ok(u),
         _ => Err(ApiError::not_found("The user")),
     }
 }
 
-pub fn total(store: &impl Store, account_id: &str, user_type: Option<u32>) -> ApiResult<u64> {
+pub(crate) fn total(
+    store: &impl Store,
+    account_id: &str,
+    user_type: Option<u32>,
+) -> ApiResult<u64> {
     counter(store, &count_key(account_id, user_type))
 }
 
 /// What `get_all_users` filters on.
 #[derive(Clone, Debug)]
-pub struct Filter {
+pub(crate) struct Filter {
     /// `UserStatus` flags.
     pub status: u32,
     /// `UserType` flags.
@@ -218,7 +222,7 @@ fn compare(field: &str, a: &User, b: &User) -> core::cmp::Ordering {
 /// One page of the account's users. Unfiltered pages in `CreateDate` or `Username` order
 /// read only the page (plus the rows skipped to reach it) and a counter; filters or other
 /// orders read the account's users.
-pub fn page(
+pub(crate) fn page(
     store: &impl Store,
     account_id: &str,
     query: &PageQuery,

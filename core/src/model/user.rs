@@ -9,13 +9,21 @@ use serde::{Deserialize, Serialize};
 pub struct UserType;
 
 impl UserType {
+    /// `ProviderAdmin`.
     pub const PROVIDER_ADMIN: u32 = 1;
+    /// `ResellerAdmin`.
     pub const RESELLER_ADMIN: u32 = 2;
+    /// `AccountAdmin`: an admin of the account (as `DesktopAdmin`).
     pub const ACCOUNT_ADMIN: u32 = 4;
+    /// `AccountUser`.
     pub const ACCOUNT_USER: u32 = 8;
+    /// `DesktopAdmin`: an admin of the account; an account's owner is one.
     pub const DESKTOP_ADMIN: u32 = 16;
+    /// `DesktopCreativeUser`.
     pub const DESKTOP_CREATIVE_USER: u32 = 32;
+    /// `DesktopStandardUser`.
     pub const DESKTOP_STANDARD_USER: u32 = 64;
+    /// Every flag at once (a filter that matches any user).
     pub const ALL: u32 = 127;
 
     /// A single documented flag.
@@ -29,30 +37,47 @@ impl UserType {
 pub struct UserStatus;
 
 impl UserStatus {
+    /// May sign in.
     pub const ACTIVE: u32 = 1;
+    /// Turned off by an admin: may not sign in.
     pub const INACTIVE: u32 = 2;
+    /// Not confirmed yet: a sign-up waiting for its emailed code, or an invited user who has
+    /// not set a password.
     pub const PENDING: u32 = 4;
 }
 
+/// A user's profile as stored (its secrets are kept apart).
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct User {
+    /// Its id.
     pub id: String,
+    /// The one account it belongs to.
     pub account_id: String,
+    /// First name.
     pub firstname: String,
+    /// Last name.
     pub lastname: String,
+    /// What it signs in with; unique across the agent, compared without case.
     pub username: String,
+    /// Where its mail goes.
     pub email: String,
+    /// One [`UserType`] flag.
     pub user_type: u32,
+    /// One [`UserStatus`] flag.
     pub status: u32,
+    /// Whether it owns the account (its first user).
     pub owner: bool,
+    /// `AuthProvider`: one of [`auth_provider`](super::auth_provider).
     pub auth_provider: u32,
+    /// When it was created (Unix ms).
     pub create_date_ms: u64,
+    /// Whether it signs in with a TOTP code as well.
     pub mfa: bool,
 }
 
 /// A user's secrets, kept apart from the profile: reading or listing users never parses them.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
-pub struct Credentials {
+pub(crate) struct Credentials {
     /// argon2id PHC string; `None` for users who sign in through Google only.
     pub password_hash: Option<String>,
     /// Base32 TOTP secret in force.
@@ -75,6 +100,7 @@ impl Credentials {
 }
 
 impl User {
+    /// Whether it may call the admin routes: the owner, `DesktopAdmin`s and `AccountAdmin`s.
     pub fn is_admin(&self) -> bool {
         self.owner || self.user_type & (UserType::DESKTOP_ADMIN | UserType::ACCOUNT_ADMIN) != 0
     }
@@ -83,7 +109,7 @@ impl User {
 /// A user on the wire, as the User routes return it (`user.md`) and listings inline it.
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
-pub struct UserDto<'a> {
+pub(crate) struct UserDto<'a> {
     id: &'a str,
     firstname: &'a str,
     lastname: &'a str,

@@ -9,12 +9,14 @@ use super::{
 };
 use crate::sync::SpinLock;
 
+/// A [`Store`] in a `BTreeMap` behind a spin lock: everything is lost when it is dropped.
 #[derive(Default)]
 pub struct MemStore {
     map: SpinLock<BTreeMap<Vec<u8>, Vec<u8>>>,
 }
 
 impl MemStore {
+    /// An empty store.
     pub fn new() -> MemStore {
         MemStore::default()
     }

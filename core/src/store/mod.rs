@@ -10,6 +10,7 @@ use core::ops::Bound;
 
 use crate::error::ApiResult;
 
+/// The store failed (an I/O error, a corrupt file); the request that needed it answers 500.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct StoreError;
 
@@ -33,9 +34,12 @@ impl Check {
     }
 }
 
+/// One write of a [`Batch`].
 #[derive(Debug, Clone)]
 pub enum Op {
+    /// Sets the key to the value.
     Put(Vec<u8>, Vec<u8>),
+    /// Removes the key (absent already is fine).
     Delete(Vec<u8>),
     /// Adds to the counter at the key (a decimal, absent = 0, never below 0), inside the
     /// transaction, so concurrent writers never lose an update and never retry.
@@ -45,51 +49,63 @@ pub enum Op {
 /// Writes applied all together or not at all.
 #[derive(Debug, Clone, Default)]
 pub struct Batch {
+    /// Preconditions, checked in order before anything is written; the first that fails is
+    /// [`CommitError::Conflict`].
     pub checks: Vec<Check>,
+    /// The writes, applied in order.
     pub ops: Vec<Op>,
 }
 
 impl Batch {
+    /// An empty batch.
     pub fn new() -> Batch {
         Batch::default()
     }
 
+    /// Adds [`Op::Put`].
     pub fn put(&mut self, key: Vec<u8>, value: Vec<u8>) -> &mut Batch {
         self.ops.push(Op::Put(key, value));
         self
     }
 
+    /// Adds [`Op::Delete`].
     pub fn delete(&mut self, key: Vec<u8>) -> &mut Batch {
         self.ops.push(Op::Delete(key));
         self
     }
 
+    /// Adds [`Check::Absent`].
     pub fn require_absent(&mut self, key: Vec<u8>) -> &mut Batch {
         self.checks.push(Check::Absent(key));
         self
     }
 
+    /// Adds [`Check::Present`].
     pub fn require_present(&mut self, key: Vec<u8>) -> &mut Batch {
         self.checks.push(Check::Present(key));
         self
     }
 
+    /// Adds [`Check::Below`].
     pub fn require_below(&mut self, key: Vec<u8>, limit: u64) -> &mut Batch {
         self.checks.push(Check::Below(key, limit));
         self
     }
 
+    /// Adds [`Op::Add`].
     pub fn add(&mut self, key: Vec<u8>, delta: i64) -> &mut Batch {
         self.ops.push(Op::Add(key, delta));
         self
     }
 
+    /// Adds [`Check::Equals`].
     pub fn require_value(&mut self, key: Vec<u8>, value: Option<Vec<u8>>) -> &mut Batch {
         self.checks.push(Check::Equals(key, value));
         self
     }
 }
 
+/// Why [`Store::commit`] wrote nothing.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CommitError {
     /// Check number `n` of the batch failed; nothing was written.
@@ -97,6 +113,7 @@ pub enum CommitError {
     /// The store has no room for the batch (a device's flash is full, or a row is larger than
     /// it holds); nothing was written.
     Full,
+    /// The store failed.
     Store(StoreError),
 }
 
@@ -106,12 +123,17 @@ impl From<StoreError> for CommitError {
     }
 }
 
+/// A key and its value, as scans return them.
 pub type Entry = (Vec<u8>, Vec<u8>);
 
+/// The `Store` port: an ordered key-value store whose writes are atomic, checked batches. The
+/// core keeps all its state here (as JSON rows under the prefixes of [`keys`]); hosts back it
+/// with a database (redb on the desktop), flash, or memory ([`mem::MemStore`]).
 pub trait Store {
     /// A stored value; hosts with a cache hand out shared bytes instead of copies.
     type Value: AsRef<[u8]>;
 
+    /// The value at `key`, if any.
     fn get(&self, key: &[u8]) -> Result<Option<Self::Value>, StoreError>;
 
     /// Up to `limit` entries whose keys start with `prefix`, in key order, starting after
@@ -155,7 +177,7 @@ pub fn first_failed_check<V: AsRef<[u8]>>(
 }
 
 /// The value of a counter row (a decimal; absent or unreadable = 0).
-pub fn counter_value(bytes: Option<&[u8]>) -> u64 {
+pub(crate) fn counter_value(bytes: Option<&[u8]>) -> u64 {
     bytes
         .and_then(|b| core::str::from_utf8(b).ok())
         .and_then(|s| s.parse().ok())
@@ -248,7 +270,7 @@ pub fn scan_all(
 }
 
 /// Entries `skip .. skip + take` below `prefix`: an index page without loading what it skips.
-pub fn index_page(
+pub(crate) fn index_page(
     store: &(impl Store + ?Sized),
     prefix: &[u8],
     descending: bool,

@@ -8,6 +8,9 @@ use serde::de::DeserializeOwned;
 use super::{Batch, CommitError, Store, StoreError};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 
+/// A table: the rows under one key prefix, `<prefix><id>` -> JSON. The core's tables are the
+/// constants of [`keys`](super::keys); hosts may declare their own with a prefix none of those
+/// start with.
 #[derive(Clone, Copy, Debug)]
 pub struct Table {
     prefix: &'static str,
@@ -19,10 +22,12 @@ impl Table {
         Table { prefix }
     }
 
+    /// The prefix every key of the table starts with, for scans.
     pub fn prefix(&self) -> &'static [u8] {
         self.prefix.as_bytes()
     }
 
+    /// The key of row `id`.
     pub fn key(&self, id: &str) -> Vec<u8> {
         let mut k = Vec::with_capacity(self.prefix.len() + id.len());
         k.extend_from_slice(self.prefix.as_bytes());
@@ -30,6 +35,7 @@ impl Table {
         k
     }
 
+    /// Row `id`, decoded; a row that does not decode as `T` is a store failure (500).
     pub fn get<T: DeserializeOwned>(&self, store: &impl Store, id: &str) -> ApiResult<Option<T>> {
         match store.get(&self.key(id))? {
             Some(bytes) => Ok(Some(decode(bytes.as_ref())?)),
@@ -44,16 +50,19 @@ impl Table {
             .and_then(|v| core::str::from_utf8(v.as_ref()).ok().map(String::from)))
     }
 
+    /// Writes row `id` as JSON in `batch`.
     pub fn put<T: Serialize>(&self, batch: &mut Batch, id: &str, row: &T) {
         // Serializing our own row types cannot fail: they hold no maps with non-string keys.
         let bytes = serde_json::to_vec(row).unwrap_or_default();
         batch.put(self.key(id), bytes);
     }
 
+    /// Writes `value` as it is (an index row's id) in `batch`.
     pub fn put_str(&self, batch: &mut Batch, id: &str, value: &str) {
         batch.put(self.key(id), value.as_bytes().to_vec());
     }
 
+    /// Deletes row `id` in `batch`.
     pub fn delete(&self, batch: &mut Batch, id: &str) {
         batch.delete(self.key(id));
     }
@@ -61,7 +70,7 @@ impl Table {
 
 /// The rows of `table` named by the keys below `index_prefix` (an index whose keys end with
 /// row ids), in index order; ids without a row are skipped.
-pub fn indexed_rows<T: DeserializeOwned>(
+pub(crate) fn indexed_rows<T: DeserializeOwned>(
     store: &impl Store,
     index_prefix: &[u8],
     table: Table,
@@ -82,13 +91,13 @@ fn decode<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, StoreError> {
 }
 
 /// Decodes a row into a view that borrows from the stored bytes.
-pub fn decode_row<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> ApiResult<T> {
+pub(crate) fn decode_row<'a, T: serde::Deserialize<'a>>(bytes: &'a [u8]) -> ApiResult<T> {
     serde_json::from_slice(bytes).map_err(|_| ApiError::Internal)
 }
 
 /// A commit that failed for the store's own reasons: a full store is the client's to know
 /// (499), anything else is the agent's fault (500).
-pub fn failure(e: CommitError) -> ApiError {
+pub(crate) fn failure(e: CommitError) -> ApiError {
     match e {
         CommitError::Full => ApiError::new(
             ErrorCode::DbInsert,
@@ -100,7 +109,7 @@ pub fn failure(e: CommitError) -> ApiError {
 }
 
 /// Commits a batch; a failed uniqueness check becomes a 499 with `conflict`'s code and message.
-pub fn commit(
+pub(crate) fn commit(
     store: &impl Store,
     batch: &Batch,
     conflict: (ErrorCode, &'static str),
@@ -131,7 +140,7 @@ const COMMIT_ATTEMPTS: usize = 16;
 
 /// Builds and commits a batch; when a compare-and-set check (a counter) lost a race, builds it
 /// again from fresh reads. A failed uniqueness check becomes `conflict`.
-pub fn commit_with_retry(
+pub(crate) fn commit_with_retry(
     store: &impl Store,
     conflict: (ErrorCode, &'static str),
     mut build: impl FnMut(&mut Batch) -> ApiResult<()>,
@@ -159,6 +168,7 @@ pub struct CounterDeltas {
 }
 
 impl CounterDeltas {
+    /// Adds `delta` to what the counter at `key` will change by.
     pub fn add(&mut self, key: Vec<u8>, delta: i64) {
         match self.deltas.iter_mut().find(|(k, _)| *k == key) {
             Some((_, d)) => *d += delta,
@@ -166,6 +176,7 @@ impl CounterDeltas {
         }
     }
 
+    /// Puts the changes into `batch`, one [`Op::Add`](super::Op::Add) per counter that moves.
     pub fn apply(self, batch: &mut Batch) {
         for (key, delta) in self.deltas.into_iter().filter(|(_, d)| *d != 0) {
             batch.add(key, delta);
@@ -174,7 +185,7 @@ impl CounterDeltas {
 }
 
 /// The value of a counter row (0 when absent).
-pub fn counter(store: &impl Store, key: &[u8]) -> ApiResult<u64> {
+pub(crate) fn counter(store: &impl Store, key: &[u8]) -> ApiResult<u64> {
     Ok(super::counter_value(
         store.get(key)?.as_ref().map(AsRef::as_ref),
     ))

@@ -3,7 +3,7 @@
 //! The bytes move in the host's engine (the [`TransferRunner`](crate::ports::TransferRunner)
 //! port); the core keeps the record and decides what a request may do to it.
 
-pub mod paths;
+pub(crate) mod paths;
 
 use alloc::format;
 use alloc::string::String;
@@ -16,9 +16,12 @@ use crate::ports::Store;
 use crate::store::keys::{ACTIVE_TRANSFERS, TRANSFERS, TRANSFERS_BY_ACCOUNT};
 use crate::store::{Batch, CommitError, scan_all};
 
+/// Which way the bytes go.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
+    /// From a local file or folder to the cloud.
     Upload,
+    /// From the cloud to a local file or folder.
     Download,
 }
 
@@ -26,23 +29,32 @@ pub enum Direction {
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
+    /// Accepted; the engine has not started moving bytes yet.
     Initiating,
+    /// The engine is moving its bytes.
     Running,
+    /// Stopped by a client; what was done is kept for `resume`.
     Paused,
+    /// Every byte arrived.
     Completed,
+    /// Stopped by a client for good; what was done is undone.
     Cancelled,
+    /// Stopped by an error ([`Transfer::error`] says which).
     Failed,
 }
 
 impl Status {
+    /// Whether the engine should be moving its bytes (and resume it after a restart).
     pub fn is_active(self) -> bool {
         matches!(self, Status::Initiating | Status::Running)
     }
 
+    /// Whether it is over: nothing can change it any more.
     pub fn is_final(self) -> bool {
         matches!(self, Status::Completed | Status::Cancelled | Status::Failed)
     }
 
+    /// The wire spelling (`running`, ...).
     pub fn as_str(self) -> &'static str {
         match self {
             Status::Initiating => "initiating",
@@ -55,32 +67,51 @@ impl Status {
     }
 }
 
+/// A transfer's record (the `transfer/` table): what to move, and how far it got. Requests and
+/// the host's engine change it only through [`update`].
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Transfer {
+    /// Its id, as `client_transfer/{transferId}` names it.
     pub id: String,
+    /// The account of the user who asked for it.
     pub account_id: String,
+    /// The user who asked for it.
     pub user_id: String,
+    /// Upload or download.
     pub direction: Direction,
+    /// The stored cloud account whose credentials it uses.
     pub cloud_account_id: String,
+    /// That cloud account's [`cloud_type`](crate::cloud::cloud_type) flag.
     pub cloud_type: u32,
+    /// The bucket (Azure: container).
     pub bucket: String,
     /// The object key, or the key prefix (ending with `/`) of a folder.
     pub remote: String,
     /// The local file or folder.
     pub local: String,
+    /// Whether `remote` and `local` are folders, moved file by file.
     pub is_folder: bool,
     /// The file or folder name shown in progress frames.
     pub name: String,
+    /// Chunk size, retries and concurrency.
     pub options: TransferOptions,
+    /// Where it is in its life.
     pub status: Status,
+    /// Bytes moved so far, as the engine last recorded.
     pub transferred_bytes: u64,
+    /// Bytes to move in all (0 until the engine knows).
     pub total_bytes: u64,
+    /// When it was asked for (Unix ms).
     pub create_ms: u64,
+    /// When it started (Unix ms); speed and duration count from here.
     pub start_ms: u64,
+    /// When it ended (completed, cancelled or failed).
     pub end_ms: Option<u64>,
+    /// Why it failed.
     pub error: Option<String>,
     /// Time spent paused before the current pause.
     pub paused_ms: u64,
+    /// When the current pause began, while paused.
     pub paused_since_ms: Option<u64>,
     /// The local file is the host's copy of a form upload, deleted once the transfer ends.
     #[serde(default)]
@@ -88,10 +119,11 @@ pub struct Transfer {
 }
 
 impl Transfer {
-    pub fn index_key(&self) -> String {
+    pub(crate) fn index_key(&self) -> String {
         format!("{}/{:016x}/{}", self.account_id, self.create_ms, self.id)
     }
 
+    /// Time spent paused, up to `now_ms`.
     pub fn paused_total_ms(&self, now_ms: u64) -> u64 {
         self.paused_ms + self.paused_since_ms.map_or(0, |s| now_ms.saturating_sub(s))
     }
@@ -112,7 +144,7 @@ impl Transfer {
 }
 
 /// `hh:mm:ss`, as .NET prints a `TimeSpan`.
-pub fn hms(ms: u64) -> String {
+pub(crate) fn hms(ms: u64) -> String {
     let s = ms / 1000;
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
@@ -174,7 +206,7 @@ pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> Stri
 }
 
 /// Adds a new transfer's rows to `batch`.
-pub fn put_new(batch: &mut Batch, t: &Transfer) {
+pub(crate) fn put_new(batch: &mut Batch, t: &Transfer) {
     batch.require_absent(TRANSFERS.key(&t.id));
     TRANSFERS.put(batch, &t.id, t);
     TRANSFERS_BY_ACCOUNT.put_str(batch, &t.index_key(), "");
@@ -183,6 +215,7 @@ pub fn put_new(batch: &mut Batch, t: &Transfer) {
     }
 }
 
+/// The transfer with this id, if any.
 pub fn get(store: &impl Store, id: &str) -> ApiResult<Option<Transfer>> {
     TRANSFERS.get(store, id.trim())
 }
@@ -222,7 +255,7 @@ pub fn update(
 }
 
 /// The transfers of an account, oldest first.
-pub fn of_account(store: &impl Store, account_id: &str) -> ApiResult<Vec<Transfer>> {
+pub(crate) fn of_account(store: &impl Store, account_id: &str) -> ApiResult<Vec<Transfer>> {
     let prefix = TRANSFERS_BY_ACCOUNT.key(&format!("{account_id}/"));
     let mut out = Vec::new();
     scan_all(store, &prefix, false, |key, _| {
