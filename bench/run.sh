@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
-# Benchmarks the agent against a bare hyper server, in the same run, on this machine.
+# Benchmarks the agent against two bare hyper servers, in the same run, on this machine: one
+# answering one byte (the cost of HTTP itself), one replaying the agent's own answers byte for
+# byte, headers included (so the ratio against it is the agent's own cost).
 #   bench/run.sh [SECONDS] [ROUNDS]   (default 5 s per measurement, 3 rounds; needs wrk)
-# Each row alternates the bare server and the agent ROUNDS times and reports medians, so that
-# the noise of a shared machine hits both alike.
+# Each row alternates the three servers ROUNDS times and reports medians, so that the noise of
+# a shared machine hits them alike.
 # Prints a Markdown report on stdout; BENCHMARKS.md holds the last one committed.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -12,7 +14,7 @@ command -v wrk >/dev/null || { echo "wrk is missing: apt-get install wrk" >&2; e
 cargo build --release -q -p click-tokio -p bare-hyper
 
 work=$(mktemp -d)
-cleanup() { kill "${bare_pid:-}" "${agent_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
+cleanup() { kill "${bare_pid:-}" "${same_pid:-}" "${agent_pid:-}" 2>/dev/null || true; rm -rf "$work"; }
 trap cleanup EXIT
 
 port_of() { # waits for the "listening on http://ADDR" line in a file
@@ -41,7 +43,15 @@ curl -sf -X POST "$api/authentication/confirm_signup" -H 'content-type: applicat
 token=$(curl -sf -X POST "$api/authentication/login" -H 'content-type: application/json' \
   -d '{"username":"bench@example.com","password":"benchmark password","type":16}' |
   python3 -c 'import json,sys; print(json.load(sys.stdin)["jwtToken"])')
-curl -sf "$api/authentication/user" -H "Authorization: Bearer $token" > /dev/null
+
+# The agent's answers, recorded for the replaying baseline.
+mkdir "$work/replay"
+curl -sfi "$api/management/agent_status" > "$work/replay/management+agent_status.http"
+curl -sfi "$api/authentication/user" -H "Authorization: Bearer $token" \
+  > "$work/replay/authentication+user.http"
+target/release/bare-hyper 127.0.0.1:0 "$work/replay" > "$work/same.out" &
+same_pid=$!
+same=$(port_of "$work/same.out")
 
 rss_kib() { awk '/VmRSS/ {print $2}' "/proc/$1/status"; }
 idle_rss=$(rss_kib "$agent_pid")
@@ -75,26 +85,28 @@ echo "Machine: $(nproc) cores ($(grep -m1 'model name' /proc/cpuinfo | cut -d: -
   "$(free -g | awk '/Mem:/ {print $2}') GiB; load generator wrk on the same cores;" \
   "medians of $rounds alternating rounds of ${secs} s."
 echo
-echo "| endpoint | conns | bare hyper req/s | agent req/s | ratio | bare p50 / p99 (µs) | agent p50 / p99 (µs) | p99 ratio |"
-echo "|---|---|---|---|---|---|---|---|"
+echo "| endpoint | conns | 1-byte hyper req/s | same-bytes hyper req/s | agent req/s | agent / same-bytes | agent / 1-byte | same-bytes p50 / p99 (µs) | agent p50 / p99 (µs) | p99 ratio (agent / same-bytes) |"
+echo "|---|---|---|---|---|---|---|---|---|---|"
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-row() { # name conns agent-url [header]
-  local b_rps=() b_p50=() b_p99=() a_rps=() a_p50=() a_p99=()
+med() { printf '%s\n' "$@" | median; }
+row() { # name conns path [header]
+  local b_rps=() s_rps=() s_p50=() s_p99=() a_rps=() a_p50=() a_p99=() r p5 p9
   for _ in $(seq "$rounds"); do
-    read -r r p5 p9 < <(measure "http://127.0.0.1:$bare/management/agent_status" "$2")
-    b_rps+=("$r"); b_p50+=("$p5"); b_p99+=("$p9")
-    read -r r p5 p9 < <(measure "$3" "$2" "${4:-}")
+    read -r r p5 p9 < <(measure "http://127.0.0.1:$bare$3" "$2")
+    b_rps+=("$r")
+    read -r r p5 p9 < <(measure "http://127.0.0.1:$same$3" "$2" "${4:-}")
+    s_rps+=("$r"); s_p50+=("$p5"); s_p99+=("$p9")
+    read -r r p5 p9 < <(measure "$api$3" "$2" "${4:-}")
     a_rps+=("$r"); a_p50+=("$p5"); a_p99+=("$p9")
   done
-  local br bp5 bp9 ar ap5 ap9
-  br=$(printf '%s\n' "${b_rps[@]}" | median); bp5=$(printf '%s\n' "${b_p50[@]}" | median)
-  bp9=$(printf '%s\n' "${b_p99[@]}" | median); ar=$(printf '%s\n' "${a_rps[@]}" | median)
-  ap5=$(printf '%s\n' "${a_p50[@]}" | median); ap9=$(printf '%s\n' "${a_p99[@]}" | median)
-  python3 -c "print(f'| $1 | $2 | $br | $ar | {$ar / $br:.2f} | $bp5 / $bp9 | $ap5 / $ap9 | {$ap9 / $bp9:.2f} |')"
+  local br sr sp5 sp9 ar ap5 ap9
+  br=$(med "${b_rps[@]}"); sr=$(med "${s_rps[@]}"); sp5=$(med "${s_p50[@]}")
+  sp9=$(med "${s_p99[@]}"); ar=$(med "${a_rps[@]}"); ap5=$(med "${a_p50[@]}"); ap9=$(med "${a_p99[@]}")
+  python3 -c "print(f'| $1 | $2 | $br | $sr | $ar | {$ar / $sr:.2f} | {$ar / $br:.2f} | $sp5 / $sp9 | $ap5 / $ap9 | {$ap9 / $sp9:.2f} |')"
 }
 for conns in 1 64; do
-  row '`GET /management/agent_status`' "$conns" "$api/management/agent_status"
-  row '`GET /authentication/user` (Bearer token)' "$conns" "$api/authentication/user" "Authorization: Bearer $token"
+  row '`GET /management/agent_status`' "$conns" /management/agent_status
+  row '`GET /authentication/user` (Bearer token)' "$conns" /authentication/user "Authorization: Bearer $token"
 done
 echo
 echo "Agent RSS: idle after start and one login $((idle_rss / 1024)) MiB ($idle_rss KiB); after the load $(( $(rss_kib "$agent_pid") / 1024 )) MiB."
