@@ -21,6 +21,9 @@
 //! client transfers; without it those routes answer 404); `std` makes the core's futures
 //! `Send`, for multi-threaded hosts; `testing` adds the `testing` module, in-memory ports and
 //! a test agent for hosts' own tests.
+//!
+//! How the crate is layered (controllers -> domain -> store and ports), the store's key
+//! layout and how to add a controller: `ARCHITECTURE.md` at the repository's root.
 #![no_std]
 #![warn(missing_docs)]
 
