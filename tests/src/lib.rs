@@ -114,7 +114,8 @@ fn built_binary(name: &str, how: &str) -> PathBuf {
 
 /// Which agent the tests start: the desktop agent; with `CLICK_TARGET=embassy-tuntap` the
 /// embassy adapter on a TAP device (root, inside a network namespace: see tests/README.md);
-/// with `CLICK_TARGET=firmware-mps2` the networked firmware in QEMU (`CLICK_FIRMWARE_ELF`).
+/// with `CLICK_TARGET=firmware-mps2` the networked firmware in QEMU (`CLICK_FIRMWARE_ELF`);
+/// with `CLICK_TARGET=embed` the app of `examples/embed`, which serves the API under `/click`.
 fn target() -> String {
     std::env::var("CLICK_TARGET").unwrap_or_default()
 }
@@ -129,28 +130,48 @@ pub fn firmware_target() -> bool {
     target() == "firmware-mps2"
 }
 
-/// True, after saying so, when the tests run against the embassy adapter and the test needs
-/// something only the desktop agent has (`what`). The test then returns early.
+/// The app that embeds the core (`examples/embed`): state in memory, no Cloud controller,
+/// the API under [`api_prefix`].
+pub fn embed_target() -> bool {
+    target() == "embed"
+}
+
+/// Where the agent under test serves the API: the embed example mounts it under `/click`.
+/// Every call and WebSocket path of the tests is prefixed with it.
+pub fn api_prefix() -> &'static str {
+    if embed_target() { "/click" } else { "" }
+}
+
+/// True, after saying so, when the tests run against the embassy adapter or the embed example
+/// and the test needs something only the desktop agent has (`what`). The test then returns
+/// early.
 pub fn desktop_only(what: &str) -> bool {
     if device_target() {
         eprintln!("skipped on the embassy adapter: {what}");
+    } else if embed_target() {
+        eprintln!("skipped on the embed example: {what}");
     }
-    device_target()
+    device_target() || embed_target()
 }
 
 /// True, after saying so, when the tests run against the firmware and the test needs what
 /// only a hosted agent has (`what`: state kept across a restart, signals, runtime sizes).
+/// Also true on the embed example, whose state is in memory: it has SIGTERM and a configurable
+/// WebSocket queue, but this one helper guards those tests as well as the restarts.
 pub fn hosted_only(what: &str) -> bool {
     if firmware_target() {
         eprintln!("skipped on the firmware: {what}");
+    } else if embed_target() {
+        eprintln!("skipped on the embed example: {what}");
     }
-    firmware_target()
+    firmware_target() || embed_target()
 }
 
 /// Whether the agent under test has `path`: the firmware is built without the Cloud
-/// controller (a device has no cloud client), whose routes answer 404 there.
+/// controller (a device has no cloud client), whose routes answer 404 there; so is the embed
+/// example.
 pub fn route_built_in(path: &str) -> bool {
-    !(firmware_target() && path.starts_with("/cloud/"))
+    !((firmware_target() || embed_target()) && path.starts_with("/cloud/"))
 }
 
 /// A free TCP port on the loopback interface (for QEMU's `hostfwd`).
@@ -287,6 +308,12 @@ impl Agent {
         }
         let tap = device_target().then(Tap::create);
         let mut cmd = match &tap {
+            None if embed_target() => {
+                let bin = built_binary("click-example-embed", "cargo build -p click-example-embed");
+                let mut cmd = Command::new(bin);
+                cmd.arg("--listen").arg("127.0.0.1:0");
+                cmd
+            }
             None => {
                 let mut cmd = Command::new(agent_binary());
                 cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
@@ -406,7 +433,7 @@ impl Agent {
         Call {
             agent: self,
             method: method.to_string(),
-            path: path.to_string(),
+            path: format!("{}{path}", api_prefix()),
             headers: vec![("Host".into(), self.host())],
             body: Vec::new(),
         }
@@ -495,7 +522,7 @@ impl Agent {
 
     /// Opens a WebSocket on `path` with extra headers.
     pub fn ws(&self, path: &str, headers: &[(&str, &str)]) -> Result<ws::Socket, ws::Error> {
-        ws::connect(self, path, headers)
+        ws::connect(self, &format!("{}{path}", api_prefix()), headers)
     }
 }
 
