@@ -76,7 +76,7 @@ fn every_non_get_call_raises_an_app_notification() {
 }
 
 #[test]
-fn a_client_too_slow_to_read_is_dropped_without_slowing_the_agent() {
+fn a_client_too_slow_to_read_is_closed_with_1008_without_slowing_the_agent() {
     if click_blackbox::hosted_only(
         "[limits] ws_queue_frames (the firmware's queue is sized when it is built)",
     ) {
@@ -110,13 +110,21 @@ fn a_client_too_slow_to_read_is_dropped_without_slowing_the_agent() {
         );
     }
     assert!(slowest < Duration::from_secs(2), "a call took {slowest:?}");
-    // The slow client got some frames, then was cut off long before all of them.
+    // The slow client got some frames, then was closed with 1008 (policy: it did not keep up)
+    // long before all of them.
     let mut received = 0;
     slow.set_timeout(Duration::from_secs(5));
-    while let Frame::Json(_) = slow.read_frame() {
-        received += 1;
-    }
+    let end = loop {
+        match slow.read_frame() {
+            Frame::Json(_) => received += 1,
+            other => break other,
+        }
+    };
     assert!(received < sent, "the slow client got all {received} frames");
+    assert!(
+        matches!(end, Frame::Close(Some(1008))),
+        "expected a close with 1008 after {received} frames, got {end:?}"
+    );
     agent.get("/management/agent_status").send().expect(200);
 }
 

@@ -1,5 +1,5 @@
 //! The `EventSink`: fans frames out to WebSocket clients, each with a bounded queue. A client
-//! whose queue is full is dropped; publishing never waits.
+//! whose queue is full is dropped (its connection closes with 1008); publishing never waits.
 
 use std::sync::Arc;
 use std::sync::Mutex;
@@ -12,7 +12,8 @@ use tokio::sync::{Notify, mpsc};
 struct Client {
     channel: Channel,
     frames: mpsc::Sender<Utf8Bytes>,
-    /// Fired when the hub drops the client, to stop a write that is stuck on a full socket.
+    /// Fired when the hub drops the client, to stop a write that is stuck on a full socket
+    /// and send the close instead.
     dropped: Arc<Notify>,
 }
 

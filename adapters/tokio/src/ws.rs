@@ -1,12 +1,13 @@
 //! A WebSocket connection after the core accepted the upgrade: pushes the hub's frames,
-//! answers pings, and closes with 1000 when the agent shuts down.
+//! answers pings, closes with 1000 when the agent shuts down and with 1008 when the hub drops
+//! the client for falling behind (as the embassy adapter does).
 
-use async_tungstenite::WebSocketStream;
 use async_tungstenite::tokio::TokioAdapter;
 use async_tungstenite::tungstenite::Message;
 use async_tungstenite::tungstenite::protocol::{
     CloseFrame, Role, WebSocketConfig, frame::coding::CloseCode,
 };
+use async_tungstenite::{WebSocketSender, WebSocketStream};
 use futures_util::{SinkExt, StreamExt};
 use hyper::upgrade::Upgraded;
 use hyper_util::rt::TokioIo;
@@ -17,6 +18,11 @@ use crate::events::Subscription;
 use crate::server::stopped;
 
 const CLOSE_TIMEOUT: Duration = Duration::from_secs(2);
+/// A client that stopped reading has a full socket to drain before it can see why it was
+/// dropped; it gets this long, then the connection is cut.
+const LAGGING_CLOSE_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Sender = WebSocketSender<TokioAdapter<TokioIo<Upgraded>>>;
 
 pub async fn run(upgraded: Upgraded, mut sub: Subscription, mut shutdown: watch::Receiver<bool>) {
     let mut config = WebSocketConfig::default();
@@ -33,7 +39,7 @@ pub async fn run(upgraded: Upgraded, mut sub: Subscription, mut shutdown: watch:
     loop {
         tokio::select! {
             biased;
-            _ = sub.dropped.notified() => return,
+            _ = sub.dropped.notified() => return close_lagging(&mut tx, &mut shutdown).await,
             _ = stopped(&mut shutdown) => {
                 // Frames raised before the shutdown (the AppExit notice) go out first.
                 let goodbye = async {
@@ -58,11 +64,24 @@ pub async fn run(upgraded: Upgraded, mut sub: Subscription, mut shutdown: watch:
                 let mut stop = shutdown.clone();
                 tokio::select! {
                     biased;
-                    _ = sub.dropped.notified() => return,
+                    _ = sub.dropped.notified() => return close_lagging(&mut tx, &mut shutdown).await,
                     sent = tx.send(Message::Text(frame)) => if sent.is_err() { return },
                     _ = stopped(&mut stop) => return,
                 }
             }
         }
+    }
+}
+
+/// Tells a client the hub dropped why (policy violation: it did not keep up), unless the
+/// agent stops meanwhile.
+async fn close_lagging(tx: &mut Sender, shutdown: &mut watch::Receiver<bool>) {
+    let close = CloseFrame {
+        code: CloseCode::Policy,
+        reason: "client too slow".into(),
+    };
+    tokio::select! {
+        _ = tokio::time::timeout(LAGGING_CLOSE_TIMEOUT, tx.close(Some(close))) => {}
+        _ = stopped(shutdown) => {}
     }
 }
