@@ -15,18 +15,6 @@ cargo build -q -p click-tokio
 # store kept across restarts), and route_table reads click-agent's own route table.
 files=(management authentication users directory security websockets apitoken mfa_and_google
   logsetting robustness)
-# Tests whose own code assumes the other targets (the app is not at fault):
-skips=(
-  # Reads the store's file to check that a token is not kept in clear; this store has no file.
-  api_tokens_work_like_login_tokens_and_are_shown_once
-  # Write raw requests to paths without the /click prefix.
-  slow_clients_cannot_hold_connections
-  keep_alive_serves_many_requests_on_one_connection
-  idle_keep_alive_clients_do_not_starve_the_others
-)
-
 args=()
 [[ " $* " == *" --test "* ]] || for f in "${files[@]}"; do args+=(--test "$f"); done
-skip_args=()
-for s in "${skips[@]}"; do skip_args+=(--skip "$s"); done
-CLICK_TARGET=embed cargo test -q -p click-blackbox "${args[@]}" "$@" -- "${skip_args[@]}"
+CLICK_TARGET=embed cargo test -q -p click-blackbox "${args[@]}" "$@"

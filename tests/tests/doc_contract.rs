@@ -566,7 +566,6 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     });
     let mut c = Contract::new(&agent);
     authentication(&mut c);
-    c.set("cloudAccountId", json!(""));
     directory_and_cloud(&mut c, &s3, &upload, files.path());
     let served = click_blackbox::routes();
     let mut missing = Vec::new();

@@ -4,7 +4,7 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use click_blackbox::{Agent, Options, Resp, json, raw_exchange, signup_and_login};
+use click_blackbox::{Agent, Options, Resp, api_prefix, json, raw_exchange, signup_and_login};
 
 /// Every POST/PUT route of the table gets each of these bodies.
 const BODIES: &[&[u8]] = &[
@@ -228,23 +228,21 @@ fn slow_clients_cannot_hold_connections() {
         config: "[limits]\nheader_read_timeout_ms = 500\nbody_read_timeout_ms = 500\n".into(),
         ..Options::default()
     });
+    let api = api_prefix();
     // Slowloris: a request line and never the end of the headers.
-    let (held, _) = held_for(
-        &agent,
-        b"GET /management/agent_status HTTP/1.1\r\nHost: localhost\r\n",
-    );
+    let request = format!("GET {api}/management/agent_status HTTP/1.1\r\nHost: localhost\r\n");
+    let (held, _) = held_for(&agent, request.as_bytes());
     assert!(held < Duration::from_secs(5), "held for {held:?}");
     // A body that never arrives.
-    let request =
-        b"POST /authentication/login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{";
-    let (held, answer) = held_for(&agent, request);
+    let request = format!(
+        "POST {api}/authentication/login HTTP/1.1\r\nHost: localhost\r\nContent-Length: 100\r\n\r\n{{"
+    );
+    let (held, answer) = held_for(&agent, request.as_bytes());
     assert!(held < Duration::from_secs(5), "held for {held:?}");
     assert_eq!(answer.map(|r| r.status), Some(408));
     // An idle keep-alive connection is closed too.
-    let (held, answer) = held_for(
-        &agent,
-        b"GET /management/agent_status HTTP/1.1\r\nHost: localhost\r\n\r\n",
-    );
+    let request = format!("GET {api}/management/agent_status HTTP/1.1\r\nHost: localhost\r\n\r\n");
+    let (held, answer) = held_for(&agent, request.as_bytes());
     assert!(
         held < Duration::from_secs(5),
         "idle keep-alive held for {held:?}"
@@ -259,7 +257,8 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     let mut s = TcpStream::connect(agent.addr).unwrap();
     s.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
     let req = format!(
-        "GET /management/agent_status HTTP/1.1\r\nHost: {}\r\n\r\n",
+        "GET {}/management/agent_status HTTP/1.1\r\nHost: {}\r\n\r\n",
+        api_prefix(),
         agent.host()
     );
     let mut all = Vec::new();
@@ -268,7 +267,8 @@ fn keep_alive_serves_many_requests_on_one_connection() {
     }
     s.write_all(
         format!(
-            "GET /management/agent_status HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            "GET {}/management/agent_status HTTP/1.1\r\nHost: {}\r\nConnection: close\r\n\r\n",
+            api_prefix(),
             agent.host()
         )
         .as_bytes(),
@@ -285,7 +285,8 @@ fn idle_keep_alive_clients_do_not_starve_the_others() {
     // Clients that made one request each and keep their connections open, idle: as many as a
     // device has workers (4 on the TAP example, 2 on the firmware) and more.
     let req = format!(
-        "GET /management/agent_status HTTP/1.1\r\nHost: {}\r\n\r\n",
+        "GET {}/management/agent_status HTTP/1.1\r\nHost: {}\r\n\r\n",
+        api_prefix(),
         agent.host()
     );
     let idle: Vec<TcpStream> = (0..4)
