@@ -5,7 +5,34 @@ use alloc::format;
 use alloc::string::String;
 
 use crate::model::User;
-use crate::ports::{Mail, MailError, MailPurpose, Mailer};
+use crate::ports::{Mail, MailError, MailPurpose, Mailer, hex};
+
+/// The header of an outbox message that says why it was sent ([`MailPurpose::as_str`]).
+pub const PURPOSE_HEADER: &str = "X-Click-Purpose";
+/// The header of an outbox message that carries its code or token.
+pub const TOKEN_HEADER: &str = "X-Click-Token";
+
+/// The name of a message's file in an outbox directory, `<unix-ms>-<purpose>-<nonce>.eml`:
+/// the time zero-padded so that names sort as the messages were sent, the nonce so that two
+/// messages of one millisecond do not collide. Every host names its outbox files so, and the
+/// black-box tests and scripts rely on it.
+pub fn outbox_file_name(purpose: MailPurpose, unix_ms: u64, nonce: &[u8; 4]) -> String {
+    format!("{unix_ms:013}-{}-{}.eml", purpose.as_str(), hex(nonce))
+}
+
+/// A message as the text of an outbox file, for a host without a mail library: the headers
+/// scripts and tests read (`To`, `Subject`, [`PURPOSE_HEADER`], [`TOKEN_HEADER`]), then the
+/// body. (The desktop writes the full MIME message it would have sent, with the same headers.)
+pub fn outbox_text(mail: &Mail) -> String {
+    format!(
+        "To: {}\r\nSubject: {}\r\n{PURPOSE_HEADER}: {}\r\n{TOKEN_HEADER}: {}\r\n\r\n{}",
+        mail.to,
+        mail.subject,
+        mail.purpose.as_str(),
+        mail.token,
+        mail.body
+    )
+}
 
 /// Queues one message.
 pub fn send(
@@ -102,4 +129,31 @@ pub fn download_link(mailer: &impl Mailer, to: &str, link: &Link<'_>) -> Result<
         body,
         link.url,
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn outbox_files_sort_by_time_and_carry_the_purpose_and_token() {
+        let name = outbox_file_name(
+            MailPurpose::PasswordReset,
+            1_700_000_000_123,
+            &[0, 1, 0xab, 0xff],
+        );
+        assert_eq!(name, "1700000000123-password-reset-0001abff.eml");
+        assert!(outbox_file_name(MailPurpose::SignupConfirmation, 999, &[0; 4]) < name);
+        let mail = Mail {
+            to: String::from("ann@example.com"),
+            subject: String::from("Confirm"),
+            body: String::from("Code 1234.\r\n"),
+            purpose: MailPurpose::SignupConfirmation,
+            token: String::from("1234"),
+        };
+        assert_eq!(
+            outbox_text(&mail),
+            "To: ann@example.com\r\nSubject: Confirm\r\nX-Click-Purpose: signup-confirmation\r\nX-Click-Token: 1234\r\n\r\nCode 1234.\r\n"
+        );
+    }
 }

@@ -6,6 +6,7 @@ use alloc::vec::Vec;
 
 use crate::auth::jwt::Claims;
 use crate::events::Event;
+pub use crate::mail::{PURPOSE_HEADER, TOKEN_HEADER, outbox_file_name, outbox_text};
 pub use crate::secrets::SecretBox;
 pub use crate::store::Store;
 

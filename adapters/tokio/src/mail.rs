@@ -1,9 +1,11 @@
 //! The `Mailer`: SMTP when configured, otherwise one `.eml` file per message in the outbox.
 
 use std::path::PathBuf;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
-use click_core::ports::{Mail, MailError, Mailer};
+use click_core::ports::{
+    Clock, Mail, MailError, MailPurpose, Mailer, PURPOSE_HEADER, TOKEN_HEADER, outbox_file_name,
+};
 use lettre::message::header::{ContentType, HeaderName, HeaderValue};
 use lettre::message::{Mailbox, Message};
 use lettre::transport::smtp::authentication::Credentials;
@@ -12,16 +14,17 @@ use tokio::sync::mpsc;
 
 use crate::config::MailSettings;
 use crate::data_dir::{create_private_dir, write_private_file};
+use crate::ports::SystemClock;
 
-const PURPOSE: HeaderName = HeaderName::new_from_ascii_str("X-Click-Purpose");
-const TOKEN: HeaderName = HeaderName::new_from_ascii_str("X-Click-Token");
+const PURPOSE: HeaderName = HeaderName::new_from_ascii_str(PURPOSE_HEADER);
+const TOKEN: HeaderName = HeaderName::new_from_ascii_str(TOKEN_HEADER);
 const SMTP_QUEUE: usize = 1024;
 const SMTP_ATTEMPTS: u32 = 4;
 
 pub struct DesktopMailer {
     from: Mailbox,
     outbox: PathBuf,
-    smtp: Option<mpsc::Sender<(Message, &'static str)>>,
+    smtp: Option<mpsc::Sender<(Message, MailPurpose)>>,
 }
 
 impl DesktopMailer {
@@ -67,7 +70,7 @@ impl DesktopMailer {
 impl Mailer for DesktopMailer {
     fn send(&self, mail: Mail) -> Result<(), MailError> {
         let message = self.build(&mail)?;
-        let purpose = mail.purpose.as_str();
+        let purpose = mail.purpose;
         match &self.smtp {
             Some(tx) => tx.try_send((message, purpose)).map_err(|_| {
                 tracing::error!("SMTP queue is full; message not sent");
@@ -81,27 +84,23 @@ impl Mailer for DesktopMailer {
     }
 }
 
-/// Writes one message as `<outbox>/<unix-ms>-<purpose>-<random>.eml`, readable by the owner only.
+/// Writes one message into the outbox under the core's file name, readable by the owner only.
 pub fn write_outbox(
     outbox: &std::path::Path,
     message: &Message,
-    purpose: &str,
+    purpose: MailPurpose,
 ) -> std::io::Result<()> {
     create_private_dir(outbox)?;
-    let ms = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .unwrap_or_default()
-        .as_millis();
     let mut nonce = [0u8; 4];
     getrandom::fill(&mut nonce).map_err(std::io::Error::other)?;
-    let name = format!("{ms:013}-{purpose}-{}.eml", click_core::ports::hex(&nonce));
+    let name = outbox_file_name(purpose, SystemClock.now_ms(), &nonce);
     write_private_file(&outbox.join(name), &message.formatted())
 }
 
 /// Sends queued messages with retries; a message that cannot be delivered lands in the outbox.
 async fn deliver(
     transport: AsyncSmtpTransport<Tokio1Executor>,
-    mut queue: mpsc::Receiver<(Message, &'static str)>,
+    mut queue: mpsc::Receiver<(Message, MailPurpose)>,
     outbox: PathBuf,
 ) {
     while let Some((message, purpose)) = queue.recv().await {
