@@ -12,11 +12,11 @@ use click_core::ports::{
     BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Presign, PresignMethod, StorageError,
 };
 use hmac::{Hmac, KeyInit, Mac};
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
 use super::Stored;
-use super::s3::xml;
+use super::s3::{xml, xml_body};
 use super::sigv4::{PATH, STRICT, encode};
 
 const VERSION: &str = "2021-12-02";
@@ -38,30 +38,10 @@ fn now_secs() -> u64 {
         .map_or(0, |d| d.as_secs())
 }
 
-/// `Sun, 29 Nov 2026 15:00:00 GMT`.
-fn rfc1123(unix_secs: u64) -> String {
-    const DAYS: [&str; 7] = ["Thu", "Fri", "Sat", "Sun", "Mon", "Tue", "Wed"];
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let iso = click_core::time::iso8601(unix_secs * 1000);
-    let (y, m, d) = (&iso[0..4], &iso[5..7], &iso[8..10]);
-    let month = MONTHS[m.parse::<usize>().unwrap_or(1) - 1];
-    let weekday = DAYS[(unix_secs / 86_400 % 7) as usize];
-    format!("{weekday}, {d} {month} {y} {} GMT", &iso[11..19])
-}
-
-/// Milliseconds of an RFC 1123 date, as Azure writes `Last-Modified`.
-fn parse_rfc1123(s: &str) -> Option<u64> {
-    const MONTHS: [&str; 12] = [
-        "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
-    ];
-    let parts: Vec<&str> = s.split_whitespace().collect();
-    let [_, d, mon, y, time, ..] = parts.as_slice() else {
-        return None;
-    };
-    let m = MONTHS.iter().position(|x| x == mon)? + 1;
-    click_core::time::parse_iso8601(&format!("{y}-{m:02}-{d:0>2}T{time}Z"))
+/// Milliseconds of an HTTP date, as Azure writes `Last-Modified`.
+fn http_date_ms(s: &str) -> Option<u64> {
+    let at = httpdate::parse_http_date(s).ok()?;
+    Some(at.duration_since(UNIX_EPOCH).ok()?.as_millis() as u64)
 }
 
 impl Azure {
@@ -171,7 +151,7 @@ impl Azure {
         }
         super::send_retrying(attempts, || {
             let mut headers: Vec<(&str, String)> = vec![
-                ("x-ms-date", rfc1123(now_secs())),
+                ("x-ms-date", httpdate::fmt_http_date(SystemTime::now())),
                 ("x-ms-version", VERSION.to_string()),
             ];
             headers.extend(extra.iter().map(|(k, v)| (*k, v.clone())));
@@ -224,11 +204,7 @@ impl Azure {
             let page: ContainerList = xml(&self.get(None, &query).await?)?;
             out.extend(page.containers.container.into_iter().map(|c| {
                 BucketInfo {
-                    create_ms: c
-                        .properties
-                        .last_modified
-                        .as_deref()
-                        .and_then(parse_rfc1123),
+                    create_ms: c.properties.last_modified.as_deref().and_then(http_date_ms),
                     name: c.name,
                     // Containers live in the account's region; the API does not say which.
                     region: include_region.then(String::new),
@@ -273,11 +249,7 @@ impl Azure {
             .filter(|b| b.name != prefix)
             .map(|b| ObjectInfo {
                 is_folder: b.name.ends_with('/'),
-                last_modified_ms: b
-                    .properties
-                    .last_modified
-                    .as_deref()
-                    .and_then(parse_rfc1123),
+                last_modified_ms: b.properties.last_modified.as_deref().and_then(http_date_ms),
                 size: b.properties.content_length,
                 key: b.name,
             });
@@ -448,11 +420,7 @@ impl Azure {
         parts: &[(u32, String)],
         attempts: u32,
     ) -> Result<(), StorageError> {
-        let mut list = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?><BlockList>");
-        for (_, id) in parts {
-            list.push_str(&format!("<Latest>{id}</Latest>"));
-        }
-        list.push_str("</BlockList>");
+        let list = xml_body(&block_list(parts))?;
         let query = [("comp", "blocklist")];
         self.request(
             reqwest::Method::PUT,
@@ -460,7 +428,7 @@ impl Azure {
             key,
             &query,
             &[],
-            Bytes::from(list),
+            list,
             attempts,
         )
         .await
@@ -599,17 +567,39 @@ struct BlobPrefix {
     name: String,
 }
 
+/// The blocks that make a blob, in order: each the latest version uploaded under its id.
+#[derive(Serialize)]
+struct BlockList<'a> {
+    #[serde(rename = "Latest")]
+    latest: Vec<&'a str>,
+}
+
+fn block_list(parts: &[(u32, String)]) -> BlockList<'_> {
+    BlockList {
+        latest: parts.iter().map(|(_, id)| id.as_str()).collect(),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
-    fn dates_are_written_and_read_as_http_dates() {
-        assert_eq!(rfc1123(1_795_964_400), "Sun, 29 Nov 2026 15:00:00 GMT");
+    fn last_modified_is_read_as_an_http_date() {
         assert_eq!(
-            parse_rfc1123("Sun, 29 Nov 2026 15:00:00 GMT"),
+            http_date_ms("Sun, 29 Nov 2026 15:00:00 GMT"),
             Some(1_795_964_400_000)
         );
-        assert_eq!(parse_rfc1123("garbage"), None);
+        assert_eq!(http_date_ms("garbage"), None);
+    }
+
+    #[test]
+    fn the_block_list_names_the_latest_blocks_in_order() {
+        let parts = [(1, "AAA=".to_string()), (2, "AAE=".to_string())];
+        let body = xml_body(&block_list(&parts)).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            r#"<?xml version="1.0" encoding="UTF-8"?><BlockList><Latest>AAA=</Latest><Latest>AAE=</Latest></BlockList>"#
+        );
     }
 }

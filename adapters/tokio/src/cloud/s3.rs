@@ -10,7 +10,7 @@ use click_core::ports::{
     BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Presign, PresignMethod, StorageError,
 };
 use click_core::time::parse_iso8601;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use super::Stored;
 use super::sigv4::{self, Credentials, EMPTY_PAYLOAD, PATH, Request, encode};
@@ -395,17 +395,7 @@ impl S3 {
         parts: &[(u32, String)],
         attempts: u32,
     ) -> Result<(), StorageError> {
-        let mut xml = String::from("<CompleteMultipartUpload>");
-        for (n, etag) in parts {
-            let etag = etag
-                .replace('&', "&amp;")
-                .replace('<', "&lt;")
-                .replace('"', "&quot;");
-            xml.push_str(&format!(
-                "<Part><PartNumber>{n}</PartNumber><ETag>{etag}</ETag></Part>"
-            ));
-        }
-        xml.push_str("</CompleteMultipartUpload>");
+        let xml = xml_body(&complete_multipart_upload(parts))?;
         let query = [("uploadId", upload_id)];
         let body = self
             .request(
@@ -413,7 +403,7 @@ impl S3 {
                 Some(bucket),
                 key,
                 &query,
-                Bytes::from(xml),
+                xml,
                 attempts,
             )
             .await?
@@ -537,6 +527,14 @@ pub(crate) fn xml<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, Storag
         .map_err(|e| StorageError::Failed(format!("the provider's answer was not understood: {e}")))
 }
 
+/// A request body as an XML document (the declaration as the providers' own examples have it).
+pub(crate) fn xml_body<T: Serialize>(value: &T) -> Result<Bytes, StorageError> {
+    let mut text = String::from(r#"<?xml version="1.0" encoding="UTF-8"?>"#);
+    quick_xml::se::to_writer(&mut text, value)
+        .map_err(|e| StorageError::Failed(format!("cannot write the request body: {e}")))?;
+    Ok(Bytes::from(text))
+}
+
 /// An S3 (or Azure: the same shape) error answer, as the kind of failure the core reports.
 pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
     let parsed: Option<XmlError> = quick_xml::de::from_str(body).ok();
@@ -556,6 +554,32 @@ pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
         )),
         400 | 405 | 409 | 411 | 416 => StorageError::Invalid(reason),
         _ => StorageError::Failed(reason),
+    }
+}
+
+#[derive(Serialize)]
+struct CompleteMultipartUpload<'a> {
+    #[serde(rename = "Part")]
+    parts: Vec<Part<'a>>,
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+struct Part<'a> {
+    part_number: u32,
+    #[serde(rename = "ETag")]
+    etag: &'a str,
+}
+
+fn complete_multipart_upload(parts: &[(u32, String)]) -> CompleteMultipartUpload<'_> {
+    CompleteMultipartUpload {
+        parts: parts
+            .iter()
+            .map(|(n, etag)| Part {
+                part_number: *n,
+                etag,
+            })
+            .collect(),
     }
 }
 
@@ -628,4 +652,24 @@ struct InitiateMultipartUploadResult {
 struct XmlError {
     code: String,
     message: String,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_part_list_is_xml_with_its_etags_escaped_as_text() {
+        let parts = [(1, "\"a<b&c\"".to_string()), (2, "\"d\"".to_string())];
+        let body = xml_body(&complete_multipart_upload(&parts)).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&body).unwrap(),
+            concat!(
+                r#"<?xml version="1.0" encoding="UTF-8"?><CompleteMultipartUpload>"#,
+                r#"<Part><PartNumber>1</PartNumber><ETag>"a&lt;b&amp;c"</ETag></Part>"#,
+                r#"<Part><PartNumber>2</PartNumber><ETag>"d"</ETag></Part>"#,
+                "</CompleteMultipartUpload>"
+            )
+        );
+    }
 }
