@@ -385,7 +385,7 @@ impl Azure {
     ) -> Result<String, StorageError> {
         let mut id = [0u8; 12];
         getrandom::fill(&mut id).map_err(|e| StorageError::Failed(e.to_string()))?;
-        Ok(id.iter().map(|b| format!("{b:02x}")).collect())
+        Ok(click_core::ports::hex(&id))
     }
 
     pub async fn upload_part(

@@ -81,6 +81,7 @@ impl S3 {
             access_key: &self.access_key,
             secret_key: &self.secret_key,
             region: &self.region,
+            service: sigv4::S3,
         }
     }
 
