@@ -11,8 +11,11 @@ use serde::Deserialize;
 use click_core::ports::{IdTokenVerifier, IdentityClaims};
 
 use crate::config::GoogleSettings;
+use crate::http_client::SharedClient;
 
 pub const GOOGLE_JWKS_URL: &str = "https://www.googleapis.com/oauth2/v3/certs";
+const FETCH_TIMEOUT: Duration = Duration::from_secs(10);
+const MAX_JWKS_BYTES: usize = 1024 * 1024;
 const UNAVAILABLE: &str = "Google sign-in keys are unavailable.";
 const NOT_CONFIGURED: &str = "Google sign-in is not configured on this agent.";
 
@@ -27,7 +30,7 @@ enum KeySource {
     File(std::path::PathBuf),
     Url {
         url: String,
-        http: ureq::Agent,
+        http: SharedClient,
         cached: Mutex<Option<Cached>>,
     },
 }
@@ -97,19 +100,16 @@ enum EmailVerified {
 
 impl GoogleVerifier {
     /// A file wins over a URL; with client ids but neither, Google's published keys are used.
-    pub fn new(settings: GoogleSettings) -> Result<GoogleVerifier, String> {
+    pub fn new(settings: GoogleSettings, http: SharedClient) -> Result<GoogleVerifier, String> {
         let source = match (&settings.jwks_file, &settings.jwks_url) {
             _ if settings.client_ids.is_empty() => KeySource::None,
             (Some(path), _) => KeySource::File(path.clone()),
             (None, url) => {
                 let url = url.clone().unwrap_or_else(|| GOOGLE_JWKS_URL.to_string());
                 check_jwks_url(&url)?;
-                let config = ureq::Agent::config_builder()
-                    .timeout_global(Some(Duration::from_secs(10)))
-                    .build();
                 KeySource::Url {
                     url,
-                    http: config.into(),
+                    http,
                     cached: Mutex::new(None),
                 }
             }
@@ -141,7 +141,7 @@ impl GoogleVerifier {
                         return Ok(c.keys.clone());
                     }
                 }
-                match crate::ports::blocking(|| fetch(http, url)) {
+                match crate::ports::wait_for(fetch(http, url)) {
                     Ok(fresh) => Ok(cached.insert(fresh).keys.clone()),
                     Err(e) => {
                         tracing::error!("cannot fetch google.jwks_url {url}: {e}");
@@ -154,21 +154,29 @@ impl GoogleVerifier {
     }
 }
 
-fn fetch(http: &ureq::Agent, url: &str) -> Result<Cached, String> {
-    let mut response = http.get(url).call().map_err(|e| e.to_string())?;
+async fn fetch(http: &SharedClient, url: &str) -> Result<Cached, String> {
+    let mut response = http
+        .get()?
+        .get(url)
+        .timeout(FETCH_TIMEOUT)
+        .send()
+        .await
+        .and_then(reqwest::Response::error_for_status)
+        .map_err(|e| e.to_string())?;
     let max_age = max_age(
         response
             .headers()
-            .get("cache-control")
+            .get(reqwest::header::CACHE_CONTROL)
             .and_then(|v| v.to_str().ok()),
     );
-    let text = response
-        .body_mut()
-        .with_config()
-        .limit(1024 * 1024)
-        .read_to_string()
-        .map_err(|e| e.to_string())?;
-    let keys: JwkSet = serde_json::from_str(&text).map_err(|e| e.to_string())?;
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(|e| e.to_string())? {
+        if body.len() + chunk.len() > MAX_JWKS_BYTES {
+            return Err(format!("the key set is over {MAX_JWKS_BYTES} bytes"));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    let keys: JwkSet = serde_json::from_slice(&body).map_err(|e| e.to_string())?;
     Ok(Cached {
         keys: Arc::new(keys),
         fetched: Instant::now(),

@@ -7,6 +7,7 @@ pub mod data_dir;
 pub mod events;
 pub mod form;
 pub mod google;
+pub mod http_client;
 pub mod logs;
 pub mod mail;
 pub mod ports;

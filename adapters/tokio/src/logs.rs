@@ -1,35 +1,39 @@
-//! The `LogForwarder`: ships audit events to Splunk HTTP Event Collectors from a worker thread,
-//! in batches, with retries, through a bounded queue. A full queue drops events (and says so in
-//! the log); a request never waits for a collector.
+//! The `LogForwarder`: ships audit events to Splunk HTTP Event Collectors from a task of its
+//! own, in batches, with retries, through a bounded queue. A full queue drops events (and says
+//! so in the log); a request never waits for a collector.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc::{Receiver, RecvTimeoutError, SyncSender, TrySendError, sync_channel};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use click_core::ports::{LogDestination, LogForwarder};
+use tokio::sync::mpsc::{self, error::TrySendError};
+use tokio::time::Instant;
+
+use crate::http_client::SharedClient;
 
 /// Events gathered into one POST.
 const MAX_BATCH: usize = 100;
 /// How long the first event of a batch waits for company.
 const LINGER: Duration = Duration::from_millis(200);
 const ATTEMPTS: u32 = 4;
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+
+type Queued = (LogDestination, String);
 
 pub struct SplunkForwarder {
-    queue: SyncSender<(LogDestination, String)>,
+    queue: mpsc::Sender<Queued>,
     dropped: AtomicU64,
 }
 
 impl SplunkForwarder {
-    pub fn start(capacity: usize) -> Result<SplunkForwarder, String> {
-        let (queue, events) = sync_channel(capacity.max(1));
-        std::thread::Builder::new()
-            .name("click-log-forwarder".into())
-            .spawn(move || run(events))
-            .map_err(|e| format!("cannot start the log forwarder: {e}"))?;
-        Ok(SplunkForwarder {
+    /// Starts the forwarding task (call inside the runtime).
+    pub fn start(capacity: usize, http: SharedClient) -> SplunkForwarder {
+        let (queue, events) = mpsc::channel(capacity.max(1));
+        tokio::spawn(run(events, http));
+        SplunkForwarder {
             queue,
             dropped: AtomicU64::new(0),
-        })
+        }
     }
 }
 
@@ -37,7 +41,7 @@ impl LogForwarder for SplunkForwarder {
     fn forward(&self, destination: &LogDestination, event: String) {
         match self.queue.try_send((destination.clone(), event)) {
             Ok(()) => {}
-            Err(TrySendError::Full(_)) | Err(TrySendError::Disconnected(_)) => {
+            Err(TrySendError::Full(_)) | Err(TrySendError::Closed(_)) => {
                 let n = self.dropped.fetch_add(1, Ordering::Relaxed) + 1;
                 if n == 1 || n.is_power_of_two() {
                     tracing::warn!(
@@ -50,46 +54,59 @@ impl LogForwarder for SplunkForwarder {
     }
 }
 
-fn run(events: Receiver<(LogDestination, String)>) {
-    let http: ureq::Agent = ureq::Agent::config_builder()
-        .timeout_global(Some(Duration::from_secs(10)))
-        .http_status_as_error(false)
-        .build()
-        .into();
-    while let Ok(first) = events.recv() {
-        let mut batch = vec![first];
-        let deadline = Instant::now() + LINGER;
-        while batch.len() < MAX_BATCH {
-            match events.recv_timeout(deadline.saturating_duration_since(Instant::now())) {
-                Ok(event) => batch.push(event),
-                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => break,
-            }
-        }
-        while !batch.is_empty() {
-            let destination = batch[0].0.clone();
-            let (mine, rest): (Vec<_>, Vec<_>) =
-                batch.into_iter().partition(|(d, _)| *d == destination);
-            let body = mine
-                .into_iter()
-                .map(|(_, e)| e)
-                .collect::<Vec<_>>()
-                .join("\n");
-            send(&http, &destination, &body);
-            batch = rest;
+async fn run(mut events: mpsc::Receiver<Queued>, http: SharedClient) {
+    while let Some(first) = events.recv().await {
+        let batch = gather(&mut events, first).await;
+        match http.get() {
+            Ok(client) => send_by_destination(&client, batch).await,
+            Err(e) => tracing::error!("{e}; audit events dropped"),
         }
     }
 }
 
+/// `first` and what follows it within [`LINGER`], up to [`MAX_BATCH`] events.
+async fn gather(events: &mut mpsc::Receiver<Queued>, first: Queued) -> Vec<Queued> {
+    let mut batch = vec![first];
+    let deadline = Instant::now() + LINGER;
+    while batch.len() < MAX_BATCH {
+        match tokio::time::timeout_at(deadline, events.recv()).await {
+            Ok(Some(event)) => batch.push(event),
+            Ok(None) | Err(_) => break,
+        }
+    }
+    batch
+}
+
+/// One POST per destination in the batch.
+async fn send_by_destination(http: &reqwest::Client, mut batch: Vec<Queued>) {
+    while !batch.is_empty() {
+        let destination = batch[0].0.clone();
+        let (mine, rest): (Vec<_>, Vec<_>) =
+            batch.into_iter().partition(|(d, _)| *d == destination);
+        let body = mine
+            .into_iter()
+            .map(|(_, e)| e)
+            .collect::<Vec<_>>()
+            .join("\n");
+        send(http, &destination, body).await;
+        batch = rest;
+    }
+}
+
 /// POSTs a batch, retrying with backoff on network errors, 429 and 5xx.
-fn send(http: &ureq::Agent, destination: &LogDestination, body: &str) {
+async fn send(http: &reqwest::Client, destination: &LogDestination, body: String) {
     let url = format!("{}/services/collector/event", destination.base_url);
+    let body = bytes::Bytes::from(body);
     let mut delay = Duration::from_millis(250);
     for attempt in 1..=ATTEMPTS {
         let result = http
             .post(&url)
-            .header("Authorization", &format!("Splunk {}", destination.token))
+            .timeout(REQUEST_TIMEOUT)
+            .header("Authorization", format!("Splunk {}", destination.token))
             .header("Content-Type", "application/json")
-            .send(body);
+            .body(body.clone())
+            .send()
+            .await;
         let retry = match &result {
             Ok(r) if r.status().is_success() => return,
             Ok(r) => {
@@ -105,7 +122,7 @@ fn send(http: &ureq::Agent, destination: &LogDestination, body: &str) {
         if !retry || attempt == ATTEMPTS {
             break;
         }
-        std::thread::sleep(delay);
+        tokio::time::sleep(delay).await;
         delay *= 2;
     }
     tracing::error!("audit events dropped after {ATTEMPTS} attempts");

@@ -29,6 +29,14 @@ pub fn blocking<T>(f: impl FnOnce() -> T) -> T {
     }
 }
 
+/// Waits, in a port's synchronous method, for `work` (an HTTP call) run on the runtime: the
+/// worker thread steps aside as in [`blocking`], so other tasks keep being served. Needs the
+/// multi-thread runtime click-agent runs on.
+pub fn wait_for<F: std::future::Future>(work: F) -> F::Output {
+    let runtime = tokio::runtime::Handle::current();
+    blocking(|| runtime.block_on(work))
+}
+
 pub struct SystemClock;
 
 impl Clock for SystemClock {

@@ -26,6 +26,7 @@ use crate::config::{Limits, Settings};
 use crate::data_dir::{DATABASE_FILE, create_private_dir, outbox, secrets_key, signing_key};
 use crate::events::Hub;
 use crate::google::GoogleVerifier;
+use crate::http_client::SharedClient;
 use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::ports::{DesktopPorts, JwtSigner};
@@ -82,7 +83,8 @@ impl Tracker {
 }
 
 impl App {
-    /// Opens the data directory. Must run inside the tokio runtime (the mailer starts a task).
+    /// Opens the data directory. Must run inside the tokio runtime (the mailer and the log
+    /// forwarder start tasks).
     pub fn open(settings: &Settings) -> Result<App, String> {
         let dir = &settings.data_dir;
         create_private_dir(dir)
@@ -93,14 +95,15 @@ impl App {
         )?;
         let key =
             signing_key(dir).map_err(|e| format!("cannot read or create the signing key: {e}"))?;
+        let http = SharedClient::default();
         let ports = DesktopPorts {
             store,
             signer: JwtSigner::new(&key),
             mailer: DesktopMailer::new(&settings.mail, outbox(dir))?,
             hub: Hub::new(settings.limits.ws_queue_frames),
-            google: GoogleVerifier::new(settings.google.clone())?,
-            logs: SplunkForwarder::start(settings.limits.log_queue_events)?,
-            cloud: CloudStorage::new()?,
+            google: GoogleVerifier::new(settings.google.clone(), http.clone())?,
+            logs: SplunkForwarder::start(settings.limits.log_queue_events, http.clone()),
+            cloud: CloudStorage::new(http),
             transfers: TransferEngine::new(),
             secrets: SecretBox::new(
                 &secrets_key(dir)

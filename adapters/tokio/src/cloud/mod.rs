@@ -14,6 +14,8 @@ use click_core::ports::{
     BucketInfo, CloudTarget, ObjectPage, ObjectStorage, Presign, StorageError,
 };
 
+use crate::http_client::SharedClient;
+
 pub use azure::Azure;
 pub use s3::S3;
 
@@ -104,32 +106,16 @@ pub(crate) async fn send_retrying(
 const DELETE_CONCURRENCY: usize = 16;
 
 pub struct CloudStorage {
-    /// Built on first use: an agent nobody asks for cloud work keeps its certificates and
-    /// connection pool out of memory.
-    http: std::sync::OnceLock<reqwest::Client>,
+    http: SharedClient,
 }
 
 impl CloudStorage {
-    pub fn new() -> Result<CloudStorage, String> {
-        // reqwest is built without a default TLS provider; ring is the one the rest of the
-        // agent uses (ureq for JWKS). A second install attempt fails harmlessly.
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        Ok(CloudStorage {
-            http: std::sync::OnceLock::new(),
-        })
+    pub fn new(http: SharedClient) -> CloudStorage {
+        CloudStorage { http }
     }
 
     fn http(&self) -> Result<reqwest::Client, StorageError> {
-        if let Some(c) = self.http.get() {
-            return Ok(c.clone());
-        }
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(Duration::from_secs(120))
-            .pool_idle_timeout(Duration::from_secs(60))
-            .build()
-            .map_err(|e| StorageError::Failed(format!("cannot start the HTTP client: {e}")))?;
-        Ok(self.http.get_or_init(|| client).clone())
+        self.http.get().map_err(StorageError::Failed)
     }
 
     /// A client for the target's provider.
