@@ -1,5 +1,6 @@
 //! Session token claims and a no_std HS256 JWT signer (used on embedded hosts and in tests;
 //! the desktop signs the same claims with `jsonwebtoken`).
+//! Hand-written because `jsonwebtoken` needs std; the tests check it against that crate.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -103,13 +104,47 @@ mod tests {
         assert_eq!(s.verify("not a token"), None);
     }
 
+    /// `jsonwebtoken` set to take the agent's tokens: HS256, expiry left to the core.
+    fn independent() -> (
+        jsonwebtoken::EncodingKey,
+        jsonwebtoken::DecodingKey,
+        jsonwebtoken::Validation,
+    ) {
+        let mut validation = jsonwebtoken::Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.validate_exp = false;
+        validation.required_spec_claims.clear();
+        (
+            jsonwebtoken::EncodingKey::from_secret(b"secret").unwrap(),
+            jsonwebtoken::DecodingKey::from_secret(b"secret").unwrap(),
+            validation,
+        )
+    }
+
     #[test]
-    fn matches_rfc7515_style_hs256() {
-        // Signature computed independently (Python: hmac.new(b"secret", msg, sha256)).
+    fn jsonwebtoken_verifies_what_hs256_signs() {
+        let (_, decoding, validation) = independent();
+        let token = Hs256::new(b"secret").sign(&claims());
+        let decoded = jsonwebtoken::decode::<Claims>(&token, &decoding, &validation).unwrap();
+        assert_eq!(decoded.claims, claims());
+    }
+
+    #[test]
+    fn hs256_verifies_what_jsonwebtoken_signs_and_refuses_it_tampered() {
+        let (encoding, _, _) = independent();
+        let header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+        let token = jsonwebtoken::encode(&header, &claims(), &encoding).unwrap();
         let s = Hs256::new(b"secret");
-        let t = s.sign(&claims());
-        let (signed, sig) = t.rsplit_once('.').unwrap();
-        assert!(signed.starts_with("eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9."));
-        assert_eq!(sig.len(), 43);
+        assert_eq!(s.verify(&token), Some(claims()));
+        // The same signature over other claims (an admin's user type).
+        let parts: Vec<&str> = token.split('.').collect();
+        let [header, payload, sig] = parts[..] else {
+            panic!("three parts: {token}")
+        };
+        let mut raised = claims();
+        raised.typ = 1;
+        let forged_payload = URL_SAFE_NO_PAD.encode(serde_json::to_vec(&raised).unwrap());
+        assert_ne!(forged_payload, payload);
+        let forged = alloc::format!("{header}.{forged_payload}.{sig}");
+        assert_eq!(s.verify(&forged), None);
     }
 }
