@@ -1,9 +1,8 @@
-//! Ports for a device without an operating system: a password hasher on hmac + sha2, an outbox
+//! Ports for a device without an operating system: a PBKDF2-SHA256 password hasher, an outbox
 //! in RAM, and WebSocket events through an embassy-sync channel. The store (`MemStore`, or
 //! flash), the clock and the random source come from the board.
 
 use alloc::collections::VecDeque;
-use alloc::format;
 use alloc::string::String;
 use alloc::sync::Arc;
 use alloc::vec::Vec;
@@ -14,8 +13,9 @@ use click_core::ports::{Clock, EventSink, Mail, MailError, Mailer, PasswordHashe
 use click_core::sync::SpinLock;
 use embassy_sync::blocking_mutex::raw::RawMutex;
 use embassy_sync::pubsub::PubSubChannel;
-use hmac::{Hmac, KeyInit, Mac};
+use pbkdf2::pbkdf2_hmac_array;
 use sha2::Sha256;
+use subtle::ConstantTimeEq;
 
 /// PBKDF2-HMAC-SHA256 (RFC 8018), stored as `$pbkdf2-sha256$i=<n>$<salt>$<hash>` (PHC, base64
 /// without padding). argon2's memory cost does not fit a microcontroller; this does.
@@ -26,30 +26,16 @@ pub struct Pbkdf2Hasher<R: Rng> {
     pub iterations: u32,
 }
 
-/// One 32-byte block of PBKDF2-HMAC-SHA256.
-pub fn pbkdf2_sha256(password: &[u8], salt: &[u8], iterations: u32) -> [u8; 32] {
-    let prf = <Hmac<Sha256> as KeyInit>::new_from_slice(password).expect("HMAC takes any key");
-    let mut mac = prf.clone();
-    mac.update(salt);
-    mac.update(&1u32.to_be_bytes());
-    let mut u: [u8; 32] = mac.finalize().into_bytes().into();
-    let mut out = u;
-    for _ in 1..iterations {
-        let mut mac = prf.clone();
-        mac.update(&u);
-        u = mac.finalize().into_bytes().into();
-        for (o, b) in out.iter_mut().zip(u) {
-            *o ^= b;
-        }
-    }
-    out
+/// The one 32-byte block a stored hash holds.
+fn derive(password: &str, salt: &[u8], iterations: u32) -> [u8; 32] {
+    pbkdf2_hmac_array::<Sha256, 32>(password.as_bytes(), salt, iterations)
 }
 
 impl<R: Rng> PasswordHasher for Pbkdf2Hasher<R> {
     fn hash(&self, password: &str) -> String {
         let mut salt = [0u8; 16];
         self.rng.fill(&mut salt);
-        let hash = pbkdf2_sha256(password.as_bytes(), &salt, self.iterations);
+        let hash = derive(password, &salt, self.iterations);
         alloc::format!(
             "$pbkdf2-sha256$i={}${}${}",
             self.iterations,
@@ -72,14 +58,9 @@ impl<R: Rng> PasswordHasher for Pbkdf2Hasher<R> {
         ) else {
             return false;
         };
-        let computed = pbkdf2_sha256(password.as_bytes(), &salt, iterations);
-        // Compare in constant time.
-        hash.len() == computed.len()
-            && hash
-                .iter()
-                .zip(computed)
-                .fold(0u8, |acc, (a, b)| acc | (a ^ b))
-                == 0
+        let computed = derive(password, &salt, iterations);
+        // Unequal lengths compare unequal.
+        hash.as_slice().ct_eq(&computed).into()
     }
 }
 
@@ -139,25 +120,6 @@ impl Mailer for RamOutbox {
     fn kept(&self) -> Option<Vec<Mail>> {
         Some(self.messages())
     }
-}
-
-/// A message as an outbox file: its name (sorting by time) and its text, in the shape the
-/// desktop agent's outbox has, so the same tests read a device's mail copied to a host.
-pub fn outbox_file(mail: &Mail, unix_ms: u64, nonce: &[u8; 4]) -> (String, String) {
-    let name = format!(
-        "{unix_ms:013}-{}-{}.eml",
-        mail.purpose.as_str(),
-        click_core::ports::hex(nonce)
-    );
-    let text = format!(
-        "To: {}\r\nSubject: {}\r\nX-Click-Purpose: {}\r\nX-Click-Token: {}\r\n\r\n{}",
-        mail.to,
-        mail.subject,
-        mail.purpose.as_str(),
-        mail.token,
-        mail.body
-    );
-    (name, text)
 }
 
 /// Events for the WebSocket connections: a bounded channel where a subscriber that falls

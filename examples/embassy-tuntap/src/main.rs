@@ -88,8 +88,9 @@ impl Mailer for OutboxDir {
     fn send(&self, mail: Mail) -> Result<(), MailError> {
         std::fs::create_dir_all(&self.0).map_err(|_| MailError)?;
         let nonce: [u8; 4] = click_core::ports::RngExt::bytes(&OsRng);
-        let (name, text) = click_embassy::ports::outbox_file(&mail, unix_ms(), &nonce);
-        std::fs::write(self.0.join(name), text).map_err(|_| MailError)?;
+        let name = click_core::ports::outbox_file_name(mail.purpose, unix_ms(), &nonce);
+        std::fs::write(self.0.join(name), click_core::ports::outbox_text(&mail))
+            .map_err(|_| MailError)?;
         self.1.send(mail)
     }
 

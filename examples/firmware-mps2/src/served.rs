@@ -7,10 +7,10 @@
 //! command line) for its settings, and a copy of each outgoing message in `outbox/` there for
 //! the tests.
 
-use click_core::ports::{Clock, Mail, MailError, Mailer, RngExt};
+use click_core::ports::{Clock, Mail, MailError, Mailer, RngExt, outbox_file_name, outbox_text};
 use click_embassy::config::DeviceConfig;
 use click_embassy::net::Server;
-use click_embassy::ports::{EmbassyClock, RamOutbox, outbox_file};
+use click_embassy::ports::{EmbassyClock, RamOutbox};
 use cortex_m_semihosting::hprintln;
 use embassy_executor::Spawner;
 use embassy_net::{Ipv4Address, Ipv4Cidr, Runner, StackResources, StaticConfigV4};
@@ -48,8 +48,11 @@ pub struct HostOutbox(RamOutbox, EmbassyClock);
 
 impl Mailer for HostOutbox {
     fn send(&self, mail: Mail) -> Result<(), MailError> {
-        let (name, text) = outbox_file(&mail, self.1.now_ms(), &BoardRng.bytes());
-        host::write_file(&alloc::format!("outbox/{name}"), text.as_bytes());
+        let name = outbox_file_name(mail.purpose, self.1.now_ms(), &BoardRng.bytes());
+        host::write_file(
+            &alloc::format!("outbox/{name}"),
+            outbox_text(&mail).as_bytes(),
+        );
         self.0.send(mail)
     }
 
