@@ -168,21 +168,25 @@ pub async fn serve_with<P: Ports, S: Read + Write, U>(
             }
             filled += n;
         };
-        let body_len = match content_length(&buf[..head]) {
-            Ok(n) => n,
+        // The parsed head borrows its part of the buffer while the body is read into the rest.
+        let (head_bytes, rest) = buf.split_at_mut(head);
+        let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
+        let (parsed, body_len) = match parse_head(head_bytes, &mut raw) {
+            Ok(parsed) => parsed,
             Err(e) => {
                 send_answer(socket, e.into_response(), false, timer, limits).await?;
                 return Ok(Outcome::Closed);
             }
         };
-        if head + body_len > buf.len() {
-            let too_large = ApiError::PayloadTooLarge(buf.len() - head).into_response();
+        if body_len > rest.len() {
+            let too_large = ApiError::PayloadTooLarge(rest.len()).into_response();
             send_answer(socket, too_large, false, timer, limits).await?;
             return Ok(Outcome::Closed);
         }
         let mut body_deadline = core::pin::pin!(timer.after(limits.body_read_timeout_ms));
         while filled < head + body_len {
-            let Some(read) = read_until(socket, &mut buf[filled..], body_deadline.as_mut()).await
+            let Some(read) =
+                read_until(socket, &mut rest[filled - head..], body_deadline.as_mut()).await
             else {
                 send_answer(
                     socket,
@@ -200,7 +204,7 @@ pub async fn serve_with<P: Ports, S: Read + Write, U>(
             }
             filled += n;
         }
-        let (response, keep_alive) = answer(agent, &buf[..head], &buf[head..head + body_len]).await;
+        let (response, keep_alive) = answer(agent, &parsed, &rest[..body_len]).await;
         let action = response.action;
         let keep_alive = keep_alive && action != Some(HostAction::Shutdown);
         let upgrade = match action {
@@ -240,9 +244,12 @@ fn head_end(bytes: &[u8]) -> Option<usize> {
         .map(|i| i + 4)
 }
 
-fn content_length(head: &[u8]) -> Result<usize, ApiError> {
-    let mut headers = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut headers);
+/// The request line and headers of a complete head, and the length of the body that follows.
+fn parse_head<'h, 'b>(
+    head: &'b [u8],
+    headers: &'h mut [httparse::Header<'b>; MAX_HEADERS],
+) -> Result<(httparse::Request<'h, 'b>, usize), ApiError> {
+    let mut req = httparse::Request::new(headers);
     match req.parse(head) {
         Ok(httparse::Status::Complete(_)) => {}
         Err(httparse::Error::TooManyHeaders) => return Err(ApiError::HeadersTooLarge),
@@ -262,14 +269,15 @@ fn content_length(head: &[u8]) -> Result<usize, ApiError> {
                 .ok_or(ApiError::BadRequest("Content-Length is not a number."))?;
         }
     }
-    Ok(length)
+    Ok((req, length))
 }
 
-/// Parses the head again (it borrows the buffer) and lets the core answer.
-async fn answer<P: Ports>(agent: &Agent<P>, head: &[u8], body: &[u8]) -> (Response, bool) {
-    let mut raw = [httparse::EMPTY_HEADER; MAX_HEADERS];
-    let mut req = httparse::Request::new(&mut raw);
-    let _ = req.parse(head);
+/// Lets the core answer a parsed request; and whether the connection stays open.
+async fn answer<P: Ports>(
+    agent: &Agent<P>,
+    req: &httparse::Request<'_, '_>,
+    body: &[u8],
+) -> (Response, bool) {
     let mut headers = [Header {
         name: "",
         value: &[],
