@@ -7,9 +7,11 @@ use serde_json::{Map, Value};
 
 use super::entities::{Entity, SHARED_CLOUD_DRIVES};
 use crate::auth::Caller;
+#[cfg(feature = "cloud")]
 use crate::cloud::account::{CloudAccount, CloudAccountDto};
 use crate::error::{ApiError, ApiResult};
 use crate::ports::Store;
+#[cfg(feature = "cloud")]
 use crate::store::keys::CLOUD_ACCOUNTS;
 use crate::store::scan_all;
 
@@ -113,19 +115,31 @@ pub fn using_cloud_account(
     Ok(found)
 }
 
-/// A drive as the SharedCloudDrive routes return it (`web-api/sharedclouddrive.md`): the
-/// record, with its `cloudAccount` as `/cloud/account` shows it, or `null` where the caller
-/// may not see that account (a private one of another user).
-pub fn to_wire(store: &impl Store, caller: &Caller, drive: Entity) -> ApiResult<Value> {
+/// The drive's cloud account as `/cloud/account` shows it, if the caller may see it.
+#[cfg(feature = "cloud")]
+fn cloud_account_to_wire(store: &impl Store, caller: &Caller, drive: &Entity) -> ApiResult<Value> {
     let account = match cloud_account_of(&drive.extra) {
         Some(id) => CLOUD_ACCOUNTS
             .get::<CloudAccount>(store, id)?
             .filter(|a| a.visible_to(caller)),
         None => None,
     };
-    let account = account.map_or(Value::Null, |a| {
+    Ok(account.map_or(Value::Null, |a| {
         serde_json::to_value(CloudAccountDto::new(&a)).unwrap_or(Value::Null)
-    });
+    }))
+}
+
+/// Builds without the Cloud controller (firmware) hold no cloud accounts to show.
+#[cfg(not(feature = "cloud"))]
+fn cloud_account_to_wire(_: &impl Store, _: &Caller, _: &Entity) -> ApiResult<Value> {
+    Ok(Value::Null)
+}
+
+/// A drive as the SharedCloudDrive routes return it (`web-api/sharedclouddrive.md`): the
+/// record, with its `cloudAccount` as `/cloud/account` shows it, or `null` where the caller
+/// may not see that account (a private one of another user).
+pub fn to_wire(store: &impl Store, caller: &Caller, drive: Entity) -> ApiResult<Value> {
+    let account = cloud_account_to_wire(store, caller, &drive)?;
     let mut wire = serde_json::to_value(drive).map_err(|_| ApiError::Internal)?;
     if let Value::Object(fields) = &mut wire {
         // Drives stored before the creator was recorded have none to show.
