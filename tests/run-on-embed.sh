@@ -10,11 +10,11 @@ cargo build -q -p click-example-embed
 # robustness lists the routes with `click-agent routes`.
 cargo build -q -p click-tokio
 
-# The files with tests that run here. Left out: every test of shared_drives, cloud_*, mail and
-# durability needs what only click-agent has (cloud providers, SMTP and its outbox format, a
-# store kept across restarts), and route_table reads click-agent's own route table.
+# The files with tests that run here. Left out: every test of shared_drives, cloud_* and
+# durability needs what only click-agent has (cloud providers, a store kept across restarts),
+# route_table reads click-agent's own route table, doc_contract runs on click-agent.
 files=(management authentication users directory security websockets apitoken mfa_and_google
-  logsetting robustness)
+  logsetting robustness mail)
 args=()
 [[ " $* " == *" --test "* ]] || for f in "${files[@]}"; do args+=(--test "$f"); done
 CLICK_TARGET=embed cargo test -q -p click-blackbox "${args[@]}" "$@"

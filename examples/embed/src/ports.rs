@@ -16,7 +16,8 @@ use tokio::sync::{Notify, mpsc};
 use crate::click::{
     Batch, Channel, Clock, CommitError, Entry, Event, EventSink, Hs256, Mail, MailError, Mailer,
     NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Op, PasswordHasher, Ports, Rng,
-    SecretBox, Store, StoreError, counter_added, first_failed_check, prefix_end,
+    SecretBox, Store, StoreError, counter_added, first_failed_check, outbox_file_name, outbox_text,
+    prefix_end,
 };
 
 /// Locks a mutex even if a thread panicked while holding it: every critical section here
@@ -208,19 +209,12 @@ impl MemoryMailer {
         let Some(dir) = &self.copies else {
             return Ok(());
         };
-        let n = self.sent.fetch_add(1, Ordering::Relaxed);
-        let name = format!("{:013}-{n:06}-{}.eml", unix_ms(), mail.purpose.as_str());
-        let text = format!(
-            "To: {}\r\nSubject: {}\r\nX-Click-Purpose: {}\r\nX-Click-Token: {}\r\n\r\n{}\r\n",
-            mail.to,
-            mail.subject,
-            mail.purpose.as_str(),
-            mail.token,
-            mail.body
-        );
+        // A counter for the nonce keeps messages of one millisecond in the order sent.
+        let n = self.sent.fetch_add(1, Ordering::Relaxed) as u32;
+        let name = outbox_file_name(mail.purpose, unix_ms(), &n.to_be_bytes());
         std::fs::create_dir_all(dir)?;
         // A small local file: quick enough to write on the request's own thread.
-        std::fs::write(dir.join(name), text)
+        std::fs::write(dir.join(name), outbox_text(mail))
     }
 }
 
