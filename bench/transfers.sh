@@ -6,16 +6,18 @@
 # alternates the agent and rclone ROUNDS times and reports medians. Downloads are compared
 # byte for byte with the source. The agent's peak RSS is VmHWM after the large transfers.
 # Files live in /dev/shm when it has room, so that the disk does not decide the result.
-# Needs rclone (apt-get install rclone), s3s-fs (cargo install s3s-fs@0.14.1 --features
-# binary), curl and python3. Prints a Markdown report on stdout.
+# Needs rclone (installed with apt-get when run as root), curl and python3; s3s-fs is the one
+# the tests install under target/tools (installed there the same way if missing). Prints a
+# Markdown report on stdout.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 rounds=${1:-3}
 size_mib=${2:-1024}
 files=${3:-2000}
-command -v rclone >/dev/null || { echo "rclone is missing: apt-get install rclone" >&2; exit 1; }
-s3s=${CARGO_HOME:-$HOME/.cargo}/bin/s3s-fs
-[ -x "$s3s" ] || { echo "s3s-fs is missing: cargo install s3s-fs@0.14.1 --features binary" >&2; exit 1; }
+source tests/require.sh
+require rclone
+s3s=target/tools/bin/s3s-fs
+[ -x "$s3s" ] || cargo install -q s3s-fs@0.14.1 --features binary --locked --root target/tools
 cargo build --release -q -p click-tokio
 
 base=/dev/shm
