@@ -98,6 +98,29 @@ impl<P: Ports> Ctx<'_, P> {
         }
     }
 
+    /// The caller, or without a token (compat mode) the user the Start command signed in:
+    /// the documented agent acts for its signed-in user.
+    #[cfg_attr(not(feature = "cloud"), allow(dead_code))]
+    pub fn caller_or_signed_in(&self) -> ApiResult<Cow<'_, Caller>> {
+        if let Some(caller) = &self.caller {
+            return Ok(Cow::Borrowed(caller));
+        }
+        const NONE: &str = "No user is signed in: give a token, or sign in with the Start command.";
+        let id = self
+            .agent
+            .current_user()
+            .ok_or(ApiError::Unauthorized(NONE))?;
+        let user = crate::store::keys::USERS
+            .get::<User>(self.store(), &id)?
+            .ok_or(ApiError::Unauthorized(NONE))?;
+        Ok(Cow::Owned(Caller {
+            user_id: user.id,
+            account_id: user.account_id,
+            user_type: user.user_type,
+            session_id: String::new(),
+        }))
+    }
+
     pub fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
         crate::json::parse(self.req.body)
     }
@@ -126,6 +149,12 @@ impl<P: Ports> Agent<P> {
     /// The sessions behind the agent's tokens.
     pub(crate) fn sessions(&self) -> Sessions<'_, P> {
         Sessions::new(&self.ports, self.config.token_ttl_secs)
+    }
+
+    /// The drives' journal, whose changes raise `/statechange` frames.
+    #[cfg(feature = "cloud")]
+    pub fn drive_journal(&self) -> crate::drives::journal::Journal<'_, P> {
+        crate::drives::journal::Journal::new(self)
     }
 
     pub(crate) fn set_status(&self, status: AgentStatus) {

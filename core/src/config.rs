@@ -50,6 +50,12 @@ pub struct CoreConfig {
     pub transfer_options: TransferOptions,
     /// Where the host keeps files it received for upload (form uploads); empty: none.
     pub staging_dir: String,
+    /// Where a VirtualDrive is mounted when its insert names no `localPath`
+    /// (`<mount_root>/<drive name>`); empty: every drive must name one.
+    pub drive_mount_root: String,
+    /// Where drive caches go when an insert asks the agent to choose (`permanentLocalPath`
+    /// `$$$` or empty): `<drive_cache_root>/<drive id>`.
+    pub drive_cache_root: String,
 }
 
 /// The `[auth]` section of a configuration file (the desktop's TOML, a device's JSON).
@@ -186,6 +192,8 @@ impl Default for CoreConfig {
             file_roots: Vec::new(),
             transfer_options: TransferOptions::default(),
             staging_dir: String::new(),
+            drive_mount_root: String::new(),
+            drive_cache_root: String::new(),
         }
     }
 }

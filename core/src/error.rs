@@ -106,6 +106,9 @@ pub enum ApiError {
     BadRequest(&'static str),
     /// 404: no such route.
     NoRoute,
+    /// 404 with a `NOT_FOUND` problem body, where a page documents a 404 (an unknown drive
+    /// id, a path no drive owns); elsewhere a missing record is a 499 `NOT_FOUND`.
+    Missing(Cow<'static, str>),
     /// 405: the path exists for other methods.
     MethodNotAllowed,
     /// 413: the body is over the configured limit.
@@ -149,7 +152,7 @@ impl ApiError {
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::BadRequest(_) => 400,
-            ApiError::NoRoute => 404,
+            ApiError::NoRoute | ApiError::Missing(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::RequestTimeout => 408,
@@ -169,6 +172,7 @@ impl ApiError {
             ApiError::Forbidden(m) => ("SECURITY", m.into()),
             ApiError::BadRequest(m) => ("DEFAULT", m.into()),
             ApiError::NoRoute => ("NOT_FOUND", "No such endpoint.".into()),
+            ApiError::Missing(m) => ("NOT_FOUND", m),
             ApiError::MethodNotAllowed => {
                 ("DEFAULT", "Method not allowed on this endpoint.".into())
             }

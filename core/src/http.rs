@@ -175,6 +175,10 @@ pub struct Response {
     pub body: Vec<u8>,
     /// What the host must do once the response is written.
     pub action: Option<HostAction>,
+    /// A byte range the host streams from a cloud provider as the body, instead of `body`
+    /// (Get Object Stream): the bytes never pass through the core.
+    #[cfg(feature = "cloud")]
+    pub stream: Option<alloc::boxed::Box<crate::ports::ObjectRead>>,
 }
 
 impl Response {
@@ -185,6 +189,8 @@ impl Response {
             headers: Vec::new(),
             body: Vec::new(),
             action: None,
+            #[cfg(feature = "cloud")]
+            stream: None,
         }
     }
 
@@ -209,6 +215,8 @@ impl Response {
                 )],
                 body,
                 action: None,
+                #[cfg(feature = "cloud")]
+                stream: None,
             },
             Err(_) => Response::empty(500),
         }

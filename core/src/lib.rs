@@ -44,6 +44,9 @@ pub mod cloud;
 pub mod config;
 // The route handlers, one module per controller of the Click API.
 mod controllers;
+// Cloud drives: configuration, key/path mapping, file states, journal, planner, cache policy.
+#[cfg(feature = "cloud")]
+pub mod drives;
 // The account's directory: users and named records (groups, projects) with their indexes.
 pub mod directory;
 // The error type and its one mapping to HTTP responses.

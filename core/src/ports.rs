@@ -201,6 +201,21 @@ pub struct ObjectPage {
     pub continuation: Option<String>,
 }
 
+/// A byte range of an object, which the host streams to the client as a response body.
+#[derive(Clone, Debug)]
+pub struct ObjectRead {
+    /// Where the object is.
+    pub target: CloudTarget,
+    /// The bucket (Azure: container).
+    pub bucket: String,
+    /// The object's key.
+    pub key: String,
+    /// The first byte.
+    pub start: u64,
+    /// The last byte (inclusive); `None` for the end of the object.
+    pub end: Option<u64>,
+}
+
 /// What a presigned URL lets its holder do.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum PresignMethod {
@@ -266,6 +281,15 @@ pub trait ObjectStorage {
         max: usize,
     ) -> Result<ObjectPage, StorageError>;
 
+    /// The object at `key` (no folder): its size and when it was written;
+    /// [`StorageError::NotFound`] when there is none.
+    async fn stat(
+        &self,
+        target: &CloudTarget,
+        bucket: &str,
+        key: &str,
+    ) -> Result<ObjectInfo, StorageError>;
+
     /// Deletes one object, or everything under a key that ends with `/`.
     async fn delete(
         &self,
@@ -327,6 +351,9 @@ impl ObjectStorage for NoObjectStorage {
     ) -> Result<ObjectPage, StorageError> {
         Err(StorageError::Unsupported)
     }
+    async fn stat(&self, _: &CloudTarget, _: &str, _: &str) -> Result<ObjectInfo, StorageError> {
+        Err(StorageError::Unsupported)
+    }
     async fn delete(&self, _: &CloudTarget, _: &str, _: &str) -> Result<(), StorageError> {
         Err(StorageError::Unsupported)
     }
@@ -364,6 +391,86 @@ impl TransferRunner for NoTransfers {
     fn stop(&self, _: &str) {}
 }
 
+/// What a host is asked to do with one file or folder of a cloud drive.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DriveCommand {
+    /// Fetch its data into the cache (a folder: every file under it); queued, not awaited.
+    Hydrate,
+    /// Keep it offline: hydrate it and never evict it (the journal already says pinned).
+    Pin,
+    /// Let it be evicted again (the journal already says not pinned); drop its cached data.
+    Unpin,
+    /// Drop its cached data (clean data only; the cloud copy stays).
+    Evict,
+    /// Delete it in the cloud and locally.
+    Delete,
+}
+
+/// Why a host could not do a [`DriveCommand`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum DriveError {
+    /// The drive is not mounted or running on this host (inactive, or it failed to start).
+    NotRunning,
+    /// The file or folder does not exist.
+    NotFound,
+    /// The provider refused or failed, with its reason.
+    Storage(StorageError),
+    /// The host failed on its side (a disk error), with its reason.
+    Failed(String),
+}
+
+/// The host's cloud drives: mounts, synced folders and their caches. The core stores each
+/// drive's configuration and journal; the host runs the drives they describe.
+// Generic handlers keep these futures concrete, so a multi-threaded host sees if they are Send.
+#[allow(async_fn_in_trait)]
+pub trait DriveHost {
+    /// Whether this host can run drives at all (firmware and library hosts without a file
+    /// system cannot).
+    fn available(&self) -> bool {
+        true
+    }
+    /// Drive `drive_id` was added or its configuration changed: (re)start it as it is stored
+    /// now, or stop it if it is inactive. Queues and returns at once.
+    fn apply(&self, drive_id: &str);
+    /// Drive `drive_id` was deleted (its row is gone): stop it, unmount, drop its cache
+    /// folder `cache_path`. Queues and returns at once.
+    fn remove(&self, drive_id: &str, cache_path: &str);
+    /// Run a sync pass of the drive now, starting at relative folder `rel`.
+    fn sync(&self, drive_id: &str, rel: &str);
+    /// Show `local_path` in the desktop's file manager, if there is a desktop session.
+    fn open(&self, local_path: &str) -> Result<(), String>;
+    /// Does `command` to relative path `rel` of drive `drive_id`.
+    async fn object(
+        &self,
+        drive_id: &str,
+        rel: &str,
+        command: DriveCommand,
+    ) -> Result<(), DriveError>;
+    /// Whether a folder rename from `rel` in drive `drive_id` is still moving objects.
+    fn rename_pending(&self, drive_id: &str, rel: &str) -> bool;
+}
+
+/// For hosts without drives: every call says so.
+pub struct NoDrives;
+
+impl DriveHost for NoDrives {
+    fn available(&self) -> bool {
+        false
+    }
+    fn apply(&self, _: &str) {}
+    fn remove(&self, _: &str, _: &str) {}
+    fn sync(&self, _: &str, _: &str) {}
+    fn open(&self, _: &str) -> Result<(), String> {
+        Err(String::from("this host has no cloud drives"))
+    }
+    async fn object(&self, _: &str, _: &str, _: DriveCommand) -> Result<(), DriveError> {
+        Err(DriveError::NotRunning)
+    }
+    fn rename_pending(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
 /// Everything a host hands the core, as one bundle of associated types so that handlers stay
 /// generic without boxing.
 pub trait Ports {
@@ -389,6 +496,8 @@ pub trait Ports {
     type Objects: ObjectStorage;
     /// Moves the bytes of uploads and downloads.
     type Transfers: TransferRunner;
+    /// Runs the cloud drives.
+    type Drives: DriveHost;
 
     /// The [`Store`](Ports::Store).
     fn store(&self) -> &Self::Store;
@@ -412,6 +521,8 @@ pub trait Ports {
     fn objects(&self) -> &Self::Objects;
     /// The [`Transfers`](Ports::Transfers) engine.
     fn transfers(&self) -> &Self::Transfers;
+    /// The [`Drives`](Ports::Drives) host.
+    fn drives(&self) -> &Self::Drives;
     /// Seals secrets (cloud keys) before they are stored.
     fn secrets(&self) -> &SecretBox;
 }

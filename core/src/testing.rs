@@ -7,8 +7,9 @@ use core::sync::atomic::{AtomicU64, Ordering};
 use crate::auth::jwt::Hs256;
 use crate::events::Event;
 use crate::ports::{
-    Clock, EventSink, IdTokenVerifier, IdentityClaims, LogDestination, LogForwarder, Mail,
-    MailError, Mailer, NoObjectStorage, PasswordHasher, Ports, Rng, SecretBox, TransferRunner,
+    Clock, DriveCommand, DriveError, DriveHost, EventSink, IdTokenVerifier, IdentityClaims,
+    LogDestination, LogForwarder, Mail, MailError, Mailer, NoObjectStorage, PasswordHasher, Ports,
+    Rng, SecretBox, TransferRunner,
 };
 use crate::store::mem::MemStore;
 use crate::sync::SpinLock;
@@ -102,6 +103,33 @@ impl TransferRunner for Recorded<String> {
     }
 }
 
+/// Drives: records each command as `apply:<id>`, `remove:<id>`, `sync:<id>:<rel>`,
+/// `open:<path>`, `object:<id>:<rel>:<command>`.
+impl DriveHost for Recorded<String> {
+    fn apply(&self, id: &str) {
+        self.0.lock().push(alloc::format!("apply:{id}"));
+    }
+    fn remove(&self, id: &str, _: &str) {
+        self.0.lock().push(alloc::format!("remove:{id}"));
+    }
+    fn sync(&self, id: &str, rel: &str) {
+        self.0.lock().push(alloc::format!("sync:{id}:{rel}"));
+    }
+    fn open(&self, path: &str) -> Result<(), String> {
+        self.0.lock().push(alloc::format!("open:{path}"));
+        Ok(())
+    }
+    async fn object(&self, id: &str, rel: &str, command: DriveCommand) -> Result<(), DriveError> {
+        self.0
+            .lock()
+            .push(alloc::format!("object:{id}:{rel}:{command:?}"));
+        Ok(())
+    }
+    fn rename_pending(&self, _: &str, _: &str) -> bool {
+        false
+    }
+}
+
 /// Accepts `google:<sub>:<email>` as an ID token.
 pub struct FakeGoogle;
 
@@ -142,6 +170,8 @@ pub struct TestPorts {
     pub secrets: SecretBox,
     /// `start:<id>` and `stop:<id>`, in order.
     pub transfers: Recorded<String>,
+    /// What the drive host was asked to do.
+    pub drives: Recorded<String>,
 }
 
 impl Default for TestPorts {
@@ -156,6 +186,7 @@ impl Default for TestPorts {
             logs: Recorded::default(),
             secrets: SecretBox::new(&[0x5e; 32]),
             transfers: Recorded::default(),
+            drives: Recorded::default(),
         }
     }
 }
@@ -172,6 +203,7 @@ impl Ports for TestPorts {
     type Logs = Recorded<(LogDestination, String)>;
     type Objects = NoObjectStorage;
     type Transfers = Recorded<String>;
+    type Drives = Recorded<String>;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -205,6 +237,9 @@ impl Ports for TestPorts {
     }
     fn transfers(&self) -> &Recorded<String> {
         &self.transfers
+    }
+    fn drives(&self) -> &Recorded<String> {
+        &self.drives
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -25,6 +25,8 @@ enum Dto {
     Extends(&'static str, &'static [&'static str]),
     /// Named by the docs, with fields nowhere.
     Undocumented,
+    /// An enum the page numbers in a table, answered as a bare integer (`FileState`).
+    Integer,
 }
 
 const DTOS: &[(&str, Dto)] = &[
@@ -85,6 +87,11 @@ const DTOS: &[(&str, Dto)] = &[
         "CloudAccount",
         Dto::Response("web-api", "GET /api/v1/cloudaccount/get_all", "/data/0"),
     ),
+    (
+        "CloudDriveModel",
+        Dto::Response("click-api", "GET /management/clouddrive", "/0"),
+    ),
+    ("FileState", Dto::Integer),
     (
         "ICloudStorageObjectCollection",
         Dto::Response("web-api", "POST /api/v1/cloudaccount/list_objects", ""),
@@ -288,6 +295,7 @@ impl<'a> Contract<'a> {
                 other => other,
             },
             Dto::Undocumented => Expected::Named(name.to_string()),
+            Dto::Integer => Expected::Shape(json!("integer")),
         }
     }
 
@@ -316,7 +324,14 @@ impl<'a> Contract<'a> {
                         .find(|e| e.file == ep.file && e.path.ends_with(&suffix))
                 }),
             };
-            return self.expected(other.expect("the endpoint it has the shape of"));
+            let shape = self.expected(other.expect("the endpoint it has the shape of"));
+            // "Array of `ObjectInfoModel` (same shape as [Get Object Info])": items of it.
+            return match shape {
+                Expected::Shape(item) if text.to_lowercase().contains("array of") => {
+                    Expected::Shape(json!([item]))
+                }
+                other => other,
+            };
         }
         let dto = words
             .iter()
@@ -813,6 +828,7 @@ fn directory_and_cloud(
     );
 
     storage_and_transfers(c, upload, downloads);
+    cloud_drives(c, s3);
 
     // Tokens and log settings.
     let token = c.call("POST /apitoken/insert", &[]);
@@ -895,6 +911,80 @@ fn storage_and_transfers(
         "POST /cloud/delete_object",
         &[("/cloudAccount/id", account)],
     );
+}
+
+/// Cloud drives and their objects, on the docs' `my-bucket` (it holds `photos/file.jpg`).
+fn cloud_drives(c: &mut Contract<'_>, s3: &S3Server) {
+    // Storage Operations deleted the docs' photo; the drive shows it again.
+    s3.put("my-bucket", "photos/file.jpg", b"a photo");
+    let account = c.world["cloudAccountId"].clone();
+    let drive = c.call("POST /management/clouddrive", &[("/account/id", account)]);
+    let drive_id = id(&drive);
+    let root = drive["localPath"].as_str().unwrap().to_string();
+    let file = json!(format!("{root}/photos/file.jpg"));
+    let folder = json!(format!("{root}/photos"));
+    c.call("GET /management/clouddrive", &[]);
+    c.call("GET /management/clouddrive", &[("path", file.clone())]);
+    c.call(
+        "GET /management/exist_clouddrive",
+        &[("path", file.clone())],
+    );
+    let mut changed = drive.clone();
+    changed["syncIntervalSeconds"] = json!(120);
+    c.call(
+        "PUT /management/clouddrive/{id}",
+        &[("id", drive_id.clone()), ("/", changed)],
+    );
+    let cache = json!({"maximumCacheSize": 1_073_741_824u64, "rotationalCache": true});
+    c.call(
+        "PUT /management/clouddrive_change_cache/{id}",
+        &[("id", drive_id.clone()), ("/", cache)],
+    );
+    c.call(
+        "GET /management/clouddrive/sync/{id}",
+        &[("id", drive_id.clone())],
+    );
+    c.call("POST /management/sync_shareddrive", &[]);
+    c.call("GET /management/object_status", &[("path", file.clone())]);
+    c.call("GET /management/object_info", &[("path", file.clone())]);
+    c.call("GET /management/objects_info", &[("path", folder.clone())]);
+    c.call(
+        "GET /management/get_object_stream",
+        &[
+            ("path", file.clone()),
+            ("start", json!(2)),
+            ("end", json!(6)),
+        ],
+    );
+    let presign = [
+        ("/driveName", drive["name"].clone()),
+        ("/relativePath", json!("photos/file.jpg")),
+        ("/uploadKey", json!("photos/new.jpg")),
+    ];
+    c.call("POST /management/generate_presigned_urls", &presign);
+    c.call(
+        "GET /management/get_directory_rename_status",
+        &[("path", folder)],
+    );
+    // Until the desktop mounts drives, commands for a drive's cached data say that the drive
+    // is not running.
+    for route in [
+        "GET /management/object_download",
+        "GET /management/object_make_offline",
+        "POST /management/object_remove_from_cache",
+        "POST /management/object_remove_offline",
+        "POST /management/object_delete",
+        "POST /management/read_object",
+    ] {
+        c.call_expecting(route, 499, &[("path", file.clone())]);
+    }
+    // Without a desktop session there is nothing to open the folder in: a clear 499.
+    c.call_expecting(
+        "POST /management/clouddrive_open/{id}",
+        499,
+        &[("id", drive_id.clone())],
+    );
+    c.call("DELETE /management/clouddrive/{id}", &[("id", drive_id)]);
 }
 
 /// The generator itself: every route of endpoints.tsv is found in the pages, with its method.

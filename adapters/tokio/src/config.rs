@@ -26,6 +26,7 @@ pub struct FileConfig {
     pub google: GoogleSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
+    pub drives: DriveSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -185,6 +186,19 @@ impl TransferSettings {
     }
 }
 
+/// `[drives]`: where cloud drives are mounted and cached when their insert leaves it to the
+/// agent.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DriveSettings {
+    /// A VirtualDrive without a `localPath` is mounted at `<mount_root>/<drive name>`;
+    /// default `<data-dir>/drives`.
+    pub mount_root: Option<PathBuf>,
+    /// `permanentLocalPath` `$$$` puts a drive's cache at `<cache_root>/<drive id>`; default
+    /// `<data-dir>/cache`.
+    pub cache_root: Option<PathBuf>,
+}
+
 /// Everything the agent runs with, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -240,10 +254,19 @@ impl FileConfig {
                 concurrent_chunks: self.transfers.concurrent_chunks.max(1),
                 concurrent_files: self.transfers.concurrent_files.max(1),
             },
-            staging_dir: std::path::absolute(data_dir.join(crate::data_dir::STAGING_DIR))
-                .map_err(|e| format!("cannot resolve the data dir: {e}"))?
-                .display()
-                .to_string(),
+            staging_dir: absolute(&data_dir.join(crate::data_dir::STAGING_DIR))?,
+            drive_mount_root: absolute(
+                &self
+                    .drives
+                    .mount_root
+                    .unwrap_or_else(|| data_dir.join("drives")),
+            )?,
+            drive_cache_root: absolute(
+                &self
+                    .drives
+                    .cache_root
+                    .unwrap_or_else(|| data_dir.join("cache")),
+            )?,
             ..CoreConfig::default()
         };
         self.auth.apply(&mut core);
@@ -258,6 +281,12 @@ impl FileConfig {
             transfers: self.transfers,
         })
     }
+}
+
+fn absolute(path: &Path) -> Result<String, String> {
+    std::path::absolute(path)
+        .map(|p| p.display().to_string())
+        .map_err(|e| format!("cannot resolve {}: {e}", path.display()))
 }
 
 /// The platform's data directory: `$XDG_DATA_HOME/click` (Linux), `~/Library/Application

@@ -4,12 +4,14 @@
 pub mod cloud;
 pub mod config;
 pub mod data_dir;
+pub mod drives;
 pub mod events;
 pub mod form;
 pub mod google;
 pub mod http_client;
 pub mod logs;
 pub mod mail;
+pub mod object_stream;
 pub mod ports;
 pub mod server;
 pub mod store;

@@ -10,6 +10,7 @@ use click_core::ports::{Clock, PasswordHasher, Ports, Rng, SecretBox, TokenSigne
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, decode, encode};
 
 use crate::cloud::CloudStorage;
+use crate::drives::DriveManager;
 use crate::events::Hub;
 use crate::google::GoogleVerifier;
 use crate::logs::SplunkForwarder;
@@ -135,6 +136,7 @@ pub struct DesktopPorts {
     pub logs: SplunkForwarder,
     pub cloud: CloudStorage,
     pub transfers: TransferEngine,
+    pub drives: DriveManager,
     pub secrets: SecretBox,
 }
 
@@ -150,6 +152,7 @@ impl Ports for DesktopPorts {
     type Logs = SplunkForwarder;
     type Objects = CloudStorage;
     type Transfers = TransferEngine;
+    type Drives = DriveManager;
 
     fn store(&self) -> &RedbStore {
         &self.store
@@ -183,6 +186,9 @@ impl Ports for DesktopPorts {
     }
     fn transfers(&self) -> &TransferEngine {
         &self.transfers
+    }
+    fn drives(&self) -> &DriveManager {
+        &self.drives
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -12,7 +12,7 @@ use bytes::Bytes;
 use click_core::ports::SecretBox;
 use click_core::routes::{self, Body};
 use click_core::{Agent, ApiError, Header, HostAction, Method};
-use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
+use http_body_util::{BodyExt, Either, Full, LengthLimitError, Limited};
 use hyper::body::Incoming;
 use hyper::header::{CONTENT_LENGTH, HeaderName, HeaderValue};
 use hyper::server::conn::http1;
@@ -33,7 +33,8 @@ use crate::ports::{DesktopPorts, JwtSigner};
 use crate::store::RedbStore;
 use crate::transfers::TransferEngine;
 
-type HttpResponse = hyper::Response<Full<Bytes>>;
+/// Most bodies are whole; a Get Object Stream body is relayed from the provider.
+type HttpResponse = hyper::Response<Either<Full<Bytes>, crate::object_stream::Streamed>>;
 
 /// The running agent: the core with its desktop ports, and the shutdown switch.
 pub struct App {
@@ -105,6 +106,7 @@ impl App {
             logs: SplunkForwarder::start(settings.limits.log_queue_events, http.clone()),
             cloud: CloudStorage::new(http),
             transfers: TransferEngine::new(),
+            drives: crate::drives::DriveManager::new(),
             secrets: SecretBox::new(
                 &secrets_key(dir)
                     .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,
@@ -221,7 +223,7 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResp
         Ok(b) => b,
         Err(e) => return Ok(to_hyper(e.into_response())),
     };
-    let response = {
+    let mut response = {
         let headers = core_headers(&parts);
         let request = click_core::Request {
             method: Method::parse(parts.method.as_str()),
@@ -254,7 +256,28 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResp
         }
         None => {}
     }
+    if let Some(read) = response.stream.take() {
+        return Ok(streamed(&app, response, &read).await);
+    }
     Ok(to_hyper(response))
+}
+
+/// The response with its body relayed from the cloud provider.
+async fn streamed(
+    app: &App,
+    response: click_core::Response,
+    read: &click_core::ports::ObjectRead,
+) -> HttpResponse {
+    match crate::object_stream::open(&app.agent.ports.cloud, read).await {
+        Ok((body, len)) => {
+            let mut out = to_hyper(response);
+            out.headers_mut()
+                .insert(CONTENT_LENGTH, HeaderValue::from(len));
+            *out.body_mut() = Either::Right(body);
+            out
+        }
+        Err(e) => to_hyper(e.into_response()),
+    }
 }
 
 /// A request's headers as the core reads them, borrowed.
@@ -298,7 +321,7 @@ async fn read_body(
 }
 
 fn to_hyper(response: click_core::Response) -> HttpResponse {
-    let mut out = hyper::Response::new(Full::new(Bytes::from(response.body)));
+    let mut out = hyper::Response::new(Either::Left(Full::new(Bytes::from(response.body))));
     *out.status_mut() = hyper::StatusCode::from_u16(response.status)
         .unwrap_or(hyper::StatusCode::INTERNAL_SERVER_ERROR);
     let headers = out.headers_mut();
@@ -340,6 +363,7 @@ pub async fn stop_signal() {
 pub async fn run(settings: Settings) -> Result<(), String> {
     let app = Arc::new(App::open(&settings)?);
     crate::transfers::spawn(app.clone(), settings.transfers.clone());
+    crate::drives::spawn(app.clone());
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;

@@ -139,6 +139,19 @@ pub(crate) fn find(store: &impl Store, caller: &Caller, id: &str) -> ApiResult<C
         .ok_or_else(|| ApiError::not_found("The cloud account"))
 }
 
+/// Cloud account `id` of account `account_id`, whoever added it: a drive shared by an admin
+/// uses the admin's cloud account for every user it is assigned to.
+pub(crate) fn in_account(
+    store: &impl Store,
+    account_id: &str,
+    id: &str,
+) -> ApiResult<CloudAccount> {
+    CLOUD_ACCOUNTS
+        .get::<CloudAccount>(store, id.trim())?
+        .filter(|a| a.account_id == account_id)
+        .ok_or_else(|| ApiError::not_found("The cloud account"))
+}
+
 /// A `cloudAccount` as requests carry it: the id of a stored account, or (to try credentials
 /// before saving them) the provider and credentials themselves.
 #[derive(Clone, Debug, Default, Deserialize)]

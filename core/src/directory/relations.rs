@@ -534,3 +534,34 @@ pub fn visible_to(
         Side::User => Ok(Vec::new()),
     }
 }
+
+/// The best `permissionType` (1 Read, 2 ReadWrite) a user holds on shared cloud drive
+/// `drive_id` through its own assignment or its groups' (0 when it reaches the drive only
+/// through a project, which carries no drive permission).
+#[cfg_attr(not(feature = "cloud"), allow(dead_code))]
+pub fn drive_permission(
+    store: &impl Store,
+    account_id: &str,
+    user_id: &str,
+    drive_id: &str,
+) -> ApiResult<u32> {
+    let groups = GROUP_MEMBERS.related(store, account_id, Side::User, user_id)?;
+    let holds = |r: &Relation| {
+        r.left == user_id
+            || groups
+                .iter()
+                .any(|g| g.get("id").and_then(Value::as_str) == Some(r.left.as_str()))
+    };
+    let mut best = 0;
+    for kind in [&USER_DRIVE, &GROUP_DRIVE] {
+        for rel in kind.ids_of(store, Side::SharedCloudDrive, drive_id)? {
+            if let Some(r) = kind.table.get::<Relation>(store, &rel)?
+                && r.account_id == account_id
+                && holds(&r)
+            {
+                best = best.max(r.permission_type);
+            }
+        }
+    }
+    Ok(best)
+}

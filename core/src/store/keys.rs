@@ -95,6 +95,14 @@ pub const CLOUD_ACCOUNTS_BY_ACCOUNT: Table = Table::new("idx/cloudaccount/");
 /// Cloud account id -> a counter every commit of a drive using it bumps, so that deleting
 /// the cloud account notices a drive written after it looked.
 pub const CLOUD_ACCOUNT_DRIVE_WRITES: Table = Table::new("count/cloudaccount-drive-writes/");
+/// Drive id -> `drives::CloudDrive`: the cloud drives of this agent.
+pub const DRIVE_CONFIGS: Table = Table::new("clouddrive/");
+/// `<account>/<lower-case name>` -> cloud drive id (names are unique per account).
+pub const DRIVE_CONFIGS_BY_NAME: Table = Table::new("idx/account-clouddrive-name/");
+/// Drive letter -> cloud drive id (letters are unique per agent: they name the machine's drives).
+pub const DRIVE_CONFIGS_BY_LETTER: Table = Table::new("idx/clouddrive-letter/");
+/// `<drive id>/<relative path>` -> `drives::journal::FileRecord`: each tracked file's state.
+pub const DRIVE_FILES: Table = Table::new("drivefile/");
 /// Transfer id -> `transfers::TransferRecord`.
 pub const TRANSFERS: Table = Table::new("transfer/");
 /// `<account>/<created ms>/<transfer id>` -> nothing: an account's transfers, newest last.
@@ -110,7 +118,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 41] = [
+pub const ALL: [Table; 45] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -147,6 +155,10 @@ pub const ALL: [Table; 41] = [
     CLOUD_ACCOUNTS,
     CLOUD_ACCOUNTS_BY_ACCOUNT,
     CLOUD_ACCOUNT_DRIVE_WRITES,
+    DRIVE_CONFIGS,
+    DRIVE_CONFIGS_BY_NAME,
+    DRIVE_CONFIGS_BY_LETTER,
+    DRIVE_FILES,
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,
     ACTIVE_TRANSFERS,

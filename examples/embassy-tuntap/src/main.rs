@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    Mail, MailError, Mailer, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng,
-    SecretBox,
+    Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports,
+    Rng, SecretBox,
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
@@ -133,6 +133,7 @@ impl Ports for DevicePorts {
     type Logs = NoForwarding;
     type Objects = NoObjectStorage;
     type Transfers = NoTransfers;
+    type Drives = NoDrives;
 
     fn store(&self) -> &FlashStore<FileFlash> {
         &self.store
@@ -166,6 +167,9 @@ impl Ports for DevicePorts {
     }
     fn transfers(&self) -> &NoTransfers {
         &NoTransfers
+    }
+    fn drives(&self) -> &NoDrives {
+        &NoDrives
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -33,8 +33,9 @@ pub mod click {
     pub use click_core::auth::jwt::Hs256;
     pub use click_core::config::{AuthSettings, PlanLimits};
     pub use click_core::ports::{
-        Clock, EventSink, Mail, MailError, Mailer, NoForwarding, NoGoogle, NoObjectStorage,
-        NoTransfers, PasswordHasher, Ports, Rng, SecretBox, outbox_file_name, outbox_text,
+        Clock, EventSink, Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle,
+        NoObjectStorage, NoTransfers, PasswordHasher, Ports, Rng, SecretBox, outbox_file_name,
+        outbox_text,
     };
     pub use click_core::store::{
         Batch, CommitError, Entry, Op, Store, StoreError, counter_added, first_failed_check,

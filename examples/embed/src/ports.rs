@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::click::{
     Batch, Channel, Clock, CommitError, Entry, Event, EventSink, Hs256, Mail, MailError, Mailer,
-    NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Op, PasswordHasher, Ports, Rng,
+    NoDrives, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Op, PasswordHasher, Ports, Rng,
     SecretBox, Store, StoreError, counter_added, first_failed_check, outbox_file_name, outbox_text,
     prefix_end,
 };
@@ -344,6 +344,7 @@ impl Ports for EmbedPorts {
     type Logs = NoForwarding;
     type Objects = NoObjectStorage;
     type Transfers = NoTransfers;
+    type Drives = NoDrives;
 
     fn store(&self) -> &MapStore {
         &self.store
@@ -377,6 +378,9 @@ impl Ports for EmbedPorts {
     }
     fn transfers(&self) -> &NoTransfers {
         &NoTransfers
+    }
+    fn drives(&self) -> &NoDrives {
+        &NoDrives
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

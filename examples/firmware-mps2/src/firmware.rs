@@ -7,7 +7,7 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
+    NoDrives, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
@@ -142,6 +142,7 @@ impl Ports for BoardPorts {
     type Logs = NoForwarding;
     type Objects = NoObjectStorage;
     type Transfers = NoTransfers;
+    type Drives = NoDrives;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -175,6 +176,9 @@ impl Ports for BoardPorts {
     }
     fn transfers(&self) -> &NoTransfers {
         &NoTransfers
+    }
+    fn drives(&self) -> &NoDrives {
+        &NoDrives
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

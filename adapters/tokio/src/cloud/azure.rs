@@ -283,6 +283,7 @@ impl Azure {
                 key: b.name,
                 size: b.properties.content_length,
                 etag: b.properties.etag.as_deref().map(super::quoted_etag),
+                modified_ms: None,
             })
             .collect();
         Ok((blobs, page.next_marker.filter(|m| !m.is_empty())))

@@ -11,7 +11,7 @@ use futures_util::future::try_join_all;
 
 use click_core::cloud::cloud_type;
 use click_core::ports::{
-    BucketInfo, CloudTarget, ObjectPage, ObjectStorage, Presign, StorageError,
+    BucketInfo, CloudTarget, ObjectInfo, ObjectPage, ObjectStorage, Presign, StorageError,
 };
 
 use crate::http_client::SharedClient;
@@ -31,6 +31,8 @@ pub struct Stored {
     pub key: String,
     pub size: u64,
     pub etag: Option<String>,
+    /// `Last-Modified` (Unix ms), when a HEAD answer gave it.
+    pub modified_ms: Option<u64>,
 }
 
 /// A request that got no answer (connection, TLS, a broken body). The URL is left out of the
@@ -56,6 +58,10 @@ pub(crate) fn stored_from(resp: &reqwest::Response, key: &str) -> Result<Stored,
         key: key.to_string(),
         size,
         etag: header(reqwest::header::ETAG).map(quoted_etag),
+        modified_ms: header(reqwest::header::LAST_MODIFIED)
+            .and_then(|v| httpdate::parse_http_date(v).ok())
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_millis() as u64),
     })
 }
 
@@ -333,6 +339,21 @@ impl ObjectStorage for CloudStorage {
         self.provider(target)?
             .list_objects(bucket, prefix, continuation, max)
             .await
+    }
+
+    async fn stat(
+        &self,
+        target: &CloudTarget,
+        bucket: &str,
+        key: &str,
+    ) -> Result<ObjectInfo, StorageError> {
+        let stored = self.provider(target)?.stat(bucket, key, 3).await?;
+        Ok(ObjectInfo {
+            key: stored.key,
+            size: stored.size,
+            last_modified_ms: stored.modified_ms,
+            is_folder: false,
+        })
     }
 
     async fn delete(

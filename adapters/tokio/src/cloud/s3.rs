@@ -487,6 +487,7 @@ impl S3 {
                 key: o.key,
                 size: o.size,
                 etag: o.etag.as_deref().map(super::quoted_etag),
+                modified_ms: None,
             })
             .collect();
         let next = page.next_continuation_token.filter(|_| page.is_truncated);

@@ -139,6 +139,11 @@ pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
                 "The shared cloud drive '{drive}' uses this cloud account; delete the drive first."
             )));
         }
+        if let Some(drive) = crate::drives::drive::using_cloud_account(cx.store(), &row.id)? {
+            return Err(ApiError::invalid(alloc::format!(
+                "The cloud drive '{drive}' uses this cloud account; delete the drive first."
+            )));
+        }
         batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
         CLOUD_ACCOUNTS.delete(batch, &row.id);
         CLOUD_ACCOUNTS_BY_ACCOUNT.delete(batch, &row.index_key());

@@ -321,14 +321,8 @@ struct FormUpload {
 /// calls this with the fields; the upload starts at once and the staged copy goes when it
 /// ends. Without a token (compat mode) it runs as the user the Start command signed in.
 pub async fn upload_object_from_form<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let current;
-    let caller = match &cx.caller {
-        Some(c) => c,
-        None => {
-            current = current_user(cx)?;
-            &current
-        }
-    };
+    let caller = cx.caller_or_signed_in()?;
+    let caller = caller.as_ref();
     let input: FormUpload = cx.body()?;
     let staging = &cx.config().staging_dir;
     if staging.is_empty() {
@@ -357,24 +351,6 @@ pub async fn upload_object_from_form<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Res
         staged: true,
     };
     start(cx, caller, c, route)
-}
-
-/// The user the Start command signed in, as a caller.
-fn current_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Caller> {
-    const NONE: &str = "No user is signed in: give a token, or sign in with the Start command.";
-    let id = cx
-        .agent
-        .current_user()
-        .ok_or(ApiError::Unauthorized(NONE))?;
-    let user = crate::store::keys::USERS
-        .get::<crate::model::User>(cx.store(), &id)?
-        .ok_or(ApiError::Unauthorized(NONE))?;
-    Ok(Caller {
-        user_id: user.id,
-        account_id: user.account_id,
-        user_type: user.user_type,
-        session_id: String::new(),
-    })
 }
 
 /// A transfer the caller may see and control: its own, or any of the account's for admins.

@@ -1,4 +1,10 @@
-//! Management: agent status, lifecycle commands, notifications (`management.md`).
+//! Management: agent status, lifecycle commands, notifications (`management.md`); cloud
+//! drives and their objects in their own files.
+
+#[cfg(feature = "cloud")]
+pub mod clouddrives;
+#[cfg(feature = "cloud")]
+pub mod objects;
 
 use alloc::string::String;
 use alloc::vec::Vec;

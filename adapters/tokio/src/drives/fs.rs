@@ -1,0 +1,1 @@
+//! Placeholder: the FUSE file system of a VirtualDrive (being written).

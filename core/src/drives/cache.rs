@@ -1,0 +1,1 @@
+//! Placeholder: the cache policy (being written).

@@ -1,0 +1,215 @@
+//! The per-drive journal: for each tracked path, its state bits, what is known of its object,
+//! whether it is pinned and the last error. Every change of a path's state bits is one commit
+//! and one `/statechange` frame, in the order the changes were made ([`Journal::set_flags`]).
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use super::drive::CloudDrive;
+use super::paths;
+use super::state::Flags;
+use crate::Agent;
+use crate::error::ApiResult;
+use crate::events::{Channel, StateChange};
+use crate::ports::{Ports, Store};
+use crate::store::keys::DRIVE_FILES;
+use crate::store::table::save;
+use crate::store::{Batch, scan_all};
+
+/// What the journal knows of one path of a drive.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct FileRecord {
+    /// `/statechange` bits.
+    pub flags: Flags,
+    /// Size in bytes, as last seen.
+    pub size: u64,
+    /// Last modification (Unix ms), as last seen.
+    pub mtime_ms: u64,
+    /// The object's ETag when it was last seen or written.
+    pub etag: String,
+    /// Kept offline (`object_make_offline`): hydrated and never evicted.
+    pub pinned: bool,
+    /// A folder rather than a file.
+    pub is_dir: bool,
+    /// Why the last operation failed, when `flags` has `ERROR`.
+    pub error: String,
+}
+
+fn key(drive_id: &str, rel: &str) -> String {
+    alloc::format!("{drive_id}/{rel}")
+}
+
+/// The record of `rel` in drive `drive_id`, if the path is tracked.
+pub fn get(store: &impl Store, drive_id: &str, rel: &str) -> ApiResult<Option<FileRecord>> {
+    DRIVE_FILES.get(store, &key(drive_id, rel))
+}
+
+/// The tracked entries directly inside folder `rel_dir` (`""` for the drive's root), by name.
+pub fn children(
+    store: &impl Store,
+    drive_id: &str,
+    rel_dir: &str,
+) -> ApiResult<Vec<(String, FileRecord)>> {
+    let dir = if rel_dir.is_empty() {
+        alloc::format!("{drive_id}/")
+    } else {
+        alloc::format!("{drive_id}/{rel_dir}/")
+    };
+    let prefix = DRIVE_FILES.key(&dir);
+    let mut out = Vec::new();
+    scan_all(store, &prefix, false, |k, row| {
+        let name = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
+        if !name.is_empty()
+            && !name.contains('/')
+            && let Ok(record) = serde_json::from_slice::<FileRecord>(row)
+        {
+            out.push((String::from(name), record));
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// Deletes every record of a drive (it was removed), a page of keys per commit.
+pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
+    let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
+    loop {
+        let page = store.scan(&prefix, None, 256)?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        for (k, _) in page {
+            batch.delete(k);
+        }
+        save(store, &batch)?;
+    }
+}
+
+/// The journal of the agent's drives, with the `/statechange` frames its changes raise.
+pub struct Journal<'a, P: Ports> {
+    agent: &'a Agent<P>,
+}
+
+impl<'a, P: Ports> Journal<'a, P> {
+    /// The journal over `agent`'s store and events.
+    pub fn new(agent: &'a Agent<P>) -> Journal<'a, P> {
+        Journal { agent }
+    }
+
+    /// Changes the record of `rel` with `change` and commits it; when its state bits changed,
+    /// raises exactly one `/statechange` frame for the path. Returns the record as stored.
+    pub fn update(
+        &self,
+        drive: &CloudDrive,
+        rel: &str,
+        change: impl FnOnce(&mut FileRecord),
+    ) -> ApiResult<FileRecord> {
+        let store = self.agent.ports.store();
+        let before = get(store, &drive.id, rel)?;
+        let mut record = before.clone().unwrap_or_default();
+        change(&mut record);
+        if before.as_ref() == Some(&record) {
+            return Ok(record);
+        }
+        let mut batch = Batch::new();
+        DRIVE_FILES.put(&mut batch, &key(&drive.id, rel), &record);
+        save(store, &batch)?;
+        let old_flags = before.map(|b| b.flags);
+        if old_flags != Some(record.flags) {
+            self.raise(drive, rel, record.flags);
+        }
+        Ok(record)
+    }
+
+    /// Sets the state bits of `rel` to `flags` (one frame if they changed).
+    pub fn set_flags(&self, drive: &CloudDrive, rel: &str, flags: Flags) -> ApiResult<FileRecord> {
+        self.update(drive, rel, |r| r.flags = flags)
+    }
+
+    /// Stops tracking `rel` (it is gone on both sides): the last frame says `Deleted`.
+    pub fn remove(&self, drive: &CloudDrive, rel: &str) -> ApiResult<()> {
+        let store = self.agent.ports.store();
+        if get(store, &drive.id, rel)?.is_none() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        DRIVE_FILES.delete(&mut batch, &key(&drive.id, rel));
+        save(store, &batch)?;
+        self.raise(drive, rel, Flags::DELETED);
+        Ok(())
+    }
+
+    fn raise(&self, drive: &CloudDrive, rel: &str, flags: Flags) {
+        let frame = StateChange {
+            path: paths::join(&drive.local_path, rel),
+            storage_name: drive.storage_name.clone(),
+            state: flags.0,
+        };
+        if let Ok(text) = serde_json::to_string(&frame) {
+            self.agent.raise(Channel::StateChange, text);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::drives::drive::new_drive;
+    use crate::testing::TestAgent;
+
+    #[test]
+    fn each_change_of_state_is_one_frame_in_order() {
+        let t = TestAgent::new();
+        let mut d = new_drive("d1".into(), "acc", "u", 0);
+        d.local_path = "/mnt/Team".into();
+        d.storage_name = "bucket".into();
+        let j = Journal::new(&t.agent);
+        j.set_flags(&d, "a.txt", Flags::DOWNLOADING).unwrap();
+        j.set_flags(&d, "a.txt", Flags::DOWNLOADING).unwrap();
+        j.update(&d, "a.txt", |r| r.size = 5).unwrap();
+        j.set_flags(&d, "a.txt", Flags::NORMAL).unwrap();
+        j.remove(&d, "a.txt").unwrap();
+        let frames: Vec<serde_json::Value> = t
+            .agent
+            .ports
+            .events
+            .all()
+            .iter()
+            .filter(|e| e.channel == Channel::StateChange)
+            .map(|e| serde_json::from_str(&e.frame).unwrap())
+            .collect();
+        let states: Vec<u64> = frames
+            .iter()
+            .map(|f| f["State"].as_u64().unwrap())
+            .collect();
+        assert_eq!(states, [2, 0, 64]);
+        assert_eq!(frames[0]["Path"], "/mnt/Team/a.txt");
+        assert_eq!(frames[0]["StorageName"], "bucket");
+        assert!(get(t.agent.ports.store(), "d1", "a.txt").unwrap().is_none());
+    }
+
+    #[test]
+    fn children_are_one_level_and_forgetting_a_drive_removes_all() {
+        let t = TestAgent::new();
+        let d = new_drive("d1".into(), "acc", "u", 0);
+        let j = Journal::new(&t.agent);
+        for p in ["a", "a/b", "a/c", "a/b/d", "e"] {
+            j.set_flags(&d, p, Flags::TEMPORARY).unwrap();
+        }
+        let store = t.agent.ports.store();
+        let names = |dir| -> Vec<String> {
+            children(store, "d1", dir)
+                .unwrap()
+                .into_iter()
+                .map(|(n, _)| n)
+                .collect()
+        };
+        assert_eq!(names(""), ["a", "e"]);
+        assert_eq!(names("a"), ["b", "c"]);
+        forget_drive(store, "d1").unwrap();
+        assert!(names("").is_empty());
+    }
+}
