@@ -471,6 +471,71 @@ impl DriveHost for NoDrives {
     }
 }
 
+/// One entry of a local folder.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct LocalEntry {
+    /// Its name.
+    pub name: String,
+    /// A folder rather than a file.
+    pub is_dir: bool,
+}
+
+/// Why a local file operation failed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LocalError {
+    /// The path (links resolved) is outside the folders the agent may use.
+    Outside,
+    /// Nothing is there.
+    NotFound,
+    /// Something is already there.
+    Exists,
+    /// The operating system refused, with its reason.
+    Failed(String),
+}
+
+/// The machine's own file system, for the local-folder routes of File System Operations.
+/// Paths reach it checked lexically against the roots; the host checks them again with links
+/// resolved.
+pub trait LocalFiles {
+    /// Whether this host has a file system to show (devices do not).
+    fn available(&self) -> bool {
+        true
+    }
+    /// The user's home folder, where listings of an empty path start.
+    fn home(&self) -> Option<String>;
+    /// The mount points of the machine's file systems (Unix) or its drive roots (Windows).
+    fn mount_points(&self) -> Vec<String>;
+    /// The entries of folder `path`.
+    fn list(&self, path: &str) -> Result<Vec<LocalEntry>, LocalError>;
+    /// Creates folder `path` (its parent must exist).
+    fn make_dir(&self, path: &str) -> Result<(), LocalError>;
+}
+
+/// For hosts without a file system.
+pub struct NoLocalFiles;
+
+impl LocalFiles for NoLocalFiles {
+    fn available(&self) -> bool {
+        false
+    }
+    fn home(&self) -> Option<String> {
+        None
+    }
+    fn mount_points(&self) -> Vec<String> {
+        Vec::new()
+    }
+    fn list(&self, _: &str) -> Result<Vec<LocalEntry>, LocalError> {
+        Err(LocalError::Failed(String::from(
+            "this host has no file system",
+        )))
+    }
+    fn make_dir(&self, _: &str) -> Result<(), LocalError> {
+        Err(LocalError::Failed(String::from(
+            "this host has no file system",
+        )))
+    }
+}
+
 /// Everything a host hands the core, as one bundle of associated types so that handlers stay
 /// generic without boxing.
 pub trait Ports {
@@ -498,6 +563,8 @@ pub trait Ports {
     type Transfers: TransferRunner;
     /// Runs the cloud drives.
     type Drives: DriveHost;
+    /// The machine's file system.
+    type Files: LocalFiles;
 
     /// The [`Store`](Ports::Store).
     fn store(&self) -> &Self::Store;
@@ -523,6 +590,8 @@ pub trait Ports {
     fn transfers(&self) -> &Self::Transfers;
     /// The [`Drives`](Ports::Drives) host.
     fn drives(&self) -> &Self::Drives;
+    /// The [`Files`](Ports::Files) of the machine.
+    fn files(&self) -> &Self::Files;
     /// Seals secrets (cloud keys) before they are stored.
     fn secrets(&self) -> &SecretBox;
 }

@@ -209,6 +209,17 @@ routes! {
     Command: Post "/management/command/{cmd}" Local => management::command;
     Notify: Post "/management/notify" Local => management::notify;
     Outbox: Get "/management/outbox" Local => management::outbox;
+    // Management: local folders
+    #[cfg(feature = "cloud")]
+    LocalDrives: Get "/management/list_drives" Local => management::folders::list_drives;
+    #[cfg(feature = "cloud")]
+    AvailableDriveLetters: Get "/management/list_available_drives" Local => management::folders::list_available_drives;
+    #[cfg(feature = "cloud")]
+    LocalDirectories: Get "/management/list_directories" Local => management::folders::list_directories;
+    #[cfg(feature = "cloud")]
+    LocalEntries: Get "/management/list_files_directories" Local => management::folders::list_files_directories;
+    #[cfg(feature = "cloud")]
+    MakeDirectory: Post "/management/make_directory" Local => management::folders::make_directory;
     // Management: cloud drives and their objects
     #[cfg(feature = "cloud")]
     CloudDrives: Get "/management/clouddrive" Local => management::clouddrives::get_all;

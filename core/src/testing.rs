@@ -8,8 +8,8 @@ use crate::auth::jwt::Hs256;
 use crate::events::Event;
 use crate::ports::{
     Clock, DriveCommand, DriveError, DriveHost, EventSink, IdTokenVerifier, IdentityClaims,
-    LogDestination, LogForwarder, Mail, MailError, Mailer, NoObjectStorage, PasswordHasher, Ports,
-    Rng, SecretBox, TransferRunner,
+    LogDestination, LogForwarder, Mail, MailError, Mailer, NoLocalFiles, NoObjectStorage,
+    PasswordHasher, Ports, Rng, SecretBox, TransferRunner,
 };
 use crate::store::mem::MemStore;
 use crate::sync::SpinLock;
@@ -204,6 +204,7 @@ impl Ports for TestPorts {
     type Objects = NoObjectStorage;
     type Transfers = Recorded<String>;
     type Drives = Recorded<String>;
+    type Files = NoLocalFiles;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -240,6 +241,9 @@ impl Ports for TestPorts {
     }
     fn drives(&self) -> &Recorded<String> {
         &self.drives
+    }
+    fn files(&self) -> &NoLocalFiles {
+        &NoLocalFiles
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

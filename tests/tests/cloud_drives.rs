@@ -129,6 +129,12 @@ fn drives_are_stored_as_documented_and_found_by_their_paths() {
         json!([])
     );
     assert_eq!(a.get("/management/clouddrive").as_array().unwrap().len(), 1);
+    let letters = a.get("/management/list_available_drives");
+    assert!(
+        !letters.as_array().unwrap().contains(&json!("G")),
+        "{letters}"
+    );
+    assert!(letters.as_array().unwrap().contains(&json!("H")));
 
     // Update replaces; the cache route changes only the cache's fields.
     let id = d["id"].as_str().unwrap();

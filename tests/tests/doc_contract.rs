@@ -829,6 +829,7 @@ fn directory_and_cloud(
 
     storage_and_transfers(c, upload, downloads);
     cloud_drives(c, s3);
+    local_folders(c, downloads);
 
     // Tokens and log settings.
     let token = c.call("POST /apitoken/insert", &[]);
@@ -911,6 +912,22 @@ fn storage_and_transfers(
         "POST /cloud/delete_object",
         &[("/cloudAccount/id", account)],
     );
+}
+
+/// The local-folder routes, in the agent's one root.
+fn local_folders(c: &mut Contract<'_>, root: &std::path::Path) {
+    let root = json!(root.display().to_string());
+    c.call("GET /management/list_drives", &[]);
+    c.call("GET /management/list_available_drives", &[]);
+    c.call(
+        "POST /management/make_directory",
+        &[("/path", root.clone())],
+    );
+    c.call(
+        "GET /management/list_directories",
+        &[("path", root.clone())],
+    );
+    c.call("GET /management/list_files_directories", &[("path", root)]);
 }
 
 /// Cloud drives and their objects, on the docs' `my-bucket` (it holds `photos/file.jpg`).

@@ -9,6 +9,7 @@ pub mod events;
 pub mod form;
 pub mod google;
 pub mod http_client;
+pub mod local_files;
 pub mod logs;
 pub mod mail;
 pub mod object_stream;

@@ -13,6 +13,7 @@ use crate::cloud::CloudStorage;
 use crate::drives::DriveManager;
 use crate::events::Hub;
 use crate::google::GoogleVerifier;
+use crate::local_files::DesktopFiles;
 use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::store::RedbStore;
@@ -137,6 +138,7 @@ pub struct DesktopPorts {
     pub cloud: CloudStorage,
     pub transfers: TransferEngine,
     pub drives: DriveManager,
+    pub files: DesktopFiles,
     pub secrets: SecretBox,
 }
 
@@ -153,6 +155,7 @@ impl Ports for DesktopPorts {
     type Objects = CloudStorage;
     type Transfers = TransferEngine;
     type Drives = DriveManager;
+    type Files = DesktopFiles;
 
     fn store(&self) -> &RedbStore {
         &self.store
@@ -189,6 +192,9 @@ impl Ports for DesktopPorts {
     }
     fn drives(&self) -> &DriveManager {
         &self.drives
+    }
+    fn files(&self) -> &DesktopFiles {
+        &self.files
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

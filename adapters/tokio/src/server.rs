@@ -107,6 +107,7 @@ impl App {
             cloud: CloudStorage::new(http),
             transfers: TransferEngine::new(),
             drives: crate::drives::DriveManager::new(),
+            files: crate::local_files::DesktopFiles::new(&settings.transfers.roots()),
             secrets: SecretBox::new(
                 &secrets_key(dir)
                     .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,

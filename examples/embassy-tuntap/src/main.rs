@@ -13,8 +13,8 @@ use std::time::{SystemTime, UNIX_EPOCH};
 use clap::Parser;
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports,
-    Rng, SecretBox,
+    Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage,
+    NoTransfers, Ports, Rng, SecretBox,
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
@@ -134,6 +134,7 @@ impl Ports for DevicePorts {
     type Objects = NoObjectStorage;
     type Transfers = NoTransfers;
     type Drives = NoDrives;
+    type Files = NoLocalFiles;
 
     fn store(&self) -> &FlashStore<FileFlash> {
         &self.store
@@ -170,6 +171,9 @@ impl Ports for DevicePorts {
     }
     fn drives(&self) -> &NoDrives {
         &NoDrives
+    }
+    fn files(&self) -> &NoLocalFiles {
+        &NoLocalFiles
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

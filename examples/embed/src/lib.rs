@@ -33,7 +33,7 @@ pub mod click {
     pub use click_core::auth::jwt::Hs256;
     pub use click_core::config::{AuthSettings, PlanLimits};
     pub use click_core::ports::{
-        Clock, EventSink, Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle,
+        Clock, EventSink, Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle, NoLocalFiles,
         NoObjectStorage, NoTransfers, PasswordHasher, Ports, Rng, SecretBox, outbox_file_name,
         outbox_text,
     };

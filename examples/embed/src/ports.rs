@@ -15,9 +15,9 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::click::{
     Batch, Channel, Clock, CommitError, Entry, Event, EventSink, Hs256, Mail, MailError, Mailer,
-    NoDrives, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Op, PasswordHasher, Ports, Rng,
-    SecretBox, Store, StoreError, counter_added, first_failed_check, outbox_file_name, outbox_text,
-    prefix_end,
+    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, Op,
+    PasswordHasher, Ports, Rng, SecretBox, Store, StoreError, counter_added, first_failed_check,
+    outbox_file_name, outbox_text, prefix_end,
 };
 
 /// Locks a mutex even if a thread panicked while holding it: every critical section here
@@ -345,6 +345,7 @@ impl Ports for EmbedPorts {
     type Objects = NoObjectStorage;
     type Transfers = NoTransfers;
     type Drives = NoDrives;
+    type Files = NoLocalFiles;
 
     fn store(&self) -> &MapStore {
         &self.store
@@ -381,6 +382,9 @@ impl Ports for EmbedPorts {
     }
     fn drives(&self) -> &NoDrives {
         &NoDrives
+    }
+    fn files(&self) -> &NoLocalFiles {
+        &NoLocalFiles
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

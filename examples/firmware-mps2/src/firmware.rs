@@ -7,7 +7,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    NoDrives, NoForwarding, NoGoogle, NoObjectStorage, NoTransfers, Ports, Rng, SecretBox,
+    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, Ports, Rng,
+    SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
@@ -143,6 +144,7 @@ impl Ports for BoardPorts {
     type Objects = NoObjectStorage;
     type Transfers = NoTransfers;
     type Drives = NoDrives;
+    type Files = NoLocalFiles;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -179,6 +181,9 @@ impl Ports for BoardPorts {
     }
     fn drives(&self) -> &NoDrives {
         &NoDrives
+    }
+    fn files(&self) -> &NoLocalFiles {
+        &NoLocalFiles
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

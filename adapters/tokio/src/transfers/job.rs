@@ -19,6 +19,7 @@ use tokio::task::JoinHandle;
 use super::Shared;
 use super::files::{self, FileState};
 use crate::cloud::Provider;
+use crate::local_files::inside_roots;
 use crate::ports::SystemClock;
 
 fn now_ms() -> u64 {
@@ -282,35 +283,6 @@ fn plan_upload(roots: &[PathBuf], local: &Path, remote: &str) -> JobResult<Vec<F
         }
     }
     Ok(plan)
-}
-
-/// `path` with links resolved, if it is inside a root. A path that does not exist yet (a
-/// download target) is checked through its parent.
-pub(crate) fn inside_roots(
-    roots: &[PathBuf],
-    path: &Path,
-    may_not_exist: bool,
-) -> JobResult<PathBuf> {
-    let resolved = match std::fs::canonicalize(path) {
-        Ok(p) => p,
-        Err(_) if may_not_exist => {
-            let parent = path.parent().ok_or("the local path has no parent folder")?;
-            std::fs::create_dir_all(parent).map_err(|e| format!("{}: {e}", parent.display()))?;
-            let name = path.file_name().ok_or("the local path has no file name")?;
-            std::fs::canonicalize(parent)
-                .map_err(|e| format!("{}: {e}", parent.display()))?
-                .join(name)
-        }
-        Err(e) => return Err(format!("{}: {e}", path.display())),
-    };
-    if roots.iter().any(|r| resolved.starts_with(r)) {
-        Ok(resolved)
-    } else {
-        Err(format!(
-            "{} is outside the folders the agent may use",
-            resolved.display()
-        ))
-    }
 }
 
 /// An object key below a downloaded folder as a relative local path; keys that would climb

@@ -4,6 +4,8 @@
 #[cfg(feature = "cloud")]
 pub mod clouddrives;
 #[cfg(feature = "cloud")]
+pub mod folders;
+#[cfg(feature = "cloud")]
 pub mod objects;
 
 use alloc::string::String;
