@@ -108,6 +108,7 @@ pub enum ApiError {
     NoRoute,
     /// 404 with a `NOT_FOUND` problem body, where a page documents a 404 (an unknown drive
     /// id, a path no drive owns); elsewhere a missing record is a 499 `NOT_FOUND`.
+    #[cfg(feature = "cloud")]
     Missing(Cow<'static, str>),
     /// 405: the path exists for other methods.
     MethodNotAllowed,
@@ -152,7 +153,9 @@ impl ApiError {
             ApiError::Unauthorized(_) => 401,
             ApiError::Forbidden(_) => 403,
             ApiError::BadRequest(_) => 400,
-            ApiError::NoRoute | ApiError::Missing(_) => 404,
+            ApiError::NoRoute => 404,
+            #[cfg(feature = "cloud")]
+            ApiError::Missing(_) => 404,
             ApiError::MethodNotAllowed => 405,
             ApiError::PayloadTooLarge(_) => 413,
             ApiError::RequestTimeout => 408,
@@ -172,6 +175,7 @@ impl ApiError {
             ApiError::Forbidden(m) => ("SECURITY", m.into()),
             ApiError::BadRequest(m) => ("DEFAULT", m.into()),
             ApiError::NoRoute => ("NOT_FOUND", "No such endpoint.".into()),
+            #[cfg(feature = "cloud")]
             ApiError::Missing(m) => ("NOT_FOUND", m),
             ApiError::MethodNotAllowed => {
                 ("DEFAULT", "Method not allowed on this endpoint.".into())

@@ -167,11 +167,19 @@ pub fn hosted_only(what: &str) -> bool {
     firmware_target() || embed_target()
 }
 
-/// Whether the agent under test has `path`: the firmware is built without the Cloud
-/// controller (a device has no cloud client), whose routes answer 404 there; so is the embed
+/// Whether the agent under test has `path`: the firmware is built without the core's `cloud`
+/// feature (a device has no cloud client and mounts no drives), so the Cloud controller and
+/// the Management routes beyond the agent's own lifecycle answer 404 there; so does the embed
 /// example.
 pub fn route_built_in(path: &str) -> bool {
-    !((firmware_target() || embed_target()) && path.starts_with("/cloud/"))
+    const DEVICE_MANAGEMENT: [&str; 4] = ["agent_status", "command/", "notify", "outbox"];
+    let needs_cloud = path.starts_with("/cloud/")
+        || path.strip_prefix("/management/").is_some_and(|rest| {
+            !DEVICE_MANAGEMENT
+                .iter()
+                .any(|route| rest.starts_with(route))
+        });
+    !((firmware_target() || embed_target()) && needs_cloud)
 }
 
 /// A free TCP port on the loopback interface (for QEMU's `hostfwd`).
