@@ -544,6 +544,7 @@ fn unsafe_kill(pid: u32, signal: &str) {
 impl Drop for Agent {
     fn drop(&mut self) {
         self.kill();
+        detach_mounts_under(&self.data_dir);
         if std::thread::panicking() {
             // A failed test shows the agent's side of the story (CI keeps only the output).
             let log = self.log();
@@ -552,6 +553,24 @@ impl Drop for Agent {
             for line in tail.iter().rev() {
                 eprintln!("{line}");
             }
+        }
+    }
+}
+
+/// Detaches the drives a killed agent left mounted under `dir` (the kernel keeps a dead FUSE
+/// mount until someone unmounts it).
+fn detach_mounts_under(dir: &Path) {
+    let Ok(mounts) = std::fs::read_to_string("/proc/self/mounts") else {
+        return;
+    };
+    let dir = dir.display().to_string().replace(' ', "\\040");
+    for point in mounts.lines().filter_map(|l| l.split(' ').nth(1)) {
+        if point.starts_with(&dir) {
+            let _ = Command::new("umount")
+                .arg("-l")
+                .arg(point.replace("\\040", " "))
+                .stderr(Stdio::null())
+                .status();
         }
     }
 }

@@ -22,8 +22,6 @@ pub struct S3Server {
 
 impl S3Server {
     pub fn start() -> S3Server {
-        // Before taking a port: the first use installs it, which takes minutes.
-        let bin = crate::tools::s3s_fs();
         let tmp = tempfile::tempdir().expect("temp dir");
         let root = tmp.path().join("s3");
         std::fs::create_dir_all(&root).unwrap();
@@ -31,27 +29,24 @@ impl S3Server {
             .and_then(|l| l.local_addr())
             .expect("a free port")
             .port();
-        let child = Command::new(bin)
-            .args(["--host", "127.0.0.1", "--port", &port.to_string()])
-            .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
-            .arg(&root)
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start s3s-fs");
         let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(15);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "s3s-fs did not start on {addr}");
-            std::thread::sleep(Duration::from_millis(20));
-        }
         S3Server {
-            child,
+            child: spawn(addr, &root),
             addr,
             root,
             _tmp: tmp,
         }
+    }
+
+    /// Stops the server, as an outage would: calls fail until [`S3Server::resume`].
+    pub fn stop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Starts the server again on the same port and folder.
+    pub fn resume(&mut self) {
+        self.child = spawn(self.addr, &self.root);
     }
 
     pub fn endpoint(&self) -> String {
@@ -93,6 +88,27 @@ impl S3Server {
             "shared": false
         })
     }
+}
+
+/// s3s-fs serving `root` on `addr`, once it accepts connections.
+fn spawn(addr: SocketAddr, root: &Path) -> Child {
+    // Before it listens: the first use installs it, which takes minutes.
+    let bin = crate::tools::s3s_fs();
+    let child = Command::new(bin)
+        .args(["--host", "127.0.0.1", "--port", &addr.port().to_string()])
+        .args(["--access-key", ACCESS_KEY, "--secret-key", SECRET_KEY])
+        .arg(root)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("start s3s-fs");
+    let deadline = Instant::now() + Duration::from_secs(15);
+    while TcpStream::connect(addr).is_err() {
+        assert!(Instant::now() < deadline, "s3s-fs did not start on {addr}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    child
 }
 
 impl Drop for S3Server {

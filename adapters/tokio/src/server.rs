@@ -360,6 +360,10 @@ pub async fn stop_signal() {
     let _ = ctrl_c.await;
 }
 
+/// How long exit waits for the drives' pending uploads; what is left resumes at the next
+/// start.
+const DRIVE_DRAIN: Duration = Duration::from_secs(30);
+
 /// Opens everything, binds, prints the address on stdout, and serves until asked to stop.
 pub async fn run(settings: Settings) -> Result<(), String> {
     let app = Arc::new(App::open(&settings)?);
@@ -378,7 +382,9 @@ pub async fn run(settings: Settings) -> Result<(), String> {
         tracing::info!("stop signal received");
         stopper.request_shutdown();
     });
-    serve(listener, app).await;
+    serve(listener, app.clone()).await;
+    // Exit drains the drives' uploads (bounded), then unmounts them.
+    crate::drives::shutdown(&app, DRIVE_DRAIN).await;
     tracing::info!("click-agent stopped");
     Ok(())
 }

@@ -2,14 +2,23 @@
 //! manager that runs the drives the core stores, through the core's [`DriveHost`] port.
 
 pub mod fs;
+mod intents;
+mod remote;
+mod running;
+mod tree;
+mod vfs;
 
 use std::collections::HashMap;
+use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
+use click_core::drives::state::Flags;
 use click_core::ports::{DriveCommand, DriveError, DriveHost};
 use tokio::sync::mpsc;
 
 use crate::server::App;
+use running::Running;
 
 enum Command {
     Apply(String),
@@ -17,12 +26,14 @@ enum Command {
     Sync(String, String),
 }
 
-/// The port: queues commands for the manager's loop; object commands go straight to the
-/// running drive.
+type Drives = Arc<Mutex<HashMap<String, Arc<Running>>>>;
+
+/// The port: queues configuration changes for the manager's loop; object commands go
+/// straight to the running drive.
 pub struct DriveManager {
     tx: mpsc::UnboundedSender<Command>,
     rx: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
-    running: Arc<Mutex<HashMap<String, ()>>>,
+    running: Drives,
 }
 
 impl DriveManager {
@@ -34,12 +45,31 @@ impl DriveManager {
             running: Arc::default(),
         }
     }
+
+    fn get(&self, drive_id: &str) -> Option<Arc<Running>> {
+        lock(&self.running).get(drive_id).cloned()
+    }
 }
 
 impl Default for DriveManager {
     fn default() -> Self {
         DriveManager::new()
     }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn io_error(e: std::io::Error) -> DriveError {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => DriveError::NotFound,
+        _ => DriveError::Failed(e.to_string()),
+    }
+}
+
+fn errno(e: fuser::Errno) -> DriveError {
+    io_error(std::io::Error::from_raw_os_error(i32::from(e)))
 }
 
 impl DriveHost for DriveManager {
@@ -63,21 +93,50 @@ impl DriveHost for DriveManager {
     async fn object(
         &self,
         drive_id: &str,
-        _rel: &str,
-        _command: DriveCommand,
+        rel: &str,
+        command: DriveCommand,
     ) -> Result<(), DriveError> {
-        if !self
-            .running
-            .lock()
-            .expect("drives lock")
-            .contains_key(drive_id)
-        {
-            return Err(DriveError::NotRunning);
+        let r = self.get(drive_id).ok_or(DriveError::NotRunning)?;
+        let rel = rel.to_string();
+        match command {
+            DriveCommand::Hydrate | DriveCommand::Pin => {
+                if command == DriveCommand::Pin {
+                    r.mounted.pin(&rel);
+                }
+                // Queued: the call answers once the download has started.
+                tokio::spawn(async move {
+                    if let Err(e) = r.mounted.hydrate(&rel).await {
+                        tracing::warn!(drive = %r.drive.id, path = %rel, "hydration failed: {e:?}");
+                    }
+                });
+                Ok(())
+            }
+            DriveCommand::Unpin => {
+                r.mounted.unpin(&rel);
+                r.mounted.evict(&rel).await.map(drop).map_err(errno)
+            }
+            DriveCommand::Evict => match r.mounted.evict(&rel).await {
+                Ok(true) => Ok(()),
+                Ok(false) => Err(DriveError::Failed(
+                    "the file is open or has changes not uploaded yet; it stays cached".into(),
+                )),
+                Err(e) => Err(errno(e)),
+            },
+            // Through the mount, so that its caches and the bucket change together.
+            DriveCommand::Delete => {
+                let path = Path::new(&r.drive.local_path).join(&rel);
+                let meta = tokio::fs::metadata(&path).await.map_err(io_error)?;
+                if meta.is_dir() {
+                    tokio::fs::remove_dir_all(&path).await.map_err(io_error)
+                } else {
+                    tokio::fs::remove_file(&path).await.map_err(io_error)
+                }
+            }
         }
-        Err(DriveError::NotRunning)
     }
-    fn rename_pending(&self, _drive_id: &str, _rel: &str) -> bool {
-        false
+    fn rename_pending(&self, drive_id: &str, rel: &str) -> bool {
+        self.get(drive_id)
+            .is_some_and(|r| r.mounted.rename_pending(rel))
     }
 }
 
@@ -96,10 +155,67 @@ fn open_in_file_manager(path: &str) -> Result<(), String> {
         .map_err(|e| format!("xdg-open failed: {e}"))
 }
 
+/// Stops drive `id` if it runs: unmounted off the runtime's threads (the kernel may wait on
+/// the mount's own callbacks).
+async fn stop(running: &Drives, id: &str) {
+    let old = lock(running).remove(id);
+    if let Some(old) = old {
+        let _ = tokio::task::spawn_blocking(move || {
+            if let Ok(r) = Arc::try_unwrap(old) {
+                r.mounted.unmount();
+            }
+        })
+        .await;
+    }
+}
+
+/// Brings drive `id` in line with its stored configuration.
+async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
+    let store = &app.agent.ports.store;
+    let drive = match click_core::drives::drive::get(store, id) {
+        Ok(d) => d,
+        Err(e) => return tracing::error!(drive = %id, "cannot read the drive: {e:?}"),
+    };
+    if let (Some(d), Some(r)) = (&drive, lock(running).get(id))
+        && *d == r.drive
+        && d.active
+    {
+        return;
+    }
+    stop(running, id).await;
+    let Some(drive) = drive.filter(|d| d.active) else {
+        return;
+    };
+    let (app2, d2) = (app.clone(), drive.clone());
+    let started = tokio::task::spawn_blocking(move || running::start(&app2, &d2))
+        .await
+        .unwrap_or_else(|e| Err(format!("the mount task failed: {e}")));
+    let journal = app.agent.drive_journal();
+    match started {
+        Ok(r) => {
+            tracing::info!(drive = %id, path = %drive.local_path, "drive mounted");
+            let _ = journal.update(&drive, "", |f| {
+                f.is_dir = true;
+                f.flags = Flags::NORMAL;
+                f.error.clear();
+            });
+            lock(running).insert(id.to_string(), Arc::new(r));
+        }
+        Err(why) => {
+            tracing::error!(drive = %id, "drive not started: {why}");
+            let _ = journal.update(&drive, "", |f| {
+                f.is_dir = true;
+                f.flags = Flags::ERROR;
+                f.error = why;
+            });
+        }
+    }
+}
+
 /// Runs the manager until the process ends, starting the stored active drives.
 pub fn spawn(app: Arc<App>) {
     let manager = &app.agent.ports.drives;
-    let Some(mut rx) = manager.rx.lock().expect("drives lock").take() else {
+    let Some(mut rx) = lock(&manager.rx).take() else {
         return;
     };
     if let Ok(drives) = click_core::drives::drive::all(&app.agent.ports.store) {
@@ -107,16 +223,43 @@ pub fn spawn(app: Arc<App>) {
             manager.apply(&d.id);
         }
     }
+    let running = manager.running.clone();
     tokio::spawn(async move {
         while let Some(command) = rx.recv().await {
             match command {
-                Command::Apply(id) => tracing::info!(drive = %id, "drive configured"),
+                Command::Apply(id) => apply(&app, &running, &id).await,
                 Command::Remove(id, cache) => {
-                    tracing::info!(drive = %id, "drive removed");
+                    stop(&running, &id).await;
                     let _ = tokio::fs::remove_dir_all(cache).await;
+                    tracing::info!(drive = %id, "drive removed");
                 }
-                Command::Sync(id, rel) => tracing::info!(drive = %id, %rel, "sync requested"),
+                Command::Sync(id, rel) => {
+                    if let Some(r) = lock(&running).get(&id).cloned() {
+                        r.mounted.refresh(&rel);
+                    }
+                }
             }
         }
     });
+}
+
+/// On exit: waits (up to `grace`) for every drive's pending uploads, then unmounts them all.
+pub async fn shutdown(app: &App, grace: Duration) {
+    let drives: Vec<(String, Arc<Running>)> = lock(&app.agent.ports.drives.running)
+        .iter()
+        .map(|(id, r)| (id.clone(), r.clone()))
+        .collect();
+    for (id, r) in &drives {
+        if !r.mounted.flush(grace).await {
+            tracing::warn!(drive = %id, "uploads still pending at exit; they resume at the next start");
+        }
+    }
+    drop(drives);
+    let ids: Vec<String> = lock(&app.agent.ports.drives.running)
+        .keys()
+        .cloned()
+        .collect();
+    for id in ids {
+        stop(&app.agent.ports.drives.running, &id).await;
+    }
 }

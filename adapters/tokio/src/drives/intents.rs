@@ -1,0 +1,156 @@
+//! What a drive still owes the bucket, kept beside its cache so that a killed agent finishes
+//! it at the next start: a file with changes not uploaded (`pending/<inode>`, its bytes in
+//! `data/<inode>`), and a folder rename still moving objects (`renames/<id>`). Each record
+//! is written whole (a temporary file renamed over it). The agent being killed loses
+//! neither; a power cut may lose what the page cache held, as for any unsynced write.
+
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Pending {
+    /// The key the bytes go to.
+    pub key: String,
+    /// Its relative path, for file states.
+    pub rel: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Rename {
+    pub from: String,
+    pub to: String,
+}
+
+/// A pending upload left by an earlier run, its bytes moved out of the way of this run's.
+pub struct Recovered {
+    pub pending: Pending,
+    pub data: PathBuf,
+    record: PathBuf,
+}
+
+impl Recovered {
+    pub fn done(self) {
+        let _ = std::fs::remove_file(&self.data);
+        let _ = std::fs::remove_file(&self.record);
+    }
+}
+
+/// What an earlier run left: pending uploads, and unfinished renames by id.
+pub type Left = (Vec<Recovered>, Vec<(u64, Rename)>);
+
+pub struct Intents {
+    root: PathBuf,
+    next: AtomicU64,
+}
+
+fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension("tmp");
+    std::fs::write(&tmp, bytes)?;
+    std::fs::rename(tmp, path)
+}
+
+fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
+    serde_json::from_slice(&std::fs::read(path).ok()?).ok()
+}
+
+fn records(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    let mut out: Vec<PathBuf> = entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "json"))
+        .collect();
+    out.sort();
+    out
+}
+
+impl Intents {
+    pub fn new(cache_dir: &Path) -> Intents {
+        Intents {
+            root: cache_dir.to_path_buf(),
+            next: AtomicU64::new(0),
+        }
+    }
+
+    fn dir(&self, name: &str) -> PathBuf {
+        self.root.join(name)
+    }
+
+    /// Makes the folders; hands back what an earlier run left: its pending uploads (their
+    /// bytes moved to `recovered/`) and its unfinished renames. Then empties `data/`.
+    pub fn open(&self) -> std::io::Result<Left> {
+        for d in ["pending", "renames", "recovered", "data"] {
+            std::fs::create_dir_all(self.dir(d))?;
+        }
+        let stamp = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos());
+        for (i, record) in records(&self.dir("pending")).into_iter().enumerate() {
+            let Some(ino) = record
+                .file_stem()
+                .and_then(|s| s.to_str())
+                .map(String::from)
+            else {
+                continue;
+            };
+            let name = format!("{stamp}-{i}");
+            let data = self.dir("data").join(&ino);
+            if data.exists() {
+                std::fs::rename(&data, self.dir("recovered").join(&name))?;
+                std::fs::rename(&record, self.dir("recovered").join(format!("{name}.json")))?;
+            } else {
+                std::fs::remove_file(&record)?;
+            }
+        }
+        let recovered = records(&self.dir("recovered"))
+            .into_iter()
+            .filter_map(|record| {
+                Some(Recovered {
+                    pending: read(&record)?,
+                    data: record.with_extension(""),
+                    record,
+                })
+            })
+            .collect();
+        let renames: Vec<(u64, Rename)> = records(&self.dir("renames"))
+            .into_iter()
+            .filter_map(|p| {
+                let id = p.file_stem()?.to_str()?.parse().ok()?;
+                Some((id, read(&p)?))
+            })
+            .collect();
+        let next = renames.iter().map(|(id, _)| id + 1).max().unwrap_or(0);
+        self.next.store(next, Ordering::Relaxed);
+        std::fs::remove_dir_all(self.dir("data"))?;
+        std::fs::create_dir_all(self.dir("data"))?;
+        Ok((recovered, renames))
+    }
+
+    pub fn record(&self, ino: u64, pending: &Pending) -> std::io::Result<()> {
+        let bytes = serde_json::to_vec(pending).map_err(std::io::Error::other)?;
+        write_whole(&self.dir("pending").join(format!("{ino}.json")), &bytes)
+    }
+
+    pub fn clear(&self, ino: u64) {
+        let _ = std::fs::remove_file(self.dir("pending").join(format!("{ino}.json")));
+    }
+
+    pub fn record_rename(&self, from: &str, to: &str) -> std::io::Result<u64> {
+        let id = self.next.fetch_add(1, Ordering::Relaxed);
+        let rename = Rename {
+            from: from.to_string(),
+            to: to.to_string(),
+        };
+        let bytes = serde_json::to_vec(&rename).map_err(std::io::Error::other)?;
+        write_whole(&self.dir("renames").join(format!("{id:020}.json")), &bytes)?;
+        Ok(id)
+    }
+
+    pub fn clear_rename(&self, id: u64) {
+        let _ = std::fs::remove_file(self.dir("renames").join(format!("{id:020}.json")));
+    }
+}

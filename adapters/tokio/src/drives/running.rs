@@ -1,0 +1,95 @@
+//! A drive the desktop runs: its VirtualDrive mount, with file states going to the core's
+//! journal (and from there to `/statechange`).
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use click_core::drives::drive::{CloudDrive, LOCAL_PATH, READ};
+use click_core::drives::state::Flags;
+
+use super::fs::{self, DriveEvents, MountSpec, Mounted};
+use crate::server::App;
+
+/// How long a listing or an attribute is trusted before the bucket is asked again; the
+/// drive's own poll interval bounds it.
+const MAX_LISTING_TTL: Duration = Duration::from_secs(10);
+
+/// File states of one drive, journaled by the core.
+struct Journal {
+    app: Arc<App>,
+    drive: CloudDrive,
+}
+
+impl DriveEvents for Journal {
+    fn state(&self, rel_path: &str, flags: Flags) {
+        let journal = self.app.agent.drive_journal();
+        if let Err(e) = journal.set_flags(&self.drive, rel_path, flags) {
+            tracing::warn!(drive = %self.drive.id, path = rel_path, "cannot journal a file state: {e:?}");
+        }
+    }
+
+    fn removed(&self, rel_path: &str) {
+        let journal = self.app.agent.drive_journal();
+        if let Err(e) = journal.remove(&self.drive, rel_path) {
+            tracing::warn!(drive = %self.drive.id, path = rel_path, "cannot journal a removal: {e:?}");
+        }
+    }
+}
+
+/// A running drive.
+pub struct Running {
+    /// The configuration it was started with: a changed one restarts it.
+    pub drive: CloudDrive,
+    pub mounted: Mounted,
+}
+
+/// Mounts `drive`; the reason it could not, for the log and the journal.
+pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
+    if drive.drive_type == LOCAL_PATH {
+        return Err("LocalPath drives (driveType 2) are not synced by this agent yet".into());
+    }
+    let store = &app.agent.ports.store;
+    let target = click_core::drives::drive::target(store, &app.agent.ports.secrets, drive)
+        .map_err(|e| format!("its cloud account cannot be used: {e:?}"))?;
+    let provider = app
+        .agent
+        .ports
+        .cloud
+        .provider(&target)
+        .map_err(|e| format!("its provider cannot be reached: {e:?}"))?;
+    let spec = MountSpec {
+        mount_point: PathBuf::from(&drive.local_path),
+        cache_dir: PathBuf::from(&drive.permanent_local_path),
+        bucket: drive.storage_name.clone(),
+        prefix: drive.prefix.clone(),
+        read_only: drive.permission_type == READ,
+        allow_delete: drive.allow_delete,
+        // 0: no limit (README).
+        max_cache_bytes: if drive.maximum_cache_size == 0 {
+            u64::MAX
+        } else {
+            drive.maximum_cache_size
+        },
+        rotational_cache: drive.rotational_cache,
+        chunk_size: drive.transfer_options.chunk_size,
+        concurrent_chunks: drive.transfer_options.concurrent_chunks as usize,
+        objects_per_folder: drive.objects_per_folder as usize,
+        listing_ttl: MAX_LISTING_TTL.min(Duration::from_secs(drive.sync_interval_seconds.into())),
+    };
+    let events = Arc::new(Journal {
+        app: app.clone(),
+        drive: drive.clone(),
+    });
+    let mounted = fs::mount(
+        spec,
+        Arc::new(provider),
+        tokio::runtime::Handle::current(),
+        events,
+    )
+    .map_err(|e| format!("cannot mount at {}: {e}", drive.local_path))?;
+    Ok(Running {
+        drive: drive.clone(),
+        mounted,
+    })
+}

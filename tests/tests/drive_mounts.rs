@@ -1,0 +1,399 @@
+//! Cloud drives mounted through FUSE by the agent binary, over a real S3 server (s3s-fs):
+//! the bucket read as a folder, writes uploaded after close (fsync waits for them), renames
+//! of files and folders, deletes, truncation, a large file read at random offsets,
+//! read-only and no-delete drives, pin/hydrate/evict through the object routes with the
+//! cache held to `maximumCacheSize`, `/statechange` frames, and uploads an agent killed with
+//! `kill -9` owed, finished by the next start on the stale mount it left.
+
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use click_blackbox::s3::S3Server;
+use click_blackbox::{Account, Agent, Options, Value, desktop_only, docs, encode, json};
+
+const BUCKET: &str = "my-bucket";
+
+/// Unmounts what a test mounted, however it ends (an agent killed by the test harness leaves
+/// its mount behind).
+struct Unmount(PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount")
+            .arg("-l")
+            .arg(&self.0)
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn s3_with_files() -> S3Server {
+    let s3 = S3Server::start();
+    s3.put(BUCKET, "photos/file.jpg", b"0123456789");
+    s3.put(BUCKET, "photos/2026/a.txt", b"a");
+    s3.put(BUCKET, "docs/readme.md", b"# hi");
+    s3
+}
+
+/// A drive on `s3` for the account `a`, with `changes` over the docs' insert example; waits
+/// until it is mounted and returns its mount point.
+fn mounted_drive(agent: &Agent, a: &Account, s3: &S3Server, changes: Value) -> (Value, Unmount) {
+    let cloud = click_blackbox::insert_cloud_account(agent, &a.token, s3.account("s3"));
+    let mut body = docs::example("management.md", "### Insert Cloud Drive");
+    body["account"]["id"] = json!(cloud);
+    for (k, v) in changes.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let d = a.post("/management/clouddrive", body).expect(200).json();
+    let root = PathBuf::from(d["localPath"].as_str().unwrap());
+    wait_until("the mount", Duration::from_secs(20), || is_mounted(&root));
+    (d, Unmount(root))
+}
+
+fn is_mounted(path: &Path) -> bool {
+    // The kernel writes a space in a mount point as `\040`.
+    let escaped = path.to_str().unwrap().replace(' ', "\\040");
+    std::fs::read_to_string("/proc/self/mounts").is_ok_and(|m| {
+        m.lines()
+            .any(|l| l.split(' ').nth(1) == Some(escaped.as_str()))
+    })
+}
+
+fn names(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    v.sort();
+    v
+}
+
+/// Deterministic bytes, different at every offset.
+fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
+#[test]
+fn a_stream_drive_shows_the_bucket_and_carries_changes_back() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = s3_with_files();
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let mut states = agent
+        .ws(&format!("/statechange?token={}", a.token), &[])
+        .expect("statechange");
+    let (_d, mount) = mounted_drive(&agent, &a, &s3, json!({}));
+    let root = &mount.0;
+
+    assert_eq!(names(root), ["docs", "photos"]);
+    assert_eq!(names(&root.join("photos")), ["2026", "file.jpg"]);
+    assert_eq!(
+        std::fs::read(root.join("photos/file.jpg")).unwrap(),
+        b"0123456789"
+    );
+    assert_eq!(
+        std::fs::metadata(root.join("docs/readme.md"))
+            .unwrap()
+            .len(),
+        4
+    );
+
+    // A new file: close() returns before the upload; fsync() waits for it.
+    let mut f = std::fs::File::create(root.join("new.txt")).unwrap();
+    f.write_all(b"written through the mount").unwrap();
+    f.sync_all().unwrap();
+    assert_eq!(
+        std::fs::read(s3.path(BUCKET, "new.txt")).unwrap(),
+        b"written through the mount"
+    );
+    drop(f);
+    std::fs::write(root.join("closed.txt"), b"after close").unwrap();
+    wait_until("the upload after close", Duration::from_secs(10), || {
+        std::fs::read(s3.path(BUCKET, "closed.txt")).is_ok_and(|b| b == b"after close")
+    });
+
+    // Overwrite, append and truncate an object that was in the bucket.
+    std::fs::write(root.join("docs/readme.md"), b"# replaced").unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .append(true)
+        .open(root.join("photos/file.jpg"))
+        .unwrap();
+    f.write_all(b"+more").unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    assert_eq!(
+        std::fs::read(s3.path(BUCKET, "photos/file.jpg")).unwrap(),
+        b"0123456789+more"
+    );
+    let f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(root.join("photos/file.jpg"))
+        .unwrap();
+    f.set_len(4).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    assert_eq!(
+        std::fs::read(s3.path(BUCKET, "photos/file.jpg")).unwrap(),
+        b"0123"
+    );
+    wait_until("the overwrite", Duration::from_secs(10), || {
+        std::fs::read(s3.path(BUCKET, "docs/readme.md")).is_ok_and(|b| b == b"# replaced")
+    });
+
+    // Folders, renames, deletes.
+    std::fs::create_dir(root.join("made")).unwrap();
+    assert!(
+        s3.path(BUCKET, "made").is_dir(),
+        "the folder marker is in the bucket"
+    );
+    std::fs::rename(root.join("new.txt"), root.join("made/renamed.txt")).unwrap();
+    assert!(!s3.exists(BUCKET, "new.txt"));
+    assert_eq!(
+        std::fs::read(s3.path(BUCKET, "made/renamed.txt")).unwrap(),
+        b"written through the mount"
+    );
+    std::fs::rename(root.join("photos"), root.join("pictures")).unwrap();
+    assert_eq!(names(&root.join("pictures")), ["2026", "file.jpg"]);
+    assert_eq!(
+        std::fs::read(root.join("pictures/2026/a.txt")).unwrap(),
+        b"a"
+    );
+    wait_until("the folder rename", Duration::from_secs(15), || {
+        s3.exists(BUCKET, "pictures/2026/a.txt") && !s3.exists(BUCKET, "photos/2026/a.txt")
+    });
+    let status = a.get(&format!(
+        "/management/get_directory_rename_status?path={}",
+        encode(&root.join("photos").display().to_string())
+    ));
+    assert_eq!(status, json!(true), "the rename is over");
+    assert!(!names(root).contains(&"photos".to_string()));
+    std::fs::remove_file(root.join("closed.txt")).unwrap();
+    assert!(!s3.exists(BUCKET, "closed.txt"));
+    assert!(std::fs::remove_dir(root.join("made")).is_err(), "not empty");
+    std::fs::remove_file(root.join("made/renamed.txt")).unwrap();
+    std::fs::remove_dir(root.join("made")).unwrap();
+    assert!(!s3.exists(BUCKET, "made/"));
+
+    // Changes made in the bucket show after the listing's time to live, or at once after
+    // a sync of the folder.
+    s3.put(BUCKET, "docs/from-elsewhere.txt", b"remote");
+    let sync = format!("/management/clouddrive/sync/{}", _d["id"].as_str().unwrap());
+    agent.get(&sync).token(&a.token).send().expect(200);
+    wait_until("the remote change", Duration::from_secs(15), || {
+        root.join("docs/from-elsewhere.txt").exists()
+    });
+
+    // Every change was a frame: the upload of new.txt, then its state back to normal.
+    let path = root.join("new.txt").display().to_string();
+    let mut seen = Vec::new();
+    states.set_timeout(Duration::from_secs(2));
+    while seen.len() < 200 {
+        let Ok(frame) =
+            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| states.next_json()))
+        else {
+            break;
+        };
+        if frame["Path"] == json!(path) {
+            seen.push(frame["State"].as_u64().unwrap());
+        }
+        assert_eq!(frame["StorageName"], BUCKET);
+    }
+    assert!(
+        seen.windows(2).any(|w| w == [4, 0]),
+        "Uploading then Normal for {path}: {seen:?}"
+    );
+}
+
+#[test]
+fn a_large_file_reads_back_at_random_offsets_and_the_cache_stays_in_its_bounds() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let big = pattern(24 << 20, 7);
+    s3.put(BUCKET, "big.bin", &big);
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let limit = 4u64 << 20;
+    let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"maximumCacheSize": limit}));
+    let root = &mount.0;
+    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+
+    let mut f = std::fs::File::open(root.join("big.bin")).unwrap();
+    let mut offsets = pattern(64, 3).into_iter().map(|b| u64::from(b) * 97_001);
+    for _ in 0..64 {
+        let at = offsets.next().unwrap() % (big.len() as u64 - 5000);
+        let mut buf = vec![0u8; 5000];
+        f.seek(SeekFrom::Start(at)).unwrap();
+        f.read_exact(&mut buf).unwrap();
+        assert_eq!(buf, big[at as usize..at as usize + 5000], "at {at}");
+        assert!(
+            cache_bytes(&cache) <= limit + (1 << 20),
+            "cache over its limit"
+        );
+    }
+    let mut all = Vec::new();
+    std::fs::File::open(root.join("big.bin"))
+        .unwrap()
+        .read_to_end(&mut all)
+        .unwrap();
+    assert!(all == big, "a sequential read gives the object's bytes");
+    assert!(
+        cache_bytes(&cache) <= limit + (1 << 20) * 2,
+        "cache over its limit"
+    );
+
+    // Written through the mount: a multipart upload (the drive's 5 MB chunks).
+    let written = pattern(11 << 20, 11);
+    let mut w = std::fs::File::create(root.join("written.bin")).unwrap();
+    w.write_all(&written).unwrap();
+    w.sync_all().unwrap();
+    assert!(std::fs::read(s3.path(BUCKET, "written.bin")).unwrap() == written);
+}
+
+/// Bytes the cache folder's files hold on disk (holes not counted).
+fn cache_bytes(dir: &Path) -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    let Ok(entries) = std::fs::read_dir(dir.join("data")) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .filter_map(|e| e.metadata().ok())
+        .map(|m| m.blocks() * 512)
+        .sum()
+}
+
+#[test]
+fn read_only_and_no_delete_drives_refuse_what_they_must() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = s3_with_files();
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let (_r, ro) = mounted_drive(
+        &agent,
+        &a,
+        &s3,
+        json!({"name": "Read Only", "driveName": "R", "permissionType": 1}),
+    );
+    let e = std::fs::write(ro.0.join("x.txt"), b"x").unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(30), "EROFS: {e}");
+    assert_eq!(std::fs::read(ro.0.join("docs/readme.md")).unwrap(), b"# hi");
+
+    let (_n, nd) = mounted_drive(
+        &agent,
+        &a,
+        &s3,
+        json!({"name": "Keep", "driveName": "K", "allowDelete": false}),
+    );
+    let e = std::fs::remove_file(nd.0.join("docs/readme.md")).unwrap_err();
+    assert_eq!(e.raw_os_error(), Some(1), "EPERM: {e}");
+    assert!(s3.exists(BUCKET, "docs/readme.md"));
+    std::fs::write(nd.0.join("docs/added.txt"), b"added").unwrap();
+    wait_until("the upload", Duration::from_secs(10), || {
+        s3.exists(BUCKET, "docs/added.txt")
+    });
+}
+
+#[test]
+fn pins_hydrate_and_evictions_go_through_the_object_routes() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = s3_with_files();
+    let blob = pattern(3 << 20, 5);
+    s3.put(BUCKET, "docs/blob.bin", &blob);
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let (d, mount) = mounted_drive(&agent, &a, &s3, json!({}));
+    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let file = mount.0.join("docs/blob.bin").display().to_string();
+    let q = |route: &str| format!("/management/{route}?path={}", encode(&file));
+
+    let get = |path: String| agent.get(&path).token(&a.token).send().expect(200);
+    get(q("object_make_offline"));
+    wait_until("the hydration", Duration::from_secs(10), || {
+        cache_bytes(&cache) >= blob.len() as u64
+    });
+    let refused = a.post(&q("object_remove_from_cache"), json!({}));
+    assert_eq!(
+        refused.status,
+        499,
+        "a pinned file stays: {}",
+        refused.text()
+    );
+    a.post(&q("object_remove_offline"), json!({})).expect(200);
+    wait_until("the eviction", Duration::from_secs(10), || {
+        cache_bytes(&cache) == 0
+    });
+    get(q("object_download"));
+    wait_until("the download", Duration::from_secs(10), || {
+        cache_bytes(&cache) >= blob.len() as u64
+    });
+    a.post(&q("object_remove_from_cache"), json!({}))
+        .expect(200);
+    assert_eq!(cache_bytes(&cache), 0);
+    assert!(
+        std::fs::read(&file).unwrap() == blob,
+        "fetched again on demand"
+    );
+    a.post(&q("object_delete"), json!({})).expect(200);
+    assert!(!s3.exists(BUCKET, "docs/blob.bin"));
+}
+
+#[test]
+fn uploads_a_killed_agent_owed_are_finished_by_the_next_start() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let mut s3 = s3_with_files();
+    let data = tempfile::tempdir().unwrap();
+    let options = || Options {
+        data_dir: Some(data.path().to_path_buf()),
+        ..Options::default()
+    };
+    let agent = Agent::start_with(options());
+    let a = Account::new(&agent, "owner@example.com");
+    let (_d, mount) = mounted_drive(&agent, &a, &s3, json!({}));
+    let _ = names(&mount.0);
+    // The server goes down under the drive: the upload cannot finish before the kill.
+    s3.stop();
+    let body = pattern(300_000, 9);
+    std::fs::write(mount.0.join("owed.bin"), &body).unwrap();
+    std::thread::sleep(Duration::from_millis(300));
+    agent.kill();
+    s3.resume();
+    assert!(!s3.exists(BUCKET, "owed.bin"));
+
+    let again = Agent::start_with(options());
+    wait_until("the owed upload", Duration::from_secs(20), || {
+        std::fs::read(s3.path(BUCKET, "owed.bin")).is_ok_and(|b| b == body)
+    });
+    wait_until(
+        "the mount, over the stale one",
+        Duration::from_secs(20),
+        || std::fs::read(mount.0.join("owed.bin")).is_ok_and(|b| b == body),
+    );
+    drop(again);
+}
