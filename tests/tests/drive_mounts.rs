@@ -283,6 +283,17 @@ fn cache_bytes(dir: &Path) -> u64 {
         .sum()
 }
 
+/// Cache files holding bytes.
+fn cached_files(dir: &Path) -> usize {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::read_dir(dir.join("data")).map_or(0, |entries| {
+        entries
+            .flatten()
+            .filter(|e| e.metadata().is_ok_and(|m| m.blocks() > 0))
+            .count()
+    })
+}
+
 #[test]
 fn read_only_and_no_delete_drives_refuse_what_they_must() {
     if desktop_only("FUSE mounts") {
@@ -396,4 +407,47 @@ fn uploads_a_killed_agent_owed_are_finished_by_the_next_start() {
         || std::fs::read(mount.0.join("owed.bin")).is_ok_and(|b| b == body),
     );
     drop(again);
+}
+
+#[test]
+fn a_mirror_drive_holds_every_file_and_refuses_a_cache_too_small() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = s3_with_files();
+    let blob = pattern(2 << 20, 13);
+    s3.put(BUCKET, "docs/deep/blob.bin", &blob);
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let cloud = click_blackbox::insert_cloud_account(&agent, &a.token, s3.account("s3"));
+    let mut body = docs::example("management.md", "### Insert Cloud Drive");
+    body["account"]["id"] = json!(cloud);
+    body["syncType"] = json!(2);
+    body["maximumCacheSize"] = json!(1 << 20);
+    let refused = a.post("/management/clouddrive", body.clone());
+    assert_eq!(refused.status, 499, "{}", refused.text());
+    assert!(
+        refused.text().contains("maximumCacheSize"),
+        "{}",
+        refused.text()
+    );
+
+    let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"syncType": 2}));
+    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let total = (blob.len() + 10 + 1 + 4) as u64;
+    wait_until("the mirror", Duration::from_secs(20), || {
+        cache_bytes(&cache) >= total
+    });
+    s3.put(BUCKET, "docs/later.txt", b"later");
+    let sync = format!("/management/clouddrive/sync/{}", d["id"].as_str().unwrap());
+    agent.get(&sync).token(&a.token).send().expect(200);
+    // Five files, each with its bytes in the cache, before anything reads them.
+    wait_until("the new file mirrored", Duration::from_secs(20), || {
+        cached_files(&cache) == 5
+    });
+    assert_eq!(
+        std::fs::read(mount.0.join("docs/later.txt")).unwrap(),
+        b"later"
+    );
+    assert!(std::fs::read(mount.0.join("docs/deep/blob.bin")).unwrap() == blob);
 }

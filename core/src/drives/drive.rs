@@ -10,7 +10,7 @@ use super::paths::{self, normalize_prefix};
 use crate::config::{CoreConfig, TransferOptions};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::json::{max_len, null_as_default};
-use crate::ports::{CloudTarget, SecretBox, Store};
+use crate::ports::{CloudTarget, ObjectStorage, SecretBox, Store};
 use crate::store::keys::{DRIVE_CONFIGS, DRIVE_CONFIGS_BY_LETTER, DRIVE_CONFIGS_BY_NAME};
 use crate::store::{Batch, scan_all};
 use crate::transfers::paths::checked;
@@ -403,6 +403,55 @@ fn place(d: &mut CloudDrive, config: &CoreConfig) -> ApiResult<()> {
 /// The credentials of the drive's cloud account, for one provider call.
 pub fn target(store: &impl Store, secrets: &SecretBox, d: &CloudDrive) -> ApiResult<CloudTarget> {
     crate::cloud::account::in_account(store, &d.owner_account_id, &d.account.id)?.target(secrets)
+}
+
+/// A Mirror drive keeps every object of its bucket (or prefix) in its cache: refused when
+/// `maximumCacheSize` (bytes, 0 for no limit) cannot hold them. The walk stops as soon as the
+/// objects seen exceed the limit.
+pub async fn check_mirror_fits(
+    storage: &impl ObjectStorage,
+    target: &CloudTarget,
+    d: &CloudDrive,
+) -> ApiResult<()> {
+    if d.sync_type != MIRROR || d.maximum_cache_size == 0 {
+        return Ok(());
+    }
+    let mut folders = alloc::vec![normalize_prefix(&d.prefix)];
+    let mut total = 0u64;
+    while let Some(folder) = folders.pop() {
+        let mut continuation: Option<String> = None;
+        loop {
+            let page = storage
+                .list_objects(
+                    target,
+                    &d.storage_name,
+                    &folder,
+                    continuation.as_deref(),
+                    1000,
+                )
+                .await
+                .map_err(|e| crate::cloud::storage_error(target.cloud_type, e))?;
+            for o in page.objects {
+                if o.is_folder {
+                    folders.push(o.key);
+                } else {
+                    total += o.size;
+                }
+            }
+            if total > d.maximum_cache_size {
+                return Err(ApiError::invalid(format!(
+                    "A Mirror drive keeps every file in its cache, and '{}' holds more than \
+                     maximumCacheSize ({} bytes): raise it (0 for no limit) or use Stream (1).",
+                    d.storage_name, d.maximum_cache_size
+                )));
+            }
+            continuation = page.continuation;
+            if continuation.is_none() {
+                break;
+            }
+        }
+    }
+    Ok(())
 }
 
 /// The name of a drive of the agent backed by cloud account `cloud_account_id`, if any.

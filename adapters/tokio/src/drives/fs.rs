@@ -419,7 +419,7 @@ impl DriveFs {
 /// A mounted drive.
 pub struct Mounted {
     pub vfs: Arc<Vfs>,
-    session: fuser::BackgroundSession,
+    session: std::sync::Mutex<Option<fuser::BackgroundSession>>,
 }
 
 impl Mounted {
@@ -455,12 +455,18 @@ impl Mounted {
         self.vfs.settle(None, grace).await
     }
 
-    /// Unmounts (the kernel waits for requests in flight).
-    pub fn unmount(self) {
-        let path = self.vfs.spec.mount_point.clone();
-        if let Err(e) = self.session.umount_and_join() {
+    /// Unmounts (the kernel waits for requests in flight); once.
+    pub fn unmount(&self) {
+        let session = self
+            .session
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
+        let Some(session) = session else { return };
+        let path = &self.vfs.spec.mount_point;
+        if let Err(e) = session.umount_and_join() {
             tracing::warn!(path = %path.display(), "unmount: {e}");
-            detach(&path);
+            detach(path);
         }
     }
 }
@@ -521,5 +527,8 @@ pub fn mount(
     config.mount_options = options;
     config.n_threads = Some(2);
     let session = fuser::spawn_mount(fs, &mount_point, &config)?;
-    Ok(Mounted { vfs, session })
+    Ok(Mounted {
+        vfs,
+        session: std::sync::Mutex::new(Some(session)),
+    })
 }

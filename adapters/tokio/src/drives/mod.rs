@@ -13,6 +13,7 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use click_core::drives::drive::MIRROR;
 use click_core::drives::state::Flags;
 use click_core::ports::{DriveCommand, DriveError, DriveHost};
 use tokio::sync::mpsc;
@@ -160,12 +161,8 @@ fn open_in_file_manager(path: &str) -> Result<(), String> {
 async fn stop(running: &Drives, id: &str) {
     let old = lock(running).remove(id);
     if let Some(old) = old {
-        let _ = tokio::task::spawn_blocking(move || {
-            if let Ok(r) = Arc::try_unwrap(old) {
-                r.mounted.unmount();
-            }
-        })
-        .await;
+        // Even while a command still holds the drive: its calls then fail cleanly.
+        let _ = tokio::task::spawn_blocking(move || old.stop()).await;
     }
 }
 
@@ -199,7 +196,11 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
                 f.flags = Flags::NORMAL;
                 f.error.clear();
             });
-            lock(running).insert(id.to_string(), Arc::new(r));
+            let r = Arc::new(r);
+            if drive.sync_type == MIRROR {
+                r.keep_mirrored();
+            }
+            lock(running).insert(id.to_string(), r);
         }
         Err(why) => {
             tracing::error!(drive = %id, "drive not started: {why}");
@@ -235,7 +236,7 @@ pub fn spawn(app: Arc<App>) {
                 }
                 Command::Sync(id, rel) => {
                     if let Some(r) = lock(&running).get(&id).cloned() {
-                        r.mounted.refresh(&rel);
+                        r.sync(&rel);
                     }
                 }
             }

@@ -2,7 +2,7 @@
 //! journal (and from there to `/statechange`).
 
 use std::path::PathBuf;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use click_core::drives::drive::{CloudDrive, LOCAL_PATH, READ};
@@ -42,6 +42,46 @@ pub struct Running {
     /// The configuration it was started with: a changed one restarts it.
     pub drive: CloudDrive,
     pub mounted: Mounted,
+    /// The Mirror drive's task that keeps everything hydrated, and its wake-up call.
+    keeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
+    wake: Arc<tokio::sync::Notify>,
+}
+
+impl Running {
+    /// A Mirror drive holds every file: pinned, fetched now and after every poll.
+    pub fn keep_mirrored(&self) {
+        let vfs = self.mounted.vfs.clone();
+        let wake = self.wake.clone();
+        let every = Duration::from_secs(self.drive.sync_interval_seconds.max(1).into());
+        let task = tokio::spawn(async move {
+            loop {
+                vfs.pin("", true);
+                vfs.refresh("");
+                if let Err(e) = vfs.hydrate(super::tree::ROOT).await {
+                    tracing::warn!(path = %vfs.spec.mount_point.display(), "mirroring: {e:?}");
+                }
+                tokio::select! {
+                    () = tokio::time::sleep(every) => {}
+                    () = wake.notified() => {}
+                }
+            }
+        });
+        *self.keeper.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
+    }
+
+    /// Looks at the bucket again from folder `rel` (a Mirror drive also fetches what is new).
+    pub fn sync(&self, rel: &str) {
+        self.mounted.refresh(rel);
+        self.wake.notify_one();
+    }
+
+    /// Stops mirroring and unmounts.
+    pub fn stop(&self) {
+        if let Some(task) = self.keeper.lock().unwrap_or_else(|e| e.into_inner()).take() {
+            task.abort();
+        }
+        self.mounted.unmount();
+    }
 }
 
 /// Mounts `drive`; the reason it could not, for the log and the journal.
@@ -91,5 +131,7 @@ pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
     Ok(Running {
         drive: drive.clone(),
         mounted,
+        keeper: Mutex::default(),
+        wake: Arc::default(),
     })
 }

@@ -648,6 +648,9 @@ impl Vfs {
         if node.local.complete {
             return Ok(());
         }
+        if self.pinned(&node.rel) {
+            lock(&self.cache).set_pinned(&cache_key(ino), true);
+        }
         if !self.ensure(ino, 0, node.size).await? {
             return Err(Errno::ENOSPC);
         }

@@ -144,11 +144,22 @@ pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         cloud_type: 0,
     };
     input.apply(&mut d, Scope::All, cx.config())?;
+    mirror_fits(cx, &d).await?;
     save(cx, &caller, &mut d, None)?;
     Ok(Response::json(&d))
 }
 
-fn change<P: Ports>(cx: &Ctx<'_, P>, scope: Scope) -> ApiResult<Response> {
+/// Checked before the drive is stored, on the account it will use.
+async fn mirror_fits<P: Ports>(cx: &Ctx<'_, P>, d: &CloudDrive) -> ApiResult<()> {
+    if d.sync_type != drive::MIRROR {
+        return Ok(());
+    }
+    let target = account::in_account(cx.store(), &d.owner_account_id, &d.account.id)?
+        .target(cx.ports().secrets())?;
+    drive::check_mirror_fits(cx.ports().objects(), &target, d).await
+}
+
+async fn change<P: Ports>(cx: &Ctx<'_, P>, scope: Scope) -> ApiResult<Response> {
     let caller = caller(cx)?;
     let before = managed(cx, &caller)?;
     let input: DriveInput = cx.body()?;
@@ -159,16 +170,17 @@ fn change<P: Ports>(cx: &Ctx<'_, P>, scope: Scope) -> ApiResult<Response> {
         d.account.id = String::from(id);
     }
     input.apply(&mut d, scope, cx.config())?;
+    mirror_fits(cx, &d).await?;
     save(cx, &caller, &mut d, Some(&before))?;
     Ok(Response::json(&d))
 }
 
 pub async fn update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    change(cx, Scope::All)
+    change(cx, Scope::All).await
 }
 
 pub async fn change_cache<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    change(cx, Scope::CacheOnly)
+    change(cx, Scope::CacheOnly).await
 }
 
 pub async fn open<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
