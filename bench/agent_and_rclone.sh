@@ -1,0 +1,77 @@
+# Sourced by the benchmarks that compare the agent with rclone over one S3 server: starts
+# s3s-fs (bucket "bench") and a release agent with a signed-in user and a cloud account on
+# that server, and exports rclone's remote "s3" for the same server. Sets: work (files, in
+# /dev/shm when it has room for NEED_MIB), data (the agent's data folder, on disk), api,
+# token, account, s3_port, s3_pid, agent_pid. AGENT_CONFIG is appended to the agent's
+# configuration. Callers set `cleanup_extra` for their own cleanup.
+source tests/require.sh
+require rclone
+s3s=target/tools/bin/s3s-fs
+[ -x "$s3s" ] || cargo install -q s3s-fs@0.14.1 --features binary --locked --root target/tools
+cargo build --release -q -p click-tokio
+
+base=/dev/shm
+[ "$(df -m --output=avail /dev/shm 2>/dev/null | tail -1)" -gt $((${NEED_MIB:-4096} + 512)) ] || base=${TMPDIR:-/tmp}
+work=$(mktemp -d "$base/click-bench.XXXXXX")
+# The agent's database stays on disk, where users keep it.
+data=$(mktemp -d "${TMPDIR:-/tmp}/click-bench-data.XXXXXX")
+cleanup_extra() { :; }
+cleanup() { cleanup_extra; kill "${s3_pid:-}" "${agent_pid:-}" 2>/dev/null || true; wait 2>/dev/null || true; rm -rf "$work" "$data"; }
+trap cleanup EXIT
+
+port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
+ak=BENCHACCESSKEY000001; sk=bench/secret/key/0123456789abcdefghijklmn
+s3_port=$(port)
+mkdir -p "$work/s3/bench" "$work/files"
+"$s3s" --host 127.0.0.1 --port "$s3_port" --access-key "$ak" --secret-key "$sk" "$work/s3" > /dev/null 2>&1 &
+s3_pid=$!
+printf "[transfers]\nroots = [\"%s\"]\n%s\n" "$work/files" "${AGENT_CONFIG:-}" > "$work/agent.toml"
+start_agent() {
+  target/release/click-agent serve --listen 127.0.0.1:0 --data-dir "$data" --config "$work/agent.toml" > "$work/agent.out" 2> "$work/agent.err" &
+  agent_pid=$!
+  for _ in $(seq 100); do grep -q 'http://' "$work/agent.out" 2>/dev/null && break; sleep 0.1; done
+  api=$(grep -m1 -o 'http://[0-9.:]*' "$work/agent.out")
+}
+start_agent
+
+json() { python3 -c "import json,sys; print(json.load(sys.stdin)$1)"; }
+# POSTs JSON with the token; on an error status, says why on stderr and fails.
+post() {
+  local out
+  out=$(curl -s --fail-with-body -X POST "$api$1?token=$token" -H 'content-type: application/json' -d "$2") ||
+    { echo "POST $1: $out" >&2; return 22; }
+  echo "$out"
+}
+curl -sf -X POST "$api/authentication/signup" -H 'content-type: application/json' \
+  -d '{"name":"Bench Mark","email":"bench@example.com","password":"benchmark password"}' > /dev/null
+code=$(grep -h '^X-Click-Token:' "$data/outbox/"*.eml | head -1 | tr -d '\r' | awk '{print $2}')
+curl -sf -X POST "$api/authentication/confirm_signup" -H 'content-type: application/json' \
+  -d "{\"email\":\"bench@example.com\",\"token\":\"$code\"}" > /dev/null
+token=$(curl -sf -X POST "$api/authentication/login" -H 'content-type: application/json' \
+  -d '{"username":"bench@example.com","password":"benchmark password","type":16}' | json '["jwtToken"]')
+account=$(post /cloud/insert_account "{\"name\":\"bench\",\"cloudType\":8,\"endpoint\":\"http://127.0.0.1:$s3_port\",\"accessKey\":\"$ak\",\"secretKey\":\"$sk\"}" | json '["id"]')
+
+# rclone's S3 remote "s3", from the environment; this machine's AWS_CA_BUNDLE breaks it.
+export RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENV_AUTH=false
+export RCLONE_CONFIG_S3_ACCESS_KEY_ID=$ak RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=$sk
+export RCLONE_CONFIG_S3_ENDPOINT=http://127.0.0.1:$s3_port RCLONE_CONFIG_S3_REGION=us-east-1
+rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }
+
+now() { date +%s.%N; }
+# Runs an agent transfer and waits for it; prints seconds.
+agent_transfer() { # path body
+  local t0 id status
+  t0=$(now)
+  id=$(post "$1" "$2" | json '["transferId"]')
+  while :; do
+    status=$(curl -sf "$api/cloud/client_transfer/$id/status?token=$token" | json '["status"]')
+    case $status in
+      completed) break ;;
+      failed|cancelled) echo "agent transfer $status" >&2; exit 1 ;;
+    esac
+    sleep 0.02
+  done
+  python3 -c "print($(now) - $t0)"
+}
+timed() { local t0; t0=$(now); "$@" > /dev/null; python3 -c "print($(now) - $t0)"; }
+median() { python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]))' "$@"; }
