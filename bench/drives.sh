@@ -3,7 +3,7 @@
 # same S3 server (s3s-fs), in the same run, on this machine:
 #   bench/drives.sh [SIZE_MIB] [FOLDERS] [WIDE]   (default 1024 MiB, 100 folders of 100 files,
 #                                                  a folder of 100000 objects)
-# Rows: time to the first byte of a SIZE_MIB object (cold), its sequential read cold and warm
+# Rows: time to the first byte of a SIZE_MIB object (data cold, folder listed), its sequential read cold and warm
 # (kernel page cache dropped, the tools' own caches kept), find+stat over FOLDERS x 100 files
 # cold and warm, 1,000 files of 4 KiB created (until all are in the bucket), close() after
 # writing SIZE_MIB; then, for the agent alone, its own download_object of the same object,
@@ -30,25 +30,29 @@ kill "$agent_pid"; wait "$agent_pid" 2>/dev/null || true
 start_agent
 
 # The bucket: one large object, a tree of small files, a wide folder.
-head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/s3/bench/big.bin"
-python3 - "$work/s3/bench" "$folders" "$wide" <<'PY'
+# Put through S3, so that the server stores its ETag (objects dropped into its folder get
+# their MD5 computed again on every GET).
+head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/files/big.bin"
+rclone copyto "$work/files/big.bin" s3:bench/big.bin
+# The wide folder has a bucket of its own: s3s-fs scans a whole bucket for each listing page.
+python3 - "$work/s3" "$folders" "$wide" <<'PY'
 import os, sys
 root, folders, wide = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
 for d in range(folders):
-    os.makedirs(f"{root}/tree/d{d:03}")
+    os.makedirs(f"{root}/bench/tree/d{d:03}")
     for f in range(100):
-        with open(f"{root}/tree/d{d:03}/f{f:03}.txt", "wb") as out:
+        with open(f"{root}/bench/tree/d{d:03}/f{f:03}.txt", "wb") as out:
             out.write(b"x" * 100)
-os.makedirs(f"{root}/wide")
+os.makedirs(f"{root}/wide/wide")
 for i in range(wide):
-    open(f"{root}/wide/o{i:06}", "wb").close()
+    open(f"{root}/wide/wide/o{i:06}", "wb").close()
 PY
 
 mounted() { grep -q " $1 " /proc/mounts; }
 wait_mounted() { for _ in $(seq 200); do mounted "$1" && return 0; sleep 0.05; done; echo "not mounted: $1" >&2; exit 1; }
 drop_page_cache() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-drive_body() { # name letter cache_bytes
-  echo "{\"name\":\"$1\",\"storageName\":\"bench\",\"prefix\":\"\",\"driveName\":\"$2\",\"driveType\":1,\"syncType\":1,\"permissionType\":2,\"allowDelete\":true,\"maximumCacheSize\":$3,\"rotationalCache\":true,\"permanentLocalPath\":\"\$\$\$\",\"account\":{\"id\":\"$account\"}}"
+drive_body() { # name letter cache_bytes [bucket]
+  echo "{\"name\":\"$1\",\"storageName\":\"${4:-bench}\",\"objectsPerFolder\":$wide,\"prefix\":\"\",\"driveName\":\"$2\",\"driveType\":1,\"syncType\":1,\"permissionType\":2,\"allowDelete\":true,\"maximumCacheSize\":$3,\"rotationalCache\":true,\"permanentLocalPath\":\"\$\$\$\",\"account\":{\"id\":\"$account\"}}"
 }
 post /management/clouddrive "$(drive_body bench X 0)" > /dev/null
 wait_mounted "$amnt"
@@ -67,10 +71,12 @@ for d, _, files in os.walk('$1/tree'):
     for n in files: os.stat(os.path.join(d, n))"; }
 
 drop_page_cache
+# Cold data, listed folders: both tools have listed the root (as a file manager would).
+ls "$amnt" "$rmnt" > /dev/null
 a_ttfb=$(ttfb "$amnt"); r_ttfb=$(ttfb "$rmnt")
 a_cold=$(seq_read "$amnt"); r_cold=$(seq_read "$rmnt")
-cmp "$work/s3/bench/big.bin" "$amnt/big.bin"
-cmp "$work/s3/bench/big.bin" "$rmnt/big.bin"
+cmp "$work/files/big.bin" "$amnt/big.bin"
+cmp "$work/files/big.bin" "$rmnt/big.bin"
 drop_page_cache
 a_warm=$(seq_read "$amnt"); r_warm=$(seq_read "$rmnt")
 a_find_cold=$(find_stat "$amnt"); r_find_cold=$(find_stat "$rmnt")
@@ -127,15 +133,18 @@ while f.read(1 << 20): pass
 done = True; t.join(); print(peak)
 PY
 )
+post /management/clouddrive "$(drive_body wide Z 0 wide)" > /dev/null
+wmnt=$data/drives/wide
+wait_mounted "$wmnt"
 rss_peak=0
-python3 -c "import os; os.listdir('$amnt/wide')" &
+python3 -c "import os; print(len(os.listdir('$wmnt/wide')))" > "$work/listed" &
 lister=$!
 while kill -0 "$lister" 2>/dev/null; do
   rss=$(awk '/VmRSS/ {print $2}' "/proc/$agent_pid/status")
   [ "$rss" -gt "$rss_peak" ] && rss_peak=$rss
   sleep 0.05
 done
-listed=$(python3 -c "import os; print(len(os.listdir('$amnt/wide')))")
+listed=$(cat "$work/listed")
 
 mbs() { python3 -c "print(round($size_mib * 1.048576 / $1, 1))"; }
 ms() { python3 -c "print(round($1 * 1000, 1))"; }

@@ -373,40 +373,151 @@ fn pins_hydrate_and_evictions_go_through_the_object_routes() {
     assert!(!s3.exists(BUCKET, "docs/blob.bin"));
 }
 
+/// What a round left to check once the agent is back.
+enum Owed {
+    /// `key` must reach the bucket with these bytes.
+    Upload(String, Vec<u8>),
+    /// Every object of folder `from` must end under `to`, none left behind.
+    Rename(String, String, Vec<Vec<u8>>),
+    /// The pinned file must read whole.
+    Pinned(String, Vec<u8>),
+}
+
+/// `kill -9` of the agent during uploads, folder renames and hydrations, round after round
+/// (CLICK_KILL_ROUNDS, default 21): each restart finishes what the killed agent owed, over
+/// the stale mount it left, and every file is intact.
 #[test]
-fn uploads_a_killed_agent_owed_are_finished_by_the_next_start() {
+fn kill_9_during_uploads_renames_and_hydration_loses_nothing() {
     if desktop_only("FUSE mounts") {
         return;
     }
+    let rounds: usize = std::env::var("CLICK_KILL_ROUNDS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(21);
     let mut s3 = s3_with_files();
     let data = tempfile::tempdir().unwrap();
     let options = || Options {
         data_dir: Some(data.path().to_path_buf()),
         ..Options::default()
     };
-    let agent = Agent::start_with(options());
-    let a = Account::new(&agent, "owner@example.com");
-    let (_d, mount) = mounted_drive(&agent, &a, &s3, json!({}));
-    let _ = names(&mount.0);
-    // The server goes down under the drive: the upload cannot finish before the kill.
-    s3.stop();
-    let body = pattern(300_000, 9);
-    std::fs::write(mount.0.join("owed.bin"), &body).unwrap();
-    std::thread::sleep(Duration::from_millis(300));
-    agent.kill();
-    s3.resume();
-    assert!(!s3.exists(BUCKET, "owed.bin"));
+    let first = Agent::start_with(options());
+    let a = Account::new(&first, "owner@example.com");
+    let token = a.token.clone();
+    let (d, mount) = mounted_drive(&first, &a, &s3, json!({}));
+    let root = mount.0.clone();
+    let sync = format!("/management/clouddrive/sync/{}", d["id"].as_str().unwrap());
+    drop(a);
+    drop(first);
+    let mut owed: Vec<Owed> = Vec::new();
+    for round in 0..=rounds {
+        let agent = Agent::start_with(options());
+        wait_until("the mount", Duration::from_secs(20), || {
+            is_mounted(&root) && root.join("docs").exists()
+        });
+        for o in owed.drain(..) {
+            check_owed(&s3, &root, o);
+        }
+        if round == rounds {
+            break;
+        }
+        let body = pattern(200_000 + round * 1000, round as u64 + 1);
+        match round % 3 {
+            0 => {
+                s3.stop();
+                std::fs::write(root.join(format!("up{round}.bin")), &body).unwrap();
+                std::thread::sleep(Duration::from_millis(100));
+                agent.kill();
+                s3.resume();
+                owed.push(Owed::Upload(format!("up{round}.bin"), body));
+            }
+            1 => {
+                let files: Vec<Vec<u8>> = (0..30).map(|i| pattern(1000 + i, i as u64)).collect();
+                for (i, f) in files.iter().enumerate() {
+                    s3.put(BUCKET, &format!("dir{round}/f{i:02}"), f);
+                }
+                agent.get(&sync).token(&token).send().expect(200);
+                wait_until("the new folder", Duration::from_secs(10), || {
+                    names(&root).contains(&format!("dir{round}"))
+                });
+                std::fs::rename(
+                    root.join(format!("dir{round}")),
+                    root.join(format!("moved{round}")),
+                )
+                .unwrap();
+                agent.kill();
+                owed.push(Owed::Rename(
+                    format!("dir{round}"),
+                    format!("moved{round}"),
+                    files,
+                ));
+            }
+            _ => {
+                let big = pattern(6 << 20, round as u64 + 100);
+                s3.put(BUCKET, &format!("pin{round}.bin"), &big);
+                agent.get(&sync).token(&token).send().expect(200);
+                let path = root.join(format!("pin{round}.bin")).display().to_string();
+                wait_until("the new file", Duration::from_secs(10), || {
+                    Path::new(&path).exists()
+                });
+                let pin = format!("/management/object_make_offline?path={}", encode(&path));
+                agent.get(&pin).token(&token).send().expect(200);
+                std::thread::sleep(Duration::from_millis(20));
+                agent.kill();
+                owed.push(Owed::Pinned(format!("pin{round}.bin"), big));
+            }
+        }
+    }
+}
 
-    let again = Agent::start_with(options());
-    wait_until("the owed upload", Duration::from_secs(20), || {
-        std::fs::read(s3.path(BUCKET, "owed.bin")).is_ok_and(|b| b == body)
-    });
-    wait_until(
-        "the mount, over the stale one",
-        Duration::from_secs(20),
-        || std::fs::read(mount.0.join("owed.bin")).is_ok_and(|b| b == body),
-    );
-    drop(again);
+/// Regular files under `dir` (an object store's folder may stay behind as an empty
+/// directory).
+fn regular_files(dir: &Path) -> usize {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return 0;
+    };
+    entries
+        .flatten()
+        .map(|e| match e.file_type() {
+            Ok(t) if t.is_dir() => regular_files(&e.path()),
+            Ok(_) => 1,
+            Err(_) => 0,
+        })
+        .sum()
+}
+
+fn check_owed(s3: &S3Server, root: &Path, owed: Owed) {
+    match owed {
+        Owed::Upload(key, body) => {
+            wait_until(
+                &format!("the owed upload of {key}"),
+                Duration::from_secs(20),
+                || std::fs::read(s3.path(BUCKET, &key)).is_ok_and(|b| b == body),
+            );
+            assert!(std::fs::read(root.join(&key)).unwrap() == body);
+        }
+        Owed::Rename(from, to, files) => {
+            wait_until(
+                &format!("the rename of {from}"),
+                Duration::from_secs(20),
+                || {
+                    regular_files(&s3.path(BUCKET, &from)) == 0
+                        && (0..files.len()).all(|i| s3.exists(BUCKET, &format!("{to}/f{i:02}")))
+                },
+            );
+            for (i, f) in files.iter().enumerate() {
+                let key = format!("{to}/f{i:02}");
+                assert!(std::fs::read(s3.path(BUCKET, &key)).unwrap() == *f, "{key}");
+                assert!(
+                    std::fs::read(root.join(&key)).unwrap() == *f,
+                    "{key} in the mount"
+                );
+            }
+        }
+        Owed::Pinned(name, body) => {
+            assert!(std::fs::read(root.join(&name)).unwrap() == body, "{name}");
+        }
+    }
 }
 
 #[test]

@@ -72,6 +72,23 @@ pub fn children(
     Ok(out)
 }
 
+/// The paths of drive `drive_id` kept offline, so that a restarted host pins them again.
+pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
+    let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
+    let mut out = Vec::new();
+    scan_all(store, &prefix, false, |k, row| {
+        if let Ok(record) = serde_json::from_slice::<FileRecord>(row)
+            && record.pinned
+        {
+            out.push(String::from(
+                core::str::from_utf8(&k[prefix.len()..]).unwrap_or(""),
+            ));
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
 /// Deletes every record of a drive (it was removed), a page of keys per commit.
 pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));

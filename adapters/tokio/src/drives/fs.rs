@@ -20,9 +20,6 @@ pub use super::vfs::{DriveEvents, MountSpec};
 use super::vfs::{Vfs, VfsResult};
 use crate::cloud::Provider;
 
-/// How long the kernel may keep names and attributes without asking again.
-const TTL: Duration = Duration::from_secs(1);
-
 struct DriveFs {
     vfs: Arc<Vfs>,
     rt: Handle,
@@ -35,6 +32,12 @@ fn name_of(name: &OsStr) -> VfsResult<&str> {
 }
 
 impl DriveFs {
+    /// How long the kernel may keep names and attributes: as long as the drive trusts its own
+    /// listings (changes made through the mount reach the kernel at once anyway).
+    fn ttl(&self) -> Duration {
+        self.vfs.spec.listing_ttl
+    }
+
     fn attr(&self, ino: u64, n: &Node) -> FileAttr {
         let read_only = self.vfs.spec.read_only;
         let (kind, perm, nlink) = match n.kind {
@@ -80,7 +83,7 @@ impl DriveFs {
     fn entry(&self, reply: ReplyEntry) -> impl FnOnce(VfsResult<(u64, Node)>) + Send + 'static {
         let me = self.clone_parts();
         move |r| match r {
-            Ok((ino, n)) => reply.entry(&TTL, &me.attr(ino, &n), Generation(0)),
+            Ok((ino, n)) => reply.entry(&me.ttl(), &me.attr(ino, &n), Generation(0)),
             Err(e) => reply.error(e),
         }
     }
@@ -113,6 +116,14 @@ impl Filesystem for DriveFs {
             Ok(n) => n.to_string(),
             Err(e) => return reply.error(e),
         };
+        // Most lookups are answered from a fresh listing, on this thread.
+        match self.vfs.lookup_listed(parent.0, &name) {
+            Some(Ok((ino, n))) => {
+                return reply.entry(&self.ttl(), &self.attr(ino, &n), Generation(0));
+            }
+            Some(Err(e)) => return reply.error(e),
+            None => {}
+        }
         let vfs = self.vfs.clone();
         self.spawn(
             async move {
@@ -125,7 +136,7 @@ impl Filesystem for DriveFs {
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         match self.vfs.node(ino.0) {
-            Ok(n) => reply.attr(&TTL, &self.attr(ino.0, &n)),
+            Ok(n) => reply.attr(&self.ttl(), &self.attr(ino.0, &n)),
             Err(e) => reply.error(e),
         }
     }
@@ -164,7 +175,7 @@ impl Filesystem for DriveFs {
                 vfs.node(ino.0)
             },
             move |r| match r {
-                Ok(n) => reply.attr(&TTL, &me.attr(ino.0, &n)),
+                Ok(n) => reply.attr(&me.ttl(), &me.attr(ino.0, &n)),
                 Err(e) => reply.error(e),
             },
         );
@@ -388,7 +399,7 @@ impl Filesystem for DriveFs {
         };
         match self.vfs.create(parent.0, name) {
             Ok((ino, node, fh)) => reply.created(
-                &TTL,
+                &self.ttl(),
                 &self.attr(ino, &node),
                 Generation(0),
                 FileHandle(fh),
@@ -433,8 +444,7 @@ impl Mounted {
 
     /// Fetches every byte of `rel` (every file under it) into the cache.
     pub async fn hydrate(&self, rel: &str) -> Result<(), Errno> {
-        let ino = self.vfs.resolve(rel).await?;
-        self.vfs.hydrate(ino).await
+        self.vfs.hydrate_path(rel).await
     }
 
     /// Drops the cached bytes of `rel`; `Ok(false)` when some are in use or not uploaded.

@@ -197,6 +197,7 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
                 f.error.clear();
             });
             let r = Arc::new(r);
+            r.restore_pins(app);
             if drive.sync_type == MIRROR {
                 r.keep_mirrored();
             }

@@ -75,6 +75,25 @@ impl Running {
         self.wake.notify_one();
     }
 
+    /// Pins again what the journal says is kept offline, and fetches it (after a restart,
+    /// or a remount for a changed configuration).
+    pub fn restore_pins(&self, app: &App) {
+        let pins = match click_core::drives::journal::pinned(&app.agent.ports.store, &self.drive.id)
+        {
+            Ok(p) => p,
+            Err(e) => return tracing::warn!(drive = %self.drive.id, "cannot read the pins: {e:?}"),
+        };
+        for rel in pins {
+            self.mounted.pin(&rel);
+            let vfs = self.mounted.vfs.clone();
+            tokio::spawn(async move {
+                if let Err(e) = vfs.hydrate_path(&rel).await {
+                    tracing::warn!(path = %rel, "a pinned file cannot be fetched: {e:?}");
+                }
+            });
+        }
+    }
+
     /// Stops mirroring and unmounts.
     pub fn stop(&self) {
         if let Some(task) = self.keeper.lock().unwrap_or_else(|e| e.into_inner()).take() {

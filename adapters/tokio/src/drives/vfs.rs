@@ -211,7 +211,9 @@ impl Vfs {
             }
         }
         lock(&self.renames).retain(|(o, n)| !(*o == old_rel && *n == new_rel));
-        self.refresh(&new_rel);
+        for rel in [&old_rel, &new_rel] {
+            self.refresh(rel.rsplit_once('/').map_or("", |(parent, _)| parent));
+        }
     }
 
     pub fn set_mtime(&self, ino: u64, t: SystemTime) -> VfsResult<()> {
@@ -258,6 +260,17 @@ impl Vfs {
         lock(&self.renames).iter().any(|(old, _)| under(rel, old))
     }
 
+    /// Names in folder `rel` that pending folder renames move things to.
+    fn renamed_into(&self, rel: &str) -> Vec<String> {
+        lock(&self.renames)
+            .iter()
+            .filter_map(|(_, new)| {
+                let (parent, name) = new.rsplit_once('/').unwrap_or(("", new));
+                (parent == rel).then(|| name.to_string())
+            })
+            .collect()
+    }
+
     /// Where folder `rel` was before a rename still moving it.
     fn renamed_from(&self, rel: &str) -> Option<String> {
         lock(&self.renames)
@@ -298,6 +311,20 @@ impl Vfs {
                 if !entries.iter().any(|n| n.name == e.name) {
                     entries.push(e);
                 }
+            }
+        }
+        // A folder being renamed shows at its new name even before any object has moved.
+        for name in self.renamed_into(&rel) {
+            if !entries.iter().any(|e| e.name == name) {
+                let key = paths::folder_key_of(&self.prefix, &child_rel(&rel, &name))
+                    .ok_or(Errno::EINVAL)?;
+                entries.push(Listed {
+                    name,
+                    kind: Kind::Dir,
+                    size: 0,
+                    mtime: None,
+                    key,
+                });
             }
         }
         let entries = entries
@@ -345,6 +372,25 @@ impl Vfs {
                 return Ok((out, true));
             }
         }
+    }
+
+    /// `name` in `parent` when the folder's listing is fresh enough to answer without the
+    /// bucket: `Some(Err(ENOENT))` for a name it does not have; `None` when it must be asked.
+    pub fn lookup_listed(&self, parent: u64, name: &str) -> Option<VfsResult<(u64, Node)>> {
+        let tree = lock(&self.tree);
+        let dir = tree.get(parent)?;
+        let fresh = dir
+            .listed
+            .is_some_and(|t| t.elapsed() < self.spec.listing_ttl);
+        if !fresh {
+            return None;
+        }
+        Some(
+            dir.children
+                .get(name)
+                .and_then(|ino| Some((*ino, tree.get(*ino)?.clone())))
+                .ok_or(Errno::ENOENT),
+        )
     }
 
     pub async fn lookup(&self, parent: u64, name: &str) -> VfsResult<Node> {
@@ -630,6 +676,10 @@ impl Vfs {
             }
             return Ok(());
         }
+        if node.local.complete {
+            // Nothing to fetch, and no state to report (a Mirror pass walks every file).
+            return Ok(());
+        }
         self.events.state(&node.rel, Flags::DOWNLOADING);
         let r = self.hydrate_file(ino).await;
         self.events.state(
@@ -641,6 +691,12 @@ impl Vfs {
             },
         );
         r
+    }
+
+    /// [`Vfs::hydrate`] of relative path `rel`.
+    pub async fn hydrate_path(&self, rel: &str) -> VfsResult<()> {
+        let ino = self.resolve(rel).await?;
+        self.hydrate(ino).await
     }
 
     async fn hydrate_file(&self, ino: u64) -> VfsResult<()> {
