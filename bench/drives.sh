@@ -70,8 +70,9 @@ import os
 for d, _, files in os.walk('$1/tree'):
     for n in files: os.stat(os.path.join(d, n))"; }
 
-drop_page_cache
-# Cold data, listed folders: both tools have listed the root (as a file manager would).
+# Cold data (never read by either tool), listed folders: both tools have listed the root, as
+# a file manager would. (The kernel's caches are not dropped here: that would also evict the
+# tools' own code and time the disk.)
 ls "$amnt" "$rmnt" > /dev/null
 a_ttfb=$(ttfb "$amnt"); r_ttfb=$(ttfb "$rmnt")
 a_cold=$(seq_read "$amnt"); r_cold=$(seq_read "$rmnt")

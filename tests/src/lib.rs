@@ -575,6 +575,20 @@ fn detach_mounts_under(dir: &Path) {
     }
 }
 
+/// Bytes that differ everywhere (xorshift of `seed`), so that a misplaced or lost part of a
+/// file shows.
+pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
+    (0..len)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            x as u8
+        })
+        .collect()
+}
+
 /// A request being built.
 pub struct Call<'a> {
     agent: &'a Agent,

@@ -8,23 +8,10 @@ use std::time::{Duration, Instant};
 
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Agent, Options, PASSWORD, Value, desktop_only, docs, json, login, signup_and_login,
+    Agent, Options, PASSWORD, Value, desktop_only, docs, json, login, pattern, signup_and_login,
 };
 
 const MIB: usize = 1024 * 1024;
-
-/// Bytes that differ everywhere, so a misplaced part shows.
-fn pattern(len: usize, seed: u32) -> Vec<u8> {
-    let mut x = seed.wrapping_mul(2_654_435_761).max(1);
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 17;
-            x ^= x << 5;
-            x as u8
-        })
-        .collect()
-}
 
 struct Fixture {
     s3: S3Server,

@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use click_blackbox::s3::S3Server;
-use click_blackbox::{Account, Agent, Options, Value, desktop_only, docs, encode, json};
+use click_blackbox::{Account, Agent, Options, Value, desktop_only, docs, encode, json, pattern};
 
 const BUCKET: &str = "my-bucket";
 
@@ -75,19 +75,6 @@ fn names(dir: &Path) -> Vec<String> {
         .collect();
     v.sort();
     v
-}
-
-/// Deterministic bytes, different at every offset.
-fn pattern(len: usize, seed: u64) -> Vec<u8> {
-    let mut x = seed | 1;
-    (0..len)
-        .map(|_| {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x as u8
-        })
-        .collect()
 }
 
 #[test]

@@ -124,14 +124,9 @@ impl Filesystem for DriveFs {
             Some(Err(e)) => return reply.error(e),
             None => {}
         }
-        let vfs = self.vfs.clone();
-        self.spawn(
-            async move {
-                vfs.lookup(parent.0, &name).await?;
-                found(&vfs, parent.0, &name)
-            },
-            self.entry(reply),
-        );
+        self.entry_op(parent, name, reply, |vfs, name| async move {
+            vfs.lookup(parent.0, &name).await.map(drop)
+        });
     }
 
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
@@ -194,14 +189,9 @@ impl Filesystem for DriveFs {
             Ok(n) => n.to_string(),
             Err(e) => return reply.error(e),
         };
-        let vfs = self.vfs.clone();
-        self.spawn(
-            async move {
-                vfs.mkdir(parent.0, &name).await?;
-                found(&vfs, parent.0, &name)
-            },
-            self.entry(reply),
-        );
+        self.entry_op(parent, name, reply, |vfs, name| async move {
+            vfs.mkdir(parent.0, &name).await.map(drop)
+        });
     }
 
     fn unlink(&self, _req: &Request, parent: INodeNo, name: &OsStr, reply: ReplyEmpty) {
@@ -411,6 +401,23 @@ impl Filesystem for DriveFs {
 }
 
 impl DriveFs {
+    /// Runs `op` on `name` in `parent`, then answers with the entry it made or found.
+    fn entry_op<F, Fut>(&self, parent: INodeNo, name: String, reply: ReplyEntry, op: F)
+    where
+        F: FnOnce(Arc<Vfs>, String) -> Fut,
+        Fut: Future<Output = VfsResult<()>> + Send + 'static,
+    {
+        let (vfs, done) = (self.vfs.clone(), self.entry(reply));
+        let work = op(vfs.clone(), name.clone());
+        self.spawn(
+            async move {
+                work.await?;
+                found(&vfs, parent.0, &name)
+            },
+            done,
+        );
+    }
+
     fn empty_op<F, Fut>(&self, name: &OsStr, reply: ReplyEmpty, op: F)
     where
         F: FnOnce(Arc<Vfs>, String) -> Fut,

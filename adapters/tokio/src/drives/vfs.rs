@@ -633,6 +633,13 @@ impl Vfs {
             self.prefetch(ino, end, (end + ahead).min(node.size));
         }
         let key = cache_key(ino);
+        if self.cold(ino, offset, end) {
+            // Nothing of it here or on the way: answer from a read of just these bytes (the
+            // first byte comes sooner than a whole block's), and fetch the blocks behind it
+            // for the reads that follow.
+            self.prefetch(ino, offset, end);
+            return self.read_past_cache(&node, offset, end).await;
+        }
         for _ in 0..3 {
             if !self.ensure(ino, offset, end).await? {
                 break;
@@ -644,8 +651,20 @@ impl Vfs {
             }
         }
         // No room in the cache (or it keeps losing the blocks): read past it.
-        let remote_key = node.remote_key.ok_or(Errno::EIO)?;
-        let bytes = remote::fetch(&self.provider, &self.spec.bucket, &remote_key, offset, end)
+        self.read_past_cache(&node, offset, end).await
+    }
+
+    /// Whether some block of `offset..end` is neither cached nor being fetched.
+    fn cold(&self, ino: u64, offset: u64, end: u64) -> bool {
+        let key = cache_key(ino);
+        let cache = lock(&self.cache);
+        let fetching = lock(&self.fetching);
+        blocks(offset, end).any(|b| !cache.has(&key, b) && !fetching.contains_key(&(ino, b)))
+    }
+
+    async fn read_past_cache(&self, node: &Node, offset: u64, end: u64) -> VfsResult<Vec<u8>> {
+        let remote_key = node.remote_key.as_deref().ok_or(Errno::EIO)?;
+        let bytes = remote::fetch(&self.provider, &self.spec.bucket, remote_key, offset, end)
             .await
             .map_err(|_| Errno::EIO)?;
         Ok(bytes.to_vec())
