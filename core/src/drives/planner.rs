@@ -1,23 +1,40 @@
 //! The sync planner of a folder kept in two-way sync with a bucket (a LocalPath drive): from
 //! what the bucket shows, what the folder holds and what both held at the last sync (the
 //! merge base), the operations that bring them together. Pure: the host observes, applies
-//! the operations and records the new base.
+//! the operations in order and records the new base of each path it settles.
 //!
 //! Rules, per path:
-//! - A side changed when it differs from its base entry (or has none). Equal content on both
-//!   sides is never a conflict: the base just records it ([`Op::Adopt`]).
+//! - A side changed when it differs from its base entry in type, size, mtime, or ETag (when
+//!   both are known), or has no base entry; a folder changed only when its type did. A pinned
+//!   local path is never removed for the bucket's sake: against a delete or a file/folder
+//!   clash it counts as changed (an update of its content still comes down).
+//! - Equal content on both sides (same size and ETag, or two folders) is never a conflict:
+//!   the base just records it ([`Op::Adopt`]). So the host should give local files a hash
+//!   comparable with the ETag; without one, a file both sides created is a conflict.
 //! - One side changed: it is copied to the other. Both changed differently: both versions are
-//!   kept, the local one renamed to [`conflict_name`] and copied up, the bucket's brought down.
+//!   kept ([`Op::Conflict`]): the local one is renamed to [`conflict_name`] (numbered when
+//!   that name is taken) and copied up, the bucket's brought down.
 //! - A delete spreads only when the other side is unchanged since the base; a side modified
-//!   since beats the delete and is copied back. A pinned path counts as modified locally.
+//!   since beats the delete and is copied back.
+//! - A folder and a file at one path: the side that changed wins, a folder counting as
+//!   changed when anything inside it did; both changed is a conflict.
 //! - A path missing from an incomplete observation (a listing or scan that failed or was cut)
-//!   proves nothing: no operation touches it.
-//! - Read-only drives never change the bucket; without `allow_delete` nothing is deleted in
-//!   the bucket and a file deleted locally comes back, so that both sides agree again.
-//! - More deletes planned on one side than `max_deletes`: none of that side's deletes, a
+//!   is unknown: nothing is planned for it, so such an observation never causes a delete on
+//!   the other side nor a copy over something unseen.
+//! - Directions: read-only drives and `DownloadOnly` never change the bucket, `UploadOnly`
+//!   never changes the folder. A delete that may not spread is undone instead, by copying
+//!   the file back from the side that still has it, so both sides agree again (without
+//!   `allow_delete`, a file deleted locally comes back down). A change that may not go where
+//!   it should (a local edit on a read-only drive, a conflict one way) is left as it is.
+//! - More deletes planned on one side than `max_deletes`: none of that side's deletes, one
 //!   [`Op::Guard`] instead (a wiped folder or an emptied bucket must not spread).
-//! - A folder is kept where anything inside it is kept. Creations come parents first,
-//!   deletions children first; the plan is sorted, so the same inputs give the same plan.
+//! - A folder is kept where anything inside it is kept (and made on the other side).
+//!
+//! Order: deletes first, children before their folder (every deleted path has its own op:
+//! the host removes a folder only once empty, never recursively, so whatever an observation
+//! missed survives), then the rest by path, so folders are made before their content. An op
+//! that could not apply after the ones before it is left out (the next pass sees what
+//! remains). The same inputs give the same plan.
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
@@ -67,7 +84,7 @@ pub struct Base {
 pub enum Mode {
     /// Both ways.
     TwoWay,
-    /// Local changes go up; the bucket's changes stay there.
+    /// Local changes go up; the folder is never changed (the bucket's changes stay there).
     UploadOnly,
     /// The bucket's changes come down; local changes are kept beside them, never sent.
     DownloadOnly,
@@ -93,42 +110,42 @@ pub struct Settings {
 /// One step of a plan.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Op {
-    /// Send the local file (or create the folder's marker) to the bucket.
+    /// Send the local file to the bucket, replacing what is there (an emptied folder).
     Upload {
         /// The path.
         path: String,
     },
-    /// Bring the bucket's file down, replacing the local one.
+    /// Bring the bucket's file down, replacing what is there (an emptied folder).
     Download {
         /// The path.
         path: String,
     },
-    /// Delete in the bucket (a folder: everything under it).
+    /// Delete in the bucket; a folder only once empty (its content has its own ops before).
     DeleteRemote {
         /// The path.
         path: String,
     },
-    /// Delete locally (a folder: everything under it).
+    /// Delete locally; a folder only once empty (its content has its own ops before).
     DeleteLocal {
         /// The path.
         path: String,
     },
-    /// Create a local folder.
+    /// Create a local folder (replacing a file there).
     MakeLocalDir {
         /// The path.
         path: String,
     },
-    /// Create a folder marker in the bucket.
+    /// Create a folder marker in the bucket (replacing a file there).
     MakeRemoteDir {
         /// The path.
         path: String,
     },
-    /// Both sides changed differently: the local version moves to `conflict` (and is sent up
-    /// under that name), the bucket's comes down as `path`.
+    /// Both sides changed differently: the local version (a folder with all it holds) moves
+    /// to `conflict` and is sent up under that name, then the bucket's comes down as `path`.
     Conflict {
         /// The path.
         path: String,
-        /// Where the local version goes.
+        /// Where the local version goes, next to `path`.
         conflict: String,
     },
     /// Both sides hold the same thing: record it as the base.
@@ -140,7 +157,7 @@ pub enum Op {
         /// The folder's entry.
         local: Entry,
     },
-    /// Gone on both sides: forget its base.
+    /// Gone on both sides (or moved aside by a conflict): forget its base.
     ForgetBase {
         /// The path.
         path: String,
@@ -153,49 +170,49 @@ pub enum Op {
 }
 
 impl Op {
-    fn path(&self) -> &str {
+    /// The side this op deletes on, if it is a delete.
+    fn deletes_on(&self) -> Option<Side> {
         match self {
-            Op::Upload { path }
-            | Op::Download { path }
-            | Op::DeleteRemote { path }
-            | Op::DeleteLocal { path }
-            | Op::MakeLocalDir { path }
-            | Op::MakeRemoteDir { path }
-            | Op::Conflict { path, .. }
-            | Op::Adopt { path, .. }
-            | Op::ForgetBase { path } => path,
-            Op::Guard { .. } => "",
+            Op::DeleteRemote { .. } => Some(Side::Remote),
+            Op::DeleteLocal { .. } => Some(Side::Local),
+            _ => None,
         }
-    }
-
-    fn is_delete(&self) -> bool {
-        matches!(self, Op::DeleteRemote { .. } | Op::DeleteLocal { .. })
     }
 }
 
 /// The operations of one pass, in the order they must run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Creations and copies parents first, then deletions children first.
+    /// Deletes children first, then the rest parents first, then a [`Op::Guard`] if any.
     pub ops: Vec<Op>,
 }
 
 /// `dir/name (conflict <host> <date>).ext`; a name without extension (or a dotfile) gets the
 /// suffix at its end.
 pub fn conflict_name(path: &str, host: &str, date: &str) -> String {
+    tagged(path, &format!("conflict {host} {date}"), true)
+}
+
+/// `path` with ` (<tag>)` added to its last name, before the extension when `before_ext`.
+fn tagged(path: &str, tag: &str, before_ext: bool) -> String {
     let (dir, name) = match path.rsplit_once('/') {
         Some((d, n)) => (Some(d), n),
         None => (None, path),
     };
     let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 => (&name[..i], &name[i..]),
+        Some(i) if i > 0 && before_ext => name.split_at(i),
         _ => (name, ""),
     };
-    let renamed = format!("{stem} (conflict {host} {date}){ext}");
     match dir {
-        Some(d) => format!("{d}/{renamed}"),
-        None => renamed,
+        Some(d) => format!("{d}/{stem} ({tag}){ext}"),
+        None => format!("{stem} ({tag}){ext}"),
     }
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Side {
+    Remote,
+    Local,
 }
 
 /// A side's knowledge of a path.
@@ -214,18 +231,14 @@ fn seen<'a>(o: &'a Observation, path: &str) -> Seen<'a> {
     }
 }
 
-/// The same entry as before (on one side).
-fn unchanged(now: &Entry, then: &Entry) -> bool {
+/// Whether a side's entry differs from what it was at the base.
+fn changed(now: &Entry, then: &Entry) -> bool {
     if now.is_dir || then.is_dir {
-        return now.is_dir == then.is_dir;
+        // A folder's size and mtime follow its content, which has entries of its own.
+        return now.is_dir != then.is_dir;
     }
-    if now.size != then.size {
-        return false;
-    }
-    if !now.etag.is_empty() && !then.etag.is_empty() {
-        return now.etag == then.etag;
-    }
-    now.mtime_ms == then.mtime_ms
+    let etags_differ = !now.etag.is_empty() && !then.etag.is_empty() && now.etag != then.etag;
+    now.size != then.size || now.mtime_ms != then.mtime_ms || etags_differ
 }
 
 /// The same content on both sides (mtimes of two machines prove nothing).
@@ -236,10 +249,41 @@ fn same_content(remote: &Entry, local: &Entry) -> bool {
     remote.size == local.size && !remote.etag.is_empty() && remote.etag == local.etag
 }
 
+/// Whether the base already says what both sides hold (for folders, that both are folders).
+fn recorded(b: &BaseEntry, remote: &Entry, local: &Entry) -> bool {
+    if remote.is_dir {
+        b.remote.is_dir && b.local.is_dir
+    } else {
+        b.remote == *remote && b.local == *local
+    }
+}
+
+/// Whether `path` lies strictly inside folder `dir`.
+fn inside(path: &str, dir: &str) -> bool {
+    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
+}
+
+/// The entries strictly inside folder `dir`: keys from `dir/` up to `dir0` (`0` follows `/`).
+fn under<'a, V>(
+    map: &'a BTreeMap<String, V>,
+    dir: &str,
+) -> impl Iterator<Item = (&'a String, &'a V)> {
+    map.range(format!("{dir}/")..format!("{dir}0"))
+}
+
+/// `path` and the folders above it, innermost first.
+fn self_and_ancestors(path: &str) -> impl Iterator<Item = &str> {
+    core::iter::successors(Some(path), |p| p.rsplit_once('/').map(|(d, _)| d))
+}
+
 struct Planner<'a> {
-    settings: &'a Settings,
+    remote: &'a Observation,
+    local: &'a Observation,
+    base: &'a Base,
     pins: &'a BTreeSet<String>,
-    ops: Vec<Op>,
+    settings: &'a Settings,
+    /// Local folders a conflict moves aside: nothing inside them is planned on its own.
+    moved: BTreeSet<String>,
 }
 
 impl Planner<'_> {
@@ -251,191 +295,325 @@ impl Planner<'_> {
         self.settings.mode != Mode::UploadOnly
     }
 
-    fn up(&mut self, path: &str, e: &Entry) {
-        if !self.may_upload() {
-            return;
+    fn entries(&self, side: Side) -> &BTreeMap<String, Entry> {
+        match side {
+            Side::Remote => &self.remote.entries,
+            Side::Local => &self.local.entries,
         }
+    }
+
+    /// Whether a side's entry at `path` is new or changed since the base.
+    fn changed_on(&self, side: Side, path: &str, e: &Entry) -> bool {
+        let Some(b) = self.base.entries.get(path) else {
+            return true;
+        };
+        match side {
+            Side::Remote => changed(e, &b.remote),
+            Side::Local => changed(e, &b.local),
+        }
+    }
+
+    /// Whether removing a side's entry would lose something: a change since the base, or a
+    /// pinned local path.
+    fn must_keep(&self, side: Side, path: &str, e: &Entry) -> bool {
+        self.changed_on(side, path, e) || (side == Side::Local && self.pinned(path))
+    }
+
+    /// Whether anything inside folder `dir` on one side must be kept.
+    fn holds_changes(&self, side: Side, dir: &str) -> bool {
+        under(self.entries(side), dir).any(|(p, e)| self.must_keep(side, p, e))
+    }
+
+    fn pinned(&self, path: &str) -> bool {
+        self_and_ancestors(path).any(|p| self.pins.contains(p))
+    }
+
+    fn up(&self, path: &str, e: &Entry) -> Option<Op> {
         let path = String::from(path);
-        self.ops.push(if e.is_dir {
+        let op = if e.is_dir {
             Op::MakeRemoteDir { path }
         } else {
             Op::Upload { path }
-        });
+        };
+        self.may_upload().then_some(op)
     }
 
-    fn down(&mut self, path: &str, e: &Entry) {
-        if !self.may_download() {
-            return;
-        }
+    fn down(&self, path: &str, e: &Entry) -> Option<Op> {
         let path = String::from(path);
-        self.ops.push(if e.is_dir {
+        let op = if e.is_dir {
             Op::MakeLocalDir { path }
         } else {
             Op::Download { path }
-        });
+        };
+        self.may_download().then_some(op)
     }
 
-    fn both_present(&mut self, path: &str, r: &Entry, l: &Entry, b: Option<&BaseEntry>) {
-        if same_content(r, l) {
-            if b.is_none_or(|b| b.remote != *r || b.local != *l) {
-                self.ops.push(Op::Adopt {
-                    path: String::from(path),
-                    remote: r.clone(),
-                    local: l.clone(),
-                });
-            }
-            return;
+    fn decide(&mut self, path: &str) -> Option<Op> {
+        let b = self.base.entries.get(path);
+        if self_and_ancestors(path)
+            .skip(1)
+            .any(|d| self.moved.contains(d))
+        {
+            return b.map(|_| Op::ForgetBase { path: path.into() });
         }
-        let r_changed = b.is_none_or(|b| !unchanged(r, &b.remote));
-        let l_changed = b.is_none_or(|b| !unchanged(l, &b.local));
+        match (seen(self.remote, path), seen(self.local, path)) {
+            (Seen::Unknown, _) | (_, Seen::Unknown) => None,
+            (Seen::Present(r), Seen::Present(l)) => self.both_present(path, r, l, b),
+            (Seen::Present(r), Seen::Absent) => self.remote_only(path, r),
+            (Seen::Absent, Seen::Present(l)) => self.local_only(path, l),
+            (Seen::Absent, Seen::Absent) => b.map(|_| Op::ForgetBase { path: path.into() }),
+        }
+    }
+
+    /// Present on both sides.
+    fn both_present(
+        &mut self,
+        path: &str,
+        r: &Entry,
+        l: &Entry,
+        b: Option<&BaseEntry>,
+    ) -> Option<Op> {
+        if same_content(r, l) {
+            let adopt = Op::Adopt {
+                path: path.into(),
+                remote: r.clone(),
+                local: l.clone(),
+            };
+            return b.is_none_or(|b| !recorded(b, r, l)).then_some(adopt);
+        }
+        let (r_changed, l_changed) = if r.is_dir == l.is_dir {
+            let r_changed = self.changed_on(Side::Remote, path, r);
+            (r_changed, self.changed_on(Side::Local, path, l))
+        } else {
+            // A folder and a file: the loser is removed, so what must be kept counts, and
+            // a folder holds what it contains.
+            let keeps = |side, e: &Entry| {
+                self.must_keep(side, path, e) || (e.is_dir && self.holds_changes(side, path))
+            };
+            (keeps(Side::Remote, r), keeps(Side::Local, l))
+        };
         match (r_changed, l_changed) {
+            // Both as the base recorded them, different as they were then.
+            (false, false) => None,
             (true, false) => self.down(path, r),
             (false, true) => self.up(path, l),
-            (false, false) => {}
-            (true, true) if self.settings.mode == Mode::UploadOnly => self.up(path, l),
-            (true, true) => {
-                let s = self.settings;
-                self.ops.push(Op::Conflict {
-                    path: String::from(path),
-                    conflict: conflict_name(path, &s.host, &s.date),
-                });
-            }
+            (true, true) => self.conflict(path, l),
         }
+    }
+
+    fn conflict(&mut self, path: &str, l: &Entry) -> Option<Op> {
+        if !self.may_upload() || !self.may_download() {
+            return None;
+        }
+        let conflict = self.free_conflict_name(path, l.is_dir);
+        if l.is_dir {
+            self.moved.insert(path.into());
+        }
+        Some(Op::Conflict {
+            path: path.into(),
+            conflict,
+        })
+    }
+
+    /// The conflict name of `path`, numbered when an earlier conflict of the day holds it.
+    fn free_conflict_name(&self, path: &str, is_dir: bool) -> String {
+        let s = self.settings;
+        let is_free = |name: &String| {
+            !self.remote.entries.contains_key(name)
+                && !self.local.entries.contains_key(name)
+                && !self.base.entries.contains_key(name)
+        };
+        (1u32..)
+            .map(|n| {
+                let tag = match n {
+                    1 => format!("conflict {} {}", s.host, s.date),
+                    n => format!("conflict {} {} {n}", s.host, s.date),
+                };
+                // A folder's name has no extension to keep.
+                tagged(path, &tag, !is_dir)
+            })
+            .find(is_free)
+            .expect("some number is free")
     }
 
     /// Present in the bucket only.
-    fn remote_only(&mut self, path: &str, r: &Entry, b: Option<&BaseEntry>) {
-        let Some(b) = b else {
-            return self.down(path, r);
-        };
-        let deleted_locally = !self.pins.contains(path);
-        if !unchanged(r, &b.remote) || !deleted_locally {
-            // Modified in the bucket since: it comes back.
+    fn remote_only(&self, path: &str, r: &Entry) -> Option<Op> {
+        if self.must_keep(Side::Remote, path, r) {
+            // New, or modified in the bucket since it was deleted here: it comes down.
             return self.down(path, r);
         }
-        let s = self.settings;
-        if s.read_only || !s.allow_delete {
-            // The bucket keeps it, so the folder gets it back.
-            return self.down(path, r);
+        if self.may_upload() && self.settings.allow_delete {
+            return Some(Op::DeleteRemote { path: path.into() });
         }
-        match s.mode {
-            Mode::TwoWay | Mode::UploadOnly => self.ops.push(Op::DeleteRemote {
-                path: String::from(path),
-            }),
-            Mode::DownloadOnly => self.down(path, r),
-        }
+        // The delete may not reach the bucket: the file comes back so both sides agree.
+        self.down(path, r)
     }
 
     /// Present in the folder only.
-    fn local_only(&mut self, path: &str, l: &Entry, b: Option<&BaseEntry>) {
-        let Some(b) = b else {
+    fn local_only(&self, path: &str, l: &Entry) -> Option<Op> {
+        if self.must_keep(Side::Local, path, l) {
+            // New, or modified here since it was deleted in the bucket: it goes up.
             return self.up(path, l);
-        };
-        if !unchanged(l, &b.local) || self.pins.contains(path) {
-            // Modified here since: it goes back up.
-            if self.may_upload() {
-                return self.up(path, l);
-            }
-            return self.ops.push(Op::ForgetBase {
-                path: String::from(path),
-            });
         }
-        match self.settings.mode {
-            Mode::TwoWay | Mode::DownloadOnly => self.ops.push(Op::DeleteLocal {
-                path: String::from(path),
-            }),
-            Mode::UploadOnly => self.up(path, l),
+        if self.may_download() {
+            return Some(Op::DeleteLocal { path: path.into() });
         }
+        // The folder may not change: the bucket gets the file back.
+        self.up(path, l)
     }
 
-    fn path(&mut self, path: &str, r: Seen<'_>, l: Seen<'_>, b: Option<&BaseEntry>) {
-        match (r, l) {
-            (Seen::Unknown, _) | (_, Seen::Unknown) => {}
-            (Seen::Present(r), Seen::Present(l)) => self.both_present(path, r, l, b),
-            (Seen::Present(r), Seen::Absent) => self.remote_only(path, r, b),
-            (Seen::Absent, Seen::Present(l)) => self.local_only(path, l, b),
-            (Seen::Absent, Seen::Absent) => {
-                if b.is_some() {
-                    self.ops.push(Op::ForgetBase {
-                        path: String::from(path),
-                    });
-                }
+    /// A folder that keeps some of its content on one side is not deleted there: it is
+    /// made again on the side that lost it (or the delete is dropped when that side may not
+    /// change). Innermost folders first, so a kept folder keeps its own parent too.
+    fn keep_folders_with_content(&self, ops: &mut BTreeMap<String, Op>) {
+        let deletes: Vec<(String, Side)> = ops
+            .iter()
+            .rev()
+            .filter_map(|(p, op)| op.deletes_on().map(|side| (p.clone(), side)))
+            .collect();
+        for (dir, side) in deletes {
+            let Some(e) = self.entries(side).get(&dir).filter(|e| e.is_dir) else {
+                continue;
+            };
+            let keeps = under(self.entries(side), &dir)
+                .any(|(p, _)| ops.get(p).and_then(Op::deletes_on) != Some(side));
+            if !keeps {
+                continue;
             }
+            let remade = match side {
+                Side::Remote => self.down(&dir, e),
+                Side::Local => self.up(&dir, e),
+            };
+            match remade {
+                Some(op) => ops.insert(dir, op),
+                None => ops.remove(&dir),
+            };
         }
-    }
-}
-
-/// Whether `path` lies strictly inside folder `dir`.
-fn inside(path: &str, dir: &str) -> bool {
-    path.len() > dir.len() && path.starts_with(dir) && path.as_bytes()[dir.len()] == b'/'
-}
-
-/// A folder some of whose content is kept is not deleted: it is made again on the side that
-/// lost it instead.
-fn keep_folders_with_content(ops: &mut [Op]) {
-    let keeps: Vec<String> = ops
-        .iter()
-        .filter(|op| !op.is_delete() && !matches!(op, Op::ForgetBase { .. } | Op::Guard { .. }))
-        .map(|op| String::from(op.path()))
-        .collect();
-    for op in ops.iter_mut() {
-        let replacement = match op {
-            Op::DeleteRemote { path } if keeps.iter().any(|k| inside(k, path)) => {
-                Op::MakeLocalDir { path: path.clone() }
-            }
-            Op::DeleteLocal { path } if keeps.iter().any(|k| inside(k, path)) => {
-                Op::MakeRemoteDir { path: path.clone() }
-            }
-            _ => continue,
-        };
-        *op = replacement;
     }
 }
 
-/// Drops one side's deletes when there are more than `max` of them.
-fn guard_deletes(ops: &mut Vec<Op>, max: usize) {
-    let remote = ops
-        .iter()
-        .filter(|o| matches!(o, Op::DeleteRemote { .. }))
-        .count();
-    let local = ops
-        .iter()
-        .filter(|o| matches!(o, Op::DeleteLocal { .. }))
-        .count();
+/// Drops one side's deletes when there are more than `max` of them; how many were dropped.
+fn guard_deletes(ops: &mut BTreeMap<String, Op>, max: usize) -> usize {
     let mut held = 0;
-    if remote > max {
-        ops.retain(|o| !matches!(o, Op::DeleteRemote { .. }));
-        held += remote;
+    for side in [Side::Remote, Side::Local] {
+        let count = ops
+            .values()
+            .filter(|o| o.deletes_on() == Some(side))
+            .count();
+        if count > max {
+            ops.retain(|_, o| o.deletes_on() != Some(side));
+            held += count;
+        }
     }
-    if local > max {
-        ops.retain(|o| !matches!(o, Op::DeleteLocal { .. }));
-        held += local;
+    held
+}
+
+/// The shape (path -> is a folder) of both sides as the plan's ops change them, to leave
+/// out an op that could not apply after the ones before it.
+struct Shapes {
+    remote: BTreeMap<String, bool>,
+    local: BTreeMap<String, bool>,
+}
+
+impl Shapes {
+    fn of(o: &Observation) -> BTreeMap<String, bool> {
+        o.entries
+            .iter()
+            .map(|(p, e)| (p.clone(), e.is_dir))
+            .collect()
     }
-    if held > 0 {
-        ops.push(Op::Guard { deletes: held });
+
+    fn side(&mut self, side: Side) -> &mut BTreeMap<String, bool> {
+        match side {
+            Side::Remote => &mut self.remote,
+            Side::Local => &mut self.local,
+        }
+    }
+
+    /// Applies `op` if it can apply; whether it did.
+    fn apply(&mut self, op: &Op) -> bool {
+        match op {
+            Op::DeleteRemote { path } => Self::delete(&mut self.remote, path),
+            Op::DeleteLocal { path } => Self::delete(&mut self.local, path),
+            Op::Upload { path } | Op::MakeRemoteDir { path } => self.copy(Side::Local, path),
+            Op::Download { path } | Op::MakeLocalDir { path } => self.copy(Side::Remote, path),
+            Op::Conflict { path, conflict } => self.conflict(path, conflict),
+            Op::Adopt { .. } | Op::ForgetBase { .. } | Op::Guard { .. } => true,
+        }
+    }
+
+    fn delete(tree: &mut BTreeMap<String, bool>, path: &str) -> bool {
+        let empty = under(tree, path).next().is_none();
+        empty && tree.remove(path).is_some()
+    }
+
+    fn parent_is_dir(tree: &BTreeMap<String, bool>, path: &str) -> bool {
+        path.rsplit_once('/')
+            .is_none_or(|(dir, _)| tree.get(dir) == Some(&true))
+    }
+
+    /// Copies the entry at `path` from side `from` to the other one.
+    fn copy(&mut self, from: Side, path: &str) -> bool {
+        let Some(&is_dir) = self.side(from).get(path) else {
+            return false;
+        };
+        let to = self.side(match from {
+            Side::Remote => Side::Local,
+            Side::Local => Side::Remote,
+        });
+        let replaces_a_full_folder = !is_dir && under(to, path).next().is_some();
+        if !Self::parent_is_dir(to, path) || replaces_a_full_folder {
+            return false;
+        }
+        to.insert(path.into(), is_dir);
+        true
+    }
+
+    fn conflict(&mut self, path: &str, conflict: &str) -> bool {
+        let (Some(&remote_dir), Some(&local_dir)) = (self.remote.get(path), self.local.get(path))
+        else {
+            return false;
+        };
+        let free = |t: &BTreeMap<String, bool>| {
+            !t.contains_key(conflict) && under(t, conflict).next().is_none()
+        };
+        if !free(&self.remote) || !free(&self.local) || !Self::parent_is_dir(&self.remote, path) {
+            return false;
+        }
+        let mut moved: Vec<(String, bool)> = under(&self.local, path)
+            .map(|(p, d)| (format!("{conflict}{}", &p[path.len()..]), *d))
+            .collect();
+        moved.push((conflict.into(), local_dir));
+        self.local.retain(|p, _| !inside(p, path));
+        for (p, d) in moved {
+            self.local.insert(p.clone(), d);
+            self.remote.insert(p, d);
+        }
+        self.local.insert(path.into(), remote_dir);
+        true
     }
 }
 
-/// Nested deletes are one delete of the outermost folder; deletes go children first.
-fn order(mut ops: Vec<Op>) -> Vec<Op> {
-    let (deletes, mut rest): (Vec<Op>, Vec<Op>) = ops.drain(..).partition(Op::is_delete);
-    rest.sort_by(|a, b| a.path().cmp(b.path()));
-    let mut deletes: Vec<Op> = deletes
-        .iter()
-        .filter(|d| {
-            !deletes.iter().any(|outer| {
-                core::mem::discriminant(outer) == core::mem::discriminant(*d)
-                    && inside(d.path(), outer.path())
-            })
-        })
-        .cloned()
-        .collect();
-    deletes.sort_by(|a, b| b.path().cmp(a.path()));
-    rest.extend(deletes);
-    rest
+/// Deletes children first, then the rest parents first; ops that could not apply are left
+/// out.
+fn order(remote: &Observation, local: &Observation, ops: BTreeMap<String, Op>) -> Vec<Op> {
+    let (deletes, rest): (Vec<Op>, Vec<Op>) =
+        ops.into_values().partition(|o| o.deletes_on().is_some());
+    let mut shapes = Shapes {
+        remote: Shapes::of(remote),
+        local: Shapes::of(local),
+    };
+    // A child's path sorts after its folder's: reversed, children come first.
+    deletes
+        .into_iter()
+        .rev()
+        .chain(rest)
+        .filter(|op| shapes.apply(op))
+        .collect()
 }
 
-/// The operations that bring `remote` and `local` together from `base`.
+/// The operations that bring `remote` and `local` together from `base`. `pins`: paths kept
+/// offline (a folder pins what it holds).
 pub fn plan(
     remote: &Observation,
     local: &Observation,
@@ -449,23 +627,27 @@ pub fn plan(
         .chain(local.entries.keys())
         .chain(base.entries.keys())
         .collect();
-    let mut p = Planner {
-        settings,
+    let mut planner = Planner {
+        remote,
+        local,
+        base,
         pins,
-        ops: Vec::new(),
+        settings,
+        moved: BTreeSet::new(),
     };
+    let mut ops = BTreeMap::new();
     for path in paths {
-        p.path(
-            path,
-            seen(remote, path),
-            seen(local, path),
-            base.entries.get(path),
-        );
+        if let Some(op) = planner.decide(path) {
+            ops.insert(path.clone(), op);
+        }
     }
-    let mut ops = p.ops;
-    keep_folders_with_content(&mut ops);
-    guard_deletes(&mut ops, settings.max_deletes);
-    Plan { ops: order(ops) }
+    planner.keep_folders_with_content(&mut ops);
+    let held = guard_deletes(&mut ops, settings.max_deletes);
+    let mut ops = order(remote, local, ops);
+    if held > 0 {
+        ops.push(Op::Guard { deletes: held });
+    }
+    Plan { ops }
 }
 
 #[cfg(test)]
