@@ -42,13 +42,8 @@ post() {
     { echo "POST $1: $out" >&2; return 22; }
   echo "$out"
 }
-curl -sf -X POST "$api/authentication/signup" -H 'content-type: application/json' \
-  -d '{"name":"Bench Mark","email":"bench@example.com","password":"benchmark password"}' > /dev/null
-code=$(grep -h '^X-Click-Token:' "$data/outbox/"*.eml | head -1 | tr -d '\r' | awk '{print $2}')
-curl -sf -X POST "$api/authentication/confirm_signup" -H 'content-type: application/json' \
-  -d "{\"email\":\"bench@example.com\",\"token\":\"$code\"}" > /dev/null
-token=$(curl -sf -X POST "$api/authentication/login" -H 'content-type: application/json' \
-  -d '{"username":"bench@example.com","password":"benchmark password","type":16}' | json '["jwtToken"]')
+source bench/sign_in.sh
+sign_in "$data/outbox"
 account=$(post /cloud/insert_account "{\"name\":\"bench\",\"cloudType\":8,\"endpoint\":\"http://127.0.0.1:$s3_port\",\"accessKey\":\"$ak\",\"secretKey\":\"$sk\"}" | json '["id"]')
 
 # rclone's S3 remote "s3", from the environment; this machine's AWS_CA_BUNDLE breaks it.

@@ -35,14 +35,8 @@ agent=$(port_of "$work/agent.out")
 
 # An account and a token, through the API.
 api=http://127.0.0.1:$agent
-curl -sf -X POST "$api/authentication/signup" -H 'content-type: application/json' \
-  -d '{"name":"Bench Mark","email":"bench@example.com","password":"benchmark password"}' > /dev/null
-code=$(grep -h '^X-Click-Token:' "$work/data/outbox/"*.eml | head -1 | tr -d '\r' | awk '{print $2}')
-curl -sf -X POST "$api/authentication/confirm_signup" -H 'content-type: application/json' \
-  -d "{\"email\":\"bench@example.com\",\"token\":\"$code\"}" > /dev/null
-token=$(curl -sf -X POST "$api/authentication/login" -H 'content-type: application/json' \
-  -d '{"username":"bench@example.com","password":"benchmark password","type":16}' |
-  python3 -c 'import json,sys; print(json.load(sys.stdin)["jwtToken"])')
+source bench/sign_in.sh
+sign_in "$work/data/outbox"
 
 # The agent's answers, recorded for the replaying baseline.
 mkdir "$work/replay"

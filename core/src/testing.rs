@@ -46,6 +46,25 @@ impl Rng for TestRng {
     }
 }
 
+/// A splitmix64 sequence for seeded test cases: the same seed gives the same case.
+pub struct Seeded(pub u64);
+
+impl Seeded {
+    /// A number below `n` (0 when `n` is 0).
+    pub fn below(&mut self, n: u64) -> u64 {
+        self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
+        (z ^ (z >> 31)) % n.max(1)
+    }
+
+    /// One of `items`, if there is any.
+    pub fn pick<'a, T>(&mut self, items: &'a [T]) -> Option<&'a T> {
+        items.get(self.below(items.len() as u64) as usize)
+    }
+}
+
 /// Stores passwords as `plain:<password>`: fast, and obviously not for production.
 pub struct PlainHasher;
 

@@ -44,15 +44,21 @@ fn s3_with_files() -> S3Server {
     s3
 }
 
-/// A drive on `s3` for the account `a`, with `changes` over the docs' insert example; waits
-/// until it is mounted and returns its mount point.
-fn mounted_drive(agent: &Agent, a: &Account, s3: &S3Server, changes: Value) -> (Value, Unmount) {
+/// The docs' insert example on a new cloud account of `a` on `s3`, with `changes` over it.
+fn drive_body(agent: &Agent, a: &Account, s3: &S3Server, changes: Value) -> Value {
     let cloud = click_blackbox::insert_cloud_account(agent, &a.token, s3.account("s3"));
     let mut body = docs::example("management.md", "### Insert Cloud Drive");
     body["account"]["id"] = json!(cloud);
     for (k, v) in changes.as_object().unwrap() {
         body[k] = v.clone();
     }
+    body
+}
+
+/// A drive on `s3` for the account `a`, with `changes` over the docs' insert example; waits
+/// until it is mounted and returns its mount point.
+fn mounted_drive(agent: &Agent, a: &Account, s3: &S3Server, changes: Value) -> (Value, Unmount) {
+    let body = drive_body(agent, a, s3, changes);
     let d = a.post("/management/clouddrive", body).expect(200).json();
     let root = PathBuf::from(d["localPath"].as_str().unwrap());
     wait_until("the mount", Duration::from_secs(20), || is_mounted(&root));
@@ -517,12 +523,13 @@ fn a_mirror_drive_holds_every_file_and_refuses_a_cache_too_small() {
     s3.put(BUCKET, "docs/deep/blob.bin", &blob);
     let agent = Agent::start();
     let a = Account::new(&agent, "owner@example.com");
-    let cloud = click_blackbox::insert_cloud_account(&agent, &a.token, s3.account("s3"));
-    let mut body = docs::example("management.md", "### Insert Cloud Drive");
-    body["account"]["id"] = json!(cloud);
-    body["syncType"] = json!(2);
-    body["maximumCacheSize"] = json!(1 << 20);
-    let refused = a.post("/management/clouddrive", body.clone());
+    let body = drive_body(
+        &agent,
+        &a,
+        &s3,
+        json!({"syncType": 2, "maximumCacheSize": 1 << 20}),
+    );
+    let refused = a.post("/management/clouddrive", body);
     assert_eq!(refused.status, 499, "{}", refused.text());
     assert!(
         refused.text().contains("maximumCacheSize"),

@@ -506,18 +506,7 @@ mod tests {
         assert_eq!(c.used(), 0);
     }
 
-    /// A tiny splitmix64, seeded per case.
-    struct Rng(u64);
-
-    impl Rng {
-        fn below(&mut self, n: u64) -> u64 {
-            self.0 = self.0.wrapping_add(0x9e37_79b9_7f4a_7c15);
-            let mut z = self.0;
-            z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
-            (z ^ (z >> 31)) % n
-        }
-    }
+    use crate::testing::Seeded as Rng;
 
     /// The policy written the slow, obvious way.
     #[derive(Default)]

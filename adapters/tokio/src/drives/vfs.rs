@@ -83,7 +83,7 @@ pub struct Vfs {
     fetch_slots: Semaphore,
     upload_slots: Semaphore,
     pins: Mutex<Vec<String>>,
-    pub intents: Intents,
+    intents: Intents,
 }
 
 pub type VfsResult<T> = Result<T, Errno>;
@@ -1231,11 +1231,6 @@ impl Vfs {
         if let Some(ino) = tree.find(rel.trim_matches('/')) {
             tree.forget_listings(ino);
         }
-    }
-
-    /// Bytes in the cache now.
-    pub fn cache_used(&self) -> u64 {
-        lock(&self.cache).used()
     }
 }
 
