@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::drive::CloudDrive;
 use super::paths;
+use super::planner::BaseEntry;
 use super::state::Flags;
 use crate::Agent;
 use crate::error::ApiResult;
@@ -35,6 +36,10 @@ pub struct FileRecord {
     pub is_dir: bool,
     /// Why the last operation failed, when `flags` has `ERROR`.
     pub error: String,
+    /// A synced folder's path: what the folder and the bucket held when it was last in sync
+    /// (the planner's merge base).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub base: Option<BaseEntry>,
 }
 
 fn key(drive_id: &str, rel: &str) -> String {
@@ -72,21 +77,29 @@ pub fn children(
     Ok(out)
 }
 
-/// The paths of drive `drive_id` kept offline, so that a restarted host pins them again.
-pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
+/// Every record of drive `drive_id`, by relative path (a synced folder's pass reads its merge
+/// base from them).
+pub fn records(store: &impl Store, drive_id: &str) -> ApiResult<Vec<(String, FileRecord)>> {
     let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
     let mut out = Vec::new();
     scan_all(store, &prefix, false, |k, row| {
-        if let Ok(record) = serde_json::from_slice::<FileRecord>(row)
-            && record.pinned
-        {
-            out.push(String::from(
-                core::str::from_utf8(&k[prefix.len()..]).unwrap_or(""),
-            ));
+        if let Ok(record) = serde_json::from_slice::<FileRecord>(row) {
+            let rel = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
+            out.push((String::from(rel), record));
         }
         Ok(true)
     })?;
     Ok(out)
+}
+
+/// The paths of drive `drive_id` kept offline, so that a restarted host pins them again.
+pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
+    let all = records(store, drive_id)?;
+    Ok(all
+        .into_iter()
+        .filter(|(_, r)| r.pinned)
+        .map(|(rel, _)| rel)
+        .collect())
 }
 
 /// Deletes every record of a drive (it was removed), a page of keys per commit.

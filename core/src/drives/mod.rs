@@ -10,3 +10,4 @@ pub mod journal;
 pub mod paths;
 pub mod planner;
 pub mod state;
+pub mod sync;

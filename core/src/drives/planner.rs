@@ -40,9 +40,10 @@ use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
 
 /// One side's view of a path.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
     /// Bytes (0 for a folder).
     pub size: u64,
@@ -64,7 +65,7 @@ pub struct Observation {
 }
 
 /// What both sides held when a path was last in sync.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BaseEntry {
     /// The bucket's entry then.
     pub remote: Entry,

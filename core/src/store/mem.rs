@@ -13,12 +13,40 @@ use crate::sync::SpinLock;
 #[derive(Default)]
 pub struct MemStore {
     map: SpinLock<BTreeMap<Vec<u8>, Vec<u8>>>,
+    /// Commits that may still succeed before the store "crashes" (`None`: no limit).
+    #[cfg(any(test, feature = "testing"))]
+    commits_left: SpinLock<Option<usize>>,
 }
 
 impl MemStore {
     /// An empty store.
     pub fn new() -> MemStore {
         MemStore::default()
+    }
+
+    /// Lets `commits` more commits succeed, then fails every one as a crashed host would
+    /// (`None`: no limit again). Simulations crash the code under test at a chosen write.
+    #[cfg(any(test, feature = "testing"))]
+    pub fn crash_after(&self, commits: Option<usize>) {
+        *self.commits_left.lock() = commits;
+    }
+
+    #[cfg(any(test, feature = "testing"))]
+    fn crashed(&self) -> bool {
+        let mut left = self.commits_left.lock();
+        match left.as_mut() {
+            Some(0) => true,
+            Some(n) => {
+                *n -= 1;
+                false
+            }
+            None => false,
+        }
+    }
+
+    #[cfg(not(any(test, feature = "testing")))]
+    fn crashed(&self) -> bool {
+        false
     }
 }
 
@@ -67,6 +95,9 @@ impl Store for MemStore {
     }
 
     fn commit(&self, batch: &Batch) -> Result<(), CommitError> {
+        if self.crashed() {
+            return Err(CommitError::Store(StoreError));
+        }
         let mut map = self.map.lock();
         if let Some(i) = first_failed_check(batch, |k| Ok(map.get(k)))? {
             return Err(CommitError::Conflict(i));

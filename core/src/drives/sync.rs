@@ -1,0 +1,403 @@
+//! A synced folder's pass (a LocalPath drive, `driveType` 2): observe both sides, plan with
+//! the [`planner`](super::planner), apply the plan through the host's [`SyncIo`] and journal
+//! every step. The host only moves bytes and looks at its disk and the bucket; what to do,
+//! in which order, and what counts as settled is decided here, so a simulation can run the
+//! very same pass against a fake folder and bucket and crash it at any journal write.
+//!
+//! Crash safety: a path's merge base is written only after its operation took effect on both
+//! sides, in the same commit as its state bits. A pass cut short (a crash, a failed write)
+//! leaves every path either at its old base (the next pass finds the work still to do, or
+//! both sides already equal and adopts them) or at its new one.
+//!
+//! The host's operations refuse to act on what changed since it was observed (a local file
+//! edited while it was uploaded, a file written locally while its download ran, a bucket
+//! object replaced since the listing): they fail, and the next pass plans again from fresh
+//! observations. So nothing is uploaded torn, and no edit made during a pass is overwritten.
+
+use alloc::collections::{BTreeMap, BTreeSet};
+use alloc::string::String;
+
+use super::drive::{CloudDrive, READ};
+use super::journal::{self, FileRecord};
+use super::planner::{self, Base, BaseEntry, Entry, Mode, Observation, Op, Settings};
+use super::state::Flags;
+use crate::Agent;
+use crate::error::ApiResult;
+use crate::ports::{Clock, Ports};
+
+/// At most this many deletes on one side per pass whatever the folder's size; above it (and
+/// above half of the tracked paths) the max-delete guard holds them all back.
+const MIN_DELETE_GUARD: usize = 16;
+
+/// What the host does to the folder and the bucket of a synced folder. Paths are relative,
+/// `/`-separated. Each operation fails (with a reason for the journal) rather than act on
+/// something that changed since it was observed.
+// The engine is generic over the host's implementation, so its futures stay concrete and a
+// multi-threaded host sees whether they are Send.
+#[allow(async_fn_in_trait)]
+pub trait SyncIo {
+    /// Everything under the drive's prefix; `complete` false when the listing failed or was
+    /// cut (then nothing missing from it is deleted).
+    async fn list_remote(&self) -> Observation;
+    /// Everything in the folder; `complete` false when part of it could not be read.
+    async fn scan_local(&self) -> Observation;
+    /// A hash of local file `path` comparable with the bucket's ETags, while it still is as
+    /// `seen`; `None` when the host has no comparable hash.
+    async fn local_etag(&self, path: &str, seen: &Entry) -> Option<String>;
+    /// Sends local file `path` (still as `local`) to the bucket, replacing `remote` (what
+    /// the listing showed there, `None` if nothing). The bucket's entry afterwards.
+    async fn upload(
+        &self,
+        path: &str,
+        local: &Entry,
+        remote: Option<&Entry>,
+    ) -> Result<Entry, String>;
+    /// Brings object `path` (still as `remote`) down, replacing `local` (what the scan
+    /// showed, `None` if nothing) all at once. The folder's entry afterwards.
+    async fn download(
+        &self,
+        path: &str,
+        remote: &Entry,
+        local: Option<&Entry>,
+    ) -> Result<Entry, String>;
+    /// Deletes `path` in the bucket while it is still as `seen` (a folder only once empty).
+    async fn delete_remote(&self, path: &str, seen: &Entry) -> Result<(), String>;
+    /// Deletes local `path` while it is still as `seen` (a folder only once empty).
+    async fn delete_local(&self, path: &str, seen: &Entry) -> Result<(), String>;
+    /// Makes folder `path` in the bucket (replacing a file still as `replacing`).
+    async fn make_remote_dir(&self, path: &str, replacing: Option<&Entry>)
+    -> Result<Entry, String>;
+    /// Makes local folder `path` (replacing a file still as `replacing`).
+    async fn make_local_dir(&self, path: &str, replacing: Option<&Entry>) -> Result<Entry, String>;
+    /// Moves local `from` (still as `seen`) to `to`, which must not exist.
+    async fn move_local(&self, from: &str, to: &str, seen: &Entry) -> Result<(), String>;
+}
+
+/// What one pass did.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassReport {
+    /// Operations planned (the guard counts as none).
+    pub planned: usize,
+    /// Operations that took effect.
+    pub applied: usize,
+    /// Operations that failed (journaled with `ERROR`; the next pass tries again).
+    pub failed: usize,
+    /// Deletes the max-delete guard held back.
+    pub held_deletes: usize,
+    /// Whether both observations were complete.
+    pub complete: bool,
+}
+
+impl PassReport {
+    /// Whether the folder and the bucket agreed: nothing was left to do.
+    pub fn settled(&self) -> bool {
+        self.planned == 0 && self.held_deletes == 0 && self.complete
+    }
+}
+
+/// How `drive` may change each side, with `host` naming this machine in conflict copies.
+pub fn settings(drive: &CloudDrive, tracked: usize, host: &str, now_ms: u64) -> Settings {
+    let date = crate::time::iso8601(now_ms);
+    Settings {
+        mode: Mode::TwoWay,
+        read_only: drive.permission_type == READ,
+        allow_delete: drive.allow_delete,
+        max_deletes: MIN_DELETE_GUARD.max(tracked / 2),
+        host: host.into(),
+        date: date.get(..10).unwrap_or(&date).into(),
+    }
+}
+
+/// The bucket's entries from its objects under the drive's prefix: `(relative path, size,
+/// ETag)`, a folder marker's path ending with `/`. Folders without a marker are implied by
+/// what they hold.
+pub fn remote_observation(
+    objects: impl IntoIterator<Item = (String, u64, String)>,
+    complete: bool,
+) -> Observation {
+    let mut entries = BTreeMap::new();
+    for (rel, size, etag) in objects {
+        let (path, is_dir) = match rel.strip_suffix('/') {
+            Some(dir) => (String::from(dir), true),
+            None => (rel, false),
+        };
+        let mut dir = path.as_str();
+        while let Some((parent, _)) = dir.rsplit_once('/') {
+            entries.insert(String::from(parent), folder());
+            dir = parent;
+        }
+        if path.is_empty() {
+            continue;
+        }
+        let entry = if is_dir {
+            folder()
+        } else {
+            Entry {
+                size,
+                mtime_ms: 0,
+                etag,
+                is_dir: false,
+            }
+        };
+        // A file and a marker of the same name: the file is what a local folder can show.
+        if !is_dir || !entries.contains_key(&path) {
+            entries.insert(path, entry);
+        }
+    }
+    Observation { entries, complete }
+}
+
+/// A folder's entry (size, time and ETag say nothing of a folder).
+pub fn folder() -> Entry {
+    Entry {
+        is_dir: true,
+        ..Entry::default()
+    }
+}
+
+/// One pass over `drive`: observe, plan, apply, journal. An `Err` is a journal write that
+/// failed: the pass stopped there, as after a crash, and the next one carries on.
+pub async fn pass<P: Ports>(
+    agent: &Agent<P>,
+    drive: &CloudDrive,
+    io: &impl SyncIo,
+    host: &str,
+) -> ApiResult<PassReport> {
+    let records = journal::records(agent.ports.store(), &drive.id)?;
+    let base = base_of(&records);
+    let remote = io.list_remote().await;
+    let mut local = io.scan_local().await;
+    hash_candidates(io, &remote, &mut local, &base).await;
+    let now = agent.ports.clock().now_ms();
+    let settings = settings(drive, base.entries.len(), host, now);
+    let plan = planner::plan(&remote, &local, &base, &BTreeSet::new(), &settings);
+    let mut report = PassReport {
+        complete: remote.complete && local.complete,
+        ..PassReport::default()
+    };
+    let pass = Pass {
+        agent,
+        drive,
+        io,
+        remote: &remote,
+        local: &local,
+    };
+    for op in &plan.ops {
+        if let Op::Guard { deletes } = op {
+            report.held_deletes += deletes;
+            continue;
+        }
+        report.planned += 1;
+        match pass.apply(op).await? {
+            Ok(()) => report.applied += 1,
+            Err(()) => report.failed += 1,
+        }
+    }
+    Ok(report)
+}
+
+fn base_of(records: &[(String, FileRecord)]) -> Base {
+    let entries = records
+        .iter()
+        .filter_map(|(rel, r)| Some((rel.clone(), r.base.clone()?)))
+        .collect();
+    Base { entries }
+}
+
+/// Gives local files the hash the planner compares with ETags where it matters: unchanged
+/// since the base, the base's hash; beside a bucket file of the same size (equal content is
+/// no conflict), a fresh one.
+async fn hash_candidates(
+    io: &impl SyncIo,
+    remote: &Observation,
+    local: &mut Observation,
+    base: &Base,
+) {
+    for (path, l) in local.entries.iter_mut() {
+        if l.is_dir || !l.etag.is_empty() {
+            continue;
+        }
+        if let Some(b) = base.entries.get(path)
+            && !b.local.is_dir
+            && b.local.size == l.size
+            && b.local.mtime_ms == l.mtime_ms
+        {
+            l.etag = b.local.etag.clone();
+            continue;
+        }
+        let same_size = remote
+            .entries
+            .get(path)
+            .is_some_and(|r| !r.is_dir && r.size == l.size);
+        if same_size && let Some(etag) = io.local_etag(path, l).await {
+            l.etag = etag;
+        }
+    }
+}
+
+/// Applying one plan.
+struct Pass<'a, P: Ports, S: SyncIo> {
+    agent: &'a Agent<P>,
+    drive: &'a CloudDrive,
+    io: &'a S,
+    remote: &'a Observation,
+    local: &'a Observation,
+}
+
+/// An operation's outcome: the outer result is the journal's (an `Err` ends the pass), the
+/// inner one the host's.
+type Applied = ApiResult<Result<(), ()>>;
+
+impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
+    fn remote_entry(&self, path: &str) -> Option<&Entry> {
+        self.remote.entries.get(path)
+    }
+
+    fn local_entry(&self, path: &str) -> Option<&Entry> {
+        self.local.entries.get(path)
+    }
+
+    async fn apply(&self, op: &Op) -> Applied {
+        match op {
+            Op::Upload { path } | Op::MakeRemoteDir { path } => self.up(path).await,
+            Op::Download { path } | Op::MakeLocalDir { path } => self.down(path).await,
+            Op::DeleteRemote { path } => self.delete(path, true).await,
+            Op::DeleteLocal { path } => self.delete(path, false).await,
+            Op::Conflict { path, conflict } => self.conflict(path, conflict).await,
+            Op::Adopt {
+                path,
+                remote,
+                local,
+            } => self.settle(path, remote.clone(), local.clone()),
+            Op::ForgetBase { path } => {
+                self.agent.drive_journal().remove(self.drive, path)?;
+                Ok(Ok(()))
+            }
+            Op::Guard { .. } => Ok(Ok(())),
+        }
+    }
+
+    async fn up(&self, path: &str) -> Applied {
+        let Some(local) = self.local_entry(path) else {
+            return Ok(Ok(()));
+        };
+        self.send_up(path, local, self.remote_entry(path)).await
+    }
+
+    /// Sends `local` up as `path`, replacing `replacing` in the bucket.
+    async fn send_up(&self, path: &str, local: &Entry, replacing: Option<&Entry>) -> Applied {
+        self.mark(path, Flags::UPLOADING)?;
+        let done = if local.is_dir {
+            self.io.make_remote_dir(path, replacing).await
+        } else {
+            self.io.upload(path, local, replacing).await
+        };
+        match done {
+            Ok(remote) => {
+                // The local content is now what the bucket holds under that ETag.
+                let mut local = local.clone();
+                local.etag = remote.etag.clone();
+                self.settle(path, remote, local)
+            }
+            Err(why) => self.failed(path, why),
+        }
+    }
+
+    async fn down(&self, path: &str) -> Applied {
+        let Some(remote) = self.remote_entry(path) else {
+            return Ok(Ok(()));
+        };
+        self.down_replacing(path, remote, self.local_entry(path))
+            .await
+    }
+
+    async fn down_replacing(
+        &self,
+        path: &str,
+        remote: &Entry,
+        replacing: Option<&Entry>,
+    ) -> Applied {
+        self.mark(path, Flags::DOWNLOADING)?;
+        let done = if remote.is_dir {
+            self.io.make_local_dir(path, replacing).await
+        } else {
+            self.io.download(path, remote, replacing).await
+        };
+        match done {
+            Ok(mut local) => {
+                local.etag = remote.etag.clone();
+                self.settle(path, remote.clone(), local)
+            }
+            Err(why) => self.failed(path, why),
+        }
+    }
+
+    async fn delete(&self, path: &str, in_bucket: bool) -> Applied {
+        let seen = if in_bucket {
+            self.remote_entry(path)
+        } else {
+            self.local_entry(path)
+        };
+        let Some(seen) = seen else {
+            return Ok(Ok(()));
+        };
+        self.mark(path, Flags::DELETING)?;
+        let done = if in_bucket {
+            self.io.delete_remote(path, seen).await
+        } else {
+            self.io.delete_local(path, seen).await
+        };
+        match done {
+            Ok(()) => {
+                self.agent.drive_journal().remove(self.drive, path)?;
+                Ok(Ok(()))
+            }
+            Err(why) => self.failed(path, why),
+        }
+    }
+
+    /// Keeps both versions: the local one moves aside to `conflict` and goes up under that
+    /// name (a folder's content follows in the next pass), the bucket's comes down.
+    async fn conflict(&self, path: &str, conflict: &str) -> Applied {
+        let (Some(local), Some(remote)) = (self.local_entry(path), self.remote_entry(path)) else {
+            return Ok(Ok(()));
+        };
+        if let Err(why) = self.io.move_local(path, conflict, local).await {
+            return self.failed(path, why);
+        }
+        let up = self.send_up(conflict, local, None).await?;
+        let down = self.down_replacing(path, remote, None).await?;
+        Ok(up.and(down))
+    }
+
+    fn mark(&self, path: &str, flags: Flags) -> ApiResult<FileRecord> {
+        self.agent
+            .drive_journal()
+            .set_flags(self.drive, path, flags)
+    }
+
+    /// Both sides hold `remote` / `local` at `path`: that is its new base.
+    fn settle(&self, path: &str, remote: Entry, local: Entry) -> Applied {
+        self.agent.drive_journal().update(self.drive, path, |r| {
+            r.flags = Flags::NORMAL;
+            r.size = remote.size;
+            r.etag = remote.etag.clone();
+            r.mtime_ms = local.mtime_ms;
+            r.is_dir = remote.is_dir;
+            r.error.clear();
+            r.base = Some(BaseEntry { remote, local });
+        })?;
+        Ok(Ok(()))
+    }
+
+    fn failed(&self, path: &str, why: String) -> Applied {
+        self.agent.drive_journal().update(self.drive, path, |r| {
+            r.flags = Flags::ERROR;
+            r.error = why;
+        })?;
+        Ok(Err(()))
+    }
+}
+
+#[cfg(test)]
+mod tests;
