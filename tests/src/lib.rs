@@ -877,6 +877,27 @@ pub fn insert_cloud_account(agent: &Agent, token: &str, body: Value) -> String {
         .to_string()
 }
 
+/// Waits until `done` holds, checking every 50 ms; fails the test after `timeout`.
+pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
+    let deadline = Instant::now() + timeout;
+    while !done() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// The docs' "Insert Cloud Drive" example on a new cloud account (`cloud`, a body for
+/// `/cloud/insert_account`) of the user signed in with `token`, with `changes` over it.
+pub fn drive_insert_body(agent: &Agent, token: &str, cloud: Value, changes: Value) -> Value {
+    let cloud = insert_cloud_account(agent, token, cloud);
+    let mut body = docs::example("management.md", "### Insert Cloud Drive");
+    body["account"]["id"] = json!(cloud);
+    for (k, v) in changes.as_object().expect("an object of changes") {
+        body[k] = v.clone();
+    }
+    body
+}
+
 /// Polls `/cloud/client_transfer/{id}/status` until the transfer reaches `status`; fails the
 /// test if it fails instead or takes longer than a minute.
 pub fn wait_for_transfer(agent: &Agent, token: &str, id: &str, status: &str) -> Value {

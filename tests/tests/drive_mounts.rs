@@ -7,10 +7,13 @@
 
 use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use click_blackbox::s3::S3Server;
-use click_blackbox::{Account, Agent, Options, Value, desktop_only, docs, encode, json, pattern};
+use click_blackbox::{
+    Account, Agent, Options, Value, desktop_only, drive_insert_body, encode, json, pattern,
+    wait_until,
+};
 
 const BUCKET: &str = "my-bucket";
 
@@ -28,14 +31,6 @@ impl Drop for Unmount {
     }
 }
 
-fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
-    let deadline = Instant::now() + timeout;
-    while !done() {
-        assert!(Instant::now() < deadline, "timed out waiting for {what}");
-        std::thread::sleep(Duration::from_millis(50));
-    }
-}
-
 fn s3_with_files() -> S3Server {
     let s3 = S3Server::start();
     s3.put(BUCKET, "photos/file.jpg", b"0123456789");
@@ -46,13 +41,7 @@ fn s3_with_files() -> S3Server {
 
 /// The docs' insert example on a new cloud account of `a` on `s3`, with `changes` over it.
 fn drive_body(agent: &Agent, a: &Account, s3: &S3Server, changes: Value) -> Value {
-    let cloud = click_blackbox::insert_cloud_account(agent, &a.token, s3.account("s3"));
-    let mut body = docs::example("management.md", "### Insert Cloud Drive");
-    body["account"]["id"] = json!(cloud);
-    for (k, v) in changes.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    body
+    drive_insert_body(agent, &a.token, s3.account("s3"), changes)
 }
 
 /// A drive on `s3` for the account `a`, with `changes` over the docs' insert example; waits

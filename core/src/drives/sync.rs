@@ -44,6 +44,8 @@ pub trait SyncIo {
     /// A hash of local file `path` comparable with the bucket's ETags, while it still is as
     /// `seen`; `None` when the host has no comparable hash.
     async fn local_etag(&self, path: &str, seen: &Entry) -> Option<String>;
+    /// The ETag of object `path` when its listing gave none (some servers leave it out).
+    async fn remote_etag(&self, path: &str) -> Option<String>;
     /// Sends local file `path` (still as `local`) to the bucket, replacing `remote` (what
     /// the listing showed there, `None` if nothing). The bucket's entry afterwards.
     async fn upload(
@@ -86,6 +88,8 @@ pub struct PassReport {
     pub held_deletes: usize,
     /// Whether both observations were complete.
     pub complete: bool,
+    /// The first failure: its path and why (the journal keeps every one).
+    pub first_error: Option<(String, String)>,
 }
 
 impl PassReport {
@@ -108,15 +112,15 @@ pub fn settings(drive: &CloudDrive, tracked: usize, host: &str, now_ms: u64) -> 
     }
 }
 
-/// The bucket's entries from its objects under the drive's prefix: `(relative path, size,
-/// ETag)`, a folder marker's path ending with `/`. Folders without a marker are implied by
-/// what they hold.
+/// The bucket's entries from its objects under the drive's prefix, by relative path (a
+/// folder marker's path ends with `/`). Folders without a marker are implied by what they
+/// hold.
 pub fn remote_observation(
-    objects: impl IntoIterator<Item = (String, u64, String)>,
+    objects: impl IntoIterator<Item = (String, Entry)>,
     complete: bool,
 ) -> Observation {
     let mut entries = BTreeMap::new();
-    for (rel, size, etag) in objects {
+    for (rel, entry) in objects {
         let (path, is_dir) = match rel.strip_suffix('/') {
             Some(dir) => (String::from(dir), true),
             None => (rel, false),
@@ -129,18 +133,9 @@ pub fn remote_observation(
         if path.is_empty() {
             continue;
         }
-        let entry = if is_dir {
-            folder()
-        } else {
-            Entry {
-                size,
-                mtime_ms: 0,
-                etag,
-                is_dir: false,
-            }
-        };
-        // A file and a marker of the same name: the file is what a local folder can show.
-        if !is_dir || !entries.contains_key(&path) {
+        let entry = if is_dir { folder() } else { entry };
+        // A file and a folder of the same name: the folder is what a local folder can show.
+        if is_dir || !entries.contains_key(&path) {
             entries.insert(path, entry);
         }
     }
@@ -165,9 +160,9 @@ pub async fn pass<P: Ports>(
 ) -> ApiResult<PassReport> {
     let records = journal::records(agent.ports.store(), &drive.id)?;
     let base = base_of(&records);
-    let remote = io.list_remote().await;
+    let mut remote = io.list_remote().await;
     let mut local = io.scan_local().await;
-    hash_candidates(io, &remote, &mut local, &base).await;
+    hash_candidates(io, &mut remote, &mut local, &base).await;
     let now = agent.ports.clock().now_ms();
     let settings = settings(drive, base.entries.len(), host, now);
     let plan = planner::plan(&remote, &local, &base, &BTreeSet::new(), &settings);
@@ -190,7 +185,10 @@ pub async fn pass<P: Ports>(
         report.planned += 1;
         match pass.apply(op).await? {
             Ok(()) => report.applied += 1,
-            Err(()) => report.failed += 1,
+            Err(failure) => {
+                report.failed += 1;
+                report.first_error.get_or_insert(failure);
+            }
         }
     }
     Ok(report)
@@ -206,10 +204,10 @@ fn base_of(records: &[(String, FileRecord)]) -> Base {
 
 /// Gives local files the hash the planner compares with ETags where it matters: unchanged
 /// since the base, the base's hash; beside a bucket file of the same size (equal content is
-/// no conflict), a fresh one.
+/// no conflict), a fresh one, and the bucket's ETag if its listing left it out.
 async fn hash_candidates(
     io: &impl SyncIo,
-    remote: &Observation,
+    remote: &mut Observation,
     local: &mut Observation,
     base: &Base,
 ) {
@@ -225,11 +223,18 @@ async fn hash_candidates(
             l.etag = b.local.etag.clone();
             continue;
         }
-        let same_size = remote
-            .entries
-            .get(path)
-            .is_some_and(|r| !r.is_dir && r.size == l.size);
-        if same_size && let Some(etag) = io.local_etag(path, l).await {
+        let Some(r) = remote.entries.get_mut(path) else {
+            continue;
+        };
+        if r.is_dir || r.size != l.size {
+            continue;
+        }
+        if r.etag.is_empty()
+            && let Some(etag) = io.remote_etag(path).await
+        {
+            r.etag = etag;
+        }
+        if let Some(etag) = io.local_etag(path, l).await {
             l.etag = etag;
         }
     }
@@ -245,8 +250,8 @@ struct Pass<'a, P: Ports, S: SyncIo> {
 }
 
 /// An operation's outcome: the outer result is the journal's (an `Err` ends the pass), the
-/// inner one the host's.
-type Applied = ApiResult<Result<(), ()>>;
+/// inner one the host's (the path that failed and why).
+type Applied = ApiResult<Result<(), (String, String)>>;
 
 impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
     fn remote_entry(&self, path: &str) -> Option<&Entry> {
@@ -393,9 +398,9 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
     fn failed(&self, path: &str, why: String) -> Applied {
         self.agent.drive_journal().update(self.drive, path, |r| {
             r.flags = Flags::ERROR;
-            r.error = why;
+            r.error = why.clone();
         })?;
-        Ok(Err(()))
+        Ok(Err((path.into(), why)))
     }
 }
 

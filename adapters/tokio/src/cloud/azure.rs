@@ -280,10 +280,10 @@ impl Azure {
             .blobs
             .into_iter()
             .map(|b| Stored {
+                modified_ms: b.properties.last_modified.as_deref().and_then(http_date_ms),
                 key: b.name,
                 size: b.properties.content_length,
                 etag: b.properties.etag.as_deref().map(super::quoted_etag),
-                modified_ms: None,
             })
             .collect();
         Ok((blobs, page.next_marker.filter(|m| !m.is_empty())))

@@ -31,7 +31,7 @@ pub struct Stored {
     pub key: String,
     pub size: u64,
     pub etag: Option<String>,
-    /// `Last-Modified` (Unix ms), when a HEAD answer gave it.
+    /// `Last-Modified` (Unix ms), when the answer gave it.
     pub modified_ms: Option<u64>,
 }
 
@@ -168,7 +168,7 @@ impl Provider {
     }
 
     /// One page of the objects under `prefix` (all levels), and where the next one starts.
-    async fn list_page(
+    pub async fn list_page(
         &self,
         bucket: &str,
         prefix: &str,
@@ -221,7 +221,7 @@ impl Provider {
         }
     }
 
-    async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+    pub async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
         each!(self, p => p.delete_one(bucket, key).await)
     }
 

@@ -484,10 +484,10 @@ impl S3 {
             .contents
             .into_iter()
             .map(|o| Stored {
+                modified_ms: o.last_modified.as_deref().and_then(parse_iso8601),
                 key: o.key,
                 size: o.size,
                 etag: o.etag.as_deref().map(super::quoted_etag),
-                modified_ms: None,
             })
             .collect();
         let next = page.next_continuation_token.filter(|_| page.is_truncated);

@@ -5,6 +5,7 @@ pub mod fs;
 mod intents;
 mod remote;
 mod running;
+mod synced;
 mod tree;
 mod vfs;
 
@@ -99,24 +100,30 @@ impl DriveHost for DriveManager {
     ) -> Result<(), DriveError> {
         let r = self.get(drive_id).ok_or(DriveError::NotRunning)?;
         let rel = rel.to_string();
+        let Some(m) = r.mounted() else {
+            return folder_object(&r, &rel, command).await;
+        };
         match command {
             DriveCommand::Hydrate | DriveCommand::Pin => {
                 if command == DriveCommand::Pin {
-                    r.mounted.pin(&rel);
+                    m.pin(&rel);
                 }
                 // Queued: the call answers once the download has started.
+                let r = r.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = r.mounted.hydrate(&rel).await {
+                    if let Some(m) = r.mounted()
+                        && let Err(e) = m.hydrate(&rel).await
+                    {
                         tracing::warn!(drive = %r.drive.id, path = %rel, "hydration failed: {e:?}");
                     }
                 });
                 Ok(())
             }
             DriveCommand::Unpin => {
-                r.mounted.unpin(&rel);
-                r.mounted.evict(&rel).await.map(drop).map_err(errno)
+                m.unpin(&rel);
+                m.evict(&rel).await.map(drop).map_err(errno)
             }
-            DriveCommand::Evict => match r.mounted.evict(&rel).await {
+            DriveCommand::Evict => match m.evict(&rel).await {
                 Ok(true) => Ok(()),
                 Ok(false) => Err(DriveError::Failed(
                     "the file is open or has changes not uploaded yet; it stays cached".into(),
@@ -124,20 +131,41 @@ impl DriveHost for DriveManager {
                 Err(e) => Err(errno(e)),
             },
             // Through the mount, so that its caches and the bucket change together.
-            DriveCommand::Delete => {
-                let path = Path::new(&r.drive.local_path).join(&rel);
-                let meta = tokio::fs::metadata(&path).await.map_err(io_error)?;
-                if meta.is_dir() {
-                    tokio::fs::remove_dir_all(&path).await.map_err(io_error)
-                } else {
-                    tokio::fs::remove_file(&path).await.map_err(io_error)
-                }
-            }
+            DriveCommand::Delete => delete_local(&r, &rel).await,
         }
     }
     fn rename_pending(&self, drive_id: &str, rel: &str) -> bool {
         self.get(drive_id)
-            .is_some_and(|r| r.mounted.rename_pending(rel))
+            .and_then(|r| r.mounted().map(|m| m.rename_pending(rel)))
+            .unwrap_or(false)
+    }
+}
+
+/// Deletes `rel` in the drive's local folder (a mount passes it on to the bucket; a synced
+/// folder's next pass does).
+async fn delete_local(r: &Running, rel: &str) -> Result<(), DriveError> {
+    let path = Path::new(&r.drive.local_path).join(rel);
+    let meta = tokio::fs::metadata(&path).await.map_err(io_error)?;
+    if meta.is_dir() {
+        tokio::fs::remove_dir_all(&path).await.map_err(io_error)
+    } else {
+        tokio::fs::remove_file(&path).await.map_err(io_error)
+    }
+}
+
+/// An object command on a synced folder: every file is on disk already, so pins hold
+/// without fetching and nothing can be evicted; a delete is passed on by a pass at once.
+async fn folder_object(r: &Running, rel: &str, command: DriveCommand) -> Result<(), DriveError> {
+    match command {
+        DriveCommand::Hydrate | DriveCommand::Pin | DriveCommand::Unpin => Ok(()),
+        DriveCommand::Evict => Err(DriveError::Failed(
+            "a synced folder keeps every file on disk; there is no cache to remove it from".into(),
+        )),
+        DriveCommand::Delete => {
+            delete_local(r, rel).await?;
+            r.sync("");
+            Ok(())
+        }
     }
 }
 
@@ -252,7 +280,9 @@ pub async fn shutdown(app: &App, grace: Duration) {
         .map(|(id, r)| (id.clone(), r.clone()))
         .collect();
     for (id, r) in &drives {
-        if !r.mounted.flush(grace).await {
+        if let Some(m) = r.mounted()
+            && !m.flush(grace).await
+        {
             tracing::warn!(drive = %id, "uploads still pending at exit; they resume at the next start");
         }
     }

@@ -85,8 +85,13 @@ impl Source<'_> {
     }
 }
 
+/// Checks, once every byte is read and before the object becomes visible, that the source
+/// did not change while it was read (so no torn copy is ever published).
+pub type Unchanged<'a> = &'a (dyn Fn() -> Result<(), String> + Sync);
+
 /// Sends `size` bytes of `source` to `key`: one PUT up to `part_size`, else a multipart
-/// upload of `concurrency` parts at a time, aborted if any part fails.
+/// upload of `concurrency` parts at a time, aborted if any part fails or `unchanged` fails.
+#[allow(clippy::too_many_arguments)]
 async fn send(
     p: &Provider,
     bucket: &str,
@@ -95,10 +100,12 @@ async fn send(
     size: u64,
     part_size: u64,
     concurrency: usize,
+    unchanged: Unchanged<'_>,
 ) -> Result<(), String> {
     let part_size = part_size.max(MIN_PART).max(size.div_ceil(10_000));
     if size <= part_size {
         let body = source.read(p, bucket, 0, size).await?;
+        unchanged()?;
         return p
             .put_object(bucket, key, body, ATTEMPTS)
             .await
@@ -126,7 +133,7 @@ async fn send(
         .buffered(concurrency.max(1))
         .try_collect()
         .await;
-    let done = match sent {
+    let done = match sent.and_then(|parts| unchanged().map(|()| parts)) {
         Ok(parts) => p
             .complete_multipart(bucket, key, &id, &parts, ATTEMPTS)
             .await
@@ -152,8 +159,31 @@ pub async fn upload(
         .await
         .map_err(|e| e.to_string())?
         .len();
+    upload_unchanged(
+        p,
+        bucket,
+        key,
+        path,
+        size,
+        (part_size, concurrency),
+        &|| Ok(()),
+    )
+    .await
+}
+
+/// Uploads `size` bytes of the local file `path` as `key`, in parts of `parts.0`, `parts.1`
+/// at a time, unless `unchanged` says the file changed while it was read.
+pub async fn upload_unchanged(
+    p: &Provider,
+    bucket: &str,
+    key: &str,
+    path: &Path,
+    size: u64,
+    parts: (u64, usize),
+    unchanged: Unchanged<'_>,
+) -> Result<(), String> {
     let source = Source::File(path.to_path_buf());
-    send(p, bucket, key, source, size, part_size, concurrency).await
+    send(p, bucket, key, source, size, parts.0, parts.1, unchanged).await
 }
 
 /// Copies object `from` (of `size` bytes) to `to` through the agent.
@@ -174,6 +204,7 @@ pub async fn copy(
         size,
         part_size,
         concurrency,
+        &|| Ok(()),
     )
     .await
 }

@@ -1,5 +1,5 @@
-//! A drive the desktop runs: its VirtualDrive mount, with file states going to the core's
-//! journal (and from there to `/statechange`).
+//! A drive the desktop runs: a VirtualDrive's mount or a LocalPath drive's synced folder,
+//! with file states going to the core's journal (and from there to `/statechange`).
 
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -9,6 +9,8 @@ use click_core::drives::drive::{CloudDrive, LOCAL_PATH, READ};
 use click_core::drives::state::Flags;
 
 use super::fs::{self, DriveEvents, MountSpec, Mounted};
+use super::synced;
+use crate::cloud::Provider;
 use crate::server::App;
 
 /// How long a listing or an attribute is trusted before the bucket is asked again; the
@@ -41,18 +43,73 @@ impl DriveEvents for Journal {
 pub struct Running {
     /// The configuration it was started with: a changed one restarts it.
     pub drive: CloudDrive,
-    pub mounted: Mounted,
+    body: Body,
+}
+
+enum Body {
+    Mount(Mount),
+    Folder(synced::Folder),
+}
+
+/// A VirtualDrive's mount.
+struct Mount {
+    mounted: Mounted,
     /// The Mirror drive's task that keeps everything hydrated, and its wake-up call.
     keeper: Mutex<Option<tokio::task::JoinHandle<()>>>,
     wake: Arc<tokio::sync::Notify>,
 }
 
 impl Running {
+    /// The mount of a VirtualDrive (`None` for a synced folder).
+    pub fn mounted(&self) -> Option<&Mounted> {
+        match &self.body {
+            Body::Mount(m) => Some(&m.mounted),
+            Body::Folder(_) => None,
+        }
+    }
+
     /// A Mirror drive holds every file: pinned, fetched now and after every poll.
     pub fn keep_mirrored(&self) {
+        let Body::Mount(m) = &self.body else {
+            return;
+        };
+        m.keep_mirrored(&self.drive);
+    }
+
+    /// Looks at the bucket again from folder `rel` (a Mirror drive also fetches what is new;
+    /// a synced folder runs a pass).
+    pub fn sync(&self, rel: &str) {
+        match &self.body {
+            Body::Mount(m) => {
+                m.mounted.refresh(rel);
+                m.wake.notify_one();
+            }
+            Body::Folder(f) => f.sync(),
+        }
+    }
+
+    /// Pins again what the journal says is kept offline, and fetches it (after a restart,
+    /// or a remount for a changed configuration). A synced folder holds everything anyway.
+    pub fn restore_pins(&self, app: &App) {
+        if let Body::Mount(m) = &self.body {
+            m.restore_pins(app, &self.drive);
+        }
+    }
+
+    /// Stops mirroring or syncing, and unmounts.
+    pub fn stop(&self) {
+        match &self.body {
+            Body::Mount(m) => m.stop(),
+            Body::Folder(f) => f.stop(),
+        }
+    }
+}
+
+impl Mount {
+    fn keep_mirrored(&self, drive: &CloudDrive) {
         let vfs = self.mounted.vfs.clone();
         let wake = self.wake.clone();
-        let every = Duration::from_secs(self.drive.sync_interval_seconds.max(1).into());
+        let every = Duration::from_secs(drive.sync_interval_seconds.max(1).into());
         let task = tokio::spawn(async move {
             loop {
                 vfs.pin("", true);
@@ -69,19 +126,10 @@ impl Running {
         *self.keeper.lock().unwrap_or_else(|e| e.into_inner()) = Some(task);
     }
 
-    /// Looks at the bucket again from folder `rel` (a Mirror drive also fetches what is new).
-    pub fn sync(&self, rel: &str) {
-        self.mounted.refresh(rel);
-        self.wake.notify_one();
-    }
-
-    /// Pins again what the journal says is kept offline, and fetches it (after a restart,
-    /// or a remount for a changed configuration).
-    pub fn restore_pins(&self, app: &App) {
-        let pins = match click_core::drives::journal::pinned(&app.agent.ports.store, &self.drive.id)
-        {
+    fn restore_pins(&self, app: &App, drive: &CloudDrive) {
+        let pins = match click_core::drives::journal::pinned(&app.agent.ports.store, &drive.id) {
             Ok(p) => p,
-            Err(e) => return tracing::warn!(drive = %self.drive.id, "cannot read the pins: {e:?}"),
+            Err(e) => return tracing::warn!(drive = %drive.id, "cannot read the pins: {e:?}"),
         };
         for rel in pins {
             self.mounted.pin(&rel);
@@ -94,8 +142,7 @@ impl Running {
         }
     }
 
-    /// Stops mirroring and unmounts.
-    pub fn stop(&self) {
+    fn stop(&self) {
         if let Some(task) = self.keeper.lock().unwrap_or_else(|e| e.into_inner()).take() {
             task.abort();
         }
@@ -103,11 +150,9 @@ impl Running {
     }
 }
 
-/// Mounts `drive`; the reason it could not, for the log and the journal.
+/// Mounts `drive`, or starts syncing its folder; the reason it could not, for the log and
+/// the journal.
 pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
-    if drive.drive_type == LOCAL_PATH {
-        return Err("LocalPath drives (driveType 2) are not synced by this agent yet".into());
-    }
     let store = &app.agent.ports.store;
     let target = click_core::drives::drive::target(store, &app.agent.ports.secrets, drive)
         .map_err(|e| format!("its cloud account cannot be used: {e:?}"))?;
@@ -117,6 +162,18 @@ pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
         .cloud
         .provider(&target)
         .map_err(|e| format!("its provider cannot be reached: {e:?}"))?;
+    let body = if drive.drive_type == LOCAL_PATH {
+        Body::Folder(synced::start(app, drive, provider)?)
+    } else {
+        Body::Mount(mount(app, drive, provider)?)
+    };
+    Ok(Running {
+        drive: drive.clone(),
+        body,
+    })
+}
+
+fn mount(app: &Arc<App>, drive: &CloudDrive, provider: Provider) -> Result<Mount, String> {
     let spec = MountSpec {
         mount_point: PathBuf::from(&drive.local_path),
         cache_dir: PathBuf::from(&drive.permanent_local_path),
@@ -147,8 +204,7 @@ pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
         events,
     )
     .map_err(|e| format!("cannot mount at {}: {e}", drive.local_path))?;
-    Ok(Running {
-        drive: drive.clone(),
+    Ok(Mount {
         mounted,
         keeper: Mutex::default(),
         wake: Arc::default(),

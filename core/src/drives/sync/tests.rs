@@ -14,10 +14,10 @@ use alloc::string::ToString;
 use core::cell::RefCell;
 
 use super::*;
-use alloc::vec::Vec;
 use crate::drives::drive::new_drive;
 use crate::events::Channel;
 use crate::testing::{Seeded, TestAgent, block_on};
+use alloc::vec::Vec;
 
 /// A node of either side: a folder, or a file holding one version (unique per write).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -317,9 +317,9 @@ impl SyncIo for Sim {
         let o = self.observe(Side::Remote);
         let objects = o.entries.into_iter().map(|(p, e)| {
             if e.is_dir {
-                (format!("{p}/"), 0, String::new())
+                (format!("{p}/"), folder())
             } else {
-                (p, e.size, e.etag)
+                (p, e)
             }
         });
         remote_observation(objects, true)
@@ -335,6 +335,13 @@ impl SyncIo for Sim {
             Some(Node::File { version, .. }) if w.still(Side::Local, path, Some(seen)) => {
                 Some(etag_of(*version))
             }
+            _ => None,
+        }
+    }
+
+    async fn remote_etag(&self, path: &str) -> Option<String> {
+        match self.world.borrow().remote.get(path) {
+            Some(Node::File { version, .. }) => Some(etag_of(*version)),
             _ => None,
         }
     }
@@ -566,18 +573,27 @@ fn deletes_spread_only_under_the_guard() {
 
 #[test]
 fn remote_listing_implies_folders_and_reads_markers() {
+    let file = |size| Entry {
+        size,
+        mtime_ms: 7,
+        etag: "\"e\"".into(),
+        is_dir: false,
+    };
     let o = remote_observation(
         [
-            ("a/b/c.txt".to_string(), 3, "\"e\"".to_string()),
-            ("m/".to_string(), 0, String::new()),
-            (String::new(), 0, String::new()),
+            ("a/b/c.txt".to_string(), file(3)),
+            ("m/".to_string(), file(0)),
+            ("x".to_string(), file(1)),
+            ("x/y".to_string(), file(2)),
+            (String::new(), file(0)),
         ],
         true,
     );
     let paths: Vec<&str> = o.entries.keys().map(String::as_str).collect();
-    assert_eq!(paths, ["a", "a/b", "a/b/c.txt", "m"]);
+    assert_eq!(paths, ["a", "a/b", "a/b/c.txt", "m", "x", "x/y"]);
     assert!(o.entries["a/b"].is_dir && o.entries["m"].is_dir);
-    assert_eq!(o.entries["a/b/c.txt"].size, 3);
+    assert_eq!(o.entries["a/b/c.txt"], file(3));
+    assert!(o.entries["x"].is_dir, "a folder hides a file of its name");
 }
 
 /// How many seeded runs the simulation makes.
