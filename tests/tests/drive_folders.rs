@@ -7,6 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use click_blackbox::azure::Azurite;
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
     Account, Agent, Options, Value, desktop_only, drive_insert_body, json, pattern, wait_until,
@@ -17,10 +18,21 @@ const SYNC: Duration = Duration::from_secs(20);
 
 /// A LocalPath drive of `a` on `s3` syncing `folder`, with `changes` over the docs' example.
 fn synced_drive(agent: &Agent, a: &Account, s3: &S3Server, folder: &Path, changes: Value) -> Value {
+    synced_drive_on(agent, a, s3.account("s3"), folder, changes)
+}
+
+/// A LocalPath drive of `a` on the cloud account `cloud` syncing `folder`.
+fn synced_drive_on(
+    agent: &Agent,
+    a: &Account,
+    cloud: Value,
+    folder: &Path,
+    changes: Value,
+) -> Value {
     let mut body = drive_insert_body(
         agent,
         &a.token,
-        s3.account("s3"),
+        cloud,
         json!({
             "driveType": 2,
             "localPath": folder.display().to_string(),
@@ -270,4 +282,35 @@ fn walk(dir: &Path) -> Vec<PathBuf> {
         out.push(p);
     }
     out
+}
+
+#[test]
+fn a_folder_syncs_with_azure_blob_storage() {
+    if desktop_only("synced folders") {
+        return;
+    }
+    let az = Azurite::start();
+    az.create_container(BUCKET);
+    az.put(BUCKET, "docs/readme.md", b"# hi");
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let root = folder_of(&agent, "Synced");
+    std::fs::create_dir_all(&root).unwrap();
+    std::fs::write(root.join("local.txt"), b"from the folder").unwrap();
+    let d = synced_drive_on(&agent, &a, az.account("azure"), &root, json!({}));
+    wait_until("the first sync", SYNC, || {
+        read(root.join("docs/readme.md")).as_deref() == Some(b"# hi")
+            && az.get(BUCKET, "local.txt").as_deref() == Some(b"from the folder")
+    });
+    std::fs::write(root.join("docs/readme.md"), b"# edited").unwrap();
+    az.put(BUCKET, "remote.txt", b"from the container");
+    sync_now(&agent, &a, &d);
+    wait_until("both edits across", SYNC, || {
+        az.get(BUCKET, "docs/readme.md").as_deref() == Some(b"# edited")
+            && read(root.join("remote.txt")).as_deref() == Some(b"from the container")
+    });
+    std::fs::remove_file(root.join("local.txt")).unwrap();
+    wait_until("the delete in the container", SYNC, || {
+        az.get(BUCKET, "local.txt").is_none()
+    });
 }

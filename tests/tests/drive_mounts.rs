@@ -9,6 +9,7 @@ use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use click_blackbox::azure::Azurite;
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
     Account, Agent, Options, Value, desktop_only, drive_insert_body, encode, json, pattern,
@@ -47,7 +48,11 @@ fn drive_body(agent: &Agent, a: &Account, s3: &S3Server, changes: Value) -> Valu
 /// A drive on `s3` for the account `a`, with `changes` over the docs' insert example; waits
 /// until it is mounted and returns its mount point.
 fn mounted_drive(agent: &Agent, a: &Account, s3: &S3Server, changes: Value) -> (Value, Unmount) {
-    let body = drive_body(agent, a, s3, changes);
+    mount(a, drive_body(agent, a, s3, changes))
+}
+
+/// Inserts the drive `body` for `a` and waits until it is mounted.
+fn mount(a: &Account, body: Value) -> (Value, Unmount) {
     let d = a.post("/management/clouddrive", body).expect(200).json();
     let root = PathBuf::from(d["localPath"].as_str().unwrap());
     wait_until("the mount", Duration::from_secs(20), || is_mounted(&root));
@@ -544,4 +549,54 @@ fn a_mirror_drive_holds_every_file_and_refuses_a_cache_too_small() {
         b"later"
     );
     assert!(std::fs::read(mount.0.join("docs/deep/blob.bin")).unwrap() == blob);
+}
+
+#[test]
+fn a_drive_over_azure_blob_storage_reads_writes_renames_and_deletes() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let az = Azurite::start();
+    az.create_container(BUCKET);
+    az.put(BUCKET, "docs/readme.md", b"# hi");
+    let big = pattern(3 << 20, 5);
+    az.put(BUCKET, "big.bin", &big);
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let body = drive_insert_body(&agent, &a.token, az.account("azure"), json!({}));
+    let (_d, mount) = mount(&a, body);
+    let root = &mount.0;
+
+    assert_eq!(names(root), ["big.bin", "docs"]);
+    assert_eq!(std::fs::read(root.join("docs/readme.md")).unwrap(), b"# hi");
+    let mut f = std::fs::File::open(root.join("big.bin")).unwrap();
+    for (i, at) in [2_900_000u64, 17, 1 << 20, 3_000_000, 123_457]
+        .iter()
+        .enumerate()
+    {
+        let mut buf = vec![0u8; 70_000 + i * 1000];
+        f.seek(SeekFrom::Start(*at)).unwrap();
+        let n = f.read(&mut buf).unwrap();
+        let end = (*at as usize + n).min(big.len());
+        assert!(n > 0 && buf[..n] == big[*at as usize..end], "at {at}");
+    }
+
+    let mut f = std::fs::File::create(root.join("docs/new.txt")).unwrap();
+    f.write_all(b"written to a blob").unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    assert_eq!(
+        az.get(BUCKET, "docs/new.txt").unwrap(),
+        b"written to a blob"
+    );
+    std::fs::rename(root.join("docs/new.txt"), root.join("moved.txt")).unwrap();
+    assert_eq!(az.get(BUCKET, "moved.txt").unwrap(), b"written to a blob");
+    assert!(az.get(BUCKET, "docs/new.txt").is_none());
+    std::fs::rename(root.join("docs"), root.join("notes")).unwrap();
+    wait_until("the folder rename", Duration::from_secs(15), || {
+        az.get(BUCKET, "notes/readme.md").is_some() && az.get(BUCKET, "docs/readme.md").is_none()
+    });
+    std::fs::remove_file(root.join("moved.txt")).unwrap();
+    assert!(az.get(BUCKET, "moved.txt").is_none());
+    assert_eq!(names(root), ["big.bin", "notes"]);
 }
