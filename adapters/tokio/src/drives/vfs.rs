@@ -629,16 +629,21 @@ impl Vfs {
         }
         // Never further ahead than half the cache holds, or the window evicts itself.
         let ahead = ahead.min(self.spec.max_cache_bytes / 2);
-        if ahead > 0 && end < node.size {
-            self.prefetch(ino, end, (end + ahead).min(node.size));
-        }
+        let window = (ahead > 0 && end < node.size).then(|| (end, (end + ahead).min(node.size)));
         let key = cache_key(ino);
         if self.cold(ino, offset, end) {
             // Nothing of it here or on the way: answer from a read of just these bytes (the
-            // first byte comes sooner than a whole block's), and fetch the blocks behind it
-            // for the reads that follow.
+            // first byte comes sooner than a whole block's), then fetch the blocks behind it
+            // for the reads that follow (not before: they would compete with this read).
+            let bytes = self.read_past_cache(&node, offset, end).await;
             self.prefetch(ino, offset, end);
-            return self.read_past_cache(&node, offset, end).await;
+            if let Some((from, to)) = window {
+                self.prefetch(ino, from, to);
+            }
+            return bytes;
+        }
+        if let Some((from, to)) = window {
+            self.prefetch(ino, from, to);
         }
         for _ in 0..3 {
             if !self.ensure(ino, offset, end).await? {
