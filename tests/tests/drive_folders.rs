@@ -314,3 +314,42 @@ fn a_folder_syncs_with_azure_blob_storage() {
         az.get(BUCKET, "local.txt").is_none()
     });
 }
+
+/// `cloudObjectsEncrypted` on a synced folder: the bucket holds sealed objects, the folder
+/// plaintext, both ways.
+#[test]
+fn an_encrypted_folder_keeps_only_ciphertext_in_the_bucket() {
+    if desktop_only("synced folders") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    std::fs::create_dir_all(s3.bucket(BUCKET)).unwrap();
+    let root = folder_of(&agent, "Sealed");
+    std::fs::create_dir_all(&root).unwrap();
+    let body = pattern(200_000, 3);
+    std::fs::write(root.join("local.bin"), &body).unwrap();
+    let d = synced_drive(
+        &agent,
+        &a,
+        &s3,
+        &root,
+        json!({"cloudObjectsEncrypted": true}),
+    );
+    wait_until("the upload", SYNC, || s3.exists(BUCKET, "local.bin"));
+    let stored = read(s3.path(BUCKET, "local.bin")).unwrap();
+    assert_eq!(&stored[..4], b"CLKE");
+    assert_eq!(
+        stored.len(),
+        25 + body.len() + 16 * body.len().div_ceil(64 << 10)
+    );
+
+    // A sealed object written by another drive of this agent comes down as plaintext.
+    std::fs::copy(s3.path(BUCKET, "local.bin"), s3.path(BUCKET, "copy.bin")).unwrap();
+    sync_now(&agent, &a, &d);
+    wait_until("the download", SYNC, || {
+        read(root.join("copy.bin")).as_ref() == Some(&body)
+    });
+    assert_eq!(read(root.join("local.bin")).unwrap(), body);
+}

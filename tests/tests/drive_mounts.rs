@@ -600,3 +600,77 @@ fn a_drive_over_azure_blob_storage_reads_writes_renames_and_deletes() {
     assert!(az.get(BUCKET, "moved.txt").is_none());
     assert_eq!(names(root), ["big.bin", "notes"]);
 }
+
+/// `cloudObjectsEncrypted`: the bucket holds only sealed objects (the format of
+/// ARCHITECTURE.md), the mount shows plaintext at plaintext sizes, byte ranges read back from
+/// the sealed object once the cache is dropped, a rename keeps the object readable, and an
+/// object the drive did not seal reads as an error, never as garbage.
+#[test]
+fn an_encrypted_drive_keeps_only_ciphertext_in_the_bucket() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.put(BUCKET, "plain.txt", b"put there by another tool");
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"cloudObjectsEncrypted": true}));
+    let root = &mount.0;
+    let big = pattern((3 << 20) + 12_345, 21);
+    let mut f = std::fs::File::create(root.join("big.bin")).unwrap();
+    f.write_all(&big).unwrap();
+    f.sync_all().unwrap();
+    drop(f);
+    std::fs::write(root.join("empty.txt"), b"").unwrap();
+    let f = std::fs::File::open(root.join("empty.txt")).unwrap();
+    f.sync_all().unwrap();
+
+    let stored = std::fs::read(s3.path(BUCKET, "big.bin")).unwrap();
+    assert_eq!(
+        &stored[..4],
+        b"CLKE",
+        "a sealed object starts with the format's magic"
+    );
+    let chunks = big.len().div_ceil(64 << 10);
+    assert_eq!(stored.len(), 25 + big.len() + 16 * chunks);
+    assert!(
+        !stored.windows(64).any(|w| big[..64] == *w),
+        "no plaintext in the bucket"
+    );
+    assert_eq!(
+        std::fs::read(s3.path(BUCKET, "empty.txt")).unwrap().len(),
+        25 + 16
+    );
+
+    // Sizes are the plaintext's; reads come from the sealed object once the cache is gone.
+    std::fs::rename(root.join("big.bin"), root.join("moved.bin")).unwrap();
+    assert_eq!(
+        std::fs::metadata(root.join("moved.bin")).unwrap().len(),
+        big.len() as u64
+    );
+    let file = root.join("moved.bin").display().to_string();
+    a.post(
+        &format!(
+            "/management/object_remove_from_cache?path={}",
+            encode(&file)
+        ),
+        json!({}),
+    )
+    .expect(200);
+    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    assert_eq!(cache_bytes(&cache), 0);
+    let mut f = std::fs::File::open(root.join("moved.bin")).unwrap();
+    for at in [3_000_000u64, 65_535, 0, 1 << 20, (3 << 20) + 12_000] {
+        let mut buf = vec![0u8; 100_000];
+        f.seek(SeekFrom::Start(at)).unwrap();
+        let n = f.read(&mut buf).unwrap();
+        let end = (at as usize + n).min(big.len());
+        assert!(n > 0 && buf[..n] == big[at as usize..end], "at {at}");
+    }
+    assert!(std::fs::read(root.join("moved.bin")).unwrap() == big);
+    assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"");
+    assert!(
+        std::fs::read(root.join("plain.txt")).is_err(),
+        "an object the drive did not seal is an error"
+    );
+}

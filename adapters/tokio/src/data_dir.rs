@@ -8,6 +8,7 @@ use std::path::{Path, PathBuf};
 pub const DATABASE_FILE: &str = "click.redb";
 pub const SIGNING_KEY_FILE: &str = "token-signing.key";
 pub const SECRETS_KEY_FILE: &str = "secrets.key";
+pub const DRIVES_KEY_FILE: &str = "drives.key";
 pub const OUTBOX_DIR: &str = "outbox";
 /// Form uploads wait here until their transfer ends.
 pub const STAGING_DIR: &str = "tmp";
@@ -48,6 +49,16 @@ pub fn secrets_key(dir: &Path) -> io::Result<[u8; 32]> {
     key[..32]
         .try_into()
         .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "short secrets key"))
+}
+
+/// The key encrypted drives derive theirs from (objects in buckets, cache blocks). Whoever
+/// needs to read a drive's sealed objects elsewhere needs this file; without it they are
+/// lost, so it is kept apart from the other keys and backed up with the data directory.
+pub fn drives_key(dir: &Path) -> io::Result<[u8; 32]> {
+    let key = key_file(&dir.join(DRIVES_KEY_FILE), 32)?;
+    key[..32]
+        .try_into()
+        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "short drives key"))
 }
 
 /// A random key of `len` bytes, created (0600) on first use, then read.

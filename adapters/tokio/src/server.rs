@@ -106,7 +106,10 @@ impl App {
             logs: SplunkForwarder::start(settings.limits.log_queue_events, http.clone()),
             cloud: CloudStorage::new(http),
             transfers: TransferEngine::new(),
-            drives: crate::drives::DriveManager::new(),
+            drives: crate::drives::DriveManager::new(
+                crate::data_dir::drives_key(dir)
+                    .map_err(|e| format!("cannot read or create the drives key: {e}"))?,
+            ),
             files: crate::local_files::DesktopFiles::new(&settings.transfers.roots()),
             secrets: SecretBox::new(
                 &secrets_key(dir)

@@ -9,5 +9,6 @@ pub mod drive;
 pub mod journal;
 pub mod paths;
 pub mod planner;
+pub mod sealed;
 pub mod state;
 pub mod sync;

@@ -1,5 +1,5 @@
 //! A synced folder's pass (a LocalPath drive, `driveType` 2): observe both sides, plan with
-//! the [`planner`](super::planner), apply the plan through the host's [`SyncIo`] and journal
+//! the planner (`super::planner`), apply the plan through the host's [`SyncIo`] and journal
 //! every step. The host only moves bytes and looks at its disk and the bucket; what to do,
 //! in which order, and what counts as settled is decided here, so a simulation can run the
 //! very same pass against a fake folder and bucket and crash it at any journal write.

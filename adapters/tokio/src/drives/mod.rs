@@ -14,7 +14,9 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use click_core::drives::drive::MIRROR;
+use click_core::drives::drive::{CloudDrive, MIRROR};
+use click_core::drives::paths;
+use click_core::drives::sealed::{DriveKey, PURPOSE_OBJECTS};
 use click_core::drives::state::Flags;
 use click_core::ports::{DriveCommand, DriveError, DriveHost};
 use tokio::sync::mpsc;
@@ -36,26 +38,37 @@ pub struct DriveManager {
     tx: mpsc::UnboundedSender<Command>,
     rx: Mutex<Option<mpsc::UnboundedReceiver<Command>>>,
     running: Drives,
+    /// What encrypted drives derive their keys from (`drives.key` in the data directory).
+    master_key: [u8; 32],
 }
 
 impl DriveManager {
-    pub fn new() -> DriveManager {
+    pub fn new(master_key: [u8; 32]) -> DriveManager {
         let (tx, rx) = mpsc::unbounded_channel();
         DriveManager {
             tx,
             rx: Mutex::new(Some(rx)),
             running: Arc::default(),
+            master_key,
         }
+    }
+
+    /// The key `drive`'s objects are sealed under, if it has `cloudObjectsEncrypted`. It
+    /// follows the bucket and prefix, not the drive's id: a drive added again over the same
+    /// objects reads them.
+    pub fn objects_key(&self, drive: &CloudDrive) -> Option<DriveKey> {
+        let place = format!(
+            "{}/{}",
+            drive.storage_name,
+            paths::normalize_prefix(&drive.prefix)
+        );
+        drive
+            .cloud_objects_encrypted
+            .then(|| DriveKey::derive(&self.master_key, PURPOSE_OBJECTS, &place))
     }
 
     fn get(&self, drive_id: &str) -> Option<Arc<Running>> {
         lock(&self.running).get(drive_id).cloned()
-    }
-}
-
-impl Default for DriveManager {
-    fn default() -> Self {
-        DriveManager::new()
     }
 }
 

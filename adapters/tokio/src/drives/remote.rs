@@ -1,10 +1,18 @@
-//! The bucket side of a drive: ranged reads, uploads of a cache file, and copies (a rename is
-//! a copy then a delete), in one part or many as the size asks.
+//! The bucket side of a drive: ranged reads, uploads of a local file, and copies (a rename is
+//! a copy then a delete), in one part or many as the size asks. A drive with
+//! `cloudObjectsEncrypted` keeps its objects sealed (the core's `drives::sealed` format):
+//! [`Bucket`] seals what it uploads, opens what it reads, and maps sizes both ways, so the
+//! rest of the drive only ever sees plaintext.
 
+use std::collections::HashMap;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
+use click_core::drives::sealed::{
+    DEFAULT_CHUNK_SIZE, DriveKey, HEADER_LEN, ObjectLayout, ObjectOpener, ObjectSealer, TAG_LEN,
+};
 use click_core::ports::StorageError;
 use futures_util::{StreamExt, TryStreamExt, stream};
 
@@ -16,6 +24,10 @@ pub const ATTEMPTS: u32 = 4;
 /// S3's smallest part (but the last).
 const MIN_PART: u64 = 5 << 20;
 
+/// Headers of sealed objects kept in memory (a header is read once per object, not per
+/// block).
+const HEADERS_KEPT: usize = 4096;
+
 pub fn message(e: StorageError) -> String {
     match e {
         StorageError::Failed(m) => m,
@@ -23,20 +35,267 @@ pub fn message(e: StorageError) -> String {
     }
 }
 
-/// Bytes `start..end` of `key`.
-pub async fn fetch(
+/// Checks, once every byte is read and before the object becomes visible, that the source
+/// did not change while it was read (so no torn copy is ever published).
+pub type Unchanged<'a> = &'a (dyn Fn() -> Result<(), String> + Sync);
+
+/// How big the parts of an upload are, and how many go at once.
+#[derive(Clone, Copy, Debug)]
+pub struct Parts {
+    pub size: u64,
+    pub concurrency: usize,
+}
+
+/// A drive's bucket: its objects as they are, or sealed under the drive's key.
+#[derive(Clone)]
+pub struct Bucket {
+    pub provider: Arc<Provider>,
+    pub name: String,
+    sealing: Option<Arc<Sealing>>,
+}
+
+/// The key of a drive whose objects are sealed, and the headers of objects already read.
+struct Sealing {
+    key: DriveKey,
+    headers: Mutex<HashMap<String, [u8; HEADER_LEN]>>,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+impl Bucket {
+    /// Bucket `name` through `provider`; objects sealed under `key` when given.
+    pub fn new(provider: Arc<Provider>, name: &str, key: Option<DriveKey>) -> Bucket {
+        Bucket {
+            provider,
+            name: name.to_string(),
+            sealing: key.map(|key| {
+                Arc::new(Sealing {
+                    key,
+                    headers: Mutex::default(),
+                })
+            }),
+        }
+    }
+
+    fn layout() -> ObjectLayout {
+        ObjectLayout::new(DEFAULT_CHUNK_SIZE).expect("the default chunk size is valid")
+    }
+
+    /// The size a drive shows for an object of `stored` bytes. An object that is not
+    /// sealed in a sealed drive (put there by another tool) shows its stored size; reading
+    /// it fails.
+    pub fn plain_size(&self, stored: u64) -> u64 {
+        match &self.sealing {
+            Some(_) => Self::layout().plain_len(stored).unwrap_or(stored),
+            None => stored,
+        }
+    }
+
+    /// The size of the object that holds `plain` bytes.
+    pub fn stored_size(&self, plain: u64) -> u64 {
+        match &self.sealing {
+            Some(_) => Self::layout().sealed_len(plain).unwrap_or(u64::MAX),
+            None => plain,
+        }
+    }
+
+    /// Plaintext bytes `start..end` of `key`, an object of `plain_size` plaintext bytes (of
+    /// version `etag`, when given).
+    pub async fn fetch(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+        plain_size: u64,
+        etag: Option<&str>,
+    ) -> Result<Bytes, String> {
+        let Some(sealing) = &self.sealing else {
+            return fetch(&self.provider, &self.name, key, start, end, etag).await;
+        };
+        // A header cached from an earlier version does not open the new one: read it again.
+        for fresh in [false, true] {
+            let opener = self.opener(sealing, key, fresh, etag).await?;
+            let Some(range) = opener.layout().range(plain_size, start, end) else {
+                return Ok(Bytes::new());
+            };
+            let sealed = fetch(
+                &self.provider,
+                &self.name,
+                key,
+                range.sealed_start,
+                range.sealed_end,
+                etag,
+            )
+            .await?;
+            if let Some(plain) = opener.open_range(&range, &sealed) {
+                return Ok(Bytes::from(plain));
+            }
+        }
+        Err(format!(
+            "{key} does not open under this drive's key (not sealed by it, or altered)"
+        ))
+    }
+
+    async fn opener(
+        &self,
+        sealing: &Sealing,
+        key: &str,
+        fresh: bool,
+        etag: Option<&str>,
+    ) -> Result<ObjectOpener, String> {
+        let cached = lock(&sealing.headers).get(key).copied();
+        let header = match cached.filter(|_| !fresh) {
+            Some(h) => h,
+            None => {
+                let bytes =
+                    fetch(&self.provider, &self.name, key, 0, HEADER_LEN as u64, etag).await?;
+                let header: [u8; HEADER_LEN] = bytes[..]
+                    .try_into()
+                    .map_err(|_| format!("{key} is too short to be sealed"))?;
+                self.remember(key, header);
+                header
+            }
+        };
+        ObjectOpener::new(&sealing.key, &header)
+            .ok_or_else(|| format!("{key} is not an object sealed by a drive"))
+    }
+
+    fn remember(&self, key: &str, header: [u8; HEADER_LEN]) {
+        let Some(sealing) = &self.sealing else {
+            return;
+        };
+        let mut headers = lock(&sealing.headers);
+        if headers.len() >= HEADERS_KEPT {
+            headers.clear();
+        }
+        headers.insert(key.to_string(), header);
+    }
+
+    /// Uploads `size` bytes of the local file `path` as `key`, unless `unchanged` says the
+    /// file changed while it was read.
+    pub async fn upload(
+        &self,
+        key: &str,
+        path: &Path,
+        size: u64,
+        parts: Parts,
+        unchanged: Unchanged<'_>,
+    ) -> Result<(), String> {
+        let file = path.to_path_buf();
+        let Some(sealing) = &self.sealing else {
+            let source = Source::File(file);
+            return self.send(key, source, size, parts, unchanged).await;
+        };
+        let mut prefix = [0u8; 16];
+        getrandom::fill(&mut prefix).map_err(|e| e.to_string())?;
+        let sealer = ObjectSealer::new(&sealing.key, prefix, DEFAULT_CHUNK_SIZE)
+            .ok_or("the chunk size is invalid")?;
+        let header = sealer.header();
+        let stored = self.stored_size(size);
+        let source = Source::Sealed(file, sealer, size);
+        self.send(key, source, stored, parts, unchanged).await?;
+        self.remember(key, header);
+        Ok(())
+    }
+
+    /// Uploads the whole local file `path` as `key`.
+    pub async fn upload_file(&self, key: &str, path: &Path, parts: Parts) -> Result<(), String> {
+        let size = tokio::fs::metadata(path)
+            .await
+            .map_err(|e| e.to_string())?
+            .len();
+        self.upload(key, path, size, parts, &|| Ok(())).await
+    }
+
+    /// Copies object `from` (of `stored` bytes, as listed) to `to` through the agent, bytes
+    /// as they are (a sealed object stays sealed: its chunks do not depend on its key).
+    pub async fn copy(
+        &self,
+        from: &str,
+        to: &str,
+        stored: u64,
+        parts: Parts,
+    ) -> Result<(), String> {
+        self.send(to, Source::Object(from), stored, parts, &|| Ok(()))
+            .await?;
+        let header = (self.sealing.as_ref()).and_then(|s| lock(&s.headers).get(from).copied());
+        if let Some(header) = header {
+            self.remember(to, header);
+        }
+        Ok(())
+    }
+
+    /// Sends `size` bytes of `source` to `key`: one PUT up to the part size, else a
+    /// multipart upload of `parts.concurrency` parts at a time, aborted if any part fails or
+    /// `unchanged` fails.
+    async fn send(
+        &self,
+        key: &str,
+        source: Source<'_>,
+        size: u64,
+        parts: Parts,
+        unchanged: Unchanged<'_>,
+    ) -> Result<(), String> {
+        let (p, bucket) = (&*self.provider, self.name.as_str());
+        let bounds = source.parts(size, parts.size);
+        if bounds.len() <= 1 {
+            let body = source.read(self, 0, size).await?;
+            unchanged()?;
+            return p
+                .put_object(bucket, key, body, ATTEMPTS)
+                .await
+                .map_err(message);
+        }
+        let id = p
+            .create_multipart(bucket, key, ATTEMPTS)
+            .await
+            .map_err(message)?;
+        let sent: Result<Vec<(u32, String)>, String> = stream::iter(bounds.into_iter().enumerate())
+            .map(|(i, (start, len))| {
+                let (source, id) = (&source, &id);
+                async move {
+                    let body = source.read(self, start, len).await?;
+                    let number = i as u32 + 1;
+                    p.upload_part(bucket, key, id, number, body, ATTEMPTS)
+                        .await
+                        .map(|etag| (number, etag))
+                        .map_err(message)
+                }
+            })
+            .buffered(parts.concurrency.max(1))
+            .try_collect()
+            .await;
+        let done = match sent.and_then(|parts| unchanged().map(|()| parts)) {
+            Ok(parts) => p
+                .complete_multipart(bucket, key, &id, &parts, ATTEMPTS)
+                .await
+                .map_err(message),
+            Err(e) => Err(e),
+        };
+        if done.is_err() {
+            let _ = p.abort_multipart(bucket, key, &id).await;
+        }
+        done
+    }
+}
+
+/// Bytes `start..end` of `key` as stored (of version `etag`, when given).
+async fn fetch(
     p: &Provider,
     bucket: &str,
     key: &str,
     start: u64,
     end: u64,
+    etag: Option<&str>,
 ) -> Result<Bytes, String> {
     let mut last = String::new();
     for attempt in 0..ATTEMPTS {
         if attempt > 0 {
             tokio::time::sleep(crate::cloud::backoff(attempt)).await;
         }
-        match p.get_range(bucket, key, start, end, None).await {
+        match p.get_range(bucket, key, start, end, etag).await {
             Ok(resp) => match resp.bytes().await {
                 Ok(b) if b.len() as u64 == end - start => return Ok(b),
                 Ok(b) => last = format!("got {} bytes of {}", b.len(), end - start),
@@ -51,160 +310,116 @@ pub async fn fetch(
     Err(last)
 }
 
-async fn read_at(path: &Path, start: u64, len: u64) -> Result<Bytes, String> {
+async fn read_at(path: &Path, start: u64, len: u64) -> Result<Vec<u8>, String> {
     let path = path.to_path_buf();
     tokio::task::spawn_blocking(move || {
         let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
         let mut buf = vec![0u8; len as usize];
         file.read_exact_at(&mut buf, start)
             .map_err(|e| e.to_string())?;
-        Ok(Bytes::from(buf))
+        Ok(buf)
     })
     .await
     .map_err(|e| e.to_string())?
 }
 
-/// Where a part's bytes come from.
+/// Where an upload's bytes come from.
 enum Source<'a> {
     File(PathBuf),
+    /// A local file of the given plaintext size, sealed as it is read.
+    Sealed(PathBuf, ObjectSealer, u64),
     Object(&'a str),
 }
 
 impl Source<'_> {
-    async fn read(
-        &self,
-        p: &Provider,
-        bucket: &str,
-        start: u64,
-        len: u64,
-    ) -> Result<Bytes, String> {
+    /// `(start, len)` of each part of a `size`-byte upload in parts of about `part_size`
+    /// (at least S3's minimum, at most 10,000 parts). A sealed file's parts end on chunk
+    /// boundaries, so that each chunk is sealed exactly once.
+    fn parts(&self, size: u64, part_size: u64) -> Vec<(u64, u64)> {
+        let part_size = part_size.max(MIN_PART).max(size.div_ceil(10_000));
+        let (first, unit) = match self {
+            Source::Sealed(..) => {
+                let sealed_chunk = u64::from(DEFAULT_CHUNK_SIZE) + TAG_LEN as u64;
+                (HEADER_LEN as u64, sealed_chunk)
+            }
+            _ => (0, 1),
+        };
+        let step = part_size.div_ceil(unit) * unit;
+        let mut bounds = Vec::new();
+        let mut start = 0;
+        while start < size || bounds.is_empty() {
+            let end = if start == 0 {
+                first + step
+            } else {
+                start + step
+            };
+            let end = end.min(size);
+            bounds.push((start, end - start));
+            start = end;
+        }
+        bounds
+    }
+
+    async fn read(&self, bucket: &Bucket, start: u64, len: u64) -> Result<Bytes, String> {
         match self {
-            Source::File(path) => read_at(path, start, len).await,
-            Source::Object(key) => fetch(p, bucket, key, start, start + len).await,
+            Source::File(path) => read_at(path, start, len).await.map(Bytes::from),
+            Source::Sealed(path, sealer, plain) => {
+                seal_range(path, sealer, *plain, start, len).await
+            }
+            Source::Object(key) => {
+                fetch(
+                    &bucket.provider,
+                    &bucket.name,
+                    key,
+                    start,
+                    start + len,
+                    None,
+                )
+                .await
+            }
         }
     }
 }
 
-/// Checks, once every byte is read and before the object becomes visible, that the source
-/// did not change while it was read (so no torn copy is ever published).
-pub type Unchanged<'a> = &'a (dyn Fn() -> Result<(), String> + Sync);
-
-/// Sends `size` bytes of `source` to `key`: one PUT up to `part_size`, else a multipart
-/// upload of `concurrency` parts at a time, aborted if any part fails or `unchanged` fails.
-#[allow(clippy::too_many_arguments)]
-async fn send(
-    p: &Provider,
-    bucket: &str,
-    key: &str,
-    source: Source<'_>,
-    size: u64,
-    part_size: u64,
-    concurrency: usize,
-    unchanged: Unchanged<'_>,
-) -> Result<(), String> {
-    let part_size = part_size.max(MIN_PART).max(size.div_ceil(10_000));
-    if size <= part_size {
-        let body = source.read(p, bucket, 0, size).await?;
-        unchanged()?;
-        return p
-            .put_object(bucket, key, body, ATTEMPTS)
-            .await
-            .map_err(message);
-    }
-    let id = p
-        .create_multipart(bucket, key, ATTEMPTS)
-        .await
-        .map_err(message)?;
-    let parts = size.div_ceil(part_size);
-    let sent: Result<Vec<(u32, String)>, String> = stream::iter(0..parts)
-        .map(|i| {
-            let (source, id) = (&source, &id);
-            async move {
-                let start = i * part_size;
-                let len = part_size.min(size - start);
-                let body = source.read(p, bucket, start, len).await?;
-                let number = i as u32 + 1;
-                p.upload_part(bucket, key, id, number, body, ATTEMPTS)
-                    .await
-                    .map(|etag| (number, etag))
-                    .map_err(message)
-            }
-        })
-        .buffered(concurrency.max(1))
-        .try_collect()
-        .await;
-    let done = match sent.and_then(|parts| unchanged().map(|()| parts)) {
-        Ok(parts) => p
-            .complete_multipart(bucket, key, &id, &parts, ATTEMPTS)
-            .await
-            .map_err(message),
-        Err(e) => Err(e),
-    };
-    if done.is_err() {
-        let _ = p.abort_multipart(bucket, key, &id).await;
-    }
-    done
-}
-
-/// Uploads the local file `path` as `key`.
-pub async fn upload(
-    p: &Provider,
-    bucket: &str,
-    key: &str,
+/// Sealed bytes `start..start+len` of the local file `path` (of `plain` bytes): the header,
+/// then each chunk sealed from the file's bytes. Parts end on chunk boundaries, so a chunk
+/// is never cut between two reads.
+async fn seal_range(
     path: &Path,
-    part_size: u64,
-    concurrency: usize,
-) -> Result<(), String> {
-    let size = tokio::fs::metadata(path)
-        .await
-        .map_err(|e| e.to_string())?
-        .len();
-    upload_unchanged(
-        p,
-        bucket,
-        key,
-        path,
-        size,
-        (part_size, concurrency),
-        &|| Ok(()),
-    )
-    .await
-}
-
-/// Uploads `size` bytes of the local file `path` as `key`, in parts of `parts.0`, `parts.1`
-/// at a time, unless `unchanged` says the file changed while it was read.
-pub async fn upload_unchanged(
-    p: &Provider,
-    bucket: &str,
-    key: &str,
-    path: &Path,
-    size: u64,
-    parts: (u64, usize),
-    unchanged: Unchanged<'_>,
-) -> Result<(), String> {
-    let source = Source::File(path.to_path_buf());
-    send(p, bucket, key, source, size, parts.0, parts.1, unchanged).await
-}
-
-/// Copies object `from` (of `size` bytes) to `to` through the agent.
-pub async fn copy(
-    p: &Provider,
-    bucket: &str,
-    from: &str,
-    to: &str,
-    size: u64,
-    part_size: u64,
-    concurrency: usize,
-) -> Result<(), String> {
-    send(
-        p,
-        bucket,
-        to,
-        Source::Object(from),
-        size,
-        part_size,
-        concurrency,
-        &|| Ok(()),
-    )
-    .await
+    sealer: &ObjectSealer,
+    plain: u64,
+    start: u64,
+    len: u64,
+) -> Result<Bytes, String> {
+    let c = u64::from(sealer.layout().chunk_size());
+    let sealed_chunk = c + TAG_LEN as u64;
+    let header = HEADER_LEN as u64;
+    let end = start + len;
+    let mut out = Vec::with_capacity(len as usize);
+    if start < header {
+        out.extend_from_slice(&sealer.header()[start as usize..header.min(end) as usize]);
+    }
+    let chunks = sealer.layout().chunk_count(plain);
+    let first = start.max(header).saturating_sub(header) / sealed_chunk;
+    let last = end
+        .saturating_sub(header)
+        .div_ceil(sealed_chunk)
+        .min(chunks);
+    if first < last {
+        let from = first * c;
+        let to = (last * c).min(plain);
+        let bytes = read_at(path, from, to - from).await?;
+        for i in first..last {
+            let lo = ((i - first) * c) as usize;
+            let hi = (lo + c as usize).min(bytes.len());
+            let sealed = sealer
+                .seal_chunk(i, &bytes[lo..hi], i + 1 == chunks)
+                .ok_or("a chunk does not seal")?;
+            out.extend_from_slice(&sealed);
+        }
+    }
+    if out.len() as u64 != len {
+        return Err(format!("sealed {} bytes for a part of {len}", out.len()));
+    }
+    Ok(Bytes::from(out))
 }

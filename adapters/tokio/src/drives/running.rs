@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use click_core::drives::drive::{CloudDrive, LOCAL_PATH, READ};
+use click_core::drives::sealed::DriveKey;
 use click_core::drives::state::Flags;
 
 use super::fs::{self, DriveEvents, MountSpec, Mounted};
@@ -162,10 +163,11 @@ pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
         .cloud
         .provider(&target)
         .map_err(|e| format!("its provider cannot be reached: {e:?}"))?;
+    let objects_key = app.agent.ports.drives.objects_key(drive);
     let body = if drive.drive_type == LOCAL_PATH {
-        Body::Folder(synced::start(app, drive, provider)?)
+        Body::Folder(synced::start(app, drive, provider, objects_key)?)
     } else {
-        Body::Mount(mount(app, drive, provider)?)
+        Body::Mount(mount(app, drive, provider, objects_key)?)
     };
     Ok(Running {
         drive: drive.clone(),
@@ -173,7 +175,12 @@ pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
     })
 }
 
-fn mount(app: &Arc<App>, drive: &CloudDrive, provider: Provider) -> Result<Mount, String> {
+fn mount(
+    app: &Arc<App>,
+    drive: &CloudDrive,
+    provider: Provider,
+    objects_key: Option<DriveKey>,
+) -> Result<Mount, String> {
     let spec = MountSpec {
         mount_point: PathBuf::from(&drive.local_path),
         cache_dir: PathBuf::from(&drive.permanent_local_path),
@@ -192,6 +199,7 @@ fn mount(app: &Arc<App>, drive: &CloudDrive, provider: Provider) -> Result<Mount
         concurrent_chunks: drive.transfer_options.concurrent_chunks as usize,
         objects_per_folder: drive.objects_per_folder as usize,
         listing_ttl: MAX_LISTING_TTL.min(Duration::from_secs(drive.sync_interval_seconds.into())),
+        objects_key,
     };
     let events = Arc::new(Journal {
         app: app.clone(),

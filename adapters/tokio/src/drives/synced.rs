@@ -17,14 +17,14 @@ use std::time::{Duration, UNIX_EPOCH};
 use click_core::drives::drive::CloudDrive;
 use click_core::drives::paths;
 use click_core::drives::planner::{Entry, Observation};
+use click_core::drives::sealed::DriveKey;
 use click_core::drives::sync::{self, SyncIo, folder, remote_observation};
 use click_core::ports::StorageError;
-use futures_util::StreamExt;
 use md5::{Digest, Md5};
 use notify::Watcher;
 use tokio::io::AsyncWriteExt;
 
-use super::remote::{self, ATTEMPTS, message};
+use super::remote::{ATTEMPTS, Bucket, Parts, message};
 use crate::cloud::Provider;
 use crate::server::App;
 
@@ -35,16 +35,21 @@ const PART_PREFIX: &str = ".click-part-";
 /// Passes in a row while each still finds work (a conflict, or edits during a pass).
 const MAX_PASSES: usize = 4;
 
+/// Downloads are fetched this much at a time.
+const WINDOW: u64 = 8 << 20;
+
 /// Local changes are gathered this long before a pass looks at them.
 const DEBOUNCE: Duration = Duration::from_millis(500);
 
 /// The folder and the bucket of one LocalPath drive.
 pub struct FolderIo {
-    provider: Provider,
+    /// The bucket's objects, plaintext through it (sealed ones are opened).
+    objects: Bucket,
+    provider: Arc<Provider>,
     bucket: String,
     prefix: String,
     root: PathBuf,
-    parts: (u64, usize),
+    parts: Parts,
 }
 
 fn entry_of(meta: &std::fs::Metadata) -> Entry {
@@ -75,21 +80,21 @@ fn same(now: Option<&Entry>, seen: Option<&Entry>) -> bool {
     }
 }
 
-/// A listed object's entry (its time is the bucket's; only compared with the bucket's).
-fn remote_entry(o: crate::cloud::Stored) -> Entry {
-    Entry {
-        size: o.size,
-        mtime_ms: o.modified_ms.unwrap_or(0),
-        etag: o.etag.unwrap_or_default(),
-        is_dir: false,
-    }
-}
-
 fn io_message(e: std::io::Error) -> String {
     e.to_string()
 }
 
 impl FolderIo {
+    /// A listed object's entry (its time is the bucket's; only compared with the bucket's).
+    fn remote_entry(&self, o: crate::cloud::Stored) -> Entry {
+        Entry {
+            size: self.objects.plain_size(o.size),
+            mtime_ms: o.modified_ms.unwrap_or(0),
+            etag: o.etag.unwrap_or_default(),
+            is_dir: false,
+        }
+    }
+
     fn abs(&self, rel: &str) -> PathBuf {
         self.root.join(rel)
     }
@@ -129,7 +134,8 @@ impl FolderIo {
             .list_page(&self.bucket, key, None)
             .await
             .map_err(message)?;
-        Ok(page.into_iter().find(|o| o.key == key).map(remote_entry))
+        let found = page.into_iter().find(|o| o.key == key);
+        Ok(found.map(|o| self.remote_entry(o)))
     }
 
     /// Fails unless the file object at `rel` is still as `seen` (folders are not checked:
@@ -175,49 +181,19 @@ impl FolderIo {
         done.map_err(|e| format!("{rel}: {e}"))
     }
 
-    /// Writes object `key` (as `remote`) to `to`, resuming after a broken transfer.
+    /// Writes object `key` (as `remote`: that version, in plaintext) to `to`.
     async fn fetch_to(&self, key: &str, remote: &Entry, to: &Path) -> Result<(), String> {
         let mut file = tokio::fs::File::create(to).await.map_err(io_message)?;
+        let etag = Some(remote.etag.as_str()).filter(|e| !e.is_empty());
         let mut done = 0;
-        let mut last = String::new();
-        for attempt in 0..ATTEMPTS {
-            if done == remote.size {
-                break;
-            }
-            if attempt > 0 {
-                tokio::time::sleep(crate::cloud::backoff(attempt)).await;
-            }
-            let etag = Some(remote.etag.as_str()).filter(|e| !e.is_empty());
-            let resp = match self
-                .provider
-                .get_range(&self.bucket, key, done, remote.size, etag)
-                .await
-            {
-                Ok(r) => r,
-                Err(e @ (StorageError::NotFound(_) | StorageError::Denied(_))) => {
-                    return Err(message(e));
-                }
-                Err(e) => {
-                    last = message(e);
-                    continue;
-                }
-            };
-            let mut body = resp.bytes_stream();
-            while let Some(chunk) = body.next().await {
-                match chunk {
-                    Ok(b) => {
-                        file.write_all(&b).await.map_err(io_message)?;
-                        done += b.len() as u64;
-                    }
-                    Err(e) => {
-                        last = e.to_string();
-                        break;
-                    }
-                }
-            }
-        }
-        if done != remote.size {
-            return Err(format!("got {done} of {} bytes: {last}", remote.size));
+        while done < remote.size {
+            let end = (done + WINDOW).min(remote.size);
+            let bytes = self
+                .objects
+                .fetch(key, done, end, remote.size, etag)
+                .await?;
+            file.write_all(&bytes).await.map_err(io_message)?;
+            done = end;
         }
         file.sync_all().await.map_err(io_message)
     }
@@ -333,7 +309,7 @@ impl SyncIo for Io {
                     } else {
                         rel
                     };
-                    Some((rel, remote_entry(o)))
+                    Some((rel, self.remote_entry(o)))
                 });
                 remote_observation(mapped, true)
             }
@@ -383,16 +359,9 @@ impl SyncIo for Io {
         }
         let unchanged = || self.local_still(path, Some(local));
         let file = self.abs(path);
-        remote::upload_unchanged(
-            &self.provider,
-            &self.bucket,
-            &key,
-            &file,
-            local.size,
-            self.parts,
-            &unchanged,
-        )
-        .await?;
+        self.objects
+            .upload(&key, &file, local.size, self.parts, &unchanged)
+            .await?;
         self.remote_now(&key)
             .await?
             .ok_or_else(|| format!("{path} is not in the bucket after its upload"))
@@ -501,18 +470,25 @@ impl Folder {
 }
 
 /// Starts syncing `drive`'s folder with its bucket through `provider`.
-pub fn start(app: &Arc<App>, drive: &CloudDrive, provider: Provider) -> Result<Folder, String> {
+pub fn start(
+    app: &Arc<App>,
+    drive: &CloudDrive,
+    provider: Provider,
+    objects_key: Option<DriveKey>,
+) -> Result<Folder, String> {
     let root = PathBuf::from(&drive.local_path);
     std::fs::create_dir_all(&root).map_err(|e| format!("cannot make {}: {e}", root.display()))?;
+    let provider = Arc::new(provider);
     let io = Io(Arc::new(FolderIo {
+        objects: Bucket::new(provider.clone(), &drive.storage_name, objects_key),
         provider,
         bucket: drive.storage_name.clone(),
         prefix: paths::normalize_prefix(&drive.prefix),
         root: root.clone(),
-        parts: (
-            drive.transfer_options.chunk_size,
-            drive.transfer_options.concurrent_chunks as usize,
-        ),
+        parts: Parts {
+            size: drive.transfer_options.chunk_size,
+            concurrency: drive.transfer_options.concurrent_chunks as usize,
+        },
     }));
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     let watcher = watch(&root, tx);

@@ -13,13 +13,14 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use click_core::drives::cache::{CacheFull, CachePolicy, ReadAhead};
 use click_core::drives::paths;
+use click_core::drives::sealed::DriveKey;
 use click_core::drives::state::Flags;
 use fuser::Errno;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::sync::{Notify, Semaphore, watch};
 
 use super::intents::{Intents, Pending};
-use super::remote;
+use super::remote::{self, Bucket, Parts};
 use super::tree::{Kind, Listed, Node, ROOT, Tree, child_rel};
 use crate::cloud::Provider;
 
@@ -47,6 +48,8 @@ pub struct MountSpec {
     pub concurrent_chunks: usize,
     pub objects_per_folder: usize,
     pub listing_ttl: Duration,
+    /// `cloudObjectsEncrypted`: the key the drive's objects are sealed under.
+    pub objects_key: Option<DriveKey>,
 }
 
 /// Where file states go (the core's journal, and from there `/statechange`).
@@ -69,6 +72,8 @@ pub struct Vfs {
     pub spec: MountSpec,
     prefix: String,
     provider: Arc<Provider>,
+    /// The drive's objects: what is read and written through it is plaintext.
+    objects: Bucket,
     events: Arc<dyn DriveEvents>,
     tree: Mutex<Tree>,
     cache: Mutex<CachePolicy>,
@@ -114,7 +119,9 @@ fn blocks(start: u64, end: u64) -> std::ops::Range<u64> {
 impl Vfs {
     pub fn new(spec: MountSpec, provider: Arc<Provider>, events: Arc<dyn DriveEvents>) -> Vfs {
         let cache = CachePolicy::new(spec.max_cache_bytes, spec.rotational_cache, BLOCK);
+        let objects = Bucket::new(provider.clone(), &spec.bucket, spec.objects_key.clone());
         Vfs {
+            objects,
             prefix: paths::normalize_prefix(&spec.prefix),
             intents: Intents::new(&spec.cache_dir),
             spec,
@@ -149,15 +156,10 @@ impl Vfs {
         let uploads = recovered.into_iter().map(|r| async move {
             let rel = r.pending.rel.clone();
             self.events.state(&rel, Flags::UPLOADING);
-            let sent = remote::upload(
-                &self.provider,
-                &self.spec.bucket,
-                &r.pending.key,
-                &r.data,
-                self.spec.chunk_size,
-                self.spec.concurrent_chunks,
-            )
-            .await;
+            let sent = self
+                .objects
+                .upload_file(&r.pending.key, &r.data, self.parts())
+                .await;
             match sent {
                 Ok(()) => {
                     tracing::info!(path = %rel, "finished an upload an earlier run left");
@@ -219,6 +221,13 @@ impl Vfs {
     pub fn set_mtime(&self, ino: u64, t: SystemTime) -> VfsResult<()> {
         lock(&self.tree).get_mut(ino).ok_or(Errno::ENOENT)?.mtime = t;
         Ok(())
+    }
+
+    fn parts(&self) -> Parts {
+        Parts {
+            size: self.spec.chunk_size,
+            concurrency: self.spec.concurrent_chunks,
+        }
     }
 
     fn data_path(&self, ino: u64) -> PathBuf {
@@ -355,7 +364,11 @@ impl Vfs {
                 out.push(Listed {
                     name,
                     kind: if o.is_folder { Kind::Dir } else { Kind::File },
-                    size: o.size,
+                    size: if o.is_folder {
+                        0
+                    } else {
+                        self.objects.plain_size(o.size)
+                    },
                     mtime: o
                         .last_modified_ms
                         .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
@@ -554,7 +567,10 @@ impl Vfs {
             .acquire()
             .await
             .map_err(|e| e.to_string())?;
-        let bytes = remote::fetch(&self.provider, &self.spec.bucket, &key, start, end).await?;
+        let bytes = self
+            .objects
+            .fetch(&key, start, end, node.size, None)
+            .await?;
         let file = self.data_file(ino).map_err(|e| format!("{e:?}"))?;
         file.write_all_at(&bytes, start)
             .map_err(|e| format!("the cache cannot be written: {e}"))
@@ -669,7 +685,9 @@ impl Vfs {
 
     async fn read_past_cache(&self, node: &Node, offset: u64, end: u64) -> VfsResult<Vec<u8>> {
         let remote_key = node.remote_key.as_deref().ok_or(Errno::EIO)?;
-        let bytes = remote::fetch(&self.provider, &self.spec.bucket, remote_key, offset, end)
+        let bytes = self
+            .objects
+            .fetch(remote_key, offset, end, node.size, None)
             .await
             .map_err(|_| Errno::EIO)?;
         Ok(bytes.to_vec())
@@ -935,15 +953,10 @@ impl Vfs {
             return Upload::Gone;
         };
         self.events.state(&node.rel, Flags::UPLOADING);
-        let r = remote::upload(
-            &self.provider,
-            &self.spec.bucket,
-            &key,
-            &self.data_path(ino),
-            self.spec.chunk_size,
-            self.spec.concurrent_chunks,
-        )
-        .await;
+        let r = self
+            .objects
+            .upload_file(&key, &self.data_path(ino), self.parts())
+            .await;
         if let Err(e) = r {
             tracing::warn!(path = %node.rel, "upload failed: {e}");
             self.events.state(&node.rel, Flags::ERROR);
@@ -1048,20 +1061,14 @@ impl Vfs {
                 self.schedule_upload(ino);
             }
             Some(old) => {
-                remote::copy(
-                    &self.provider,
-                    &self.spec.bucket,
-                    old,
-                    new_key,
-                    node.size,
-                    self.spec.chunk_size,
-                    self.spec.concurrent_chunks,
-                )
-                .await
-                .map_err(|e| {
-                    tracing::warn!(path = %node.rel, "rename failed: {e}");
-                    Errno::EIO
-                })?;
+                let stored = self.objects.stored_size(node.size);
+                self.objects
+                    .copy(old, new_key, stored, self.parts())
+                    .await
+                    .map_err(|e| {
+                        tracing::warn!(path = %node.rel, "rename failed: {e}");
+                        Errno::EIO
+                    })?;
                 if let Err(e) = self.provider.delete(&self.spec.bucket, old).await {
                     tracing::warn!(path = %node.rel, "the old name stays in the bucket: {}", remote::message(e));
                 }
@@ -1127,17 +1134,11 @@ impl Vfs {
                 .await
                 .map_err(remote::message)?;
         } else if !self.newer_local(&target) {
-            let (part, copies) = (self.spec.chunk_size, 1);
-            remote::copy(
-                &self.provider,
-                bucket,
-                &o.key,
-                &target,
-                o.size,
-                part,
-                copies,
-            )
-            .await?;
+            let parts = Parts {
+                concurrency: 1,
+                ..self.parts()
+            };
+            self.objects.copy(&o.key, &target, o.size, parts).await?;
             self.moved(&o.key, &target);
         }
         match self.provider.delete(bucket, &o.key).await {
