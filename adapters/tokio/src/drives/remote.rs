@@ -79,6 +79,11 @@ impl Bucket {
         }
     }
 
+    /// Whether objects are sealed (their ETags then never match a local file's hash).
+    pub fn sealed(&self) -> bool {
+        self.sealing.is_some()
+    }
+
     fn layout() -> ObjectLayout {
         ObjectLayout::new(DEFAULT_CHUNK_SIZE).expect("the default chunk size is valid")
     }

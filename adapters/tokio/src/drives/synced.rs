@@ -145,9 +145,12 @@ impl FolderIo {
             return Ok(());
         }
         let now = self.remote_now(&self.key(rel)?).await?;
+        // An ETag only one side knows (a listing without them, a HEAD with) says nothing.
+        let etags_agree =
+            |a: &Entry, b: &Entry| a.etag.is_empty() || b.etag.is_empty() || a.etag == b.etag;
         let unchanged = match (&now, seen) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.size == b.size && a.mtime_ms == b.mtime_ms && a.etag == b.etag,
+            (Some(a), Some(b)) => a.size == b.size && a.mtime_ms == b.mtime_ms && etags_agree(a, b),
             _ => false,
         };
         if unchanged {
@@ -326,6 +329,9 @@ impl SyncIo for Io {
     }
 
     async fn local_etag(&self, path: &str, seen: &Entry) -> Option<String> {
+        if self.objects.sealed() {
+            return None;
+        }
         let (io, rel, seen) = (self.clone(), path.to_string(), seen.clone());
         blocking(move || {
             let etag = io.md5_of(&rel).map_err(io_message)?;
@@ -337,6 +343,9 @@ impl SyncIo for Io {
     }
 
     async fn remote_etag(&self, path: &str) -> Option<String> {
+        if self.objects.sealed() {
+            return None;
+        }
         let key = self.key(path).ok()?;
         self.provider
             .stat(&self.bucket, &key, ATTEMPTS)
