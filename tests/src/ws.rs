@@ -70,6 +70,24 @@ impl Socket {
         }
     }
 
+    /// The `State` of every `/statechange` frame for `path`, in order, from the frames that
+    /// arrive until none comes for `quiet` (at most 1,000 frames read); each frame for it
+    /// must name `storage` as its `StorageName`.
+    pub fn states_of(&mut self, path: &str, storage: &str, quiet: Duration) -> Vec<u64> {
+        self.set_timeout(quiet);
+        let mut states = Vec::new();
+        for _ in 0..1000 {
+            let Frame::Json(frame) = self.read_frame() else {
+                break;
+            };
+            if frame["Path"] == path {
+                assert_eq!(frame["StorageName"], storage, "{frame}");
+                states.push(frame["State"].as_u64().expect("a numeric State"));
+            }
+        }
+        states
+    }
+
     /// The next JSON frame, or a panic naming what came instead.
     #[track_caller]
     pub fn next_json(&mut self) -> Value {

@@ -140,18 +140,7 @@ fn edits_on_both_sides_travel_and_a_conflict_keeps_both_versions() {
 
     // Every transfer was journaled: Uploading then Normal for the new file.
     let path = root.join("docs/new.txt").display().to_string();
-    let mut seen = Vec::new();
-    states.set_timeout(Duration::from_secs(2));
-    while let Ok(frame) =
-        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| states.next_json()))
-    {
-        if frame["Path"] == json!(path) {
-            seen.push(frame["State"].as_u64().unwrap());
-        }
-        if seen.len() > 20 {
-            break;
-        }
-    }
+    let seen = states.states_of(&path, BUCKET, Duration::from_secs(2));
     assert!(
         seen.starts_with(&[4, 0]),
         "Uploading then Normal for {path}: {seen:?}"

@@ -191,19 +191,7 @@ fn a_stream_drive_shows_the_bucket_and_carries_changes_back() {
 
     // Every change was a frame: the upload of new.txt, then its state back to normal.
     let path = root.join("new.txt").display().to_string();
-    let mut seen = Vec::new();
-    states.set_timeout(Duration::from_secs(2));
-    while seen.len() < 200 {
-        let Ok(frame) =
-            std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| states.next_json()))
-        else {
-            break;
-        };
-        if frame["Path"] == json!(path) {
-            seen.push(frame["State"].as_u64().unwrap());
-        }
-        assert_eq!(frame["StorageName"], BUCKET);
-    }
+    let seen = states.states_of(&path, BUCKET, Duration::from_secs(2));
     assert!(
         seen.windows(2).any(|w| w == [4, 0]),
         "Uploading then Normal for {path}: {seen:?}"
