@@ -16,6 +16,10 @@
 
 use alloc::collections::{BTreeMap, BTreeSet};
 use alloc::string::String;
+use alloc::vec::Vec;
+
+use futures_util::StreamExt;
+use futures_util::stream::FuturesUnordered;
 
 use super::drive::{CloudDrive, READ};
 use super::journal::{self, FileRecord};
@@ -28,6 +32,9 @@ use crate::ports::{Clock, Ports};
 /// At most this many deletes on one side per pass whatever the folder's size; above it (and
 /// above half of the tracked paths) the max-delete guard holds them all back.
 const MIN_DELETE_GUARD: usize = 16;
+
+/// Files copied at once by a pass.
+const CONCURRENT_TRANSFERS: usize = 8;
 
 /// What the host does to the folder and the bucket of a synced folder. Paths are relative,
 /// `/`-separated. Each operation fails (with a reason for the journal) rather than act on
@@ -177,19 +184,33 @@ pub async fn pass<P: Ports>(
         remote: &remote,
         local: &local,
     };
-    for op in &plan.ops {
+    let mut ops = plan.ops.as_slice();
+    while let Some(op) = ops.first() {
         if let Op::Guard { deletes } = op {
             report.held_deletes += deletes;
+            ops = &ops[1..];
             continue;
         }
-        report.planned += 1;
-        match pass.apply(op).await? {
-            Ok(()) => report.applied += 1,
-            Err(failure) => {
-                report.failed += 1;
-                report.first_error.get_or_insert(failure);
+        // Files copied one way or the other between two changes of the tree (a delete, a
+        // folder made, a conflict) go together: their folders exist already.
+        let run = ops
+            .iter()
+            .take_while(|op| pass.transfers_a_file(op))
+            .count()
+            .max(1);
+        let (now, rest) = ops.split_at(run);
+        let outcomes = pass.apply_all(now).await;
+        for outcome in outcomes {
+            report.planned += 1;
+            match outcome? {
+                Ok(()) => report.applied += 1,
+                Err(failure) => {
+                    report.failed += 1;
+                    report.first_error.get_or_insert(failure);
+                }
             }
         }
+        ops = rest;
     }
     Ok(report)
 }
@@ -254,6 +275,34 @@ struct Pass<'a, P: Ports, S: SyncIo> {
 type Applied = ApiResult<Result<(), (String, String)>>;
 
 impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
+    /// Applies `ops`, [`CONCURRENT_TRANSFERS`] at a time; their outcomes in any order.
+    // A plain loop over `FuturesUnordered`: stream combinators with closures over borrowed
+    // ops make the future fail a multi-threaded host's Send check (rust-lang/rust#102211).
+    async fn apply_all(&self, ops: &[Op]) -> Vec<Applied> {
+        let mut ops = ops.iter();
+        let mut running = FuturesUnordered::new();
+        let mut outcomes = Vec::new();
+        loop {
+            while running.len() < CONCURRENT_TRANSFERS {
+                let Some(op) = ops.next() else { break };
+                running.push(self.apply(op));
+            }
+            match running.next().await {
+                Some(outcome) => outcomes.push(outcome),
+                None => return outcomes,
+            }
+        }
+    }
+
+    /// Whether `op` copies a file (not a folder) from one side to the other.
+    fn transfers_a_file(&self, op: &Op) -> bool {
+        match op {
+            Op::Upload { path } => self.local_entry(path).is_some_and(|e| !e.is_dir),
+            Op::Download { path } => self.remote_entry(path).is_some_and(|e| !e.is_dir),
+            _ => false,
+        }
+    }
+
     fn remote_entry(&self, path: &str) -> Option<&Entry> {
         self.remote.entries.get(path)
     }

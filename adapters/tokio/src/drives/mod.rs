@@ -231,7 +231,7 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
     let journal = app.agent.drive_journal();
     match started {
         Ok(r) => {
-            tracing::info!(drive = %id, path = %drive.local_path, "drive mounted");
+            tracing::info!(drive = %id, path = %drive.local_path, "drive running (mounted, or its folder syncing)");
             let _ = journal.update(&drive, "", |f| {
                 f.is_dir = true;
                 f.flags = Flags::NORMAL;

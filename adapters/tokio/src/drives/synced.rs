@@ -144,7 +144,16 @@ impl FolderIo {
         if seen.is_some_and(|s| s.is_dir) {
             return Ok(());
         }
-        let now = self.remote_now(&self.key(rel)?).await?;
+        let key = self.key(rel)?;
+        if seen.is_none() {
+            // Nothing was there: a HEAD says so more cheaply than a listing.
+            return match self.provider.stat(&self.bucket, &key, ATTEMPTS).await {
+                Err(StorageError::NotFound(_)) => Ok(()),
+                Ok(_) => Err(format!("{rel} appeared in the bucket since it was listed")),
+                Err(e) => Err(message(e)),
+            };
+        }
+        let now = self.remote_now(&key).await?;
         // An ETag only one side knows (a listing without them, a HEAD with) says nothing.
         let etags_agree =
             |a: &Entry, b: &Entry| a.etag.is_empty() || b.etag.is_empty() || a.etag == b.etag;
