@@ -657,6 +657,24 @@ fn an_encrypted_drive_keeps_only_ciphertext_in_the_bucket() {
     }
     assert!(std::fs::read(root.join("moved.bin")).unwrap() == big);
     assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"");
+
+    // The object routes show plaintext sizes; raw bytes of the bucket are refused.
+    let info = a.get(&format!("/management/object_info?path={}", encode(&file)));
+    assert_eq!(info["size"], big.len(), "{info}");
+    let stream = a
+        .agent
+        .get(&format!(
+            "/management/get_object_stream?path={}&start=0&end=9",
+            encode(&file)
+        ))
+        .token(&a.token)
+        .send();
+    assert_eq!(stream.status, 499, "{}", stream.text());
+    let presign = a.post(
+        "/management/generate_presigned_urls",
+        json!({"driveName": d["name"], "relativePath": "moved.bin", "uploadKey": "up.bin"}),
+    );
+    assert_eq!(presign.status, 499, "{}", presign.text());
     assert!(
         std::fs::read(root.join("plain.txt")).is_err(),
         "an object the drive did not seal is an error"

@@ -120,6 +120,15 @@ pub const DEFAULT_CHUNK_SIZE: u32 = 64 * 1024;
 /// buffer gigabytes for one chunk.
 pub const MAX_CHUNK_SIZE: u32 = 16 * 1024 * 1024;
 
+/// The size a drive that seals its objects (in [`DEFAULT_CHUNK_SIZE`] chunks) shows for an
+/// object of `stored` bytes: its plaintext size, or `stored` when no plaintext seals to that
+/// size (an object another tool put there, which does not open).
+pub fn shown_len(stored: u64) -> u64 {
+    ObjectLayout::new(DEFAULT_CHUNK_SIZE)
+        .and_then(|l| l.plain_len(stored))
+        .unwrap_or(stored)
+}
+
 const HEADER: u64 = HEADER_LEN as u64;
 const TAG: u64 = TAG_LEN as u64;
 

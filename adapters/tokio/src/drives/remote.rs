@@ -11,7 +11,8 @@ use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
 use click_core::drives::sealed::{
-    DEFAULT_CHUNK_SIZE, DriveKey, HEADER_LEN, ObjectLayout, ObjectOpener, ObjectSealer, TAG_LEN,
+    self, DEFAULT_CHUNK_SIZE, DriveKey, HEADER_LEN, ObjectLayout, ObjectOpener, ObjectSealer,
+    TAG_LEN,
 };
 use click_core::ports::StorageError;
 use futures_util::{StreamExt, TryStreamExt, stream};
@@ -93,7 +94,7 @@ impl Bucket {
     /// it fails.
     pub fn plain_size(&self, stored: u64) -> u64 {
         match &self.sealing {
-            Some(_) => Self::layout().plain_len(stored).unwrap_or(stored),
+            Some(_) => sealed::shown_len(stored),
             None => stored,
         }
     }

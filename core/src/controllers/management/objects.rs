@@ -16,6 +16,7 @@ use crate::cloud::storage_error;
 use crate::drives::drive::{self, CloudDrive};
 use crate::drives::journal::{self, FileRecord};
 use crate::drives::paths;
+use crate::drives::sealed;
 use crate::drives::state::{FileState, Flags};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
@@ -130,7 +131,11 @@ fn info(d: &CloudDrive, rel: &str, o: &ObjectInfo, record: Option<&FileRecord>) 
         },
         bucket_name: d.storage_name.clone(),
         path: paths::join(&d.local_path, rel),
-        size: o.size,
+        size: if d.cloud_objects_encrypted && !o.is_folder {
+            sealed::shown_len(o.size)
+        } else {
+            o.size
+        },
         last_modified_date: o.last_modified_ms.map(iso8601),
         state: FileState::of(flags) as u8,
         is_directory: o.is_folder,
@@ -339,6 +344,7 @@ pub async fn stream<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     if rel.is_empty() {
         return Err(ApiError::invalid("'path' must name a file, not the drive."));
     }
+    refuse_sealed(&d)?;
     let read = ObjectRead {
         target: target(cx, &d)?,
         bucket: d.storage_name.clone(),
@@ -367,6 +373,17 @@ struct PresignInput {
 struct PresignedPair {
     download_url: String,
     upload_url: String,
+}
+
+/// Bytes straight from the bucket (a stream, presigned URLs) would be an encrypted drive's
+/// ciphertext, and an object uploaded past the drive would not be sealed.
+fn refuse_sealed(d: &CloudDrive) -> ApiResult<()> {
+    if d.cloud_objects_encrypted {
+        return Err(ApiError::invalid(
+            "This drive's objects are encrypted (cloudObjectsEncrypted): read and write them through its folder.",
+        ));
+    }
+    Ok(())
 }
 
 /// A relative path or key of a presign request: no traversal, not empty.
@@ -424,6 +441,7 @@ pub async fn presigned_urls<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         object_path("relativePath", &input.relative_path)?
     );
     let upload_key = object_path("uploadKey", &input.upload_key)?;
+    refuse_sealed(&d)?;
     let target = target(cx, &d)?;
     let download_url = presign(cx, &target, &d, PresignMethod::Get, &download_key).await?;
     let upload_url = presign(cx, &target, &d, PresignMethod::Put, &upload_key).await?;
