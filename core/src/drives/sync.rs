@@ -347,12 +347,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
             self.io.upload(path, local, replacing).await
         };
         match done {
-            Ok(remote) => {
-                // The local content is now what the bucket holds under that ETag.
-                let mut local = local.clone();
-                local.etag = remote.etag.clone();
-                self.settle(path, remote, local)
-            }
+            Ok(remote) => self.copied(path, remote, local.clone()),
             Err(why) => self.failed(path, why),
         }
     }
@@ -378,10 +373,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
             self.io.download(path, remote, replacing).await
         };
         match done {
-            Ok(mut local) => {
-                local.etag = remote.etag.clone();
-                self.settle(path, remote.clone(), local)
-            }
+            Ok(local) => self.copied(path, remote.clone(), local),
             Err(why) => self.failed(path, why),
         }
     }
@@ -428,6 +420,13 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
         self.agent
             .drive_journal()
             .set_flags(self.drive, path, flags)
+    }
+
+    /// `path` was copied from one side to the other: both now hold the content the bucket
+    /// knows by `remote`'s ETag, which the local entry takes for its hash.
+    fn copied(&self, path: &str, remote: Entry, mut local: Entry) -> Applied {
+        local.etag = remote.etag.clone();
+        self.settle(path, remote, local)
     }
 
     /// Both sides hold `remote` / `local` at `path`: that is its new base.

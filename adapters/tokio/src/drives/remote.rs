@@ -14,10 +14,11 @@ use click_core::drives::sealed::{
     self, DEFAULT_CHUNK_SIZE, DriveKey, HEADER_LEN, ObjectLayout, ObjectOpener, ObjectSealer,
     TAG_LEN,
 };
-use click_core::ports::StorageError;
+use click_core::ports::{RngExt, StorageError};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
 use crate::cloud::Provider;
+use crate::ports::OsRng;
 
 /// Tries of each call before an operation fails (transport errors and 5xx are retried).
 pub const ATTEMPTS: u32 = 4;
@@ -118,7 +119,7 @@ impl Bucket {
         etag: Option<&str>,
     ) -> Result<Bytes, String> {
         let Some(sealing) = &self.sealing else {
-            return fetch(&self.provider, &self.name, key, start, end, etag).await;
+            return self.fetch_stored(key, start, end, etag).await;
         };
         // A header cached from an earlier version does not open the new one: read it again.
         for fresh in [false, true] {
@@ -126,15 +127,9 @@ impl Bucket {
             let Some(range) = opener.layout().range(plain_size, start, end) else {
                 return Ok(Bytes::new());
             };
-            let sealed = fetch(
-                &self.provider,
-                &self.name,
-                key,
-                range.sealed_start,
-                range.sealed_end,
-                etag,
-            )
-            .await?;
+            let sealed = self
+                .fetch_stored(key, range.sealed_start, range.sealed_end, etag)
+                .await?;
             if let Some(plain) = opener.open_range(&range, &sealed) {
                 return Ok(Bytes::from(plain));
             }
@@ -155,8 +150,7 @@ impl Bucket {
         let header = match cached.filter(|_| !fresh) {
             Some(h) => h,
             None => {
-                let bytes =
-                    fetch(&self.provider, &self.name, key, 0, HEADER_LEN as u64, etag).await?;
+                let bytes = self.fetch_stored(key, 0, HEADER_LEN as u64, etag).await?;
                 let header: [u8; HEADER_LEN] = bytes[..]
                     .try_into()
                     .map_err(|_| format!("{key} is too short to be sealed"))?;
@@ -194,9 +188,7 @@ impl Bucket {
             let source = Source::File(file);
             return self.send(key, source, size, parts, unchanged).await;
         };
-        let mut prefix = [0u8; 16];
-        getrandom::fill(&mut prefix).map_err(|e| e.to_string())?;
-        let sealer = ObjectSealer::new(&sealing.key, prefix, DEFAULT_CHUNK_SIZE)
+        let sealer = ObjectSealer::new(&sealing.key, OsRng.bytes(), DEFAULT_CHUNK_SIZE)
             .ok_or("the chunk size is invalid")?;
         let header = sealer.header();
         let stored = self.stored_size(size);
@@ -287,33 +279,35 @@ impl Bucket {
     }
 }
 
-/// Bytes `start..end` of `key` as stored (of version `etag`, when given).
-async fn fetch(
-    p: &Provider,
-    bucket: &str,
-    key: &str,
-    start: u64,
-    end: u64,
-    etag: Option<&str>,
-) -> Result<Bytes, String> {
-    let mut last = String::new();
-    for attempt in 0..ATTEMPTS {
-        if attempt > 0 {
-            tokio::time::sleep(crate::cloud::backoff(attempt)).await;
-        }
-        match p.get_range(bucket, key, start, end, etag).await {
-            Ok(resp) => match resp.bytes().await {
-                Ok(b) if b.len() as u64 == end - start => return Ok(b),
-                Ok(b) => last = format!("got {} bytes of {}", b.len(), end - start),
-                Err(e) => last = e.to_string(),
-            },
-            Err(e @ (StorageError::NotFound(_) | StorageError::Denied(_))) => {
-                return Err(message(e));
+impl Bucket {
+    /// Bytes `start..end` of `key` as stored (of version `etag`, when given).
+    async fn fetch_stored(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<Bytes, String> {
+        let (p, bucket) = (&*self.provider, self.name.as_str());
+        let mut last = String::new();
+        for attempt in 0..ATTEMPTS {
+            if attempt > 0 {
+                tokio::time::sleep(crate::cloud::backoff(attempt)).await;
             }
-            Err(e) => last = message(e),
+            match p.get_range(bucket, key, start, end, etag).await {
+                Ok(resp) => match resp.bytes().await {
+                    Ok(b) if b.len() as u64 == end - start => return Ok(b),
+                    Ok(b) => last = format!("got {} bytes of {}", b.len(), end - start),
+                    Err(e) => last = e.to_string(),
+                },
+                Err(e @ (StorageError::NotFound(_) | StorageError::Denied(_))) => {
+                    return Err(message(e));
+                }
+                Err(e) => last = message(e),
+            }
         }
+        Err(last)
     }
-    Err(last)
 }
 
 async fn read_at(path: &Path, start: u64, len: u64) -> Result<Vec<u8>, String> {
@@ -372,17 +366,7 @@ impl Source<'_> {
             Source::Sealed(path, sealer, plain) => {
                 seal_range(path, sealer, *plain, start, len).await
             }
-            Source::Object(key) => {
-                fetch(
-                    &bucket.provider,
-                    &bucket.name,
-                    key,
-                    start,
-                    start + len,
-                    None,
-                )
-                .await
-            }
+            Source::Object(key) => bucket.fetch_stored(key, start, start + len, None).await,
         }
     }
 }

@@ -7,7 +7,8 @@
 //! Every operation refuses to act on what changed since it was observed: an upload is
 //! published only if the file did not change while it was read; a download is written to a
 //! temporary file beside its target and renamed over it only if the local file is still as
-//! scanned; bucket objects are checked (HEAD) before they are replaced or deleted.
+//! scanned; bucket objects are checked against their listing before they are replaced or
+//! deleted (a HEAD where nothing was listed).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -19,13 +20,14 @@ use click_core::drives::paths;
 use click_core::drives::planner::{Entry, Observation};
 use click_core::drives::sealed::DriveKey;
 use click_core::drives::sync::{self, SyncIo, folder, remote_observation};
-use click_core::ports::StorageError;
+use click_core::ports::{RngExt, StorageError, hex};
 use md5::{Digest, Md5};
 use notify::Watcher;
 use tokio::io::AsyncWriteExt;
 
 use super::remote::{ATTEMPTS, Bucket, Parts, message};
 use crate::cloud::Provider;
+use crate::ports::OsRng;
 use crate::server::App;
 
 /// Names of downloads in progress; never synced, removed by the next scan if a crash left
@@ -45,8 +47,6 @@ const DEBOUNCE: Duration = Duration::from_millis(500);
 pub struct FolderIo {
     /// The bucket's objects, plaintext through it (sealed ones are opened).
     objects: Bucket,
-    provider: Arc<Provider>,
-    bucket: String,
     prefix: String,
     root: PathBuf,
     parts: Parts,
@@ -130,8 +130,9 @@ impl FolderIo {
     /// it (a HEAD answer may differ from a listing in ETag and time).
     async fn remote_now(&self, key: &str) -> Result<Option<Entry>, String> {
         let (page, _) = self
+            .objects
             .provider
-            .list_page(&self.bucket, key, None)
+            .list_page(&self.objects.name, key, None)
             .await
             .map_err(message)?;
         let found = page.into_iter().find(|o| o.key == key);
@@ -147,7 +148,12 @@ impl FolderIo {
         let key = self.key(rel)?;
         if seen.is_none() {
             // Nothing was there: a HEAD says so more cheaply than a listing.
-            return match self.provider.stat(&self.bucket, &key, ATTEMPTS).await {
+            return match self
+                .objects
+                .provider
+                .stat(&self.objects.name, &key, ATTEMPTS)
+                .await
+            {
                 Err(StorageError::NotFound(_)) => Ok(()),
                 Ok(_) => Err(format!("{rel} appeared in the bucket since it was listed")),
                 Err(e) => Err(message(e)),
@@ -176,7 +182,12 @@ impl FolderIo {
         } else {
             self.key(rel)?
         };
-        match self.provider.delete_one(&self.bucket, &key).await {
+        match self
+            .objects
+            .provider
+            .delete_one(&self.objects.name, &key)
+            .await
+        {
             Ok(()) | Err(StorageError::NotFound(_)) => Ok(()),
             Err(e) => Err(message(e)),
         }
@@ -241,12 +252,7 @@ impl FolderIo {
             }
             hasher.update(&buf[..n]);
         }
-        let hex: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
-        Ok(format!("\"{hex}\""))
+        Ok(format!("\"{}\"", hex(&hasher.finalize())))
     }
 }
 
@@ -312,7 +318,12 @@ impl std::ops::Deref for Io {
 
 impl SyncIo for Io {
     async fn list_remote(&self) -> Observation {
-        match self.provider.list_all(&self.bucket, &self.prefix).await {
+        match self
+            .objects
+            .provider
+            .list_all(&self.objects.name, &self.prefix)
+            .await
+        {
             Ok(objects) => {
                 let mapped = objects.into_iter().filter_map(|o| {
                     let rel = paths::local_of(&self.prefix, &o.key)?;
@@ -326,7 +337,7 @@ impl SyncIo for Io {
                 remote_observation(mapped, true)
             }
             Err(e) => {
-                tracing::warn!(bucket = %self.bucket, "listing failed, nothing is deleted this pass: {}", message(e));
+                tracing::warn!(bucket = %self.objects.name, "listing failed, nothing is deleted this pass: {}", message(e));
                 Observation::default()
             }
         }
@@ -356,8 +367,9 @@ impl SyncIo for Io {
             return None;
         }
         let key = self.key(path).ok()?;
-        self.provider
-            .stat(&self.bucket, &key, ATTEMPTS)
+        self.objects
+            .provider
+            .stat(&self.objects.name, &key, ATTEMPTS)
             .await
             .ok()?
             .etag
@@ -393,7 +405,7 @@ impl SyncIo for Io {
     ) -> Result<Entry, String> {
         let key = self.key(path)?;
         let target = self.abs(path);
-        let name = format!("{PART_PREFIX}{:016x}", rand_u64());
+        let name = format!("{PART_PREFIX}{}", hex(&OsRng.bytes::<8>()));
         let part = target.with_file_name(name);
         if let Err(e) = self.fetch_to(&key, remote, &part).await {
             let _ = tokio::fs::remove_file(&part).await;
@@ -428,8 +440,9 @@ impl SyncIo for Io {
             self.remove_remote(path, file).await?;
         }
         let key = self.folder_key(path)?;
-        self.provider
-            .put_empty(&self.bucket, &key)
+        self.objects
+            .provider
+            .put_empty(&self.objects.name, &key)
             .await
             .map_err(message)?;
         Ok(folder())
@@ -451,12 +464,6 @@ impl SyncIo for Io {
         self.local_still(to, None)?;
         std::fs::rename(self.abs(from), self.abs(to)).map_err(|e| format!("{from}: {e}"))
     }
-}
-
-fn rand_u64() -> u64 {
-    let mut b = [0u8; 8];
-    let _ = getrandom::fill(&mut b);
-    u64::from_le_bytes(b)
 }
 
 /// This machine's name, for conflict copies.
@@ -496,11 +503,8 @@ pub fn start(
 ) -> Result<Folder, String> {
     let root = PathBuf::from(&drive.local_path);
     std::fs::create_dir_all(&root).map_err(|e| format!("cannot make {}: {e}", root.display()))?;
-    let provider = Arc::new(provider);
     let io = Io(Arc::new(FolderIo {
-        objects: Bucket::new(provider.clone(), &drive.storage_name, objects_key),
-        provider,
-        bucket: drive.storage_name.clone(),
+        objects: Bucket::new(Arc::new(provider), &drive.storage_name, objects_key),
         prefix: paths::normalize_prefix(&drive.prefix),
         root: root.clone(),
         parts: Parts {

@@ -71,8 +71,8 @@ type Fetch = watch::Receiver<Option<Result<(), String>>>;
 pub struct Vfs {
     pub spec: MountSpec,
     prefix: String,
-    provider: Arc<Provider>,
-    /// The drive's objects: what is read and written through it is plaintext.
+    /// The drive's objects (and the provider's client): what is read and written through it
+    /// is plaintext.
     objects: Bucket,
     events: Arc<dyn DriveEvents>,
     tree: Mutex<Tree>,
@@ -119,13 +119,12 @@ fn blocks(start: u64, end: u64) -> std::ops::Range<u64> {
 impl Vfs {
     pub fn new(spec: MountSpec, provider: Arc<Provider>, events: Arc<dyn DriveEvents>) -> Vfs {
         let cache = CachePolicy::new(spec.max_cache_bytes, spec.rotational_cache, BLOCK);
-        let objects = Bucket::new(provider.clone(), &spec.bucket, spec.objects_key.clone());
+        let objects = Bucket::new(provider, &spec.bucket, spec.objects_key.clone());
         Vfs {
             objects,
             prefix: paths::normalize_prefix(&spec.prefix),
             intents: Intents::new(&spec.cache_dir),
             spec,
-            provider,
             events,
             tree: Mutex::new(Tree::new()),
             cache: Mutex::new(cache),
@@ -349,6 +348,7 @@ impl Vfs {
         let mut continuation: Option<String> = None;
         loop {
             let page = self
+                .objects
                 .provider
                 .list_objects(&self.spec.bucket, folder, continuation.as_deref(), PAGE)
                 .await
@@ -441,7 +441,8 @@ impl Vfs {
         if lock(&self.tree).child(parent, name).is_some() {
             return Err(Errno::EEXIST);
         }
-        self.provider
+        self.objects
+            .provider
             .put_empty(&self.spec.bucket, &key)
             .await
             .map_err(|e| self.failed(&rel, e))?;
@@ -463,7 +464,7 @@ impl Vfs {
         }
         let key = paths::folder_key_of(&self.prefix, &dir.rel).ok_or(Errno::EINVAL)?;
         self.events.state(&dir.rel, Flags::DELETING);
-        match self.provider.delete(&self.spec.bucket, &key).await {
+        match self.objects.provider.delete(&self.spec.bucket, &key).await {
             Ok(()) | Err(click_core::ports::StorageError::NotFound(_)) => {}
             Err(e) => return Err(self.failed(&dir.rel, e)),
         }
@@ -978,7 +979,11 @@ impl Vfs {
             }
         };
         if let Some(stale) = stale {
-            let _ = self.provider.delete(&self.spec.bucket, &stale).await;
+            let _ = self
+                .objects
+                .provider
+                .delete(&self.spec.bucket, &stale)
+                .await;
         }
         if current {
             lock(&self.cache).set_dirty(&cache_key(ino), false);
@@ -999,7 +1004,7 @@ impl Vfs {
         let ino = lock(&self.tree).child(parent, name).ok_or(Errno::ENOENT)?;
         if let Some(key) = &node.remote_key {
             self.events.state(&node.rel, Flags::DELETING);
-            match self.provider.delete(&self.spec.bucket, key).await {
+            match self.objects.provider.delete(&self.spec.bucket, key).await {
                 Ok(()) | Err(click_core::ports::StorageError::NotFound(_)) => {}
                 Err(e) => return Err(self.failed(&node.rel, e)),
             }
@@ -1069,7 +1074,7 @@ impl Vfs {
                         tracing::warn!(path = %node.rel, "rename failed: {e}");
                         Errno::EIO
                     })?;
-                if let Err(e) = self.provider.delete(&self.spec.bucket, old).await {
+                if let Err(e) = self.objects.provider.delete(&self.spec.bucket, old).await {
                     tracing::warn!(path = %node.rel, "the old name stays in the bucket: {}", remote::message(e));
                 }
                 let mut tree = lock(&self.tree);
@@ -1108,6 +1113,7 @@ impl Vfs {
     /// Moves every object under folder key `from` to the same place under `to`.
     pub async fn move_folder(&self, from: &str, to: &str) -> Result<(), String> {
         let objects = self
+            .objects
             .provider
             .list_all(&self.spec.bucket, from)
             .await
@@ -1121,7 +1127,7 @@ impl Vfs {
             .try_collect::<Vec<()>>()
             .await?;
         if !to.is_empty() {
-            let _ = self.provider.put_empty(&self.spec.bucket, to).await;
+            let _ = self.objects.provider.put_empty(&self.spec.bucket, to).await;
         }
         Ok(())
     }
@@ -1129,7 +1135,8 @@ impl Vfs {
     async fn move_one(&self, o: crate::cloud::Stored, target: String) -> Result<(), String> {
         let bucket = &self.spec.bucket;
         if o.key.ends_with('/') {
-            self.provider
+            self.objects
+                .provider
                 .put_empty(bucket, &target)
                 .await
                 .map_err(remote::message)?;
@@ -1141,7 +1148,7 @@ impl Vfs {
             self.objects.copy(&o.key, &target, o.size, parts).await?;
             self.moved(&o.key, &target);
         }
-        match self.provider.delete(bucket, &o.key).await {
+        match self.objects.provider.delete(bucket, &o.key).await {
             Ok(()) | Err(click_core::ports::StorageError::NotFound(_)) => Ok(()),
             Err(e) => Err(remote::message(e)),
         }
