@@ -45,20 +45,25 @@ pub fn signing_key(dir: &Path) -> io::Result<Vec<u8>> {
 /// The key that seals cloud secrets in the database. Kept beside it, not in it: a leaked
 /// database file alone reveals no cloud keys.
 pub fn secrets_key(dir: &Path) -> io::Result<[u8; 32]> {
-    let key = key_file(&dir.join(SECRETS_KEY_FILE), 32)?;
-    key[..32]
-        .try_into()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "short secrets key"))
+    key_32(&dir.join(SECRETS_KEY_FILE))
 }
 
 /// The key encrypted drives derive theirs from (objects in buckets, cache blocks). Whoever
 /// needs to read a drive's sealed objects elsewhere needs this file; without it they are
 /// lost, so it is kept apart from the other keys and backed up with the data directory.
 pub fn drives_key(dir: &Path) -> io::Result<[u8; 32]> {
-    let key = key_file(&dir.join(DRIVES_KEY_FILE), 32)?;
-    key[..32]
-        .try_into()
-        .map_err(|_| io::Error::new(io::ErrorKind::InvalidData, "short drives key"))
+    key_32(&dir.join(DRIVES_KEY_FILE))
+}
+
+/// A 32-byte key file, created on first use.
+fn key_32(path: &Path) -> io::Result<[u8; 32]> {
+    let key = key_file(path, 32)?;
+    key[..32].try_into().map_err(|_| {
+        io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is too short to be a key", path.display()),
+        )
+    })
 }
 
 /// A random key of `len` bytes, created (0600) on first use, then read.
