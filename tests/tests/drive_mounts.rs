@@ -684,3 +684,83 @@ fn an_encrypted_drive_keeps_only_ciphertext_in_the_bucket() {
         "an object the drive did not seal is an error"
     );
 }
+
+/// Whether any file of the cache folder holds `needle`.
+fn cache_holds(dir: &Path, needle: &[u8]) -> bool {
+    std::fs::read_dir(dir.join("data")).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            std::fs::read(e.path()).is_ok_and(|b| b.windows(needle.len()).any(|w| w == needle))
+        })
+    })
+}
+
+#[test]
+fn an_encrypted_cache_holds_no_plaintext_and_an_upload_it_owed_survives_kill_9() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let mut s3 = S3Server::start();
+    let remote = pattern((2 << 20) + 777, 31);
+    s3.put(BUCKET, "remote.bin", &remote);
+    let data = tempfile::tempdir().unwrap();
+    let options = || Options {
+        data_dir: Some(data.path().to_path_buf()),
+        ..Options::default()
+    };
+    let agent = Agent::start_with(options());
+    let a = Account::new(&agent, "owner@example.com");
+    let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"localCacheEncrypted": true}));
+    let root = mount.0.clone();
+    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+
+    // Fetched blocks are sealed in the cache and read back as the object's bytes.
+    assert!(std::fs::read(root.join("remote.bin")).unwrap() == remote);
+    assert!(
+        cache_bytes(&cache) >= remote.len() as u64,
+        "the blocks are cached"
+    );
+    assert!(!cache_holds(&cache, &remote[1000..1064]));
+
+    // Written, edited in place, grown and cut: the mount, the bucket and the model agree.
+    let mut model = pattern((1 << 20) + 5, 32);
+    std::fs::write(root.join("local.bin"), &model).unwrap();
+    let mut f = std::fs::OpenOptions::new()
+        .write(true)
+        .open(root.join("local.bin"))
+        .unwrap();
+    for (at, len, seed) in [
+        (70_000usize, 3usize, 1u64),
+        (65_530, 20, 2),
+        (1 << 20, 200_000, 3),
+    ] {
+        let bytes = pattern(len, seed);
+        f.seek(SeekFrom::Start(at as u64)).unwrap();
+        f.write_all(&bytes).unwrap();
+        model.resize(model.len().max(at + len), 0);
+        model[at..at + len].copy_from_slice(&bytes);
+    }
+    f.set_len(1_100_001).unwrap();
+    model.truncate(1_100_001);
+    f.sync_all().unwrap();
+    drop(f);
+    assert!(std::fs::read(root.join("local.bin")).unwrap() == model);
+    assert!(std::fs::read(s3.path(BUCKET, "local.bin")).unwrap() == model);
+    assert!(!cache_holds(&cache, &model[300_000..300_064]));
+
+    // An upload owed when the agent is killed is finished from the sealed cache at restart.
+    let owed = pattern(300_000, 33);
+    s3.stop();
+    std::fs::write(root.join("owed.bin"), &owed).unwrap();
+    std::thread::sleep(Duration::from_millis(100));
+    assert!(!cache_holds(&cache, &owed[1000..1064]));
+    agent.kill();
+    s3.resume();
+    let _again = Agent::start_with(options());
+    wait_until("the owed upload", Duration::from_secs(20), || {
+        std::fs::read(s3.path(BUCKET, "owed.bin")).is_ok_and(|b| b == owed)
+    });
+    wait_until("the mount", Duration::from_secs(20), || {
+        is_mounted(&root) && root.join("owed.bin").exists()
+    });
+    assert!(std::fs::read(root.join("owed.bin")).unwrap() == owed);
+}

@@ -9,12 +9,17 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::{Deserialize, Serialize};
 
+use super::cachefile::SealedAs;
+
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pending {
     /// The key the bytes go to.
     pub key: String,
     /// Its relative path, for file states.
     pub rel: String,
+    /// How its cache file is sealed (`localCacheEncrypted`); absent: plain.
+    #[serde(default)]
+    pub sealed: Option<SealedAs>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

@@ -1,6 +1,7 @@
 //! Cloud drives on the desktop: FUSE mounts of a bucket (`fs`), their block cache, and the
 //! manager that runs the drives the core stores, through the core's [`DriveHost`] port.
 
+mod cachefile;
 pub mod fs;
 mod intents;
 mod remote;
@@ -16,7 +17,7 @@ use std::time::Duration;
 
 use click_core::drives::drive::{CloudDrive, MIRROR};
 use click_core::drives::paths;
-use click_core::drives::sealed::{DriveKey, PURPOSE_OBJECTS};
+use click_core::drives::sealed::{DriveKey, PURPOSE_CACHE, PURPOSE_OBJECTS};
 use click_core::drives::state::Flags;
 use click_core::ports::{DriveCommand, DriveError, DriveHost};
 use tokio::sync::mpsc;
@@ -65,6 +66,12 @@ impl DriveManager {
         drive
             .cloud_objects_encrypted
             .then(|| DriveKey::derive(&self.master_key, PURPOSE_OBJECTS, &place))
+    }
+
+    /// The key `drive`'s cache files are sealed under when it has `localCacheEncrypted`
+    /// (derived either way: files an earlier run sealed are read whatever the flag says now).
+    pub fn cache_key(&self, drive: &CloudDrive) -> DriveKey {
+        DriveKey::derive(&self.master_key, PURPOSE_CACHE, &drive.id)
     }
 
     fn get(&self, drive_id: &str) -> Option<Arc<Running>> {

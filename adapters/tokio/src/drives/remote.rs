@@ -5,8 +5,6 @@
 //! rest of the drive only ever sees plaintext.
 
 use std::collections::HashMap;
-use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
 use bytes::Bytes;
@@ -17,6 +15,7 @@ use click_core::drives::sealed::{
 use click_core::ports::{RngExt, StorageError};
 use futures_util::{StreamExt, TryStreamExt, stream};
 
+use super::cachefile::Local;
 use crate::cloud::Provider;
 use crate::ports::OsRng;
 
@@ -173,17 +172,17 @@ impl Bucket {
         headers.insert(key.to_string(), header);
     }
 
-    /// Uploads `size` bytes of the local file `path` as `key`, unless `unchanged` says the
-    /// file changed while it was read.
+    /// Uploads `size` bytes of `local` as `key`, unless `unchanged` says the file changed
+    /// while it was read.
     pub async fn upload(
         &self,
         key: &str,
-        path: &Path,
+        local: &Local,
         size: u64,
         parts: Parts,
         unchanged: Unchanged<'_>,
     ) -> Result<(), String> {
-        let file = path.to_path_buf();
+        let file = local.clone();
         let Some(sealing) = &self.sealing else {
             let source = Source::File(file);
             return self.send(key, source, size, parts, unchanged).await;
@@ -198,13 +197,10 @@ impl Bucket {
         Ok(())
     }
 
-    /// Uploads the whole local file `path` as `key`.
-    pub async fn upload_file(&self, key: &str, path: &Path, parts: Parts) -> Result<(), String> {
-        let size = tokio::fs::metadata(path)
-            .await
-            .map_err(|e| e.to_string())?
-            .len();
-        self.upload(key, path, size, parts, &|| Ok(())).await
+    /// Uploads the whole of `local` as `key`.
+    pub async fn upload_file(&self, key: &str, local: &Local, parts: Parts) -> Result<(), String> {
+        let size = local.len().await?;
+        self.upload(key, local, size, parts, &|| Ok(())).await
     }
 
     /// Copies object `from` (of `stored` bytes, as listed) to `to` through the agent, bytes
@@ -310,24 +306,11 @@ impl Bucket {
     }
 }
 
-async fn read_at(path: &Path, start: u64, len: u64) -> Result<Vec<u8>, String> {
-    let path = path.to_path_buf();
-    tokio::task::spawn_blocking(move || {
-        let file = std::fs::File::open(&path).map_err(|e| e.to_string())?;
-        let mut buf = vec![0u8; len as usize];
-        file.read_exact_at(&mut buf, start)
-            .map_err(|e| e.to_string())?;
-        Ok(buf)
-    })
-    .await
-    .map_err(|e| e.to_string())?
-}
-
 /// Where an upload's bytes come from.
 enum Source<'a> {
-    File(PathBuf),
+    File(Local),
     /// A local file of the given plaintext size, sealed as it is read.
-    Sealed(PathBuf, ObjectSealer, u64),
+    Sealed(Local, ObjectSealer, u64),
     Object(&'a str),
 }
 
@@ -362,20 +345,20 @@ impl Source<'_> {
 
     async fn read(&self, bucket: &Bucket, start: u64, len: u64) -> Result<Bytes, String> {
         match self {
-            Source::File(path) => read_at(path, start, len).await.map(Bytes::from),
-            Source::Sealed(path, sealer, plain) => {
-                seal_range(path, sealer, *plain, start, len).await
+            Source::File(local) => local.read(start, len).await.map(Bytes::from),
+            Source::Sealed(local, sealer, plain) => {
+                seal_range(local, sealer, *plain, start, len).await
             }
             Source::Object(key) => bucket.fetch_stored(key, start, start + len, None).await,
         }
     }
 }
 
-/// Sealed bytes `start..start+len` of the local file `path` (of `plain` bytes): the header,
+/// Sealed bytes `start..start+len` of `local` (of `plain` bytes): the header,
 /// then each chunk sealed from the file's bytes. Parts end on chunk boundaries, so a chunk
 /// is never cut between two reads.
 async fn seal_range(
-    path: &Path,
+    local: &Local,
     sealer: &ObjectSealer,
     plain: u64,
     start: u64,
@@ -398,7 +381,7 @@ async fn seal_range(
     if first < last {
         let from = first * c;
         let to = (last * c).min(plain);
-        let bytes = read_at(path, from, to - from).await?;
+        let bytes = local.read(from, to - from).await?;
         for i in first..last {
             let lo = ((i - first) * c) as usize;
             let hi = (lo + c as usize).min(bytes.len());

@@ -200,6 +200,8 @@ fn mount(
         objects_per_folder: drive.objects_per_folder as usize,
         listing_ttl: MAX_LISTING_TTL.min(Duration::from_secs(drive.sync_interval_seconds.into())),
         objects_key,
+        cache_key: app.agent.ports.drives.cache_key(drive),
+        cache_encrypted: drive.local_cache_encrypted,
     };
     let events = Arc::new(Journal {
         app: app.clone(),

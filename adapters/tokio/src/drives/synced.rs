@@ -25,6 +25,7 @@ use md5::{Digest, Md5};
 use notify::Watcher;
 use tokio::io::AsyncWriteExt;
 
+use super::cachefile::Local;
 use super::remote::{ATTEMPTS, Bucket, Parts, message};
 use crate::cloud::Provider;
 use crate::ports::OsRng;
@@ -388,7 +389,7 @@ impl SyncIo for Io {
             self.remove_remote(path, dir).await?;
         }
         let unchanged = || self.local_still(path, Some(local));
-        let file = self.abs(path);
+        let file = Local::plain(&self.abs(path));
         self.objects
             .upload(&key, &file, local.size, self.parts, &unchanged)
             .await?;

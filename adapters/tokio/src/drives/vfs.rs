@@ -4,8 +4,6 @@
 //! deletes carried to the bucket. `fs.rs` calls these from the kernel's requests.
 
 use std::collections::HashMap;
-use std::fs::File;
-use std::os::unix::fs::FileExt;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -19,6 +17,7 @@ use fuser::Errno;
 use futures_util::{StreamExt, TryStreamExt, stream};
 use tokio::sync::{Notify, Semaphore, watch};
 
+use super::cachefile::CacheFiles;
 use super::intents::{Intents, Pending};
 use super::remote::{self, Bucket, Parts};
 use super::tree::{Kind, Listed, Node, ROOT, Tree, child_rel};
@@ -50,6 +49,10 @@ pub struct MountSpec {
     pub listing_ttl: Duration,
     /// `cloudObjectsEncrypted`: the key the drive's objects are sealed under.
     pub objects_key: Option<DriveKey>,
+    /// The key cache files are sealed under: this run's when `cache_encrypted`
+    /// (`localCacheEncrypted`), and those an earlier run sealed.
+    pub cache_key: DriveKey,
+    pub cache_encrypted: bool,
 }
 
 /// Where file states go (the core's journal, and from there `/statechange`).
@@ -74,10 +77,14 @@ pub struct Vfs {
     /// The drive's objects (and the provider's client): what is read and written through it
     /// is plaintext.
     objects: Bucket,
+    /// The bytes of files, by inode, as the cache holds them.
+    data: CacheFiles,
     events: Arc<dyn DriveEvents>,
     tree: Mutex<Tree>,
     cache: Mutex<CachePolicy>,
     fetching: Mutex<HashMap<(u64, u64), Fetch>>,
+    /// Held from reading a file's size to recording the size a write or truncation left.
+    sizing: Mutex<()>,
     handles: Mutex<HashMap<u64, Handle>>,
     next_fh: AtomicU64,
     /// Files with an upload running; `true`: changed again since it started.
@@ -120,8 +127,14 @@ impl Vfs {
     pub fn new(spec: MountSpec, provider: Arc<Provider>, events: Arc<dyn DriveEvents>) -> Vfs {
         let cache = CachePolicy::new(spec.max_cache_bytes, spec.rotational_cache, BLOCK);
         let objects = Bucket::new(provider, &spec.bucket, spec.objects_key.clone());
+        let data = CacheFiles::new(
+            spec.cache_dir.join("data"),
+            spec.cache_key.clone(),
+            spec.cache_encrypted,
+        );
         Vfs {
             objects,
+            data,
             prefix: paths::normalize_prefix(&spec.prefix),
             intents: Intents::new(&spec.cache_dir),
             spec,
@@ -129,6 +142,7 @@ impl Vfs {
             tree: Mutex::new(Tree::new()),
             cache: Mutex::new(cache),
             fetching: Mutex::default(),
+            sizing: Mutex::default(),
             handles: Mutex::default(),
             next_fh: AtomicU64::new(1),
             uploads: Mutex::default(),
@@ -155,9 +169,10 @@ impl Vfs {
         let uploads = recovered.into_iter().map(|r| async move {
             let rel = r.pending.rel.clone();
             self.events.state(&rel, Flags::UPLOADING);
+            let local = self.data.left(r.data.clone(), r.pending.sealed);
             let sent = self
                 .objects
-                .upload_file(&r.pending.key, &r.data, self.parts())
+                .upload_file(&r.pending.key, &local, self.parts())
                 .await;
             match sent {
                 Ok(()) => {
@@ -227,20 +242,6 @@ impl Vfs {
             size: self.spec.chunk_size,
             concurrency: self.spec.concurrent_chunks,
         }
-    }
-
-    fn data_path(&self, ino: u64) -> PathBuf {
-        self.spec.cache_dir.join("data").join(ino.to_string())
-    }
-
-    fn data_file(&self, ino: u64) -> VfsResult<File> {
-        File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.data_path(ino))
-            .map_err(io)
     }
 
     fn key_of(&self, rel: &str) -> VfsResult<String> {
@@ -572,8 +573,9 @@ impl Vfs {
             .objects
             .fetch(&key, start, end, node.size, None)
             .await?;
-        let file = self.data_file(ino).map_err(|e| format!("{e:?}"))?;
-        file.write_all_at(&bytes, start)
+        // Whole blocks (the file's last one ends it), so nothing around them is rewritten.
+        self.data
+            .write(ino, start, start, &bytes)
             .map_err(|e| format!("the cache cannot be written: {e}"))
     }
 
@@ -587,9 +589,7 @@ impl Vfs {
             if let Some(n) = lock(&self.tree).get_mut(ino) {
                 n.local.complete = false;
             }
-            if let Ok(f) = File::options().write(true).open(self.data_path(ino)) {
-                punch_hole(&f, block * BLOCK, BLOCK);
-            }
+            self.data.punch(ino, block * BLOCK, BLOCK);
         }
     }
 
@@ -694,12 +694,19 @@ impl Vfs {
         Ok(bytes.to_vec())
     }
 
+    /// Bytes `offset..end` of the cache file of `ino` (fewer if a truncation came first).
     fn pread(&self, ino: u64, offset: u64, end: u64) -> VfsResult<Vec<u8>> {
-        let mut buf = vec![0u8; (end - offset) as usize];
-        self.data_file(ino)?
-            .read_exact_at(&mut buf, offset)
-            .map_err(io)?;
-        Ok(buf)
+        // A sealed file's units are cut by its size: the one no write is changing.
+        let _sizing = lock(&self.sizing);
+        let size = self.node(ino)?.size;
+        let end = end.min(size);
+        if offset >= end {
+            return Ok(Vec::new());
+        }
+        self.data.read(ino, size, offset, end).map_err(|e| {
+            tracing::warn!(ino, "a cache file cannot be read: {e}");
+            io(e)
+        })
     }
 
     fn prefetch(self: &Arc<Self>, ino: u64, start: u64, end: u64) {
@@ -753,10 +760,7 @@ impl Vfs {
         if !self.ensure(ino, 0, node.size).await? {
             return Err(Errno::ENOSPC);
         }
-        let data = self.data_file(ino)?;
-        if data.metadata().map_err(io)?.len() < node.size {
-            data.set_len(node.size).map_err(io)?;
-        }
+        self.data.reach(ino, node.size).map_err(io)?;
         if let Some(n) = lock(&self.tree).get_mut(ino) {
             n.local.complete = n.size == node.size;
         }
@@ -770,8 +774,7 @@ impl Vfs {
         let rel = child_rel(&self.node(parent)?.rel, name);
         self.key_of(&rel)?;
         let ino = lock(&self.tree).insert(parent, name, Kind::File);
-        let file = self.data_file(ino)?;
-        file.set_len(0).map_err(io)?;
+        self.data.set_len(ino, 0, 0).map_err(io)?;
         self.changed(ino)?;
         let fh = self.open(ino, true);
         Ok((ino, self.node(ino)?, fh))
@@ -791,7 +794,9 @@ impl Vfs {
         };
         lock(&self.cache).set_dirty(&cache_key(ino), true);
         let key = self.key_of(&rel)?;
-        self.intents.record(ino, &Pending { key, rel }).map_err(io)
+        let sealed = self.data.sealed_as(ino);
+        let pending = Pending { key, rel, sealed };
+        self.intents.record(ino, &pending).map_err(io)
     }
 
     pub fn write(&self, fh: u64, offset: u64, data: &[u8]) -> VfsResult<u32> {
@@ -804,10 +809,12 @@ impl Vfs {
             h.wrote = true;
             h.ino
         };
-        let file = self.data_file(ino)?;
-        file.write_all_at(data, offset).map_err(io)?;
         let end = offset + data.len() as u64;
         let was_dirty = {
+            // The size the write starts from stays the file's until the write is done.
+            let _sizing = lock(&self.sizing);
+            let size = self.node(ino)?.size;
+            self.data.write(ino, size, offset, data).map_err(io)?;
             let mut tree = lock(&self.tree);
             let n = tree.get_mut(ino).ok_or(Errno::ENOENT)?;
             n.size = n.size.max(end);
@@ -842,9 +849,12 @@ impl Vfs {
         if size > 0 {
             self.hydrate_file(ino).await?;
         }
-        let file = self.data_file(ino)?;
-        file.set_len(size).map_err(io)?;
-        lock(&self.tree).get_mut(ino).ok_or(Errno::ENOENT)?.size = size;
+        {
+            let _sizing = lock(&self.sizing);
+            let old = self.node(ino)?.size;
+            self.data.set_len(ino, old, size).map_err(io)?;
+            lock(&self.tree).get_mut(ino).ok_or(Errno::ENOENT)?.size = size;
+        }
         lock(&self.cache).truncate(&cache_key(ino), size.div_ceil(BLOCK));
         self.account(ino, 0, size);
         self.changed(ino)?;
@@ -956,7 +966,7 @@ impl Vfs {
         self.events.state(&node.rel, Flags::UPLOADING);
         let r = self
             .objects
-            .upload_file(&key, &self.data_path(ino), self.parts())
+            .upload_file(&key, &self.data.local(ino), self.parts())
             .await;
         if let Err(e) = r {
             tracing::warn!(path = %node.rel, "upload failed: {e}");
@@ -1017,7 +1027,7 @@ impl Vfs {
 
     fn forget_data(&self, ino: u64) {
         lock(&self.cache).remove_file(&cache_key(ino));
-        let _ = std::fs::remove_file(self.data_path(ino));
+        self.data.remove(ino);
         self.intents.clear(ino);
     }
 
@@ -1229,7 +1239,7 @@ impl Vfs {
                 continue;
             }
             lock(&self.cache).remove_file(&key);
-            let _ = std::fs::remove_file(self.data_path(f));
+            self.data.remove(f);
             if let Some(n) = lock(&self.tree).get_mut(f) {
                 n.local.complete = false;
             }
@@ -1268,23 +1278,4 @@ fn under(rel: &str, dir: &str) -> bool {
         || rel
             .strip_prefix(dir)
             .is_some_and(|rest| rest.starts_with('/'))
-}
-
-fn punch_hole(file: &File, offset: u64, len: u64) {
-    use std::os::fd::AsRawFd;
-    // SAFETY: a plain syscall on a file descriptor this function borrows for its duration.
-    let r = unsafe {
-        libc::fallocate(
-            file.as_raw_fd(),
-            libc::FALLOC_FL_PUNCH_HOLE | libc::FALLOC_FL_KEEP_SIZE,
-            offset as libc::off_t,
-            len as libc::off_t,
-        )
-    };
-    if r != 0 {
-        tracing::debug!(
-            "cannot punch a hole in a cache file: {}",
-            std::io::Error::last_os_error()
-        );
-    }
 }
