@@ -214,6 +214,10 @@ pub struct ObjectRead {
     pub start: u64,
     /// The last byte (inclusive); `None` for the end of the object.
     pub end: Option<u64>,
+    /// For a drive with `cloudObjectsEncrypted`: the place its key is derived for
+    /// (`CloudDrive::objects_place`). The host opens the sealed object and the range is
+    /// one of its plaintext.
+    pub sealed: Option<String>,
 }
 
 /// What a presigned URL lets its holder do.

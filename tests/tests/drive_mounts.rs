@@ -662,18 +662,43 @@ fn an_encrypted_drive_keeps_only_ciphertext_in_the_bucket() {
     assert!(std::fs::read(root.join("moved.bin")).unwrap() == big);
     assert_eq!(std::fs::read(root.join("empty.txt")).unwrap(), b"");
 
-    // The object routes show plaintext sizes; raw bytes of the bucket are refused.
+    // The object routes show plaintext sizes and stream plaintext ranges; presigned URLs
+    // (which would hand out the bucket's ciphertext) are refused.
     let info = a.get(&format!("/management/object_info?path={}", encode(&file)));
     assert_eq!(info["size"], big.len(), "{info}");
-    let stream = a
+    let last = big.len() - 1;
+    for (start, end) in [(0, 9), (65_530, 1_200_000), (3_000_000, last), (last, last)] {
+        let stream = a
+            .agent
+            .get(&format!(
+                "/management/get_object_stream?path={}&start={start}&end={end}",
+                encode(&file)
+            ))
+            .token(&a.token)
+            .send()
+            .expect(200);
+        assert!(stream.body == big[start..=end], "{start}..={end}");
+    }
+    let all = a
         .agent
         .get(&format!(
-            "/management/get_object_stream?path={}&start=0&end=9",
+            "/management/get_object_stream?path={}&start=0",
             encode(&file)
         ))
         .token(&a.token)
+        .send()
+        .expect(200);
+    assert!(all.body == big, "the whole plaintext");
+    let beyond = a
+        .agent
+        .get(&format!(
+            "/management/get_object_stream?path={}&start={}",
+            encode(&file),
+            big.len()
+        ))
+        .token(&a.token)
         .send();
-    assert_eq!(stream.status, 499, "{}", stream.text());
+    assert_eq!(beyond.status, 499, "a start past the plaintext's end");
     let presign = a.post(
         "/management/generate_presigned_urls",
         json!({"driveName": d["name"], "relativePath": "moved.bin", "uploadKey": "up.bin"}),

@@ -1,6 +1,9 @@
 //! Response bodies streamed from a cloud provider (Get Object Stream): the core names the
 //! object and the range, this host relays the provider's bytes as they arrive, so memory stays
-//! flat whatever the range's size.
+//! flat whatever the range's size. An encrypted drive's object is opened on the way: the range
+//! is one of its plaintext.
+
+use std::sync::Arc;
 
 use bytes::Bytes;
 use click_core::ports::{ObjectRead, StorageError};
@@ -11,6 +14,7 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
 use crate::cloud::CloudStorage;
+use crate::drives::{Bucket, DriveManager};
 
 /// A streamed body; a provider failure mid-way aborts the response (the client sees a short
 /// body, never wrong bytes).
@@ -28,24 +32,39 @@ fn failed(e: StorageError) -> ApiError {
 }
 
 /// The body for `read`, and its length; or the error to answer instead.
-pub async fn open(cloud: &CloudStorage, read: &ObjectRead) -> Result<(Streamed, u64), ApiError> {
+pub async fn open(
+    cloud: &CloudStorage,
+    drives: &DriveManager,
+    read: &ObjectRead,
+) -> Result<(Streamed, u64), ApiError> {
     let provider = cloud.provider(&read.target).map_err(failed)?;
     let stored = provider
         .stat(&read.bucket, &read.key, 3)
         .await
         .map_err(failed)?;
-    if read.start >= stored.size.max(1) && !(read.start == 0 && stored.size == 0) {
+    let key = read
+        .sealed
+        .as_deref()
+        .map(|place| drives.objects_key_at(place));
+    let bucket = Bucket::new(Arc::new(provider), &read.bucket, key);
+    let size = bucket.plain_size(stored.size);
+    if read.start >= size.max(1) && !(read.start == 0 && size == 0) {
         return Err(ApiError::invalid(format!(
-            "'start' is beyond the object's last byte (its size is {}).",
-            stored.size
+            "'start' is beyond the object's last byte (its size is {size})."
         )));
     }
-    let end = read
-        .end
-        .map_or(stored.size, |e| e.saturating_add(1).min(stored.size));
+    let end = read.end.map_or(size, |e| e.saturating_add(1).min(size));
     if end <= read.start {
         return Ok((empty(), 0));
     }
+    if bucket.sealed() {
+        let frames = bucket
+            .stream(&read.key, read.start, end, size, stored.etag)
+            .map_ok(Frame::data)
+            .map_err(std::io::Error::other);
+        return Ok((StreamBody::new(frames).boxed(), end - read.start));
+    }
+    let provider = &bucket.provider;
     let resp = provider
         .get_range(
             &read.bucket,

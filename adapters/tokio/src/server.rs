@@ -272,7 +272,7 @@ async fn streamed(
     response: click_core::Response,
     read: &click_core::ports::ObjectRead,
 ) -> HttpResponse {
-    match crate::object_stream::open(&app.agent.ports.cloud, read).await {
+    match crate::object_stream::open(&app.agent.ports.cloud, &app.agent.ports.drives, read).await {
         Ok((body, len)) => {
             let mut out = to_hyper(response);
             out.headers_mut()

@@ -107,6 +107,13 @@ pub struct CloudDrive {
 }
 
 impl CloudDrive {
+    /// What the key of a drive with `cloudObjectsEncrypted` is derived for (the
+    /// `drive_id` of `sealed::DriveKey::derive`): its bucket and prefix, not its id, so a
+    /// drive added again over the same objects reads them.
+    pub fn objects_place(&self) -> String {
+        alloc::format!("{}/{}", self.storage_name, normalize_prefix(&self.prefix))
+    }
+
     /// Whether the drive may change objects in the cloud.
     pub fn writable(&self) -> bool {
         self.permission_type == READ_WRITE

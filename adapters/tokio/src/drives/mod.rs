@@ -5,6 +5,7 @@ mod cachefile;
 pub mod fs;
 mod intents;
 mod remote;
+pub use remote::Bucket;
 mod running;
 mod synced;
 mod tree;
@@ -16,7 +17,6 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use click_core::drives::drive::{CloudDrive, MIRROR};
-use click_core::drives::paths;
 use click_core::drives::sealed::{DriveKey, PURPOSE_CACHE, PURPOSE_OBJECTS};
 use click_core::drives::state::Flags;
 use click_core::ports::{DriveCommand, DriveError, DriveHost};
@@ -54,18 +54,14 @@ impl DriveManager {
         }
     }
 
-    /// The key `drive`'s objects are sealed under, if it has `cloudObjectsEncrypted`. It
-    /// follows the bucket and prefix, not the drive's id: a drive added again over the same
-    /// objects reads them.
+    /// The key `drive`'s objects are sealed under, if it has `cloudObjectsEncrypted`.
     pub fn objects_key(&self, drive: &CloudDrive) -> Option<DriveKey> {
-        let place = format!(
-            "{}/{}",
-            drive.storage_name,
-            paths::normalize_prefix(&drive.prefix)
-        );
-        drive
-            .cloud_objects_encrypted
-            .then(|| DriveKey::derive(&self.master_key, PURPOSE_OBJECTS, &place))
+        (drive.cloud_objects_encrypted).then(|| self.objects_key_at(&drive.objects_place()))
+    }
+
+    /// The objects key of a drive's `CloudDrive::objects_place`.
+    pub fn objects_key_at(&self, place: &str) -> DriveKey {
+        DriveKey::derive(&self.master_key, PURPOSE_OBJECTS, place)
     }
 
     /// The key `drive`'s cache files are sealed under when it has `localCacheEncrypted`

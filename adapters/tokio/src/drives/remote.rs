@@ -25,6 +25,9 @@ pub const ATTEMPTS: u32 = 4;
 /// S3's smallest part (but the last).
 const MIN_PART: u64 = 5 << 20;
 
+/// Plaintext bytes fetched per step of [`Bucket::stream`].
+const STREAM_WINDOW: u64 = 1 << 20;
+
 /// Headers of sealed objects kept in memory (a header is read once per object, not per
 /// block).
 const HEADERS_KEPT: usize = 4096;
@@ -136,6 +139,31 @@ impl Bucket {
         Err(format!(
             "{key} does not open under this drive's key (not sealed by it, or altered)"
         ))
+    }
+
+    /// Plaintext bytes `start..end` of `key` (of `plain_size` bytes, version `etag`) as a
+    /// stream of windows fetched one ahead, so memory stays bounded whatever the range.
+    pub fn stream(
+        &self,
+        key: &str,
+        start: u64,
+        end: u64,
+        plain_size: u64,
+        etag: Option<String>,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, String>> + Send + 'static {
+        let (bucket, key) = (self.clone(), key.to_string());
+        let windows = (start..end).step_by(STREAM_WINDOW as usize);
+        stream::iter(windows)
+            .map(move |at| {
+                let (bucket, key, etag) = (bucket.clone(), key.clone(), etag.clone());
+                let to = (at + STREAM_WINDOW).min(end);
+                async move {
+                    bucket
+                        .fetch(&key, at, to, plain_size, etag.as_deref())
+                        .await
+                }
+            })
+            .buffered(2)
     }
 
     async fn opener(

@@ -344,13 +344,13 @@ pub async fn stream<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     if rel.is_empty() {
         return Err(ApiError::invalid("'path' must name a file, not the drive."));
     }
-    refuse_sealed(&d)?;
     let read = ObjectRead {
         target: target(cx, &d)?,
         bucket: d.storage_name.clone(),
         key: key_of(&d, &rel)?,
         start,
         end,
+        sealed: d.cloud_objects_encrypted.then(|| d.objects_place()),
     };
     let mut r = Response::ok().with_header("content-type", "application/octet-stream");
     r.stream = Some(Box::new(read));
@@ -375,8 +375,8 @@ struct PresignedPair {
     upload_url: String,
 }
 
-/// Bytes straight from the bucket (a stream, presigned URLs) would be an encrypted drive's
-/// ciphertext, and an object uploaded past the drive would not be sealed.
+/// Bytes straight from the bucket (presigned URLs) would be an encrypted drive's ciphertext,
+/// and an object uploaded past the drive would not be sealed.
 fn refuse_sealed(d: &CloudDrive) -> ApiResult<()> {
     if d.cloud_objects_encrypted {
         return Err(ApiError::invalid(
