@@ -789,3 +789,37 @@ fn an_encrypted_cache_holds_no_plaintext_and_an_upload_it_owed_survives_kill_9()
     });
     assert!(std::fs::read(root.join("owed.bin")).unwrap() == owed);
 }
+
+#[test]
+fn a_change_in_the_bucket_reaches_the_kernel_before_its_caches_expire() {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.put(BUCKET, "news.txt", b"old news: 1");
+    s3.put(BUCKET, "gone.txt", b"soon gone");
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    // Names and attributes are kept by the kernel for the longest time a drive allows (10 s).
+    let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"syncIntervalSeconds": 3600}));
+    let root = &mount.0;
+    assert_eq!(
+        std::fs::read(root.join("news.txt")).unwrap(),
+        b"old news: 1"
+    );
+    assert!(root.join("gone.txt").exists());
+
+    // Rewritten in place with as many bytes, and deleted, behind the drive's back.
+    std::thread::sleep(Duration::from_millis(1100));
+    s3.put(BUCKET, "news.txt", b"new news: 2");
+    std::fs::remove_file(s3.path(BUCKET, "gone.txt")).unwrap();
+    let sync = format!("/management/clouddrive/sync/{}", d["id"].as_str().unwrap());
+    agent.get(&sync).token(&a.token).send().expect(200);
+    // Well within the kernel's 10 s: only an invalidation can make these true this soon.
+    wait_until("the new bytes", Duration::from_secs(4), || {
+        std::fs::read(root.join("news.txt")).is_ok_and(|b| b == b"new news: 2")
+    });
+    wait_until("the deletion", Duration::from_secs(4), || {
+        !root.join("gone.txt").exists()
+    });
+}

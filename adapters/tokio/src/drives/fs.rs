@@ -17,7 +17,7 @@ use tokio::runtime::Handle;
 
 use super::tree::{Kind, Node};
 pub use super::vfs::{DriveEvents, MountSpec};
-use super::vfs::{Vfs, VfsResult};
+use super::vfs::{KernelCache, Vfs, VfsResult};
 use crate::cloud::Provider;
 
 struct DriveFs {
@@ -434,6 +434,48 @@ impl DriveFs {
     }
 }
 
+/// What the kernel is told about its caches, sent from a thread of its own: a notification
+/// waits for the kernel's locks on the file or folder, which a request in flight may hold
+/// until the drive answers it (sending it from the task answering would deadlock).
+struct Notes(std::sync::mpsc::Sender<Note>);
+
+enum Note {
+    File(u64),
+    Entry(u64, String),
+}
+
+impl Notes {
+    fn start(notifier: fuser::Notifier) -> Notes {
+        let (tx, rx) = std::sync::mpsc::channel::<Note>();
+        std::thread::spawn(move || {
+            for note in rx {
+                // ENOENT: the kernel holds nothing of it (never looked up, or forgotten).
+                let _ = match note {
+                    Note::File(ino) => notifier.inval_inode(INodeNo(ino), 0, 0),
+                    Note::Entry(parent, name) => {
+                        notifier.inval_entry(INodeNo(parent), OsStr::new(&name))
+                    }
+                };
+            }
+        });
+        Notes(tx)
+    }
+
+    fn send(&self, note: Note) {
+        let _ = self.0.send(note);
+    }
+}
+
+impl KernelCache for Notes {
+    fn file_changed(&self, ino: u64) {
+        self.send(Note::File(ino));
+    }
+
+    fn entry_gone(&self, parent: u64, name: &str) {
+        self.send(Note::Entry(parent, name.to_string()));
+    }
+}
+
 /// A mounted drive.
 pub struct Mounted {
     pub vfs: Arc<Vfs>,
@@ -463,8 +505,9 @@ impl Mounted {
         self.vfs.rename_pending(rel)
     }
 
+    /// Lists `rel` again (a file: its folder), so that bucket changes show at once.
     pub fn refresh(&self, rel: &str) {
-        self.vfs.refresh(rel);
+        self.vfs.relist(rel);
     }
 
     /// Waits up to `grace` for every change to be uploaded; whether they all were.
@@ -544,6 +587,7 @@ pub fn mount(
     config.mount_options = options;
     config.n_threads = Some(2);
     let session = fuser::spawn_mount(fs, &mount_point, &config)?;
+    vfs.set_kernel(Box::new(Notes::start(session.notifier())));
     Ok(Mounted {
         vfs,
         session: std::sync::Mutex::new(Some(session)),

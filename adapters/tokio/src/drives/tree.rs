@@ -3,7 +3,7 @@
 //! `forget` is not tracked), and a file keeps its inode across renames.
 
 use std::collections::{BTreeMap, HashMap};
-use std::time::{Instant, SystemTime};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 pub const ROOT: u64 = 1;
 
@@ -38,6 +38,9 @@ pub struct Node {
     /// Where the file's bytes are in the bucket now; `None` until its first upload. A renamed
     /// file's old key stays here until the copy under the new name exists.
     pub remote_key: Option<String>,
+    /// When the bucket's object was last written (Unix ms) as the last listing showed it;
+    /// `None` until listed (and after an upload from here, until listed again).
+    pub remote_mtime: Option<u64>,
     /// Folders: children by name.
     pub children: BTreeMap<String, u64>,
     /// Folders: when the children were last filled from a complete listing.
@@ -55,6 +58,7 @@ impl Node {
             size: 0,
             mtime: SystemTime::now(),
             remote_key: None,
+            remote_mtime: None,
             children: BTreeMap::new(),
             listed: None,
             local: Local::default(),
@@ -67,8 +71,26 @@ pub struct Listed {
     pub name: String,
     pub kind: Kind,
     pub size: u64,
-    pub mtime: Option<SystemTime>,
+    /// Unix ms.
+    pub mtime: Option<u64>,
     pub key: String,
+}
+
+/// What a listing changed that the kernel may hold in its caches.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Merged {
+    /// Files whose bytes in the bucket changed.
+    pub changed: Vec<u64>,
+    /// Names gone from their folder (or replaced by a node of another kind), with the files
+    /// that were under them.
+    pub gone: Vec<Gone>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct Gone {
+    pub parent: u64,
+    pub name: String,
+    pub files: Vec<u64>,
 }
 
 pub struct Tree {
@@ -187,46 +209,69 @@ impl Tree {
         entries: Vec<Listed>,
         complete: bool,
         keep: impl Fn(&Node) -> bool,
-    ) {
+    ) -> Merged {
+        let mut merged = Merged::default();
         let mut seen = std::collections::HashSet::new();
         for e in entries {
             seen.insert(e.name.clone());
-            let existing = self.child(dir, &e.name);
-            let ino = match existing {
+            let ino = match self.child(dir, &e.name) {
                 Some(i) if self.nodes[&i].kind == e.kind => i,
-                _ => self.insert(dir, &e.name, e.kind),
+                existing => {
+                    if let Some(old) = existing {
+                        merged.gone.push(self.gone(dir, &e.name, old));
+                    }
+                    self.insert(dir, &e.name, e.kind)
+                }
             };
             let node = self.nodes.get_mut(&ino).expect("just found or made");
             if node.kind == Kind::File && !node.local.dirty {
-                let changed = node.size != e.size || node.remote_key.as_deref() != Some(&e.key);
-                if changed {
+                let rewritten =
+                    matches!((node.remote_mtime, e.mtime), (Some(a), Some(b)) if a != b);
+                let known = node.remote_key.is_some();
+                if known
+                    && (rewritten
+                        || node.size != e.size
+                        || node.remote_key.as_deref() != Some(&e.key))
+                {
                     node.local.complete = false;
                     node.local.generation += 1;
+                    merged.changed.push(ino);
                 }
                 node.size = e.size;
-                if let Some(t) = e.mtime {
-                    node.mtime = t;
+                if let Some(ms) = e.mtime {
+                    node.mtime = UNIX_EPOCH + Duration::from_millis(ms);
                 }
+                node.remote_mtime = e.mtime;
                 node.remote_key = Some(e.key);
             }
         }
         if complete {
-            let gone: Vec<u64> = self.nodes[&dir]
+            let gone: Vec<(String, u64)> = self.nodes[&dir]
                 .children
                 .iter()
                 .filter(|(name, _)| !seen.contains(*name))
-                .map(|(_, ino)| *ino)
-                .filter(|ino| {
+                .map(|(name, ino)| (name.clone(), *ino))
+                .filter(|(_, ino)| {
                     let n = &self.nodes[ino];
                     !n.local.dirty && n.local.open == 0 && !keep(n)
                 })
                 .collect();
-            for ino in gone {
+            for (name, ino) in gone {
+                merged.gone.push(self.gone(dir, &name, ino));
                 self.remove(ino);
             }
             if let Some(d) = self.nodes.get_mut(&dir) {
                 d.listed = Some(Instant::now());
             }
+        }
+        merged
+    }
+
+    fn gone(&self, parent: u64, name: &str, ino: u64) -> Gone {
+        Gone {
+            parent,
+            name: name.to_string(),
+            files: self.files_under(ino),
         }
     }
 
@@ -283,6 +328,54 @@ mod tests {
         assert!(t.get(b).is_none());
         assert_eq!(t.find("b/f"), Some(f));
         assert_eq!(t.find("a"), None);
+    }
+
+    #[test]
+    fn a_listing_reports_rewritten_files_and_names_gone() {
+        let mut t = Tree::new();
+        let at = |mut l: Listed, ms: u64| {
+            l.mtime = Some(ms);
+            l
+        };
+        let first = t.merge(
+            ROOT,
+            vec![
+                at(listed("same", Kind::File, 1), 10),
+                at(listed("rewritten", Kind::File, 1), 10),
+                at(listed("grown", Kind::File, 1), 10),
+                listed("dir", Kind::Dir, 0),
+            ],
+            true,
+            |_| false,
+        );
+        assert_eq!(first, Merged::default(), "nothing was known before");
+        let dir = t.find("dir").unwrap();
+        let inside = t.insert(dir, "inside", Kind::File);
+        let merged = t.merge(
+            ROOT,
+            vec![
+                at(listed("same", Kind::File, 1), 10),
+                at(listed("rewritten", Kind::File, 1), 11),
+                at(listed("grown", Kind::File, 2), 10),
+                listed("dir", Kind::File, 5),
+            ],
+            true,
+            |_| false,
+        );
+        let (rewritten, grown) = (t.find("rewritten").unwrap(), t.find("grown").unwrap());
+        assert_eq!(merged.changed, vec![rewritten, grown]);
+        assert!(!t.get(rewritten).unwrap().local.complete);
+        assert_eq!(
+            merged.gone,
+            vec![Gone {
+                parent: ROOT,
+                name: "dir".into(),
+                files: vec![inside],
+            }],
+            "a folder replaced by a file is gone, with the files under it"
+        );
+        let gone = t.merge(ROOT, vec![], true, |_| false);
+        assert_eq!(gone.gone.len(), 4);
     }
 
     #[test]

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use click_core::drives::cache::{CacheFull, CachePolicy, ReadAhead};
@@ -20,7 +20,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 use super::cachefile::CacheFiles;
 use super::intents::{Intents, Pending};
 use super::remote::{self, Bucket, Parts};
-use super::tree::{Kind, Listed, Node, ROOT, Tree, child_rel};
+use super::tree::{Kind, Listed, Merged, Node, ROOT, Tree, child_rel};
 use crate::cloud::Provider;
 
 /// Bytes fetched per request and accounted per cache entry.
@@ -61,6 +61,15 @@ pub trait DriveEvents: Send + Sync {
     fn removed(&self, rel: &str);
 }
 
+/// The kernel's caches of names, attributes and pages, told when the bucket changed under
+/// them (they would keep showing what was there before).
+pub trait KernelCache: Send + Sync {
+    /// The file's bytes and attributes changed.
+    fn file_changed(&self, ino: u64);
+    /// `name` in folder `parent` is gone (or is now something else).
+    fn entry_gone(&self, parent: u64, name: &str);
+}
+
 /// An open file.
 struct Handle {
     ino: u64,
@@ -80,6 +89,8 @@ pub struct Vfs {
     /// The bytes of files, by inode, as the cache holds them.
     data: CacheFiles,
     events: Arc<dyn DriveEvents>,
+    /// Set once the drive is mounted.
+    kernel: OnceLock<Box<dyn KernelCache>>,
     tree: Mutex<Tree>,
     cache: Mutex<CachePolicy>,
     fetching: Mutex<HashMap<(u64, u64), Fetch>>,
@@ -139,6 +150,7 @@ impl Vfs {
             intents: Intents::new(&spec.cache_dir),
             spec,
             events,
+            kernel: OnceLock::new(),
             tree: Mutex::new(Tree::new()),
             cache: Mutex::new(cache),
             fetching: Mutex::default(),
@@ -152,6 +164,11 @@ impl Vfs {
             upload_slots: Semaphore::new(UPLOADS),
             pins: Mutex::default(),
         }
+    }
+
+    /// Where changes the bucket made are reported to the kernel, once mounted.
+    pub fn set_kernel(&self, kernel: Box<dyn KernelCache>) {
+        let _ = self.kernel.set(kernel);
     }
 
     pub fn node(&self, ino: u64) -> VfsResult<Node> {
@@ -340,8 +357,33 @@ impl Vfs {
             .into_iter()
             .filter(|e| !self.renamed_away(&child_rel(&rel, &e.name)))
             .collect();
-        lock(&self.tree).merge(dir, entries, complete, |n| self.renaming_into(&n.rel));
+        let merged = lock(&self.tree).merge(dir, entries, complete, |n| self.renaming_into(&n.rel));
+        self.outdated(merged);
         Ok(())
+    }
+
+    /// Drops what the cache and the kernel hold of files the bucket changed or no longer has.
+    fn outdated(&self, merged: Merged) {
+        let kernel = self.kernel.get();
+        for ino in merged.changed {
+            // Under the lock readers hold: none reads a block of the old bytes after this.
+            let mut cache = lock(&self.cache);
+            cache.truncate(&cache_key(ino), 0);
+            self.data.remove(ino);
+            drop(cache);
+            if let Some(k) = kernel {
+                k.file_changed(ino);
+            }
+        }
+        for gone in merged.gone {
+            for ino in gone.files {
+                lock(&self.cache).remove_file(&cache_key(ino));
+                self.data.remove(ino);
+            }
+            if let Some(k) = kernel {
+                k.entry_gone(gone.parent, &gone.name);
+            }
+        }
     }
 
     async fn list_remote(&self, folder: &str) -> VfsResult<(Vec<Listed>, bool)> {
@@ -370,9 +412,7 @@ impl Vfs {
                     } else {
                         self.objects.plain_size(o.size)
                     },
-                    mtime: o
-                        .last_modified_ms
-                        .map(|ms| UNIX_EPOCH + Duration::from_millis(ms)),
+                    mtime: o.last_modified_ms,
                     key: o.key,
                 });
                 if out.len() >= self.spec.objects_per_folder {
@@ -980,6 +1020,7 @@ impl Vfs {
                 None => (Some(key.clone()), false),
                 Some(n) => {
                     let old = n.remote_key.replace(key.clone()).filter(|o| *o != key);
+                    n.remote_mtime = None;
                     let current = n.local.generation == node.local.generation;
                     if current {
                         n.local.dirty = false;
@@ -1090,7 +1131,9 @@ impl Vfs {
                 let mut tree = lock(&self.tree);
                 tree.rename(ino, new_parent, new_name);
                 if let Some(n) = tree.get_mut(ino) {
+                    // A copy: written now, its listing shows a new time for the same bytes.
                     n.remote_key = Some(new_key.to_string());
+                    n.remote_mtime = None;
                 }
             }
             None => lock(&self.tree).rename(ino, new_parent, new_name),
@@ -1185,6 +1228,7 @@ impl Vfs {
             && n.remote_key.as_deref() == Some(from)
         {
             n.remote_key = Some(to.to_string());
+            n.remote_mtime = None;
         }
     }
 
@@ -1253,6 +1297,27 @@ impl Vfs {
         let mut tree = lock(&self.tree);
         if let Some(ino) = tree.find(rel.trim_matches('/')) {
             tree.forget_listings(ino);
+        }
+    }
+
+    /// Lists the folder `rel` (a file's folder, for a file) again now, in the background, so
+    /// that what changed in the bucket reaches the kernel without waiting for a lookup.
+    pub fn relist(self: &Arc<Self>, rel: &str) {
+        self.refresh(rel);
+        let folder = {
+            let tree = lock(&self.tree);
+            tree.find(rel.trim_matches('/')).and_then(|ino| {
+                let n = tree.get(ino)?;
+                Some(if n.kind == Kind::Dir { ino } else { n.parent })
+            })
+        };
+        if let Some(dir) = folder {
+            let me = self.clone();
+            tokio::spawn(async move {
+                if let Err(e) = me.list(dir, true).await {
+                    tracing::debug!("listing again: {e:?}");
+                }
+            });
         }
     }
 }
