@@ -15,7 +15,7 @@ cd "$(dirname "$0")/.."
 size_mib=${1:-1024}
 folders=${2:-100}
 wide=${3:-100000}
-NEED_MIB=$((size_mib * 6))
+NEED_MIB=$((size_mib * 7))
 source bench/agent_and_rclone.sh
 require fusermount3 fuse3
 
@@ -51,8 +51,8 @@ PY
 mounted() { grep -q " $1 " /proc/mounts; }
 wait_mounted() { for _ in $(seq 200); do mounted "$1" && return 0; sleep 0.05; done; echo "not mounted: $1" >&2; exit 1; }
 drop_page_cache() { sync; echo 3 > /proc/sys/vm/drop_caches; }
-drive_body() { # name letter cache_bytes [bucket]
-  echo "{\"name\":\"$1\",\"storageName\":\"${4:-bench}\",\"objectsPerFolder\":$wide,\"prefix\":\"\",\"driveName\":\"$2\",\"driveType\":1,\"syncType\":1,\"permissionType\":2,\"allowDelete\":true,\"maximumCacheSize\":$3,\"rotationalCache\":true,\"permanentLocalPath\":\"\$\$\$\",\"account\":{\"id\":\"$account\"}}"
+drive_body() { # name letter cache_bytes [bucket] [more fields]
+  echo "{\"name\":\"$1\",\"storageName\":\"${4:-bench}\",\"objectsPerFolder\":$wide,\"prefix\":\"\",\"driveName\":\"$2\",\"driveType\":1,\"syncType\":1,\"permissionType\":2,\"allowDelete\":true,\"maximumCacheSize\":$3,\"rotationalCache\":true,\"permanentLocalPath\":\"\$\$\$\",\"account\":{\"id\":\"$account\"}${5:+,$5}}"
 }
 post /management/clouddrive "$(drive_body bench X 0)" > /dev/null
 wait_mounted "$amnt"
@@ -137,6 +137,14 @@ while f.read(1 << 20): pass
 done = True; t.join(); print(peak)
 PY
 )
+# The same object through a drive whose cache is sealed (localCacheEncrypted).
+post /management/clouddrive "$(drive_body sealed W 0 bench '"localCacheEncrypted":true')" > /dev/null
+smnt=$data/drives/sealed
+wait_mounted "$smnt"
+s_cold=$(seq_read "$smnt")
+cmp "$work/files/big.bin" "$smnt/big.bin"
+drop_page_cache
+s_warm=$(seq_read "$smnt")
 post /management/clouddrive "$(drive_body wide Z 0 wide)" > /dev/null
 wmnt=$data/drives/wide
 wait_mounted "$wmnt"
@@ -171,6 +179,7 @@ The agent's own download_object of the object: $(mbs "$a_download") MB/s; the mo
 is $(python3 -c "print(round(100 * $a_download / $a_cold))") % of it.
 A drive with maximumCacheSize 256 MiB read the object whole: its cache held at most
 $(python3 -c "print(round($peak_cache / 1048576, 1))") MiB at any sample (every 20 ms).
+With localCacheEncrypted: cold read $(mbs "$s_cold") MB/s, warm $(mbs "$s_warm") MB/s ($(python3 -c "print(round(100 * $a_warm / $s_warm))") % of the plain cache's warm speed).
 Listing a folder of $listed objects: agent RSS at most $((rss_peak / 1024)) MiB.
 Both tools on their defaults (rclone: --vfs-cache-mode full, write-back after 5 s).
 EOF

@@ -10,10 +10,11 @@
 //! [`CacheFiles`] is what the drive reads and writes through; [`Local`] reads one file's
 //! plaintext for an upload (a cache file, a recovered one, or any plain file).
 
+use std::collections::HashMap;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, RwLock};
+use std::sync::{Arc, Mutex, RwLock};
 
 use click_core::drives::sealed::{self, BLOCK_OVERHEAD, BlockId, DriveKey};
 use click_core::ports::RngExt;
@@ -23,6 +24,8 @@ use crate::ports::OsRng;
 
 /// Plaintext bytes per sealed unit.
 pub const UNIT: u64 = 64 * 1024;
+/// Cache files kept open at once (all are closed when more are needed).
+const FILES_KEPT_OPEN: usize = 256;
 /// Zeros written at a time when a file grows.
 const GROWTH_STEP: u64 = 1 << 20;
 
@@ -80,7 +83,7 @@ fn unit_len(size: u64, index: u64) -> u64 {
 
 /// One cache file opened for reading and writing, sealed or not.
 struct Opened<'a> {
-    file: File,
+    file: &'a File,
     seal: Option<&'a Seal>,
 }
 
@@ -195,7 +198,7 @@ impl Opened<'_> {
                 (slot(first), slot(last) - slot(first))
             }
         };
-        punch_hole(&self.file, range.0, range.1);
+        punch_hole(self.file, range.0, range.1);
     }
 }
 
@@ -209,6 +212,9 @@ pub struct CacheFiles {
     /// Taken to write a sealed file and to read one, so that no reader sees a unit half
     /// rewritten (which would not open).
     units: Arc<RwLock<()>>,
+    /// Files kept open (a read is then one system call, not three). Every removal goes
+    /// through [`CacheFiles::remove`], which closes the file first.
+    open: Mutex<HashMap<u64, Arc<File>>>,
 }
 
 impl CacheFiles {
@@ -222,6 +228,7 @@ impl CacheFiles {
                 generation: u64::from_le_bytes(OsRng.bytes()),
             }),
             units: Arc::default(),
+            open: Mutex::default(),
         }
     }
 
@@ -237,23 +244,39 @@ impl CacheFiles {
         })
     }
 
+    /// `ino`'s file, opened (made, if new) once and kept.
+    fn file(&self, ino: u64) -> std::io::Result<Arc<File>> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(f) = open.get(&ino) {
+            return Ok(f.clone());
+        }
+        let file = Arc::new(
+            File::options()
+                .read(true)
+                .write(true)
+                .create(true)
+                .truncate(false)
+                .open(self.path(ino))?,
+        );
+        if open.len() >= FILES_KEPT_OPEN {
+            open.clear();
+        }
+        open.insert(ino, file.clone());
+        Ok(file)
+    }
+
     fn with<T>(
         &self,
         ino: u64,
         f: impl FnOnce(&Opened<'_>) -> std::io::Result<T>,
     ) -> std::io::Result<T> {
-        let file = File::options()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(false)
-            .open(self.path(ino))?;
+        let file = self.file(ino)?;
         let seal = self.sealed_as(ino).map(|at| Seal {
             key: self.key.clone(),
             at,
         });
         f(&Opened {
-            file,
+            file: &file,
             seal: seal.as_ref(),
         })
     }
@@ -303,6 +326,8 @@ impl CacheFiles {
     }
 
     pub fn remove(&self, ino: u64) {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        open.remove(&ino);
         let _ = std::fs::remove_file(self.path(ino));
     }
 
@@ -369,7 +394,7 @@ impl Local {
             let _units = me.units.read().unwrap_or_else(|e| e.into_inner());
             let file = File::open(&me.path).map_err(|e| e.to_string())?;
             let opened = Opened {
-                file,
+                file: &file,
                 seal: me.seal.as_ref(),
             };
             opened
