@@ -49,6 +49,24 @@ impl S3Server {
         self.child = spawn(self.addr, &self.root);
     }
 
+    /// Freezes the server (SIGSTOP): requests in flight get no answer until
+    /// [`S3Server::unpause`].
+    pub fn pause(&self) {
+        self.signal("-STOP");
+    }
+
+    pub fn unpause(&self) {
+        self.signal("-CONT");
+    }
+
+    fn signal(&self, signal: &str) {
+        let sent = Command::new("kill")
+            .args([signal, &self.child.id().to_string()])
+            .status()
+            .expect("kill");
+        assert!(sent.success(), "kill {signal}");
+    }
+
     pub fn endpoint(&self) -> String {
         format!("http://{}", self.addr)
     }

@@ -808,6 +808,10 @@ fn a_change_in_the_bucket_reaches_the_kernel_before_its_caches_expire() {
         b"old news: 1"
     );
     assert!(root.join("gone.txt").exists());
+    let news = root.join("news.txt").display().to_string();
+    let pin = format!("/management/object_make_offline?path={}", encode(&news));
+    agent.get(&pin).token(&a.token).send().expect(200);
+    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
 
     // Rewritten in place with as many bytes, and deleted, behind the drive's back.
     std::thread::sleep(Duration::from_millis(1100));
@@ -815,6 +819,12 @@ fn a_change_in_the_bucket_reaches_the_kernel_before_its_caches_expire() {
     std::fs::remove_file(s3.path(BUCKET, "gone.txt")).unwrap();
     let sync = format!("/management/clouddrive/sync/{}", d["id"].as_str().unwrap());
     agent.get(&sync).token(&a.token).send().expect(200);
+    // A file kept offline is fetched again by itself.
+    wait_until(
+        "the pinned file's new bytes",
+        Duration::from_secs(4),
+        || cache_holds(&cache, b"new news: 2"),
+    );
     // Well within the kernel's 10 s: only an invalidation can make these true this soon.
     wait_until("the new bytes", Duration::from_secs(4), || {
         std::fs::read(root.join("news.txt")).is_ok_and(|b| b == b"new news: 2")
@@ -822,4 +832,98 @@ fn a_change_in_the_bucket_reaches_the_kernel_before_its_caches_expire() {
     wait_until("the deletion", Duration::from_secs(4), || {
         !root.join("gone.txt").exists()
     });
+}
+
+#[test]
+fn a_multipart_upload_cut_by_kill_9_resumes_from_the_parts_sent() {
+    upload_cut_and_resumed(false);
+}
+
+#[test]
+fn a_sealed_multipart_upload_cut_by_kill_9_resumes_under_its_first_nonces() {
+    upload_cut_and_resumed(true);
+}
+
+fn upload_cut_and_resumed(sealed: bool) {
+    if desktop_only("FUSE mounts") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket(BUCKET);
+    let data = tempfile::tempdir().unwrap();
+    let options = || Options {
+        data_dir: Some(data.path().to_path_buf()),
+        ..Options::default()
+    };
+    let agent = Agent::start_with(options());
+    let a = Account::new(&agent, "owner@example.com");
+    let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"cloudObjectsEncrypted": sealed}));
+    let root = mount.0.clone();
+    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+
+    // Parts of 5 MB (the forced transfer profile), 5 at a time: 32, or 13 sealed (the debug
+    // build seals slowly).
+    let big = pattern(if sealed { 64 << 20 } else { 160 << 20 }, 41);
+    std::fs::write(root.join("big.bin"), &big).unwrap();
+    // Cut once some parts are in: the server paused (parts in flight get no answer), the
+    // agent killed.
+    let sent = || -> usize {
+        std::fs::read_dir(cache.join("uploads"))
+            .into_iter()
+            .flatten()
+            .flatten()
+            .filter_map(|e| std::fs::read(e.path()).ok())
+            .filter_map(|b| serde_json::from_slice::<Value>(&b).ok())
+            .map(|p| p["parts"].as_array().map_or(0, Vec::len))
+            .max()
+            .unwrap_or(0)
+    };
+    wait_until("some parts sent", Duration::from_secs(30), || sent() >= 2);
+    s3.pause();
+    agent.kill();
+    s3.unpause();
+    assert!(!s3.exists(BUCKET, "big.bin"), "cut before its completion");
+
+    let again = Agent::start_with(options());
+    let stored = if sealed {
+        25 + big.len() + 16 * big.len().div_ceil(64 << 10)
+    } else {
+        big.len()
+    };
+    wait_until("the upload finished", Duration::from_secs(60), || {
+        std::fs::metadata(s3.path(BUCKET, "big.bin")).is_ok_and(|m| m.len() == stored as u64)
+    });
+    wait_until("the mount", Duration::from_secs(20), || {
+        is_mounted(&root) && root.join("big.bin").exists()
+    });
+    if !sealed {
+        assert!(std::fs::read(s3.path(BUCKET, "big.bin")).unwrap() == big);
+    }
+    // Read from the bucket, not the cache (emptied at start): every chunk opens.
+    assert!(std::fs::read(root.join("big.bin")).unwrap() == big);
+    // Without the terminal colours the log may carry.
+    let log: String = again
+        .log()
+        .split('\x1b')
+        .enumerate()
+        .map(|(i, piece)| match piece.find('m') {
+            Some(end) if i > 0 => &piece[end + 1..],
+            _ => piece,
+        })
+        .collect();
+    let resumed = log
+        .lines()
+        .find(|l| l.contains("resuming an upload"))
+        .unwrap_or_else(|| panic!("the upload was not resumed:\n{log}"));
+    let parts: usize = resumed
+        .split("parts=")
+        .nth(1)
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap();
+    assert!(parts >= 2, "{resumed}");
+    assert!(
+        std::fs::read_dir(cache.join("uploads")).unwrap().count() == 0,
+        "the progress is forgotten once the upload is done"
+    );
 }

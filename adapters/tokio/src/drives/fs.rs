@@ -563,7 +563,7 @@ pub fn mount(
     }
     std::fs::create_dir_all(&mount_point)?;
     std::fs::create_dir_all(&spec.cache_dir)?;
-    let vfs = Arc::new(Vfs::new(spec, provider, events));
+    let vfs = Vfs::new(spec, provider, events);
     rt.block_on(vfs.recover())?;
     let fs = DriveFs {
         vfs: vfs.clone(),

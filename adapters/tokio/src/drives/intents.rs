@@ -1,8 +1,10 @@
 //! What a drive still owes the bucket, kept beside its cache so that a killed agent finishes
 //! it at the next start: a file with changes not uploaded (`pending/<inode>`, its bytes in
-//! `data/<inode>`), and a folder rename still moving objects (`renames/<id>`). Each record
-//! is written whole (a temporary file renamed over it). The agent being killed loses
-//! neither; a power cut may lose what the page cache held, as for any unsynced write.
+//! `data/<inode>`), the multipart upload of such a file under way (`uploads/<inode>`: its
+//! upload id and the parts sent, so the next start sends only the others), and a folder
+//! rename still moving objects (`renames/<id>`). Each record is written whole (a temporary
+//! file renamed over it). The agent being killed loses none; a power cut may lose what the
+//! page cache held, as for any unsynced write.
 
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -10,6 +12,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use serde::{Deserialize, Serialize};
 
 use super::cachefile::SealedAs;
+use super::remote::{PartLog, Progress};
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Pending {
@@ -33,17 +36,44 @@ pub struct Recovered {
     pub pending: Pending,
     pub data: PathBuf,
     record: PathBuf,
+    /// Its multipart upload's progress (`<record>.upload`), when one was under way.
+    progress: PathBuf,
 }
 
 impl Recovered {
     pub fn done(self) {
         let _ = std::fs::remove_file(&self.data);
         let _ = std::fs::remove_file(&self.record);
+        let _ = std::fs::remove_file(&self.progress);
+    }
+}
+
+impl PartLog for Recovered {
+    fn earlier(&self) -> Option<Progress> {
+        read(&self.progress)
+    }
+
+    fn resumable(&self) -> bool {
+        // Its bytes were set aside when the run that sent the parts ended.
+        true
+    }
+
+    fn record(&self, progress: &Progress) {
+        write_json(&self.progress, progress);
+    }
+
+    fn forget(&self) {
+        let _ = std::fs::remove_file(&self.progress);
     }
 }
 
 /// What an earlier run left: pending uploads, and unfinished renames by id.
-pub type Left = (Vec<Recovered>, Vec<(u64, Rename)>);
+pub struct Left {
+    pub recovered: Vec<Recovered>,
+    pub renames: Vec<(u64, Rename)>,
+    /// Multipart uploads of files no longer pending, to abort.
+    pub abandoned: Vec<Progress>,
+}
 
 pub struct Intents {
     root: PathBuf,
@@ -54,6 +84,16 @@ fn write_whole(path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension("tmp");
     std::fs::write(&tmp, bytes)?;
     std::fs::rename(tmp, path)
+}
+
+/// Writes `value` whole at `path`; a failure only costs a resumption.
+fn write_json<T: Serialize>(path: &Path, value: &T) {
+    let written = serde_json::to_vec(value)
+        .map_err(std::io::Error::other)
+        .and_then(|bytes| write_whole(path, &bytes));
+    if let Err(e) = written {
+        tracing::debug!(path = %path.display(), "cannot keep an upload's progress: {e}");
+    }
 }
 
 fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
@@ -88,7 +128,7 @@ impl Intents {
     /// Makes the folders; hands back what an earlier run left: its pending uploads (their
     /// bytes moved to `recovered/`) and its unfinished renames. Then empties `data/`.
     pub fn open(&self) -> std::io::Result<Left> {
-        for d in ["pending", "renames", "recovered", "data"] {
+        for d in ["pending", "uploads", "renames", "recovered", "data"] {
             std::fs::create_dir_all(self.dir(d))?;
         }
         let stamp = std::time::SystemTime::now()
@@ -104,19 +144,35 @@ impl Intents {
             };
             let name = format!("{stamp}-{i}");
             let data = self.dir("data").join(&ino);
+            let progress = self.upload_record(&ino);
             if data.exists() {
                 std::fs::rename(&data, self.dir("recovered").join(&name))?;
+                if progress.exists() {
+                    std::fs::rename(
+                        &progress,
+                        self.dir("recovered").join(format!("{name}.upload")),
+                    )?;
+                }
                 std::fs::rename(&record, self.dir("recovered").join(format!("{name}.json")))?;
             } else {
                 std::fs::remove_file(&record)?;
             }
         }
+        let abandoned = records(&self.dir("uploads"))
+            .into_iter()
+            .filter_map(|p| {
+                let progress = read(&p);
+                let _ = std::fs::remove_file(&p);
+                progress
+            })
+            .collect();
         let recovered = records(&self.dir("recovered"))
             .into_iter()
             .filter_map(|record| {
                 Some(Recovered {
                     pending: read(&record)?,
                     data: record.with_extension(""),
+                    progress: record.with_extension("upload"),
                     record,
                 })
             })
@@ -132,7 +188,30 @@ impl Intents {
         self.next.store(next, Ordering::Relaxed);
         std::fs::remove_dir_all(self.dir("data"))?;
         std::fs::create_dir_all(self.dir("data"))?;
-        Ok((recovered, renames))
+        Ok(Left {
+            recovered,
+            renames,
+            abandoned,
+        })
+    }
+
+    fn upload_record(&self, ino: &str) -> PathBuf {
+        self.dir("uploads").join(format!("{ino}.json"))
+    }
+
+    /// Keeps the progress of `ino`'s multipart upload.
+    pub fn record_upload(&self, ino: u64, progress: &Progress) {
+        write_json(&self.upload_record(&ino.to_string()), progress);
+    }
+
+    /// The progress `ino`'s last upload left, if any.
+    pub fn upload_of(&self, ino: u64) -> Option<Progress> {
+        read(&self.upload_record(&ino.to_string()))
+    }
+
+    /// Forgets `ino`'s upload progress (done, given up, or no longer about its bytes).
+    pub fn clear_upload(&self, ino: u64) {
+        let _ = std::fs::remove_file(self.upload_record(&ino.to_string()));
     }
 
     pub fn record(&self, ino: u64, pending: &Pending) -> std::io::Result<()> {

@@ -12,8 +12,9 @@ use click_core::drives::sealed::{
     self, DEFAULT_CHUNK_SIZE, DriveKey, HEADER_LEN, ObjectLayout, ObjectOpener, ObjectSealer,
     TAG_LEN,
 };
-use click_core::ports::{RngExt, StorageError};
+use click_core::ports::{RngExt, StorageError, hex};
 use futures_util::{StreamExt, TryStreamExt, stream};
+use serde::{Deserialize, Serialize};
 
 use super::cachefile::Local;
 use crate::cloud::Provider;
@@ -42,6 +43,32 @@ pub fn message(e: StorageError) -> String {
 /// Checks, once every byte is read and before the object becomes visible, that the source
 /// did not change while it was read (so no torn copy is ever published).
 pub type Unchanged<'a> = &'a (dyn Fn() -> Result<(), String> + Sync);
+
+/// A multipart upload under way: kept (by a [`PartLog`]) so that an agent killed during it
+/// finishes it at its next start instead of sending every part again or leaving the parts
+/// in the bucket.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Progress {
+    pub key: String,
+    pub upload_id: String,
+    pub part_size: u64,
+    /// The sealed object's nonce prefix (hex), whose chunks the parts hold.
+    pub prefix: Option<String>,
+    /// Parts sent: number and ETag.
+    pub parts: Vec<(u32, String)>,
+}
+
+/// Where an upload keeps its [`Progress`].
+pub trait PartLog: Sync {
+    /// What an earlier attempt left, if anything.
+    fn earlier(&self) -> Option<Progress>;
+    /// Whether the earlier attempt read the same bytes (else it is only aborted).
+    fn resumable(&self) -> bool;
+    /// Keeps `progress` (a new upload, or one more part).
+    fn record(&self, progress: &Progress);
+    /// The upload completed or was given up.
+    fn forget(&self);
+}
 
 /// How big the parts of an upload are, and how many go at once.
 #[derive(Clone, Copy, Debug)]
@@ -201,7 +228,8 @@ impl Bucket {
     }
 
     /// Uploads `size` bytes of `local` as `key`, unless `unchanged` says the file changed
-    /// while it was read.
+    /// while it was read; a multipart upload keeps its progress in `log`, and resumes what it
+    /// holds.
     pub async fn upload(
         &self,
         key: &str,
@@ -209,26 +237,39 @@ impl Bucket {
         size: u64,
         parts: Parts,
         unchanged: Unchanged<'_>,
+        log: Option<&dyn PartLog>,
     ) -> Result<(), String> {
         let file = local.clone();
         let Some(sealing) = &self.sealing else {
             let source = Source::File(file);
-            return self.send(key, source, size, parts, unchanged).await;
+            return self.send(key, source, size, parts, unchanged, log).await;
         };
-        let sealer = ObjectSealer::new(&sealing.key, OsRng.bytes(), DEFAULT_CHUNK_SIZE)
+        // Resumed parts hold chunks sealed under the earlier attempt's prefix.
+        let earlier = log.and_then(|l| l.earlier()).and_then(|p| p.prefix);
+        let prefix = earlier
+            .and_then(|hex| unhex::<16>(&hex))
+            .unwrap_or_else(|| OsRng.bytes());
+        let sealer = ObjectSealer::new(&sealing.key, prefix, DEFAULT_CHUNK_SIZE)
             .ok_or("the chunk size is invalid")?;
         let header = sealer.header();
         let stored = self.stored_size(size);
         let source = Source::Sealed(file, sealer, size);
-        self.send(key, source, stored, parts, unchanged).await?;
+        self.send(key, source, stored, parts, unchanged, log)
+            .await?;
         self.remember(key, header);
         Ok(())
     }
 
-    /// Uploads the whole of `local` as `key`.
-    pub async fn upload_file(&self, key: &str, local: &Local, parts: Parts) -> Result<(), String> {
+    /// Uploads the whole of `local` as `key`, its progress kept in `log`.
+    pub async fn upload_file(
+        &self,
+        key: &str,
+        local: &Local,
+        parts: Parts,
+        log: Option<&dyn PartLog>,
+    ) -> Result<(), String> {
         let size = local.len().await?;
-        self.upload(key, local, size, parts, &|| Ok(())).await
+        self.upload(key, local, size, parts, &|| Ok(()), log).await
     }
 
     /// Copies object `from` (of `stored` bytes, as listed) to `to` through the agent, bytes
@@ -240,7 +281,7 @@ impl Bucket {
         stored: u64,
         parts: Parts,
     ) -> Result<(), String> {
-        self.send(to, Source::Object(from), stored, parts, &|| Ok(()))
+        self.send(to, Source::Object(from), stored, parts, &|| Ok(()), None)
             .await?;
         let header = (self.sealing.as_ref()).and_then(|s| lock(&s.headers).get(from).copied());
         if let Some(header) = header {
@@ -250,8 +291,8 @@ impl Bucket {
     }
 
     /// Sends `size` bytes of `source` to `key`: one PUT up to the part size, else a
-    /// multipart upload of `parts.concurrency` parts at a time, aborted if any part fails or
-    /// `unchanged` fails.
+    /// multipart upload of `parts.concurrency` parts at a time (resuming the one `log` holds
+    /// when it was for the same parts), aborted if any part fails or `unchanged` fails.
     async fn send(
         &self,
         key: &str,
@@ -259,31 +300,77 @@ impl Bucket {
         size: u64,
         parts: Parts,
         unchanged: Unchanged<'_>,
+        log: Option<&dyn PartLog>,
     ) -> Result<(), String> {
         let (p, bucket) = (&*self.provider, self.name.as_str());
         let bounds = source.parts(size, parts.size);
+        let earlier = log.and_then(|l| l.earlier());
+        let resumable = earlier.as_ref().is_some_and(|e| {
+            log.is_some_and(|l| l.resumable())
+                && e.key == key
+                && e.part_size == parts.size
+                && e.prefix == source.prefix()
+                && e.parts.iter().all(|(n, _)| (*n as usize) <= bounds.len())
+        });
+        if let Some(e) = earlier.as_ref().filter(|_| !resumable) {
+            let _ = p.abort_multipart(bucket, &e.key, &e.upload_id).await;
+        }
         if bounds.len() <= 1 {
             let body = source.read(self, 0, size).await?;
             unchanged()?;
-            return p
-                .put_object(bucket, key, body, ATTEMPTS)
-                .await
-                .map_err(message);
+            let put = p.put_object(bucket, key, body, ATTEMPTS).await;
+            if let Some(l) = log.filter(|_| earlier.is_some()) {
+                l.forget();
+            }
+            return put.map_err(message);
         }
-        let id = p
-            .create_multipart(bucket, key, ATTEMPTS)
-            .await
-            .map_err(message)?;
+        let progress = match earlier.filter(|_| resumable) {
+            Some(e) => {
+                tracing::info!(
+                    key,
+                    parts = e.parts.len(),
+                    of = bounds.len(),
+                    "resuming an upload"
+                );
+                e
+            }
+            None => Progress {
+                key: key.to_string(),
+                upload_id: p
+                    .create_multipart(bucket, key, ATTEMPTS)
+                    .await
+                    .map_err(message)?,
+                part_size: parts.size,
+                prefix: source.prefix(),
+                parts: Vec::new(),
+            },
+        };
+        if let Some(l) = log {
+            l.record(&progress);
+        }
+        let id = progress.upload_id.clone();
+        let sent_before: HashMap<u32, String> = progress.parts.iter().cloned().collect();
+        let progress = Mutex::new(progress);
         let sent: Result<Vec<(u32, String)>, String> = stream::iter(bounds.into_iter().enumerate())
             .map(|(i, (start, len))| {
-                let (source, id) = (&source, &id);
+                let (source, id, progress) = (&source, &id, &progress);
+                let number = i as u32 + 1;
+                let before = sent_before.get(&number).cloned();
                 async move {
+                    if let Some(etag) = before {
+                        return Ok((number, etag));
+                    }
                     let body = source.read(self, start, len).await?;
-                    let number = i as u32 + 1;
-                    p.upload_part(bucket, key, id, number, body, ATTEMPTS)
+                    let etag = p
+                        .upload_part(bucket, key, id, number, body, ATTEMPTS)
                         .await
-                        .map(|etag| (number, etag))
-                        .map_err(message)
+                        .map_err(message)?;
+                    let mut progress = lock(progress);
+                    progress.parts.push((number, etag.clone()));
+                    if let Some(l) = log {
+                        l.record(&progress);
+                    }
+                    Ok((number, etag))
                 }
             })
             .buffered(parts.concurrency.max(1))
@@ -296,11 +383,30 @@ impl Bucket {
                 .map_err(message),
             Err(e) => Err(e),
         };
-        if done.is_err() {
-            let _ = p.abort_multipart(bucket, key, &id).await;
+        // What could not be aborted stays in the log, to be aborted (or resumed) next time.
+        let settled = done.is_ok() || p.abort_multipart(bucket, key, &id).await.is_ok();
+        if let Some(l) = log.filter(|_| settled) {
+            l.forget();
+        }
+        if done.is_err() && resumable && settled {
+            // The upload it resumed may be gone (completed, or expired): once more, afresh.
+            tracing::info!(key, "the upload could not be resumed; starting it again");
+            return Box::pin(self.send(key, source, size, parts, unchanged, log)).await;
         }
         done
     }
+}
+
+/// `N` bytes from their hex form.
+fn unhex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if hex.len() != 2 * N {
+        return None;
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
 }
 
 impl Bucket {
@@ -343,6 +449,14 @@ enum Source<'a> {
 }
 
 impl Source<'_> {
+    /// A sealed upload's nonce prefix (hex).
+    fn prefix(&self) -> Option<String> {
+        match self {
+            Source::Sealed(_, sealer, _) => Some(hex(&sealer.header()[HEADER_LEN - 16..])),
+            _ => None,
+        }
+    }
+
     /// `(start, len)` of each part of a `size`-byte upload in parts of about `part_size`
     /// (at least S3's minimum, at most 10,000 parts). A sealed file's parts end on chunk
     /// boundaries, so that each chunk is sealed exactly once.

@@ -391,7 +391,7 @@ impl SyncIo for Io {
         let unchanged = || self.local_still(path, Some(local));
         let file = Local::plain(&self.abs(path));
         self.objects
-            .upload(&key, &file, local.size, self.parts, &unchanged)
+            .upload(&key, &file, local.size, self.parts, &unchanged, None)
             .await?;
         self.remote_now(&key)
             .await?

@@ -6,7 +6,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use click_core::drives::cache::{CacheFull, CachePolicy, ReadAhead};
@@ -19,7 +19,7 @@ use tokio::sync::{Notify, Semaphore, watch};
 
 use super::cachefile::CacheFiles;
 use super::intents::{Intents, Pending};
-use super::remote::{self, Bucket, Parts};
+use super::remote::{self, Bucket, PartLog, Parts, Progress};
 use super::tree::{Kind, Listed, Merged, Node, ROOT, Tree, child_rel};
 use crate::cloud::Provider;
 
@@ -82,6 +82,8 @@ type Fetch = watch::Receiver<Option<Result<(), String>>>;
 
 pub struct Vfs {
     pub spec: MountSpec,
+    /// Itself, for work it starts in the background from where it is only borrowed.
+    me: Weak<Vfs>,
     prefix: String,
     /// The drive's objects (and the provider's client): what is read and written through it
     /// is plaintext.
@@ -135,7 +137,17 @@ fn blocks(start: u64, end: u64) -> std::ops::Range<u64> {
 }
 
 impl Vfs {
-    pub fn new(spec: MountSpec, provider: Arc<Provider>, events: Arc<dyn DriveEvents>) -> Vfs {
+    /// The drive `spec` describes, shared (its background work holds it).
+    pub fn new(spec: MountSpec, provider: Arc<Provider>, events: Arc<dyn DriveEvents>) -> Arc<Vfs> {
+        Arc::new_cyclic(|me| Vfs::with(spec, provider, events, me.clone()))
+    }
+
+    fn with(
+        spec: MountSpec,
+        provider: Arc<Provider>,
+        events: Arc<dyn DriveEvents>,
+        me: Weak<Vfs>,
+    ) -> Vfs {
         let cache = CachePolicy::new(spec.max_cache_bytes, spec.rotational_cache, BLOCK);
         let objects = Bucket::new(provider, &spec.bucket, spec.objects_key.clone());
         let data = CacheFiles::new(
@@ -144,6 +156,7 @@ impl Vfs {
             spec.cache_encrypted,
         );
         Vfs {
+            me,
             objects,
             data,
             prefix: paths::normalize_prefix(&spec.prefix),
@@ -182,14 +195,24 @@ impl Vfs {
     /// Finishes what an earlier run left: its pending uploads (before the drive shows, so
     /// that no listing misses them) and its folder renames (in the background).
     pub async fn recover(self: &Arc<Self>) -> std::io::Result<()> {
-        let (recovered, renames) = self.intents.open()?;
-        let uploads = recovered.into_iter().map(|r| async move {
+        let left = self.intents.open()?;
+        for p in left.abandoned {
+            // Parts of an upload whose file is no longer owed: not left to be billed for.
+            let aborted = (self.objects.provider)
+                .abort_multipart(&self.spec.bucket, &p.key, &p.upload_id)
+                .await;
+            if let Err(e) = aborted {
+                tracing::debug!(key = %p.key, "an abandoned upload: {}", remote::message(e));
+            }
+        }
+        let renames = left.renames;
+        let uploads = left.recovered.into_iter().map(|r| async move {
             let rel = r.pending.rel.clone();
             self.events.state(&rel, Flags::UPLOADING);
             let local = self.data.left(r.data.clone(), r.pending.sealed);
             let sent = self
                 .objects
-                .upload_file(&r.pending.key, &local, self.parts())
+                .upload_file(&r.pending.key, &local, self.parts(), Some(&r))
                 .await;
             match sent {
                 Ok(()) => {
@@ -373,6 +396,15 @@ impl Vfs {
             drop(cache);
             if let Some(k) = kernel {
                 k.file_changed(ino);
+            }
+            // A file kept offline gets its new bytes now, not at its next read.
+            let pinned = self.node(ino).is_ok_and(|n| self.pinned(&n.rel));
+            if let Some(me) = self.me.upgrade().filter(|_| pinned) {
+                tokio::spawn(async move {
+                    if let Err(e) = me.hydrate(ino).await {
+                        tracing::warn!(ino, "a pinned file cannot be fetched again: {e:?}");
+                    }
+                });
             }
         }
         for gone in merged.gone {
@@ -853,12 +885,11 @@ impl Vfs {
         let was_dirty = {
             // The size the write starts from stays the file's until the write is done.
             let _sizing = lock(&self.sizing);
-            let size = self.node(ino)?.size;
+            let size = self.before_change(ino)?;
             self.data.write(ino, size, offset, data).map_err(io)?;
             let mut tree = lock(&self.tree);
             let n = tree.get_mut(ino).ok_or(Errno::ENOENT)?;
             n.size = n.size.max(end);
-            n.local.generation += 1;
             n.mtime = SystemTime::now();
             n.local.dirty
         };
@@ -867,6 +898,22 @@ impl Vfs {
             self.changed(ino)?;
         }
         Ok(data.len() as u32)
+    }
+
+    /// Called with `sizing` held, before `ino`'s cache file changes: a new generation (an
+    /// upload under way, which started under `sizing`, no longer counts what it read, nor
+    /// keeps its progress), and the file's size before the change.
+    fn before_change(&self, ino: u64) -> VfsResult<u64> {
+        let size = {
+            let mut tree = lock(&self.tree);
+            let n = tree.get_mut(ino).ok_or(Errno::ENOENT)?;
+            n.local.generation += 1;
+            n.size
+        };
+        if lock(&self.uploads).contains_key(&ino) {
+            self.intents.clear_upload(ino);
+        }
+        Ok(size)
     }
 
     /// Counts written blocks in the cache (a dirty file's blocks are never evicted).
@@ -891,7 +938,7 @@ impl Vfs {
         }
         {
             let _sizing = lock(&self.sizing);
-            let old = self.node(ino)?.size;
+            let old = self.before_change(ino)?;
             self.data.set_len(ino, old, size).map_err(io)?;
             lock(&self.tree).get_mut(ino).ok_or(Errno::ENOENT)?.size = size;
         }
@@ -994,7 +1041,12 @@ impl Vfs {
     }
 
     async fn upload_once(&self, ino: u64) -> Upload {
-        let Ok(node) = self.node(ino) else {
+        // Not in the middle of a write: the generation is that of the bytes about to be read.
+        let node = {
+            let _sizing = lock(&self.sizing);
+            self.node(ino)
+        };
+        let Ok(node) = node else {
             return Upload::Gone;
         };
         if !node.local.dirty {
@@ -1004,9 +1056,14 @@ impl Vfs {
             return Upload::Gone;
         };
         self.events.state(&node.rel, Flags::UPLOADING);
+        let log = Sent {
+            vfs: self,
+            ino,
+            generation: node.local.generation,
+        };
         let r = self
             .objects
-            .upload_file(&key, &self.data.local(ino), self.parts())
+            .upload_file(&key, &self.data.local(ino), self.parts(), Some(&log))
             .await;
         if let Err(e) = r {
             tracing::warn!(path = %node.rel, "upload failed: {e}");
@@ -1319,6 +1376,40 @@ impl Vfs {
                 }
             });
         }
+    }
+}
+
+/// Where a running upload keeps its progress: beside the file's pending record, while the
+/// file's bytes are still those it read.
+struct Sent<'a> {
+    vfs: &'a Vfs,
+    ino: u64,
+    generation: u64,
+}
+
+impl PartLog for Sent<'_> {
+    fn earlier(&self) -> Option<Progress> {
+        self.vfs.intents.upload_of(self.ino)
+    }
+
+    fn resumable(&self) -> bool {
+        // The file may have changed since: what an attempt of this run left is aborted.
+        false
+    }
+
+    fn record(&self, progress: &Progress) {
+        // Under the lock a change takes to bump the generation (and then forget this).
+        let tree = lock(&self.vfs.tree);
+        if tree
+            .get(self.ino)
+            .is_some_and(|n| n.local.generation == self.generation)
+        {
+            self.vfs.intents.record_upload(self.ino, progress);
+        }
+    }
+
+    fn forget(&self) {
+        self.vfs.intents.clear_upload(self.ino);
     }
 }
 
