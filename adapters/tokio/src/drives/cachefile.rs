@@ -293,6 +293,13 @@ impl CacheFiles {
         self.with(ino, |f| f.write(size, offset, data))
     }
 
+    /// Writes a block no reader can see yet (one being fetched) at `offset`: whole units,
+    /// the file's last one ending it, so nothing is read back and no lock is needed (blocks
+    /// fetched side by side are sealed side by side).
+    pub fn fill(&self, ino: u64, offset: u64, data: &[u8]) -> std::io::Result<()> {
+        self.with(ino, |f| f.write(offset, offset, data))
+    }
+
     /// Sets the length of `ino`, a file of `size` bytes, to `new_size`.
     pub fn set_len(&self, ino: u64, size: u64, new_size: u64) -> std::io::Result<()> {
         let _units = self.units.write().unwrap_or_else(|e| e.into_inner());

@@ -645,9 +645,8 @@ impl Vfs {
             .objects
             .fetch(&key, start, end, node.size, None)
             .await?;
-        // Whole blocks (the file's last one ends it), so nothing around them is rewritten.
         self.data
-            .write(ino, start, start, &bytes)
+            .fill(ino, start, &bytes)
             .map_err(|e| format!("the cache cannot be written: {e}"))
     }
 
