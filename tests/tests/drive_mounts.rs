@@ -59,6 +59,28 @@ fn mount(a: &Account, body: Value) -> (Value, Unmount) {
     (d, Unmount(root))
 }
 
+/// A data directory that outlives the agents started on it, so a test can kill one and start
+/// the next.
+struct DataDir(tempfile::TempDir);
+
+impl DataDir {
+    fn new() -> DataDir {
+        DataDir(tempfile::tempdir().unwrap())
+    }
+
+    fn agent(&self) -> Agent {
+        Agent::start_with(Options {
+            data_dir: Some(self.0.path().to_path_buf()),
+            ..Options::default()
+        })
+    }
+}
+
+/// The cache folder of drive `d`.
+fn cache_of(d: &Value) -> PathBuf {
+    PathBuf::from(d["permanentLocalPath"].as_str().unwrap())
+}
+
 fn is_mounted(path: &Path) -> bool {
     // The kernel writes a space in a mount point as `\040`.
     let escaped = path.to_str().unwrap().replace(' ', "\\040");
@@ -215,7 +237,7 @@ fn a_large_file_reads_back_at_random_offsets_and_the_cache_stays_in_its_bounds()
     let limit = 4u64 << 20;
     let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"maximumCacheSize": limit}));
     let root = &mount.0;
-    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let cache = cache_of(&d);
 
     let mut f = std::fs::File::open(root.join("big.bin")).unwrap();
     let mut offsets = pattern(64, 3).into_iter().map(|b| u64::from(b) * 97_001);
@@ -317,7 +339,7 @@ fn pins_hydrate_and_evictions_go_through_the_object_routes() {
     let agent = Agent::start();
     let a = Account::new(&agent, "owner@example.com");
     let (d, mount) = mounted_drive(&agent, &a, &s3, json!({}));
-    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let cache = cache_of(&d);
     let file = mount.0.join("docs/blob.bin").display().to_string();
     let q = |route: &str| format!("/management/{route}?path={}", encode(&file));
 
@@ -375,12 +397,8 @@ fn kill_9_during_uploads_renames_and_hydration_loses_nothing() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(21);
     let mut s3 = s3_with_files();
-    let data = tempfile::tempdir().unwrap();
-    let options = || Options {
-        data_dir: Some(data.path().to_path_buf()),
-        ..Options::default()
-    };
-    let first = Agent::start_with(options());
+    let data = DataDir::new();
+    let first = data.agent();
     let a = Account::new(&first, "owner@example.com");
     let token = a.token.clone();
     let (d, mount) = mounted_drive(&first, &a, &s3, json!({}));
@@ -390,7 +408,7 @@ fn kill_9_during_uploads_renames_and_hydration_loses_nothing() {
     drop(first);
     let mut owed: Vec<Owed> = Vec::new();
     for round in 0..=rounds {
-        let agent = Agent::start_with(options());
+        let agent = data.agent();
         wait_until("the mount", Duration::from_secs(20), || {
             is_mounted(&root) && root.join("docs").exists()
         });
@@ -524,7 +542,7 @@ fn a_mirror_drive_holds_every_file_and_refuses_a_cache_too_small() {
     );
 
     let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"syncType": 2}));
-    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let cache = cache_of(&d);
     let total = (blob.len() + 10 + 1 + 4) as u64;
     wait_until("the mirror", Duration::from_secs(20), || {
         cache_bytes(&cache) >= total
@@ -649,7 +667,7 @@ fn an_encrypted_drive_keeps_only_ciphertext_in_the_bucket() {
         json!({}),
     )
     .expect(200);
-    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let cache = cache_of(&d);
     assert_eq!(cache_bytes(&cache), 0);
     let mut f = std::fs::File::open(root.join("moved.bin")).unwrap();
     for at in [3_000_000u64, 65_535, 0, 1 << 20, (3 << 20) + 12_000] {
@@ -727,16 +745,12 @@ fn an_encrypted_cache_holds_no_plaintext_and_an_upload_it_owed_survives_kill_9()
     let mut s3 = S3Server::start();
     let remote = pattern((2 << 20) + 777, 31);
     s3.put(BUCKET, "remote.bin", &remote);
-    let data = tempfile::tempdir().unwrap();
-    let options = || Options {
-        data_dir: Some(data.path().to_path_buf()),
-        ..Options::default()
-    };
-    let agent = Agent::start_with(options());
+    let data = DataDir::new();
+    let agent = data.agent();
     let a = Account::new(&agent, "owner@example.com");
     let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"localCacheEncrypted": true}));
     let root = mount.0.clone();
-    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let cache = cache_of(&d);
 
     // Fetched blocks are sealed in the cache and read back as the object's bytes.
     assert!(std::fs::read(root.join("remote.bin")).unwrap() == remote);
@@ -780,7 +794,7 @@ fn an_encrypted_cache_holds_no_plaintext_and_an_upload_it_owed_survives_kill_9()
     assert!(!cache_holds(&cache, &owed[1000..1064]));
     agent.kill();
     s3.resume();
-    let _again = Agent::start_with(options());
+    let _again = data.agent();
     wait_until("the owed upload", Duration::from_secs(20), || {
         std::fs::read(s3.path(BUCKET, "owed.bin")).is_ok_and(|b| b == owed)
     });
@@ -811,7 +825,7 @@ fn a_change_in_the_bucket_reaches_the_kernel_before_its_caches_expire() {
     let news = root.join("news.txt").display().to_string();
     let pin = format!("/management/object_make_offline?path={}", encode(&news));
     agent.get(&pin).token(&a.token).send().expect(200);
-    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let cache = cache_of(&d);
 
     // Rewritten in place with as many bytes, and deleted, behind the drive's back.
     std::thread::sleep(Duration::from_millis(1100));
@@ -850,16 +864,12 @@ fn upload_cut_and_resumed(sealed: bool) {
     }
     let s3 = S3Server::start();
     s3.bucket(BUCKET);
-    let data = tempfile::tempdir().unwrap();
-    let options = || Options {
-        data_dir: Some(data.path().to_path_buf()),
-        ..Options::default()
-    };
-    let agent = Agent::start_with(options());
+    let data = DataDir::new();
+    let agent = data.agent();
     let a = Account::new(&agent, "owner@example.com");
     let (d, mount) = mounted_drive(&agent, &a, &s3, json!({"cloudObjectsEncrypted": sealed}));
     let root = mount.0.clone();
-    let cache = PathBuf::from(d["permanentLocalPath"].as_str().unwrap());
+    let cache = cache_of(&d);
 
     // Parts of 5 MB (the forced transfer profile), 5 at a time: 32, or 13 sealed (the debug
     // build seals slowly).
@@ -884,7 +894,7 @@ fn upload_cut_and_resumed(sealed: bool) {
     s3.unpause();
     assert!(!s3.exists(BUCKET, "big.bin"), "cut before its completion");
 
-    let again = Agent::start_with(options());
+    let again = data.agent();
     let stored = if sealed {
         25 + big.len() + 16 * big.len().div_ceil(64 << 10)
     } else {

@@ -244,8 +244,12 @@ impl Bucket {
             let source = Source::File(file);
             return self.send(key, source, size, parts, unchanged, log).await;
         };
-        // Resumed parts hold chunks sealed under the earlier attempt's prefix.
-        let earlier = log.and_then(|l| l.earlier()).and_then(|p| p.prefix);
+        // Resumed parts hold chunks sealed under the earlier attempt's prefix. Only an attempt
+        // on the same bytes lends it: a prefix sealing other plaintext would reuse nonces.
+        let earlier = log
+            .filter(|l| l.resumable())
+            .and_then(|l| l.earlier())
+            .and_then(|p| p.prefix);
         let prefix = earlier
             .and_then(|hex| unhex::<16>(&hex))
             .unwrap_or_else(|| OsRng.bytes());
