@@ -12,8 +12,8 @@ use std::time::Duration;
 use click_blackbox::azure::Azurite;
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Account, Agent, Options, Value, desktop_only, drive_insert_body, encode, json, pattern,
-    wait_until,
+    Account, Agent, Options, Value, concurrently, desktop_only, drive_insert_body, encode, json,
+    pattern, wait_until,
 };
 
 const BUCKET: &str = "my-bucket";
@@ -261,6 +261,34 @@ fn a_large_file_reads_back_at_random_offsets_and_the_cache_stays_in_its_bounds()
     assert!(
         cache_bytes(&cache) <= limit + (1 << 20) * 2,
         "cache over its limit"
+    );
+
+    // Readers at once, each its own handle: two sequential from either end of the object's
+    // blocks, two at random places; the cache evicting under them all.
+    let readers = concurrently(4, |i| {
+        let mut f = std::fs::File::open(root.join("big.bin")).unwrap();
+        let mut wrong = 0;
+        for step in 0..48u64 {
+            let at = match i {
+                0 => step * 500_000,
+                1 => big.len() as u64 - 3_000_000 - step * 400_000,
+                _ => (step * 7_919_993 + i as u64 * 1_234_567) % (big.len() as u64 - 70_000),
+            };
+            let mut buf = vec![0u8; 70_000];
+            f.seek(SeekFrom::Start(at)).unwrap();
+            f.read_exact(&mut buf).unwrap();
+            wrong += usize::from(buf != big[at as usize..at as usize + 70_000]);
+        }
+        wrong
+    });
+    assert_eq!(
+        readers,
+        vec![0; 4],
+        "reads that gave other bytes, per reader"
+    );
+    assert!(
+        cache_bytes(&cache) <= limit + (1 << 20) * 4,
+        "cache over its limit plus a block per reader"
     );
 
     // Written through the mount: a multipart upload (the drive's 5 MB chunks).
