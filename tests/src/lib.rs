@@ -898,6 +898,25 @@ pub fn drive_insert_body(agent: &Agent, token: &str, cloud: Value, changes: Valu
     body
 }
 
+/// A data directory that outlives the agents started on it, so a test can kill one and start
+/// the next.
+pub struct DataDir(tempfile::TempDir);
+
+impl DataDir {
+    #[allow(clippy::new_without_default)]
+    pub fn new() -> DataDir {
+        DataDir(tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// An agent on this directory.
+    pub fn agent(&self) -> Agent {
+        Agent::start_with(Options {
+            data_dir: Some(self.0.path().to_path_buf()),
+            ..Options::default()
+        })
+    }
+}
+
 /// Polls `/cloud/client_transfer/{id}/status` until the transfer reaches `status`; fails the
 /// test if it fails instead or takes longer than a minute.
 pub fn wait_for_transfer(agent: &Agent, token: &str, id: &str, status: &str) -> Value {

@@ -89,6 +89,17 @@ impl S3Server {
         self.root.join(bucket).join(key)
     }
 
+    /// Parts of multipart uploads neither completed nor aborted (s3s-fs keeps each in a
+    /// file of its root).
+    pub fn pending_parts(&self) -> usize {
+        std::fs::read_dir(&self.root).map_or(0, |entries| {
+            entries
+                .flatten()
+                .filter(|e| e.file_name().to_string_lossy().starts_with(".upload_id-"))
+                .count()
+        })
+    }
+
     pub fn exists(&self, bucket: &str, key: &str) -> bool {
         Path::exists(&self.path(bucket, key))
     }

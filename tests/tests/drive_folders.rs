@@ -10,7 +10,7 @@ use std::time::Duration;
 use click_blackbox::azure::Azurite;
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Account, Agent, Options, Value, desktop_only, drive_insert_body, json, pattern, wait_until,
+    Account, Agent, DataDir, Value, desktop_only, drive_insert_body, json, pattern, wait_until,
 };
 
 const BUCKET: &str = "my-bucket";
@@ -206,12 +206,8 @@ fn kill_9_during_a_sync_loses_nothing() {
         return;
     }
     let s3 = S3Server::start();
-    let data = tempfile::tempdir().unwrap();
-    let options = || Options {
-        data_dir: Some(data.path().to_path_buf()),
-        ..Options::default()
-    };
-    let first = Agent::start_with(options());
+    let data = DataDir::new();
+    let first = data.agent();
     let a = Account::new(&first, "owner@example.com");
     let root = folder_of(&first, "Synced");
     std::fs::create_dir_all(&root).unwrap();
@@ -237,11 +233,11 @@ fn kill_9_during_a_sync_loses_nothing() {
     drop(a);
     drop(first);
     for round in 0..4u64 {
-        let agent = Agent::start_with(options());
+        let agent = data.agent();
         std::thread::sleep(Duration::from_millis(200 + 150 * round));
         agent.kill();
     }
-    let _agent = Agent::start_with(options());
+    let _agent = data.agent();
     wait_until("both sides complete", Duration::from_secs(60), || {
         files.iter().all(|(name, body)| {
             read(root.join(name)).as_ref() == Some(body)
@@ -259,6 +255,35 @@ fn kill_9_during_a_sync_loses_nothing() {
         leftovers.is_empty(),
         "no partial downloads or conflicts left: {leftovers:?}"
     );
+}
+
+#[test]
+fn the_parts_of_an_upload_a_killed_pass_left_are_aborted_at_the_next_start() {
+    if desktop_only("synced folders") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket(BUCKET);
+    let data = DataDir::new();
+    let first = data.agent();
+    let a = Account::new(&first, "owner@example.com");
+    let root = folder_of(&first, "Synced");
+    std::fs::create_dir_all(&root).unwrap();
+    synced_drive(&first, &a, &s3, &root, json!({}));
+    // 16 parts of 5 MB, 5 at a time; cut once some are in the bucket.
+    let big = pattern(80 << 20, 51);
+    std::fs::write(root.join("big.bin"), &big).unwrap();
+    wait_until("some parts sent", SYNC, || s3.pending_parts() >= 2);
+    s3.pause();
+    first.kill();
+    s3.unpause();
+    assert!(s3.pending_parts() > 0 && !s3.exists(BUCKET, "big.bin"));
+
+    let _again = data.agent();
+    wait_until("the file in the bucket", SYNC, || {
+        read(s3.path(BUCKET, "big.bin")).is_some_and(|b| b == big)
+    });
+    wait_until("no parts left behind", SYNC, || s3.pending_parts() == 0);
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

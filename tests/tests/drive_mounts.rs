@@ -12,7 +12,7 @@ use std::time::Duration;
 use click_blackbox::azure::Azurite;
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Account, Agent, Options, Value, concurrently, desktop_only, drive_insert_body, encode, json,
+    Account, Agent, DataDir, Value, concurrently, desktop_only, drive_insert_body, encode, json,
     pattern, wait_until,
 };
 
@@ -57,23 +57,6 @@ fn mount(a: &Account, body: Value) -> (Value, Unmount) {
     let root = PathBuf::from(d["localPath"].as_str().unwrap());
     wait_until("the mount", Duration::from_secs(20), || is_mounted(&root));
     (d, Unmount(root))
-}
-
-/// A data directory that outlives the agents started on it, so a test can kill one and start
-/// the next.
-struct DataDir(tempfile::TempDir);
-
-impl DataDir {
-    fn new() -> DataDir {
-        DataDir(tempfile::tempdir().unwrap())
-    }
-
-    fn agent(&self) -> Agent {
-        Agent::start_with(Options {
-            data_dir: Some(self.0.path().to_path_buf()),
-            ..Options::default()
-        })
-    }
 }
 
 /// The cache folder of drive `d`.
@@ -964,4 +947,5 @@ fn upload_cut_and_resumed(sealed: bool) {
         std::fs::read_dir(cache.join("uploads")).unwrap().count() == 0,
         "the progress is forgotten once the upload is done"
     );
+    assert_eq!(s3.pending_parts(), 0, "no parts left in the bucket");
 }

@@ -36,35 +36,61 @@ pub struct Recovered {
     pub pending: Pending,
     pub data: PathBuf,
     record: PathBuf,
-    /// Its multipart upload's progress (`<record>.upload`), when one was under way.
-    progress: PathBuf,
+    /// Its multipart upload's progress (`<record>.upload`), when one was under way: its bytes
+    /// were set aside when the run that sent the parts ended, so it resumes.
+    pub progress: ProgressFile,
 }
 
 impl Recovered {
     pub fn done(self) {
         let _ = std::fs::remove_file(&self.data);
         let _ = std::fs::remove_file(&self.record);
-        let _ = std::fs::remove_file(&self.progress);
+        self.progress.forget();
     }
 }
 
-impl PartLog for Recovered {
+/// A multipart upload's [`Progress`] kept in a file of its own.
+pub struct ProgressFile {
+    path: PathBuf,
+    /// Whether the file being uploaded stays as it is until the upload is done.
+    resumable: bool,
+}
+
+impl ProgressFile {
+    pub fn new(path: PathBuf, resumable: bool) -> ProgressFile {
+        ProgressFile { path, resumable }
+    }
+}
+
+impl PartLog for ProgressFile {
     fn earlier(&self) -> Option<Progress> {
-        read(&self.progress)
+        read(&self.path)
     }
 
     fn resumable(&self) -> bool {
-        // Its bytes were set aside when the run that sent the parts ended.
-        true
+        self.resumable
     }
 
     fn record(&self, progress: &Progress) {
-        write_json(&self.progress, progress);
+        write_json(&self.path, progress);
     }
 
     fn forget(&self) {
-        let _ = std::fs::remove_file(&self.progress);
+        let _ = std::fs::remove_file(&self.path);
     }
+}
+
+/// The uploads whose progress files are in `dir`, each file removed as it is read: what a
+/// killed run left, to abort.
+pub fn left_uploads(dir: &Path) -> Vec<Progress> {
+    records(dir)
+        .into_iter()
+        .filter_map(|p| {
+            let progress = read(&p);
+            let _ = std::fs::remove_file(&p);
+            progress
+        })
+        .collect()
 }
 
 /// What an earlier run left: pending uploads, and unfinished renames by id.
@@ -158,21 +184,14 @@ impl Intents {
                 std::fs::remove_file(&record)?;
             }
         }
-        let abandoned = records(&self.dir("uploads"))
-            .into_iter()
-            .filter_map(|p| {
-                let progress = read(&p);
-                let _ = std::fs::remove_file(&p);
-                progress
-            })
-            .collect();
+        let abandoned = left_uploads(&self.dir("uploads"));
         let recovered = records(&self.dir("recovered"))
             .into_iter()
             .filter_map(|record| {
                 Some(Recovered {
                     pending: read(&record)?,
                     data: record.with_extension(""),
-                    progress: record.with_extension("upload"),
+                    progress: ProgressFile::new(record.with_extension("upload"), true),
                     record,
                 })
             })

@@ -276,6 +276,20 @@ impl Bucket {
         self.upload(key, local, size, parts, &|| Ok(()), log).await
     }
 
+    /// Aborts uploads a killed run left and no one will finish, so that their parts are not
+    /// kept (and billed) in the bucket.
+    pub async fn abort_all(&self, uploads: Vec<Progress>) {
+        for u in uploads {
+            let aborted = (self.provider)
+                .abort_multipart(&self.name, &u.key, &u.upload_id)
+                .await;
+            match aborted {
+                Ok(()) => tracing::info!(key = %u.key, "aborted an upload a killed run left"),
+                Err(e) => tracing::debug!(key = %u.key, "an abandoned upload: {}", message(e)),
+            }
+        }
+    }
+
     /// Copies object `from` (of `stored` bytes, as listed) to `to` through the agent, bytes
     /// as they are (a sealed object stays sealed: its chunks do not depend on its key).
     pub async fn copy(

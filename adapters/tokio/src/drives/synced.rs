@@ -26,6 +26,7 @@ use notify::Watcher;
 use tokio::io::AsyncWriteExt;
 
 use super::cachefile::Local;
+use super::intents::{ProgressFile, left_uploads};
 use super::remote::{ATTEMPTS, Bucket, Parts, message};
 use crate::cloud::Provider;
 use crate::ports::OsRng;
@@ -51,6 +52,10 @@ pub struct FolderIo {
     prefix: String,
     root: PathBuf,
     parts: Parts,
+    /// Progress of the multipart uploads under way (in the drive's cache folder), so that the
+    /// next start aborts what a killed pass left (the files may have changed since: a pass
+    /// sends them again rather than resume).
+    uploads: PathBuf,
 }
 
 fn entry_of(meta: &std::fs::Metadata) -> Entry {
@@ -390,8 +395,10 @@ impl SyncIo for Io {
         }
         let unchanged = || self.local_still(path, Some(local));
         let file = Local::plain(&self.abs(path));
+        let named = hex(&Md5::digest(key.as_bytes()));
+        let log = ProgressFile::new(self.uploads.join(format!("{named}.json")), false);
         self.objects
-            .upload(&key, &file, local.size, self.parts, &unchanged, None)
+            .upload(&key, &file, local.size, self.parts, &unchanged, Some(&log))
             .await?;
         self.remote_now(&key)
             .await?
@@ -503,7 +510,10 @@ pub fn start(
     objects_key: Option<DriveKey>,
 ) -> Result<Folder, String> {
     let root = PathBuf::from(&drive.local_path);
-    std::fs::create_dir_all(&root).map_err(|e| format!("cannot make {}: {e}", root.display()))?;
+    let uploads = Path::new(&drive.permanent_local_path).join("uploads");
+    for dir in [&root, &uploads] {
+        std::fs::create_dir_all(dir).map_err(|e| format!("cannot make {}: {e}", dir.display()))?;
+    }
     let io = Io(Arc::new(FolderIo {
         objects: Bucket::new(Arc::new(provider), &drive.storage_name, objects_key),
         prefix: paths::normalize_prefix(&drive.prefix),
@@ -512,6 +522,7 @@ pub fn start(
             size: drive.transfer_options.chunk_size,
             concurrency: drive.transfer_options.concurrent_chunks as usize,
         },
+        uploads,
     }));
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     let watcher = watch(&root, tx);
@@ -560,6 +571,8 @@ async fn run(
 ) {
     let host = host_name();
     let every = Duration::from_secs(drive.sync_interval_seconds.max(1).into());
+    let left = left_uploads(&io.0.uploads);
+    io.0.objects.abort_all(left).await;
     loop {
         passes(&app, &drive, &io, &host).await;
         tokio::select! {

@@ -196,15 +196,7 @@ impl Vfs {
     /// that no listing misses them) and its folder renames (in the background).
     pub async fn recover(self: &Arc<Self>) -> std::io::Result<()> {
         let left = self.intents.open()?;
-        for p in left.abandoned {
-            // Parts of an upload whose file is no longer owed: not left to be billed for.
-            let aborted = (self.objects.provider)
-                .abort_multipart(&self.spec.bucket, &p.key, &p.upload_id)
-                .await;
-            if let Err(e) = aborted {
-                tracing::debug!(key = %p.key, "an abandoned upload: {}", remote::message(e));
-            }
-        }
+        self.objects.abort_all(left.abandoned).await;
         let renames = left.renames;
         let uploads = left.recovered.into_iter().map(|r| async move {
             let rel = r.pending.rel.clone();
@@ -212,7 +204,7 @@ impl Vfs {
             let local = self.data.left(r.data.clone(), r.pending.sealed);
             let sent = self
                 .objects
-                .upload_file(&r.pending.key, &local, self.parts(), Some(&r))
+                .upload_file(&r.pending.key, &local, self.parts(), Some(&r.progress))
                 .await;
             match sent {
                 Ok(()) => {
