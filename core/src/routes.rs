@@ -220,6 +220,17 @@ routes! {
     LocalEntries: Get "/management/list_files_directories" Local => management::folders::list_files_directories;
     #[cfg(feature = "cloud")]
     MakeDirectory: Post "/management/make_directory" Local => management::folders::make_directory;
+    // Management: cloud backups
+    #[cfg(feature = "cloud")]
+    CloudBackups: Get "/management/cloudbackup" Local => management::cloudbackups::get_all;
+    #[cfg(feature = "cloud")]
+    CloudBackupInsert: Post "/management/cloudbackup" Local => management::cloudbackups::insert;
+    #[cfg(feature = "cloud")]
+    CloudBackupUpdate: Put "/management/cloudbackup/{id}" Local => management::cloudbackups::update;
+    #[cfg(feature = "cloud")]
+    CloudBackupDelete: Delete "/management/cloudbackup/{id}" Local => management::cloudbackups::delete;
+    #[cfg(feature = "cloud")]
+    CloudBackupOpen: Post "/management/cloudbackup_open/{id}" Local => management::cloudbackups::open;
     // Management: cloud drives and their objects
     #[cfg(feature = "cloud")]
     CloudDrives: Get "/management/clouddrive" Local => management::clouddrives::get_all;

@@ -11,7 +11,11 @@ use crate::config::{CoreConfig, TransferOptions};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::json::{max_len, null_as_default};
 use crate::ports::{CloudTarget, ObjectStorage, SecretBox, Store};
-use crate::store::keys::{DRIVE_CONFIGS, DRIVE_CONFIGS_BY_LETTER, DRIVE_CONFIGS_BY_NAME};
+use crate::store::keys::{
+    BACKUP_CONFIGS, BACKUP_CONFIGS_BY_NAME, DRIVE_CONFIGS, DRIVE_CONFIGS_BY_LETTER,
+    DRIVE_CONFIGS_BY_NAME,
+};
+use crate::store::table::Table;
 use crate::store::{Batch, scan_all};
 use crate::transfers::paths::checked;
 
@@ -209,6 +213,9 @@ pub enum Scope {
     All,
     /// `permanentLocalPath`, `localCacheEncrypted`, `maximumCacheSize`, `rotationalCache`.
     CacheOnly,
+    /// Insert and Update Cloud Backup: the fields of `CloudBackupModel`; what makes it a
+    /// backup (a folder uploaded one way, nothing deleted, the cache the agent's) is kept.
+    Backup,
 }
 
 impl DriveInput {
@@ -222,36 +229,41 @@ impl DriveInput {
 
     /// Applies the input to `drive` (a new drive holds the defaults) and checks the result.
     pub fn apply(self, drive: &mut CloudDrive, scope: Scope, config: &CoreConfig) -> ApiResult<()> {
-        set(&mut drive.permanent_local_path, self.permanent_local_path);
+        if scope != Scope::Backup {
+            set(&mut drive.permanent_local_path, self.permanent_local_path);
+        }
         set(&mut drive.local_cache_encrypted, self.local_cache_encrypted);
         set(&mut drive.maximum_cache_size, self.maximum_cache_size);
         set(&mut drive.rotational_cache, self.rotational_cache);
-        if scope == Scope::All {
+        if scope != Scope::CacheOnly {
             set(&mut drive.name, self.name.map(|n| String::from(n.trim())));
             set(
                 &mut drive.storage_name,
                 self.storage_name.map(|n| String::from(n.trim())),
             );
             set(&mut drive.prefix, self.prefix.map(|p| normalize_prefix(&p)));
-            set(
-                &mut drive.drive_name,
-                self.drive_name.map(|d| d.trim().to_ascii_uppercase()),
-            );
+
             set(
                 &mut drive.local_path,
                 self.local_path.map(|p| String::from(p.trim())),
             );
             set(&mut drive.active, self.active);
-            set(&mut drive.drive_type, self.drive_type);
-            set(&mut drive.sync_type, self.sync_type);
-            set(&mut drive.permission_type, self.permission_type);
             set(&mut drive.sync_interval_seconds, self.sync_interval_seconds);
-            set(&mut drive.objects_per_folder, self.objects_per_folder);
-            set(&mut drive.allow_delete, self.allow_delete);
             set(
                 &mut drive.cloud_objects_encrypted,
                 self.cloud_objects_encrypted,
             );
+        }
+        if scope == Scope::All {
+            set(
+                &mut drive.drive_name,
+                self.drive_name.map(|d| d.trim().to_ascii_uppercase()),
+            );
+            set(&mut drive.drive_type, self.drive_type);
+            set(&mut drive.sync_type, self.sync_type);
+            set(&mut drive.permission_type, self.permission_type);
+            set(&mut drive.objects_per_folder, self.objects_per_folder);
+            set(&mut drive.allow_delete, self.allow_delete);
         }
         // The documented forced profile.
         drive.keep_file_after_upload = true;
@@ -461,79 +473,124 @@ pub async fn check_mirror_fits(
     Ok(())
 }
 
-/// The name of a drive of the agent backed by cloud account `cloud_account_id`, if any.
+/// Where configurations of one kind live: cloud drives, or cloud backups (stored as drives
+/// whose folder goes one way: see `CloudBackupModel` in `backup.rs`).
+pub struct Configs {
+    rows: Table,
+    by_name: Table,
+    by_letter: Table,
+    /// What one is called in messages ("cloud drive").
+    pub noun: &'static str,
+    /// The message of a write that lost to another on a name (or letter).
+    pub taken: &'static str,
+    /// The message of a delete that found the row gone.
+    pub gone: &'static str,
+}
+
+/// The cloud drives of this agent.
+pub const DRIVES: Configs = Configs {
+    rows: DRIVE_CONFIGS,
+    by_name: DRIVE_CONFIGS_BY_NAME,
+    by_letter: DRIVE_CONFIGS_BY_LETTER,
+    noun: "cloud drive",
+    taken: "Another cloud drive already has this name or drive letter.",
+    gone: "The cloud drive was deleted meanwhile.",
+};
+
+/// The cloud backups of this agent (no drive letters: their index stays empty).
+pub const BACKUPS: Configs = Configs {
+    rows: BACKUP_CONFIGS,
+    by_name: BACKUP_CONFIGS_BY_NAME,
+    by_letter: DRIVE_CONFIGS_BY_LETTER,
+    noun: "cloud backup",
+    taken: "Another cloud backup already has this name.",
+    gone: "The cloud backup was deleted meanwhile.",
+};
+
+impl Configs {
+    /// Every one of the agent, in id order.
+    pub fn all(&self, store: &impl Store) -> ApiResult<Vec<CloudDrive>> {
+        let mut out = Vec::new();
+        scan_all(store, self.rows.prefix(), false, |_, row| {
+            if let Ok(d) = serde_json::from_slice::<CloudDrive>(row) {
+                out.push(d);
+            }
+            Ok(true)
+        })?;
+        Ok(out)
+    }
+
+    /// Those of an account, oldest first.
+    pub fn of_account(&self, store: &impl Store, account_id: &str) -> ApiResult<Vec<CloudDrive>> {
+        let mut drives: Vec<CloudDrive> = self
+            .all(store)?
+            .into_iter()
+            .filter(|d| d.owner_account_id == account_id)
+            .collect();
+        drives.sort_by_key(|d| d.create_ms);
+        Ok(drives)
+    }
+
+    /// The one with id `id`, if it exists.
+    pub fn get(&self, store: &impl Store, id: &str) -> ApiResult<Option<CloudDrive>> {
+        self.rows.get(store, id.trim())
+    }
+
+    /// Writes `drive` in `batch`, keeping its name (per account) and letter (per agent)
+    /// unique; `before` is the stored version on update. The batch fails with a conflict on
+    /// a taken name or letter.
+    pub fn put(&self, batch: &mut Batch, drive: &CloudDrive, before: Option<&CloudDrive>) {
+        match before {
+            Some(old) => batch.require_value(self.rows.key(&old.id), serde_json::to_vec(old).ok()),
+            None => batch.require_absent(self.rows.key(&drive.id)),
+        };
+        if before.map(CloudDrive::name_key) != Some(drive.name_key()) {
+            if let Some(old) = before {
+                self.by_name.delete(batch, &old.name_key());
+            }
+            batch.require_absent(self.by_name.key(&drive.name_key()));
+            self.by_name.put_str(batch, &drive.name_key(), &drive.id);
+        }
+        if before.and_then(CloudDrive::letter_key) != drive.letter_key() {
+            if let Some(old) = before.and_then(CloudDrive::letter_key) {
+                self.by_letter.delete(batch, &old);
+            }
+            if let Some(letter) = drive.letter_key() {
+                batch.require_absent(self.by_letter.key(&letter));
+                self.by_letter.put_str(batch, &letter, &drive.id);
+            }
+        }
+        self.rows.put(batch, &drive.id, drive);
+    }
+
+    /// Removes `drive` in `batch`.
+    pub fn remove(&self, batch: &mut Batch, drive: &CloudDrive) {
+        batch.require_present(self.rows.key(&drive.id));
+        self.rows.delete(batch, &drive.id);
+        self.by_name.delete(batch, &drive.name_key());
+        if let Some(letter) = drive.letter_key() {
+            self.by_letter.delete(batch, &letter);
+        }
+    }
+}
+
+/// Every drive and backup of the agent: what holds folders and cloud accounts.
+pub fn drives_and_backups(store: &impl Store) -> ApiResult<Vec<CloudDrive>> {
+    let mut all = DRIVES.all(store)?;
+    all.extend(BACKUPS.all(store)?);
+    Ok(all)
+}
+
+/// The name of a drive or backup of the agent backed by cloud account `cloud_account_id`,
+/// if any.
 pub fn using_cloud_account(
     store: &impl Store,
     cloud_account_id: &str,
 ) -> ApiResult<Option<String>> {
-    Ok(all(store)?
+    Ok(drives_and_backups(store)?
         .into_iter()
         .find(|d| d.account.id == cloud_account_id)
         .map(|d| d.name))
-}
-
-/// Every drive of the agent, in id order.
-pub fn all(store: &impl Store) -> ApiResult<Vec<CloudDrive>> {
-    let mut out = Vec::new();
-    scan_all(store, DRIVE_CONFIGS.prefix(), false, |_, row| {
-        if let Ok(d) = serde_json::from_slice::<CloudDrive>(row) {
-            out.push(d);
-        }
-        Ok(true)
-    })?;
-    Ok(out)
-}
-
-/// The drives of an account, oldest first.
-pub fn of_account(store: &impl Store, account_id: &str) -> ApiResult<Vec<CloudDrive>> {
-    let mut drives: Vec<CloudDrive> = all(store)?
-        .into_iter()
-        .filter(|d| d.owner_account_id == account_id)
-        .collect();
-    drives.sort_by_key(|d| d.create_ms);
-    Ok(drives)
-}
-
-/// Drive `id`, if it exists.
-pub fn get(store: &impl Store, id: &str) -> ApiResult<Option<CloudDrive>> {
-    DRIVE_CONFIGS.get(store, id.trim())
-}
-
-/// Writes `drive` in `batch`, keeping its name (per account) and letter (per agent) unique;
-/// `before` is the stored version on update. The batch fails with a conflict on a taken name
-/// or letter.
-pub fn put(batch: &mut Batch, drive: &CloudDrive, before: Option<&CloudDrive>) {
-    match before {
-        Some(old) => batch.require_value(DRIVE_CONFIGS.key(&old.id), serde_json::to_vec(old).ok()),
-        None => batch.require_absent(DRIVE_CONFIGS.key(&drive.id)),
-    };
-    if before.map(CloudDrive::name_key) != Some(drive.name_key()) {
-        if let Some(old) = before {
-            DRIVE_CONFIGS_BY_NAME.delete(batch, &old.name_key());
-        }
-        batch.require_absent(DRIVE_CONFIGS_BY_NAME.key(&drive.name_key()));
-        DRIVE_CONFIGS_BY_NAME.put_str(batch, &drive.name_key(), &drive.id);
-    }
-    if before.and_then(CloudDrive::letter_key) != drive.letter_key() {
-        if let Some(old) = before.and_then(CloudDrive::letter_key) {
-            DRIVE_CONFIGS_BY_LETTER.delete(batch, &old);
-        }
-        if let Some(letter) = drive.letter_key() {
-            batch.require_absent(DRIVE_CONFIGS_BY_LETTER.key(&letter));
-            DRIVE_CONFIGS_BY_LETTER.put_str(batch, &letter, &drive.id);
-        }
-    }
-    DRIVE_CONFIGS.put(batch, &drive.id, drive);
-}
-
-/// Removes `drive` in `batch`.
-pub fn remove(batch: &mut Batch, drive: &CloudDrive) {
-    batch.require_present(DRIVE_CONFIGS.key(&drive.id));
-    DRIVE_CONFIGS.delete(batch, &drive.id);
-    DRIVE_CONFIGS_BY_NAME.delete(batch, &drive.name_key());
-    if let Some(letter) = drive.letter_key() {
-        DRIVE_CONFIGS_BY_LETTER.delete(batch, &letter);
-    }
 }
 
 /// Whether a new or renamed drive's paths clash with another drive's: two drives cannot share

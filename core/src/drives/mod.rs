@@ -4,6 +4,7 @@
 //! paths, file states and their `/statechange` frames, the per-path journal, the sync planner
 //! and the cache policy. Hosts mount, watch and move bytes (`adapters/tokio/src/drives/`).
 
+pub mod backup;
 pub mod cache;
 pub mod drive;
 pub mod journal;

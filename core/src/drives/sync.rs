@@ -107,10 +107,16 @@ impl PassReport {
 }
 
 /// How `drive` may change each side, with `host` naming this machine in conflict copies.
-pub fn settings(drive: &CloudDrive, tracked: usize, host: &str, now_ms: u64) -> Settings {
+pub fn settings(
+    drive: &CloudDrive,
+    mode: Mode,
+    tracked: usize,
+    host: &str,
+    now_ms: u64,
+) -> Settings {
     let date = crate::time::iso8601(now_ms);
     Settings {
-        mode: Mode::TwoWay,
+        mode,
         read_only: drive.permission_type == READ,
         allow_delete: drive.allow_delete,
         max_deletes: MIN_DELETE_GUARD.max(tracked / 2),
@@ -162,6 +168,7 @@ pub fn folder() -> Entry {
 pub async fn pass<P: Ports>(
     agent: &Agent<P>,
     drive: &CloudDrive,
+    mode: Mode,
     io: &impl SyncIo,
     host: &str,
 ) -> ApiResult<PassReport> {
@@ -171,7 +178,7 @@ pub async fn pass<P: Ports>(
     let mut local = io.scan_local().await;
     hash_candidates(io, &mut remote, &mut local, &base).await;
     let now = agent.ports.clock().now_ms();
-    let settings = settings(drive, base.entries.len(), host, now);
+    let settings = settings(drive, mode, base.entries.len(), host, now);
     let plan = planner::plan(&remote, &local, &base, &BTreeSet::new(), &settings);
     let mut report = PassReport {
         complete: remote.complete && local.complete,

@@ -101,6 +101,10 @@ pub const DRIVE_CONFIGS: Table = Table::new("clouddrive/");
 pub const DRIVE_CONFIGS_BY_NAME: Table = Table::new("idx/account-clouddrive-name/");
 /// Drive letter -> cloud drive id (letters are unique per agent: they name the machine's drives).
 pub const DRIVE_CONFIGS_BY_LETTER: Table = Table::new("idx/clouddrive-letter/");
+/// Backup id -> `drives::CloudDrive`: the cloud backups of this agent.
+pub const BACKUP_CONFIGS: Table = Table::new("cloudbackup/");
+/// `<account>/<lower-case name>` -> cloud backup id (names are unique per account).
+pub const BACKUP_CONFIGS_BY_NAME: Table = Table::new("idx/account-cloudbackup-name/");
 /// `<drive id>/<relative path>` -> `drives::journal::FileRecord`: each tracked file's state.
 pub const DRIVE_FILES: Table = Table::new("drivefile/");
 /// Transfer id -> `transfers::TransferRecord`.
@@ -118,7 +122,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 45] = [
+pub const ALL: [Table; 47] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -158,6 +162,8 @@ pub const ALL: [Table; 45] = [
     DRIVE_CONFIGS,
     DRIVE_CONFIGS_BY_NAME,
     DRIVE_CONFIGS_BY_LETTER,
+    BACKUP_CONFIGS,
+    BACKUP_CONFIGS_BY_NAME,
     DRIVE_FILES,
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,

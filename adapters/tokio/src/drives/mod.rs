@@ -16,7 +16,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use click_core::drives::drive::{CloudDrive, MIRROR};
+use click_core::drives::backup;
+use click_core::drives::drive::{BACKUPS, CloudDrive, DRIVES, MIRROR, drives_and_backups};
 use click_core::drives::sealed::{DriveKey, PURPOSE_CACHE, PURPOSE_OBJECTS};
 use click_core::drives::state::Flags;
 use click_core::ports::{DriveCommand, DriveError, DriveHost};
@@ -213,8 +214,13 @@ async fn stop(running: &Drives, id: &str) {
 /// Brings drive `id` in line with its stored configuration.
 async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
     let store = &app.agent.ports.store;
-    let drive = match click_core::drives::drive::get(store, id) {
-        Ok(d) => d,
+    // A drive, or a backup: a folder that only uploads.
+    let found = DRIVES.get(store, id).and_then(|d| match d {
+        Some(d) => Ok((Some(d), false)),
+        None => BACKUPS.get(store, id).map(|b| (b, true)),
+    });
+    let (drive, is_backup) = match found {
+        Ok(found) => found,
         Err(e) => return tracing::error!(drive = %id, "cannot read the drive: {e:?}"),
     };
     if let (Some(d), Some(r)) = (&drive, lock(running).get(id))
@@ -228,7 +234,8 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
         return;
     };
     let (app2, d2) = (app.clone(), drive.clone());
-    let started = tokio::task::spawn_blocking(move || running::start(&app2, &d2))
+    let mode = backup::mode(is_backup);
+    let started = tokio::task::spawn_blocking(move || running::start(&app2, &d2, mode))
         .await
         .unwrap_or_else(|e| Err(format!("the mount task failed: {e}")));
     let journal = app.agent.drive_journal();
@@ -264,7 +271,7 @@ pub fn spawn(app: Arc<App>) {
     let Some(mut rx) = lock(&manager.rx).take() else {
         return;
     };
-    if let Ok(drives) = click_core::drives::drive::all(&app.agent.ports.store) {
+    if let Ok(drives) = drives_and_backups(&app.agent.ports.store) {
         for d in drives {
             manager.apply(&d.id);
         }

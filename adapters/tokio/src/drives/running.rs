@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use click_core::drives::drive::{CloudDrive, LOCAL_PATH, READ};
+use click_core::drives::planner::Mode;
 use click_core::drives::sealed::DriveKey;
 use click_core::drives::state::Flags;
 
@@ -153,7 +154,7 @@ impl Mount {
 
 /// Mounts `drive`, or starts syncing its folder; the reason it could not, for the log and
 /// the journal.
-pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
+pub fn start(app: &Arc<App>, drive: &CloudDrive, mode: Mode) -> Result<Running, String> {
     let store = &app.agent.ports.store;
     let target = click_core::drives::drive::target(store, &app.agent.ports.secrets, drive)
         .map_err(|e| format!("its cloud account cannot be used: {e:?}"))?;
@@ -165,7 +166,7 @@ pub fn start(app: &Arc<App>, drive: &CloudDrive) -> Result<Running, String> {
         .map_err(|e| format!("its provider cannot be reached: {e:?}"))?;
     let objects_key = app.agent.ports.drives.objects_key(drive);
     let body = if drive.drive_type == LOCAL_PATH {
-        Body::Folder(synced::start(app, drive, provider, objects_key)?)
+        Body::Folder(synced::start(app, drive, mode, provider, objects_key)?)
     } else {
         Body::Mount(mount(app, drive, provider, objects_key)?)
     };

@@ -17,7 +17,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use click_core::drives::drive::CloudDrive;
 use click_core::drives::paths;
-use click_core::drives::planner::{Entry, Observation};
+use click_core::drives::planner::{Entry, Mode, Observation};
 use click_core::drives::sealed::DriveKey;
 use click_core::drives::sync::{self, SyncIo, folder, remote_observation};
 use click_core::ports::{RngExt, StorageError, hex};
@@ -506,6 +506,7 @@ impl Folder {
 pub fn start(
     app: &Arc<App>,
     drive: &CloudDrive,
+    mode: Mode,
     provider: Provider,
     objects_key: Option<DriveKey>,
 ) -> Result<Folder, String> {
@@ -527,7 +528,7 @@ pub fn start(
     let (tx, rx) = tokio::sync::mpsc::channel(1);
     let watcher = watch(&root, tx);
     let wake = Arc::new(tokio::sync::Notify::new());
-    let task = tokio::spawn(run(app.clone(), drive.clone(), io, wake.clone(), rx));
+    let task = tokio::spawn(run(app.clone(), drive.clone(), mode, io, wake.clone(), rx));
     Ok(Folder {
         task,
         wake,
@@ -565,6 +566,7 @@ fn watch(root: &Path, tx: tokio::sync::mpsc::Sender<()>) -> Option<notify::Recom
 async fn run(
     app: Arc<App>,
     drive: CloudDrive,
+    mode: Mode,
     io: Io,
     wake: Arc<tokio::sync::Notify>,
     mut changes: tokio::sync::mpsc::Receiver<()>,
@@ -574,7 +576,7 @@ async fn run(
     let left = left_uploads(&io.0.uploads);
     io.0.objects.abort_all(left).await;
     loop {
-        passes(&app, &drive, &io, &host).await;
+        passes(&app, &drive, mode, &io, &host).await;
         tokio::select! {
             () = tokio::time::sleep(every) => {}
             () = wake.notified() => {}
@@ -587,9 +589,9 @@ async fn run(
 }
 
 /// Passes until the two sides agree, a pass makes no progress, or [`MAX_PASSES`].
-async fn passes(app: &App, drive: &CloudDrive, io: &Io, host: &str) {
+async fn passes(app: &App, drive: &CloudDrive, mode: Mode, io: &Io, host: &str) {
     for _ in 0..MAX_PASSES {
-        match sync::pass(&app.agent, drive, io, host).await {
+        match sync::pass(&app.agent, drive, mode, io, host).await {
             Ok(r) => {
                 if r.held_deletes > 0 {
                     tracing::warn!(drive = %drive.id, deletes = r.held_deletes, "the max-delete guard held back deletes; remove fewer files at once, or in the bucket and the folder alike");

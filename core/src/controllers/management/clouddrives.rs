@@ -5,36 +5,24 @@
 //! the user the Start command signed in acts. The host runs what is stored
 //! ([`DriveHost::apply`]).
 
-use alloc::borrow::Cow;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde_json::Value;
 
+use super::configs::{caller, host_available, in_account, managed, remove, save};
 use crate::agent::Ctx;
 use crate::auth::Caller;
 use crate::cloud::account;
 use crate::directory::entities::{Entity, SHARED_CLOUD_DRIVES};
 use crate::directory::relations::{self, Side};
 use crate::drives::drive::{
-    self, CloudDrive, DriveAccount, DriveInput, MAX_DRIVES, READ, READ_WRITE, Scope,
+    self, CloudDrive, DRIVES, DriveAccount, DriveInput, READ, READ_WRITE, Scope,
 };
-use crate::drives::journal;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::ports::{DriveHost, Ports, RngExt};
-use crate::store::Batch;
-use crate::store::table::commit_with_retry;
 
-const NAME_TAKEN: (ErrorCode, &str) = (
-    ErrorCode::Duplicate,
-    "Another cloud drive already has this name or drive letter.",
-);
-
-fn caller<'a, P: Ports>(cx: &'a Ctx<'_, P>) -> ApiResult<Cow<'a, Caller>> {
-    cx.caller_or_signed_in()
-}
-
-fn query_path<'a, P: Ports>(cx: &'a Ctx<'_, P>) -> Option<Cow<'a, str>> {
+fn query_path<'a, P: Ports>(cx: &'a Ctx<'_, P>) -> Option<alloc::borrow::Cow<'a, str>> {
     cx.req.query_param("path").filter(|p| !p.trim().is_empty())
 }
 
@@ -44,7 +32,7 @@ pub(super) fn owning<P: Ports>(
     caller: &Caller,
     path: &str,
 ) -> ApiResult<Option<(CloudDrive, String)>> {
-    let drives = drive::of_account(cx.store(), &caller.account_id)?;
+    let drives = DRIVES.of_account(cx.store(), &caller.account_id)?;
     Ok(drive::owning(&drives, path.trim())?.map(|(d, rel)| (d.clone(), rel)))
 }
 
@@ -55,7 +43,7 @@ pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
             .map(|(d, _)| d)
             .into_iter()
             .collect(),
-        None => drive::of_account(cx.store(), &caller.account_id)?,
+        None => DRIVES.of_account(cx.store(), &caller.account_id)?,
     };
     Ok(Response::json(&drives))
 }
@@ -69,69 +57,8 @@ pub async fn exist<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     Ok(Response::json(if owned { "1" } else { "0" }))
 }
 
-/// The drive `{id}` of the caller's account; a 499 `NOT_FOUND` if there is none.
-fn in_account<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller) -> ApiResult<CloudDrive> {
-    drive::get(cx.store(), cx.param("id"))?
-        .filter(|d| d.owner_account_id == caller.account_id)
-        .ok_or_else(|| ApiError::not_found("The cloud drive"))
-}
-
-/// The drive `{id}`, if the caller may change it: the user who added it, or an admin.
-fn managed<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller) -> ApiResult<CloudDrive> {
-    let d = in_account(cx, caller)?;
-    if d.owner_user_id != caller.user_id && !session_user_is_admin(cx, caller)? {
-        return Err(ApiError::access(
-            "Only the user who added this cloud drive, or an admin, can change it.",
-        ));
-    }
-    Ok(d)
-}
-
-fn session_user_is_admin<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller) -> ApiResult<bool> {
-    Ok(crate::auth::session::user_of(cx.store(), caller)?.is_admin())
-}
-
-fn host_available<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<()> {
-    if cx.ports().drives().available() {
-        Ok(())
-    } else {
-        Err(ApiError::invalid(
-            "This agent's host cannot run cloud drives.",
-        ))
-    }
-}
-
-/// Stores `d` (new when `before` is `None`), checking its cloud account and folders.
-fn save<P: Ports>(
-    cx: &Ctx<'_, P>,
-    caller: &Caller,
-    d: &mut CloudDrive,
-    before: Option<&CloudDrive>,
-) -> ApiResult<()> {
-    let cloud = if d.shared_drive {
-        account::in_account(cx.store(), &caller.account_id, &d.account.id)?
-    } else {
-        account::find(cx.store(), caller, &d.account.id)?
-    };
-    d.account.cloud_type = cloud.cloud_type;
-    commit_with_retry(cx.store(), NAME_TAKEN, |batch| {
-        let others = drive::all(cx.store())?;
-        if before.is_none() && others.len() >= MAX_DRIVES {
-            return Err(ApiError::invalid(alloc::format!(
-                "This agent already has {MAX_DRIVES} cloud drives, the most it keeps."
-            )));
-        }
-        drive::check_paths_free(&others, d)?;
-        account::pin_for_drive(cx.store(), &cloud.id, batch)?;
-        drive::put(batch, d, before);
-        Ok(())
-    })?;
-    cx.ports().drives().apply(&d.id);
-    Ok(())
-}
-
 pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    host_available(cx)?;
+    host_available(cx, &DRIVES)?;
     let caller = caller(cx)?;
     let input: DriveInput = cx.body()?;
     let account_id = input.account_id().ok_or_else(|| {
@@ -145,7 +72,7 @@ pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     };
     input.apply(&mut d, Scope::All, cx.config())?;
     mirror_fits(cx, &d).await?;
-    save(cx, &caller, &mut d, None)?;
+    save(cx, &caller, &DRIVES, &mut d, None)?;
     Ok(Response::json(&d))
 }
 
@@ -161,7 +88,7 @@ async fn mirror_fits<P: Ports>(cx: &Ctx<'_, P>, d: &CloudDrive) -> ApiResult<()>
 
 async fn change<P: Ports>(cx: &Ctx<'_, P>, scope: Scope) -> ApiResult<Response> {
     let caller = caller(cx)?;
-    let before = managed(cx, &caller)?;
+    let before = managed(cx, &caller, &DRIVES)?;
     let input: DriveInput = cx.body()?;
     let mut d = before.clone();
     if scope == Scope::All
@@ -171,7 +98,7 @@ async fn change<P: Ports>(cx: &Ctx<'_, P>, scope: Scope) -> ApiResult<Response> 
     }
     input.apply(&mut d, scope, cx.config())?;
     mirror_fits(cx, &d).await?;
-    save(cx, &caller, &mut d, Some(&before))?;
+    save(cx, &caller, &DRIVES, &mut d, Some(&before))?;
     Ok(Response::json(&d))
 }
 
@@ -185,7 +112,7 @@ pub async fn change_cache<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 pub async fn open<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = caller(cx)?;
-    let d = in_account(cx, &caller)?;
+    let d = in_account(cx, &caller, &DRIVES)?;
     cx.ports()
         .drives()
         .open(&d.local_path)
@@ -193,34 +120,17 @@ pub async fn open<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     Ok(Response::ok())
 }
 
-/// Deletes `d`'s row and journal and tells the host to stop it.
-fn remove_drive<P: Ports>(cx: &Ctx<'_, P>, d: &CloudDrive) -> ApiResult<()> {
-    let mut batch = Batch::new();
-    drive::remove(&mut batch, d);
-    crate::store::table::commit(
-        cx.store(),
-        &batch,
-        (
-            ErrorCode::NotFound,
-            "The cloud drive was deleted meanwhile.",
-        ),
-    )?;
-    journal::forget_drive(cx.store(), &d.id)?;
-    cx.ports().drives().remove(&d.id, &d.permanent_local_path);
-    Ok(())
-}
-
 pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = caller(cx)?;
-    let d = managed(cx, &caller)?;
-    remove_drive(cx, &d)?;
+    let d = managed(cx, &caller, &DRIVES)?;
+    remove(cx, &DRIVES, &d)?;
     Ok(Response::ok())
 }
 
 pub async fn sync<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = caller(cx)?;
     // The page documents a 404 for an unknown id here.
-    let d = in_account(cx, &caller)
+    let d = in_account(cx, &caller, &DRIVES)
         .map_err(|_| ApiError::Missing("No cloud drive has this id.".into()))?;
     // The documented rule: a drive with a prefix syncs from it, whatever `path` says.
     let rel = match query_path(cx) {
@@ -278,7 +188,7 @@ fn from_shared(d: &mut CloudDrive, shared: &Entity, permission: u32) -> ApiResul
 /// match the shared cloud drives assigned to the caller (directly, through groups and through
 /// projects): new ones added, changed ones updated, unassigned ones removed.
 pub async fn sync_shared<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    host_available(cx)?;
+    host_available(cx, &DRIVES)?;
     let caller = caller(cx)?;
     let store = cx.store();
     let assigned = relations::visible_to(
@@ -287,7 +197,8 @@ pub async fn sync_shared<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         &caller.user_id,
         Side::SharedCloudDrive,
     )?;
-    let mine: Vec<CloudDrive> = drive::of_account(store, &caller.account_id)?
+    let mine: Vec<CloudDrive> = DRIVES
+        .of_account(store, &caller.account_id)?
         .into_iter()
         .filter(|d| d.shared_drive)
         .collect();
@@ -310,7 +221,7 @@ pub async fn sync_shared<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         let input = from_shared(&mut d, &shared, permission)?;
         input.apply(&mut d, Scope::All, cx.config())?;
         if existing != Some(&d) {
-            save(cx, &caller, &mut d, existing)?;
+            save(cx, &caller, &DRIVES, &mut d, existing)?;
         }
     }
     for d in mine
@@ -318,7 +229,7 @@ pub async fn sync_shared<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         .filter(|d| !assigned.contains(&d.shared_drive_id))
     {
         if d.owner_user_id == caller.user_id {
-            remove_drive(cx, d)?;
+            remove(cx, &DRIVES, d)?;
         }
     }
     Ok(Response::ok())

@@ -78,7 +78,8 @@ pub async fn list_drives<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 pub async fn list_available_drives<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let used: Vec<String> = drive::all(cx.store())?
+    let used: Vec<String> = drive::DRIVES
+        .all(cx.store())?
         .into_iter()
         .map(|d| d.drive_name.to_ascii_uppercase())
         .collect();

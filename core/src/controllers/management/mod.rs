@@ -2,7 +2,11 @@
 //! drives and their objects in their own files.
 
 #[cfg(feature = "cloud")]
+pub mod cloudbackups;
+#[cfg(feature = "cloud")]
 pub mod clouddrives;
+#[cfg(feature = "cloud")]
+mod configs;
 #[cfg(feature = "cloud")]
 pub mod folders;
 #[cfg(feature = "cloud")]

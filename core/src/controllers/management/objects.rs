@@ -431,7 +431,8 @@ pub async fn presigned_urls<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let input: PresignInput = cx.body()?;
     let caller = cx.caller_or_signed_in()?;
     let name = crate::json::required("driveName", input.drive_name.trim())?;
-    let d = drive::of_account(cx.store(), &caller.account_id)?
+    let d = drive::DRIVES
+        .of_account(cx.store(), &caller.account_id)?
         .into_iter()
         .find(|d| d.name.eq_ignore_ascii_case(name))
         .ok_or_else(|| ApiError::Missing("No cloud drive has this name.".into()))?;

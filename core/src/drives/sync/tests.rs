@@ -448,7 +448,7 @@ fn drive() -> CloudDrive {
 }
 
 fn run(t: &TestAgent, d: &CloudDrive, sim: &Sim) -> ApiResult<PassReport> {
-    block_on(pass(&t.agent, d, sim, "nas"))
+    block_on(pass(&t.agent, d, Mode::TwoWay, sim, "nas"))
 }
 
 fn frames(t: &TestAgent) -> Vec<(String, u64)> {

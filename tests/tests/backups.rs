@@ -1,0 +1,265 @@
+//! Cloud Backups (`management.md`) through the agent binary against a real S3 server
+//! (s3s-fs): the documented `CloudBackupModel`, a folder uploaded one way (the first run,
+//! edits, local deletes kept in the bucket, the bucket's own files never brought down),
+//! deactivation, an agent killed with `kill -9` mid-run, and bad input refused with 499.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use click_blackbox::s3::S3Server;
+use click_blackbox::{
+    Account, Agent, DataDir, Value, desktop_only, docs, insert_cloud_account, json, pattern,
+    wait_until,
+};
+
+const BUCKET: &str = "my-bucket";
+const RUN: Duration = Duration::from_secs(20);
+
+/// The docs' insert example on cloud account `cloud`, backing up `folder`, with `changes`.
+fn body(cloud: &str, folder: &Path, changes: Value) -> Value {
+    let mut body = docs::example("management.md", "### Insert Cloud Backup");
+    body["account"]["id"] = json!(cloud);
+    body["localPath"] = json!(folder.display().to_string());
+    for (k, v) in changes.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// A folder the agent may use (under its drive folder).
+fn folder_of(agent: &Agent, name: &str) -> PathBuf {
+    let dir = agent.data_dir.join("drives").join(name);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+fn in_bucket(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
+    std::fs::read(s3.path(BUCKET, key)).ok()
+}
+
+#[test]
+fn backups_are_stored_and_shown_as_documented() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket(BUCKET);
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
+    let folder = folder_of(&agent, "Pictures");
+    let b = a
+        .post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200)
+        .json();
+    let doc = &docs::example("management.md", "### Get Cloud Backups")[0];
+    let fields: Vec<&String> = doc.as_object().unwrap().keys().collect();
+    let mut shown: Vec<&String> = b.as_object().unwrap().keys().collect();
+    let mut expected = fields.clone();
+    shown.sort();
+    expected.sort();
+    assert_eq!(shown, expected, "exactly the documented fields: {b}");
+    assert_eq!(b["name"], "Daily photos");
+    assert_eq!(b["prefix"], "photos/");
+    assert_eq!(b["keepFileAfterUpload"], true);
+    assert_eq!(
+        b["transferOptions"], doc["transferOptions"],
+        "the forced profile"
+    );
+    assert_eq!(
+        b["account"]["cloudType"], 8,
+        "taken from the stored account"
+    );
+    assert_eq!(b["account"]["id"], cloud.as_str());
+
+    let all = a.get("/management/cloudbackup");
+    assert_eq!(all.as_array().unwrap().len(), 1);
+    assert_eq!(all[0], b);
+    let drives = a.get("/management/clouddrive");
+    assert_eq!(drives.as_array().unwrap().len(), 0, "a backup is no drive");
+
+    let id = b["id"].as_str().unwrap();
+    let mut changed = b.clone();
+    changed["name"] = json!("Nightly photos");
+    changed["syncIntervalSeconds"] = json!(600);
+    let after = a
+        .put(&format!("/management/cloudbackup/{id}"), changed)
+        .expect(200)
+        .json();
+    assert_eq!(after["name"], "Nightly photos");
+    assert_eq!(after["syncIntervalSeconds"], 600);
+    assert_eq!(
+        a.get("/management/cloudbackup")[0]["name"],
+        "Nightly photos"
+    );
+
+    let missing = "/management/cloudbackup/00000000-0000-0000-0000-000000000001";
+    a.put(missing, after.clone()).expect_error("NOT_FOUND");
+    agent
+        .call("DELETE", &format!("/management/cloudbackup/{id}"))
+        .token(&a.token)
+        .send()
+        .expect(200);
+    assert_eq!(a.get("/management/cloudbackup"), json!([]));
+}
+
+#[test]
+fn a_backup_uploads_its_folder_one_way() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.put(BUCKET, "photos/theirs.txt", b"put there by someone else");
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
+    let folder = folder_of(&agent, "Pictures");
+    std::fs::create_dir_all(folder.join("2026")).unwrap();
+    std::fs::write(folder.join("a.jpg"), b"first version").unwrap();
+    let big = pattern(12 << 20, 3);
+    std::fs::write(folder.join("2026/big.raw"), &big).unwrap();
+    let b = a
+        .post(
+            "/management/cloudbackup",
+            body(&cloud, &folder, json!({"syncIntervalSeconds": 10})),
+        )
+        .expect(200)
+        .json();
+
+    wait_until("the first run", RUN, || {
+        in_bucket(&s3, "photos/a.jpg").as_deref() == Some(b"first version")
+            && in_bucket(&s3, "photos/2026/big.raw").is_some_and(|b| b == big)
+    });
+    // Edits go up; a local delete is recorded, not carried to the bucket.
+    std::fs::write(folder.join("a.jpg"), b"second version").unwrap();
+    std::fs::remove_file(folder.join("2026/big.raw")).unwrap();
+    std::fs::write(folder.join("new.jpg"), b"new").unwrap();
+    wait_until("the edits", RUN, || {
+        in_bucket(&s3, "photos/a.jpg").as_deref() == Some(b"second version")
+            && in_bucket(&s3, "photos/new.jpg").is_some()
+    });
+    assert!(
+        in_bucket(&s3, "photos/2026/big.raw").is_some_and(|b| b == big),
+        "a file deleted locally stays in the backup"
+    );
+    assert!(
+        !folder.join("theirs.txt").exists(),
+        "the bucket's own files never come down"
+    );
+    assert!(
+        !folder.join("2026/big.raw").exists(),
+        "nor what was deleted"
+    );
+
+    // Inactive: nothing moves; active again: the backup catches up.
+    let id = b["id"].as_str().unwrap();
+    let mut off = b.clone();
+    off["active"] = json!(false);
+    a.put(&format!("/management/cloudbackup/{id}"), off)
+        .expect(200);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(folder.join("while-off.jpg"), b"later").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(in_bucket(&s3, "photos/while-off.jpg").is_none());
+    a.put(&format!("/management/cloudbackup/{id}"), b.clone())
+        .expect(200);
+    wait_until("the catch-up", RUN, || {
+        in_bucket(&s3, "photos/while-off.jpg").is_some()
+    });
+
+    // Deleted: it stops, and the bucket keeps what it holds.
+    agent
+        .call("DELETE", &format!("/management/cloudbackup/{id}"))
+        .token(&a.token)
+        .send()
+        .expect(200);
+    std::thread::sleep(Duration::from_millis(500));
+    std::fs::write(folder.join("after-delete.jpg"), b"x").unwrap();
+    std::thread::sleep(Duration::from_secs(2));
+    assert!(in_bucket(&s3, "photos/after-delete.jpg").is_none());
+    assert!(in_bucket(&s3, "photos/a.jpg").is_some());
+}
+
+#[test]
+fn a_backup_killed_mid_run_finishes_at_the_next_start() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket(BUCKET);
+    let data = DataDir::new();
+    let first = data.agent();
+    let a = Account::new(&first, "owner@example.com");
+    let cloud = insert_cloud_account(&first, &a.token, s3.account("s3"));
+    let folder = folder_of(&first, "Pictures");
+    let files: Vec<(String, Vec<u8>)> = (0..150)
+        .map(|i| {
+            (
+                format!("d{}/f{i:03}.bin", i % 5),
+                pattern(30_000 + i * 100, i as u64),
+            )
+        })
+        .collect();
+    for (name, bytes) in &files {
+        std::fs::create_dir_all(folder.join(name).parent().unwrap()).unwrap();
+        std::fs::write(folder.join(name), bytes).unwrap();
+    }
+    a.post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200);
+    wait_until("some files sent", RUN, || {
+        files
+            .iter()
+            .any(|(name, _)| in_bucket(&s3, &format!("photos/{name}")).is_some())
+    });
+    first.kill();
+    drop(a);
+    drop(first);
+
+    let _again = data.agent();
+    wait_until("every file backed up", RUN, || {
+        files
+            .iter()
+            .all(|(name, bytes)| in_bucket(&s3, &format!("photos/{name}")).as_ref() == Some(bytes))
+    });
+}
+
+#[test]
+fn bad_backups_are_refused_with_a_clear_499() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket(BUCKET);
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
+    let folder = folder_of(&agent, "Pictures");
+    let refused = |body: Value| {
+        let r = a.post("/management/cloudbackup", body);
+        assert_eq!(r.status, 499, "{}", r.text());
+        r.json()
+    };
+    // The docs' own folder is outside the folders this agent may use.
+    let mut outside = docs::example("management.md", "### Insert Cloud Backup");
+    outside["account"]["id"] = json!(cloud);
+    refused(outside);
+    refused(body(
+        "00000000-0000-0000-0000-0000000000aa",
+        &folder,
+        json!({}),
+    ));
+    for interval in [json!(0), json!(-5)] {
+        refused(body(
+            &cloud,
+            &folder,
+            json!({"syncIntervalSeconds": interval}),
+        ));
+    }
+    refused(body(&cloud, &folder, json!({"name": ""})));
+    refused(body(&cloud, &folder, json!({"storageName": ""})));
+    assert_eq!(
+        a.get("/management/cloudbackup"),
+        json!([]),
+        "nothing stored"
+    );
+}
