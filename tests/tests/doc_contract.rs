@@ -91,6 +91,10 @@ const DTOS: &[(&str, Dto)] = &[
         "CloudDriveModel",
         Dto::Response("click-api", "GET /management/clouddrive", "/0"),
     ),
+    (
+        "CloudBackupModel",
+        Dto::Response("click-api", "GET /management/cloudbackup", "/0"),
+    ),
     ("FileState", Dto::Integer),
     (
         "ICloudStorageObjectCollection",
@@ -829,6 +833,7 @@ fn directory_and_cloud(
 
     storage_and_transfers(c, upload, downloads);
     cloud_drives(c, s3);
+    cloud_backups(c, downloads);
     local_folders(c, downloads);
 
     // Tokens and log settings.
@@ -1020,6 +1025,35 @@ fn cloud_drives(c: &mut Contract<'_>, s3: &S3Server) {
         &[("id", drive_id.clone())],
     );
     c.call("DELETE /management/clouddrive/{id}", &[("id", drive_id)]);
+}
+
+/// Cloud backups of a folder in the agent's one root (the docs' own folder is elsewhere).
+fn cloud_backups(c: &mut Contract<'_>, root: &std::path::Path) {
+    let folder = root.join("Pictures");
+    std::fs::create_dir_all(&folder).unwrap();
+    let account = c.world["cloudAccountId"].clone();
+    let backup = c.call(
+        "POST /management/cloudbackup",
+        &[
+            ("/account/id", account),
+            ("/localPath", json!(folder.display().to_string())),
+        ],
+    );
+    let backup_id = id(&backup);
+    c.call("GET /management/cloudbackup", &[]);
+    let mut changed = backup.clone();
+    changed["syncIntervalSeconds"] = json!(120);
+    c.call(
+        "PUT /management/cloudbackup/{id}",
+        &[("id", backup_id.clone()), ("/", changed)],
+    );
+    // Without a desktop session there is nothing to open the folder in: a clear 499.
+    c.call_expecting(
+        "POST /management/cloudbackup_open/{id}",
+        499,
+        &[("id", backup_id.clone())],
+    );
+    c.call("DELETE /management/cloudbackup/{id}", &[("id", backup_id)]);
 }
 
 /// The generator itself: every route of endpoints.tsv is found in the pages, with its method.
