@@ -452,6 +452,21 @@ pub trait DriveHost {
     ) -> Result<(), DriveError>;
     /// Whether a folder rename from `rel` in drive `drive_id` is still moving objects.
     fn rename_pending(&self, drive_id: &str, rel: &str) -> bool;
+    /// What drive (or backup) `drive_id` is moving now and its cache holds, for the reports.
+    fn activity(&self, _drive_id: &str) -> DriveActivity {
+        DriveActivity::default()
+    }
+}
+
+/// A running drive's moment, as the reports show it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct DriveActivity {
+    /// Bytes its cache holds on disk.
+    pub cache_bytes: u64,
+    /// Uploads in flight.
+    pub uploads: u64,
+    /// Downloads (block fetches) in flight.
+    pub downloads: u64,
 }
 
 /// For hosts without drives: every call says so.

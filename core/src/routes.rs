@@ -6,12 +6,12 @@
 
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
-#[cfg(feature = "cloud")]
-use crate::controllers::cloud;
 use crate::controllers::{
     accountlogsetting, apitoken, authentication, management, projects, sharedclouddrive, user,
     usergroup, userspermission, websocket,
 };
+#[cfg(feature = "cloud")]
+use crate::controllers::{backupreport, cloud, drivereport};
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
 use crate::ports::Ports;
@@ -220,6 +220,15 @@ routes! {
     LocalEntries: Get "/management/list_files_directories" Local => management::folders::list_files_directories;
     #[cfg(feature = "cloud")]
     MakeDirectory: Post "/management/make_directory" Local => management::folders::make_directory;
+    // Reports of backups and drives
+    #[cfg(feature = "cloud")]
+    BackupSummary: Get "/backupreport/summary/{backupId}" Local => backupreport::summary;
+    #[cfg(feature = "cloud")]
+    BackupSyncHealth: Get "/backupreport/sync_health/{backupId}" Local => backupreport::sync_health;
+    #[cfg(feature = "cloud")]
+    DriveSummary: Get "/drivereport/summary/{driveId}" Local => drivereport::summary;
+    #[cfg(feature = "cloud")]
+    DriveSyncHealth: Get "/drivereport/sync_health/{driveId}" Local => drivereport::sync_health;
     // Management: cloud backups
     #[cfg(feature = "cloud")]
     CloudBackups: Get "/management/cloudbackup" Local => management::cloudbackups::get_all;

@@ -263,3 +263,76 @@ fn bad_backups_are_refused_with_a_clear_499() {
         "nothing stored"
     );
 }
+
+#[test]
+fn reports_count_what_the_backup_holds() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket(BUCKET);
+    let agent = Agent::start();
+    let a = Account::new(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
+    let folder = folder_of(&agent, "Pictures");
+    let files: Vec<(String, usize)> = (0..25)
+        .map(|i| (format!("d{}/f{i:02}.bin", i % 3), 1000 + i * 37))
+        .collect();
+    for (name, len) in &files {
+        std::fs::create_dir_all(folder.join(name).parent().unwrap()).unwrap();
+        std::fs::write(folder.join(name), pattern(*len, *len as u64)).unwrap();
+    }
+    let b = a
+        .post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200)
+        .json();
+    let id = b["id"].as_str().unwrap();
+    let total: usize = files.iter().map(|(_, len)| len).sum();
+    let summary_route = format!("/backupreport/summary/{id}");
+    wait_until("every file backed up and counted", RUN, || {
+        a.get(&summary_route)["FilesByState"]
+            .as_array()
+            .is_some_and(|s| {
+                s.iter()
+                    .any(|p| p["Label"] == "Normal" && p["Value"] == files.len())
+            })
+    });
+    let summary = a.get(&summary_route);
+    assert_eq!(summary["BackupId"], id);
+    assert_eq!(summary["BackupName"], "Daily photos");
+    assert_eq!(summary["TotalFiles"], files.len(), "{summary}");
+    assert_eq!(summary["TotalDirectories"], 3);
+    assert_eq!(summary["TotalSizeBytes"], total);
+    assert_eq!(summary["CloudProvider"], "S3Generic");
+    assert_eq!(summary["StorageBucket"], BUCKET);
+    assert_eq!(summary["Status"], "Idle");
+    assert_eq!(summary["TransferOptions"]["ChunkSize"], 5_242_880);
+    let health = a.get(&format!("/backupreport/sync_health/{id}"));
+    assert_eq!(health["TotalTrackedFiles"], files.len(), "{health}");
+    assert_eq!(health["FilesNormal"], files.len());
+    assert_eq!(health["FilesPendingUpload"], 0);
+    assert_eq!(health["SyncCompletionPercent"], 100);
+
+    // A file deleted locally stays backed up, and stays counted as such.
+    std::fs::remove_file(folder.join(&files[0].0)).unwrap();
+    std::fs::write(folder.join("later.bin"), b"12345").unwrap();
+    wait_until("the new file counted", RUN, || {
+        let s = a.get(&summary_route);
+        s["TotalFiles"] == files.len() + 1 && s["TotalSizeBytes"] == total + 5
+    });
+
+    // Unknown: the documented 404; another account's: 499; no token: 401.
+    let unknown = agent
+        .get("/backupreport/summary/00000000-0000-0000-0000-000000000009")
+        .token(&a.token)
+        .send();
+    assert_eq!(unknown.status, 404, "{}", unknown.text());
+    let other = Account::new(&agent, "other@example.com");
+    other
+        .agent
+        .get(&summary_route)
+        .token(&other.token)
+        .send()
+        .expect_error("NOT_FOUND");
+    assert_eq!(agent.get(&summary_route).send().status, 401);
+}

@@ -946,6 +946,14 @@ fn cloud_drives(c: &mut Contract<'_>, s3: &S3Server) {
     let file = json!(format!("{root}/photos/file.jpg"));
     let folder = json!(format!("{root}/photos"));
     c.call("GET /management/clouddrive", &[]);
+    c.call(
+        "GET /drivereport/summary/{driveId}",
+        &[("driveId", drive_id.clone())],
+    );
+    c.call(
+        "GET /drivereport/sync_health/{driveId}",
+        &[("driveId", drive_id.clone())],
+    );
     c.call("GET /management/clouddrive", &[("path", file.clone())]);
     c.call(
         "GET /management/exist_clouddrive",
@@ -1041,6 +1049,14 @@ fn cloud_backups(c: &mut Contract<'_>, root: &std::path::Path) {
     );
     let backup_id = id(&backup);
     c.call("GET /management/cloudbackup", &[]);
+    c.call(
+        "GET /backupreport/summary/{backupId}",
+        &[("backupId", backup_id.clone())],
+    );
+    c.call(
+        "GET /backupreport/sync_health/{backupId}",
+        &[("backupId", backup_id.clone())],
+    );
     let mut changed = backup.clone();
     changed["syncIntervalSeconds"] = json!(120);
     c.call(

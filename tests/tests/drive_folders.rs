@@ -95,6 +95,20 @@ fn edits_on_both_sides_travel_and_a_conflict_keeps_both_versions() {
             && read(s3.path(BUCKET, "notes/local.txt")).as_deref() == Some(b"made here first")
     });
     assert_eq!(read(root.join("docs/readme.md")).unwrap(), b"# hi");
+    // The drive's reports count what its journal tracks.
+    let id = d["id"].as_str().unwrap();
+    let summary = format!("/drivereport/summary/{id}");
+    wait_until("the files counted", SYNC, || {
+        a.get(&summary)["TotalFiles"] == 3
+    });
+    let s = a.get(&summary);
+    assert_eq!(s["TotalDirectories"], 4, "{s}");
+    assert_eq!(s["TotalSizeBytes"], 4 + 1 + 15);
+    assert_eq!(s["DriveType"], "LocalPath");
+    assert_eq!(s["PermissionType"], "ReadWrite");
+    let h = a.get(&format!("/drivereport/sync_health/{id}"));
+    assert_eq!(h["TotalTrackedFiles"], 3, "{h}");
+    assert_eq!(h["OverallSyncCompletionPercent"], 100);
 
     // Local edits go up: a new file (the watcher wakes the pass), a change, a delete.
     std::fs::write(root.join("docs/new.txt"), b"new locally").unwrap();

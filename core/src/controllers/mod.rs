@@ -5,9 +5,15 @@ pub mod accountlogsetting;
 pub mod apitoken;
 pub mod authentication;
 #[cfg(feature = "cloud")]
+pub mod backupreport;
+#[cfg(feature = "cloud")]
 pub mod cloud;
+#[cfg(feature = "cloud")]
+pub mod drivereport;
 pub mod management;
 pub mod projects;
+#[cfg(feature = "cloud")]
+mod reports;
 mod shared;
 pub mod sharedclouddrive;
 pub mod user;

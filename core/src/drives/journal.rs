@@ -10,10 +10,12 @@ use super::drive::CloudDrive;
 use super::paths;
 use super::planner::BaseEntry;
 use super::state::Flags;
+use super::tally;
 use crate::Agent;
-use crate::error::ApiResult;
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::events::{Channel, StateChange};
 use crate::ports::{Ports, Store};
+use crate::store::CommitError;
 use crate::store::keys::DRIVE_FILES;
 use crate::store::table::save;
 use crate::store::{Batch, scan_all};
@@ -40,6 +42,18 @@ pub struct FileRecord {
     /// (the planner's merge base).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub base: Option<BaseEntry>,
+}
+
+/// Commits of one record tried before giving up on writers racing for it.
+const ATTEMPTS: usize = 16;
+
+/// The stored bytes of `row`.
+fn raw(store: &impl Store, row: &[u8]) -> ApiResult<Option<Vec<u8>>> {
+    Ok(store.get(row)?.map(|v| v.as_ref().to_vec()))
+}
+
+fn parse(row: Option<&[u8]>) -> Option<FileRecord> {
+    row.and_then(|b| serde_json::from_slice(b).ok())
 }
 
 fn key(drive_id: &str, rel: &str) -> String {
@@ -102,8 +116,10 @@ pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
         .collect())
 }
 
-/// Deletes every record of a drive (it was removed), a page of keys per commit.
+/// Deletes every record of a drive (it was removed), a page of keys per commit, and its
+/// counters.
 pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
+    tally::forget(store, drive_id)?;
     let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
     loop {
         let page = store.scan(&prefix, None, 256)?;
@@ -129,8 +145,9 @@ impl<'a, P: Ports> Journal<'a, P> {
         Journal { agent }
     }
 
-    /// Changes the record of `rel` with `change` and commits it; when its state bits changed,
-    /// raises exactly one `/statechange` frame for the path. Returns the record as stored.
+    /// Changes the record of `rel` with `change` and commits it, with the drive's counters
+    /// ([`tally`]); when its state bits changed, raises exactly one `/statechange` frame for
+    /// the path. Returns the record as stored.
     pub fn update(
         &self,
         drive: &CloudDrive,
@@ -138,17 +155,16 @@ impl<'a, P: Ports> Journal<'a, P> {
         change: impl FnOnce(&mut FileRecord),
     ) -> ApiResult<FileRecord> {
         let store = self.agent.ports.store();
-        let before = get(store, &drive.id, rel)?;
+        let row = DRIVE_FILES.key(&key(&drive.id, rel));
+        let first = raw(store, &row)?;
+        let before = parse(first.as_deref());
         let mut record = before.clone().unwrap_or_default();
         change(&mut record);
         if before.as_ref() == Some(&record) {
             return Ok(record);
         }
-        let mut batch = Batch::new();
-        DRIVE_FILES.put(&mut batch, &key(&drive.id, rel), &record);
-        save(store, &batch)?;
-        let old_flags = before.map(|b| b.flags);
-        if old_flags != Some(record.flags) {
+        let replaced = self.replace(drive, rel, first, Some(&record))?;
+        if replaced.map(|b| b.flags) != Some(record.flags) {
             self.raise(drive, rel, record.flags);
         }
         Ok(record)
@@ -162,14 +178,47 @@ impl<'a, P: Ports> Journal<'a, P> {
     /// Stops tracking `rel` (it is gone on both sides): the last frame says `Deleted`.
     pub fn remove(&self, drive: &CloudDrive, rel: &str) -> ApiResult<()> {
         let store = self.agent.ports.store();
-        if get(store, &drive.id, rel)?.is_none() {
+        let first = raw(store, &DRIVE_FILES.key(&key(&drive.id, rel)))?;
+        if first.is_none() {
             return Ok(());
         }
-        let mut batch = Batch::new();
-        DRIVE_FILES.delete(&mut batch, &key(&drive.id, rel));
-        save(store, &batch)?;
-        self.raise(drive, rel, Flags::DELETED);
+        if self.replace(drive, rel, first, None)?.is_some() {
+            self.raise(drive, rel, Flags::DELETED);
+        }
         Ok(())
+    }
+
+    /// Writes `new` (`None`: deletes) over the record of `rel`, first read as `seen`, and
+    /// moves the counters by what it replaced; read again and retried when another writer of
+    /// the same path came first. Returns the record it replaced.
+    fn replace(
+        &self,
+        drive: &CloudDrive,
+        rel: &str,
+        mut seen: Option<Vec<u8>>,
+        new: Option<&FileRecord>,
+    ) -> ApiResult<Option<FileRecord>> {
+        let store = self.agent.ports.store();
+        let id = key(&drive.id, rel);
+        for _ in 0..ATTEMPTS {
+            let old = parse(seen.as_deref());
+            let mut batch = Batch::new();
+            batch.require_value(DRIVE_FILES.key(&id), seen.clone());
+            match new {
+                Some(r) => DRIVE_FILES.put(&mut batch, &id, r),
+                None => DRIVE_FILES.delete(&mut batch, &id),
+            }
+            tally::count(&mut batch, &drive.id, rel, old.as_ref(), new);
+            match store.commit(&batch) {
+                Ok(()) => return Ok(old),
+                Err(CommitError::Conflict(_)) => seen = raw(store, &DRIVE_FILES.key(&id))?,
+                Err(_) => return Err(ApiError::Internal),
+            }
+        }
+        Err(ApiError::new(
+            ErrorCode::DbUpdate,
+            "Too many concurrent changes to one file's record.",
+        ))
     }
 
     fn raise(&self, drive: &CloudDrive, rel: &str, flags: Flags) {

@@ -10,6 +10,8 @@ pub mod drive;
 pub mod journal;
 pub mod paths;
 pub mod planner;
+pub mod report;
 pub mod sealed;
 pub mod state;
 pub mod sync;
+pub mod tally;

@@ -101,6 +101,9 @@ pub const DRIVE_CONFIGS: Table = Table::new("clouddrive/");
 pub const DRIVE_CONFIGS_BY_NAME: Table = Table::new("idx/account-clouddrive-name/");
 /// Drive letter -> cloud drive id (letters are unique per agent: they name the machine's drives).
 pub const DRIVE_CONFIGS_BY_LETTER: Table = Table::new("idx/clouddrive-letter/");
+/// `<drive id>/<counter>` -> a decimal counter: `drives::tally`, a journal's files, folders
+/// and bytes by state.
+pub const DRIVE_TALLIES: Table = Table::new("count/drive/");
 /// Backup id -> `drives::CloudDrive`: the cloud backups of this agent.
 pub const BACKUP_CONFIGS: Table = Table::new("cloudbackup/");
 /// `<account>/<lower-case name>` -> cloud backup id (names are unique per account).
@@ -122,7 +125,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 47] = [
+pub const ALL: [Table; 48] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -164,6 +167,7 @@ pub const ALL: [Table; 47] = [
     DRIVE_CONFIGS_BY_LETTER,
     BACKUP_CONFIGS,
     BACKUP_CONFIGS_BY_NAME,
+    DRIVE_TALLIES,
     DRIVE_FILES,
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,

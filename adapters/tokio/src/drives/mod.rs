@@ -20,7 +20,7 @@ use click_core::drives::backup;
 use click_core::drives::drive::{BACKUPS, CloudDrive, DRIVES, MIRROR, drives_and_backups};
 use click_core::drives::sealed::{DriveKey, PURPOSE_CACHE, PURPOSE_OBJECTS};
 use click_core::drives::state::Flags;
-use click_core::ports::{DriveCommand, DriveError, DriveHost};
+use click_core::ports::{DriveActivity, DriveCommand, DriveError, DriveHost};
 use tokio::sync::mpsc;
 
 use crate::server::App;
@@ -156,6 +156,20 @@ impl DriveHost for DriveManager {
             .and_then(|r| r.mounted().map(|m| m.rename_pending(rel)))
             .unwrap_or(false)
     }
+    fn activity(&self, drive_id: &str) -> DriveActivity {
+        // A synced folder's passes report through the journal only.
+        let Some((cache_bytes, uploads, downloads)) = self
+            .get(drive_id)
+            .and_then(|r| r.mounted().map(|m| m.vfs.activity()))
+        else {
+            return DriveActivity::default();
+        };
+        DriveActivity {
+            cache_bytes,
+            uploads,
+            downloads,
+        }
+    }
 }
 
 /// Deletes `rel` in the drive's local folder (a mount passes it on to the bucket; a synced
@@ -230,6 +244,14 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
         return;
     }
     stop(running, id).await;
+    // Nothing writes its journal now: the counters can be built if an earlier version left
+    // them out.
+    if let Some(Err(e)) = drive
+        .as_ref()
+        .map(|_| click_core::drives::tally::ensure(store, id))
+    {
+        tracing::warn!(drive = %id, "cannot count the journal: {e:?}");
+    }
     let Some(drive) = drive.filter(|d| d.active) else {
         return;
     };

@@ -179,6 +179,14 @@ impl Vfs {
         }
     }
 
+    /// Bytes the cache holds, uploads running, and block fetches in flight.
+    pub fn activity(&self) -> (u64, u64, u64) {
+        let cached = lock(&self.cache).used();
+        let uploads = lock(&self.uploads).len() as u64;
+        let fetches = lock(&self.fetching).len() as u64;
+        (cached, uploads, fetches)
+    }
+
     /// Where changes the bucket made are reported to the kernel, once mounted.
     pub fn set_kernel(&self, kernel: Box<dyn KernelCache>) {
         let _ = self.kernel.set(kernel);
