@@ -226,7 +226,19 @@ routes! {
     #[cfg(feature = "cloud")]
     BackupSyncHealth: Get "/backupreport/sync_health/{backupId}" Local => backupreport::sync_health;
     #[cfg(feature = "cloud")]
+    BackupFileStates: Get "/backupreport/file_states/{backupId}" Local => backupreport::file_states_report;
+    #[cfg(feature = "cloud")]
+    BackupFileDistribution: Get "/backupreport/file_distribution/{backupId}" Local => backupreport::file_distribution;
+    #[cfg(feature = "cloud")]
+    BackupDashboard: Get "/backupreport/dashboard/{backupId}" Local => backupreport::dashboard;
+    #[cfg(feature = "cloud")]
     DriveSummary: Get "/drivereport/summary/{driveId}" Local => drivereport::summary;
+    #[cfg(feature = "cloud")]
+    DriveFileStates: Get "/drivereport/file_states/{driveId}" Local => drivereport::file_states_report;
+    #[cfg(feature = "cloud")]
+    DriveFileDistribution: Get "/drivereport/file_distribution/{driveId}" Local => drivereport::file_distribution;
+    #[cfg(feature = "cloud")]
+    DriveDashboard: Get "/drivereport/dashboard/{driveId}" Local => drivereport::dashboard;
     #[cfg(feature = "cloud")]
     DriveSyncHealth: Get "/drivereport/sync_health/{driveId}" Local => drivereport::sync_health;
     // Management: cloud backups

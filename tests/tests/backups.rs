@@ -313,6 +313,62 @@ fn reports_count_what_the_backup_holds() {
     assert_eq!(health["FilesPendingUpload"], 0);
     assert_eq!(health["SyncCompletionPercent"], 100);
 
+    // Every file, a page at a time, with its state; the distribution of the same files.
+    let page = |n: usize| {
+        a.get(&format!(
+            "/backupreport/file_states/{id}?state=0&page={n}&pageSize=10"
+        ))
+    };
+    let mut listed: Vec<(String, u64)> = Vec::new();
+    for n in 1..=3 {
+        let p = page(n);
+        assert_eq!(p["Total"], files.len(), "{p}");
+        assert_eq!(p["BackupId"], id);
+        for f in p["Files"].as_array().unwrap() {
+            assert_eq!(f["State"], "Normal");
+            listed.push((
+                f["Path"].as_str().unwrap().to_string(),
+                f["SizeBytes"].as_u64().unwrap(),
+            ));
+        }
+    }
+    let mut expected: Vec<(String, u64)> =
+        files.iter().map(|(n, l)| (n.clone(), *l as u64)).collect();
+    expected.sort();
+    assert_eq!(listed, expected, "each file once, in path order");
+    let errors = a.get(&format!("/backupreport/file_states/{id}?state=256"));
+    assert_eq!(errors["Total"], 0);
+    let dist = a.get(&format!(
+        "/backupreport/file_distribution/{id}?topFiles=3&topDirectories=2"
+    ));
+    assert_eq!(dist["FileCountByExtension"][0]["Label"], ".bin", "{dist}");
+    assert_eq!(dist["FileCountByExtension"][0]["Value"], files.len());
+    assert_eq!(dist["SizeByExtension"][0]["Value"], total);
+    let largest: Vec<&str> = dist["LargestFiles"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["Path"].as_str().unwrap())
+        .collect();
+    assert_eq!(largest, ["d0/f24.bin", "d2/f23.bin", "d1/f22.bin"]);
+    assert_eq!(dist["DirectoryBreakdown"].as_array().unwrap().len(), 2);
+    let buckets: u64 = dist["SizeDistribution"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["Value"].as_u64().unwrap())
+        .sum();
+    assert_eq!(buckets, files.len() as u64);
+    let board = a.get(&format!("/backupreport/dashboard/{id}"));
+    assert_eq!(board["Summary"]["TotalFiles"], files.len());
+    assert_eq!(board["SyncHealth"]["FilesNormal"], files.len());
+    assert_eq!(board["FileDistribution"]["BackupId"], id);
+    let mixed = agent
+        .get(&format!("/backupreport/file_states/{id}?state=3"))
+        .token(&a.token)
+        .send();
+    assert_eq!(mixed.status, 499, "one state at a time: {}", mixed.text());
+
     // A file deleted locally stays backed up, and stays counted as such.
     std::fs::remove_file(folder.join(&files[0].0)).unwrap();
     std::fs::write(folder.join("later.bin"), b"12345").unwrap();

@@ -1,7 +1,7 @@
 //! DriveReport (`drivereport.md`): a drive's summary and sync health, from its journal's
 //! counters and what the host says it is doing.
 
-use super::reports::subject;
+use super::reports::{distribution, file_states, subject, with_id};
 use crate::agent::Ctx;
 use crate::drives::drive::DRIVES;
 use crate::drives::report;
@@ -25,4 +25,27 @@ pub async fn sync_health<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     Ok(Response::json(&report::drive_health(
         &s.config, s.root, &s.tally, moving,
     )))
+}
+
+pub async fn file_states_report<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &DRIVES, "driveId")?;
+    let body = file_states(cx, &s)?;
+    Ok(Response::json(&with_id("DriveId", &s.config.id, &body)?))
+}
+
+pub async fn file_distribution<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &DRIVES, "driveId")?;
+    let body = distribution(cx, &s)?;
+    Ok(Response::json(&with_id("DriveId", &s.config.id, &body)?))
+}
+
+/// The summary, the sync health and the file distribution in one answer.
+pub async fn dashboard<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &DRIVES, "driveId")?;
+    let distribution = with_id("DriveId", &s.config.id, &distribution(cx, &s)?)?;
+    Ok(Response::json(&serde_json::json!({
+        "Summary": report::drive_summary(&s.config, s.root, &s.tally, s.activity.cache_bytes),
+        "SyncHealth": report::drive_health(&s.config, s.root, &s.tally, (s.activity.uploads, s.activity.downloads)),
+        "FileDistribution": distribution,
+    })))
 }

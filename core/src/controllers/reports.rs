@@ -1,12 +1,18 @@
 //! What the drive and backup report controllers share: the configuration a report is about,
 //! found by its path parameter in the caller's account, and the moment the host reports.
 
+use alloc::string::String;
+use serde::Serialize;
+use serde_json::{Map, Value};
+
 use crate::agent::Ctx;
+use crate::drives::contents::{self, Distribution, FileStates};
 use crate::drives::drive::{CloudDrive, Configs};
 use crate::drives::report;
 use crate::drives::state::Flags;
-use crate::drives::tally::Tally;
+use crate::drives::tally::{STATES, Tally};
 use crate::error::{ApiError, ApiResult};
+use crate::paging::{DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE, number_param};
 use crate::ports::{DriveActivity, DriveHost, Ports};
 
 /// What a report reads: the configuration, the flags of its status row, its counters and
@@ -41,4 +47,40 @@ pub(super) fn subject<P: Ports>(
         tally,
         activity,
     })
+}
+
+/// `body`'s fields after `{id_name: id}`, as the report pages nest them.
+pub(super) fn with_id(id_name: &str, id: &str, body: &impl Serialize) -> ApiResult<Value> {
+    let mut out = Map::new();
+    out.insert(String::from(id_name), Value::from(id));
+    match serde_json::to_value(body).map_err(|_| ApiError::Internal)? {
+        Value::Object(fields) => out.extend(fields),
+        _ => return Err(ApiError::Internal),
+    }
+    Ok(Value::Object(out))
+}
+
+/// The page of file states the query asks for (`state`, `page`, `pageSize`, as documented).
+pub(super) fn file_states<P: Ports>(cx: &Ctx<'_, P>, s: &Subject) -> ApiResult<FileStates> {
+    let state = number_param(cx.req, "state", 0, 0, Flags::ERROR.0)?;
+    if state != 0 && !STATES.iter().any(|(f, _, _)| f.0 == state) {
+        return Err(ApiError::invalid(
+            "'state' must be 0 (every state) or one FileState value: 1, 2, 4, ... 256.",
+        ));
+    }
+    let page = number_param(cx.req, "page", 1, 1, u32::MAX)?;
+    let page_size = number_param(cx.req, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)?;
+    contents::file_states(cx.store(), &s.config.id, &s.tally, state, page, page_size)
+}
+
+/// The distribution the query asks for (`topFiles`, `topDirectories`, as documented).
+pub(super) fn distribution<P: Ports>(cx: &Ctx<'_, P>, s: &Subject) -> ApiResult<Distribution> {
+    let top_files = number_param(cx.req, "topFiles", 20, 0, MAX_PAGE_SIZE)?;
+    let top_dirs = number_param(cx.req, "topDirectories", 20, 0, MAX_PAGE_SIZE)?;
+    contents::distribution(
+        cx.store(),
+        &s.config.id,
+        top_files as usize,
+        top_dirs as usize,
+    )
 }

@@ -6,6 +6,7 @@
 
 pub mod backup;
 pub mod cache;
+pub mod contents;
 pub mod drive;
 pub mod journal;
 pub mod paths;

@@ -41,9 +41,24 @@ pub fn format_size(bytes: u64) -> String {
 #[derive(Serialize, Debug, PartialEq)]
 #[serde(rename_all = "PascalCase")]
 pub struct ChartPoint {
-    label: &'static str,
+    label: alloc::borrow::Cow<'static, str>,
     value: u64,
     color: &'static str,
+}
+
+impl ChartPoint {
+    /// A slice named `label`.
+    pub fn new(
+        label: impl Into<alloc::borrow::Cow<'static, str>>,
+        value: u64,
+        color: &'static str,
+    ) -> ChartPoint {
+        ChartPoint {
+            label: label.into(),
+            value,
+            color,
+        }
+    }
 }
 
 /// Files by state, the states that have any (every state when there are no files, so a
@@ -54,11 +69,7 @@ fn by_state(t: &Tally) -> Vec<ChartPoint> {
         .iter()
         .zip(t.files_by_state)
         .filter(|(_, n)| !any || *n > 0)
-        .map(|((_, label, color), value)| ChartPoint {
-            label,
-            value,
-            color,
-        })
+        .map(|((_, label, color), value)| ChartPoint::new(*label, value, color))
         .collect()
 }
 
