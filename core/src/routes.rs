@@ -226,6 +226,10 @@ routes! {
     #[cfg(feature = "cloud")]
     BackupSyncHealth: Get "/backupreport/sync_health/{backupId}" Local => backupreport::sync_health;
     #[cfg(feature = "cloud")]
+    BackupTransferActivity: Get "/backupreport/transfer_activity/{backupId}" User => backupreport::transfer_activity;
+    #[cfg(feature = "cloud")]
+    BackupTrends: Get "/backupreport/historical_trends/{backupId}" User => backupreport::historical_trends;
+    #[cfg(feature = "cloud")]
     BackupFileStates: Get "/backupreport/file_states/{backupId}" Local => backupreport::file_states_report;
     #[cfg(feature = "cloud")]
     BackupFileDistribution: Get "/backupreport/file_distribution/{backupId}" Local => backupreport::file_distribution;
@@ -233,6 +237,10 @@ routes! {
     BackupDashboard: Get "/backupreport/dashboard/{backupId}" Local => backupreport::dashboard;
     #[cfg(feature = "cloud")]
     DriveSummary: Get "/drivereport/summary/{driveId}" Local => drivereport::summary;
+    #[cfg(feature = "cloud")]
+    DriveTransferActivity: Get "/drivereport/transfer_activity/{driveId}" User => drivereport::transfer_activity;
+    #[cfg(feature = "cloud")]
+    DriveTrends: Get "/drivereport/historical_trends/{driveId}" User => drivereport::historical_trends;
     #[cfg(feature = "cloud")]
     DriveFileStates: Get "/drivereport/file_states/{driveId}" Local => drivereport::file_states_report;
     #[cfg(feature = "cloud")]

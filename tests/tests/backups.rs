@@ -313,6 +313,53 @@ fn reports_count_what_the_backup_holds() {
     assert_eq!(health["FilesPendingUpload"], 0);
     assert_eq!(health["SyncCompletionPercent"], 100);
 
+    // What moved, as the agent's own history: a file each, newest first; and the day's trend.
+    let activity = a.get(&format!(
+        "/backupreport/transfer_activity/{id}?page=1&pageSize=100"
+    ));
+    assert_eq!(activity["BackupId"], id);
+    assert_eq!(activity["Total"], files.len(), "{activity}");
+    let moved = activity["Data"].as_array().unwrap();
+    assert!(
+        moved
+            .iter()
+            .all(|t| t["direction"] == 1 && t["transferStatus"] == 4)
+    );
+    assert!(
+        moved
+            .iter()
+            .all(|t| t["destinationBucket"] == BUCKET && t["name"] == "Daily photos")
+    );
+    let sizes: u64 = moved
+        .iter()
+        .map(|t| t["transferredSize"].as_u64().unwrap())
+        .sum();
+    assert_eq!(sizes, total as u64);
+    let sample = &moved[0];
+    let key = sample["destinationPath"].as_str().unwrap();
+    assert!(key.starts_with("photos/"), "{sample}");
+    assert!(
+        sample["sourcePath"]
+            .as_str()
+            .unwrap()
+            .starts_with(folder.to_str().unwrap())
+    );
+    assert_eq!(sample["userEmail"], "owner@example.com");
+    let none = a.get(&format!("/backupreport/transfer_activity/{id}?status=16"));
+    assert_eq!(none["Total"], 0, "no failures");
+    let trends = a.get(&format!("/backupreport/historical_trends/{id}?days=7"));
+    let per_day = trends["TransfersPerDay"].as_array().unwrap();
+    assert_eq!(per_day.len(), 7, "{trends}");
+    assert_eq!(per_day[6]["Value"], files.len(), "today last");
+    assert_eq!(trends["DataVolumePerDay"][6]["Value"], total);
+    assert_eq!(trends["SuccessVsFailureRate"][0]["Label"], "Completed");
+    assert_eq!(trends["SuccessVsFailureRate"][0]["Value"], files.len());
+    assert_eq!(trends["CumulativeDataTransferred"], total);
+    let anonymous = agent
+        .get(&format!("/backupreport/transfer_activity/{id}"))
+        .send();
+    assert_eq!(anonymous.status, 401, "documented as needing a token");
+
     // Every file, a page at a time, with its state; the distribution of the same files.
     let page = |n: usize| {
         a.get(&format!(

@@ -92,6 +92,10 @@ const DTOS: &[(&str, Dto)] = &[
         Dto::Response("click-api", "GET /management/clouddrive", "/0"),
     ),
     (
+        "TransferHistoryDetail",
+        Dto::Response("web-api", "GET /api/v1/transferhistory/get_all", ""),
+    ),
+    (
         "BackupSummaryReport",
         Dto::Response("click-api", "GET /backupreport/summary/{backupId}", ""),
     ),
@@ -1062,6 +1066,8 @@ fn cloud_drives(c: &mut Contract<'_>, s3: &S3Server) {
     for route in [
         "GET /drivereport/summary/{driveId}",
         "GET /drivereport/sync_health/{driveId}",
+        "GET /drivereport/transfer_activity/{driveId}",
+        "GET /drivereport/historical_trends/{driveId}",
         "GET /drivereport/file_states/{driveId}",
         "GET /drivereport/file_distribution/{driveId}",
         "GET /drivereport/dashboard/{driveId}",
@@ -1106,6 +1112,8 @@ fn cloud_backups(c: &mut Contract<'_>, root: &std::path::Path) {
     );
     for route in [
         "GET /backupreport/sync_health/{backupId}",
+        "GET /backupreport/transfer_activity/{backupId}",
+        "GET /backupreport/historical_trends/{backupId}",
         "GET /backupreport/file_states/{backupId}",
         "GET /backupreport/file_distribution/{backupId}",
         "GET /backupreport/dashboard/{backupId}",

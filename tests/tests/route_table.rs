@@ -37,7 +37,12 @@ fn every_route_is_documented_with_its_method_and_auth() {
             (p, _) if p.starts_with("/management/") && p != "/management/agent_status" => "Local",
             // The reports show what the management routes configure: a token, as they need
             // (issue 11; `--compat` keeps the documented no-auth).
-            (p, _) if p.starts_with("/backupreport/") || p.starts_with("/drivereport/") => "Local",
+            (p, a)
+                if (p.starts_with("/backupreport/") || p.starts_with("/drivereport/"))
+                    && a.starts_with("No") =>
+            {
+                "Local"
+            }
             // Documented as signed-in; the table also says only admins may call it.
             (_, a) if a.starts_with("Yes") && policy == "Admin" => "Admin",
             (_, a) if a.starts_with("Yes") => "User",

@@ -1,8 +1,9 @@
 //! BackupReport (`backupreport.md`): a backup's summary and sync health, from its journal's
 //! counters.
 
-use super::reports::{distribution, file_states, subject, with_id};
+use super::reports::{activity, distribution, file_states, subject, trends, with_id};
 use crate::agent::Ctx;
+use crate::drives::activity::ORIGIN_SYNC;
 use crate::drives::drive::BACKUPS;
 use crate::drives::report;
 use crate::error::ApiResult;
@@ -47,4 +48,20 @@ pub async fn dashboard<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         "SyncHealth": report::backup_health(&s.config, s.root, &s.tally, s.activity.uploads),
         "FileDistribution": distribution,
     })))
+}
+
+pub async fn transfer_activity<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &BACKUPS, "backupId")?;
+    Ok(Response::json(&activity(
+        cx,
+        &s,
+        "BackupId",
+        ORIGIN_SYNC,
+        None,
+    )?))
+}
+
+pub async fn historical_trends<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &BACKUPS, "backupId")?;
+    Ok(Response::json(&trends(cx, &s, "BackupId")?))
 }

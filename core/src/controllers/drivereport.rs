@@ -1,12 +1,14 @@
 //! DriveReport (`drivereport.md`): a drive's summary and sync health, from its journal's
 //! counters and what the host says it is doing.
 
-use super::reports::{distribution, file_states, subject, with_id};
+use super::reports::{activity, distribution, file_states, subject, trends, with_id};
 use crate::agent::Ctx;
+use crate::drives::activity::ORIGIN_DRIVE;
 use crate::drives::drive::DRIVES;
 use crate::drives::report;
 use crate::error::ApiResult;
 use crate::http::Response;
+use crate::paging::number_param;
 use crate::ports::Ports;
 
 pub async fn summary<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -48,4 +50,22 @@ pub async fn dashboard<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         "SyncHealth": report::drive_health(&s.config, s.root, &s.tally, (s.activity.uploads, s.activity.downloads)),
         "FileDistribution": distribution,
     })))
+}
+
+/// `direction`: 0 both, 1 uploads, 2 downloads (as documented).
+pub async fn transfer_activity<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &DRIVES, "driveId")?;
+    let direction = number_param(cx.req, "direction", 0, 0, 2)? as u8;
+    Ok(Response::json(&activity(
+        cx,
+        &s,
+        "DriveId",
+        ORIGIN_DRIVE,
+        Some(direction),
+    )?))
+}
+
+pub async fn historical_trends<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &DRIVES, "driveId")?;
+    Ok(Response::json(&trends(cx, &s, "DriveId")?))
 }

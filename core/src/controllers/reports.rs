@@ -6,8 +6,10 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use crate::agent::Ctx;
+use crate::drives::activity;
 use crate::drives::contents::{self, Distribution, FileStates};
 use crate::drives::drive::{CloudDrive, Configs};
+use crate::drives::history;
 use crate::drives::report;
 use crate::drives::state::Flags;
 use crate::drives::tally::{STATES, Tally};
@@ -83,4 +85,62 @@ pub(super) fn distribution<P: Ports>(cx: &Ctx<'_, P>, s: &Subject) -> ApiResult<
         top_files as usize,
         top_dirs as usize,
     )
+}
+
+/// The transfer-activity report of `s`: its history, newest first, of `direction` (drives
+/// only; `None` for backups) and the query's `status`, paged.
+pub(super) fn activity<P: Ports>(
+    cx: &Ctx<'_, P>,
+    s: &Subject,
+    id_name: &str,
+    origin: u8,
+    direction: Option<u8>,
+) -> ApiResult<Value> {
+    let status = number_param(cx.req, "status", 0, 0, 255)?;
+    let page = number_param(cx.req, "page", 1, 1, u32::MAX)?;
+    let page_size = number_param(cx.req, "pageSize", DEFAULT_PAGE_SIZE, 1, MAX_PAGE_SIZE)?;
+    let store = cx.store();
+    let d = &s.config;
+    let (entries, total) = history::page(
+        store,
+        &d.id,
+        direction.unwrap_or(0),
+        status,
+        page,
+        page_size,
+    )?;
+    let owner =
+        crate::directory::users::in_account(store, &d.owner_account_id, &d.owner_user_id).ok();
+    let cloud = crate::cloud::account::in_account(store, &d.owner_account_id, &d.account.id).ok();
+    let user = owner
+        .as_ref()
+        .map_or(("", ""), |u| (u.email.as_str(), u.username.as_str()));
+    let context = activity::Context {
+        config: d,
+        origin,
+        user,
+        cloud_account_name: cloud.as_ref().map_or("", |c| c.name.as_str()),
+    };
+    let body = activity::ActivityPage {
+        direction: direction.map(|d| match d {
+            history::UPLOAD => "Upload",
+            history::DOWNLOAD => "Download",
+            _ => "All",
+        }),
+        data: entries
+            .into_iter()
+            .map(|e| activity::detail(&context, e))
+            .collect(),
+        total,
+        page,
+        page_size,
+    };
+    with_id(id_name, &d.id, &body)
+}
+
+/// The historical-trends report of `s` over the query's `days` (default 30).
+pub(super) fn trends<P: Ports>(cx: &Ctx<'_, P>, s: &Subject, id_name: &str) -> ApiResult<Value> {
+    let days = number_param(cx.req, "days", 30, 1, history::KEEP_DAYS as u32)?;
+    let (per_day, total) = history::trend(cx.store(), &s.config.id, days, cx.now_ms())?;
+    with_id(id_name, &s.config.id, &activity::trends(per_day, total))
 }

@@ -10,11 +10,11 @@ use super::drive::CloudDrive;
 use super::paths;
 use super::planner::BaseEntry;
 use super::state::Flags;
-use super::tally;
+use super::{history, tally};
 use crate::Agent;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::events::{Channel, StateChange};
-use crate::ports::{Ports, Store};
+use crate::ports::{Clock, Ports, RngExt, Store};
 use crate::store::CommitError;
 use crate::store::keys::DRIVE_FILES;
 use crate::store::table::save;
@@ -38,6 +38,8 @@ pub struct FileRecord {
     pub is_dir: bool,
     /// Why the last operation failed, when `flags` has `ERROR`.
     pub error: String,
+    /// When `flags` last changed (Unix ms): how long a move took, for the history.
+    pub since_ms: u64,
     /// A synced folder's path: what the folder and the bucket held when it was last in sync
     /// (the planner's merge base).
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -120,6 +122,7 @@ pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
 /// counters.
 pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     tally::forget(store, drive_id)?;
+    history::prune(store, drive_id, u64::MAX)?;
     let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
     loop {
         let page = store.scan(&prefix, None, 256)?;
@@ -132,6 +135,43 @@ pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
         }
         save(store, &batch)?;
     }
+}
+
+/// The history entry of `rel` going from `old` to `new` (`None`: no longer tracked), when
+/// that ends a move: the record left `Uploading` or `Downloading`.
+fn finished(
+    rel: &str,
+    old: Option<&FileRecord>,
+    new: Option<&FileRecord>,
+    now: u64,
+) -> Option<history::Entry> {
+    // A folder made on the other side is no transfer.
+    if old.is_some_and(|o| o.is_dir) || new.is_some_and(|n| n.is_dir) {
+        return None;
+    }
+    let old = old?;
+    let moving = [Flags::UPLOADING, Flags::DOWNLOADING]
+        .into_iter()
+        .find(|f| old.flags.has(*f))?;
+    let (status, bytes, error) = match new {
+        Some(n) if n.flags.has(moving) => return None,
+        Some(n) if n.flags.has(Flags::ERROR) => (history::ERROR, 0, n.error.clone()),
+        Some(n) => (history::COMPLETED, n.size, String::new()),
+        None => (history::CANCELED, 0, String::new()),
+    };
+    Some(history::Entry {
+        direction: if moving == Flags::UPLOADING {
+            history::UPLOAD
+        } else {
+            history::DOWNLOAD
+        },
+        status,
+        start_ms: if old.since_ms == 0 { now } else { old.since_ms },
+        end_ms: now,
+        path: String::from(rel),
+        bytes,
+        error,
+    })
 }
 
 /// The journal of the agent's drives, with the `/statechange` frames its changes raise.
@@ -162,6 +202,9 @@ impl<'a, P: Ports> Journal<'a, P> {
         change(&mut record);
         if before.as_ref() == Some(&record) {
             return Ok(record);
+        }
+        if before.as_ref().map(|b| b.flags) != Some(record.flags) {
+            record.since_ms = self.agent.ports.clock().now_ms();
         }
         let replaced = self.replace(drive, rel, first, Some(&record))?;
         if replaced.map(|b| b.flags) != Some(record.flags) {
@@ -209,6 +252,11 @@ impl<'a, P: Ports> Journal<'a, P> {
                 None => DRIVE_FILES.delete(&mut batch, &id),
             }
             tally::count(&mut batch, &drive.id, rel, old.as_ref(), new);
+            let now = self.agent.ports.clock().now_ms();
+            if let Some(done) = finished(rel, old.as_ref(), new, now) {
+                let nonce = u64::from_le_bytes(self.agent.ports.rng().bytes());
+                history::record(&mut batch, &drive.id, &done, nonce);
+            }
             match store.commit(&batch) {
                 Ok(()) => return Ok(old),
                 Err(CommitError::Conflict(_)) => seen = raw(store, &DRIVE_FILES.key(&id))?,

@@ -4,10 +4,12 @@
 //! paths, file states and their `/statechange` frames, the per-path journal, the sync planner
 //! and the cache policy. Hosts mount, watch and move bytes (`adapters/tokio/src/drives/`).
 
+pub mod activity;
 pub mod backup;
 pub mod cache;
 pub mod contents;
 pub mod drive;
+pub mod history;
 pub mod journal;
 pub mod paths;
 pub mod planner;

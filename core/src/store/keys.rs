@@ -104,6 +104,11 @@ pub const DRIVE_CONFIGS_BY_LETTER: Table = Table::new("idx/clouddrive-letter/");
 /// `<drive id>/<counter>` -> a decimal counter: `drives::tally`, a journal's files, folders
 /// and bytes by state.
 pub const DRIVE_TALLIES: Table = Table::new("count/drive/");
+/// `<drive id>/<end ms>/<nonce>` -> `drives::history::Entry`: files a drive moved.
+pub const DRIVE_HISTORY: Table = Table::new("drivehistory/");
+/// `<drive id>/<YYYY-MM-DD>/<counter>` and `<drive id>/total` -> a decimal counter: a drive's
+/// transfers per day.
+pub const DRIVE_DAYS: Table = Table::new("count/drive-day/");
 /// Backup id -> `drives::CloudDrive`: the cloud backups of this agent.
 pub const BACKUP_CONFIGS: Table = Table::new("cloudbackup/");
 /// `<account>/<lower-case name>` -> cloud backup id (names are unique per account).
@@ -125,7 +130,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 48] = [
+pub const ALL: [Table; 50] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -168,6 +173,8 @@ pub const ALL: [Table; 48] = [
     BACKUP_CONFIGS,
     BACKUP_CONFIGS_BY_NAME,
     DRIVE_TALLIES,
+    DRIVE_HISTORY,
+    DRIVE_DAYS,
     DRIVE_FILES,
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,

@@ -20,7 +20,7 @@ use click_core::drives::backup;
 use click_core::drives::drive::{BACKUPS, CloudDrive, DRIVES, MIRROR, drives_and_backups};
 use click_core::drives::sealed::{DriveKey, PURPOSE_CACHE, PURPOSE_OBJECTS};
 use click_core::drives::state::Flags;
-use click_core::ports::{DriveActivity, DriveCommand, DriveError, DriveHost};
+use click_core::ports::{Clock, DriveActivity, DriveCommand, DriveError, DriveHost, Ports};
 use tokio::sync::mpsc;
 
 use crate::server::App;
@@ -245,12 +245,14 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
     }
     stop(running, id).await;
     // Nothing writes its journal now: the counters can be built if an earlier version left
-    // them out.
-    if let Some(Err(e)) = drive
-        .as_ref()
-        .map(|_| click_core::drives::tally::ensure(store, id))
-    {
-        tracing::warn!(drive = %id, "cannot count the journal: {e:?}");
+    // them out, and history past its days dropped.
+    if drive.is_some() {
+        let now = app.agent.ports.clock().now_ms();
+        let kept = click_core::drives::tally::ensure(store, id)
+            .and_then(|()| click_core::drives::history::prune(store, id, now));
+        if let Err(e) = kept {
+            tracing::warn!(drive = %id, "cannot count the journal or prune its history: {e:?}");
+        }
     }
     let Some(drive) = drive.filter(|d| d.active) else {
         return;

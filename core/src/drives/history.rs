@@ -1,0 +1,201 @@
+//! What a drive (or backup) moved, kept by the agent itself for the transfer-activity and
+//! historical-trends reports: one entry per file that finished moving (its journal record
+//! left `Uploading` or `Downloading`), written in the same commit as that record, and per-day
+//! counters (transfers, bytes, time, outcome) moved with atomic `Add`s in that commit too, so
+//! a trend reads a few rows per day. Entries older than [`KEEP_DAYS`] are pruned when the
+//! drive starts.
+
+use alloc::format;
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiResult;
+use crate::ports::Store;
+use crate::store::keys::{DRIVE_DAYS, DRIVE_HISTORY};
+use crate::store::table::{CounterDeltas, counter, save};
+use crate::store::{Batch, scan_all};
+
+/// Days of entries kept.
+pub const KEEP_DAYS: u64 = 90;
+const DAY_MS: u64 = 86_400_000;
+
+/// `TransferHistoryDirection`.
+pub const UPLOAD: u8 = 1;
+/// `TransferHistoryDirection`.
+pub const DOWNLOAD: u8 = 2;
+/// `TransferStatus`: the file moved.
+pub const COMPLETED: u32 = 4;
+/// `TransferStatus`: it was deleted while it moved.
+pub const CANCELED: u32 = 8;
+/// `TransferStatus`: the move failed (the journal keeps why).
+pub const ERROR: u32 = 16;
+
+/// One file that finished moving.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Entry {
+    /// [`UPLOAD`] or [`DOWNLOAD`].
+    pub direction: u8,
+    /// [`COMPLETED`], [`CANCELED`] or [`ERROR`].
+    pub status: u32,
+    /// When it started (Unix ms).
+    pub start_ms: u64,
+    /// When it ended (Unix ms).
+    pub end_ms: u64,
+    /// Its relative path.
+    pub path: String,
+    /// Bytes moved (0 unless completed).
+    pub bytes: u64,
+    /// Why it failed.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub error: String,
+}
+
+fn day_of(ms: u64) -> String {
+    let iso = crate::time::iso8601(ms);
+    String::from(iso.get(..10).unwrap_or(&iso))
+}
+
+fn day_key(drive_id: &str, day: &str, name: &str) -> Vec<u8> {
+    DRIVE_DAYS.key(&format!("{drive_id}/{day}/{name}"))
+}
+
+/// Writes `entry` of drive `drive_id` in `batch`, with its day's counters; `nonce` keeps
+/// entries that end in the same millisecond apart.
+pub fn record(batch: &mut Batch, drive_id: &str, entry: &Entry, nonce: u64) {
+    let id = format!("{drive_id}/{:016}/{nonce:016x}", entry.end_ms);
+    DRIVE_HISTORY.put(batch, &id, entry);
+    let day = day_of(entry.end_ms);
+    let mut deltas = CounterDeltas::default();
+    let outcome = match entry.status {
+        COMPLETED => "completed",
+        CANCELED => "canceled",
+        _ => "failed",
+    };
+    deltas.add(day_key(drive_id, &day, outcome), 1);
+    if entry.status == COMPLETED {
+        let bytes = i64::try_from(entry.bytes).unwrap_or(i64::MAX);
+        let ms = i64::try_from(entry.end_ms.saturating_sub(entry.start_ms)).unwrap_or(i64::MAX);
+        deltas.add(day_key(drive_id, &day, "bytes"), bytes);
+        deltas.add(day_key(drive_id, &day, "ms"), ms);
+        deltas.add(DRIVE_DAYS.key(&format!("{drive_id}/total")), bytes);
+    }
+    deltas.apply(batch);
+}
+
+/// One entry as read, with the key it is stored under.
+pub struct Stored {
+    /// Unique per drive.
+    pub id: String,
+    /// What it says.
+    pub entry: Entry,
+}
+
+/// Page `page` (1-based) of `page_size` entries of `drive_id`, newest first, of `direction`
+/// and `status` (0: any), and how many match.
+pub fn page(
+    store: &impl Store,
+    drive_id: &str,
+    direction: u8,
+    status: u32,
+    page: u32,
+    page_size: u32,
+) -> ApiResult<(Vec<Stored>, u64)> {
+    let prefix = DRIVE_HISTORY.key(&format!("{drive_id}/"));
+    let skip = u64::from(page.saturating_sub(1)) * u64::from(page_size);
+    let (mut total, mut out) = (0u64, Vec::new());
+    scan_all(store, &prefix, true, |k, row| {
+        let Ok(entry) = serde_json::from_slice::<Entry>(row) else {
+            return Ok(true);
+        };
+        if (direction == 0 || entry.direction == direction)
+            && (status == 0 || entry.status & status != 0)
+        {
+            if total >= skip && out.len() < page_size as usize {
+                let id = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
+                out.push(Stored {
+                    id: id.replace('/', "-"),
+                    entry,
+                });
+            }
+            total += 1;
+        }
+        Ok(true)
+    })?;
+    Ok((out, total))
+}
+
+/// One day of a trend.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Day {
+    /// `YYYY-MM-DD`.
+    pub date: String,
+    /// Files moved.
+    pub completed: u64,
+    /// Moves that failed.
+    pub failed: u64,
+    /// Moves cut by a delete.
+    pub canceled: u64,
+    /// Bytes moved.
+    pub bytes: u64,
+    /// Time the completed transfers took.
+    pub ms: u64,
+}
+
+/// The `days` days up to the one of `now_ms` (oldest first), and the bytes ever moved.
+pub fn trend(
+    store: &impl Store,
+    drive_id: &str,
+    days: u32,
+    now_ms: u64,
+) -> ApiResult<(Vec<Day>, u64)> {
+    let today = now_ms / DAY_MS;
+    let mut out = Vec::with_capacity(days as usize);
+    for back in (0..u64::from(days)).rev() {
+        let Some(day) = today.checked_sub(back) else {
+            continue;
+        };
+        let date = day_of(day * DAY_MS);
+        let get = |name: &str| counter(store, &day_key(drive_id, &date, name));
+        out.push(Day {
+            completed: get("completed")?,
+            failed: get("failed")?,
+            canceled: get("canceled")?,
+            bytes: get("bytes")?,
+            ms: get("ms")?,
+            date,
+        });
+    }
+    let total = counter(store, &DRIVE_DAYS.key(&format!("{drive_id}/total")))?;
+    Ok((out, total))
+}
+
+/// Deletes entries and day counters of `drive_id` older than `KEEP_DAYS` before `now_ms`
+/// (everything, with `now_ms` = `u64::MAX`).
+pub fn prune(store: &impl Store, drive_id: &str, now_ms: u64) -> ApiResult<()> {
+    let cutoff = now_ms.saturating_sub(KEEP_DAYS * DAY_MS);
+    let everything = now_ms == u64::MAX;
+    let mut batch = Batch::new();
+    let prefix = DRIVE_HISTORY.key(&format!("{drive_id}/"));
+    let before = DRIVE_HISTORY.key(&format!("{drive_id}/{cutoff:016}"));
+    scan_all(store, &prefix, false, |k, _| {
+        if !everything && k >= before.as_slice() {
+            return Ok(false);
+        }
+        batch.delete(k.to_vec());
+        Ok(true)
+    })?;
+    let days = DRIVE_DAYS.key(&format!("{drive_id}/"));
+    let oldest = day_of(cutoff);
+    scan_all(store, &days, false, |k, _| {
+        let rest = core::str::from_utf8(&k[days.len()..]).unwrap_or("");
+        let old = rest
+            .get(..10)
+            .is_some_and(|d| d < oldest.as_str() && rest != "total");
+        if everything || old {
+            batch.delete(k.to_vec());
+        }
+        Ok(true)
+    })?;
+    save(store, &batch)
+}
