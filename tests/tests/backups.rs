@@ -423,6 +423,15 @@ fn reports_count_what_the_backup_holds() {
         let s = a.get(&summary_route);
         s["TotalFiles"] == files.len() + 1 && s["TotalSizeBytes"] == total + 5
     });
+    // The incremental run moved the new file only: the history has one entry more.
+    let after = a.get(&format!("/backupreport/transfer_activity/{id}?pageSize=1"));
+    assert_eq!(after["Total"], files.len() + 1, "{after}");
+    assert!(
+        after["Data"][0]["sourcePath"]
+            .as_str()
+            .unwrap()
+            .ends_with("later.bin")
+    );
 
     // Unknown: the documented 404; another account's: 499; no token: 401.
     let unknown = agent

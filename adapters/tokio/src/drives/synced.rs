@@ -591,8 +591,11 @@ async fn run(
 /// Passes until the two sides agree, a pass makes no progress, or [`MAX_PASSES`].
 async fn passes(app: &App, drive: &CloudDrive, mode: Mode, io: &Io, host: &str) {
     for _ in 0..MAX_PASSES {
+        let started = std::time::Instant::now();
         match sync::pass(&app.agent, drive, mode, io, host).await {
             Ok(r) => {
+                let took_ms = started.elapsed().as_millis() as u64;
+                tracing::debug!(drive = %drive.id, planned = r.planned, applied = r.applied, took_ms, "pass done");
                 if r.held_deletes > 0 {
                     tracing::warn!(drive = %drive.id, deletes = r.held_deletes, "the max-delete guard held back deletes; remove fewer files at once, or in the bucket and the folder alike");
                 }
