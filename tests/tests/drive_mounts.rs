@@ -359,6 +359,20 @@ fn pins_hydrate_and_evictions_go_through_the_object_routes() {
     wait_until("the hydration", Duration::from_secs(10), || {
         cache_bytes(&cache) >= blob.len() as u64
     });
+    // The drive's reports: the file, its size, the cache and the download in the history.
+    let id = d["id"].as_str().unwrap();
+    wait_until("the download recorded", Duration::from_secs(10), || {
+        a.get(&format!("/drivereport/transfer_activity/{id}?direction=2"))["Total"] == 1
+    });
+    let summary = a.get(&format!("/drivereport/summary/{id}"));
+    assert_eq!(summary["TotalSizeBytes"], blob.len(), "{summary}");
+    assert!(summary["CacheSizeBytes"].as_u64().unwrap() >= blob.len() as u64);
+    let moved = a.get(&format!("/drivereport/transfer_activity/{id}?direction=2"));
+    assert_eq!(moved["Direction"], "Download");
+    assert_eq!(moved["Data"][0]["transferredSize"], blob.len(), "{moved}");
+    assert_eq!(moved["Data"][0]["sourcePath"], "docs/blob.bin");
+    let uploads = a.get(&format!("/drivereport/transfer_activity/{id}?direction=1"));
+    assert_eq!(uploads["Total"], 0);
     let refused = a.post(&q("object_remove_from_cache"), json!({}));
     assert_eq!(
         refused.status,

@@ -33,6 +33,17 @@ impl DriveEvents for Journal {
         }
     }
 
+    fn state_sized(&self, rel_path: &str, flags: Flags, size: u64) {
+        let journal = self.app.agent.drive_journal();
+        let changed = journal.update(&self.drive, rel_path, |r| {
+            r.flags = flags;
+            r.size = size;
+        });
+        if let Err(e) = changed {
+            tracing::warn!(drive = %self.drive.id, path = rel_path, "cannot journal a file state: {e:?}");
+        }
+    }
+
     fn removed(&self, rel_path: &str) {
         let journal = self.app.agent.drive_journal();
         if let Err(e) = journal.remove(&self.drive, rel_path) {

@@ -58,6 +58,8 @@ pub struct MountSpec {
 /// Where file states go (the core's journal, and from there `/statechange`).
 pub trait DriveEvents: Send + Sync {
     fn state(&self, rel: &str, flags: Flags);
+    /// A state with the file's size (what the reports count and the history records).
+    fn state_sized(&self, rel: &str, flags: Flags, size: u64);
     fn removed(&self, rel: &str);
 }
 
@@ -801,16 +803,15 @@ impl Vfs {
             // Nothing to fetch, and no state to report (a Mirror pass walks every file).
             return Ok(());
         }
-        self.events.state(&node.rel, Flags::DOWNLOADING);
+        self.events
+            .state_sized(&node.rel, Flags::DOWNLOADING, node.size);
         let r = self.hydrate_file(ino).await;
-        self.events.state(
-            &node.rel,
-            if r.is_ok() {
-                Flags::NORMAL
-            } else {
-                Flags::ERROR
-            },
-        );
+        let flags = if r.is_ok() {
+            Flags::NORMAL
+        } else {
+            Flags::ERROR
+        };
+        self.events.state_sized(&node.rel, flags, node.size);
         r
     }
 
@@ -1054,7 +1055,8 @@ impl Vfs {
         let Ok(key) = self.key_of(&node.rel) else {
             return Upload::Gone;
         };
-        self.events.state(&node.rel, Flags::UPLOADING);
+        self.events
+            .state_sized(&node.rel, Flags::UPLOADING, node.size);
         let log = Sent {
             vfs: self,
             ino,
@@ -1095,7 +1097,7 @@ impl Vfs {
         if current {
             lock(&self.cache).set_dirty(&cache_key(ino), false);
             self.intents.clear(ino);
-            self.events.state(&node.rel, Flags::NORMAL);
+            self.events.state_sized(&node.rel, Flags::NORMAL, node.size);
             Upload::Done
         } else {
             Upload::Changed
