@@ -33,6 +33,20 @@ fn folder_of(agent: &Agent, name: &str) -> PathBuf {
     dir
 }
 
+/// A real S3 server with the docs' bucket, and an agent.
+fn world() -> (S3Server, Agent) {
+    let s3 = S3Server::start();
+    s3.bucket(BUCKET);
+    (s3, Agent::start())
+}
+
+/// The account owner, a cloud account on `s3`, and a folder to back up.
+fn owner<'a>(agent: &'a Agent, s3: &S3Server) -> (Account<'a>, String, PathBuf) {
+    let a = Account::new(agent, "owner@example.com");
+    let cloud = insert_cloud_account(agent, &a.token, s3.account("s3"));
+    (a, cloud, folder_of(agent, "Pictures"))
+}
+
 fn in_bucket(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
     std::fs::read(s3.path(BUCKET, key)).ok()
 }
@@ -42,12 +56,8 @@ fn backups_are_stored_and_shown_as_documented() {
     if desktop_only("cloud backups") {
         return;
     }
-    let s3 = S3Server::start();
-    s3.bucket(BUCKET);
-    let agent = Agent::start();
-    let a = Account::new(&agent, "owner@example.com");
-    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
-    let folder = folder_of(&agent, "Pictures");
+    let (s3, agent) = world();
+    let (a, cloud, folder) = owner(&agent, &s3);
     let b = a
         .post("/management/cloudbackup", body(&cloud, &folder, json!({})))
         .expect(200)
@@ -108,12 +118,9 @@ fn a_backup_uploads_its_folder_one_way() {
     if desktop_only("cloud backups") {
         return;
     }
-    let s3 = S3Server::start();
+    let (s3, agent) = world();
     s3.put(BUCKET, "photos/theirs.txt", b"put there by someone else");
-    let agent = Agent::start();
-    let a = Account::new(&agent, "owner@example.com");
-    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
-    let folder = folder_of(&agent, "Pictures");
+    let (a, cloud, folder) = owner(&agent, &s3);
     std::fs::create_dir_all(folder.join("2026")).unwrap();
     std::fs::write(folder.join("a.jpg"), b"first version").unwrap();
     let big = pattern(12 << 20, 3);
@@ -228,12 +235,8 @@ fn bad_backups_are_refused_with_a_clear_499() {
     if desktop_only("cloud backups") {
         return;
     }
-    let s3 = S3Server::start();
-    s3.bucket(BUCKET);
-    let agent = Agent::start();
-    let a = Account::new(&agent, "owner@example.com");
-    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
-    let folder = folder_of(&agent, "Pictures");
+    let (s3, agent) = world();
+    let (a, cloud, folder) = owner(&agent, &s3);
     let refused = |body: Value| {
         let r = a.post("/management/cloudbackup", body);
         assert_eq!(r.status, 499, "{}", r.text());
@@ -269,12 +272,8 @@ fn reports_count_what_the_backup_holds() {
     if desktop_only("cloud backups") {
         return;
     }
-    let s3 = S3Server::start();
-    s3.bucket(BUCKET);
-    let agent = Agent::start();
-    let a = Account::new(&agent, "owner@example.com");
-    let cloud = insert_cloud_account(&agent, &a.token, s3.account("s3"));
-    let folder = folder_of(&agent, "Pictures");
+    let (s3, agent) = world();
+    let (a, cloud, folder) = owner(&agent, &s3);
     let files: Vec<(String, usize)> = (0..25)
         .map(|i| (format!("d{}/f{i:02}.bin", i % 3), 1000 + i * 37))
         .collect();
