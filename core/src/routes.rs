@@ -230,7 +230,7 @@ routes! {
     #[cfg(feature = "cloud")]
     BackupTrends: Get "/backupreport/historical_trends/{backupId}" User => backupreport::historical_trends;
     #[cfg(feature = "cloud")]
-    BackupFileStates: Get "/backupreport/file_states/{backupId}" Local => backupreport::file_states_report;
+    BackupFileStates: Get "/backupreport/file_states/{backupId}" Local => backupreport::file_states;
     #[cfg(feature = "cloud")]
     BackupFileDistribution: Get "/backupreport/file_distribution/{backupId}" Local => backupreport::file_distribution;
     #[cfg(feature = "cloud")]
@@ -242,7 +242,7 @@ routes! {
     #[cfg(feature = "cloud")]
     DriveTrends: Get "/drivereport/historical_trends/{driveId}" User => drivereport::historical_trends;
     #[cfg(feature = "cloud")]
-    DriveFileStates: Get "/drivereport/file_states/{driveId}" Local => drivereport::file_states_report;
+    DriveFileStates: Get "/drivereport/file_states/{driveId}" Local => drivereport::file_states;
     #[cfg(feature = "cloud")]
     DriveFileDistribution: Get "/drivereport/file_distribution/{driveId}" Local => drivereport::file_distribution;
     #[cfg(feature = "cloud")]

@@ -1,7 +1,7 @@
-//! BackupReport (`backupreport.md`): a backup's summary and sync health, from its journal's
-//! counters.
+//! BackupReport (`backupreport.md`): a backup's reports, from its journal's counters and
+//! history (`reports.rs` has what the drive reports share).
 
-use super::reports::{activity, distribution, file_states, subject, trends, with_id};
+use super::reports::{self, Reported, Subject, subject};
 use crate::agent::Ctx;
 use crate::drives::activity::ORIGIN_SYNC;
 use crate::drives::drive::BACKUPS;
@@ -10,58 +10,48 @@ use crate::error::ApiResult;
 use crate::http::Response;
 use crate::ports::Ports;
 
+const BACKUP: Reported = Reported {
+    configs: &BACKUPS,
+    param: "backupId",
+    id_name: "BackupId",
+    origin: ORIGIN_SYNC,
+    directions: false,
+};
+
+fn health(s: &Subject) -> report::BackupHealth<'_> {
+    report::backup_health(&s.config, s.root, &s.tally, s.activity.uploads)
+}
+
 pub async fn summary<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &BACKUPS, "backupId")?;
+    let s = subject(cx, &BACKUP)?;
     Ok(Response::json(&report::backup_summary(
         &s.config, s.root, &s.tally,
     )))
 }
 
 pub async fn sync_health<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &BACKUPS, "backupId")?;
-    Ok(Response::json(&report::backup_health(
-        &s.config,
-        s.root,
-        &s.tally,
-        s.activity.uploads,
-    )))
-}
-
-pub async fn file_states_report<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &BACKUPS, "backupId")?;
-    let body = file_states(cx, &s)?;
-    Ok(Response::json(&with_id("BackupId", &s.config.id, &body)?))
-}
-
-pub async fn file_distribution<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &BACKUPS, "backupId")?;
-    let body = distribution(cx, &s)?;
-    Ok(Response::json(&with_id("BackupId", &s.config.id, &body)?))
-}
-
-/// The summary, the sync health and the file distribution in one answer.
-pub async fn dashboard<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &BACKUPS, "backupId")?;
-    let distribution = with_id("BackupId", &s.config.id, &distribution(cx, &s)?)?;
-    Ok(Response::json(&serde_json::json!({
-        "Summary": report::backup_summary(&s.config, s.root, &s.tally),
-        "SyncHealth": report::backup_health(&s.config, s.root, &s.tally, s.activity.uploads),
-        "FileDistribution": distribution,
-    })))
+    let s = subject(cx, &BACKUP)?;
+    Ok(Response::json(&health(&s)))
 }
 
 pub async fn transfer_activity<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &BACKUPS, "backupId")?;
-    Ok(Response::json(&activity(
-        cx,
-        &s,
-        "BackupId",
-        ORIGIN_SYNC,
-        None,
-    )?))
+    reports::transfer_activity(cx, &BACKUP)
 }
 
 pub async fn historical_trends<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &BACKUPS, "backupId")?;
-    Ok(Response::json(&trends(cx, &s, "BackupId")?))
+    reports::historical_trends(cx, &BACKUP)
+}
+
+pub async fn file_states<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    reports::file_states(cx, &BACKUP)
+}
+
+pub async fn file_distribution<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    reports::file_distribution(cx, &BACKUP)
+}
+
+pub async fn dashboard<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &BACKUP)?;
+    let summary = report::backup_summary(&s.config, s.root, &s.tally);
+    reports::dashboard(cx, &BACKUP, &s, summary, health(&s))
 }

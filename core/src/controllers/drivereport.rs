@@ -1,71 +1,59 @@
-//! DriveReport (`drivereport.md`): a drive's summary and sync health, from its journal's
-//! counters and what the host says it is doing.
+//! DriveReport (`drivereport.md`): a drive's reports, from its journal's counters and history
+//! and what the host says it is doing (`reports.rs` has what the backup reports share).
 
-use super::reports::{activity, distribution, file_states, subject, trends, with_id};
+use super::reports::{self, Reported, Subject, subject};
 use crate::agent::Ctx;
 use crate::drives::activity::ORIGIN_DRIVE;
 use crate::drives::drive::DRIVES;
 use crate::drives::report;
 use crate::error::ApiResult;
 use crate::http::Response;
-use crate::paging::number_param;
 use crate::ports::Ports;
 
+const DRIVE: Reported = Reported {
+    configs: &DRIVES,
+    param: "driveId",
+    id_name: "DriveId",
+    origin: ORIGIN_DRIVE,
+    directions: true,
+};
+
+fn summary_of(s: &Subject) -> report::DriveSummary<'_> {
+    report::drive_summary(&s.config, s.root, &s.tally, s.activity.cache_bytes)
+}
+
+fn health(s: &Subject) -> report::DriveHealth<'_> {
+    let moving = (s.activity.uploads, s.activity.downloads);
+    report::drive_health(&s.config, s.root, &s.tally, moving)
+}
+
 pub async fn summary<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &DRIVES, "driveId")?;
-    Ok(Response::json(&report::drive_summary(
-        &s.config,
-        s.root,
-        &s.tally,
-        s.activity.cache_bytes,
-    )))
+    let s = subject(cx, &DRIVE)?;
+    Ok(Response::json(&summary_of(&s)))
 }
 
 pub async fn sync_health<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &DRIVES, "driveId")?;
-    let moving = (s.activity.uploads, s.activity.downloads);
-    Ok(Response::json(&report::drive_health(
-        &s.config, s.root, &s.tally, moving,
-    )))
+    let s = subject(cx, &DRIVE)?;
+    Ok(Response::json(&health(&s)))
 }
 
-pub async fn file_states_report<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &DRIVES, "driveId")?;
-    let body = file_states(cx, &s)?;
-    Ok(Response::json(&with_id("DriveId", &s.config.id, &body)?))
-}
-
-pub async fn file_distribution<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &DRIVES, "driveId")?;
-    let body = distribution(cx, &s)?;
-    Ok(Response::json(&with_id("DriveId", &s.config.id, &body)?))
-}
-
-/// The summary, the sync health and the file distribution in one answer.
-pub async fn dashboard<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &DRIVES, "driveId")?;
-    let distribution = with_id("DriveId", &s.config.id, &distribution(cx, &s)?)?;
-    Ok(Response::json(&serde_json::json!({
-        "Summary": report::drive_summary(&s.config, s.root, &s.tally, s.activity.cache_bytes),
-        "SyncHealth": report::drive_health(&s.config, s.root, &s.tally, (s.activity.uploads, s.activity.downloads)),
-        "FileDistribution": distribution,
-    })))
-}
-
-/// `direction`: 0 both, 1 uploads, 2 downloads (as documented).
 pub async fn transfer_activity<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &DRIVES, "driveId")?;
-    let direction = number_param(cx.req, "direction", 0, 0, 2)? as u8;
-    Ok(Response::json(&activity(
-        cx,
-        &s,
-        "DriveId",
-        ORIGIN_DRIVE,
-        Some(direction),
-    )?))
+    reports::transfer_activity(cx, &DRIVE)
 }
 
 pub async fn historical_trends<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    let s = subject(cx, &DRIVES, "driveId")?;
-    Ok(Response::json(&trends(cx, &s, "DriveId")?))
+    reports::historical_trends(cx, &DRIVE)
+}
+
+pub async fn file_states<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    reports::file_states(cx, &DRIVE)
+}
+
+pub async fn file_distribution<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    reports::file_distribution(cx, &DRIVE)
+}
+
+pub async fn dashboard<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let s = subject(cx, &DRIVE)?;
+    reports::dashboard(cx, &DRIVE, &s, summary_of(&s), health(&s))
 }

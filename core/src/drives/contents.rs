@@ -36,8 +36,8 @@ const BUCKETS: [(&str, u64); 6] = [
     (">= 1 GB", u64::MAX),
 ];
 
-/// One file as the reports list it.
-#[derive(Serialize, Clone, Debug, PartialEq, Eq)]
+/// One file as the reports list it (ordered by path first, so equal ranks list in path order).
+#[derive(Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 #[serde(rename_all = "PascalCase")]
 pub struct FileRow {
     path: String,
@@ -187,24 +187,25 @@ fn count_into(map: &mut BTreeMap<String, (u64, u64)>, key: String, size: u64) {
     e.1 += size;
 }
 
-/// Keeps the `n` greatest by `rank` in `heap` (a min-heap of them).
-fn keep_top<K: Ord>(heap: &mut BinaryHeap<Reverse<(K, String)>>, n: usize, rank: K, rel: &str) {
-    if n == 0 {
-        return;
-    }
+/// The `n` greatest files by a rank, as a min-heap of them.
+type Top<K> = BinaryHeap<Reverse<(K, FileRow)>>;
+
+/// Keeps the `n` greatest by `rank` in `heap`; the row is made only for a file that gets in.
+fn keep_top<K: Ord>(heap: &mut Top<K>, n: usize, rank: K, row: impl FnOnce() -> FileRow) {
     if heap.len() < n {
-        heap.push(Reverse((rank, String::from(rel))));
+        heap.push(Reverse((rank, row())));
     } else if heap.peek().is_some_and(|Reverse((least, _))| rank > *least) {
         heap.pop();
-        heap.push(Reverse((rank, String::from(rel))));
+        heap.push(Reverse((rank, row())));
     }
 }
 
 /// The greatest first.
-fn ranked<K: Ord>(heap: BinaryHeap<Reverse<(K, String)>>) -> Vec<String> {
-    let mut v: Vec<(K, String)> = heap.into_iter().map(|Reverse(e)| e).collect();
-    v.sort_by(|a, b| b.cmp(a));
-    v.into_iter().map(|(_, rel)| rel).collect()
+fn ranked<K: Ord>(heap: Top<K>) -> Vec<FileRow> {
+    heap.into_sorted_vec()
+        .into_iter()
+        .map(|Reverse((_, row))| row)
+        .collect()
 }
 
 /// Chart points of `map`, largest first by what `value` picks.
@@ -234,7 +235,6 @@ pub fn distribution(
     let mut buckets = [(0u64, 0u64); BUCKETS.len()];
     let mut largest = BinaryHeap::new();
     let mut recent = BinaryHeap::new();
-    let mut rows: BTreeMap<String, FileRow> = BTreeMap::new();
     each_file(store, drive_id, |rel, r| {
         count_into(&mut by_ext, extension(rel), r.size);
         let dir = rel.split_once('/').map_or("/", |(d, _)| d);
@@ -245,22 +245,9 @@ pub fn distribution(
             .unwrap_or(BUCKETS.len() - 1);
         buckets[b].0 += 1;
         buckets[b].1 += r.size;
-        keep_top(&mut largest, top_files, r.size, rel);
-        keep_top(&mut recent, RECENT, r.mtime_ms, rel);
-        // Rows only for the files still on a list (bounded by the two list lengths).
-        let listed =
-            |h: &BinaryHeap<Reverse<(u64, String)>>| h.iter().any(|Reverse((_, p))| p == rel);
-        if listed(&largest) || listed(&recent) {
-            rows.insert(String::from(rel), FileRow::new(rel, &r));
-        }
-        if rows.len() > 2 * (top_files + RECENT) {
-            rows.retain(|p, _| {
-                largest.iter().any(|Reverse((_, q))| q == p)
-                    || recent.iter().any(|Reverse((_, q))| q == p)
-            });
-        }
+        keep_top(&mut largest, top_files, r.size, || FileRow::new(rel, &r));
+        keep_top(&mut recent, RECENT, r.mtime_ms, || FileRow::new(rel, &r));
     })?;
-    let row = |rel: String| rows.get(&rel).cloned();
     let mut dirs: Vec<(String, (u64, u64))> = by_dir.into_iter().collect();
     dirs.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(&b.0)));
     dirs.truncate(top_directories);
@@ -273,8 +260,8 @@ pub fn distribution(
             .enumerate()
             .map(|(i, ((label, _), (n, _)))| ChartPoint::new(*label, n, PALETTE[i % PALETTE.len()]))
             .collect(),
-        largest_files: ranked(largest).into_iter().filter_map(row).collect(),
-        recently_modified: ranked(recent).into_iter().filter_map(row).collect(),
+        largest_files: ranked(largest),
+        recently_modified: ranked(recent),
         directory_breakdown: dirs
             .into_iter()
             .map(|(directory, (file_count, size_bytes))| DirectoryRow {

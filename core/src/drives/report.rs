@@ -123,12 +123,10 @@ fn percent(done: u64, of: u64) -> u64 {
     (done * 100).checked_div(of).unwrap_or(100)
 }
 
-/// `BackupSummaryReport`.
+/// What the summaries of a drive and of a backup both show.
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
-pub struct BackupSummary<'a> {
-    backup_id: &'a str,
-    backup_name: &'a str,
+struct Contents<'a> {
     status: &'static str,
     uploader_status: &'static str,
     cloud_provider: &'static str,
@@ -148,28 +146,46 @@ pub struct BackupSummary<'a> {
     transfer_options: OptionsView,
 }
 
+impl<'a> Contents<'a> {
+    fn of(d: &'a CloudDrive, root: Flags, t: &Tally) -> Contents<'a> {
+        Contents {
+            status: status(d, root, t),
+            uploader_status: mover(d.active, t.files_by_state[UPLOADING], "Uploading"),
+            cloud_provider: cloud_type::name(d.account.cloud_type),
+            storage_bucket: &d.storage_name,
+            local_path: &d.local_path,
+            prefix: &d.prefix,
+            active: d.active,
+            cloud_objects_encrypted: d.cloud_objects_encrypted,
+            local_cache_encrypted: d.local_cache_encrypted,
+            keep_file_after_upload: d.keep_file_after_upload,
+            sync_interval_seconds: d.sync_interval_seconds,
+            total_files: t.files,
+            total_directories: t.dirs,
+            total_size_bytes: t.bytes,
+            total_size_formatted: format_size(t.bytes),
+            files_by_state: by_state(t),
+            transfer_options: OptionsView::from(&d.transfer_options),
+        }
+    }
+}
+
+/// `BackupSummaryReport`.
+#[derive(Serialize)]
+#[serde(rename_all = "PascalCase")]
+pub struct BackupSummary<'a> {
+    backup_id: &'a str,
+    backup_name: &'a str,
+    #[serde(flatten)]
+    contents: Contents<'a>,
+}
+
 /// The summary of backup `b` whose status row has `root` and whose counters are `t`.
 pub fn backup_summary<'a>(b: &'a CloudDrive, root: Flags, t: &Tally) -> BackupSummary<'a> {
     BackupSummary {
         backup_id: &b.id,
         backup_name: &b.name,
-        status: status(b, root, t),
-        uploader_status: mover(b.active, t.files_by_state[UPLOADING], "Uploading"),
-        cloud_provider: cloud_type::name(b.account.cloud_type),
-        storage_bucket: &b.storage_name,
-        local_path: &b.local_path,
-        prefix: &b.prefix,
-        active: b.active,
-        cloud_objects_encrypted: b.cloud_objects_encrypted,
-        local_cache_encrypted: b.local_cache_encrypted,
-        keep_file_after_upload: b.keep_file_after_upload,
-        sync_interval_seconds: b.sync_interval_seconds,
-        total_files: t.files,
-        total_directories: t.dirs,
-        total_size_bytes: t.bytes,
-        total_size_formatted: format_size(t.bytes),
-        files_by_state: by_state(t),
-        transfer_options: OptionsView::from(&b.transfer_options),
+        contents: Contents::of(b, root, t),
     }
 }
 
@@ -229,14 +245,7 @@ pub struct DriveSummary<'a> {
     drive_id: &'a str,
     drive_name: &'a str,
     name: &'a str,
-    status: &'static str,
-    uploader_status: &'static str,
     downloader_status: &'static str,
-    cloud_provider: &'static str,
-    storage_bucket: &'a str,
-    local_path: &'a str,
-    prefix: &'a str,
-    active: bool,
     drive_type: &'static str,
     sync_type: &'static str,
     shared_drive: bool,
@@ -246,18 +255,10 @@ pub struct DriveSummary<'a> {
     maximum_cache_size: u64,
     maximum_cache_size_formatted: String,
     rotational_cache: bool,
-    cloud_objects_encrypted: bool,
-    local_cache_encrypted: bool,
-    keep_file_after_upload: bool,
-    sync_interval_seconds: u32,
-    total_files: u64,
-    total_directories: u64,
-    total_size_bytes: u64,
-    total_size_formatted: String,
     cache_size_bytes: u64,
     cache_size_formatted: String,
-    files_by_state: Vec<ChartPoint>,
-    transfer_options: OptionsView,
+    #[serde(flatten)]
+    contents: Contents<'a>,
 }
 
 /// The summary of drive `d`; `cache_bytes` is what its cache holds on disk now.
@@ -271,14 +272,7 @@ pub fn drive_summary<'a>(
         drive_id: &d.id,
         drive_name: &d.drive_name,
         name: &d.name,
-        status: status(d, root, t),
-        uploader_status: mover(d.active, t.files_by_state[UPLOADING], "Uploading"),
         downloader_status: mover(d.active, t.files_by_state[DOWNLOADING], "Downloading"),
-        cloud_provider: cloud_type::name(d.account.cloud_type),
-        storage_bucket: &d.storage_name,
-        local_path: &d.local_path,
-        prefix: &d.prefix,
-        active: d.active,
         drive_type: drive_type(d),
         sync_type: if d.sync_type == MIRROR {
             "Mirror"
@@ -300,18 +294,9 @@ pub fn drive_summary<'a>(
             format_size(d.maximum_cache_size)
         },
         rotational_cache: d.rotational_cache,
-        cloud_objects_encrypted: d.cloud_objects_encrypted,
-        local_cache_encrypted: d.local_cache_encrypted,
-        keep_file_after_upload: d.keep_file_after_upload,
-        sync_interval_seconds: d.sync_interval_seconds,
-        total_files: t.files,
-        total_directories: t.dirs,
-        total_size_bytes: t.bytes,
-        total_size_formatted: format_size(t.bytes),
         cache_size_bytes: cache_bytes,
         cache_size_formatted: format_size(cache_bytes),
-        files_by_state: by_state(t),
-        transfer_options: OptionsView::from(&d.transfer_options),
+        contents: Contents::of(d, root, t),
     }
 }
 
