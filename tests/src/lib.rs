@@ -14,10 +14,12 @@ use std::time::{Duration, Instant};
 pub use serde_json::{Value, json};
 
 pub mod azure;
+pub mod backup;
 pub mod docs;
 pub mod form;
 pub mod identity;
 pub mod mail;
+pub mod recorder;
 pub mod s3;
 pub mod tools;
 pub mod ws;

@@ -3,53 +3,12 @@
 //! edits, local deletes kept in the bucket, the bucket's own files never brought down),
 //! deactivation, an agent killed with `kill -9` mid-run, and bad input refused with 499.
 
-use std::path::{Path, PathBuf};
-use std::time::Duration;
-
+use click_blackbox::backup::{BUCKET, RUN, body, folder_of, in_bucket, owner, world};
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Account, Agent, DataDir, Value, desktop_only, docs, insert_cloud_account, json, pattern,
-    wait_until,
+    Account, DataDir, Value, desktop_only, docs, insert_cloud_account, json, pattern, wait_until,
 };
-
-const BUCKET: &str = "my-bucket";
-const RUN: Duration = Duration::from_secs(20);
-
-/// The docs' insert example on cloud account `cloud`, backing up `folder`, with `changes`.
-fn body(cloud: &str, folder: &Path, changes: Value) -> Value {
-    let mut body = docs::example("management.md", "### Insert Cloud Backup");
-    body["account"]["id"] = json!(cloud);
-    body["localPath"] = json!(folder.display().to_string());
-    for (k, v) in changes.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    body
-}
-
-/// A folder the agent may use (under its drive folder).
-fn folder_of(agent: &Agent, name: &str) -> PathBuf {
-    let dir = agent.data_dir.join("drives").join(name);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
-}
-
-/// A real S3 server with the docs' bucket, and an agent.
-fn world() -> (S3Server, Agent) {
-    let s3 = S3Server::start();
-    s3.bucket(BUCKET);
-    (s3, Agent::start())
-}
-
-/// The account owner, a cloud account on `s3`, and a folder to back up.
-fn owner<'a>(agent: &'a Agent, s3: &S3Server) -> (Account<'a>, String, PathBuf) {
-    let a = Account::new(agent, "owner@example.com");
-    let cloud = insert_cloud_account(agent, &a.token, s3.account("s3"));
-    (a, cloud, folder_of(agent, "Pictures"))
-}
-
-fn in_bucket(s3: &S3Server, key: &str) -> Option<Vec<u8>> {
-    std::fs::read(s3.path(BUCKET, key)).ok()
-}
+use std::time::Duration;
 
 #[test]
 fn backups_are_stored_and_shown_as_documented() {

@@ -16,7 +16,7 @@ use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::events::{Channel, StateChange};
 use crate::ports::{Clock, Ports, RngExt, Store};
 use crate::store::CommitError;
-use crate::store::keys::DRIVE_FILES;
+use crate::store::keys::{DRIVE_FILES, DRIVE_LISTED};
 use crate::store::table::save;
 use crate::store::{Batch, scan_all};
 
@@ -123,6 +123,9 @@ pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
 pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     tally::forget(store, drive_id)?;
     history::prune(store, drive_id, u64::MAX)?;
+    let mut listed = Batch::new();
+    DRIVE_LISTED.delete(&mut listed, drive_id);
+    save(store, &listed)?;
     let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
     loop {
         let page = store.scan(&prefix, None, 256)?;

@@ -232,14 +232,20 @@ fn seen<'a>(o: &'a Observation, path: &str) -> Seen<'a> {
     }
 }
 
-/// Whether a side's entry differs from what it was at the base.
-fn changed(now: &Entry, then: &Entry) -> bool {
+/// Whether a side's entry differs from what it was at the base (or when it was observed).
+/// An ETag only one of them knows (a listing without them, a HEAD with) says nothing; a time
+/// of 0 is not known (an upload's answer gives the ETag, not the time), and then the ETags
+/// must say.
+pub fn changed(now: &Entry, then: &Entry) -> bool {
     if now.is_dir || then.is_dir {
         // A folder's size and mtime follow its content, which has entries of its own.
         return now.is_dir != then.is_dir;
     }
-    let etags_differ = !now.etag.is_empty() && !then.etag.is_empty() && now.etag != then.etag;
-    now.size != then.size || now.mtime_ms != then.mtime_ms || etags_differ
+    let both_etags = !now.etag.is_empty() && !then.etag.is_empty();
+    let etags_differ = both_etags && now.etag != then.etag;
+    let time_unknown = now.mtime_ms == 0 || then.mtime_ms == 0;
+    let times_differ = now.mtime_ms != then.mtime_ms && !(time_unknown && both_etags);
+    now.size != then.size || times_differ || etags_differ
 }
 
 /// The same content on both sides (mtimes of two machines prove nothing).
@@ -251,6 +257,7 @@ fn same_content(remote: &Entry, local: &Entry) -> bool {
 }
 
 /// Whether the base already says what both sides hold (for folders, that both are folders).
+/// A base written from an upload's answer learns the bucket's time this way.
 fn recorded(b: &BaseEntry, remote: &Entry, local: &Entry) -> bool {
     if remote.is_dir {
         b.remote.is_dir && b.local.is_dir

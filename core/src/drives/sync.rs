@@ -28,6 +28,9 @@ use super::state::Flags;
 use crate::Agent;
 use crate::error::ApiResult;
 use crate::ports::{Clock, Ports};
+use crate::store::Batch;
+use crate::store::keys::DRIVE_LISTED;
+use crate::store::table::save;
 
 /// At most this many deletes on one side per pass whatever the folder's size; above it (and
 /// above half of the tracked paths) the max-delete guard holds them all back.
@@ -35,6 +38,11 @@ const MIN_DELETE_GUARD: usize = 16;
 
 /// Files copied at once by a pass.
 const CONCURRENT_TRANSFERS: usize = 8;
+
+/// How long an upload-only pass (a backup) may take what the bucket holds from its journal
+/// rather than list it: a listing finds what others changed or removed in the bucket, which
+/// nothing else can, but costs a request per thousand objects on every pass.
+pub const RELIST_MS: u64 = 24 * 3600 * 1000;
 
 /// What the host does to the folder and the bucket of a synced folder. Paths are relative,
 /// `/`-separated. Each operation fails (with a reason for the journal) rather than act on
@@ -174,7 +182,7 @@ pub async fn pass<P: Ports>(
 ) -> ApiResult<PassReport> {
     let records = journal::records(agent.ports.store(), &drive.id)?;
     let base = base_of(&records);
-    let mut remote = io.list_remote().await;
+    let mut remote = observe_remote(agent, drive, mode, io, &records, &base).await?;
     let mut local = io.scan_local().await;
     hash_candidates(io, &mut remote, &mut local, &base).await;
     let now = agent.ports.clock().now_ms();
@@ -202,7 +210,7 @@ pub async fn pass<P: Ports>(
         // folder made, a conflict) go together: their folders exist already.
         let run = ops
             .iter()
-            .take_while(|op| pass.transfers_a_file(op))
+            .take_while(|op| pass.keeps_the_tree(op))
             .count()
             .max(1);
         let (now, rest) = ops.split_at(run);
@@ -222,6 +230,44 @@ pub async fn pass<P: Ports>(
     Ok(report)
 }
 
+/// What the bucket holds: listed, or, for an upload-only pass whose journal is settled (every
+/// path's last operation took effect) and whose last listing is recent, what the journal
+/// says the bucket held when each path was last in sync: only this agent writes there, and a
+/// listing within [`RELIST_MS`] finds what someone else did.
+async fn observe_remote<P: Ports>(
+    agent: &Agent<P>,
+    drive: &CloudDrive,
+    mode: Mode,
+    io: &impl SyncIo,
+    records: &[(String, FileRecord)],
+    base: &Base,
+) -> ApiResult<Observation> {
+    let store = agent.ports.store();
+    let now = agent.ports.clock().now_ms();
+    let listed: Option<u64> = DRIVE_LISTED.get(store, &drive.id)?;
+    let settled = records.iter().all(|(_, r)| r.flags == Flags::NORMAL);
+    if mode == Mode::UploadOnly
+        && settled
+        && listed.is_some_and(|t| now.saturating_sub(t) < RELIST_MS)
+    {
+        let entries = base
+            .entries
+            .iter()
+            .map(|(p, b)| (p.clone(), b.remote.clone()));
+        return Ok(Observation {
+            entries: entries.collect(),
+            complete: true,
+        });
+    }
+    let remote = io.list_remote().await;
+    if remote.complete {
+        let mut batch = Batch::new();
+        DRIVE_LISTED.put(&mut batch, &drive.id, &now);
+        save(store, &batch)?;
+    }
+    Ok(remote)
+}
+
 fn base_of(records: &[(String, FileRecord)]) -> Base {
     let entries = records
         .iter()
@@ -239,6 +285,18 @@ async fn hash_candidates(
     local: &mut Observation,
     base: &Base,
 ) {
+    // A base written from an upload's answer has the object's ETag but not its time: where
+    // the listing gives no ETag, only a HEAD says whether the object is still that version.
+    for (path, r) in remote.entries.iter_mut() {
+        let time_unknown = |b: &BaseEntry| !b.remote.is_dir && b.remote.mtime_ms == 0;
+        if !r.is_dir
+            && r.etag.is_empty()
+            && base.entries.get(path).is_some_and(time_unknown)
+            && let Some(etag) = io.remote_etag(path).await
+        {
+            r.etag = etag;
+        }
+    }
     for (path, l) in local.entries.iter_mut() {
         if l.is_dir || !l.etag.is_empty() {
             continue;
@@ -301,11 +359,13 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
         }
     }
 
-    /// Whether `op` copies a file (not a folder) from one side to the other.
-    fn transfers_a_file(&self, op: &Op) -> bool {
+    /// Whether `op` leaves the tree's shape alone: it copies a file (not a folder) from one
+    /// side to the other, or records what both sides hold.
+    fn keeps_the_tree(&self, op: &Op) -> bool {
         match op {
             Op::Upload { path } => self.local_entry(path).is_some_and(|e| !e.is_dir),
             Op::Download { path } => self.remote_entry(path).is_some_and(|e| !e.is_dir),
+            Op::Adopt { .. } => true,
             _ => false,
         }
     }

@@ -109,6 +109,9 @@ pub const DRIVE_HISTORY: Table = Table::new("drivehistory/");
 /// `<drive id>/<YYYY-MM-DD>/<counter>` and `<drive id>/total` -> a decimal counter: a drive's
 /// transfers per day.
 pub const DRIVE_DAYS: Table = Table::new("count/drive-day/");
+/// Drive id -> Unix ms: when a synced folder last listed its whole bucket prefix (an
+/// upload-only pass trusts its journal for the bucket's side until a listing is due).
+pub const DRIVE_LISTED: Table = Table::new("drive-listed/");
 /// Backup id -> `drives::CloudDrive`: the cloud backups of this agent.
 pub const BACKUP_CONFIGS: Table = Table::new("cloudbackup/");
 /// `<account>/<lower-case name>` -> cloud backup id (names are unique per account).
@@ -130,7 +133,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 50] = [
+pub const ALL: [Table; 51] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -175,6 +178,7 @@ pub const ALL: [Table; 50] = [
     DRIVE_TALLIES,
     DRIVE_HISTORY,
     DRIVE_DAYS,
+    DRIVE_LISTED,
     DRIVE_FILES,
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,

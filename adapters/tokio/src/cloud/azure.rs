@@ -15,6 +15,7 @@ use hmac::{Hmac, KeyInit, Mac};
 use serde::{Deserialize, Serialize};
 use sha2::Sha256;
 
+use super::Precondition;
 use super::Stored;
 use super::s3::{xml, xml_body};
 use super::sigv4::{PATH, STRICT, encode};
@@ -121,13 +122,16 @@ impl Azure {
         } else {
             content_length.to_string()
         };
-        // `If-Match` has its own place among the standard headers; the rest are empty.
-        let if_match = headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case("if-match"))
-            .map_or("", |(_, v)| v.as_str());
+        // `If-Match` and `If-None-Match` have their places among the standard headers; the
+        // rest are empty.
+        let standard = |name: &str| {
+            (headers.iter())
+                .find(|(k, _)| k.eq_ignore_ascii_case(name))
+                .map_or("", |(_, v)| v.as_str())
+        };
+        let (if_match, if_none_match) = (standard("if-match"), standard("if-none-match"));
         let text = format!(
-            "{method}\n\n\n{length}\n\n\n\n\n{if_match}\n\n\n\n{canonical_headers}{resource}"
+            "{method}\n\n\n{length}\n\n\n\n\n{if_match}\n{if_none_match}\n\n\n{canonical_headers}{resource}"
         );
         format!("SharedKey {}:{}", self.account, self.sign(&text))
     }
@@ -289,29 +293,26 @@ impl Azure {
         Ok((blobs, page.next_marker.filter(|m| !m.is_empty())))
     }
 
+    /// Writes a block blob when `condition` holds; its ETag.
     pub async fn put_object(
         &self,
         bucket: &str,
         key: &str,
         body: Bytes,
         attempts: u32,
-    ) -> Result<(), StorageError> {
-        let kind = [("x-ms-blob-type", "BlockBlob".to_string())];
-        self.request(
-            reqwest::Method::PUT,
-            Some(bucket),
-            key,
-            &[],
-            &kind,
-            body,
-            attempts,
-        )
-        .await
-        .map(drop)
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        let mut extra = vec![("x-ms-blob-type", "BlockBlob".to_string())];
+        extra.extend(condition.header().map(|(k, v)| (k, v.to_string())));
+        let put = reqwest::Method::PUT;
+        let resp = (self.request(put, Some(bucket), key, &[], &extra, body, attempts)).await?;
+        Ok(super::etag_of(&resp))
     }
 
     pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
-        self.put_object(bucket, key, Bytes::new(), ATTEMPTS).await
+        (self.put_object(bucket, key, Bytes::new(), ATTEMPTS, Precondition::Any))
+            .await
+            .map(drop)
     }
 
     pub async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
@@ -420,20 +421,16 @@ impl Azure {
         _upload_id: &str,
         parts: &[(u32, String)],
         attempts: u32,
-    ) -> Result<(), StorageError> {
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
         let list = xml_body(&block_list(parts))?;
         let query = [("comp", "blocklist")];
-        self.request(
-            reqwest::Method::PUT,
-            Some(bucket),
-            key,
-            &query,
-            &[],
-            list,
-            attempts,
-        )
-        .await
-        .map(drop)
+        let extra: Vec<_> = (condition.header().into_iter())
+            .map(|(k, v)| (k, v.to_string()))
+            .collect();
+        let put = reqwest::Method::PUT;
+        let resp = (self.request(put, Some(bucket), key, &query, &extra, list, attempts)).await?;
+        Ok(super::etag_of(&resp))
     }
 
     /// Uncommitted blocks are discarded by the service (after a week at most); nothing to do.

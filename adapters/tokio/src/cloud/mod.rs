@@ -35,6 +35,30 @@ pub struct Stored {
     pub modified_ms: Option<u64>,
 }
 
+/// What a write requires of the object it replaces (a conditional write): a write whose
+/// condition fails changes nothing and fails with a clear message.
+#[derive(Clone, Copy, Debug, Default)]
+pub enum Precondition<'a> {
+    /// Whatever is there.
+    #[default]
+    Any,
+    /// Nothing may be there (`If-None-Match: *`).
+    Absent,
+    /// Exactly this version (`If-Match: <ETag>`).
+    Matches(&'a str),
+}
+
+impl<'a> Precondition<'a> {
+    /// The header that states it, if any.
+    pub(crate) fn header(self) -> Option<(&'static str, &'a str)> {
+        match self {
+            Precondition::Any => None,
+            Precondition::Absent => Some(("if-none-match", "*")),
+            Precondition::Matches(etag) => Some(("if-match", etag)),
+        }
+    }
+}
+
 /// A request that got no answer (connection, TLS, a broken body). The URL is left out of the
 /// message: a presigned or SAS one carries credentials.
 pub(crate) fn transport_failed(e: reqwest::Error) -> StorageError {
@@ -47,6 +71,12 @@ pub(crate) fn quoted_etag(etag: &str) -> String {
     format!("\"{bare}\"")
 }
 
+/// The ETag a write's answer gives, quoted.
+pub(crate) fn etag_of(resp: &reqwest::Response) -> Option<String> {
+    let etag = resp.headers().get(reqwest::header::ETAG)?.to_str().ok()?;
+    Some(quoted_etag(etag))
+}
+
 /// What a HEAD answer says of `key`.
 pub(crate) fn stored_from(resp: &reqwest::Response, key: &str) -> Result<Stored, StorageError> {
     let header =
@@ -57,7 +87,7 @@ pub(crate) fn stored_from(resp: &reqwest::Response, key: &str) -> Result<Stored,
     Ok(Stored {
         key: key.to_string(),
         size,
-        etag: header(reqwest::header::ETAG).map(quoted_etag),
+        etag: etag_of(resp),
         modified_ms: header(reqwest::header::LAST_MODIFIED)
             .and_then(|v| httpdate::parse_http_date(v).ok())
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
@@ -236,7 +266,21 @@ impl Provider {
         body: Bytes,
         attempts: u32,
     ) -> Result<(), StorageError> {
-        each!(self, p => p.put_object(bucket, key, body, attempts).await)
+        self.put_object_if(bucket, key, body, attempts, Precondition::Any)
+            .await
+            .map(drop)
+    }
+
+    /// Writes the object when `condition` holds; its ETag when the answer gave it.
+    pub async fn put_object_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        attempts: u32,
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        each!(self, p => p.put_object(bucket, key, body, attempts, condition).await)
     }
 
     pub async fn stat(
@@ -288,7 +332,23 @@ impl Provider {
         parts: &[(u32, String)],
         attempts: u32,
     ) -> Result<(), StorageError> {
-        each!(self, p => p.complete_multipart(bucket, key, upload_id, parts, attempts).await)
+        let any = Precondition::Any;
+        self.complete_multipart_if(bucket, key, upload_id, parts, attempts, any)
+            .await
+            .map(drop)
+    }
+
+    /// Completes the upload when `condition` holds; the object's ETag when the answer gave it.
+    pub async fn complete_multipart_if(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        parts: &[(u32, String)],
+        attempts: u32,
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        each!(self, p => p.complete_multipart(bucket, key, upload_id, parts, attempts, condition).await)
     }
 
     /// Whether the provider still knows a multipart upload this agent recorded.

@@ -12,6 +12,7 @@ use click_core::ports::{
 use click_core::time::parse_iso8601;
 use serde::{Deserialize, Serialize};
 
+use super::Precondition;
 use super::Stored;
 use super::sigv4::{self, Credentials, EMPTY_PAYLOAD, PATH, Request, encode};
 
@@ -113,6 +114,22 @@ impl S3 {
         body: Bytes,
         attempts: u32,
     ) -> Result<reqwest::Response, StorageError> {
+        self.request_with(method, bucket, key, query, &[], body, attempts)
+            .await
+    }
+
+    /// [`S3::request`] with signed `headers`.
+    #[allow(clippy::too_many_arguments)]
+    async fn request_with(
+        &self,
+        method: reqwest::Method,
+        bucket: Option<&str>,
+        key: &str,
+        query: &[(&str, &str)],
+        headers: &[(&str, &str)],
+        body: Bytes,
+        attempts: u32,
+    ) -> Result<reqwest::Response, StorageError> {
         let (host, path) = self.locate(bucket, key);
         let payload = if body.is_empty() {
             EMPTY_PAYLOAD.to_string()
@@ -130,9 +147,12 @@ impl S3 {
                 host: &host,
                 path: &path,
                 query,
-                headers: &[],
+                headers,
             };
             let mut builder = self.http.request(method.clone(), &url).body(body.clone());
+            for (name, value) in headers {
+                builder = builder.header(*name, *value);
+            }
             for (name, value) in sigv4::authorize(&self.credentials(), &req, &payload, now_secs()) {
                 builder = builder.header(name, value);
             }
@@ -326,16 +346,20 @@ impl S3 {
         Err(error_of(status, &resp.text().await.unwrap_or_default()))
     }
 
+    /// Writes an object when `condition` holds; its ETag.
     pub async fn put_object(
         &self,
         bucket: &str,
         key: &str,
         body: Bytes,
         attempts: u32,
-    ) -> Result<(), StorageError> {
-        self.request(reqwest::Method::PUT, Some(bucket), key, &[], body, attempts)
-            .await
-            .map(drop)
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        let headers: Vec<_> = condition.header().into_iter().collect();
+        let put = reqwest::Method::PUT;
+        let resp =
+            (self.request_with(put, Some(bucket), key, &[], &headers, body, attempts)).await?;
+        Ok(super::etag_of(&resp))
     }
 
     /// Starts a multipart upload; its id.
@@ -395,30 +419,24 @@ impl S3 {
         upload_id: &str,
         parts: &[(u32, String)],
         attempts: u32,
-    ) -> Result<(), StorageError> {
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
         let xml = xml_body(&complete_multipart_upload(parts))?;
         let query = [("uploadId", upload_id)];
-        let body = self
-            .request(
-                reqwest::Method::POST,
-                Some(bucket),
-                key,
-                &query,
-                xml,
-                attempts,
-            )
+        let headers: Vec<_> = condition.header().into_iter().collect();
+        let post = reqwest::Method::POST;
+        let body = (self.request_with(post, Some(bucket), key, &query, &headers, xml, attempts))
             .await?
             .bytes()
             .await
             .map_err(super::transport_failed)?;
+        let text = std::str::from_utf8(&body).unwrap_or_default();
         // S3 may answer 200 with an error in the body when completion fails late.
-        if std::str::from_utf8(&body).is_ok_and(|t| t.contains("<Error>")) {
-            return Err(error_of(
-                500,
-                std::str::from_utf8(&body).unwrap_or_default(),
-            ));
+        if text.contains("<Error>") {
+            return Err(error_of(500, text));
         }
-        Ok(())
+        let done: Option<CompleteMultipartUploadResult> = quick_xml::de::from_str(text).ok();
+        Ok(done.and_then(|d| d.etag).map(|e| super::quoted_etag(&e)))
     }
 
     /// Whether the upload still exists: its first part listed (no body to send, so a refusal
@@ -549,7 +567,7 @@ pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
         401 | 403 => StorageError::Denied(reason),
         404 => StorageError::NotFound(reason),
         412 => StorageError::Invalid(format!(
-            "the object changed while it was being transferred ({reason})"
+            "the object is not the version expected: it changed in the bucket ({reason})"
         )),
         301 | 307 => StorageError::Invalid(format!(
             "the bucket is in another region or behind another endpoint ({reason})"
@@ -557,6 +575,13 @@ pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
         400 | 405 | 409 | 411 | 416 => StorageError::Invalid(reason),
         _ => StorageError::Failed(reason),
     }
+}
+
+/// The answer to a completed multipart upload: the object's ETag.
+#[derive(Deserialize)]
+struct CompleteMultipartUploadResult {
+    #[serde(rename = "ETag", default)]
+    etag: Option<String>,
 }
 
 #[derive(Serialize)]

@@ -17,7 +17,7 @@ use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
 use super::cachefile::Local;
-use crate::cloud::Provider;
+use crate::cloud::{Precondition, Provider};
 use crate::ports::OsRng;
 
 /// Tries of each call before an operation fails (transport errors and 5xx are retried).
@@ -43,6 +43,25 @@ pub fn message(e: StorageError) -> String {
 /// Checks, once every byte is read and before the object becomes visible, that the source
 /// did not change while it was read (so no torn copy is ever published).
 pub type Unchanged<'a> = &'a (dyn Fn() -> Result<(), String> + Sync);
+
+/// What an upload makes sure of before its object becomes visible.
+#[derive(Clone, Copy)]
+pub struct Checks<'a> {
+    /// The source did not change while it was read.
+    pub unchanged: Unchanged<'a>,
+    /// The object it replaces is still the one expected (a conditional write).
+    pub replacing: Precondition<'a>,
+}
+
+impl Checks<'_> {
+    /// No checks: the source is stable, and whatever the bucket holds is replaced.
+    pub fn none() -> Checks<'static> {
+        Checks {
+            unchanged: &|| Ok(()),
+            replacing: Precondition::Any,
+        }
+    }
+}
 
 /// A multipart upload under way: kept (by a [`PartLog`]) so that an agent killed during it
 /// finishes it at its next start instead of sending every part again or leaving the parts
@@ -227,22 +246,22 @@ impl Bucket {
         headers.insert(key.to_string(), header);
     }
 
-    /// Uploads `size` bytes of `local` as `key`, unless `unchanged` says the file changed
-    /// while it was read; a multipart upload keeps its progress in `log`, and resumes what it
-    /// holds.
+    /// Uploads `size` bytes of `local` as `key`, unless `checks` fail; a multipart upload
+    /// keeps its progress in `log`, and resumes what it holds. The new object's ETag, when
+    /// the provider's answer gave it.
     pub async fn upload(
         &self,
         key: &str,
         local: &Local,
         size: u64,
         parts: Parts,
-        unchanged: Unchanged<'_>,
+        checks: Checks<'_>,
         log: Option<&dyn PartLog>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<String>, String> {
         let file = local.clone();
         let Some(sealing) = &self.sealing else {
             let source = Source::File(file);
-            return self.send(key, source, size, parts, unchanged, log).await;
+            return self.send(key, source, size, parts, checks, log).await;
         };
         // Resumed parts hold chunks sealed under the earlier attempt's prefix. Only an attempt
         // on the same bytes lends it: a prefix sealing other plaintext would reuse nonces.
@@ -258,10 +277,9 @@ impl Bucket {
         let header = sealer.header();
         let stored = self.stored_size(size);
         let source = Source::Sealed(file, sealer, size);
-        self.send(key, source, stored, parts, unchanged, log)
-            .await?;
+        let etag = self.send(key, source, stored, parts, checks, log).await?;
         self.remember(key, header);
-        Ok(())
+        Ok(etag)
     }
 
     /// Uploads the whole of `local` as `key`, its progress kept in `log`.
@@ -273,7 +291,9 @@ impl Bucket {
         log: Option<&dyn PartLog>,
     ) -> Result<(), String> {
         let size = local.len().await?;
-        self.upload(key, local, size, parts, &|| Ok(()), log).await
+        let checks = Checks::none();
+        self.upload(key, local, size, parts, checks, log).await?;
+        Ok(())
     }
 
     /// Aborts uploads a killed run left and no one will finish, so that their parts are not
@@ -299,8 +319,15 @@ impl Bucket {
         stored: u64,
         parts: Parts,
     ) -> Result<(), String> {
-        self.send(to, Source::Object(from), stored, parts, &|| Ok(()), None)
-            .await?;
+        self.send(
+            to,
+            Source::Object(from),
+            stored,
+            parts,
+            Checks::none(),
+            None,
+        )
+        .await?;
         let header = (self.sealing.as_ref()).and_then(|s| lock(&s.headers).get(from).copied());
         if let Some(header) = header {
             self.remember(to, header);
@@ -310,16 +337,17 @@ impl Bucket {
 
     /// Sends `size` bytes of `source` to `key`: one PUT up to the part size, else a
     /// multipart upload of `parts.concurrency` parts at a time (resuming the one `log` holds
-    /// when it was for the same parts), aborted if any part fails or `unchanged` fails.
+    /// when it was for the same parts), aborted if any part fails or `checks` fail. The
+    /// object's ETag, when the provider gave it.
     async fn send(
         &self,
         key: &str,
         source: Source<'_>,
         size: u64,
         parts: Parts,
-        unchanged: Unchanged<'_>,
+        checks: Checks<'_>,
         log: Option<&dyn PartLog>,
-    ) -> Result<(), String> {
+    ) -> Result<Option<String>, String> {
         let (p, bucket) = (&*self.provider, self.name.as_str());
         let bounds = source.parts(size, parts.size);
         let earlier = log.and_then(|l| l.earlier());
@@ -335,8 +363,8 @@ impl Bucket {
         }
         if bounds.len() <= 1 {
             let body = source.read(self, 0, size).await?;
-            unchanged()?;
-            let put = p.put_object(bucket, key, body, ATTEMPTS).await;
+            (checks.unchanged)()?;
+            let put = (p.put_object_if(bucket, key, body, ATTEMPTS, checks.replacing)).await;
             if let Some(l) = log.filter(|_| earlier.is_some()) {
                 l.forget();
             }
@@ -394,11 +422,12 @@ impl Bucket {
             .buffered(parts.concurrency.max(1))
             .try_collect()
             .await;
-        let done = match sent.and_then(|parts| unchanged().map(|()| parts)) {
-            Ok(parts) => p
-                .complete_multipart(bucket, key, &id, &parts, ATTEMPTS)
-                .await
-                .map_err(message),
+        let done = match sent.and_then(|parts| (checks.unchanged)().map(|()| parts)) {
+            Ok(parts) => {
+                (p.complete_multipart_if(bucket, key, &id, &parts, ATTEMPTS, checks.replacing))
+                    .await
+                    .map_err(message)
+            }
             Err(e) => Err(e),
         };
         // What could not be aborted stays in the log, to be aborted (or resumed) next time.
@@ -409,7 +438,7 @@ impl Bucket {
         if done.is_err() && resumable && settled {
             // The upload it resumed may be gone (completed, or expired): once more, afresh.
             tracing::info!(key, "the upload could not be resumed; starting it again");
-            return Box::pin(self.send(key, source, size, parts, unchanged, log)).await;
+            return Box::pin(self.send(key, source, size, parts, checks, log)).await;
         }
         done
     }

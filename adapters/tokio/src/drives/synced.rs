@@ -17,7 +17,7 @@ use std::time::{Duration, UNIX_EPOCH};
 
 use click_core::drives::drive::CloudDrive;
 use click_core::drives::paths;
-use click_core::drives::planner::{Entry, Mode, Observation};
+use click_core::drives::planner::{self, Entry, Mode, Observation};
 use click_core::drives::sealed::DriveKey;
 use click_core::drives::sync::{self, SyncIo, folder, remote_observation};
 use click_core::ports::{RngExt, StorageError, hex};
@@ -27,8 +27,8 @@ use tokio::io::AsyncWriteExt;
 
 use super::cachefile::Local;
 use super::intents::{ProgressFile, left_uploads};
-use super::remote::{ATTEMPTS, Bucket, Parts, message};
-use crate::cloud::Provider;
+use super::remote::{ATTEMPTS, Bucket, Checks, Parts, message};
+use crate::cloud::{Precondition, Provider};
 use crate::ports::OsRng;
 use crate::server::App;
 
@@ -91,11 +91,13 @@ fn io_message(e: std::io::Error) -> String {
 }
 
 impl FolderIo {
-    /// A listed object's entry (its time is the bucket's; only compared with the bucket's).
+    /// An object's entry, listed or from a HEAD (its time is the bucket's, only compared with
+    /// the bucket's). The time is kept to the second: a HEAD's `Last-Modified` has no more,
+    /// and a listing's must compare equal to it.
     fn remote_entry(&self, o: crate::cloud::Stored) -> Entry {
         Entry {
             size: self.objects.plain_size(o.size),
-            mtime_ms: o.modified_ms.unwrap_or(0),
+            mtime_ms: o.modified_ms.unwrap_or(0) / 1000 * 1000,
             etag: o.etag.unwrap_or_default(),
             is_dir: false,
         }
@@ -132,17 +134,17 @@ impl FolderIo {
         }
     }
 
-    /// The bucket's entry for file `key` now (`None`: no such object), as its listing shows
-    /// it (a HEAD answer may differ from a listing in ETag and time).
+    /// The bucket's entry for file `key` now (`None`: no such object). A HEAD, not a listing:
+    /// some servers (s3s-fs) list a prefix by walking the whole bucket.
     async fn remote_now(&self, key: &str) -> Result<Option<Entry>, String> {
-        let (page, _) = self
-            .objects
-            .provider
-            .list_page(&self.objects.name, key, None)
+        match (self.objects.provider)
+            .stat(&self.objects.name, key, ATTEMPTS)
             .await
-            .map_err(message)?;
-        let found = page.into_iter().find(|o| o.key == key);
-        Ok(found.map(|o| self.remote_entry(o)))
+        {
+            Ok(o) => Ok(Some(self.remote_entry(o))),
+            Err(StorageError::NotFound(_)) => Ok(None),
+            Err(e) => Err(message(e)),
+        }
     }
 
     /// Fails unless the file object at `rel` is still as `seen` (folders are not checked:
@@ -151,27 +153,10 @@ impl FolderIo {
         if seen.is_some_and(|s| s.is_dir) {
             return Ok(());
         }
-        let key = self.key(rel)?;
-        if seen.is_none() {
-            // Nothing was there: a HEAD says so more cheaply than a listing.
-            return match self
-                .objects
-                .provider
-                .stat(&self.objects.name, &key, ATTEMPTS)
-                .await
-            {
-                Err(StorageError::NotFound(_)) => Ok(()),
-                Ok(_) => Err(format!("{rel} appeared in the bucket since it was listed")),
-                Err(e) => Err(message(e)),
-            };
-        }
-        let now = self.remote_now(&key).await?;
-        // An ETag only one side knows (a listing without them, a HEAD with) says nothing.
-        let etags_agree =
-            |a: &Entry, b: &Entry| a.etag.is_empty() || b.etag.is_empty() || a.etag == b.etag;
+        let now = self.remote_now(&self.key(rel)?).await?;
         let unchanged = match (&now, seen) {
             (None, None) => true,
-            (Some(a), Some(b)) => a.size == b.size && a.mtime_ms == b.mtime_ms && etags_agree(a, b),
+            (Some(a), Some(b)) => !planner::changed(a, b),
             _ => false,
         };
         if unchanged {
@@ -388,21 +373,43 @@ impl SyncIo for Io {
         remote: Option<&Entry>,
     ) -> Result<Entry, String> {
         let key = self.key(path)?;
-        self.remote_still(path, remote).await?;
         self.local_still(path, Some(local))?;
         if let Some(dir) = remote.filter(|r| r.is_dir) {
             self.remove_remote(path, dir).await?;
         }
+        // The write itself checks that the bucket holds what was observed, where it can say
+        // which version that was; a HEAD checks it first where it cannot.
+        let replacing = match remote.filter(|r| !r.is_dir) {
+            None => Precondition::Absent,
+            Some(r) if !r.etag.is_empty() => Precondition::Matches(&r.etag),
+            Some(r) => {
+                self.remote_still(path, Some(r)).await?;
+                Precondition::Any
+            }
+        };
         let unchanged = || self.local_still(path, Some(local));
+        let checks = Checks {
+            unchanged: &unchanged,
+            replacing,
+        };
         let file = Local::plain(&self.abs(path));
         let named = hex(&Md5::digest(key.as_bytes()));
         let log = ProgressFile::new(self.uploads.join(format!("{named}.json")), false);
-        self.objects
-            .upload(&key, &file, local.size, self.parts, &unchanged, Some(&log))
+        let etag = (self.objects)
+            .upload(&key, &file, local.size, self.parts, checks, Some(&log))
             .await?;
-        self.remote_now(&key)
-            .await?
-            .ok_or_else(|| format!("{path} is not in the bucket after its upload"))
+        match etag {
+            // The answer gives no time: the next listing's is taken as the same version when
+            // size and ETag agree (`planner::changed`).
+            Some(etag) => Ok(Entry {
+                size: local.size,
+                mtime_ms: 0,
+                etag,
+                is_dir: false,
+            }),
+            None => (self.remote_now(&key).await?)
+                .ok_or_else(|| format!("{path} is not in the bucket after its upload")),
+        }
     }
 
     async fn download(

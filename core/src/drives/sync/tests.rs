@@ -180,6 +180,8 @@ struct Sim {
     edit_pct: u64,
     /// Whether listings carry ETags (some servers leave them out; HEAD gives them).
     listing_etags: bool,
+    /// Listings of the bucket so far.
+    listings: core::cell::Cell<usize>,
 }
 
 impl Sim {
@@ -190,6 +192,7 @@ impl Sim {
             fault_pct: 0,
             edit_pct: 0,
             listing_etags: true,
+            listings: core::cell::Cell::new(0),
         }
     }
 
@@ -320,6 +323,7 @@ impl Sim {
 
 impl SyncIo for Sim {
     async fn list_remote(&self) -> Observation {
+        self.listings.set(self.listings.get() + 1);
         // Through the same mapping the host uses for a bucket listing.
         let o = self.observe(Side::Remote);
         let objects = o.entries.into_iter().map(|(p, mut e)| {
@@ -524,6 +528,49 @@ fn both_sides_edited_keep_both_versions() {
         w.local.get("d.txt"),
         Some(Node::File { version: 3, .. })
     ));
+}
+
+/// A backup knows the bucket from its journal: it lists it only when the journal cannot say
+/// (a path whose last operation failed) or a day after its last listing, which then finds and
+/// repairs what someone else removed.
+#[test]
+fn an_upload_only_pass_lists_the_bucket_only_when_its_journal_cannot_say() {
+    let t = TestAgent::new();
+    let d = drive();
+    let mut sim = Sim::new(7);
+    let backup = |sim: &Sim| block_on(pass(&t.agent, &d, Mode::UploadOnly, sim, "nas")).unwrap();
+    sim.world.borrow_mut().user_write(Side::Local, "a/x");
+    assert_eq!(backup(&sim).applied, 2);
+    assert!(backup(&sim).settled());
+    assert_eq!(
+        sim.listings.get(),
+        1,
+        "the first pass lists, the next trusts its journal"
+    );
+
+    sim.world.borrow_mut().user_write(Side::Local, "c");
+    sim.fault_pct = 100;
+    assert_eq!(backup(&sim).failed, 1);
+    sim.fault_pct = 0;
+    assert!(backup(&sim).first_error.is_none());
+    assert_eq!(
+        sim.listings.get(),
+        2,
+        "a failed path makes the next pass list"
+    );
+    assert!(backup(&sim).settled());
+    assert_eq!(sim.listings.get(), 2);
+
+    sim.world.borrow_mut().user_delete(Side::Remote, "a/x");
+    assert!(backup(&sim).settled(), "not seen before a listing is due");
+    t.agent.ports.clock.advance_secs(RELIST_MS / 1000);
+    assert_eq!(
+        backup(&sim).applied,
+        1,
+        "the day's listing finds it gone and sends it again"
+    );
+    assert_eq!(sim.listings.get(), 3);
+    assert!(same_trees(&sim.world.borrow()));
 }
 
 #[test]

@@ -1,0 +1,190 @@
+//! Cloud Backups as their provider sees them: the agent's requests to a real S3 server
+//! (s3s-fs), counted by a recording proxy in between. A first run writes each file once,
+//! each write conditional (`If-None-Match: *`, `If-Match` on the version it replaces); a run
+//! after changes sends exactly the changed files and lists nothing (the journal knows what the
+//! bucket holds); a backup killed with `kill -9` sends again only what was in flight.
+
+use std::collections::BTreeMap;
+
+use click_blackbox::backup::{BUCKET, RUN, body, folder_of, in_bucket};
+use click_blackbox::recorder::{Recorder, Request};
+use click_blackbox::s3::S3Server;
+use click_blackbox::{
+    Account, DataDir, desktop_only, insert_cloud_account, json, pattern, wait_until,
+};
+
+/// The writes of objects under the backup's prefix (folder markers left out), by key.
+fn puts(requests: &[Request]) -> BTreeMap<String, Vec<Request>> {
+    let mut by_key: BTreeMap<String, Vec<Request>> = BTreeMap::new();
+    let prefix = format!("/{BUCKET}/photos/");
+    for r in requests {
+        let key = r.target.split('?').next().unwrap_or_default();
+        if r.method == "PUT" && key.starts_with(&prefix) && !key.ends_with('/') {
+            let key = key.trim_start_matches(&format!("/{BUCKET}/"));
+            by_key.entry(key.to_string()).or_default().push(r.clone());
+        }
+    }
+    by_key
+}
+
+/// An S3 server behind a recording proxy, an agent in `data`, and the owner's cloud account
+/// reaching the server through the proxy.
+fn through_recorder(s3: &S3Server) -> Recorder {
+    s3.bucket(BUCKET);
+    Recorder::start(s3.addr)
+}
+
+fn account_via(s3: &S3Server, recorder: &Recorder) -> click_blackbox::Value {
+    let mut account = s3.account("s3");
+    account["endpoint"] = json!(recorder.endpoint());
+    account
+}
+
+#[test]
+fn a_backup_writes_each_file_once_and_then_only_what_changed() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let recorder = through_recorder(&s3);
+    let data = DataDir::new();
+    let agent = data.agent();
+    let a = Account::new(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &a.token, account_via(&s3, &recorder));
+    let folder = folder_of(&agent, "Pictures");
+    let names: Vec<String> = (0..24).map(|i| format!("d{}/f{i:02}.jpg", i % 3)).collect();
+    for (i, name) in names.iter().enumerate() {
+        std::fs::create_dir_all(folder.join(name).parent().unwrap()).unwrap();
+        std::fs::write(folder.join(name), pattern(1000 + i, i as u64)).unwrap();
+    }
+    let b = a
+        .post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200)
+        .json();
+    wait_until("the first run", RUN, || {
+        names
+            .iter()
+            .all(|n| in_bucket(&s3, &format!("photos/{n}")).is_some())
+    });
+
+    let first = puts(&recorder.requests());
+    assert_eq!(first.len(), names.len(), "every file written: {first:?}");
+    for (key, writes) in &first {
+        assert_eq!(writes.len(), 1, "{key} written once");
+        assert_eq!(
+            writes[0].header("if-none-match"),
+            Some("*"),
+            "{key}: a new object is written only if nothing took its key meanwhile"
+        );
+    }
+    let etag_before = etag_of(&pattern(1000, 0));
+
+    // One file changed, one added: exactly those two are written, and nothing is listed.
+    recorder.clear();
+    std::fs::write(folder.join("d0/f00.jpg"), b"edited").unwrap();
+    std::fs::write(folder.join("d1/new.jpg"), b"new").unwrap();
+    wait_until("the changes sent", RUN, || {
+        in_bucket(&s3, "photos/d0/f00.jpg").as_deref() == Some(b"edited")
+            && in_bucket(&s3, "photos/d1/new.jpg").is_some()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let requests = recorder.requests();
+    let second = puts(&requests);
+    assert_eq!(
+        second.keys().collect::<Vec<_>>(),
+        ["photos/d0/f00.jpg", "photos/d1/new.jpg"],
+        "only what changed: {requests:?}"
+    );
+    assert_eq!(
+        second["photos/d0/f00.jpg"][0].header("if-match"),
+        Some(etag_before.as_str()),
+        "an edit replaces only the version the backup wrote"
+    );
+    let others: Vec<&Request> = requests.iter().filter(|r| r.method != "PUT").collect();
+    assert!(
+        others.is_empty(),
+        "no listing, no HEAD, no read: {others:?}"
+    );
+
+    // A restarted backup (its settings updated) finds nothing to send.
+    recorder.clear();
+    let id = b["id"].as_str().unwrap();
+    let mut renamed = b.clone();
+    renamed["name"] = json!("Renamed photos");
+    a.put(&format!("/management/cloudbackup/{id}"), renamed)
+        .expect(200);
+    std::fs::write(folder.join("d2/after.jpg"), b"after").unwrap();
+    wait_until("the file added after the restart", RUN, || {
+        in_bucket(&s3, "photos/d2/after.jpg").is_some()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let third = puts(&recorder.requests());
+    assert_eq!(
+        third.keys().collect::<Vec<_>>(),
+        ["photos/d2/after.jpg"],
+        "unchanged files are never sent twice"
+    );
+}
+
+/// The ETag S3 gives an object written in one PUT: the MD5 of its bytes, quoted.
+fn etag_of(bytes: &[u8]) -> String {
+    use md5::{Digest, Md5};
+    let hex: String = Md5::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    format!("\"{hex}\"")
+}
+
+#[test]
+fn a_backup_killed_mid_run_sends_again_only_what_was_in_flight() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let recorder = through_recorder(&s3);
+    let data = DataDir::new();
+    let first = data.agent();
+    let a = Account::new(&first, "owner@example.com");
+    let cloud = insert_cloud_account(&first, &a.token, account_via(&s3, &recorder));
+    let folder = folder_of(&first, "Pictures");
+    let names: Vec<String> = (0..200)
+        .map(|i| format!("d{}/f{i:03}.bin", i % 5))
+        .collect();
+    for (i, name) in names.iter().enumerate() {
+        std::fs::create_dir_all(folder.join(name).parent().unwrap()).unwrap();
+        std::fs::write(folder.join(name), pattern(20_000 + i, i as u64)).unwrap();
+    }
+    a.post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200);
+    wait_until("a quarter sent", RUN, || {
+        names
+            .iter()
+            .filter(|n| in_bucket(&s3, &format!("photos/{n}")).is_some())
+            .count()
+            >= names.len() / 4
+    });
+    first.kill();
+    drop(a);
+    drop(first);
+    let sent_before = puts(&recorder.requests()).len();
+    assert!(sent_before < names.len(), "killed mid-run");
+
+    let _again = data.agent();
+    wait_until("every file backed up", RUN, || {
+        names
+            .iter()
+            .all(|n| in_bucket(&s3, &format!("photos/{n}")).is_some())
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let twice: Vec<String> = puts(&recorder.requests())
+        .into_iter()
+        .filter(|(_, writes)| writes.len() > 1)
+        .map(|(key, _)| key)
+        .collect();
+    // At most the eight files a pass sends at once were in flight when it was killed.
+    assert!(
+        twice.len() <= 8,
+        "finished files are not sent again after kill -9: {twice:?}"
+    );
+}
