@@ -11,7 +11,7 @@ use crate::controllers::{
     usergroup, userspermission, websocket,
 };
 #[cfg(feature = "cloud")]
-use crate::controllers::{backupreport, cloud, drivereport};
+use crate::controllers::{backupreport, cloud, drivereport, ui};
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
 use crate::ports::Ports;
@@ -306,6 +306,11 @@ routes! {
     // WebSockets
     NotificationSocket: Get "/notification" Local => websocket::notification;
     StateChangeSocket: Get "/statechange" Local => websocket::statechange;
+    // The dashboard page (extension): static files; their calls carry the user's token
+    #[cfg(feature = "cloud")]
+    UiPage: Get "/ui" Public => ui::page;
+    #[cfg(feature = "cloud")]
+    UiAsset: Get "/ui/{asset}" Public => ui::asset;
 }
 
 /// Path parameters captured by a match (at most [`Params::MAX`]).

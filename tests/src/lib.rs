@@ -15,6 +15,7 @@ pub use serde_json::{Value, json};
 
 pub mod azure;
 pub mod backup;
+pub mod browser;
 pub mod docs;
 pub mod form;
 pub mod identity;
@@ -171,11 +172,13 @@ pub fn hosted_only(what: &str) -> bool {
 
 /// Whether the agent under test has `path`: the firmware is built without the core's `cloud`
 /// feature (a device has no cloud client and mounts no drives), so the Cloud controller and
-/// the Management routes beyond the agent's own lifecycle answer 404 there; so does the embed
-/// example.
+/// the Management routes beyond the agent's own lifecycle (and the dashboard page) answer 404
+/// there; so does the embed example.
 pub fn route_built_in(path: &str) -> bool {
     const DEVICE_MANAGEMENT: [&str; 4] = ["agent_status", "command/", "notify", "outbox"];
     let needs_cloud = path.starts_with("/cloud/")
+        || path == "/ui"
+        || path.starts_with("/ui/")
         || path.strip_prefix("/management/").is_some_and(|rest| {
             !DEVICE_MANAGEMENT
                 .iter()
@@ -184,8 +187,8 @@ pub fn route_built_in(path: &str) -> bool {
     !((firmware_target() || embed_target()) && needs_cloud)
 }
 
-/// A free TCP port on the loopback interface (for QEMU's `hostfwd`).
-fn free_port() -> u16 {
+/// A free TCP port on the loopback interface (for QEMU's `hostfwd`, chromedriver).
+pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("a free port")

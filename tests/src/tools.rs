@@ -143,7 +143,7 @@ pub fn tools_dir() -> PathBuf {
 
 /// The target directory this test executable was built in: cargo marks it with
 /// `CACHEDIR.TAG` (`<dir>/<profile>/deps/<test>`, or `<dir>/<triple>/<profile>/deps/<test>`).
-fn target_dir() -> PathBuf {
+pub fn target_dir() -> PathBuf {
     let exe = std::env::current_exe().expect("test executable path");
     if let Some(dir) = exe
         .ancestors()

@@ -20,6 +20,11 @@ fn every_route_is_documented_with_its_method_and_auth() {
             assert_eq!(policy, "Local");
             continue;
         }
+        if path == "/ui" || path == "/ui/{asset}" {
+            // The dashboard page, an extension (README): static files, no data, no token.
+            assert_eq!((method.as_str(), policy.as_str()), ("GET", "Public"));
+            continue;
+        }
         if path == "/notification" || path == "/statechange" {
             // websockets.md, not endpoints.tsv.
             assert_eq!(policy, "Local");

@@ -16,6 +16,8 @@ pub mod projects;
 mod reports;
 mod shared;
 pub mod sharedclouddrive;
+#[cfg(feature = "cloud")]
+pub mod ui;
 pub mod user;
 pub mod usergroup;
 pub mod userspermission;
