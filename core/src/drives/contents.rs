@@ -1,18 +1,18 @@
 //! What a drive (or backup) holds, as the file-states and file-distribution reports show it
-//! (`drivereport.md`, `backupreport.md`): one scan of its journal per report, with bounded
-//! memory whatever the drive holds (a page of rows, top-N lists, fixed buckets, capped maps).
+//! (`drivereport.md`, `backupreport.md`), read from the journal's counters ([`super::tally`])
+//! and ranks ([`super::ranks`]): a few rows per report whatever the drive holds, never a scan
+//! of its journal (but for the rows a page of every file skips).
 
 use alloc::borrow::Cow;
-use alloc::collections::{BTreeMap, BinaryHeap};
+use alloc::collections::BTreeMap;
 use alloc::string::String;
 use alloc::vec::Vec;
-use core::cmp::Reverse;
 use serde::Serialize;
 
 use super::journal::FileRecord;
+use super::ranks::{self, Rank};
 use super::report::{ChartPoint, format_size};
-use super::state::Flags;
-use super::tally::{self, STATES, Tally};
+use super::tally::{self, Group, SIZE_BUCKETS, STATES, Tally};
 use crate::error::ApiResult;
 use crate::ports::Store;
 use crate::store::keys::DRIVE_FILES;
@@ -22,19 +22,10 @@ use crate::store::scan_all;
 const PALETTE: [&str; 8] = [
     "#1565c0", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#c62828", "#5d4037", "#546e7a",
 ];
-/// Distinct extensions (and top-level folders) kept apart; the rest count as one.
+/// Distinct extensions shown apart (the most frequent); the rest count as one.
 const DISTINCT: usize = 256;
 /// Entries of `RecentlyModified`.
 const RECENT: usize = 20;
-/// The size buckets of `SizeDistribution`: (label, upper bound exclusive).
-const BUCKETS: [(&str, u64); 6] = [
-    ("< 1 KB", 1 << 10),
-    ("1 KB - 1 MB", 1 << 20),
-    ("1 MB - 10 MB", 10 << 20),
-    ("10 MB - 100 MB", 100 << 20),
-    ("100 MB - 1 GB", 1 << 30),
-    (">= 1 GB", u64::MAX),
-];
 
 /// One file as the reports list it (ordered by path first, so equal ranks list in path order).
 #[derive(Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -61,22 +52,49 @@ impl FileRow {
     }
 }
 
-/// Calls `visit` with every file (not folder) record of drive `drive_id`, in path order.
+/// Calls `visit` with the file (not folder) records of drive `drive_id`, in path order, until
+/// it returns false.
 fn each_file(
     store: &impl Store,
     drive_id: &str,
-    mut visit: impl FnMut(&str, FileRecord),
+    mut visit: impl FnMut(&str, FileRecord) -> bool,
 ) -> ApiResult<()> {
     let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
     scan_all(store, &prefix, false, |k, row| {
         let rel = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
-        if let (false, Ok(r)) = (rel.is_empty(), serde_json::from_slice::<FileRecord>(row))
-            && !r.is_dir
-        {
-            visit(rel, r);
+        match (rel.is_empty(), serde_json::from_slice::<FileRecord>(row)) {
+            (false, Ok(r)) if !r.is_dir => Ok(visit(rel, r)),
+            _ => Ok(true),
         }
-        Ok(true)
     })
+}
+
+/// Page rows of every file, after the first `skip`.
+fn every_file_page(
+    store: &impl Store,
+    drive_id: &str,
+    skip: u64,
+    page_size: u32,
+) -> ApiResult<Vec<FileRow>> {
+    let mut seen = 0u64;
+    let mut files = Vec::new();
+    each_file(store, drive_id, |rel, r| {
+        seen += 1;
+        if seen > skip {
+            files.push(FileRow::new(rel, &r));
+        }
+        files.len() < page_size as usize
+    })?;
+    Ok(files)
+}
+
+/// The rows of `paths`, in their order.
+fn rows(store: &impl Store, drive_id: &str, paths: Vec<String>) -> ApiResult<Vec<FileRow>> {
+    let records = ranks::records(store, drive_id, paths)?;
+    Ok(records
+        .iter()
+        .map(|(rel, r)| FileRow::new(rel, r))
+        .collect())
 }
 
 /// Files and bytes of one state.
@@ -111,18 +129,22 @@ pub fn file_states(
     page_size: u32,
 ) -> ApiResult<FileStates> {
     let skip = (page as u64 - 1) * u64::from(page_size);
-    let mut total = 0u64;
-    let mut files = Vec::new();
-    each_file(store, drive_id, |rel, r| {
-        let wanted = state == 0 || STATES[tally::state_index(r.flags)].0 == Flags(state);
-        if !wanted {
-            return;
+    let (total, files) = match STATES.iter().position(|(f, _, _)| f.0 == state) {
+        Some(i) if state != 0 => {
+            let paths = ranks::paths(
+                store,
+                drive_id,
+                Rank::State,
+                Some(i as u64),
+                false,
+                skip,
+                page_size as usize,
+            )?;
+            (t.files_by_state[i], rows(store, drive_id, paths)?)
         }
-        if total >= skip && files.len() < page_size as usize {
-            files.push(FileRow::new(rel, &r));
-        }
-        total += 1;
-    })?;
+        _ if state == 0 => (t.files, every_file_page(store, drive_id, skip, page_size)?),
+        _ => (0, Vec::new()),
+    };
     let state_counts = STATES
         .iter()
         .enumerate()
@@ -164,48 +186,21 @@ pub struct Distribution {
     directory_breakdown: Vec<DirectoryRow>,
 }
 
-/// `.jpg` of `a/b.JPG`; `(none)` without one.
-fn extension(rel: &str) -> String {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    match name.rsplit_once('.') {
-        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => {
-            alloc::format!(".{}", ext.to_lowercase())
-        }
-        _ => String::from("(none)"),
+/// `map` with at most [`DISTINCT`] keys: the most frequent, and the rest as `(other)`.
+fn capped(map: BTreeMap<String, (u64, u64)>) -> BTreeMap<String, (u64, u64)> {
+    if map.len() <= DISTINCT {
+        return map;
     }
-}
-
-/// Adds `(1, size)` to `key` of `map`, or to `(other)` once `map` holds [`DISTINCT`] keys.
-fn count_into(map: &mut BTreeMap<String, (u64, u64)>, key: String, size: u64) {
-    let key = if map.len() >= DISTINCT && !map.contains_key(&key) {
-        String::from("(other)")
-    } else {
-        key
-    };
-    let e = map.entry(key).or_default();
-    e.0 += 1;
-    e.1 += size;
-}
-
-/// The `n` greatest files by a rank, as a min-heap of them.
-type Top<K> = BinaryHeap<Reverse<(K, FileRow)>>;
-
-/// Keeps the `n` greatest by `rank` in `heap`; the row is made only for a file that gets in.
-fn keep_top<K: Ord>(heap: &mut Top<K>, n: usize, rank: K, row: impl FnOnce() -> FileRow) {
-    if heap.len() < n {
-        heap.push(Reverse((rank, row())));
-    } else if heap.peek().is_some_and(|Reverse((least, _))| rank > *least) {
-        heap.pop();
-        heap.push(Reverse((rank, row())));
+    let mut by_count: Vec<(String, (u64, u64))> = map.into_iter().collect();
+    by_count.sort_by(|a, b| b.1.0.cmp(&a.1.0).then(a.0.cmp(&b.0)));
+    let rest = by_count.split_off(DISTINCT - 1);
+    let mut out: BTreeMap<String, (u64, u64)> = by_count.into_iter().collect();
+    let other = out.entry(String::from("(other)")).or_default();
+    for (_, (n, bytes)) in rest {
+        other.0 += n;
+        other.1 += bytes;
     }
-}
-
-/// The greatest first.
-fn ranked<K: Ord>(heap: Top<K>) -> Vec<FileRow> {
-    heap.into_sorted_vec()
-        .into_iter()
-        .map(|Reverse((_, row))| row)
-        .collect()
+    out
 }
 
 /// Chart points of `map`, largest first by what `value` picks.
@@ -230,38 +225,30 @@ pub fn distribution(
     top_files: usize,
     top_directories: usize,
 ) -> ApiResult<Distribution> {
-    let mut by_ext: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut by_dir: BTreeMap<String, (u64, u64)> = BTreeMap::new();
-    let mut buckets = [(0u64, 0u64); BUCKETS.len()];
-    let mut largest = BinaryHeap::new();
-    let mut recent = BinaryHeap::new();
-    each_file(store, drive_id, |rel, r| {
-        count_into(&mut by_ext, extension(rel), r.size);
-        let dir = rel.split_once('/').map_or("/", |(d, _)| d);
-        count_into(&mut by_dir, String::from(dir), r.size);
-        let b = BUCKETS
-            .iter()
-            .position(|(_, below)| r.size < *below)
-            .unwrap_or(BUCKETS.len() - 1);
-        buckets[b].0 += 1;
-        buckets[b].1 += r.size;
-        keep_top(&mut largest, top_files, r.size, || FileRow::new(rel, &r));
-        keep_top(&mut recent, RECENT, r.mtime_ms, || FileRow::new(rel, &r));
-    })?;
-    let mut dirs: Vec<(String, (u64, u64))> = by_dir.into_iter().collect();
+    let by_ext = capped(tally::groups(store, drive_id, Group::Extension)?);
+    let by_size = tally::groups(store, drive_id, Group::Size)?;
+    let mut dirs: Vec<(String, (u64, u64))> = tally::groups(store, drive_id, Group::Folder)?
+        .into_iter()
+        .collect();
     dirs.sort_by(|a, b| b.1.1.cmp(&a.1.1).then(a.0.cmp(&b.0)));
     dirs.truncate(top_directories);
+    let top = |rank, n| {
+        let paths = ranks::paths(store, drive_id, rank, None, true, 0, n)?;
+        rows(store, drive_id, paths)
+    };
     Ok(Distribution {
         file_count_by_extension: points(&by_ext, |e| e.0),
         size_by_extension: points(&by_ext, |e| e.1),
-        size_distribution: BUCKETS
+        size_distribution: SIZE_BUCKETS
             .iter()
-            .zip(buckets)
             .enumerate()
-            .map(|(i, ((label, _), (n, _)))| ChartPoint::new(*label, n, PALETTE[i % PALETTE.len()]))
+            .map(|(i, (label, _))| {
+                let n = by_size.get(&alloc::format!("{i}")).map_or(0, |e| e.0);
+                ChartPoint::new(*label, n, PALETTE[i % PALETTE.len()])
+            })
             .collect(),
-        largest_files: ranked(largest),
-        recently_modified: ranked(recent),
+        largest_files: top(Rank::Size, top_files)?,
+        recently_modified: top(Rank::Modified, RECENT)?,
         directory_breakdown: dirs
             .into_iter()
             .map(|(directory, (file_count, size_bytes))| DirectoryRow {
@@ -279,6 +266,7 @@ mod tests {
     use super::*;
     use crate::drives::drive::new_drive;
     use crate::drives::journal::Journal;
+    use crate::drives::state::Flags;
     use crate::ports::Ports;
     use crate::testing::TestAgent;
 
@@ -331,5 +319,14 @@ mod tests {
         assert_eq!(json["DirectoryBreakdown"].as_array().unwrap().len(), 1);
         assert_eq!(json["DirectoryBreakdown"][0]["Directory"], "a");
         assert_eq!(json["DirectoryBreakdown"][0]["FileCount"], 2);
+
+        // Counted again from the journal alone (as for one an earlier version wrote).
+        tally::forget(store, "d1").unwrap();
+        ranks::forget(store, "d1").unwrap();
+        tally::ensure(store, "d1").unwrap();
+        let again = distribution(store, "d1", 2, 1).unwrap();
+        assert_eq!(serde_json::to_value(&again).unwrap(), json);
+        let uploading = file_states(store, "d1", &tally, 4, 1, 50).unwrap();
+        assert_eq!(uploading.files[0].path, "b/z.txt");
     }
 }

@@ -10,7 +10,7 @@ use super::drive::CloudDrive;
 use super::paths;
 use super::planner::BaseEntry;
 use super::state::Flags;
-use super::{history, tally};
+use super::{history, ranks, tally};
 use crate::Agent;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::events::{Channel, StateChange};
@@ -122,6 +122,7 @@ pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
 /// counters.
 pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     tally::forget(store, drive_id)?;
+    ranks::forget(store, drive_id)?;
     history::prune(store, drive_id, u64::MAX)?;
     let mut listed = Batch::new();
     DRIVE_LISTED.delete(&mut listed, drive_id);
@@ -255,6 +256,7 @@ impl<'a, P: Ports> Journal<'a, P> {
                 None => DRIVE_FILES.delete(&mut batch, &id),
             }
             tally::count(&mut batch, &drive.id, rel, old.as_ref(), new);
+            ranks::update(&mut batch, &drive.id, rel, old.as_ref(), new);
             let now = self.agent.ports.clock().now_ms();
             if let Some(done) = finished(rel, old.as_ref(), new, now) {
                 let nonce = u64::from_le_bytes(self.agent.ports.rng().bytes());

@@ -13,6 +13,7 @@ pub mod history;
 pub mod journal;
 pub mod paths;
 pub mod planner;
+pub mod ranks;
 pub mod report;
 pub mod sealed;
 pub mod state;

@@ -1,8 +1,8 @@
 //! Counters of a drive's (or backup's) journal: files, folders, bytes, and files and bytes by
-//! state. Each record's change moves them in the same commit ([`count`], atomic `Add`s that
-//! concurrent writers of other paths never conflict on), so the summary and sync-health
-//! reports read a few rows whatever the drive holds. The drive's own status row (`""`) is not
-//! counted.
+//! state, by size bucket, by extension and by top-level folder. Each record's change moves
+//! them in the same commit ([`count`], atomic `Add`s that concurrent writers of other paths
+//! never conflict on), so the summary, sync-health and distribution reports read a few rows
+//! whatever the drive holds. The drive's own status row (`""`) is not counted.
 
 use alloc::format;
 use alloc::string::String;
@@ -59,10 +59,69 @@ fn key(drive_id: &str, counter: &str) -> alloc::vec::Vec<u8> {
     DRIVE_TALLIES.key(&format!("{drive_id}/{counter}"))
 }
 
-/// Marks that the counters of `drive_id` stand for its whole journal.
+/// Marks that the counters (and [`super::ranks`]) of `drive_id` stand for its whole journal,
+/// as this version counts it: its value is [`VERSION`].
 const BUILT: &str = "built";
+/// What [`BUILT`] holds once counted as this version counts (2: sizes, extensions, folders
+/// and the ranks too).
+const VERSION: &str = "2";
 
-fn add(deltas: &mut CounterDeltas, drive_id: &str, r: &FileRecord, sign: i64) {
+/// The size buckets of the distribution report: label, and the bound below which a size
+/// falls in it.
+pub const SIZE_BUCKETS: [(&str, u64); 6] = [
+    ("< 1 KB", 1 << 10),
+    ("1 KB - 1 MB", 1 << 20),
+    ("1 MB - 10 MB", 10 << 20),
+    ("10 MB - 100 MB", 100 << 20),
+    ("100 MB - 1 GB", 1 << 30),
+    (">= 1 GB", u64::MAX),
+];
+
+fn size_bucket(size: u64) -> usize {
+    (SIZE_BUCKETS.iter())
+        .position(|(_, below)| size < *below)
+        .unwrap_or(SIZE_BUCKETS.len() - 1)
+}
+
+/// `.jpg` of `a/b.JPG`; `(none)` without one.
+pub fn extension(rel: &str) -> String {
+    let name = rel.rsplit('/').next().unwrap_or(rel);
+    match name.rsplit_once('.') {
+        Some((stem, ext)) if !stem.is_empty() && !ext.is_empty() => {
+            format!(".{}", ext.to_lowercase())
+        }
+        _ => String::from("(none)"),
+    }
+}
+
+/// The top-level folder of `rel` (`/` for a file at the root).
+pub fn top_folder(rel: &str) -> &str {
+    rel.split_once('/').map_or("/", |(d, _)| d)
+}
+
+/// The kinds of files the distribution report groups by: counters `<kind>-files/<group>` and
+/// `<kind>-bytes/<group>`.
+#[derive(Clone, Copy)]
+pub enum Group {
+    /// By [`SIZE_BUCKETS`] index.
+    Size,
+    /// By [`extension`].
+    Extension,
+    /// By [`top_folder`].
+    Folder,
+}
+
+impl Group {
+    fn name(self) -> &'static str {
+        match self {
+            Group::Size => "size",
+            Group::Extension => "ext",
+            Group::Folder => "dir",
+        }
+    }
+}
+
+fn add(deltas: &mut CounterDeltas, drive_id: &str, rel: &str, r: &FileRecord, sign: i64) {
     if r.is_dir {
         deltas.add(key(drive_id, "dirs"), sign);
         return;
@@ -73,6 +132,39 @@ fn add(deltas: &mut CounterDeltas, drive_id: &str, r: &FileRecord, sign: i64) {
     deltas.add(key(drive_id, "bytes"), sign * size);
     deltas.add(key(drive_id, &format!("files/{i}")), sign);
     deltas.add(key(drive_id, &format!("bytes/{i}")), sign * size);
+    let bucket = format!("{}", size_bucket(r.size));
+    let groups = [
+        (Group::Size, bucket.as_str()),
+        (Group::Extension, &extension(rel)),
+        (Group::Folder, top_folder(rel)),
+    ];
+    for (group, value) in groups {
+        let name = group.name();
+        deltas.add(key(drive_id, &format!("{name}-files/{value}")), sign);
+        deltas.add(key(drive_id, &format!("{name}-bytes/{value}")), sign * size);
+    }
+}
+
+/// The files and bytes of each group of one kind that holds any file, by group.
+pub fn groups(
+    store: &impl Store,
+    drive_id: &str,
+    group: Group,
+) -> ApiResult<alloc::collections::BTreeMap<String, (u64, u64)>> {
+    let mut out = alloc::collections::BTreeMap::new();
+    for (counter, bytes) in [("files", false), ("bytes", true)] {
+        let prefix = key(drive_id, &format!("{}-{counter}/", group.name()));
+        scan_all(store, &prefix, false, |k, v| {
+            let n = crate::store::counter_value(Some(v));
+            let value = core::str::from_utf8(&k[prefix.len()..]).unwrap_or_default();
+            if n > 0 {
+                let e: &mut (u64, u64) = out.entry(String::from(value)).or_default();
+                *(if bytes { &mut e.1 } else { &mut e.0 }) = n;
+            }
+            Ok(true)
+        })?;
+    }
+    Ok(out)
 }
 
 /// Moves the counters of `drive_id` in `batch` for `rel` going from `old` to `new` (`None`:
@@ -89,10 +181,10 @@ pub fn count(
     }
     let mut deltas = CounterDeltas::default();
     if let Some(old) = old {
-        add(&mut deltas, drive_id, old, -1);
+        add(&mut deltas, drive_id, rel, old, -1);
     }
     if let Some(new) = new {
-        add(&mut deltas, drive_id, new, 1);
+        add(&mut deltas, drive_id, rel, new, 1);
     }
     deltas.apply(batch);
 }
@@ -113,25 +205,34 @@ pub fn read(store: &impl Store, drive_id: &str) -> ApiResult<Tally> {
     Ok(t)
 }
 
-/// Counts the journal of `drive_id` once, if its counters were never built (a journal an
-/// earlier version wrote). Call while nothing else writes the drive's journal.
+/// Counts the journal of `drive_id` once, if its counters and ranks were never built as this
+/// version counts (a journal an earlier version wrote). Call while nothing else writes the
+/// drive's journal.
 pub fn ensure(store: &impl Store, drive_id: &str) -> ApiResult<()> {
-    if store.get(&key(drive_id, BUILT))?.is_some() {
+    let built = store.get(&key(drive_id, BUILT))?;
+    if built.as_ref().map(|v| v.as_ref()) == Some(VERSION.as_bytes()) {
         return Ok(());
     }
     forget(store, drive_id)?;
+    super::ranks::forget(store, drive_id)?;
     let prefix = crate::store::keys::DRIVE_FILES.key(&format!("{drive_id}/"));
     let mut deltas = CounterDeltas::default();
+    let mut ranked = Batch::new();
     scan_all(store, &prefix, false, |k, row| {
         let rel = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
         if let (false, Ok(r)) = (rel.is_empty(), serde_json::from_slice::<FileRecord>(row)) {
-            add(&mut deltas, drive_id, &r, 1);
+            add(&mut deltas, drive_id, rel, &r, 1);
+            super::ranks::update(&mut ranked, drive_id, rel, None, Some(&r));
+            if ranked.ops.len() >= 3 * 256 {
+                save(store, &core::mem::take(&mut ranked))?;
+            }
         }
         Ok(true)
     })?;
+    save(store, &ranked)?;
     let mut batch = Batch::new();
     deltas.apply(&mut batch);
-    batch.put(key(drive_id, BUILT), String::from("1").into_bytes());
+    batch.put(key(drive_id, BUILT), String::from(VERSION).into_bytes());
     save(store, &batch)
 }
 

@@ -109,6 +109,13 @@ pub const DRIVE_HISTORY: Table = Table::new("drivehistory/");
 /// `<drive id>/<YYYY-MM-DD>/<counter>` and `<drive id>/total` -> a decimal counter: a drive's
 /// transfers per day.
 pub const DRIVE_DAYS: Table = Table::new("count/drive-day/");
+/// `<drive id>/<state index>/<relative path>` -> nothing: a journal's files by state
+/// (`drives::ranks`).
+pub const DRIVE_FILES_BY_STATE: Table = Table::new("idx/drivefile-state/");
+/// `<drive id>/<size>/<relative path>` -> nothing: a journal's files by size.
+pub const DRIVE_FILES_BY_SIZE: Table = Table::new("idx/drivefile-size/");
+/// `<drive id>/<mtime ms>/<relative path>` -> nothing: a journal's files by modification time.
+pub const DRIVE_FILES_BY_MTIME: Table = Table::new("idx/drivefile-mtime/");
 /// Drive id -> Unix ms: when a synced folder last listed its whole bucket prefix (an
 /// upload-only pass trusts its journal for the bucket's side until a listing is due).
 pub const DRIVE_LISTED: Table = Table::new("drive-listed/");
@@ -133,7 +140,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 51] = [
+pub const ALL: [Table; 54] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -179,6 +186,9 @@ pub const ALL: [Table; 51] = [
     DRIVE_HISTORY,
     DRIVE_DAYS,
     DRIVE_LISTED,
+    DRIVE_FILES_BY_STATE,
+    DRIVE_FILES_BY_SIZE,
+    DRIVE_FILES_BY_MTIME,
     DRIVE_FILES,
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,
