@@ -73,6 +73,7 @@ pub fn record(batch: &mut Batch, drive_id: &str, entry: &Entry, nonce: u64) {
         _ => "failed",
     };
     deltas.add(day_key(drive_id, &day, outcome), 1);
+    deltas.add(kept_key(drive_id, entry), 1);
     if entry.status == COMPLETED {
         let bytes = i64::try_from(entry.bytes).unwrap_or(i64::MAX);
         let ms = i64::try_from(entry.end_ms.saturating_sub(entry.start_ms)).unwrap_or(i64::MAX);
@@ -81,6 +82,57 @@ pub fn record(batch: &mut Batch, drive_id: &str, entry: &Entry, nonce: u64) {
         deltas.add(DRIVE_DAYS.key(&format!("{drive_id}/total")), bytes);
     }
     deltas.apply(batch);
+}
+
+/// The counter of entries kept of `entry`'s direction and status: the transfer-activity
+/// report's total without a scan.
+fn kept_key(drive_id: &str, entry: &Entry) -> Vec<u8> {
+    DRIVE_DAYS.key(&format!(
+        "{drive_id}/kept/{}/{}",
+        entry.direction, entry.status
+    ))
+}
+
+/// Entries kept of `direction` and `status` (0: any).
+fn kept(store: &impl Store, drive_id: &str, direction: u8, status: u32) -> ApiResult<u64> {
+    let prefix = DRIVE_DAYS.key(&format!("{drive_id}/kept/"));
+    let mut total = 0;
+    scan_all(store, &prefix, false, |k, v| {
+        let rest = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
+        let (d, st) = rest.split_once('/').unwrap_or_default();
+        let (d, st) = (d.parse::<u8>().unwrap_or(0), st.parse::<u32>().unwrap_or(0));
+        if (direction == 0 || d == direction) && (status == 0 || st & status != 0) {
+            total += crate::store::counter_value(Some(v));
+        }
+        Ok(true)
+    })?;
+    Ok(total)
+}
+
+/// Counts the entries kept of `drive_id` again (a history an earlier version wrote).
+pub fn recount(store: &impl Store, drive_id: &str) -> ApiResult<()> {
+    let mut batch = Batch::new();
+    let counters = DRIVE_DAYS.key(&format!("{drive_id}/kept/"));
+    scan_all(store, &counters, false, |k, _| {
+        batch.delete(k.to_vec());
+        Ok(true)
+    })?;
+    let mut deltas = CounterDeltas::default();
+    scan_all(
+        store,
+        &DRIVE_HISTORY.key(&format!("{drive_id}/")),
+        false,
+        |_, row| {
+            if let Ok(entry) = serde_json::from_slice::<Entry>(row) {
+                deltas.add(kept_key(drive_id, &entry), 1);
+            }
+            Ok(true)
+        },
+    )?;
+    save(store, &batch)?;
+    let mut counted = Batch::new();
+    deltas.apply(&mut counted);
+    save(store, &counted)
 }
 
 /// One entry as read, with the key it is stored under.
@@ -103,7 +155,7 @@ pub fn page(
 ) -> ApiResult<(Vec<Stored>, u64)> {
     let prefix = DRIVE_HISTORY.key(&format!("{drive_id}/"));
     let skip = u64::from(page.saturating_sub(1)) * u64::from(page_size);
-    let (mut total, mut out) = (0u64, Vec::new());
+    let (mut matched, mut out) = (0u64, Vec::new());
     scan_all(store, &prefix, true, |k, row| {
         let Ok(entry) = serde_json::from_slice::<Entry>(row) else {
             return Ok(true);
@@ -111,18 +163,18 @@ pub fn page(
         if (direction == 0 || entry.direction == direction)
             && (status == 0 || entry.status & status != 0)
         {
-            if total >= skip && out.len() < page_size as usize {
+            if matched >= skip {
                 let id = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
                 out.push(Stored {
                     id: id.replace('/', "-"),
                     entry,
                 });
             }
-            total += 1;
+            matched += 1;
         }
-        Ok(true)
+        Ok(out.len() < page_size as usize)
     })?;
-    Ok((out, total))
+    Ok((out, kept(store, drive_id, direction, status)?))
 }
 
 /// One day of a trend.
@@ -178,24 +230,85 @@ pub fn prune(store: &impl Store, drive_id: &str, now_ms: u64) -> ApiResult<()> {
     let mut batch = Batch::new();
     let prefix = DRIVE_HISTORY.key(&format!("{drive_id}/"));
     let before = DRIVE_HISTORY.key(&format!("{drive_id}/{cutoff:016}"));
-    scan_all(store, &prefix, false, |k, _| {
+    let mut gone = CounterDeltas::default();
+    scan_all(store, &prefix, false, |k, row| {
         if !everything && k >= before.as_slice() {
             return Ok(false);
+        }
+        if let Ok(entry) = serde_json::from_slice::<Entry>(row) {
+            gone.add(kept_key(drive_id, &entry), -1);
         }
         batch.delete(k.to_vec());
         Ok(true)
     })?;
+    gone.apply(&mut batch);
     let days = DRIVE_DAYS.key(&format!("{drive_id}/"));
     let oldest = day_of(cutoff);
     scan_all(store, &days, false, |k, _| {
         let rest = core::str::from_utf8(&k[days.len()..]).unwrap_or("");
-        let old = rest
-            .get(..10)
-            .is_some_and(|d| d < oldest.as_str() && rest != "total");
+        let dated = rest != "total" && !rest.starts_with("kept/");
+        let old = dated && rest.get(..10).is_some_and(|d| d < oldest.as_str());
         if everything || old {
             batch.delete(k.to_vec());
         }
         Ok(true)
     })?;
     save(store, &batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Ports;
+    use crate::testing::TestAgent;
+
+    fn entry(direction: u8, status: u32, end_ms: u64, path: &str) -> Entry {
+        Entry {
+            direction,
+            status,
+            start_ms: end_ms - 10,
+            end_ms,
+            path: path.into(),
+            bytes: if status == COMPLETED { 100 } else { 0 },
+            error: String::new(),
+        }
+    }
+
+    /// Pages come newest first, filtered; their totals are counted, not scanned, and follow
+    /// pruning and a recount alike.
+    #[test]
+    fn pages_and_their_totals_follow_records_and_pruning() {
+        let t = TestAgent::new();
+        let store = t.agent.ports.store();
+        let now = 200 * DAY_MS;
+        let mut batch = Batch::new();
+        let old = now - (KEEP_DAYS + 1) * DAY_MS;
+        record(&mut batch, "d1", &entry(UPLOAD, COMPLETED, old, "old"), 1);
+        for i in 0..5u64 {
+            record(&mut batch, "d1", &entry(UPLOAD, COMPLETED, now - i, "up"), i);
+        }
+        record(&mut batch, "d1", &entry(DOWNLOAD, ERROR, now - 100, "down"), 9);
+        record(&mut batch, "d2", &entry(UPLOAD, COMPLETED, now, "other"), 1);
+        save(store, &batch).unwrap();
+
+        let (first, total) = page(store, "d1", 0, 0, 1, 2).unwrap();
+        assert_eq!(total, 7);
+        assert_eq!(first.len(), 2);
+        assert_eq!(first[0].entry.end_ms, now, "newest first");
+        let (_, uploads) = page(store, "d1", UPLOAD, 0, 1, 50).unwrap();
+        assert_eq!(uploads, 6);
+        let (failed, n) = page(store, "d1", 0, ERROR, 1, 50).unwrap();
+        assert_eq!((n, failed[0].entry.path.as_str()), (1, "down"));
+        let (last, _) = page(store, "d1", 0, 0, 4, 2).unwrap();
+        assert_eq!(last[0].entry.path, "old");
+
+        prune(store, "d1", now).unwrap();
+        assert_eq!(page(store, "d1", 0, 0, 1, 50).unwrap().1, 6);
+        recount(store, "d1").unwrap();
+        assert_eq!(page(store, "d1", UPLOAD, COMPLETED, 1, 50).unwrap().1, 5);
+        assert_eq!(page(store, "d2", 0, 0, 1, 50).unwrap().1, 1);
+        prune(store, "d1", u64::MAX).unwrap();
+        let (none, zero) = page(store, "d1", 0, 0, 1, 50).unwrap();
+        assert!(none.is_empty() && zero == 0);
+    }
 }

@@ -1,6 +1,8 @@
 //! The per-drive journal: for each tracked path, its state bits, what is known of its object,
 //! whether it is pinned and the last error. Every change of a path's state bits is one commit
-//! and one `/statechange` frame, in the order the changes were made ([`Journal::set_flags`]).
+//! and one `/statechange` frame, in the order the changes were made ([`Journal::set_flags`]);
+//! a file's move (an upload or a download) also starts and ends with a `Progress` frame on
+//! `/notification`.
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -19,6 +21,7 @@ use crate::store::CommitError;
 use crate::store::keys::{DRIVE_FILES, DRIVE_LISTED};
 use crate::store::table::save;
 use crate::store::{Batch, scan_all};
+use crate::transfers::{Moving, moving_frame};
 
 /// What the journal knows of one path of a drive.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -178,6 +181,20 @@ fn finished(
     })
 }
 
+/// Whether `rel`, going from `old` to `new`, starts a move of a file: an upload (`true`) or a
+/// download.
+fn started(old: Option<&FileRecord>, new: Option<&FileRecord>) -> Option<bool> {
+    let new = new.filter(|n| !n.is_dir)?;
+    let moving = |f: Flags| new.flags.has(f) && !old.is_some_and(|o| o.flags.has(f));
+    if moving(Flags::UPLOADING) {
+        Some(true)
+    } else if moving(Flags::DOWNLOADING) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
 /// The journal of the agent's drives, with the `/statechange` frames its changes raise.
 pub struct Journal<'a, P: Ports> {
     agent: &'a Agent<P>,
@@ -211,8 +228,9 @@ impl<'a, P: Ports> Journal<'a, P> {
             record.since_ms = self.agent.ports.clock().now_ms();
         }
         let replaced = self.replace(drive, rel, first, Some(&record))?;
-        if replaced.map(|b| b.flags) != Some(record.flags) {
+        if replaced.as_ref().map(|b| b.flags) != Some(record.flags) {
             self.raise(drive, rel, record.flags);
+            self.progress(drive, rel, replaced.as_ref(), Some(&record));
         }
         Ok(record)
     }
@@ -229,8 +247,9 @@ impl<'a, P: Ports> Journal<'a, P> {
         if first.is_none() {
             return Ok(());
         }
-        if self.replace(drive, rel, first, None)?.is_some() {
+        if let Some(old) = self.replace(drive, rel, first, None)? {
             self.raise(drive, rel, Flags::DELETED);
+            self.progress(drive, rel, Some(&old), None);
         }
         Ok(())
     }
@@ -272,6 +291,58 @@ impl<'a, P: Ports> Journal<'a, P> {
             ErrorCode::DbUpdate,
             "Too many concurrent changes to one file's record.",
         ))
+    }
+
+    /// A `Progress` frame on `/notification` when `rel`, going from `old` to `new`, starts or
+    /// ends a move (an upload or a download): the per-file progress a client transfer gives.
+    fn progress(
+        &self,
+        drive: &CloudDrive,
+        rel: &str,
+        old: Option<&FileRecord>,
+        new: Option<&FileRecord>,
+    ) {
+        let now = self.agent.ports.clock().now_ms();
+        let path = paths::join(&drive.local_path, rel);
+        let transfer_id = alloc::format!("{}/{rel}", drive.id);
+        let mut moving = Moving {
+            upload: true,
+            status: "InProgress",
+            cloud_type: drive.account.cloud_type,
+            path: &path,
+            bytes: 0,
+            size: 0,
+            error: None,
+            name: rel.rsplit('/').next().unwrap_or(rel),
+            storage_name: &drive.storage_name,
+            speed: 0,
+            active_ms: 0,
+            transfer_id: &transfer_id,
+            start_ms: now,
+        };
+        let ended = finished(rel, old, new, now);
+        if let Some(e) = &ended {
+            let active_ms = e.end_ms.saturating_sub(e.start_ms);
+            moving.upload = e.direction == history::UPLOAD;
+            moving.status = match e.status {
+                history::COMPLETED => "Completed",
+                history::CANCELED => "Cancelled",
+                _ => "Failed",
+            };
+            moving.bytes = e.bytes;
+            moving.size = old.map_or(e.bytes, |o| o.size);
+            moving.error = Some(e.error.as_str()).filter(|m| !m.is_empty());
+            moving.speed = e.bytes.saturating_mul(1000) / active_ms.max(1);
+            moving.active_ms = active_ms;
+            moving.start_ms = e.start_ms;
+        } else if let Some(upload) = started(old, new) {
+            moving.upload = upload;
+            moving.size = new.map_or(0, |n| n.size);
+        } else {
+            return;
+        }
+        let frame = moving_frame(&moving, now);
+        self.agent.raise(Channel::Notification, frame);
     }
 
     fn raise(&self, drive: &CloudDrive, rel: &str, flags: Flags) {
@@ -321,6 +392,71 @@ mod tests {
         assert_eq!(frames[0]["Path"], "/mnt/Team/a.txt");
         assert_eq!(frames[0]["StorageName"], "bucket");
         assert!(get(t.agent.ports.store(), "d1", "a.txt").unwrap().is_none());
+    }
+
+    /// A file's move starts and ends with a `Progress` frame on `/notification`, as a client
+    /// transfer's does; a change that is no move raises none.
+    #[test]
+    fn a_move_starts_and_ends_with_a_progress_frame() {
+        let t = TestAgent::new();
+        let mut d = new_drive("d1".into(), "acc", "u", 0);
+        d.local_path = "/home/u/Pictures".into();
+        d.storage_name = "bucket".into();
+        d.account.cloud_type = 8;
+        let j = Journal::new(&t.agent);
+        j.update(&d, "2026/a.jpg", |r| {
+            r.size = 2000;
+            r.flags = Flags::UPLOADING;
+        })
+        .unwrap();
+        t.agent.ports.clock.advance_secs(2);
+        j.set_flags(&d, "2026/a.jpg", Flags::NORMAL).unwrap();
+        j.set_flags(&d, "2026/b.jpg", Flags::NORMAL).unwrap();
+        j.set_flags(&d, "2026/b.jpg", Flags::DOWNLOADING).unwrap();
+        j.update(&d, "2026/b.jpg", |r| {
+            r.flags = Flags::ERROR;
+            r.error = "refused".into();
+        })
+        .unwrap();
+        let frames: Vec<serde_json::Value> = t
+            .agent
+            .ports
+            .events
+            .all()
+            .iter()
+            .filter(|e| e.channel == Channel::Notification)
+            .map(|e| serde_json::from_str(&e.frame).unwrap())
+            .collect();
+        let seen: Vec<(&str, &str, &str)> = frames
+            .iter()
+            .map(|f| {
+                let data = &f["Data"];
+                let text = |k: &str| data[k].as_str().unwrap();
+                (text("Name"), text("TransferMode"), text("Status"))
+            })
+            .collect();
+        assert_eq!(
+            seen,
+            [
+                ("a.jpg", "Upload", "InProgress"),
+                ("a.jpg", "Upload", "Completed"),
+                ("b.jpg", "Download", "InProgress"),
+                ("b.jpg", "Download", "Failed"),
+            ]
+        );
+        let done = &frames[1]["Data"];
+        assert_eq!(frames[1]["Type"], 1);
+        assert_eq!(done["Path"], "/home/u/Pictures/2026/a.jpg");
+        assert_eq!(
+            (done["Bytes"].as_u64(), done["Size"].as_u64()),
+            (Some(2000), Some(2000))
+        );
+        assert_eq!(done["Speed"], 1000);
+        assert_eq!(done["Duration"], "00:00:02");
+        assert_eq!(done["StorageName"], "bucket");
+        assert_eq!(done["StorageType"], "S3Generic");
+        assert_eq!(done["TransferId"], frames[0]["Data"]["TransferId"]);
+        assert_eq!(frames[3]["Data"]["Error"], "refused");
     }
 
     #[test]

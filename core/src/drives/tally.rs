@@ -62,8 +62,8 @@ fn key(drive_id: &str, counter: &str) -> alloc::vec::Vec<u8> {
 /// Marks that the counters (and [`super::ranks`]) of `drive_id` stand for its whole journal,
 /// as this version counts it: its value is [`VERSION`].
 const BUILT: &str = "built";
-/// What [`BUILT`] holds once counted as this version counts (2: sizes, extensions, folders
-/// and the ranks too).
+/// What [`BUILT`] holds once counted as this version counts (2: sizes, extensions, folders,
+/// the ranks and the history's entries too).
 const VERSION: &str = "2";
 
 /// The size buckets of the distribution report: label, and the bound below which a size
@@ -215,6 +215,7 @@ pub fn ensure(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     }
     forget(store, drive_id)?;
     super::ranks::forget(store, drive_id)?;
+    super::history::recount(store, drive_id)?;
     let prefix = crate::store::keys::DRIVE_FILES.key(&format!("{drive_id}/"));
     let mut deltas = CounterDeltas::default();
     let mut ranked = Batch::new();

@@ -149,6 +149,37 @@ pub(crate) fn hms(ms: u64) -> String {
     format!("{:02}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60)
 }
 
+/// One file's move as a `Progress` frame of `/notification` tells it (`websockets.md`,
+/// Type 1): a client transfer's, or a file a drive or backup moves.
+pub struct Moving<'a> {
+    /// Upload, else download.
+    pub upload: bool,
+    /// `InProgress`, `Paused`, `Completed`, `Cancelled` or `Failed`.
+    pub status: &'static str,
+    /// The account's `CloudType` flag.
+    pub cloud_type: u32,
+    /// The local path.
+    pub path: &'a str,
+    /// Bytes moved so far.
+    pub bytes: u64,
+    /// Bytes to move.
+    pub size: u64,
+    /// Why it failed.
+    pub error: Option<&'a str>,
+    /// The file's (or transfer's) name.
+    pub name: &'a str,
+    /// The bucket.
+    pub storage_name: &'a str,
+    /// Bytes per second.
+    pub speed: u64,
+    /// Time spent moving (not paused).
+    pub active_ms: u64,
+    /// The same for every frame of one move.
+    pub transfer_id: &'a str,
+    /// When it started (Unix ms).
+    pub start_ms: u64,
+}
+
 /// `Progress` payload of `/notification` frames (`websockets.md`, Type 1).
 #[derive(Serialize)]
 #[serde(rename_all = "PascalCase")]
@@ -169,6 +200,29 @@ struct ProgressData<'a> {
     progress_time_utc: String,
 }
 
+/// The `Progress` frame of `m` at `now_ms`.
+pub fn moving_frame(m: &Moving<'_>, now_ms: u64) -> String {
+    crate::events::notification_frame(
+        crate::events::NotificationType::Progress,
+        &ProgressData {
+            transfer_mode: if m.upload { "Upload" } else { "Download" },
+            status: m.status,
+            storage_type: crate::cloud::cloud_type::name(m.cloud_type),
+            path: m.path,
+            bytes: m.bytes,
+            size: m.size,
+            error: m.error,
+            name: m.name,
+            storage_name: m.storage_name,
+            speed: m.speed,
+            duration: hms(m.active_ms),
+            transfer_id: m.transfer_id,
+            start_time_utc: crate::time::iso8601(m.start_ms),
+            progress_time_utc: crate::time::iso8601(now_ms),
+        },
+    )
+}
+
 /// A `Progress` frame for `t` having moved `bytes` at `speed` bytes per second.
 pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> String {
     let status = match t.status {
@@ -181,28 +235,22 @@ pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> Stri
     let active_ms = now_ms
         .saturating_sub(t.start_ms)
         .saturating_sub(t.paused_total_ms(now_ms));
-    crate::events::notification_frame(
-        crate::events::NotificationType::Progress,
-        &ProgressData {
-            transfer_mode: match t.direction {
-                Direction::Upload => "Upload",
-                Direction::Download => "Download",
-            },
-            status,
-            storage_type: crate::cloud::cloud_type::name(t.cloud_type),
-            path: &t.local,
-            bytes,
-            size: t.total_bytes,
-            error: t.error.as_deref(),
-            name: &t.name,
-            storage_name: &t.bucket,
-            speed,
-            duration: hms(active_ms),
-            transfer_id: &t.id,
-            start_time_utc: crate::time::iso8601(t.start_ms),
-            progress_time_utc: crate::time::iso8601(now_ms),
-        },
-    )
+    let moving = Moving {
+        upload: t.direction == Direction::Upload,
+        status,
+        cloud_type: t.cloud_type,
+        path: &t.local,
+        bytes,
+        size: t.total_bytes,
+        error: t.error.as_deref(),
+        name: &t.name,
+        storage_name: &t.bucket,
+        speed,
+        active_ms,
+        transfer_id: &t.id,
+        start_ms: t.start_ms,
+    };
+    moving_frame(&moving, now_ms)
 }
 
 /// Adds a new transfer's rows to `batch`.
