@@ -285,9 +285,19 @@ mod tests {
         let old = now - (KEEP_DAYS + 1) * DAY_MS;
         record(&mut batch, "d1", &entry(UPLOAD, COMPLETED, old, "old"), 1);
         for i in 0..5u64 {
-            record(&mut batch, "d1", &entry(UPLOAD, COMPLETED, now - i, "up"), i);
+            record(
+                &mut batch,
+                "d1",
+                &entry(UPLOAD, COMPLETED, now - i, "up"),
+                i,
+            );
         }
-        record(&mut batch, "d1", &entry(DOWNLOAD, ERROR, now - 100, "down"), 9);
+        record(
+            &mut batch,
+            "d1",
+            &entry(DOWNLOAD, ERROR, now - 100, "down"),
+            9,
+        );
         record(&mut batch, "d2", &entry(UPLOAD, COMPLETED, now, "other"), 1);
         save(store, &batch).unwrap();
 
