@@ -188,3 +188,55 @@ fn a_backup_killed_mid_run_sends_again_only_what_was_in_flight() {
         "finished files are not sent again after kill -9: {twice:?}"
     );
 }
+
+/// A file edited while its multipart upload runs is never published torn: the upload is
+/// abandoned (its parts aborted) and the next pass sends the edited file whole.
+#[test]
+fn a_file_edited_during_its_upload_is_sent_again_whole() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let recorder = through_recorder(&s3);
+    let data = DataDir::new();
+    let agent = data.agent();
+    let a = Account::new(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &a.token, account_via(&s3, &recorder));
+    let folder = folder_of(&agent, "Pictures");
+    let path = folder.join("big.raw");
+    let before = pattern(40 << 20, 1);
+    std::fs::write(&path, &before).unwrap();
+    a.post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200);
+    // The server is frozen as soon as a part is on its way, the file edited, the server let go.
+    let part_sent = || {
+        (recorder.requests().iter()).any(|r| {
+            r.method == "PUT"
+                && r.target.contains("photos/big.raw?")
+                && r.target.contains("uploadId=")
+        })
+    };
+    wait_until("a part of the upload on its way", RUN, part_sent);
+    s3.pause();
+    let after = pattern(40 << 20, 2);
+    std::fs::write(&path, &after).unwrap();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(2);
+    std::fs::File::options()
+        .write(true)
+        .open(&path)
+        .unwrap()
+        .set_modified(later)
+        .unwrap();
+    s3.unpause();
+
+    wait_until("the edited file backed up", RUN, || {
+        in_bucket(&s3, "photos/big.raw").as_ref() == Some(&after)
+    });
+    wait_until("the abandoned upload's parts aborted", RUN, || {
+        s3.pending_parts() == 0
+    });
+    let completes = (recorder.requests().iter())
+        .filter(|r| r.method == "POST" && r.target.contains("photos/big.raw?uploadId="))
+        .count();
+    assert_eq!(completes, 1, "only the whole edited file was completed");
+}
