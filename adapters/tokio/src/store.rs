@@ -1,7 +1,8 @@
 //! The desktop `Store`: one redb table in `<data-dir>/click.redb`, ACID and crash-safe, with a
 //! bounded read cache for point lookups (every authenticated request reads its session).
 //! Commits made at the same time share one write transaction and so one fsync (group commit):
-//! a pass uploading eight files at once journals them in one disk flush, not eight.
+//! a pass uploading eight files at once journals them in one disk flush, not eight. A group
+//! of lazy batches (`Batch::lazy`) is not flushed at all until the next group that is not.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -142,15 +143,36 @@ impl Store for RedbStore {
         // available to other tasks meanwhile.
         crate::ports::blocking(|| self.commit_now(batch))
     }
+
+    async fn commit_soon(&self, batch: Batch) -> Result<(), CommitError> {
+        let ticket = self.enqueue(batch);
+        // The rest of this task (the other files of a pass) reaches its commits meanwhile,
+        // and they are written with this one.
+        tokio::task::yield_now().await;
+        crate::ports::blocking(|| self.outcome(ticket))
+    }
 }
 
 impl RedbStore {
     /// Commits `batch`, in the next group of commits (see [`Group`]).
     fn commit_now(&self, batch: &Batch) -> Result<(), CommitError> {
+        let ticket = self.enqueue(batch.clone());
+        self.outcome(ticket)
+    }
+
+    /// Queues `batch` for the next group; its ticket.
+    fn enqueue(&self, batch: Batch) -> u64 {
         let mut state = self.group.lock();
         let ticket = state.next_ticket;
         state.next_ticket += 1;
-        state.queue.push((ticket, batch.clone()));
+        state.queue.push((ticket, batch));
+        ticket
+    }
+
+    /// The outcome of the batch of `ticket`: written by whoever writes the next group, this
+    /// caller if no one is writing.
+    fn outcome(&self, ticket: u64) -> Result<(), CommitError> {
+        let mut state = self.group.lock();
         loop {
             if let Some(outcome) = state.outcomes.remove(&ticket) {
                 return outcome;
@@ -175,7 +197,10 @@ impl RedbStore {
     /// Writes `group` in one transaction, each batch after the ones before it (so its checks
     /// see their writes); the outcome of each, in order.
     fn write_group(&self, group: &[(u64, Batch)]) -> Vec<Result<(), CommitError>> {
+        let started = std::time::Instant::now();
         let outcomes = self.write_all(group);
+        let us = started.elapsed().as_micros() as u64;
+        tracing::trace!(batches = group.len(), us, "a group of commits written");
         // A check may have failed on a value read from a cache that another commit (done,
         // but not yet invalidated) made stale: drop the caches after every group so a retry
         // reads what the database holds instead of failing the same way again.
@@ -190,7 +215,11 @@ impl RedbStore {
         &self,
         group: &[(u64, Batch)],
     ) -> Result<Vec<Result<(), CommitError>>, StoreError> {
-        let txn = self.db.begin_write().map_err(fail)?;
+        let mut txn = self.db.begin_write().map_err(fail)?;
+        if group.iter().all(|(_, b)| b.lazy) {
+            // Flushed by the next group that is not lazy.
+            (txn.set_durability(redb::Durability::None)).map_err(fail)?;
+        }
         let mut outcomes = Vec::with_capacity(group.len());
         {
             let mut table = txn.open_table(KV).map_err(fail)?;
@@ -300,5 +329,29 @@ mod tests {
         }
         assert_eq!(store.get(b"n").unwrap().as_deref(), Some(&b"400"[..]));
         assert_eq!(store.scan(b"own/", None, 1000).unwrap().len(), 400);
+    }
+
+    /// Commits awaited together by one task are written together, each still checked.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn commits_awaited_together_are_written_together() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("db.redb"), 64).unwrap();
+        let mut seed = Batch::new();
+        seed.put(b"taken".to_vec(), b"1".to_vec());
+        store.commit(&seed).unwrap();
+        let batches = (0..8).map(|i| {
+            let mut b = Batch::new();
+            b.require_absent(format!("k{i}").into_bytes());
+            b.put(format!("k{i}").into_bytes(), b"v".to_vec());
+            b
+        });
+        let mut taken = Batch::new();
+        taken.require_absent(b"taken".to_vec());
+        let all =
+            futures_util::future::join_all(batches.chain([taken]).map(|b| store.commit_soon(b)))
+                .await;
+        assert!(all[..8].iter().all(Result::is_ok));
+        assert!(matches!(all[8], Err(CommitError::Conflict(0))));
+        assert_eq!(store.scan(b"k", None, 100).unwrap().len(), 8);
     }
 }

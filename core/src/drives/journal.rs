@@ -195,6 +195,16 @@ fn started(old: Option<&FileRecord>, new: Option<&FileRecord>) -> Option<bool> {
     }
 }
 
+/// A record as stored (its bytes, `None` if untracked) and as a change makes it.
+type Changed = (Option<Vec<u8>>, FileRecord);
+
+fn too_many_writers() -> ApiError {
+    ApiError::new(
+        ErrorCode::DbUpdate,
+        "Too many concurrent changes to one file's record.",
+    )
+}
+
 /// The journal of the agent's drives, with the `/statechange` frames its changes raise.
 pub struct Journal<'a, P: Ports> {
     agent: &'a Agent<P>,
@@ -215,24 +225,77 @@ impl<'a, P: Ports> Journal<'a, P> {
         rel: &str,
         change: impl FnOnce(&mut FileRecord),
     ) -> ApiResult<FileRecord> {
+        let (first, record) = match self.changed(drive, rel, change)? {
+            Ok(changed) => changed,
+            Err(same) => return Ok(same),
+        };
+        let replaced = self.replace(drive, rel, first, Some(&record))?;
+        self.announce(drive, rel, replaced.as_ref(), &record);
+        Ok(record)
+    }
+
+    /// [`Journal::update`] for async code that moves other files meanwhile: the commit waits
+    /// with theirs ([`Store::commit_soon`]), so a pass copying many files at once writes
+    /// their records together.
+    pub async fn update_soon(
+        &self,
+        drive: &CloudDrive,
+        rel: &str,
+        change: impl FnOnce(&mut FileRecord),
+    ) -> ApiResult<FileRecord> {
+        let (first, record) = match self.changed(drive, rel, change)? {
+            Ok(changed) => changed,
+            Err(same) => return Ok(same),
+        };
         let store = self.agent.ports.store();
-        let row = DRIVE_FILES.key(&key(&drive.id, rel));
-        let first = raw(store, &row)?;
+        let mut seen = first;
+        for _ in 0..ATTEMPTS {
+            let (batch, old) = self.batch(drive, rel, seen.as_deref(), Some(&record));
+            match store.commit_soon(batch).await {
+                Ok(()) => {
+                    self.announce(drive, rel, old.as_ref(), &record);
+                    return Ok(record);
+                }
+                Err(e) => seen = self.reread(drive, rel, e)?,
+            }
+        }
+        Err(too_many_writers())
+    }
+
+    /// The record of `rel` as stored (its bytes) and as `change` makes it; `Err` with it
+    /// when `change` changes nothing.
+    fn changed(
+        &self,
+        drive: &CloudDrive,
+        rel: &str,
+        change: impl FnOnce(&mut FileRecord),
+    ) -> ApiResult<Result<Changed, FileRecord>> {
+        let store = self.agent.ports.store();
+        let first = raw(store, &DRIVE_FILES.key(&key(&drive.id, rel)))?;
         let before = parse(first.as_deref());
         let mut record = before.clone().unwrap_or_default();
         change(&mut record);
         if before.as_ref() == Some(&record) {
-            return Ok(record);
+            return Ok(Err(record));
         }
         if before.as_ref().map(|b| b.flags) != Some(record.flags) {
             record.since_ms = self.agent.ports.clock().now_ms();
         }
-        let replaced = self.replace(drive, rel, first, Some(&record))?;
-        if replaced.as_ref().map(|b| b.flags) != Some(record.flags) {
+        Ok(Ok((first, record)))
+    }
+
+    /// The frames of `rel` having gone from `old` to `record`, when its state bits changed.
+    fn announce(
+        &self,
+        drive: &CloudDrive,
+        rel: &str,
+        old: Option<&FileRecord>,
+        record: &FileRecord,
+    ) {
+        if old.map(|b| b.flags) != Some(record.flags) {
             self.raise(drive, rel, record.flags);
-            self.progress(drive, rel, replaced.as_ref(), Some(&record));
+            self.progress(drive, rel, old, Some(record));
         }
-        Ok(record)
     }
 
     /// Sets the state bits of `rel` to `flags` (one frame if they changed).
@@ -265,32 +328,57 @@ impl<'a, P: Ports> Journal<'a, P> {
         new: Option<&FileRecord>,
     ) -> ApiResult<Option<FileRecord>> {
         let store = self.agent.ports.store();
-        let id = key(&drive.id, rel);
         for _ in 0..ATTEMPTS {
-            let old = parse(seen.as_deref());
-            let mut batch = Batch::new();
-            batch.require_value(DRIVE_FILES.key(&id), seen.clone());
-            match new {
-                Some(r) => DRIVE_FILES.put(&mut batch, &id, r),
-                None => DRIVE_FILES.delete(&mut batch, &id),
-            }
-            tally::count(&mut batch, &drive.id, rel, old.as_ref(), new);
-            ranks::update(&mut batch, &drive.id, rel, old.as_ref(), new);
-            let now = self.agent.ports.clock().now_ms();
-            if let Some(done) = finished(rel, old.as_ref(), new, now) {
-                let nonce = u64::from_le_bytes(self.agent.ports.rng().bytes());
-                history::record(&mut batch, &drive.id, &done, nonce);
-            }
+            let (batch, old) = self.batch(drive, rel, seen.as_deref(), new);
             match store.commit(&batch) {
                 Ok(()) => return Ok(old),
-                Err(CommitError::Conflict(_)) => seen = raw(store, &DRIVE_FILES.key(&id))?,
-                Err(_) => return Err(ApiError::Internal),
+                Err(e) => seen = self.reread(drive, rel, e)?,
             }
         }
-        Err(ApiError::new(
-            ErrorCode::DbUpdate,
-            "Too many concurrent changes to one file's record.",
-        ))
+        Err(too_many_writers())
+    }
+
+    /// The batch that writes `new` (`None`: deletes) over `seen`, the record of `rel` as read,
+    /// with the counters, ranks and history it moves; and the record it replaces.
+    fn batch(
+        &self,
+        drive: &CloudDrive,
+        rel: &str,
+        seen: Option<&[u8]>,
+        new: Option<&FileRecord>,
+    ) -> (Batch, Option<FileRecord>) {
+        let id = key(&drive.id, rel);
+        let old = parse(seen);
+        let mut batch = Batch::new();
+        // That a move started needs no flush: lost in a crash, the path is as it was before
+        // the move, which the next pass plans again.
+        batch.lazy =
+            new.is_some_and(|r| r.flags.has(Flags::UPLOADING) || r.flags.has(Flags::DOWNLOADING));
+        batch.require_value(DRIVE_FILES.key(&id), seen.map(<[u8]>::to_vec));
+        match new {
+            Some(r) => DRIVE_FILES.put(&mut batch, &id, r),
+            None => DRIVE_FILES.delete(&mut batch, &id),
+        }
+        tally::count(&mut batch, &drive.id, rel, old.as_ref(), new);
+        ranks::update(&mut batch, &drive.id, rel, old.as_ref(), new);
+        let now = self.agent.ports.clock().now_ms();
+        if let Some(done) = finished(rel, old.as_ref(), new, now) {
+            let nonce = u64::from_le_bytes(self.agent.ports.rng().bytes());
+            history::record(&mut batch, &drive.id, &done, nonce);
+        }
+        (batch, old)
+    }
+
+    /// The record of `rel` as stored now, after a commit failed with `e` because another
+    /// writer came first; any other failure is the store's.
+    fn reread(&self, drive: &CloudDrive, rel: &str, e: CommitError) -> ApiResult<Option<Vec<u8>>> {
+        match e {
+            CommitError::Conflict(_) => raw(
+                self.agent.ports.store(),
+                &DRIVE_FILES.key(&key(&drive.id, rel)),
+            ),
+            _ => Err(ApiError::Internal),
+        }
     }
 
     /// A `Progress` frame on `/notification` when `rel`, going from `old` to `new`, starts or

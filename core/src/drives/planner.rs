@@ -171,6 +171,15 @@ pub enum Op {
 }
 
 impl Op {
+    /// Whether the op leaves the tree's shape alone: it copies a file (folders are made by
+    /// their own ops) one way or the other, or records what both sides hold.
+    pub fn keeps_the_tree(&self) -> bool {
+        matches!(
+            self,
+            Op::Upload { .. } | Op::Download { .. } | Op::Adopt { .. }
+        )
+    }
+
     /// The side this op deletes on, if it is a delete.
     fn deletes_on(&self) -> Option<Side> {
         match self {
@@ -184,7 +193,8 @@ impl Op {
 /// The operations of one pass, in the order they must run.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plan {
-    /// Deletes children first, then the rest parents first, then a [`Op::Guard`] if any.
+    /// Deletes children first, then the rest parents first (what changes the tree before what
+    /// copies files), then a [`Op::Guard`] if any.
     pub ops: Vec<Op>,
 }
 
@@ -611,11 +621,15 @@ fn order(remote: &Observation, local: &Observation, ops: BTreeMap<String, Op>) -
         remote: Shapes::of(remote),
         local: Shapes::of(local),
     };
+    // Folders are made (and conflicts moved aside) before files are copied, so the copies
+    // form one run that a pass applies concurrently; each group stays in path order.
+    let (copies, tree): (Vec<Op>, Vec<Op>) = rest.into_iter().partition(Op::keeps_the_tree);
     // A child's path sorts after its folder's: reversed, children come first.
     deletes
         .into_iter()
         .rev()
-        .chain(rest)
+        .chain(tree)
+        .chain(copies)
         .filter(|op| shapes.apply(op))
         .collect()
 }

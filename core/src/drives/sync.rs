@@ -36,8 +36,12 @@ use crate::store::table::save;
 /// above half of the tracked paths) the max-delete guard holds them all back.
 const MIN_DELETE_GUARD: usize = 16;
 
-/// Files copied at once by a pass.
-const CONCURRENT_TRANSFERS: usize = 8;
+/// How much a pass copies at once: this many small files, or a quarter as many larger ones
+/// (whose parts go several at a time, each a buffer in memory).
+const CONCURRENT_TRANSFERS: usize = 32;
+
+/// Files up to this size count as small (one request, one buffer).
+const SMALL_FILE: u64 = 1 << 20;
 
 /// How long an upload-only pass (a backup) may take what the bucket holds from its journal
 /// rather than list it: a listing finds what others changed or removed in the bucket, which
@@ -210,7 +214,7 @@ pub async fn pass<P: Ports>(
         // folder made, a conflict) go together: their folders exist already.
         let run = ops
             .iter()
-            .take_while(|op| pass.keeps_the_tree(op))
+            .take_while(|op| op.keeps_the_tree())
             .count()
             .max(1);
         let (now, rest) = ops.split_at(run);
@@ -340,34 +344,47 @@ struct Pass<'a, P: Ports, S: SyncIo> {
 type Applied = ApiResult<Result<(), (String, String)>>;
 
 impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
-    /// Applies `ops`, [`CONCURRENT_TRANSFERS`] at a time; their outcomes in any order.
+    /// Applies `ops` concurrently, within [`CONCURRENT_TRANSFERS`] (see [`Pass::weight`]);
+    /// their outcomes in any order.
     // A plain loop over `FuturesUnordered`: stream combinators with closures over borrowed
     // ops make the future fail a multi-threaded host's Send check (rust-lang/rust#102211).
     async fn apply_all(&self, ops: &[Op]) -> Vec<Applied> {
-        let mut ops = ops.iter();
+        let mut ops = ops.iter().peekable();
         let mut running = FuturesUnordered::new();
         let mut outcomes = Vec::new();
+        let mut load = 0;
         loop {
-            while running.len() < CONCURRENT_TRANSFERS {
-                let Some(op) = ops.next() else { break };
-                running.push(self.apply(op));
+            while let Some(op) = ops.peek() {
+                let weight = self.weight(op);
+                if !running.is_empty() && load + weight > CONCURRENT_TRANSFERS {
+                    break;
+                }
+                load += weight;
+                running.push(self.weighed(op, weight));
+                ops.next();
             }
             match running.next().await {
-                Some(outcome) => outcomes.push(outcome),
+                Some((weight, outcome)) => {
+                    load -= weight;
+                    outcomes.push(outcome);
+                }
                 None => return outcomes,
             }
         }
     }
 
-    /// Whether `op` leaves the tree's shape alone: it copies a file (not a folder) from one
-    /// side to the other, or records what both sides hold.
-    fn keeps_the_tree(&self, op: &Op) -> bool {
-        match op {
-            Op::Upload { path } => self.local_entry(path).is_some_and(|e| !e.is_dir),
-            Op::Download { path } => self.remote_entry(path).is_some_and(|e| !e.is_dir),
-            Op::Adopt { .. } => true,
-            _ => false,
-        }
+    /// What `op` takes of [`CONCURRENT_TRANSFERS`]: 1 for a small file, 4 for a larger one.
+    fn weight(&self, op: &Op) -> usize {
+        let size = match op {
+            Op::Upload { path } => self.local_entry(path).map_or(0, |e| e.size),
+            Op::Download { path } => self.remote_entry(path).map_or(0, |e| e.size),
+            _ => 0,
+        };
+        if size <= SMALL_FILE { 1 } else { 4 }
+    }
+
+    async fn weighed(&self, op: &Op, weight: usize) -> (usize, Applied) {
+        (weight, self.apply(op).await)
     }
 
     fn remote_entry(&self, path: &str) -> Option<&Entry> {
@@ -389,7 +406,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
                 path,
                 remote,
                 local,
-            } => self.settle(path, remote.clone(), local.clone()),
+            } => self.settle(path, remote.clone(), local.clone()).await,
             Op::ForgetBase { path } => {
                 self.agent.drive_journal().remove(self.drive, path)?;
                 Ok(Ok(()))
@@ -407,15 +424,15 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
 
     /// Sends `local` up as `path`, replacing `replacing` in the bucket.
     async fn send_up(&self, path: &str, local: &Entry, replacing: Option<&Entry>) -> Applied {
-        self.mark(path, Flags::UPLOADING)?;
+        self.mark(path, Flags::UPLOADING).await?;
         let done = if local.is_dir {
             self.io.make_remote_dir(path, replacing).await
         } else {
             self.io.upload(path, local, replacing).await
         };
         match done {
-            Ok(remote) => self.copied(path, remote, local.clone()),
-            Err(why) => self.failed(path, why),
+            Ok(remote) => self.copied(path, remote, local.clone()).await,
+            Err(why) => self.failed(path, why).await,
         }
     }
 
@@ -433,15 +450,15 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
         remote: &Entry,
         replacing: Option<&Entry>,
     ) -> Applied {
-        self.mark(path, Flags::DOWNLOADING)?;
+        self.mark(path, Flags::DOWNLOADING).await?;
         let done = if remote.is_dir {
             self.io.make_local_dir(path, replacing).await
         } else {
             self.io.download(path, remote, replacing).await
         };
         match done {
-            Ok(local) => self.copied(path, remote.clone(), local),
-            Err(why) => self.failed(path, why),
+            Ok(local) => self.copied(path, remote.clone(), local).await,
+            Err(why) => self.failed(path, why).await,
         }
     }
 
@@ -454,7 +471,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
         let Some(seen) = seen else {
             return Ok(Ok(()));
         };
-        self.mark(path, Flags::DELETING)?;
+        self.mark(path, Flags::DELETING).await?;
         let done = if in_bucket {
             self.io.delete_remote(path, seen).await
         } else {
@@ -465,7 +482,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
                 self.agent.drive_journal().remove(self.drive, path)?;
                 Ok(Ok(()))
             }
-            Err(why) => self.failed(path, why),
+            Err(why) => self.failed(path, why).await,
         }
     }
 
@@ -476,29 +493,31 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
             return Ok(Ok(()));
         };
         if let Err(why) = self.io.move_local(path, conflict, local).await {
-            return self.failed(path, why);
+            return self.failed(path, why).await;
         }
         let up = self.send_up(conflict, local, None).await?;
         let down = self.down_replacing(path, remote, None).await?;
         Ok(up.and(down))
     }
 
-    fn mark(&self, path: &str, flags: Flags) -> ApiResult<FileRecord> {
-        self.agent
-            .drive_journal()
-            .set_flags(self.drive, path, flags)
+    async fn mark(&self, path: &str, flags: Flags) -> ApiResult<FileRecord> {
+        let journal = self.agent.drive_journal();
+        journal
+            .update_soon(self.drive, path, |r| r.flags = flags)
+            .await
     }
 
     /// `path` was copied from one side to the other: both now hold the content the bucket
     /// knows by `remote`'s ETag, which the local entry takes for its hash.
-    fn copied(&self, path: &str, remote: Entry, mut local: Entry) -> Applied {
+    async fn copied(&self, path: &str, remote: Entry, mut local: Entry) -> Applied {
         local.etag = remote.etag.clone();
-        self.settle(path, remote, local)
+        self.settle(path, remote, local).await
     }
 
     /// Both sides hold `remote` / `local` at `path`: that is its new base.
-    fn settle(&self, path: &str, remote: Entry, local: Entry) -> Applied {
-        self.agent.drive_journal().update(self.drive, path, |r| {
+    async fn settle(&self, path: &str, remote: Entry, local: Entry) -> Applied {
+        let journal = self.agent.drive_journal();
+        let settled = journal.update_soon(self.drive, path, |r| {
             r.flags = Flags::NORMAL;
             r.size = remote.size;
             r.etag = remote.etag.clone();
@@ -506,15 +525,18 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
             r.is_dir = remote.is_dir;
             r.error.clear();
             r.base = Some(BaseEntry { remote, local });
-        })?;
+        });
+        settled.await?;
         Ok(Ok(()))
     }
 
-    fn failed(&self, path: &str, why: String) -> Applied {
-        self.agent.drive_journal().update(self.drive, path, |r| {
+    async fn failed(&self, path: &str, why: String) -> Applied {
+        let journal = self.agent.drive_journal();
+        let failed = journal.update_soon(self.drive, path, |r| {
             r.flags = Flags::ERROR;
             r.error = why.clone();
-        })?;
+        });
+        failed.await?;
         Ok(Err((path.into(), why)))
     }
 }

@@ -54,6 +54,10 @@ pub struct Batch {
     pub checks: Vec<Check>,
     /// The writes, applied in order.
     pub ops: Vec<Op>,
+    /// Whether the batch may be lost in a crash until a later batch is committed (a store
+    /// may then skip flushing it to disk): for state that only says work has started, whose
+    /// loss leaves the store as it was before that work.
+    pub lazy: bool,
 }
 
 impl Batch {
@@ -155,6 +159,16 @@ pub trait Store {
 
     /// Applies `batch` atomically and durably once its checks hold.
     fn commit(&self, batch: &Batch) -> Result<(), CommitError>;
+
+    /// [`Store::commit`] from async code that runs other work meanwhile (a pass moving many
+    /// files in one task): a host may let that work go on while the batch waits to be
+    /// written, and write batches that wait together in one go. By default, at once.
+    fn commit_soon(
+        &self,
+        batch: Batch,
+    ) -> impl core::future::Future<Output = Result<(), CommitError>> + Send {
+        core::future::ready(self.commit(&batch))
+    }
 }
 
 /// Checks a batch against a read function; shared by the store implementations.
