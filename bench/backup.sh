@@ -85,7 +85,7 @@ ratio() { python3 -c "print(round($2 / $1, 2))"; }
 s() { python3 -c "print(round($1, 2))"; }
 fps() { python3 -c "print(round($2 / $1))"; }
 mbs() { python3 -c "print(round($big_mib * 1.048576 / $1, 1))"; }
-rclone_version=$(rclone version | head -1)
+rclone_version=$(rclone version | sed -n 1p)
 cat <<OUT
 | backup | agent | $rclone_version copy | agent speed / rclone |
 |---|---|---|---|

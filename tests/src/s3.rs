@@ -78,11 +78,20 @@ impl S3Server {
         dir
     }
 
-    /// Writes an object straight into the server's folder.
+    /// Writes an object straight into the server's folder, as another client's write would
+    /// leave it: what the server noted of an earlier version (its ETag) goes too.
     pub fn put(&self, bucket: &str, key: &str, bytes: &[u8]) {
         let path = self.path(bucket, key);
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
         std::fs::write(path, bytes).unwrap();
+        use base64::Engine;
+        let name = |s: &str| base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(s);
+        let noted = format!(
+            ".bucket-{}.object-{}.internal.json",
+            name(bucket),
+            name(key)
+        );
+        let _ = std::fs::remove_file(self.root.join(noted));
     }
 
     pub fn path(&self, bucket: &str, key: &str) -> PathBuf {

@@ -503,3 +503,96 @@ fn same_bytes(a: &std::path::Path, b: &std::path::Path) -> bool {
         }
     }
 }
+
+/// A run shows on `/notification`: each file's upload starts and ends with a `Progress` frame
+/// (`websockets.md`, Type 1), as a client transfer's does; and on `/statechange`.
+#[test]
+fn a_run_shows_each_file_on_notification_and_statechange() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let (s3, agent) = world();
+    let (a, cloud, folder) = owner(&agent, &s3);
+    let mut notes = agent
+        .ws(&format!("/notification?token={}", a.token), &[])
+        .expect("notification");
+    let files = [("a.jpg", 1200usize), ("sub/b.jpg", 34_000)];
+    for (name, size) in files {
+        let path = folder.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(path, pattern(size, 7)).unwrap();
+    }
+    a.post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200);
+    wait_until("the run", RUN, || {
+        files
+            .iter()
+            .all(|(name, _)| in_bucket(&s3, &format!("photos/{name}")).is_some())
+    });
+    notes.set_timeout(Duration::from_secs(2));
+    let mut progress: Vec<Value> = Vec::new();
+    while let click_blackbox::ws::Frame::Json(frame) = notes.read_frame() {
+        if frame["Type"] == 1 {
+            progress.push(frame["Data"].clone());
+        }
+    }
+    for (name, size) in files {
+        let path = folder.join(name).display().to_string();
+        let seen: Vec<&Value> = progress
+            .iter()
+            .filter(|p| p["Path"] == path.as_str())
+            .collect();
+        let statuses: Vec<&str> = seen.iter().map(|p| p["Status"].as_str().unwrap()).collect();
+        assert_eq!(
+            statuses,
+            ["InProgress", "Completed"],
+            "{name}: {progress:?}"
+        );
+        let done = seen[1];
+        assert_eq!(done["TransferMode"], "Upload");
+        assert_eq!(done["Bytes"], size as u64);
+        assert_eq!(done["Size"], size as u64);
+        assert_eq!(done["StorageName"], BUCKET);
+        assert_eq!(done["StorageType"], "S3Generic");
+        assert_eq!(done["Name"], name.rsplit('/').next().unwrap());
+        assert_eq!(done["TransferId"], seen[0]["TransferId"]);
+    }
+}
+
+/// A file edited both locally and in the bucket since the last run: neither version is
+/// overwritten, the local one goes up beside the bucket's as a conflict copy.
+#[test]
+fn an_edit_on_both_sides_keeps_both_in_the_bucket() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let (s3, agent) = world();
+    let (a, cloud, folder) = owner(&agent, &s3);
+    std::fs::write(folder.join("a.jpg"), b"first version").unwrap();
+    a.post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200);
+    wait_until("the first run", RUN, || {
+        in_bucket(&s3, "photos/a.jpg").is_some()
+    });
+    s3.put(BUCKET, "photos/a.jpg", b"their version");
+    std::fs::write(folder.join("a.jpg"), b"our version").unwrap();
+    let copy = || {
+        std::fs::read_dir(s3.path(BUCKET, "photos"))
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name().to_string_lossy().into_owned())
+            .find(|n| n.starts_with("a (conflict ") && n.ends_with(").jpg"))
+    };
+    wait_until("the conflict copy", RUN, || copy().is_some());
+    let name = copy().unwrap();
+    assert_eq!(
+        in_bucket(&s3, &format!("photos/{name}")).as_deref(),
+        Some(&b"our version"[..])
+    );
+    assert_eq!(
+        in_bucket(&s3, "photos/a.jpg").as_deref(),
+        Some(&b"their version"[..]),
+        "the bucket's edit stands"
+    );
+    assert_eq!(std::fs::read(folder.join("a.jpg")).unwrap(), b"our version");
+}

@@ -418,7 +418,7 @@ impl<'a, P: Ports> Journal<'a, P> {
                 _ => "Failed",
             };
             moving.bytes = e.bytes;
-            moving.size = old.map_or(e.bytes, |o| o.size);
+            moving.size = new.or(old).map_or(0, |r| r.size);
             moving.error = Some(e.error.as_str()).filter(|m| !m.is_empty());
             moving.speed = e.bytes.saturating_mul(1000) / active_ms.max(1);
             moving.active_ms = active_ms;

@@ -149,6 +149,15 @@ pub enum Op {
         /// Where the local version goes, next to `path`.
         conflict: String,
     },
+    /// Both sides changed differently and the folder may not change (an upload-only drive,
+    /// a backup): the local file is sent up as `conflict`, next to `path`, the bucket's
+    /// version stays, and both are `path`'s new base. Nothing is overwritten.
+    UploadAside {
+        /// The path.
+        path: String,
+        /// The name the local version takes in the bucket.
+        conflict: String,
+    },
     /// Both sides hold the same thing: record it as the base.
     Adopt {
         /// The path.
@@ -415,11 +424,18 @@ impl Planner<'_> {
             (false, false) => None,
             (true, false) => self.down(path, r),
             (false, true) => self.up(path, l),
-            (true, true) => self.conflict(path, l),
+            (true, true) => self.conflict(path, r, l),
         }
     }
 
-    fn conflict(&mut self, path: &str, l: &Entry) -> Option<Op> {
+    fn conflict(&mut self, path: &str, r: &Entry, l: &Entry) -> Option<Op> {
+        if self.may_upload() && !self.may_download() && !l.is_dir && !r.is_dir {
+            let conflict = self.free_conflict_name(path, false);
+            return Some(Op::UploadAside {
+                path: path.into(),
+                conflict,
+            });
+        }
         if !self.may_upload() || !self.may_download() {
             return None;
         }
@@ -556,6 +572,7 @@ impl Shapes {
             Op::Upload { path } | Op::MakeRemoteDir { path } => self.copy(Side::Local, path),
             Op::Download { path } | Op::MakeLocalDir { path } => self.copy(Side::Remote, path),
             Op::Conflict { path, conflict } => self.conflict(path, conflict),
+            Op::UploadAside { path, conflict } => self.aside(path, conflict),
             Op::Adopt { .. } | Op::ForgetBase { .. } | Op::Guard { .. } => true,
         }
     }
@@ -584,6 +601,17 @@ impl Shapes {
             return false;
         }
         to.insert(path.into(), is_dir);
+        true
+    }
+
+    /// A local file goes up as `conflict` beside `path`.
+    fn aside(&mut self, path: &str, conflict: &str) -> bool {
+        let free = !self.remote.contains_key(conflict);
+        if self.local.get(path) != Some(&false) || !free || !Self::parent_is_dir(&self.remote, path)
+        {
+            return false;
+        }
+        self.remote.insert(conflict.into(), false);
         true
     }
 

@@ -73,6 +73,9 @@ pub trait SyncIo {
         local: &Entry,
         remote: Option<&Entry>,
     ) -> Result<Entry, String>;
+    /// Sends local file `path` (still as `local`) to the bucket as `to`, where nothing may
+    /// be. The bucket's entry afterwards.
+    async fn upload_as(&self, path: &str, to: &str, local: &Entry) -> Result<Entry, String>;
     /// Brings object `path` (still as `remote`) down, replacing `local` (what the scan
     /// showed, `None` if nothing) all at once. The folder's entry afterwards.
     async fn download(
@@ -402,6 +405,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
             Op::DeleteRemote { path } => self.delete(path, true).await,
             Op::DeleteLocal { path } => self.delete(path, false).await,
             Op::Conflict { path, conflict } => self.conflict(path, conflict).await,
+            Op::UploadAside { path, conflict } => self.aside(path, conflict).await,
             Op::Adopt {
                 path,
                 remote,
@@ -424,7 +428,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
 
     /// Sends `local` up as `path`, replacing `replacing` in the bucket.
     async fn send_up(&self, path: &str, local: &Entry, replacing: Option<&Entry>) -> Applied {
-        self.mark(path, Flags::UPLOADING).await?;
+        self.mark(path, Flags::UPLOADING, Some(local.size)).await?;
         let done = if local.is_dir {
             self.io.make_remote_dir(path, replacing).await
         } else {
@@ -450,7 +454,8 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
         remote: &Entry,
         replacing: Option<&Entry>,
     ) -> Applied {
-        self.mark(path, Flags::DOWNLOADING).await?;
+        self.mark(path, Flags::DOWNLOADING, Some(remote.size))
+            .await?;
         let done = if remote.is_dir {
             self.io.make_local_dir(path, replacing).await
         } else {
@@ -471,7 +476,7 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
         let Some(seen) = seen else {
             return Ok(Ok(()));
         };
-        self.mark(path, Flags::DELETING).await?;
+        self.mark(path, Flags::DELETING, None).await?;
         let done = if in_bucket {
             self.io.delete_remote(path, seen).await
         } else {
@@ -500,11 +505,27 @@ impl<P: Ports, S: SyncIo> Pass<'_, P, S> {
         Ok(up.and(down))
     }
 
-    async fn mark(&self, path: &str, flags: Flags) -> ApiResult<FileRecord> {
+    /// Sends the local file `path` up as `conflict` and records both versions as `path`'s
+    /// base (the copy in the bucket is not tracked: nothing ever deletes it).
+    async fn aside(&self, path: &str, conflict: &str) -> Applied {
+        let (Some(local), Some(remote)) = (self.local_entry(path), self.remote_entry(path)) else {
+            return Ok(Ok(()));
+        };
+        self.mark(path, Flags::UPLOADING, Some(local.size)).await?;
+        match self.io.upload_as(path, conflict, local).await {
+            Ok(_) => self.settle(path, remote.clone(), local.clone()).await,
+            Err(why) => self.failed(path, why).await,
+        }
+    }
+
+    /// `path` is moving (as `flags` say), `size` bytes when it is a file being copied.
+    async fn mark(&self, path: &str, flags: Flags, size: Option<u64>) -> ApiResult<FileRecord> {
         let journal = self.agent.drive_journal();
-        journal
-            .update_soon(self.drive, path, |r| r.flags = flags)
-            .await
+        let marked = journal.update_soon(self.drive, path, |r| {
+            r.flags = flags;
+            r.size = size.unwrap_or(r.size);
+        });
+        marked.await
     }
 
     /// `path` was copied from one side to the other: both now hold the content the bucket

@@ -232,6 +232,55 @@ impl FolderIo {
         Observation { entries, complete }
     }
 
+    /// Sends local file `path` (still as `local`) to the bucket as `to`, replacing `remote`
+    /// (what was observed there). The bucket's entry afterwards.
+    async fn put(
+        &self,
+        path: &str,
+        to: &str,
+        local: &Entry,
+        remote: Option<&Entry>,
+    ) -> Result<Entry, String> {
+        let key = self.key(to)?;
+        self.local_still(path, Some(local))?;
+        if let Some(dir) = remote.filter(|r| r.is_dir) {
+            self.remove_remote(to, dir).await?;
+        }
+        // The write itself checks that the bucket holds what was observed, where it can say
+        // which version that was; a HEAD checks it first where it cannot.
+        let replacing = match remote.filter(|r| !r.is_dir) {
+            None => Precondition::Absent,
+            Some(r) if !r.etag.is_empty() => Precondition::Matches(&r.etag),
+            Some(r) => {
+                self.remote_still(to, Some(r)).await?;
+                Precondition::Any
+            }
+        };
+        let unchanged = || self.local_still(path, Some(local));
+        let checks = Checks {
+            unchanged: &unchanged,
+            replacing,
+        };
+        let file = Local::plain(&self.abs(path));
+        let named = hex(&Md5::digest(key.as_bytes()));
+        let log = ProgressFile::new(self.uploads.join(format!("{named}.json")), false);
+        let etag = (self.objects)
+            .upload(&key, &file, local.size, self.parts, checks, Some(&log))
+            .await?;
+        match etag {
+            // The answer gives no time: the next listing's is taken as the same version when
+            // size and ETag agree (`planner::changed`).
+            Some(etag) => Ok(Entry {
+                size: local.size,
+                mtime_ms: 0,
+                etag,
+                is_dir: false,
+            }),
+            None => (self.remote_now(&key).await?)
+                .ok_or_else(|| format!("{to} is not in the bucket after its upload")),
+        }
+    }
+
     fn md5_of(&self, rel: &str) -> std::io::Result<String> {
         let mut file = std::fs::File::open(self.abs(rel))?;
         let mut hasher = Md5::new();
@@ -372,44 +421,11 @@ impl SyncIo for Io {
         local: &Entry,
         remote: Option<&Entry>,
     ) -> Result<Entry, String> {
-        let key = self.key(path)?;
-        self.local_still(path, Some(local))?;
-        if let Some(dir) = remote.filter(|r| r.is_dir) {
-            self.remove_remote(path, dir).await?;
-        }
-        // The write itself checks that the bucket holds what was observed, where it can say
-        // which version that was; a HEAD checks it first where it cannot.
-        let replacing = match remote.filter(|r| !r.is_dir) {
-            None => Precondition::Absent,
-            Some(r) if !r.etag.is_empty() => Precondition::Matches(&r.etag),
-            Some(r) => {
-                self.remote_still(path, Some(r)).await?;
-                Precondition::Any
-            }
-        };
-        let unchanged = || self.local_still(path, Some(local));
-        let checks = Checks {
-            unchanged: &unchanged,
-            replacing,
-        };
-        let file = Local::plain(&self.abs(path));
-        let named = hex(&Md5::digest(key.as_bytes()));
-        let log = ProgressFile::new(self.uploads.join(format!("{named}.json")), false);
-        let etag = (self.objects)
-            .upload(&key, &file, local.size, self.parts, checks, Some(&log))
-            .await?;
-        match etag {
-            // The answer gives no time: the next listing's is taken as the same version when
-            // size and ETag agree (`planner::changed`).
-            Some(etag) => Ok(Entry {
-                size: local.size,
-                mtime_ms: 0,
-                etag,
-                is_dir: false,
-            }),
-            None => (self.remote_now(&key).await?)
-                .ok_or_else(|| format!("{path} is not in the bucket after its upload")),
-        }
+        self.put(path, path, local, remote).await
+    }
+
+    async fn upload_as(&self, path: &str, to: &str, local: &Entry) -> Result<Entry, String> {
+        self.put(path, to, local, None).await
     }
 
     async fn download(
@@ -597,6 +613,9 @@ async fn run(
 
 /// Passes until the two sides agree, a pass makes no progress, or [`MAX_PASSES`].
 async fn passes(app: &App, drive: &CloudDrive, mode: Mode, io: &Io, host: &str) {
+    // Failures are looked at again once at once: most say a side changed since it was
+    // observed, which a new pass (observing again) settles.
+    let mut retried = false;
     for _ in 0..MAX_PASSES {
         let started = std::time::Instant::now();
         match sync::pass(&app.agent, drive, mode, io, host).await {
@@ -609,9 +628,11 @@ async fn passes(app: &App, drive: &CloudDrive, mode: Mode, io: &Io, host: &str) 
                 if let Some((path, why)) = &r.first_error {
                     tracing::warn!(drive = %drive.id, failed = r.failed, first = %path, "files could not be synced ({why}); the journal says why for each, the next pass retries");
                 }
-                if r.settled() || r.applied == 0 {
+                let retry = r.failed > 0 && !retried;
+                if r.settled() || (r.applied == 0 && !retry) {
                     return;
                 }
+                retried |= retry;
             }
             Err(e) => {
                 return tracing::error!(drive = %drive.id, "the journal cannot be written: {e:?}");

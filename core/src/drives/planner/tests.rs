@@ -391,11 +391,14 @@ fn one_way_modes_change_one_side_only() {
                 vec![del_remote("a")],
             ),
             (
-                "no conflict copies",
+                "edited on both sides: the local version goes up beside the bucket's",
                 &[("a", file(2))],
                 &[("a", file(3))],
                 &[("a", file(1))],
-                vec![],
+                vec![Op::UploadAside {
+                    path: "a".into(),
+                    conflict: "a (conflict nas 2026-12-04)".into(),
+                }],
             ),
         ],
     );
@@ -792,6 +795,14 @@ impl World {
                 self.base.entries.remove(path);
             }
             Op::Conflict { path, conflict } => self.conflict(path, conflict)?,
+            Op::UploadAside { path, conflict } => {
+                let l = self.local.get(path).ok_or("no local file")?.clone();
+                if self.remote.contains_key(conflict) {
+                    return Err("the conflict name is taken".into());
+                }
+                self.remote.insert(conflict.clone(), l);
+                self.record(path);
+            }
             Op::Adopt {
                 path,
                 remote,
@@ -1090,6 +1101,7 @@ fn restricted_drives_change_only_what_they_may_and_settle() {
                 op,
                 Op::Download { .. } | Op::MakeLocalDir { .. } | Op::DeleteLocal { .. }
             );
+            let changes_bucket = changes_bucket || matches!(op, Op::UploadAside { .. });
             let both = matches!(op, Op::Conflict { .. });
             let bad = ((changes_bucket || both) && no_bucket_change)
                 || ((changes_folder || both) && s.mode == Mode::UploadOnly)

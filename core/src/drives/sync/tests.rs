@@ -261,10 +261,11 @@ impl Sim {
         &self,
         from: Side,
         path: &str,
+        as_path: &str,
         seen: &Entry,
         replacing: Option<&Entry>,
     ) -> Result<Entry, String> {
-        self.before(format_args!("copy {from:?} {path}"))?;
+        self.before(format_args!("copy {from:?} {path} as {as_path}"))?;
         let to = match from {
             Side::Local => Side::Remote,
             Side::Remote => Side::Local,
@@ -273,16 +274,16 @@ impl Sim {
         if !w.still(from, path, Some(seen)) {
             return Err("the source changed since it was seen".into());
         }
-        if !w.still(to, path, replacing) {
+        if !w.still(to, as_path, replacing) {
             return Err("the destination changed since it was seen".into());
         }
-        let parent_ok = parent(path).is_none_or(|d| w.tree(to).get(d) == Some(&Node::Dir));
+        let parent_ok = parent(as_path).is_none_or(|d| w.tree(to).get(d) == Some(&Node::Dir));
         // The bucket implies its folders, but here never below a file: S3 would take the
         // key, and its listing would show the folder and hide the file (a race of another
         // client writing that file while this pass makes the folder, left out of the model).
-        let under_file = core::iter::successors(parent(path), |p| parent(p))
+        let under_file = core::iter::successors(parent(as_path), |p| parent(p))
             .any(|a| matches!(w.tree(to).get(a), Some(Node::File { .. })));
-        if (to == Side::Local && !parent_ok) || under_file || has_children(w.tree(to), path) {
+        if (to == Side::Local && !parent_ok) || under_file || has_children(w.tree(to), as_path) {
             return Err("no folder to write into".into());
         }
         let node = match w.tree(from)[path] {
@@ -296,14 +297,14 @@ impl Sim {
             }
         };
         if to == Side::Remote {
-            let ancestors: Vec<String> = core::iter::successors(parent(path), |p| parent(p))
+            let ancestors: Vec<String> = core::iter::successors(parent(as_path), |p| parent(p))
                 .map(ToString::to_string)
                 .collect();
             for a in ancestors {
                 w.remote.insert(a, Node::Dir);
             }
         }
-        w.tree(to).insert(path.to_string(), node);
+        w.tree(to).insert(as_path.to_string(), node);
         Ok(w.entry(to, &node))
     }
 
@@ -366,7 +367,11 @@ impl SyncIo for Sim {
         local: &Entry,
         remote: Option<&Entry>,
     ) -> Result<Entry, String> {
-        self.copy(Side::Local, path, local, remote)
+        self.copy(Side::Local, path, path, local, remote)
+    }
+
+    async fn upload_as(&self, path: &str, to: &str, local: &Entry) -> Result<Entry, String> {
+        self.copy(Side::Local, path, to, local, None)
     }
 
     async fn download(
@@ -375,7 +380,7 @@ impl SyncIo for Sim {
         remote: &Entry,
         local: Option<&Entry>,
     ) -> Result<Entry, String> {
-        self.copy(Side::Remote, path, remote, local)
+        self.copy(Side::Remote, path, path, remote, local)
     }
 
     async fn delete_remote(&self, path: &str, seen: &Entry) -> Result<(), String> {
@@ -391,11 +396,11 @@ impl SyncIo for Sim {
         path: &str,
         replacing: Option<&Entry>,
     ) -> Result<Entry, String> {
-        self.copy(Side::Local, path, &folder(), replacing)
+        self.copy(Side::Local, path, path, &folder(), replacing)
     }
 
     async fn make_local_dir(&self, path: &str, replacing: Option<&Entry>) -> Result<Entry, String> {
-        self.copy(Side::Remote, path, &folder(), replacing)
+        self.copy(Side::Remote, path, path, &folder(), replacing)
     }
 
     async fn move_local(&self, from: &str, to: &str, seen: &Entry) -> Result<(), String> {
@@ -571,6 +576,37 @@ fn an_upload_only_pass_lists_the_bucket_only_when_its_journal_cannot_say() {
     );
     assert_eq!(sim.listings.get(), 3);
     assert!(same_trees(&sim.world.borrow()));
+}
+
+/// A backup whose file was edited both locally and in the bucket overwrites neither: the
+/// local version goes up beside the bucket's, and the next pass has nothing to do.
+#[test]
+fn an_upload_only_pass_sends_a_conflicting_edit_aside() {
+    let t = TestAgent::new();
+    let d = drive();
+    let sim = Sim::new(8);
+    let backup = |sim: &Sim| block_on(pass(&t.agent, &d, Mode::UploadOnly, sim, "nas")).unwrap();
+    sim.world.borrow_mut().user_write(Side::Local, "d.txt");
+    backup(&sim);
+    sim.world.borrow_mut().user_write(Side::Local, "d.txt");
+    sim.world.borrow_mut().user_write(Side::Remote, "d.txt");
+    t.agent.ports.clock.advance_secs(RELIST_MS / 1000);
+    assert_eq!(backup(&sim).applied, 1);
+    let w = sim.world.borrow();
+    assert!(matches!(
+        w.remote.get("d.txt"),
+        Some(Node::File { version: 3, .. })
+    ));
+    assert!(matches!(
+        w.remote.get("d (conflict nas 2026-01-02).txt"),
+        Some(Node::File { version: 2, .. })
+    ));
+    assert!(matches!(
+        w.local.get("d.txt"),
+        Some(Node::File { version: 2, .. })
+    ));
+    drop(w);
+    assert!(backup(&sim).settled());
 }
 
 #[test]
