@@ -163,7 +163,7 @@ ms() { python3 -c "print(round($1 * 1000, 1))"; }
 s() { python3 -c "print(round($1, 2))"; }
 fps() { python3 -c "print(round(1000 / $1))"; }
 ratio() { python3 -c "print(f'{$2 / $1:.2f}')"; }  # how many times faster the agent is
-rv=$(rclone version | head -1 | awk '{print $2}')
+rv=$(rclone version | sed -n 1p | awk '{print $2}')
 cat <<EOF
 | drive ($size_mib MiB object, $((folders * 100)) files in $folders folders) | agent | rclone $rv mount | agent speed / rclone |
 |---|---|---|---|

@@ -79,7 +79,7 @@ r_pull=$(timed rclone copy s3:rpull "$work/rdown")
 
 ratio() { python3 -c "print(round($2 / $1, 2))"; }
 s() { python3 -c "print(round($1, 2))"; }
-rclone_version=$(rclone version | head -1)
+rclone_version=$(rclone version | sed -n 1p)
 cat <<EOF
 | synced folder ($files files of 4 KiB and $big_mib MiB) | agent | $rclone_version copy | agent speed / rclone |
 |---|---|---|---|

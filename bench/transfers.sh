@@ -62,7 +62,7 @@ m_au=$(median "${au[@]}"); m_ru=$(median "${ru[@]}")
 m_ad=$(median "${ad[@]}"); m_rd=$(median "${rd[@]}")
 m_af=$(median "${af[@]}"); m_rf=$(median "${rf[@]}")
 cat <<EOF2
-| transfer ($rounds rounds, medians) | agent | rclone $(rclone version | head -1 | awk '{print $2}') | agent / rclone |
+| transfer ($rounds rounds, medians) | agent | rclone $(rclone version | sed -n 1p | awk '{print $2}') | agent / rclone |
 |---|---|---|---|
 | upload ${size_mib} MiB | $(mb "$m_au") MB/s | $(mb "$m_ru") MB/s | $(ratio "$m_au" "$m_ru") |
 | download ${size_mib} MiB | $(mb "$m_ad") MB/s | $(mb "$m_rd") MB/s | $(ratio "$m_ad" "$m_rd") |

@@ -10,8 +10,9 @@ use click_blackbox::backup::{BUCKET, RUN, body, folder_of, in_bucket};
 use click_blackbox::recorder::{Recorder, Request};
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Account, DataDir, desktop_only, insert_cloud_account, json, pattern, wait_until,
+    Account, Agent, DataDir, desktop_only, insert_cloud_account, json, pattern, wait_until,
 };
+use std::path::PathBuf;
 
 /// The writes of objects under the backup's prefix (folder markers left out), by key.
 fn puts(requests: &[Request]) -> BTreeMap<String, Vec<Request>> {
@@ -27,17 +28,26 @@ fn puts(requests: &[Request]) -> BTreeMap<String, Vec<Request>> {
     by_key
 }
 
-/// An S3 server behind a recording proxy, an agent in `data`, and the owner's cloud account
-/// reaching the server through the proxy.
-fn through_recorder(s3: &S3Server) -> Recorder {
+/// A real S3 server with the docs' bucket, behind a recording proxy.
+fn watched_s3() -> (S3Server, Recorder) {
+    let s3 = S3Server::start();
     s3.bucket(BUCKET);
-    Recorder::start(s3.addr)
+    let recorder = Recorder::start(s3.addr);
+    (s3, recorder)
 }
 
-fn account_via(s3: &S3Server, recorder: &Recorder) -> click_blackbox::Value {
+/// The account owner of `agent`, a cloud account reaching `s3` through `recorder`, and a
+/// folder to back up.
+fn owner_via<'a>(
+    agent: &'a Agent,
+    s3: &S3Server,
+    recorder: &Recorder,
+) -> (Account<'a>, String, PathBuf) {
+    let a = Account::new(agent, "owner@example.com");
     let mut account = s3.account("s3");
     account["endpoint"] = json!(recorder.endpoint());
-    account
+    let cloud = insert_cloud_account(agent, &a.token, account);
+    (a, cloud, folder_of(agent, "Pictures"))
 }
 
 #[test]
@@ -45,13 +55,9 @@ fn a_backup_writes_each_file_once_and_then_only_what_changed() {
     if desktop_only("cloud backups") {
         return;
     }
-    let s3 = S3Server::start();
-    let recorder = through_recorder(&s3);
-    let data = DataDir::new();
-    let agent = data.agent();
-    let a = Account::new(&agent, "owner@example.com");
-    let cloud = insert_cloud_account(&agent, &a.token, account_via(&s3, &recorder));
-    let folder = folder_of(&agent, "Pictures");
+    let (s3, recorder) = watched_s3();
+    let agent = Agent::start();
+    let (a, cloud, folder) = owner_via(&agent, &s3, &recorder);
     let names: Vec<String> = (0..24).map(|i| format!("d{}/f{i:02}.jpg", i % 3)).collect();
     for (i, name) in names.iter().enumerate() {
         std::fs::create_dir_all(folder.join(name).parent().unwrap()).unwrap();
@@ -141,13 +147,10 @@ fn a_backup_killed_mid_run_sends_again_only_what_was_in_flight() {
     if desktop_only("cloud backups") {
         return;
     }
-    let s3 = S3Server::start();
-    let recorder = through_recorder(&s3);
+    let (s3, recorder) = watched_s3();
     let data = DataDir::new();
     let first = data.agent();
-    let a = Account::new(&first, "owner@example.com");
-    let cloud = insert_cloud_account(&first, &a.token, account_via(&s3, &recorder));
-    let folder = folder_of(&first, "Pictures");
+    let (a, cloud, folder) = owner_via(&first, &s3, &recorder);
     let names: Vec<String> = (0..200)
         .map(|i| format!("d{}/f{i:03}.bin", i % 5))
         .collect();
@@ -196,13 +199,9 @@ fn a_file_edited_during_its_upload_is_sent_again_whole() {
     if desktop_only("cloud backups") {
         return;
     }
-    let s3 = S3Server::start();
-    let recorder = through_recorder(&s3);
-    let data = DataDir::new();
-    let agent = data.agent();
-    let a = Account::new(&agent, "owner@example.com");
-    let cloud = insert_cloud_account(&agent, &a.token, account_via(&s3, &recorder));
-    let folder = folder_of(&agent, "Pictures");
+    let (s3, recorder) = watched_s3();
+    let agent = Agent::start();
+    let (a, cloud, folder) = owner_via(&agent, &s3, &recorder);
     let path = folder.join("big.raw");
     let before = pattern(40 << 20, 1);
     std::fs::write(&path, &before).unwrap();

@@ -388,12 +388,17 @@ fn reports_count_what_the_backup_holds() {
     // A file deleted locally stays backed up, and stays counted as such.
     std::fs::remove_file(folder.join(&files[0].0)).unwrap();
     std::fs::write(folder.join("later.bin"), b"12345").unwrap();
+    let activity = format!("/backupreport/transfer_activity/{id}?pageSize=1");
     wait_until("the new file counted", RUN, || {
         let s = a.get(&summary_route);
-        s["TotalFiles"] == files.len() + 1 && s["TotalSizeBytes"] == total + 5
+        s["TotalFiles"] == files.len() + 1
+            && s["TotalSizeBytes"] == total + 5
+            && a.get(&activity)["Data"][0]["sourcePath"]
+                .as_str()
+                .is_some_and(|p| p.ends_with("later.bin"))
     });
     // The incremental run moved the new file only: the history has one entry more.
-    let after = a.get(&format!("/backupreport/transfer_activity/{id}?pageSize=1"));
+    let after = a.get(&activity);
     assert_eq!(after["Total"], files.len() + 1, "{after}");
     assert!(
         after["Data"][0]["sourcePath"]

@@ -259,20 +259,8 @@ impl Provider {
         each!(self, p => p.put_empty(bucket, key).await)
     }
 
-    pub async fn put_object(
-        &self,
-        bucket: &str,
-        key: &str,
-        body: Bytes,
-        attempts: u32,
-    ) -> Result<(), StorageError> {
-        self.put_object_if(bucket, key, body, attempts, Precondition::Any)
-            .await
-            .map(drop)
-    }
-
     /// Writes the object when `condition` holds; its ETag when the answer gave it.
-    pub async fn put_object_if(
+    pub async fn put_object(
         &self,
         bucket: &str,
         key: &str,
@@ -324,22 +312,8 @@ impl Provider {
         each!(self, p => p.upload_part(bucket, key, upload_id, number, body, attempts).await)
     }
 
-    pub async fn complete_multipart(
-        &self,
-        bucket: &str,
-        key: &str,
-        upload_id: &str,
-        parts: &[(u32, String)],
-        attempts: u32,
-    ) -> Result<(), StorageError> {
-        let any = Precondition::Any;
-        self.complete_multipart_if(bucket, key, upload_id, parts, attempts, any)
-            .await
-            .map(drop)
-    }
-
     /// Completes the upload when `condition` holds; the object's ETag when the answer gave it.
-    pub async fn complete_multipart_if(
+    pub async fn complete_multipart(
         &self,
         bucket: &str,
         key: &str,

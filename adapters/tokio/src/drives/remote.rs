@@ -364,7 +364,7 @@ impl Bucket {
         if bounds.len() <= 1 {
             let body = source.read(self, 0, size).await?;
             (checks.unchanged)()?;
-            let put = (p.put_object_if(bucket, key, body, ATTEMPTS, checks.replacing)).await;
+            let put = (p.put_object(bucket, key, body, ATTEMPTS, checks.replacing)).await;
             if let Some(l) = log.filter(|_| earlier.is_some()) {
                 l.forget();
             }
@@ -424,7 +424,7 @@ impl Bucket {
             .await;
         let done = match sent.and_then(|parts| (checks.unchanged)().map(|()| parts)) {
             Ok(parts) => {
-                (p.complete_multipart_if(bucket, key, &id, &parts, ATTEMPTS, checks.replacing))
+                (p.complete_multipart(bucket, key, &id, &parts, ATTEMPTS, checks.replacing))
                     .await
                     .map_err(message)
             }

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Shared;
 use super::job::{Job, JobResult, from_storage, save_batch};
+use crate::cloud::Precondition;
 use crate::store::RedbStore;
 use click_core::ports::StorageError;
 
@@ -219,9 +220,10 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
     if f.size <= f.part_size {
         let _permit = memory(job, f.size).await?;
         let body = read_at(&f.local, 0, f.size).await?;
+        let any = Precondition::Any;
         from_storage(
             job.remote
-                .put_object(&job.bucket, &f.key, body, job.attempts())
+                .put_object(&job.bucket, &f.key, body, job.attempts(), any)
                 .await,
         )?;
         job.progress.add(f.size);
@@ -358,6 +360,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
             &upload_id,
             &done.parts,
             job.attempts(),
+            Precondition::Any,
         )
         .await
         .map_err(provider)?;
