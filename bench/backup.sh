@@ -72,8 +72,13 @@ r_incr=$(timed rclone copy "$widedir" s3:rwide)
 latency() { # route
   local args=() times
   for _ in $(seq 20); do args+=(-o /dev/null "$api$1?token=$token"); done
-  mapfile -t times < <(curl -sf -w '%{time_total}\n' "${args[@]}")
-  python3 -c 'import statistics,sys; print(statistics.median(float(x) for x in sys.argv[1:]) * 1000)' "${times[@]}"
+  mapfile -t times < <(curl -s -w '%{http_code} %{time_total}\n' "${args[@]}")
+  python3 - "${times[@]}" <<'PY'
+import statistics, sys
+answers = [line.split() for line in sys.argv[1:]]
+assert len(answers) == 20 and all(code == "200" for code, _ in answers), answers
+print(statistics.median(float(t) for _, t in answers) * 1000)
+PY
 }
 reports=""
 for r in summary sync_health transfer_activity file_states file_distribution historical_trends dashboard; do
