@@ -87,5 +87,5 @@ cat <<EOF
 | 10 files edited, until the bucket has them | $(s "$a_edit") s | $(s "$r_edit") s | $(ratio "$a_edit" "$r_edit") |
 | $files new objects brought down | $(s "$a_pull") s | $(s "$r_pull") s | $(ratio "$a_pull" "$r_pull") |
 
-rclone on its defaults (4 transfers, 8 checkers); the agent's pass copies 8 files at a time.
+rclone on its defaults (4 transfers, 8 checkers); the agent's pass copies up to 32 small files (8 larger ones) at a time.
 EOF

@@ -1,7 +1,7 @@
 //! The desktop `Store`: one redb table in `<data-dir>/click.redb`, ACID and crash-safe, with a
 //! bounded read cache for point lookups (every authenticated request reads its session).
 //! Commits made at the same time share one write transaction and so one fsync (group commit):
-//! a pass uploading eight files at once journals them in one disk flush, not eight. A group
+//! a pass uploading many files at once journals them in one disk flush, not one each. A group
 //! of lazy batches (`Batch::lazy`) is not flushed at all until the next group that is not.
 
 use std::collections::HashMap;
