@@ -601,3 +601,31 @@ fn an_edit_on_both_sides_keeps_both_in_the_bucket() {
     );
     assert_eq!(std::fs::read(folder.join("a.jpg")).unwrap(), b"our version");
 }
+
+/// A file replaced by another of the same size and the same modification time (as `cp -p`
+/// or `rsync -t` leave it) is still backed up: its inode changed, and its content is checked.
+#[test]
+fn a_file_replaced_with_the_same_size_and_time_is_backed_up() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let (s3, agent) = world();
+    let (a, cloud, folder) = owner(&agent, &s3);
+    let file = folder.join("a.jpg");
+    std::fs::write(&file, b"version one").unwrap();
+    let mtime = std::fs::metadata(&file).unwrap().modified().unwrap();
+    a.post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200);
+    wait_until("the first run", RUN, || {
+        in_bucket(&s3, "photos/a.jpg").is_some()
+    });
+    let other = folder.join(".a.jpg.tmp");
+    std::fs::write(&other, b"version two").unwrap();
+    let f = std::fs::File::options().write(true).open(&other).unwrap();
+    f.set_modified(mtime).unwrap();
+    drop(f);
+    std::fs::rename(&other, &file).unwrap();
+    wait_until("the replacement backed up", RUN, || {
+        in_bucket(&s3, "photos/a.jpg").as_deref() == Some(b"version two")
+    });
+}

@@ -53,6 +53,14 @@ pub struct Entry {
     pub etag: String,
     /// A folder.
     pub is_dir: bool,
+    /// A local file's inode (0: not known, and on the bucket's side): a file replaced by
+    /// another of the same size and time is still seen to change.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub inode: u64,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// What one side holds, by relative path.
@@ -254,7 +262,7 @@ fn seen<'a>(o: &'a Observation, path: &str) -> Seen<'a> {
 /// Whether a side's entry differs from what it was at the base (or when it was observed).
 /// An ETag only one of them knows (a listing without them, a HEAD with) says nothing; a time
 /// of 0 is not known (an upload's answer gives the ETag, not the time), and then the ETags
-/// must say.
+/// must say; another inode is another file.
 pub fn changed(now: &Entry, then: &Entry) -> bool {
     if now.is_dir || then.is_dir {
         // A folder's size and mtime follow its content, which has entries of its own.
@@ -264,7 +272,8 @@ pub fn changed(now: &Entry, then: &Entry) -> bool {
     let etags_differ = both_etags && now.etag != then.etag;
     let time_unknown = now.mtime_ms == 0 || then.mtime_ms == 0;
     let times_differ = now.mtime_ms != then.mtime_ms && !(time_unknown && both_etags);
-    now.size != then.size || times_differ || etags_differ
+    let inodes_differ = now.inode != 0 && then.inode != 0 && now.inode != then.inode;
+    now.size != then.size || times_differ || etags_differ || inodes_differ
 }
 
 /// The same content on both sides (mtimes of two machines prove nothing).

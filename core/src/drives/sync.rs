@@ -308,10 +308,10 @@ async fn hash_candidates(
         if l.is_dir || !l.etag.is_empty() {
             continue;
         }
+        // Unchanged since the base (same size, time and inode): the base's hash.
         if let Some(b) = base.entries.get(path)
             && !b.local.is_dir
-            && b.local.size == l.size
-            && b.local.mtime_ms == l.mtime_ms
+            && !planner::changed(l, &b.local)
         {
             l.etag = b.local.etag.clone();
             continue;

@@ -72,6 +72,7 @@ fn entry_of(meta: &std::fs::Metadata) -> Entry {
         mtime_ms,
         etag: String::new(),
         is_dir: false,
+        inode: std::os::unix::fs::MetadataExt::ino(meta),
     }
 }
 
@@ -79,9 +80,7 @@ fn entry_of(meta: &std::fs::Metadata) -> Entry {
 fn same(now: Option<&Entry>, seen: Option<&Entry>) -> bool {
     match (now, seen) {
         (None, None) => true,
-        (Some(a), Some(b)) => {
-            a.is_dir == b.is_dir && (a.is_dir || (a.size == b.size && a.mtime_ms == b.mtime_ms))
-        }
+        (Some(a), Some(b)) => a.is_dir == b.is_dir && (a.is_dir || !planner::changed(a, b)),
         _ => false,
     }
 }
@@ -100,6 +99,7 @@ impl FolderIo {
             mtime_ms: o.modified_ms.unwrap_or(0) / 1000 * 1000,
             etag: o.etag.unwrap_or_default(),
             is_dir: false,
+            inode: 0,
         }
     }
 
@@ -275,6 +275,7 @@ impl FolderIo {
                 mtime_ms: 0,
                 etag,
                 is_dir: false,
+                inode: 0,
             }),
             None => (self.remote_now(&key).await?)
                 .ok_or_else(|| format!("{to} is not in the bucket after its upload")),

@@ -16,6 +16,7 @@ fn file(id: u64) -> Entry {
         mtime_ms: id,
         etag: id.to_string(),
         is_dir: false,
+        inode: 0,
     }
 }
 
@@ -349,6 +350,41 @@ fn read_only_and_no_delete_drives_leave_the_bucket_alone() {
                 &[("a", file(1))],
                 &[("a", file(5))],
                 b,
+                vec![up("a")],
+            ),
+        ],
+    );
+}
+
+/// A file replaced by another of the same size and time (`cp -p`, `rsync -t`) is another
+/// file: its inode says so, and its content goes up.
+#[test]
+fn a_file_replaced_with_the_same_size_and_time_is_seen_by_its_inode() {
+    let kept = Entry {
+        inode: 5,
+        ..file(1)
+    };
+    let scanned = |inode| Entry {
+        inode,
+        etag: String::new(),
+        ..file(1)
+    };
+    let (same, replaced) = (scanned(5), scanned(6));
+    table(
+        &settings(),
+        &[
+            (
+                "the same file",
+                &[("a", file(1))],
+                &[("a", same)],
+                &[("a", kept.clone())],
+                vec![],
+            ),
+            (
+                "another file in its place",
+                &[("a", file(1))],
+                &[("a", replaced)],
+                &[("a", kept)],
                 vec![up("a")],
             ),
         ],

@@ -87,6 +87,7 @@ impl World {
                     String::new()
                 },
                 is_dir: false,
+                inode: 0,
             },
         }
     }
@@ -671,6 +672,7 @@ fn remote_listing_implies_folders_and_reads_markers() {
         mtime_ms: 7,
         etag: "\"e\"".into(),
         is_dir: false,
+        inode: 0,
     };
     let o = remote_observation(
         [
