@@ -451,27 +451,33 @@ mod tests {
     use crate::drives::drive::new_drive;
     use crate::testing::TestAgent;
 
+    /// Drive `d1`, its folder at `local`, its bucket `bucket`.
+    fn drive_at(local: &str) -> CloudDrive {
+        let mut d = new_drive("d1".into(), "acc", "u", 0);
+        d.local_path = local.into();
+        d.storage_name = "bucket".into();
+        d
+    }
+
+    /// The frames raised on `channel`, in order.
+    fn frames_on(t: &TestAgent, channel: Channel) -> Vec<serde_json::Value> {
+        (t.agent.ports.events.all().iter())
+            .filter(|e| e.channel == channel)
+            .map(|e| serde_json::from_str(&e.frame).unwrap())
+            .collect()
+    }
+
     #[test]
     fn each_change_of_state_is_one_frame_in_order() {
         let t = TestAgent::new();
-        let mut d = new_drive("d1".into(), "acc", "u", 0);
-        d.local_path = "/mnt/Team".into();
-        d.storage_name = "bucket".into();
+        let d = drive_at("/mnt/Team");
         let j = Journal::new(&t.agent);
         j.set_flags(&d, "a.txt", Flags::DOWNLOADING).unwrap();
         j.set_flags(&d, "a.txt", Flags::DOWNLOADING).unwrap();
         j.update(&d, "a.txt", |r| r.size = 5).unwrap();
         j.set_flags(&d, "a.txt", Flags::NORMAL).unwrap();
         j.remove(&d, "a.txt").unwrap();
-        let frames: Vec<serde_json::Value> = t
-            .agent
-            .ports
-            .events
-            .all()
-            .iter()
-            .filter(|e| e.channel == Channel::StateChange)
-            .map(|e| serde_json::from_str(&e.frame).unwrap())
-            .collect();
+        let frames = frames_on(&t, Channel::StateChange);
         let states: Vec<u64> = frames
             .iter()
             .map(|f| f["State"].as_u64().unwrap())
@@ -487,9 +493,7 @@ mod tests {
     #[test]
     fn a_move_starts_and_ends_with_a_progress_frame() {
         let t = TestAgent::new();
-        let mut d = new_drive("d1".into(), "acc", "u", 0);
-        d.local_path = "/home/u/Pictures".into();
-        d.storage_name = "bucket".into();
+        let mut d = drive_at("/home/u/Pictures");
         d.account.cloud_type = 8;
         let j = Journal::new(&t.agent);
         j.update(&d, "2026/a.jpg", |r| {
@@ -506,15 +510,7 @@ mod tests {
             r.error = "refused".into();
         })
         .unwrap();
-        let frames: Vec<serde_json::Value> = t
-            .agent
-            .ports
-            .events
-            .all()
-            .iter()
-            .filter(|e| e.channel == Channel::Notification)
-            .map(|e| serde_json::from_str(&e.frame).unwrap())
-            .collect();
+        let frames = frames_on(&t, Channel::Notification);
         let seen: Vec<(&str, &str, &str)> = frames
             .iter()
             .map(|f| {
