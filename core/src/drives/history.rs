@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 use crate::error::ApiResult;
 use crate::ports::Store;
 use crate::store::keys::{DRIVE_DAYS, DRIVE_HISTORY};
-use crate::store::table::{CounterDeltas, counter, save};
+use crate::store::table::{CounterDeltas, counter, delete_prefix, save};
 use crate::store::{Batch, scan_all};
 
 /// Days of entries kept.
@@ -111,12 +111,7 @@ fn kept(store: &impl Store, drive_id: &str, direction: u8, status: u32) -> ApiRe
 
 /// Counts the entries kept of `drive_id` again (a history an earlier version wrote).
 pub fn recount(store: &impl Store, drive_id: &str) -> ApiResult<()> {
-    let mut batch = Batch::new();
-    let counters = DRIVE_DAYS.key(&format!("{drive_id}/kept/"));
-    scan_all(store, &counters, false, |k, _| {
-        batch.delete(k.to_vec());
-        Ok(true)
-    })?;
+    delete_prefix(store, &DRIVE_DAYS.key(&format!("{drive_id}/kept/")))?;
     let mut deltas = CounterDeltas::default();
     scan_all(
         store,
@@ -129,7 +124,6 @@ pub fn recount(store: &impl Store, drive_id: &str) -> ApiResult<()> {
             Ok(true)
         },
     )?;
-    save(store, &batch)?;
     let mut counted = Batch::new();
     deltas.apply(&mut counted);
     save(store, &counted)

@@ -19,7 +19,7 @@ use crate::events::{Channel, StateChange};
 use crate::ports::{Clock, Ports, RngExt, Store};
 use crate::store::CommitError;
 use crate::store::keys::{DRIVE_FILES, DRIVE_LISTED};
-use crate::store::table::save;
+use crate::store::table::{delete_prefix, save};
 use crate::store::{Batch, scan_all};
 use crate::transfers::{Moving, moving_frame};
 
@@ -130,18 +130,7 @@ pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     let mut listed = Batch::new();
     DRIVE_LISTED.delete(&mut listed, drive_id);
     save(store, &listed)?;
-    let prefix = DRIVE_FILES.key(&alloc::format!("{drive_id}/"));
-    loop {
-        let page = store.scan(&prefix, None, 256)?;
-        if page.is_empty() {
-            return Ok(());
-        }
-        let mut batch = Batch::new();
-        for (k, _) in page {
-            batch.delete(k);
-        }
-        save(store, &batch)?;
-    }
+    delete_prefix(store, &DRIVE_FILES.key(&alloc::format!("{drive_id}/")))
 }
 
 /// The history entry of `rel` going from `old` to `new` (`None`: no longer tracked), when

@@ -18,7 +18,7 @@ use crate::ports::Store;
 use crate::store::keys::{
     DRIVE_FILES, DRIVE_FILES_BY_MTIME, DRIVE_FILES_BY_SIZE, DRIVE_FILES_BY_STATE,
 };
-use crate::store::table::{Table, save};
+use crate::store::table::{Table, delete_prefix};
 use crate::store::{Batch, scan_all};
 
 /// One way of ranking files.
@@ -131,18 +131,7 @@ pub fn paths(
 /// Deletes every row of `drive_id` (it was removed, or is counted again), a page per commit.
 pub fn forget(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     for rank in ALL {
-        let prefix = rank.prefix(drive_id, None);
-        loop {
-            let page = store.scan(&prefix, None, 256)?;
-            if page.is_empty() {
-                break;
-            }
-            let mut batch = Batch::new();
-            for (k, _) in page {
-                batch.delete(k);
-            }
-            save(store, &batch)?;
-        }
+        delete_prefix(store, &rank.prefix(drive_id, None))?;
     }
     Ok(())
 }

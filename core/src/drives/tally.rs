@@ -12,7 +12,7 @@ use super::state::Flags;
 use crate::error::ApiResult;
 use crate::ports::Store;
 use crate::store::keys::DRIVE_TALLIES;
-use crate::store::table::{CounterDeltas, counter, save};
+use crate::store::table::{CounterDeltas, counter, delete_prefix, save};
 use crate::store::{Batch, scan_all};
 
 /// The states files are counted under, in the order the reports list them, with the names
@@ -239,13 +239,7 @@ pub fn ensure(store: &impl Store, drive_id: &str) -> ApiResult<()> {
 
 /// Deletes the counters of `drive_id` (it was removed).
 pub fn forget(store: &impl Store, drive_id: &str) -> ApiResult<()> {
-    let prefix = key(drive_id, "");
-    let mut batch = Batch::new();
-    scan_all(store, &prefix, false, |k, _| {
-        batch.delete(k.to_vec());
-        Ok(true)
-    })?;
-    save(store, &batch)
+    delete_prefix(store, &key(drive_id, ""))
 }
 
 #[cfg(test)]

@@ -136,6 +136,22 @@ pub fn save(store: &impl Store, batch: &Batch) -> ApiResult<()> {
     store.commit(batch).map_err(|_| ApiError::Internal)
 }
 
+/// Deletes every row whose key starts with `prefix`, a page of keys per commit (so a large
+/// table never makes one huge batch).
+pub fn delete_prefix(store: &impl Store, prefix: &[u8]) -> ApiResult<()> {
+    loop {
+        let page = store.scan(prefix, None, 256)?;
+        if page.is_empty() {
+            return Ok(());
+        }
+        let mut batch = Batch::new();
+        for (k, _) in page {
+            batch.delete(k);
+        }
+        save(store, &batch)?;
+    }
+}
+
 const COMMIT_ATTEMPTS: usize = 16;
 
 /// Builds and commits a batch; when a compare-and-set check (a counter) lost a race, builds it
