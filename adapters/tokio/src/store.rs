@@ -43,6 +43,8 @@ struct Group {
 struct GroupState {
     queue: Vec<(u64, Batch)>,
     outcomes: HashMap<u64, Result<(), CommitError>>,
+    /// Tickets being written whose callers stopped waiting: their outcomes are not kept.
+    abandoned: Vec<u64>,
     writing: bool,
     next_ticket: u64,
 }
@@ -145,11 +147,41 @@ impl Store for RedbStore {
     }
 
     async fn commit_soon(&self, batch: Batch) -> Result<(), CommitError> {
-        let ticket = self.enqueue(batch);
+        let waiting = Waiting {
+            store: self,
+            ticket: self.enqueue(batch),
+        };
         // The rest of this task (the other files of a pass) reaches its commits meanwhile,
         // and they are written with this one.
         tokio::task::yield_now().await;
-        crate::ports::blocking(|| self.outcome(ticket))
+        let outcome = crate::ports::blocking(|| self.outcome(waiting.ticket));
+        waiting.answered();
+        outcome
+    }
+}
+
+/// A batch queued by [`RedbStore::commit_soon`]. Should its caller stop waiting (a drive
+/// stopped mid-pass), the batch is taken out of the queue, or its outcome dropped once
+/// written, so nothing is left behind for a ticket no one will ask about.
+struct Waiting<'a> {
+    store: &'a RedbStore,
+    ticket: u64,
+}
+
+impl Waiting<'_> {
+    /// The caller has its outcome: nothing to take back.
+    fn answered(self) {
+        std::mem::forget(self);
+    }
+}
+
+impl Drop for Waiting<'_> {
+    fn drop(&mut self) {
+        let mut state = self.store.group.lock();
+        state.queue.retain(|(t, _)| *t != self.ticket);
+        if state.outcomes.remove(&self.ticket).is_none() && state.writing {
+            state.abandoned.push(self.ticket);
+        }
     }
 }
 
@@ -187,8 +219,11 @@ impl RedbStore {
             let outcomes = self.write_group(&group);
             state = self.group.lock();
             state.writing = false;
+            let abandoned = std::mem::take(&mut state.abandoned);
             for ((t, _), outcome) in group.iter().zip(outcomes) {
-                state.outcomes.insert(*t, outcome);
+                if !abandoned.contains(t) {
+                    state.outcomes.insert(*t, outcome);
+                }
             }
             self.group.written.notify_all();
         }
@@ -353,5 +388,24 @@ mod tests {
         assert!(all[..8].iter().all(Result::is_ok));
         assert!(matches!(all[8], Err(CommitError::Conflict(0))));
         assert_eq!(store.scan(b"k", None, 100).unwrap().len(), 8);
+    }
+
+    /// A commit whose caller stops waiting before it is written is not written, and leaves
+    /// nothing queued.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_commit_no_one_waits_for_is_dropped() {
+        use futures_util::FutureExt;
+        let dir = tempfile::tempdir().unwrap();
+        let store = RedbStore::open(&dir.path().join("db.redb"), 64).unwrap();
+        let mut dropped = Batch::new();
+        dropped.put(b"dropped".to_vec(), b"1".to_vec());
+        assert!(store.commit_soon(dropped).now_or_never().is_none());
+        let mut kept = Batch::new();
+        kept.put(b"kept".to_vec(), b"1".to_vec());
+        store.commit_soon(kept).await.unwrap();
+        assert!(store.get(b"dropped").unwrap().is_none());
+        assert!(store.get(b"kept").unwrap().is_some());
+        let state = store.group.lock();
+        assert!(state.queue.is_empty() && state.outcomes.is_empty() && state.abandoned.is_empty());
     }
 }
