@@ -132,6 +132,50 @@ fn a_backup_writes_each_file_once_and_then_only_what_changed() {
     );
 }
 
+/// A file whose time changed but not its bytes is confirmed by its content hash, in the form
+/// of the object's ETag (a multipart upload's is the MD5 of its parts' MD5s), and not sent.
+#[test]
+fn a_touched_file_is_confirmed_by_its_content_and_not_sent_again() {
+    if desktop_only("cloud backups") {
+        return;
+    }
+    let (s3, recorder) = watched_s3();
+    let agent = Agent::start();
+    let (a, cloud, folder) = owner_via(&agent, &s3, &recorder);
+    // 12 MiB goes up in three parts of the backups' 5 MiB.
+    let (small, big) = (pattern(3000, 1), pattern(12 << 20, 2));
+    std::fs::write(folder.join("small.jpg"), &small).unwrap();
+    std::fs::write(folder.join("big.raw"), &big).unwrap();
+    a.post("/management/cloudbackup", body(&cloud, &folder, json!({})))
+        .expect(200);
+    wait_until("the first run", RUN, || {
+        in_bucket(&s3, "photos/small.jpg").is_some() && in_bucket(&s3, "photos/big.raw").is_some()
+    });
+    let parts = (recorder.requests().iter())
+        .filter(|r| r.method == "PUT" && r.target.contains("photos/big.raw?"))
+        .count();
+    assert_eq!(parts, 3, "the big file went up in parts");
+
+    recorder.clear();
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    for name in ["small.jpg", "big.raw"] {
+        let f = std::fs::File::options().write(true).open(folder.join(name));
+        f.unwrap().set_modified(later).unwrap();
+    }
+    std::fs::write(folder.join("added.jpg"), b"added").unwrap();
+    wait_until("the pass that saw the touched files", RUN, || {
+        in_bucket(&s3, "photos/added.jpg").is_some()
+    });
+    std::thread::sleep(std::time::Duration::from_millis(500));
+    let requests = recorder.requests();
+    assert_eq!(
+        puts(&requests).keys().collect::<Vec<_>>(),
+        ["photos/added.jpg"],
+        "only the new file is sent: {requests:?}"
+    );
+    assert_eq!(in_bucket(&s3, "photos/big.raw").as_ref(), Some(&big));
+}
+
 /// The ETag S3 gives an object written in one PUT: the MD5 of its bytes, quoted.
 fn etag_of(bytes: &[u8]) -> String {
     use md5::{Digest, Md5};

@@ -60,9 +60,10 @@ pub trait SyncIo {
     async fn list_remote(&self) -> Observation;
     /// Everything in the folder; `complete` false when part of it could not be read.
     async fn scan_local(&self) -> Observation;
-    /// A hash of local file `path` comparable with the bucket's ETags, while it still is as
-    /// `seen`; `None` when the host has no comparable hash.
-    async fn local_etag(&self, path: &str, seen: &Entry) -> Option<String>;
+    /// A hash of local file `path` in the form of the bucket's ETag `like` (a multipart
+    /// upload's has its own), while the file still is as `seen`; `None` when the host cannot
+    /// make that form.
+    async fn local_etag(&self, path: &str, seen: &Entry, like: &str) -> Option<String>;
     /// The ETag of object `path` when its listing gave none (some servers leave it out).
     async fn remote_etag(&self, path: &str) -> Option<String>;
     /// Sends local file `path` (still as `local`) to the bucket, replacing `remote` (what
@@ -327,7 +328,7 @@ async fn hash_candidates(
         {
             r.etag = etag;
         }
-        if let Some(etag) = io.local_etag(path, l).await {
+        if let Some(etag) = io.local_etag(path, l, &r.etag).await {
             l.etag = etag;
         }
     }

@@ -1,6 +1,7 @@
 //! The desktop's [`ObjectStorage`]: cloud providers over HTTPS (or HTTP for local servers).
 
 mod azure;
+pub mod etag;
 mod s3;
 pub mod sigv4;
 

@@ -387,31 +387,46 @@ impl Local {
             .await
             .map_err(|e| e.to_string())?
             .len();
-        Ok(match self.seal {
-            Some(_) => plain_len(stored),
-            None => stored,
-        })
+        Ok(self.plain_of(stored))
     }
 
-    /// Plaintext bytes `start..start+len`.
+    fn plain_of(&self, stored: u64) -> u64 {
+        match self.seal {
+            Some(_) => plain_len(stored),
+            None => stored,
+        }
+    }
+
+    /// Plaintext bytes `start..start+len`. A small read runs on the calling task: the
+    /// blocking pool's round trip (two thread wake-ups) costs more than reading a few pages,
+    /// and a backup of small files makes one per file.
     pub async fn read(&self, start: u64, len: u64) -> Result<Vec<u8>, String> {
+        if len <= INLINE_READ {
+            return self.read_now(start, len);
+        }
         let me = self.clone();
-        let size = self.len().await?;
-        tokio::task::spawn_blocking(move || {
-            let _units = me.units.read().unwrap_or_else(|e| e.into_inner());
-            let file = File::open(&me.path).map_err(|e| e.to_string())?;
-            let opened = Opened {
-                file: &file,
-                seal: me.seal.as_ref(),
-            };
-            opened
-                .read(size, start, start + len)
-                .map_err(|e| e.to_string())
-        })
-        .await
-        .map_err(|e| e.to_string())?
+        tokio::task::spawn_blocking(move || me.read_now(start, len))
+            .await
+            .map_err(|e| e.to_string())?
+    }
+
+    fn read_now(&self, start: u64, len: u64) -> Result<Vec<u8>, String> {
+        let _units = self.units.read().unwrap_or_else(|e| e.into_inner());
+        let file = File::open(&self.path).map_err(|e| e.to_string())?;
+        let stored = file.metadata().map_err(|e| e.to_string())?.len();
+        let size = self.plain_of(stored);
+        let opened = Opened {
+            file: &file,
+            seal: self.seal.as_ref(),
+        };
+        opened
+            .read(size, start, start + len)
+            .map_err(|e| e.to_string())
     }
 }
+
+/// The largest read [`Local::read`] makes without the blocking pool.
+const INLINE_READ: u64 = 64 * 1024;
 
 fn punch_hole(file: &File, offset: u64, len: u64) {
     use std::os::fd::AsRawFd;

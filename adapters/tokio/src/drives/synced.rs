@@ -28,7 +28,7 @@ use tokio::io::AsyncWriteExt;
 use super::cachefile::Local;
 use super::intents::{ProgressFile, left_uploads};
 use super::remote::{ATTEMPTS, Bucket, Checks, Parts, message};
-use crate::cloud::{Precondition, Provider};
+use crate::cloud::{Precondition, Provider, etag};
 use crate::ports::OsRng;
 use crate::server::App;
 
@@ -282,18 +282,13 @@ impl FolderIo {
         }
     }
 
-    fn md5_of(&self, rel: &str) -> std::io::Result<String> {
-        let mut file = std::fs::File::open(self.abs(rel))?;
-        let mut hasher = Md5::new();
-        let mut buf = vec![0u8; 1 << 20];
-        loop {
-            let n = std::io::Read::read(&mut file, &mut buf)?;
-            if n == 0 {
-                break;
-            }
-            hasher.update(&buf[..n]);
-        }
-        Ok(format!("\"{}\"", hex(&hasher.finalize())))
+    /// The ETag local file `rel` (of `size` bytes) would have in the form of `like`, the
+    /// first candidate when none is `like`; `None` when no content hash makes that form.
+    fn etag_like(&self, rel: &str, size: u64, like: &str) -> std::io::Result<Option<String>> {
+        let file = std::fs::File::open(self.abs(rel))?;
+        let etags = etag::content_etags(file, size, like, self.parts.size)?;
+        let matching = etags.iter().position(|e| e == like).unwrap_or(0);
+        Ok(etags.into_iter().nth(matching))
     }
 }
 
@@ -389,18 +384,24 @@ impl SyncIo for Io {
         blocking(move || Ok(io.scan())).await.unwrap_or_default()
     }
 
-    async fn local_etag(&self, path: &str, seen: &Entry) -> Option<String> {
+    async fn local_etag(&self, path: &str, seen: &Entry, like: &str) -> Option<String> {
         if self.objects.sealed() {
             return None;
         }
-        let (io, rel, seen) = (self.clone(), path.to_string(), seen.clone());
+        let (io, rel, seen, like) = (
+            self.clone(),
+            path.to_string(),
+            seen.clone(),
+            like.to_string(),
+        );
         blocking(move || {
-            let etag = io.md5_of(&rel).map_err(io_message)?;
+            let etag = io.etag_like(&rel, seen.size, &like).map_err(io_message)?;
             io.local_still(&rel, Some(&seen))?;
             Ok(etag)
         })
         .await
         .ok()
+        .flatten()
     }
 
     async fn remote_etag(&self, path: &str) -> Option<String> {

@@ -345,7 +345,7 @@ impl SyncIo for Sim {
         self.observe(Side::Local)
     }
 
-    async fn local_etag(&self, path: &str, seen: &Entry) -> Option<String> {
+    async fn local_etag(&self, path: &str, seen: &Entry, _like: &str) -> Option<String> {
         let w = self.world.borrow();
         match w.local.get(path) {
             Some(Node::File { version, .. }) if w.still(Side::Local, path, Some(seen)) => {
