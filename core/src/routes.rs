@@ -11,7 +11,7 @@ use crate::controllers::{
     usergroup, userspermission, websocket,
 };
 #[cfg(feature = "cloud")]
-use crate::controllers::{backupreport, cloud, drivereport, ui};
+use crate::controllers::{backupreport, cloud, drivereport, fastrsettings, ui};
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
 use crate::ports::Ports;
@@ -200,6 +200,25 @@ routes! {
     ClientTransferCancel: Post "/cloud/client_transfer/{transferId}/cancel" User => cloud::transfers::cancel;
     #[cfg(feature = "cloud")]
     ClientTransferStatus: Get "/cloud/client_transfer/{transferId}/status" User => cloud::transfers::status;
+    // FastrSettings
+    #[cfg(feature = "cloud")]
+    FastrSettingsGetAll: Get "/fastrsettings/get_all" User => fastrsettings::get_all;
+    #[cfg(feature = "cloud")]
+    FastrSettingsGetAllForUser: Get "/fastrsettings/get_all/{userId}" Admin => fastrsettings::get_all_for_user;
+    #[cfg(feature = "cloud")]
+    FastrSettingsGetByCloudAccount: Get "/fastrsettings/get_by_cloud_account/{cloudAccountId}" User => fastrsettings::get_by_cloud_account;
+    #[cfg(feature = "cloud")]
+    FastrSettingsInsert: Post "/fastrsettings/insert" User => fastrsettings::insert;
+    #[cfg(feature = "cloud")]
+    FastrSettingsInsertForUser: Post "/fastrsettings/insert_for_user" Admin => fastrsettings::insert_for_user;
+    #[cfg(feature = "cloud")]
+    FastrSettingsUpdate: Put "/fastrsettings/update" User => fastrsettings::update;
+    #[cfg(feature = "cloud")]
+    FastrSettingsUpdateForUser: Put "/fastrsettings/update_for_user" Admin => fastrsettings::update_for_user;
+    #[cfg(feature = "cloud")]
+    FastrSettingsDelete: Delete "/fastrsettings/delete" User => fastrsettings::delete;
+    #[cfg(feature = "cloud")]
+    FastrSettingsDeleteForUser: Delete "/fastrsettings/delete_for_user" Admin => fastrsettings::delete_for_user;
     // ApiToken
     ApiTokensGetAll: Get "/apitoken/get_all" User => apitoken::get_all;
     ApiTokensInsert: Post "/apitoken/insert" User => apitoken::insert;

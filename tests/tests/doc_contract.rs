@@ -119,6 +119,10 @@ const DTOS: &[(&str, Dto)] = &[
         "CloudBackupModel",
         Dto::Response("click-api", "GET /management/cloudbackup", "/0"),
     ),
+    (
+        "FastrSettings",
+        Dto::Response("web-api", "GET /api/v1/fastrsettings/get_all", "/data/0"),
+    ),
     ("FileState", Dto::Integer),
     (
         "ICloudStorageObjectCollection",
@@ -399,9 +403,11 @@ impl<'a> Contract<'a> {
                 _ => Expected::Nothing,
             };
         };
-        let (inner, collection) = match dto.strip_prefix("DTOCollection<") {
-            Some(inner) => (inner.trim_end_matches('>'), true),
-            None => (dto.as_str(), text.contains("collection of")),
+        // `DTOResDesktopObject<T>`: "a wrapper containing the list ... and a total count".
+        let listed = dto.strip_prefix("DTOResDesktopObject<");
+        let (inner, collection) = match (dto.strip_prefix("DTOCollection<"), listed) {
+            (Some(inner), _) | (_, Some(inner)) => (inner.trim_end_matches('>'), true),
+            _ => (dto.as_str(), text.contains("collection of")),
         };
         let item = match self.dto(inner) {
             Expected::Shape(mut shape) => {
@@ -411,7 +417,9 @@ impl<'a> Contract<'a> {
                     for w in &words {
                         let w = w.trim_end_matches("[]");
                         let field = w.chars().all(|c| c.is_ascii_alphanumeric());
-                        if field && w.starts_with(|c: char| c.is_ascii_lowercase()) {
+                        // `null` is what the route answers when there is nothing.
+                        let literal = w == "null";
+                        if field && !literal && w.starts_with(|c: char| c.is_ascii_lowercase()) {
                             fields.entry(w.to_string()).or_insert(Value::Null);
                         }
                     }
@@ -421,6 +429,7 @@ impl<'a> Contract<'a> {
             named => return named,
         };
         Expected::Shape(match () {
+            _ if listed.is_some() => json!({"data": [item], "total": 1}),
             _ if collection => self.page_of(item),
             _ if text.contains("array of") => json!([item]),
             _ => item,
@@ -892,12 +901,50 @@ fn directory_and_cloud(
     c.call("PUT /accountlogsetting/update", &[("/", changed)]);
     c.call("DELETE /accountlogsetting/delete", &[]);
 
+    fastr_settings(c);
+
     // Removal, dependants first.
     c.call("DELETE /sharedclouddrive/delete", &[("id", id(&drive))]);
     c.call("DELETE /projects/delete", &[("id", id(&project))]);
     c.call("DELETE /usergroup/delete", &[("id", id(&group))]);
     c.call("DELETE /user/delete_user", &[("id", id(&member))]);
     c.call("DELETE /cloud/delete", &[("id", id(&stored))]);
+}
+
+/// The caller's own FastrSettings, then the member's through the admin routes, on the
+/// shared cloud account.
+fn fastr_settings(c: &mut Contract<'_>) {
+    let (account, member) = (c.world["cloudAccountId"].clone(), c.world["userId"].clone());
+    let own = c.call(
+        "POST /fastrsettings/insert",
+        &[("/CloudAccountId", account.clone())],
+    );
+    c.call("GET /fastrsettings/get_all", &[]);
+    c.call(
+        "GET /fastrsettings/get_by_cloud_account/{cloudAccountId}",
+        &[],
+    );
+    let mut changed = own.clone();
+    changed["maxUploadBytesPerSecond"] = json!(50_000_000);
+    c.call("PUT /fastrsettings/update", &[("/", changed)]);
+    // "Same body as Insert", for the member.
+    let mut body = c
+        .endpoint("click-api", "POST /fastrsettings/insert")
+        .body
+        .clone()
+        .unwrap();
+    body["CloudAccountId"] = account;
+    body["UserId"] = member;
+    let theirs = c.call("POST /fastrsettings/insert_for_user", &[("/", body)]);
+    c.call("GET /fastrsettings/get_all/{userId}", &[]);
+    let mut changed = theirs.clone();
+    changed["fileExistsAction"] = json!(2);
+    c.call("PUT /fastrsettings/update_for_user", &[("/", changed)]);
+    c.call("DELETE /fastrsettings/delete", &[("id", id(&own))]);
+    c.call(
+        "DELETE /fastrsettings/delete_for_user",
+        &[("id", id(&theirs))],
+    );
 }
 
 fn storage_and_transfers(

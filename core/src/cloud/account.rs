@@ -50,7 +50,12 @@ pub struct CloudAccount {
 
 impl CloudAccount {
     pub(crate) fn visible_to(&self, caller: &Caller) -> bool {
-        self.account_id == caller.account_id && (self.shared || self.user_id == caller.user_id)
+        self.usable_by(&caller.account_id, &caller.user_id)
+    }
+
+    /// Whether user `user_id` of account `account_id` sees it: theirs, or shared.
+    pub(crate) fn usable_by(&self, account_id: &str, user_id: &str) -> bool {
+        self.account_id == account_id && (self.shared || self.user_id == user_id)
     }
 
     /// Its owner, and the account's admins for shared ones.

@@ -10,6 +10,8 @@ pub mod backupreport;
 pub mod cloud;
 #[cfg(feature = "cloud")]
 pub mod drivereport;
+#[cfg(feature = "cloud")]
+pub mod fastrsettings;
 pub mod management;
 pub mod projects;
 #[cfg(feature = "cloud")]

@@ -95,6 +95,12 @@ pub const CLOUD_ACCOUNTS_BY_ACCOUNT: Table = Table::new("idx/cloudaccount/");
 /// Cloud account id -> a counter every commit of a drive using it bumps, so that deleting
 /// the cloud account notices a drive written after it looked.
 pub const CLOUD_ACCOUNT_DRIVE_WRITES: Table = Table::new("count/cloudaccount-drive-writes/");
+/// Id -> `transfers::settings::FastrSettings`.
+pub const FASTR_SETTINGS: Table = Table::new("fastrsettings/");
+/// `<account>/<user>/<cloud account>` -> FastrSettings id: one record per user and cloud account.
+pub const FASTR_SETTINGS_BY_OWNER: Table = Table::new("idx/fastrsettings-owner/");
+/// `<cloud account>/<FastrSettings id>` -> nothing: the records a cloud account's delete removes.
+pub const FASTR_SETTINGS_BY_CLOUD: Table = Table::new("idx/fastrsettings-cloud/");
 /// Drive id -> `drives::CloudDrive`: the cloud drives of this agent.
 pub const DRIVE_CONFIGS: Table = Table::new("clouddrive/");
 /// `<account>/<lower-case name>` -> cloud drive id (names are unique per account).
@@ -140,7 +146,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 54] = [
+pub const ALL: [Table; 57] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -176,6 +182,9 @@ pub const ALL: [Table; 54] = [
     RELATION_VERSIONS,
     CLOUD_ACCOUNTS,
     CLOUD_ACCOUNTS_BY_ACCOUNT,
+    FASTR_SETTINGS,
+    FASTR_SETTINGS_BY_OWNER,
+    FASTR_SETTINGS_BY_CLOUD,
     CLOUD_ACCOUNT_DRIVE_WRITES,
     DRIVE_CONFIGS,
     DRIVE_CONFIGS_BY_NAME,

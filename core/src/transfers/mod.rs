@@ -4,6 +4,7 @@
 //! port); the core keeps the record and decides what a request may do to it.
 
 pub(crate) mod paths;
+pub mod settings;
 
 use alloc::format;
 use alloc::string::String;

@@ -144,6 +144,8 @@ pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
                 "The cloud drive '{drive}' uses this cloud account; delete the drive first."
             )));
         }
+        // Settings for a cloud account that no longer exists would govern nothing.
+        crate::transfers::settings::forget_cloud_account(cx.store(), &row.id, batch)?;
         batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
         CLOUD_ACCOUNTS.delete(batch, &row.id);
         CLOUD_ACCOUNTS_BY_ACCOUNT.delete(batch, &row.index_key());

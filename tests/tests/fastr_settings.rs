@@ -1,0 +1,349 @@
+//! FastrSettings (`fastr_settings.md`) as a client written from the docs uses it: the Click
+//! page's PascalCase bodies, the `*_for_user` admin routes, roles, isolation between accounts
+//! and bad input. Cloud accounts are real ones (on s3s-fs), as the agent checks them.
+
+use click_blackbox::s3::S3Server;
+use click_blackbox::{Agent, desktop_only, insert_cloud_account, json, member, signup_and_login};
+use serde_json::Value;
+
+/// The Click page's insert body, for `cloud`.
+fn doc_body(cloud: &str) -> Value {
+    json!({
+        "CloudAccountId": cloud,
+        "UserId": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+        "AccountId": "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+        "MaxUploadBytesPerSecond": 0,
+        "MaxDownloadBytesPerSecond": 0,
+        "MaxServerToServerBytesPerSecond": 0,
+        "VerifyChecksum": true,
+        "FileExistsAction": 0,
+        "Active": true
+    })
+}
+
+fn shared_account(s3: &S3Server, name: &str) -> Value {
+    let mut body = s3.account(name);
+    body["shared"] = json!(true);
+    body
+}
+
+const FIELDS: [&str; 10] = [
+    "id",
+    "cloudAccountId",
+    "userId",
+    "accountId",
+    "maxUploadBytesPerSecond",
+    "maxDownloadBytesPerSecond",
+    "maxServerToServerBytesPerSecond",
+    "verifyChecksum",
+    "fileExistsAction",
+    "active",
+];
+
+#[test]
+fn a_user_keeps_one_record_per_cloud_account() {
+    if desktop_only("FastrSettings") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let agent = Agent::start();
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &owner, s3.account("s3"));
+    let by_cloud = format!("/fastrsettings/get_by_cloud_account/{cloud}");
+
+    // No record yet: `null`, as the Click page says.
+    let none = agent.get(&by_cloud).token(&owner).send().expect(200);
+    assert_eq!(none.json(), Value::Null);
+
+    let saved = (agent.post("/fastrsettings/insert", doc_body(&cloud)))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    for field in FIELDS {
+        assert!(saved.get(field).is_some(), "{field} in {saved}");
+    }
+    assert_eq!(saved["cloudAccountId"], cloud.as_str());
+    assert_eq!(saved["verifyChecksum"], true);
+    assert_ne!(
+        saved["userId"], "xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx",
+        "the user comes from the token"
+    );
+    let id = saved["id"].as_str().unwrap().to_string();
+
+    // Inserting again for the same cloud account updates the record in place.
+    let mut again = doc_body(&cloud);
+    again["MaxUploadBytesPerSecond"] = json!(50_000_000);
+    again["FileExistsAction"] = json!(1);
+    let updated = (agent.post("/fastrsettings/insert", again))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(updated["id"], id.as_str());
+    assert_eq!(updated["maxUploadBytesPerSecond"], 50_000_000);
+    assert_eq!(updated["fileExistsAction"], 1);
+    let all = agent
+        .get("/fastrsettings/get_all")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(all["total"], 1);
+    assert_eq!(all["data"][0]["id"], id.as_str());
+
+    // update: the fields it names change, the others stay.
+    let changed = agent
+        .put(
+            "/fastrsettings/update",
+            json!({"Id": id, "MaxDownloadBytesPerSecond": 1_000_000, "Active": false}),
+        )
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(changed["maxDownloadBytesPerSecond"], 1_000_000);
+    assert_eq!(changed["maxUploadBytesPerSecond"], 50_000_000);
+    assert_eq!(changed["active"], false);
+    let read = agent.get(&by_cloud).token(&owner).send().expect(200).json();
+    assert_eq!(read, changed, "an inactive record is still the record");
+
+    agent
+        .call("DELETE", &format!("/fastrsettings/delete?id={id}"))
+        .token(&owner)
+        .send()
+        .expect(200);
+    let gone = agent.get(&by_cloud).token(&owner).send().expect(200);
+    assert_eq!(gone.json(), Value::Null);
+    agent
+        .call("DELETE", &format!("/fastrsettings/delete?id={id}"))
+        .token(&owner)
+        .send()
+        .expect(499)
+        .expect_error("NOT_FOUND");
+}
+
+#[test]
+fn admins_manage_other_users_records_and_members_only_their_own() {
+    if desktop_only("FastrSettings") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let agent = Agent::start();
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let (member_id, user) = member(&agent, &owner, "user@example.com", 64);
+    let shared = insert_cloud_account(&agent, &owner, shared_account(&s3, "team"));
+    let private = insert_cloud_account(&agent, &owner, s3.account("mine"));
+
+    // The admin sets the member's caps on the shared cloud account.
+    let mut body = doc_body(&shared);
+    body["UserId"] = json!(member_id);
+    body["MaxServerToServerBytesPerSecond"] = json!(100_000_000);
+    let theirs = (agent.post("/fastrsettings/insert_for_user", body))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(theirs["userId"], member_id.as_str());
+    let id = theirs["id"].as_str().unwrap().to_string();
+
+    // The member sees it as their own; the admin's own list does not hold it.
+    let mine = (agent.get("/fastrsettings/get_all").token(&user).send())
+        .expect(200)
+        .json();
+    assert_eq!(mine["total"], 1);
+    assert_eq!(mine["data"][0]["id"], id.as_str());
+    let admins = (agent.get("/fastrsettings/get_all").token(&owner).send())
+        .expect(200)
+        .json();
+    assert_eq!(admins["total"], 0, "get_all lists the caller's own records");
+    let listed = agent
+        .get(&format!("/fastrsettings/get_all/{member_id}"))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(listed["data"][0]["id"], id.as_str());
+
+    // The admin changes it; the member may too, it is theirs.
+    let body = json!({"id": id, "maxServerToServerBytesPerSecond": 20_000_000});
+    (agent.put("/fastrsettings/update_for_user", body))
+        .token(&owner)
+        .send()
+        .expect(200);
+    let body = json!({"id": id, "verifyChecksum": false});
+    (agent.put("/fastrsettings/update", body.clone()))
+        .token(&user)
+        .send()
+        .expect(200);
+
+    // A member cannot use the admin routes, nor another user's record through their own.
+    let owners = (agent.post("/fastrsettings/insert", doc_body(&private)))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let owners_id = owners["id"].as_str().unwrap();
+    let mut body = doc_body(&shared);
+    body["UserId"] = json!(member_id);
+    (agent.post("/fastrsettings/insert_for_user", body))
+        .token(&user)
+        .send()
+        .expect(499)
+        .expect_error("ACCESS");
+    (agent
+        .get(&format!("/fastrsettings/get_all/{member_id}"))
+        .token(&user)
+        .send())
+    .expect(499)
+    .expect_error("ACCESS");
+    (agent.put(
+        "/fastrsettings/update",
+        json!({"id": owners_id, "active": false}),
+    ))
+    .token(&user)
+    .send()
+    .expect(499)
+    .expect_error("ACCESS");
+    let delete_owners = format!("/fastrsettings/delete?id={owners_id}");
+    (agent.call("DELETE", &delete_owners).token(&user).send())
+        .expect(499)
+        .expect_error("ACCESS");
+    // A member has no settings for a cloud account they cannot use.
+    (agent.post("/fastrsettings/insert", doc_body(&private)))
+        .token(&user)
+        .send()
+        .expect(499)
+        .expect_error("NOT_FOUND");
+
+    // The admin deletes the member's record.
+    let delete_theirs = format!("/fastrsettings/delete_for_user?id={id}");
+    (agent.call("DELETE", &delete_theirs).token(&owner).send()).expect(200);
+    let mine = (agent.get("/fastrsettings/get_all").token(&user).send())
+        .expect(200)
+        .json();
+    assert_eq!(mine["total"], 0);
+}
+
+#[test]
+fn another_accounts_records_and_cloud_accounts_do_not_exist_from_here() {
+    if desktop_only("FastrSettings") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let agent = Agent::start();
+    let first = signup_and_login(&agent, "first@example.com");
+    let second = signup_and_login(&agent, "second@example.com");
+    let cloud = insert_cloud_account(&agent, &first, shared_account(&s3, "s3"));
+    let saved = (agent.post("/fastrsettings/insert", doc_body(&cloud)))
+        .token(&first)
+        .send()
+        .expect(200)
+        .json();
+    let id = saved["id"].as_str().unwrap();
+    let first_user = saved["userId"].as_str().unwrap();
+
+    (agent.post("/fastrsettings/insert", doc_body(&cloud)))
+        .token(&second)
+        .send()
+        .expect(499)
+        .expect_error("NOT_FOUND");
+    (agent.put(
+        "/fastrsettings/update_for_user",
+        json!({"id": id, "active": false}),
+    ))
+    .token(&second)
+    .send()
+    .expect(499)
+    .expect_error("NOT_FOUND");
+    let delete = format!("/fastrsettings/delete_for_user?id={id}");
+    (agent.call("DELETE", &delete).token(&second).send())
+        .expect(499)
+        .expect_error("NOT_FOUND");
+    (agent
+        .get(&format!("/fastrsettings/get_all/{first_user}"))
+        .token(&second)
+        .send())
+    .expect(499)
+    .expect_error("NOT_FOUND");
+    let by_cloud = format!("/fastrsettings/get_by_cloud_account/{cloud}");
+    let seen = agent.get(&by_cloud).token(&second).send().expect(200);
+    assert_eq!(seen.json(), Value::Null);
+    let still = agent.get(&by_cloud).token(&first).send().expect(200).json();
+    assert_eq!(still["active"], true, "nothing changed: {still}");
+
+    // Deleting the cloud account deletes the settings that governed it.
+    (agent
+        .call("DELETE", &format!("/cloud/delete?id={cloud}"))
+        .token(&first)
+        .send())
+    .expect(200);
+    let all = (agent.get("/fastrsettings/get_all").token(&first).send())
+        .expect(200)
+        .json();
+    assert_eq!(all["total"], 0);
+}
+
+#[test]
+fn bad_settings_are_refused_with_a_clear_499() {
+    if desktop_only("FastrSettings") {
+        return;
+    }
+    let s3 = S3Server::start();
+    let agent = Agent::start();
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &owner, s3.account("s3"));
+    let refused = |body: Value, field: &str| {
+        let message = (agent.post("/fastrsettings/insert", body))
+            .token(&owner)
+            .send()
+            .expect(499)
+            .expect_error("DEFAULT");
+        assert!(message.contains(field), "{field}: {message}");
+    };
+    for field in [
+        "MaxUploadBytesPerSecond",
+        "MaxDownloadBytesPerSecond",
+        "MaxServerToServerBytesPerSecond",
+    ] {
+        let mut body = doc_body(&cloud);
+        body[field] = json!(-1);
+        refused(body, field);
+    }
+    for action in [3, -1] {
+        let mut body = doc_body(&cloud);
+        body["FileExistsAction"] = json!(action);
+        refused(body, "FileExistsAction");
+    }
+    let mut body = doc_body(&cloud);
+    body["CloudAccountId"] = json!("");
+    refused(body, "CloudAccountId");
+    let mut body = doc_body(&cloud);
+    body["CloudAccountId"] = json!("00000000-0000-0000-0000-000000000000");
+    (agent.post("/fastrsettings/insert", body))
+        .token(&owner)
+        .send()
+        .expect(499)
+        .expect_error("NOT_FOUND");
+    let mut body = doc_body(&cloud);
+    body["UserId"] = json!("");
+    let message = (agent.post("/fastrsettings/insert_for_user", body))
+        .token(&owner)
+        .send()
+        .expect(499)
+        .expect_error("DEFAULT");
+    assert!(message.contains("UserId"), "{message}");
+    (agent.put("/fastrsettings/update", json!({"id": "nope"})))
+        .token(&owner)
+        .send()
+        .expect(499)
+        .expect_error("NOT_FOUND");
+
+    // Nothing was stored by the refused requests.
+    let all = (agent.get("/fastrsettings/get_all").token(&owner).send())
+        .expect(200)
+        .json();
+    assert_eq!(all["total"], 0);
+    // No token: 401.
+    agent.get("/fastrsettings/get_all").send().expect(401);
+}
