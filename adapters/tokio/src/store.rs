@@ -36,7 +36,10 @@ pub struct RedbStore {
 #[derive(Default)]
 struct Group {
     state: Mutex<GroupState>,
+    /// Woken when a group is written: callers waiting in a thread ...
     written: Condvar,
+    /// ... and tasks waiting without holding one (`commit_soon`).
+    written_async: tokio::sync::Notify,
 }
 
 #[derive(Default)]
@@ -154,7 +157,7 @@ impl Store for RedbStore {
         // The rest of this task (the other files of a pass) reaches its commits meanwhile,
         // and they are written with this one.
         tokio::task::yield_now().await;
-        let outcome = crate::ports::blocking(|| self.outcome(waiting.ticket));
+        let outcome = self.outcome_soon(waiting.ticket).await;
         waiting.answered();
         outcome
     }
@@ -201,6 +204,29 @@ impl RedbStore {
         ticket
     }
 
+    /// [`RedbStore::outcome`] for a task: it waits for another's group without taking a
+    /// thread (a pass's commits would otherwise each hand their worker thread over to a new
+    /// one), and steps aside only to write a group itself.
+    async fn outcome_soon(&self, ticket: u64) -> Result<(), CommitError> {
+        loop {
+            // Registered before the state is read, so a group written in between still wakes it.
+            let written = self.group.written_async.notified();
+            let mut written = std::pin::pin!(written);
+            written.as_mut().enable();
+            {
+                let mut state = self.group.lock();
+                if let Some(outcome) = state.outcomes.remove(&ticket) {
+                    return outcome;
+                }
+                if !state.writing {
+                    drop(state);
+                    return crate::ports::blocking(|| self.outcome(ticket));
+                }
+            }
+            written.await;
+        }
+    }
+
     /// The outcome of the batch of `ticket`: written by whoever writes the next group, this
     /// caller if no one is writing.
     fn outcome(&self, ticket: u64) -> Result<(), CommitError> {
@@ -226,6 +252,7 @@ impl RedbStore {
                 }
             }
             self.group.written.notify_all();
+            self.group.written_async.notify_waiters();
         }
     }
 
