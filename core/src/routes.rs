@@ -11,7 +11,7 @@ use crate::controllers::{
     usergroup, userspermission, websocket,
 };
 #[cfg(feature = "cloud")]
-use crate::controllers::{backupreport, cloud, drivereport, fastrsettings, ui};
+use crate::controllers::{backupreport, cloud, drivereport, fastrsettings, transfer, ui};
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
 use crate::ports::Ports;
@@ -200,6 +200,13 @@ routes! {
     ClientTransferCancel: Post "/cloud/client_transfer/{transferId}/cancel" User => cloud::transfers::cancel;
     #[cfg(feature = "cloud")]
     ClientTransferStatus: Get "/cloud/client_transfer/{transferId}/status" User => cloud::transfers::status;
+    // Transfer: cloud-to-cloud
+    #[cfg(feature = "cloud")]
+    TransferGetAll: Get "/transfer/get_all" User => transfer::get_all;
+    #[cfg(feature = "cloud")]
+    TransferTransfer: Post "/transfer/transfer" User => transfer::transfer;
+    #[cfg(feature = "cloud")]
+    TransferCancel: Post "/transfer/cancel_transfer" User => transfer::cancel_transfer;
     // FastrSettings
     #[cfg(feature = "cloud")]
     FastrSettingsGetAll: Get "/fastrsettings/get_all" User => fastrsettings::get_all;

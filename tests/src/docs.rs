@@ -172,14 +172,16 @@ fn query_table(lines: Vec<&str>) -> Vec<(String, String)> {
             .map(|c| c.trim().to_string())
             .collect()
     };
-    let Some(head) = lines.iter().find(|l| l.trim_start().starts_with('|')) else {
+    let is_row = |l: &&&str| l.trim_start().starts_with('|');
+    let Some(at) = lines.iter().position(|l| is_row(&l)) else {
         return Vec::new();
     };
-    let head = cells(head);
+    let head = cells(lines[at]);
     let default = head.iter().position(|h| h == "Default");
-    lines
+    // The first table only: a second one (the values of a bitmask parameter, say) is prose.
+    lines[at..]
         .iter()
-        .filter(|l| l.trim_start().starts_with('|'))
+        .take_while(is_row)
         .skip(2)
         .map(|l| {
             let row = cells(l);

@@ -120,6 +120,10 @@ const DTOS: &[(&str, Dto)] = &[
         Dto::Response("click-api", "GET /management/cloudbackup", "/0"),
     ),
     (
+        "Transfer",
+        Dto::Response("web-api", "GET /api/v1/transfer/get_all", "/data/0"),
+    ),
+    (
         "FastrSettings",
         Dto::Response("web-api", "GET /api/v1/fastrsettings/get_all", "/data/0"),
     ),
@@ -129,6 +133,10 @@ const DTOS: &[(&str, Dto)] = &[
         Dto::Response("web-api", "POST /api/v1/cloudaccount/list_objects", ""),
     ),
 ];
+
+/// Objects the docs show nested that a record may not have, answered `null` then (as .NET
+/// serializes a missing navigation property): a transfer outside any sync has no `syncCycle`.
+const NULL_WHEN_NONE: &[&str] = &["/syncCycle"];
 
 /// What a route's doc says its response is.
 #[derive(Clone, Debug)]
@@ -154,6 +162,9 @@ impl Checker {
     }
 
     fn check(&mut self, route: &str, doc: &Value, actual: &Value, at: &str) {
+        if actual.is_null() && NULL_WHEN_NONE.iter().any(|f| at.ends_with(f)) {
+            return;
+        }
         let ok = match doc {
             Value::Null => true,
             Value::Bool(_) => actual.is_boolean(),
@@ -902,6 +913,7 @@ fn directory_and_cloud(
     c.call("DELETE /accountlogsetting/delete", &[]);
 
     fastr_settings(c);
+    cloud_to_cloud(c, s3);
 
     // Removal, dependants first.
     c.call("DELETE /sharedclouddrive/delete", &[("id", id(&drive))]);
@@ -909,6 +921,45 @@ fn directory_and_cloud(
     c.call("DELETE /usergroup/delete", &[("id", id(&group))]);
     c.call("DELETE /user/delete_user", &[("id", id(&member))]);
     c.call("DELETE /cloud/delete", &[("id", id(&stored))]);
+}
+
+/// A cloud-to-cloud transfer of the docs' example shape, between two buckets of the stored
+/// cloud account; then one of a path that holds nothing (it fails), cancelled.
+fn cloud_to_cloud(c: &mut Contract<'_>, s3: &S3Server) {
+    s3.put("source-bucket", "folder/file.mov", b"a movie");
+    s3.bucket("destination-bucket");
+    let account = c.world["cloudAccountId"].clone();
+    let ends = [
+        ("/sourceCloudAccountId", account.clone()),
+        ("/destinationCloudAccountId", account.clone()),
+    ];
+    let queued = c.call("POST /transfer/transfer", &ends);
+    let done = |c: &Contract<'_>, id: &Value, status: u64| {
+        click_blackbox::wait_until("the transfer", std::time::Duration::from_secs(30), || {
+            let page = c
+                .agent
+                .get("/transfer/get_all")
+                .token(&c.token)
+                .send()
+                .expect(200)
+                .json();
+            let all = page["data"].as_array().cloned().unwrap_or_default();
+            all.iter()
+                .any(|t| t["id"] == *id && t["transferStatus"] == status)
+        });
+    };
+    done(c, &queued["id"], 4);
+    let copied = std::fs::read(s3.path("destination-bucket", "archive/folder/file.mov"));
+    assert_eq!(copied.unwrap(), b"a movie");
+    c.call("GET /transfer/get_all", &[]);
+    let mut nothing = ends.to_vec();
+    nothing.push(("/sourcePath", json!("nothing/here.mov")));
+    let failing = c.call("POST /transfer/transfer", &nothing);
+    done(c, &failing["id"], 16);
+    c.call(
+        "POST /transfer/cancel_transfer",
+        &[("/id", failing["id"].clone())],
+    );
 }
 
 /// The caller's own FastrSettings, then the member's through the admin routes, on the
@@ -1109,7 +1160,23 @@ fn cloud_drives(c: &mut Contract<'_>, s3: &S3Server) {
     ] {
         c.call(route, &[("path", file.clone())]);
     }
-    // The reports, once the object routes have given the journal a file to count.
+    // The reports, once the object routes have given the journal a file to count and the
+    // history a file moved (the pin above fetches in the background).
+    let activity = format!("/drivereport/transfer_activity/{}", text(&drive_id));
+    click_blackbox::wait_until(
+        "a file moved by the drive",
+        std::time::Duration::from_secs(20),
+        || {
+            let r = c
+                .agent
+                .get(&activity)
+                .token(&c.token)
+                .send()
+                .expect(200)
+                .json();
+            r["Data"].as_array().is_some_and(|d| !d.is_empty())
+        },
+    );
     for route in [
         "GET /drivereport/summary/{driveId}",
         "GET /drivereport/sync_health/{driveId}",

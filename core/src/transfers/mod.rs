@@ -3,7 +3,7 @@
 //! The bytes move in the host's engine (the [`TransferRunner`](crate::ports::TransferRunner)
 //! port); the core keeps the record and decides what a request may do to it.
 
-pub(crate) mod paths;
+pub mod paths;
 pub mod settings;
 
 use alloc::format;
@@ -24,6 +24,50 @@ pub enum Direction {
     Upload,
     /// From the cloud to a local file or folder.
     Download,
+    /// From one bucket ([`Transfer::source`]) to another, through the agent
+    /// (`transfer.md`): the bytes stream from one provider to the other.
+    Copy,
+}
+
+/// A bucket and a path in it, of a stored cloud account: the source of a cloud-to-cloud
+/// transfer.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CloudEnd {
+    /// The stored cloud account.
+    pub cloud_account_id: String,
+    /// Its [`cloud_type`](crate::cloud::cloud_type) flag.
+    pub cloud_type: u32,
+    /// The bucket (Azure: container).
+    pub bucket: String,
+    /// An object key, or a folder's prefix.
+    pub path: String,
+}
+
+/// What a cloud-to-cloud transfer did to its objects (the `Transfer` DTO's counters).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectCounts {
+    /// Objects planned.
+    pub total: u64,
+    /// Objects copied.
+    pub transferred: u64,
+    /// Objects that failed after their retries.
+    pub failed: u64,
+    /// Objects left alone (`allowSkip`).
+    pub skipped: u64,
+    /// Bytes of the skipped objects.
+    pub skipped_bytes: u64,
+}
+
+/// `TransferType` (`transfer.md`), a flag.
+pub mod transfer_type {
+    /// A one-shot transfer queued by `/transfer/transfer`.
+    pub const TRANSFER: u32 = 1;
+    /// A one-way sync's changes.
+    pub const SYNC: u32 = 2;
+    /// A one-way sync's first, full transfer.
+    pub const SYNC_INIT_TRANSFER: u32 = 4;
+    /// A one-shot transfer started by hand.
+    pub const MANUAL_TRANSFER: u32 = 8;
 }
 
 /// The documented states, in their wire spelling.
@@ -117,6 +161,23 @@ pub struct Transfer {
     /// The local file is the host's copy of a form upload, deleted once the transfer ends.
     #[serde(default)]
     pub staged: bool,
+    /// A cloud-to-cloud transfer's source ([`Direction::Copy`]); `cloud_account_id`,
+    /// `bucket` and `remote` are then its destination, and `local` names the source
+    /// (`bucket/path`) as progress frames show it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source: Option<CloudEnd>,
+    /// Its [`transfer_type`] (0 for client uploads and downloads).
+    #[serde(default)]
+    pub transfer_type: u32,
+    /// Skip an object the destination holds in a version as new or newer.
+    #[serde(default)]
+    pub allow_skip: bool,
+    /// Keep each object's whole source key under the destination path.
+    #[serde(default)]
+    pub keep_source_tree: bool,
+    /// A cloud-to-cloud transfer's object counters, as the engine last recorded.
+    #[serde(default)]
+    pub objects: ObjectCounts,
 }
 
 impl Transfer {
@@ -237,7 +298,8 @@ pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> Stri
         .saturating_sub(t.start_ms)
         .saturating_sub(t.paused_total_ms(now_ms));
     let moving = Moving {
-        upload: t.direction == Direction::Upload,
+        // A cloud-to-cloud transfer writes to its destination as an upload does.
+        upload: t.direction != Direction::Download,
         status,
         cloud_type: t.cloud_type,
         path: &t.local,
@@ -301,6 +363,38 @@ pub fn update(
         }
     }
     Err(ApiError::Internal)
+}
+
+/// Moves transfer `id` from one of `from` to `to`; `None` (nothing changed) when it was in
+/// another state.
+pub fn transition(
+    store: &impl Store,
+    id: &str,
+    from: &[Status],
+    to: Status,
+    now_ms: u64,
+) -> ApiResult<Option<Transfer>> {
+    update(store, id, |t| {
+        let allowed = from.contains(&t.status);
+        if allowed {
+            t.set_status(to, now_ms);
+        }
+        Ok(allowed)
+    })
+}
+
+/// Transfer `id` as `user_id` (an admin when `admin`) of `account_id` sees it: their own,
+/// or any of the account's for admins; anything else does not exist from there.
+pub fn visible(
+    store: &impl Store,
+    id: &str,
+    account_id: &str,
+    user_id: &str,
+    admin: bool,
+) -> ApiResult<Transfer> {
+    get(store, id)?
+        .filter(|t| t.account_id == account_id && (admin || t.user_id == user_id))
+        .ok_or_else(|| ApiError::not_found("The transfer"))
 }
 
 /// The transfers of an account, oldest first.

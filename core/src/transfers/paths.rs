@@ -63,9 +63,72 @@ pub fn file_name(path: &str) -> &str {
         .unwrap_or("")
 }
 
+/// Where a cloud-to-cloud transfer puts object `key`, found under source folder `folder`
+/// (a prefix ending with `/`, or empty): under `destination`, the key's part below the
+/// folder, or its whole key when `keep_source_tree`. `None` for the folder's own marker,
+/// which has nothing below the folder.
+pub fn destination_key(
+    destination: &str,
+    folder: &str,
+    key: &str,
+    keep_source_tree: bool,
+) -> Option<String> {
+    let below = key.strip_prefix(folder).unwrap_or(key);
+    if below.is_empty() {
+        return None;
+    }
+    let placed = if keep_source_tree { key } else { below };
+    let destination = destination.trim_matches('/');
+    Some(match destination {
+        "" => String::from(placed),
+        d => format!("{d}/{placed}"),
+    })
+}
+
+/// The folder an object key is in, as a prefix (`a/b/` for `a/b/c.txt`; empty at the top).
+pub fn parent_prefix(key: &str) -> &str {
+    match key.rfind('/') {
+        Some(i) => &key[..=i],
+        None => "",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The docs' example: `folder/...` to `archive/folder/`.
+    #[test]
+    fn copied_objects_land_below_the_destination_path() {
+        let d = "archive/folder/";
+        assert_eq!(
+            destination_key(d, "folder/", "folder/a/b.txt", false).as_deref(),
+            Some("archive/folder/a/b.txt")
+        );
+        assert_eq!(
+            destination_key(d, "folder/", "folder/a/b.txt", true).as_deref(),
+            Some("archive/folder/folder/a/b.txt")
+        );
+        let one = "folder/file.mov";
+        assert_eq!(
+            destination_key(d, parent_prefix(one), one, false).as_deref(),
+            Some("archive/folder/file.mov")
+        );
+        assert_eq!(
+            destination_key(d, parent_prefix(one), one, true).as_deref(),
+            Some("archive/folder/folder/file.mov")
+        );
+        assert_eq!(
+            destination_key("", "", "x/y", false).as_deref(),
+            Some("x/y")
+        );
+        assert_eq!(
+            destination_key("out", "in/", "in/sub/", false).as_deref(),
+            Some("out/sub/")
+        );
+        assert_eq!(destination_key("out", "in/", "in/", false), None);
+        assert_eq!(parent_prefix("top.txt"), "");
+    }
 
     #[test]
     fn paths_must_stay_inside_a_root() {

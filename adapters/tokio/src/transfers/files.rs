@@ -48,6 +48,9 @@ pub(crate) struct FileState {
     /// an object replaced in between fails the transfer instead of mixing two versions.
     #[serde(default)]
     pub etag: Option<String>,
+    /// A cloud-to-cloud transfer's source object (`key` is then the destination's).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_key: Option<String>,
 }
 
 impl FileState {
@@ -63,6 +66,7 @@ impl FileState {
             parts: Vec::new(),
             ranges: Vec::new(),
             etag: None,
+            source_key: None,
         }
     }
 
@@ -187,8 +191,18 @@ pub(crate) async fn move_file(
             .max(MIB);
     }
     match direction {
-        Direction::Upload => upload(job, f).await,
+        Direction::Upload | Direction::Copy => upload(job, f).await,
         Direction::Download => download(job, f).await,
+    }
+}
+
+/// Bytes `start..start+len` of what `f` uploads: the local file's, or a cloud-to-cloud
+/// transfer's source object's.
+async fn read_part(job: &Job<'_>, f: &FileState, start: u64, len: u64) -> JobResult<Bytes> {
+    match &job.source {
+        _ if len == 0 => Ok(Bytes::new()),
+        Some(source) => super::copy::read(job, source, f, start, start + len).await,
+        None => read_at(&f.local, start, len).await,
     }
 }
 
@@ -219,7 +233,7 @@ async fn read_at(path: &Path, start: u64, len: u64) -> JobResult<Bytes> {
 async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
     if f.size <= f.part_size {
         let _permit = memory(job, f.size).await?;
-        let body = read_at(&f.local, 0, f.size).await?;
+        let body = read_part(job, &f, 0, f.size).await?;
         let any = Precondition::Any;
         from_storage(
             job.remote
@@ -324,7 +338,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
             async move {
                 let (start, end) = snapshot.range(i);
                 let _permit = memory(job, end - start).await?;
-                let body = read_at(&snapshot.local, start, end - start).await?;
+                let body = read_part(job, snapshot, start, end - start).await?;
                 let number = i as u32 + 1;
                 let etag = job
                     .remote
@@ -368,6 +382,8 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
 }
 
 fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
+    job.objects_done
+        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     f.done = true;
     f.upload_id = None;
     f.parts.clear();
@@ -581,7 +597,7 @@ pub(crate) async fn undo(shared: &Shared, t: &Transfer) {
         .and_then(|target| shared.app.agent.ports.cloud.provider(&target).ok());
     for f in plan.iter().filter(|f| !f.done) {
         match (t.direction, &f.upload_id, &remote) {
-            (Direction::Upload, Some(id), Some(remote)) => {
+            (Direction::Upload | Direction::Copy, Some(id), Some(remote)) => {
                 if let Err(e) = remote.abort_multipart(&t.bucket, &f.key, id).await {
                     tracing::warn!(transfer = %t.id, "cannot abort a multipart upload: {e:?}");
                 }

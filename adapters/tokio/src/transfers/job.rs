@@ -12,11 +12,12 @@ use click_core::ports::{Clock, StorageError};
 use click_core::store::Batch;
 use click_core::store::keys::CLOUD_ACCOUNTS;
 use click_core::store::table::save;
-use click_core::transfers::{self, Direction, Status, Transfer};
-use futures_util::stream::{self, StreamExt, TryStreamExt};
+use click_core::transfers::{self, Direction, ObjectCounts, Status, Transfer};
+use futures_util::stream::{self, StreamExt};
 use tokio::task::JoinHandle;
 
 use super::Shared;
+use super::copy::Source;
 use super::files::{self, FileState};
 use crate::cloud::Provider;
 use crate::local_files::inside_roots;
@@ -49,6 +50,11 @@ pub(crate) struct Job<'a> {
     /// Partial downloads written since the last checkpoint: synced before it, so that a
     /// recorded range is on disk even if the machine (not just the agent) goes down.
     pub unsynced: std::sync::Mutex<Vec<Arc<std::fs::File>>>,
+    /// A cloud-to-cloud transfer's source (`remote` and `bucket` are its destination).
+    pub source: Option<Source>,
+    /// Files (objects) finished, and failed after their retries.
+    pub objects_done: AtomicU64,
+    pub objects_failed: AtomicU64,
 }
 
 impl Job<'_> {
@@ -134,18 +140,17 @@ pub(crate) async fn run(shared: &Shared, id: &str) {
 /// Plans (or reloads) the files and moves them; the total size on success.
 async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
     let store = &shared.app.agent.ports.store;
-    let account: CloudAccount = CLOUD_ACCOUNTS
-        .get(store, &t.cloud_account_id)
-        .ok()
-        .flatten()
-        .ok_or("the cloud account was deleted")?;
-    let target = account
-        .target(&shared.app.agent.ports.secrets)
-        .map_err(|_| "the cloud account's secret cannot be decrypted")?;
+    let source = match &t.source {
+        Some(end) => Some(Source {
+            provider: provider_of(shared, &end.cloud_account_id)?,
+            bucket: end.bucket.clone(),
+        }),
+        None => None,
+    };
     let job = Job {
         shared,
         id: t.id.clone(),
-        remote: from_storage(shared.app.agent.ports.cloud.provider(&target))?,
+        remote: provider_of(shared, &t.cloud_account_id)?,
         bucket: t.bucket.clone(),
         options: t.options,
         progress: Progress {
@@ -153,34 +158,78 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         },
         dirty: Default::default(),
         unsynced: Default::default(),
+        source,
+        objects_done: AtomicU64::new(0),
+        objects_failed: AtomicU64::new(0),
     };
-    let plan = match files::load(store, &t.id) {
-        Some(plan) => plan,
+    let (plan, counts) = match files::load(store, &t.id) {
+        Some(plan) => (plan, t.objects),
         None => {
-            let plan = make_plan(&job, t).await?;
+            let (plan, counts) = make_plan(&job, t).await?;
             files::save_all(store, &t.id, &plan)
                 .map_err(|_| "cannot record the transfer's plan")?;
-            plan
+            (plan, counts)
         }
     };
     let total: u64 = plan.iter().map(|f| f.size).sum();
     job.progress
         .add(plan.iter().map(FileState::bytes_done).sum());
+    let done = plan.iter().filter(|f| f.done).count() as u64;
+    job.objects_done.store(done, Ordering::Relaxed);
     let _ = transfers::update(store, &t.id, |row| {
         row.total_bytes = total;
         row.is_folder = row.is_folder || plan.len() != 1 || t.is_folder;
+        row.objects = ObjectCounts {
+            total: counts.total.max(plan.len() as u64),
+            ..counts
+        };
         Ok(row.status == Status::Running)
     });
+    let files = plan.len();
+    let mut first_failure = None;
     let work = stream::iter(plan.into_iter().filter(|f| !f.done))
         .map(|f| files::move_file(&job, t.direction, f))
         .buffer_unordered(t.options.concurrent_files.max(1) as usize)
-        .try_for_each(|()| async { Ok(()) });
-    let outcome = tokio::select! {
-        r = work => r,
+        .for_each(|moved| {
+            // One file failing (after its retries) does not stop the others.
+            if let Err(why) = moved {
+                job.objects_failed.fetch_add(1, Ordering::Relaxed);
+                first_failure.get_or_insert(why);
+            }
+            async {}
+        });
+    tokio::select! {
+        () = work => {},
         never = report(&job, total) => match never {},
     };
     files::flush(&job)?;
-    outcome.map(|()| total)
+    let failed = job.objects_failed.load(Ordering::Relaxed);
+    let _ = transfers::update(store, &t.id, |row| {
+        row.objects.transferred = job.objects_done.load(Ordering::Relaxed);
+        row.objects.failed = failed;
+        Ok(row.status == Status::Running)
+    });
+    match first_failure {
+        None => Ok(total),
+        Some(why) if files == 1 => Err(why),
+        Some(why) => Err(format!(
+            "{failed} of {files} files failed; the first: {why}"
+        )),
+    }
+}
+
+/// The provider of stored cloud account `id`.
+fn provider_of(shared: &Shared, id: &str) -> JobResult<Provider> {
+    let store = &shared.app.agent.ports.store;
+    let account: CloudAccount = CLOUD_ACCOUNTS
+        .get(store, id)
+        .ok()
+        .flatten()
+        .ok_or("the cloud account was deleted")?;
+    let target = account
+        .target(&shared.app.agent.ports.secrets)
+        .map_err(|_| "the cloud account's secret cannot be decrypted")?;
+    from_storage(shared.app.agent.ports.cloud.provider(&target))
 }
 
 /// Records progress and sends `Progress` frames at the configured interval, forever.
@@ -198,6 +247,8 @@ async fn report(job: &Job<'_>, total: u64) -> std::convert::Infallible {
         }
         let updated = transfers::update(job.store(), &job.id, |row| {
             row.transferred_bytes = done;
+            row.objects.transferred = job.objects_done.load(Ordering::Relaxed);
+            row.objects.failed = job.objects_failed.load(Ordering::Relaxed);
             Ok(row.status == Status::Running)
         });
         if let Ok(Some(row)) = updated {
@@ -206,8 +257,26 @@ async fn report(job: &Job<'_>, total: u64) -> std::convert::Infallible {
     }
 }
 
-/// The files of a transfer with their sizes, checked against the allowed roots.
-async fn make_plan(job: &Job<'_>, t: &Transfer) -> JobResult<Vec<FileState>> {
+/// The files of a transfer with their sizes (local ones checked against the allowed roots),
+/// and its object counts.
+async fn make_plan(job: &Job<'_>, t: &Transfer) -> JobResult<(Vec<FileState>, ObjectCounts)> {
+    let files = match (t.direction, &job.source) {
+        (Direction::Copy, Some(source)) => {
+            let plan = super::copy::plan(job, t, source).await?;
+            return Ok((plan.files, plan.counts));
+        }
+        (Direction::Copy, None) => return Err("the transfer has no source".into()),
+        _ => local_plan(job, t).await?,
+    };
+    let counts = ObjectCounts {
+        total: files.len() as u64,
+        ..ObjectCounts::default()
+    };
+    Ok((files, counts))
+}
+
+/// An upload's or a download's files.
+async fn local_plan(job: &Job<'_>, t: &Transfer) -> JobResult<Vec<FileState>> {
     match t.direction {
         Direction::Upload => {
             let (roots, local, remote) =
@@ -241,6 +310,7 @@ async fn make_plan(job: &Job<'_>, t: &Transfer) -> JobResult<Vec<FileState>> {
             }
             Ok(plan)
         }
+        Direction::Copy => Err("a cloud-to-cloud transfer has no local files".into()),
     }
 }
 

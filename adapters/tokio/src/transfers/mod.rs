@@ -2,6 +2,7 @@
 //! cancelled through the core's [`TransferRunner`] port. A transfer's record and per-file
 //! checkpoints live in the store, so a restarted agent resumes where it stopped.
 
+mod copy;
 mod files;
 mod job;
 

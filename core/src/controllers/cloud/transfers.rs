@@ -164,6 +164,11 @@ fn start<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller, c: Common, r: Route) -> Api
         error: None,
         paused_ms: 0,
         paused_since_ms: None,
+        source: None,
+        transfer_type: 0,
+        allow_skip: false,
+        keep_source_tree: false,
+        objects: Default::default(),
     };
     let mut batch = Batch::new();
     transfers::put_new(&mut batch, &t);
@@ -357,13 +362,13 @@ pub async fn upload_object_from_form<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Res
 fn visible<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Transfer> {
     let caller = cx.caller()?;
     let id = cx.param("transferId");
-    let t = transfers::get(cx.store(), id)?
-        .filter(|t| t.account_id == caller.account_id)
-        .ok_or_else(|| ApiError::not_found("The transfer"))?;
-    if t.user_id != caller.user_id && !cx.user()?.is_admin() {
-        return Err(ApiError::not_found("The transfer"));
+    let admin = cx.user()?.is_admin();
+    let t = transfers::visible(cx.store(), id, &caller.account_id, &caller.user_id, admin)?;
+    // The cloud-to-cloud transfers are the Transfer controller's.
+    match t.direction {
+        Direction::Copy => Err(ApiError::not_found("The transfer")),
+        _ => Ok(t),
     }
-    Ok(t)
 }
 
 /// Moves a transfer from one of `from` to `to`; 400 (as documented) from any other state.
@@ -374,19 +379,8 @@ fn transition<P: Ports>(
     refusal: &'static str,
 ) -> ApiResult<Transfer> {
     let t = visible(cx)?;
-    let now = cx.now_ms();
-    let mut refused = false;
-    let updated = transfers::update(cx.store(), &t.id, |t| {
-        refused = !from.contains(&t.status);
-        if !refused {
-            t.set_status(to, now);
-        }
-        Ok(!refused)
-    })?;
-    match (refused, updated) {
-        (false, Some(t)) => Ok(t),
-        _ => Err(ApiError::BadRequest(refusal)),
-    }
+    transfers::transition(cx.store(), &t.id, from, to, cx.now_ms())?
+        .ok_or(ApiError::BadRequest(refusal))
 }
 
 pub async fn pause<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -479,6 +473,8 @@ impl<'a> SummaryDto<'a> {
         let (source_bucket, source_path, target_bucket, target_path) = match t.direction {
             Direction::Upload => ("", t.local.as_str(), t.bucket.as_str(), t.remote.as_str()),
             Direction::Download => (t.bucket.as_str(), t.remote.as_str(), "", t.local.as_str()),
+            // Not listed here (see `all`).
+            Direction::Copy => ("", "", t.bucket.as_str(), t.remote.as_str()),
         };
         let progress = match (t.status, t.total_bytes) {
             (Status::Completed, _) => 100,
@@ -501,7 +497,7 @@ pub async fn all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let admin = cx.user()?.is_admin();
     let mut list = transfers::of_account(cx.store(), &caller.account_id)?;
-    list.retain(|t| admin || t.user_id == caller.user_id);
+    list.retain(|t| t.direction != Direction::Copy && (admin || t.user_id == caller.user_id));
     list.reverse();
     let now = cx.now_ms();
     let dtos: Vec<SummaryDto<'_>> = list.iter().map(|t| SummaryDto::new(t, now)).collect();

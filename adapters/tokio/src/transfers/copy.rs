@@ -1,0 +1,167 @@
+//! Cloud-to-cloud transfers (`Direction::Copy`): what the source holds becomes the plan, and
+//! each object's parts are read from the source by range, straight into the destination's
+//! upload (the bytes never touch the disk; memory is the engine's part budget).
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use bytes::{Bytes, BytesMut};
+use click_core::ports::StorageError;
+use click_core::transfers::paths::{destination_key, parent_prefix};
+use click_core::transfers::{ObjectCounts, Transfer};
+
+use super::files::FileState;
+use super::job::{Job, JobResult, from_storage, storage};
+use crate::cloud::{Provider, Stored};
+
+/// The source of a cloud-to-cloud transfer.
+pub(crate) struct Source {
+    pub provider: Provider,
+    pub bucket: String,
+}
+
+/// A plan, and what it leaves out.
+pub(crate) struct Plan {
+    pub files: Vec<FileState>,
+    pub counts: ObjectCounts,
+}
+
+/// The objects to copy: the one at the source path, or everything in the folder it names
+/// (a path that is no object is a folder), each with its destination key; with `allowSkip`,
+/// without those the destination holds in a version as new or newer.
+pub(crate) async fn plan(job: &Job<'_>, t: &Transfer, source: &Source) -> JobResult<Plan> {
+    let end = t.source.as_ref().ok_or("the transfer has no source")?;
+    let (objects, folder) = source_objects(job, source, &end.path).await?;
+    if objects.is_empty() {
+        return Err(format!("{}/{} holds no object", source.bucket, end.path));
+    }
+    let existing: HashMap<String, Stored> = match t.allow_skip {
+        true => from_storage(job.remote.list_all(&job.bucket, &t.remote).await)?
+            .into_iter()
+            .map(|o| (o.key.clone(), o))
+            .collect(),
+        false => HashMap::new(),
+    };
+    let mut plan = Plan {
+        files: Vec::new(),
+        counts: ObjectCounts::default(),
+    };
+    for object in objects {
+        let Some(key) = destination_key(&t.remote, &folder, &object.key, t.keep_source_tree) else {
+            continue;
+        };
+        plan.counts.total += 1;
+        if existing.get(&key).is_some_and(|d| as_new(d, &object)) {
+            plan.counts.skipped += 1;
+            plan.counts.skipped_bytes += object.size;
+            continue;
+        }
+        let mut file = FileState::new(plan.files.len(), PathBuf::new(), key, object.size);
+        file.source_key = Some(object.key);
+        file.etag = object.etag;
+        plan.files.push(file);
+    }
+    Ok(plan)
+}
+
+/// Whether `destination` is a version of `source` as new or newer (`allowSkip`).
+fn as_new(destination: &Stored, source: &Stored) -> bool {
+    match (destination.modified_ms, source.modified_ms) {
+        (Some(d), Some(s)) => d >= s,
+        _ => false,
+    }
+}
+
+/// The objects at `path` and the folder their keys are below.
+async fn source_objects(
+    job: &Job<'_>,
+    source: &Source,
+    path: &str,
+) -> JobResult<(Vec<Stored>, String)> {
+    let (p, bucket) = (&source.provider, source.bucket.as_str());
+    if !path.is_empty() && !path.ends_with('/') {
+        match p.stat(bucket, path, job.attempts()).await {
+            Ok(one) => return Ok((vec![one], parent_prefix(path).to_string())),
+            Err(StorageError::NotFound(_)) => {}
+            Err(e) => return Err(storage(e)),
+        }
+    }
+    let folder = match path {
+        "" => String::new(),
+        p => format!("{}/", p.trim_end_matches('/')),
+    };
+    let objects = from_storage(p.list_all(bucket, &folder).await)?;
+    Ok((objects, folder))
+}
+
+/// Bytes `start..end` of `f`'s source object, in the version the plan saw (a changed object
+/// fails the file rather than mix two versions); a failed read is tried again.
+pub(crate) async fn read(
+    job: &Job<'_>,
+    source: &Source,
+    f: &FileState,
+    start: u64,
+    end: u64,
+) -> JobResult<Bytes> {
+    let key = f
+        .source_key
+        .as_deref()
+        .ok_or("the file has no source object")?;
+    let mut last = String::new();
+    for attempt in 0..job.attempts() {
+        if attempt > 0 {
+            tokio::time::sleep(crate::cloud::backoff(attempt)).await;
+        }
+        match read_once(source, key, f.etag.as_deref(), start, end).await {
+            Ok(bytes) => return Ok(bytes),
+            Err((why, false)) => return Err(why),
+            Err((why, true)) => last = why,
+        }
+    }
+    Err(last)
+}
+
+/// One attempt; the error says whether another may succeed.
+async fn read_once(
+    source: &Source,
+    key: &str,
+    etag: Option<&str>,
+    start: u64,
+    end: u64,
+) -> Result<Bytes, (String, bool)> {
+    let resp = (source.provider)
+        .get_range(&source.bucket, key, start, end, etag)
+        .await
+        .map_err(|e| {
+            let again = matches!(e, StorageError::Failed(_));
+            (storage(e), again)
+        })?;
+    // Servers that ignore If-Match still name the version they sent.
+    let sent = resp
+        .headers()
+        .get(reqwest::header::ETAG)
+        .and_then(|v| v.to_str().ok())
+        .map(crate::cloud::quoted_etag);
+    if let (Some(sent), Some(planned)) = (sent, etag)
+        && sent != planned
+    {
+        return Err((
+            format!("{key} changed while it was being transferred"),
+            false,
+        ));
+    }
+    let mut body = BytesMut::with_capacity((end - start) as usize);
+    let mut resp = resp;
+    while let Some(chunk) = resp.chunk().await.map_err(|e| (e.to_string(), true))? {
+        body.extend_from_slice(&chunk);
+    }
+    if body.len() as u64 != end - start {
+        let why = format!(
+            "the source sent {} of {} bytes of {key}",
+            body.len(),
+            end - start
+        );
+        return Err((why, true));
+    }
+    Ok(body.freeze())
+}
