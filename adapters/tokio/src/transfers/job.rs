@@ -23,6 +23,11 @@ use crate::cloud::Provider;
 use crate::local_files::inside_roots;
 use crate::ports::SystemClock;
 
+/// Files up to this size go in one request each, this many at once: their cost is the round
+/// trip, not the bytes. Larger files go `concurrent_files` at a time, each in parts.
+const SMALL_FILE: u64 = 1 << 20;
+const SMALL_FILES_AT_ONCE: usize = 32;
+
 fn now_ms() -> u64 {
     SystemClock.now_ms()
 }
@@ -186,20 +191,31 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         Ok(row.status == Status::Running)
     });
     let files = plan.len();
-    let mut first_failure = None;
-    let work = stream::iter(plan.into_iter().filter(|f| !f.done))
-        .map(|f| files::move_file(&job, t.direction, f))
-        .buffer_unordered(t.options.concurrent_files.max(1) as usize)
-        .for_each(|moved| {
-            // One file failing (after its retries) does not stop the others.
-            if let Err(why) = moved {
-                job.objects_failed.fetch_add(1, Ordering::Relaxed);
-                first_failure.get_or_insert(why);
-            }
-            async {}
-        });
+    let first_failure = std::sync::Mutex::new(None);
+    let (small, large): (Vec<FileState>, Vec<FileState>) = plan
+        .into_iter()
+        .filter(|f| !f.done)
+        .partition(|f| f.size <= SMALL_FILE);
+    let move_all = |files: Vec<FileState>, at_once: usize| {
+        stream::iter(files)
+            .map(|f| files::move_file(&job, t.direction, f))
+            .buffer_unordered(at_once.max(1))
+            .for_each(|moved| {
+                // One file failing (after its retries) does not stop the others.
+                if let Err(why) = moved {
+                    job.objects_failed.fetch_add(1, Ordering::Relaxed);
+                    let mut first = first_failure.lock().expect("failures");
+                    first.get_or_insert(why);
+                }
+                async {}
+            })
+    };
+    let work = futures_util::future::join(
+        move_all(small, SMALL_FILES_AT_ONCE),
+        move_all(large, t.options.concurrent_files as usize),
+    );
     tokio::select! {
-        () = work => {},
+        _ = work => {},
         never = report(&job, total) => match never {},
     };
     files::flush(&job)?;
@@ -209,7 +225,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         row.objects.failed = failed;
         Ok(row.status == Status::Running)
     });
-    match first_failure {
+    match first_failure.into_inner().expect("failures") {
         None => Ok(total),
         Some(why) if files == 1 => Err(why),
         Some(why) => Err(format!(
