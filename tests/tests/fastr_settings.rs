@@ -347,3 +347,82 @@ fn bad_settings_are_refused_with_a_clear_499() {
     // No token: 401.
     agent.get("/fastrsettings/get_all").send().expect(401);
 }
+
+/// An upload through a cloud account whose FastrSettings cap its user's uploads goes at that
+/// rate (within 10%); raising the cap mid-transfer speeds up the transfer already running.
+#[test]
+fn an_upload_cap_paces_uploads_and_a_new_cap_holds_at_once() {
+    if desktop_only("FastrSettings") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket("media");
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = click_blackbox::Agent::start_with(click_blackbox::Options {
+        config: format!(
+            "[transfers]\nroots = [\"{}\"]\nprogress_interval_ms = 100\n",
+            tmp.path().display()
+        ),
+        ..click_blackbox::Options::default()
+    });
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &owner, s3.account("s3"));
+    let mut body = doc_body(&cloud);
+    body["MaxUploadBytesPerSecond"] = json!(8_000_000);
+    let settings = (agent.post("/fastrsettings/insert", body))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let size = 48u64 << 20;
+    let file = tmp.path().join("big.raw");
+    std::fs::write(&file, click_blackbox::pattern(size as usize, 3)).unwrap();
+    let upload = |name: &str| {
+        let body = json!({
+            "cloudAccount": {"id": cloud, "cloudType": 8},
+            "storageName": "media",
+            "uploadPath": name,
+            "localFilePath": file.display().to_string(),
+        });
+        let r = agent
+            .post("/cloud/upload_object", body)
+            .token(&owner)
+            .send();
+        r.expect(200).json()["transferId"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    let seconds_until_done = |id: &str, started: std::time::Instant| {
+        click_blackbox::wait_for_transfer(&agent, &owner, id, "completed");
+        started.elapsed().as_secs_f64()
+    };
+
+    // 48 MiB at 8 MB/s: 6.3 s.
+    let started = std::time::Instant::now();
+    let id = upload("capped");
+    let took = seconds_until_done(&id, started);
+    let expected = size as f64 / 8e6;
+    assert!(
+        (took - expected).abs() < expected * 0.1,
+        "{took:.2} s at 8 MB/s, expected {expected:.2} s"
+    );
+
+    // Raised to 24 MB/s after 2 s: 16 MB at 8 MB/s, the rest at 24 MB/s.
+    let started = std::time::Instant::now();
+    let id = upload("raised");
+    std::thread::sleep(std::time::Duration::from_secs(2));
+    let mut raised = settings.clone();
+    raised["maxUploadBytesPerSecond"] = json!(24_000_000);
+    let changed_at = started.elapsed().as_secs_f64();
+    (agent.put("/fastrsettings/update", raised))
+        .token(&owner)
+        .send()
+        .expect(200);
+    let took = seconds_until_done(&id, started);
+    let expected = changed_at + (size as f64 - 8e6 * changed_at) / 24e6;
+    assert!(
+        (took - expected).abs() < expected * 0.1,
+        "{took:.2} s after the raise at {changed_at:.2} s, expected {expected:.2} s"
+    );
+}

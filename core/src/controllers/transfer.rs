@@ -241,10 +241,13 @@ impl Views {
             .unwrap_or(now_ms)
             .saturating_sub(t.start_ms)
             .saturating_sub(t.paused_total_ms(now_ms));
-        let percent = match (t.status, t.total_bytes) {
+        // The skipped objects count in the totals (as in `total`), and as done.
+        let skipped = t.objects.skipped_bytes;
+        let total_size = t.total_bytes + skipped;
+        let percent = match (t.status, total_size) {
             (Status::Completed, _) => 100.0,
             (_, 0) => 0.0,
-            (_, total) => t.transferred_bytes.min(total) as f64 * 100.0 / total as f64,
+            (_, total) => (t.transferred_bytes + skipped).min(total) as f64 * 100.0 / total as f64,
         };
         TransferDto {
             id: &t.id,
@@ -271,8 +274,8 @@ impl Views {
             skipped: t.objects.skipped,
             skipped_size: t.objects.skipped_bytes,
             transferred: t.objects.transferred,
-            total_size: t.total_bytes,
-            total_size_string: format_size(t.total_bytes),
+            total_size,
+            total_size_string: format_size(total_size),
             transferred_size: t.transferred_bytes,
             transferred_size_string: format_size(t.transferred_bytes),
             percent,

@@ -31,7 +31,7 @@ pub(crate) struct Plan {
 /// without those the destination holds in a version as new or newer.
 pub(crate) async fn plan(job: &Job<'_>, t: &Transfer, source: &Source) -> JobResult<Plan> {
     let end = t.source.as_ref().ok_or("the transfer has no source")?;
-    let (objects, folder) = source_objects(job, source, &end.path).await?;
+    let (objects, folder) = source_objects(source, &end.path).await?;
     if objects.is_empty() {
         return Err(format!("{}/{} holds no object", source.bucket, end.path));
     }
@@ -73,17 +73,16 @@ fn as_new(destination: &Stored, source: &Stored) -> bool {
 }
 
 /// The objects at `path` and the folder their keys are below.
-async fn source_objects(
-    job: &Job<'_>,
-    source: &Source,
-    path: &str,
-) -> JobResult<(Vec<Stored>, String)> {
+async fn source_objects(source: &Source, path: &str) -> JobResult<(Vec<Stored>, String)> {
     let (p, bucket) = (&source.provider, source.bucket.as_str());
+    let mut not_an_object = None;
     if !path.is_empty() && !path.ends_with('/') {
-        match p.stat(bucket, path, job.attempts()).await {
+        // Once: some servers answer a folder's name with an error rather than a 404, and
+        // the listing below says what the path is then.
+        match p.stat(bucket, path, 1).await {
             Ok(one) => return Ok((vec![one], parent_prefix(path).to_string())),
             Err(StorageError::NotFound(_)) => {}
-            Err(e) => return Err(storage(e)),
+            Err(e) => not_an_object = Some(e),
         }
     }
     let folder = match path {
@@ -91,7 +90,10 @@ async fn source_objects(
         p => format!("{}/", p.trim_end_matches('/')),
     };
     let objects = from_storage(p.list_all(bucket, &folder).await)?;
-    Ok((objects, folder))
+    match not_an_object {
+        Some(e) if objects.is_empty() => Err(storage(e)),
+        _ => Ok((objects, folder)),
+    }
 }
 
 /// Bytes `start..end` of `f`'s source object, in the version the plan saw (a changed object

@@ -234,6 +234,7 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
     if f.size <= f.part_size {
         let _permit = memory(job, f.size).await?;
         let body = read_part(job, &f, 0, f.size).await?;
+        job.throttle(f.size).await;
         let any = Precondition::Any;
         from_storage(
             job.remote
@@ -339,6 +340,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
                 let (start, end) = snapshot.range(i);
                 let _permit = memory(job, end - start).await?;
                 let body = read_part(job, snapshot, start, end - start).await?;
+                job.throttle(end - start).await;
                 let number = i as u32 + 1;
                 let etag = job
                     .remote
@@ -563,6 +565,7 @@ async fn write_range(
             offset += n;
             moved += n;
             job.progress.add(n);
+            job.throttle(n).await;
         }
         if last {
             break;

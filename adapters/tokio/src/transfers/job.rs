@@ -12,13 +12,14 @@ use click_core::ports::{Clock, StorageError};
 use click_core::store::Batch;
 use click_core::store::keys::CLOUD_ACCOUNTS;
 use click_core::store::table::save;
-use click_core::transfers::{self, Direction, ObjectCounts, Status, Transfer};
+use click_core::transfers::{self, Direction, ObjectCounts, Status, Transfer, settings};
 use futures_util::stream::{self, StreamExt};
 use tokio::task::JoinHandle;
 
 use super::Shared;
 use super::copy::Source;
 use super::files::{self, FileState};
+use super::limits::{Kind, Limiter};
 use crate::cloud::Provider;
 use crate::local_files::inside_roots;
 use crate::ports::SystemClock;
@@ -60,6 +61,17 @@ pub(crate) struct Job<'a> {
     /// Files (objects) finished, and failed after their retries.
     pub objects_done: AtomicU64,
     pub objects_failed: AtomicU64,
+    /// The bandwidth caps its bytes count against.
+    pub caps: Vec<Cap>,
+    /// Whose transfer it is: `(account, user)`.
+    pub owner: (String, String),
+}
+
+/// A cap of the FastrSettings of the job's user for one cloud account.
+pub(crate) struct Cap {
+    cloud_account_id: String,
+    kind: Kind,
+    limiter: Arc<Limiter>,
 }
 
 impl Job<'_> {
@@ -69,6 +81,48 @@ impl Job<'_> {
 
     pub fn store(&self) -> &crate::store::RedbStore {
         &self.shared.app.agent.ports.store
+    }
+
+    /// Waits until the caps allow `bytes` more.
+    pub async fn throttle(&self, bytes: u64) {
+        for cap in &self.caps {
+            cap.limiter.take(bytes).await;
+        }
+    }
+
+    /// Reads the caps again from the user's FastrSettings (a record changed or removed
+    /// meanwhile holds from now on).
+    fn refresh_caps(&self) {
+        let (account, user) = (&self.owner.0, &self.owner.1);
+        for cap in &self.caps {
+            let settings = settings::effective(self.store(), account, user, &cap.cloud_account_id);
+            let rate = settings.ok().flatten().map_or(0, |s| cap.kind.cap(&s));
+            cap.limiter.set_rate(rate);
+        }
+    }
+}
+
+/// The caps a transfer's bytes count against: its cloud account's for its direction; both
+/// accounts' server-to-server caps for a cloud-to-cloud transfer.
+fn caps_of(shared: &Shared, t: &Transfer) -> Vec<Cap> {
+    let cap = |cloud_account_id: &str, kind| Cap {
+        cloud_account_id: cloud_account_id.to_string(),
+        kind,
+        limiter: shared.limits.of(&t.user_id, cloud_account_id, kind),
+    };
+    match (t.direction, &t.source) {
+        (Direction::Upload, _) => vec![cap(&t.cloud_account_id, Kind::Upload)],
+        (Direction::Download, _) => vec![cap(&t.cloud_account_id, Kind::Download)],
+        (Direction::Copy, source) => {
+            let mut caps = vec![cap(&t.cloud_account_id, Kind::ServerToServer)];
+            if let Some(s) = source
+                .as_ref()
+                .filter(|s| s.cloud_account_id != t.cloud_account_id)
+            {
+                caps.push(cap(&s.cloud_account_id, Kind::ServerToServer));
+            }
+            caps
+        }
     }
 }
 
@@ -166,7 +220,10 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         source,
         objects_done: AtomicU64::new(0),
         objects_failed: AtomicU64::new(0),
+        caps: caps_of(shared, t),
+        owner: (t.account_id.clone(), t.user_id.clone()),
     };
+    job.refresh_caps();
     let (plan, counts) = match files::load(store, &t.id) {
         Some(plan) => (plan, t.objects),
         None => {
@@ -261,6 +318,7 @@ async fn report(job: &Job<'_>, total: u64) -> std::convert::Infallible {
         if let Err(e) = files::flush(job) {
             tracing::warn!(transfer = %job.id, "{e}");
         }
+        job.refresh_caps();
         let updated = transfers::update(job.store(), &job.id, |row| {
             row.transferred_bytes = done;
             row.objects.transferred = job.objects_done.load(Ordering::Relaxed);

@@ -5,6 +5,7 @@
 mod copy;
 mod files;
 mod job;
+mod limits;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -93,6 +94,8 @@ pub(crate) struct Shared {
     pub memory_mb: u32,
     pub roots: Vec<PathBuf>,
     pub settings: TransferSettings,
+    /// Bandwidth caps, shared by the jobs of one user through one cloud account.
+    pub limits: limits::Limits,
     tx: mpsc::UnboundedSender<Command>,
 }
 
@@ -118,6 +121,7 @@ pub fn spawn(app: Arc<App>, settings: TransferSettings) {
         memory_mb,
         roots,
         settings,
+        limits: Default::default(),
     });
     clean_staging(&app);
     match click_core::transfers::active_ids(&app.agent.ports.store) {
