@@ -426,3 +426,157 @@ fn an_upload_cap_paces_uploads_and_a_new_cap_holds_at_once() {
         "{took:.2} s after the raise at {changed_at:.2} s, expected {expected:.2} s"
     );
 }
+
+/// `FileExistsAction` as the user's FastrSettings for the cloud account set it, on uploads,
+/// downloads and cloud-to-cloud transfers: SkipIfSame leaves a destination that holds the
+/// same bytes untouched and replaces one that differs; KeepBoth puts the new file beside
+/// the old one as `name (1).ext`; Overwrite (the default) replaces.
+#[test]
+fn file_exists_actions_apply_to_uploads_downloads_and_copies() {
+    if desktop_only("FastrSettings") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket("media");
+    let tmp = tempfile::tempdir().unwrap();
+    let agent = click_blackbox::Agent::start_with(click_blackbox::Options {
+        config: format!("[transfers]\nroots = [\"{}\"]\n", tmp.path().display()),
+        ..click_blackbox::Options::default()
+    });
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let cloud = insert_cloud_account(&agent, &owner, s3.account("s3"));
+    let set_action = |action: u32| {
+        let mut body = doc_body(&cloud);
+        body["FileExistsAction"] = json!(action);
+        (agent.post("/fastrsettings/insert", body))
+            .token(&owner)
+            .send()
+            .expect(200);
+    };
+    let start = |route: &str, body: Value| {
+        let r = agent
+            .post(route, body)
+            .token(&owner)
+            .send()
+            .expect(200)
+            .json();
+        let id = r["transferId"].as_str().unwrap().to_string();
+        click_blackbox::wait_for_transfer(&agent, &owner, &id, "completed");
+    };
+    let bucket = |key: &str| std::fs::read(s3.path("media", key)).ok();
+    let modified = |key: &str| {
+        std::fs::metadata(s3.path("media", key))
+            .unwrap()
+            .modified()
+            .unwrap()
+    };
+    let account = json!({"id": cloud, "cloudType": 8});
+
+    // Uploads: the bucket holds same.txt as the folder has it, and other.txt with other bytes.
+    let folder = tmp.path().join("up");
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(folder.join("same.txt"), b"same bytes").unwrap();
+    std::fs::write(folder.join("other.txt"), b"new bytes!").unwrap();
+    s3.put("media", "up/same.txt", b"same bytes");
+    s3.put("media", "up/other.txt", b"old bytes!");
+    let same_before = modified("up/same.txt");
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let upload = json!({"cloudAccount": account, "storageName": "media", "uploadPath": "",
+        "localFilePath": folder.display().to_string()});
+    set_action(1);
+    start("/cloud/upload_object", upload.clone());
+    assert_eq!(
+        modified("up/same.txt"),
+        same_before,
+        "the same bytes are not sent again"
+    );
+    assert_eq!(bucket("up/other.txt").unwrap(), b"new bytes!");
+    set_action(2);
+    std::fs::write(folder.join("other.txt"), b"newer one!").unwrap();
+    start("/cloud/upload_object", upload.clone());
+    assert_eq!(bucket("up/other.txt").unwrap(), b"new bytes!", "kept");
+    assert_eq!(
+        bucket("up/other (1).txt").unwrap(),
+        b"newer one!",
+        "beside it"
+    );
+    assert_eq!(bucket("up/same (1).txt").unwrap(), b"same bytes");
+
+    // Downloads: KeepBoth beside the local file; SkipIfSame leaves an identical one alone.
+    let down = tmp.path().join("down");
+    std::fs::create_dir_all(&down).unwrap();
+    std::fs::write(down.join("other.txt"), b"local copy").unwrap();
+    let download = |key: &str| {
+        json!({"cloudAccount": account, "storageName": "media", "objectKey": key,
+            "downloadPath": down.display().to_string()})
+    };
+    start("/cloud/download_object", download("up/other.txt"));
+    assert_eq!(
+        std::fs::read(down.join("other.txt")).unwrap(),
+        b"local copy"
+    );
+    assert_eq!(
+        std::fs::read(down.join("other (1).txt")).unwrap(),
+        b"new bytes!"
+    );
+    set_action(1);
+    std::fs::write(down.join("same.txt"), b"same bytes").unwrap();
+    let local_before = std::fs::metadata(down.join("same.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    start("/cloud/download_object", download("up/same.txt"));
+    let local_after = std::fs::metadata(down.join("same.txt"))
+        .unwrap()
+        .modified()
+        .unwrap();
+    assert_eq!(
+        local_after, local_before,
+        "an identical local file is left alone"
+    );
+
+    // Cloud to cloud (within one bucket): SkipIfSame skips what the destination holds as is.
+    s3.put("media", "copy/same.txt", b"same bytes");
+    let copied_before = modified("copy/same.txt");
+    let body = json!({"sourceCloudAccountId": cloud, "sourceBucket": "media", "sourcePath": "up/same.txt",
+        "destinationCloudAccountId": cloud, "destinationBucket": "media", "destinationPath": "copy/"});
+    let queued = agent
+        .post("/transfer/transfer", body)
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let id = queued["id"].as_str().unwrap().to_string();
+    click_blackbox::wait_until("the copy", std::time::Duration::from_secs(30), || {
+        let page = agent
+            .get("/transfer/get_all")
+            .token(&owner)
+            .send()
+            .expect(200)
+            .json();
+        page["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| t["id"] == id.as_str() && t["transferStatus"] == 4)
+    });
+    let page = agent
+        .get("/transfer/get_all")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let t = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|t| t["id"] == id.as_str())
+        .unwrap()
+        .clone();
+    assert_eq!(
+        (t["skipped"].as_u64(), t["transferred"].as_u64()),
+        (Some(1), Some(0)),
+        "{t}"
+    );
+    assert_eq!(modified("copy/same.txt"), copied_before);
+}

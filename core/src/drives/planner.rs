@@ -42,6 +42,8 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+use crate::transfers::paths::tagged;
+
 /// One side's view of a path.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Entry {
@@ -219,22 +221,6 @@ pub struct Plan {
 /// suffix at its end.
 pub fn conflict_name(path: &str, host: &str, date: &str) -> String {
     tagged(path, &format!("conflict {host} {date}"), true)
-}
-
-/// `path` with ` (<tag>)` added to its last name, before the extension when `before_ext`.
-fn tagged(path: &str, tag: &str, before_ext: bool) -> String {
-    let (dir, name) = match path.rsplit_once('/') {
-        Some((d, n)) => (Some(d), n),
-        None => (None, path),
-    };
-    let (stem, ext) = match name.rfind('.') {
-        Some(i) if i > 0 && before_ext => name.split_at(i),
-        _ => (name, ""),
-    };
-    match dir {
-        Some(d) => format!("{d}/{stem} ({tag}){ext}"),
-        None => format!("{stem} ({tag}){ext}"),
-    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -85,6 +85,32 @@ pub fn destination_key(
     })
 }
 
+/// `path` with ` (<tag>)` added to its last name, before the extension when `before_ext`
+/// (`a/b (1).txt`): a conflict copy's name, or a second file's beside the first.
+pub fn tagged(path: &str, tag: &str, before_ext: bool) -> String {
+    let (dir, name) = match path.rsplit_once('/') {
+        Some((d, n)) => (Some(d), n),
+        None => (None, path),
+    };
+    let (stem, ext) = match name.rfind('.') {
+        Some(i) if i > 0 && before_ext => name.split_at(i),
+        _ => (name, ""),
+    };
+    match dir {
+        Some(d) => format!("{d}/{stem} ({tag}){ext}"),
+        None => format!("{stem} ({tag}){ext}"),
+    }
+}
+
+/// The first of `path (1)`, `path (2)`, ... (numbered before the extension) that `taken`
+/// says is free (`FileExistsAction` KeepBoth).
+pub fn free_name(path: &str, taken: impl Fn(&str) -> bool) -> String {
+    (1u32..)
+        .map(|n| tagged(path, &format!("{n}"), true))
+        .find(|p| !taken(p))
+        .expect("some number is free")
+}
+
 /// The folder an object key is in, as a prefix (`a/b/` for `a/b/c.txt`; empty at the top).
 pub fn parent_prefix(key: &str) -> &str {
     match key.rfind('/') {

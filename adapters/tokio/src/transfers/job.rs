@@ -227,7 +227,13 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
     let (plan, counts) = match files::load(store, &t.id) {
         Some(plan) => (plan, t.objects),
         None => {
-            let (plan, counts) = make_plan(&job, t).await?;
+            let (mut plan, mut counts) = make_plan(&job, t).await?;
+            let action = settings::effective(store, &t.account_id, &t.user_id, &t.cloud_account_id)
+                .ok()
+                .flatten()
+                .map(|s| s.file_exists_action)
+                .unwrap_or_default();
+            super::exists::apply(&job, t.direction, action, &mut plan, &mut counts).await?;
             files::save_all(store, &t.id, &plan)
                 .map_err(|_| "cannot record the transfer's plan")?;
             (plan, counts)

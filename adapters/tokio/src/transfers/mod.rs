@@ -3,6 +3,7 @@
 //! checkpoints live in the store, so a restarted agent resumes where it stopped.
 
 mod copy;
+mod exists;
 mod files;
 mod job;
 mod limits;
