@@ -673,3 +673,15 @@ pub fn hex(bytes: &[u8]) -> String {
     }
     s
 }
+
+/// `N` bytes from their lower- or upper-case hex form ([`hex`] undone).
+pub fn unhex<const N: usize>(hex: &str) -> Option<[u8; N]> {
+    let mut out = [0u8; N];
+    if hex.len() != 2 * N {
+        return None;
+    }
+    for (i, b) in out.iter_mut().enumerate() {
+        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
+    }
+    Some(out)
+}

@@ -2,10 +2,12 @@
 //! each HTTP request's method, path and headers, so a test can count what the agent asked of
 //! its provider (an incremental backup sends only what changed; a write is conditional).
 //! Signatures still verify: the agent signs for the proxy's address, which the server sees
-//! in the `Host` header it receives.
+//! in the `Host` header it receives. On request it flips a byte of an answer's body, to test
+//! that the agent notices.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 /// One request as the proxy saw it.
@@ -30,6 +32,7 @@ impl Request {
 pub struct Recorder {
     pub addr: SocketAddr,
     seen: Arc<Mutex<Vec<Request>>>,
+    corrupt: Arc<AtomicUsize>,
 }
 
 impl Recorder {
@@ -39,6 +42,8 @@ impl Recorder {
         let addr = listener.local_addr().unwrap();
         let seen = Arc::new(Mutex::new(Vec::new()));
         let log = seen.clone();
+        let corrupt = Arc::new(AtomicUsize::new(0));
+        let to_corrupt = corrupt.clone();
         std::thread::spawn(move || {
             for client in listener.incoming().flatten() {
                 let Ok(server) = TcpStream::connect(upstream) else {
@@ -47,11 +52,22 @@ impl Recorder {
                 let log = log.clone();
                 let (client_out, server_in) =
                     (client.try_clone().unwrap(), server.try_clone().unwrap());
+                let to_corrupt = to_corrupt.clone();
                 std::thread::spawn(move || forward_requests(client, server, &log));
-                std::thread::spawn(move || copy_answers(server_in, client_out));
+                std::thread::spawn(move || copy_answers(server_in, client_out, &to_corrupt));
             }
         });
-        Recorder { addr, seen }
+        Recorder {
+            addr,
+            seen,
+            corrupt,
+        }
+    }
+
+    /// The next `n` answers to ranged reads (206, with a body) get the body's first byte
+    /// flipped on the way: what a faulty network or server could hand over.
+    pub fn corrupt_answers(&self, n: usize) {
+        self.corrupt.store(n, Ordering::SeqCst);
     }
 
     pub fn endpoint(&self) -> String {
@@ -108,8 +124,46 @@ fn forward_requests(client: TcpStream, mut server: TcpStream, log: &Mutex<Vec<Re
     }
 }
 
-fn copy_answers(mut server: TcpStream, mut client: TcpStream) {
-    let _ = std::io::copy(&mut server, &mut client);
+fn copy_answers(mut server: TcpStream, mut client: TcpStream, corrupt: &AtomicUsize) {
+    let mut buf = vec![0u8; 1 << 16];
+    // An answer with a body was seen whose body has not started yet.
+    let mut body_next = false;
+    loop {
+        let n = match server.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => n,
+        };
+        let piece = &mut buf[..n];
+        let mut at = body_next.then_some(0);
+        body_next = false;
+        if let Some(end) = piece.windows(4).position(|w| w == b"\r\n\r\n") {
+            let head = String::from_utf8_lossy(&piece[..end]).to_ascii_lowercase();
+            // Ranged reads (206): a HEAD's 200 names a length it does not send.
+            let has_body = head.starts_with("http/1.1 206")
+                && head.lines().any(|l| {
+                    l.strip_prefix("content-length:")
+                        .is_some_and(|v| v.trim().parse::<u64>().is_ok_and(|n| n > 0))
+                });
+            if has_body && end + 4 < n {
+                at = Some(end + 4);
+            } else {
+                body_next = has_body;
+            }
+        }
+        let take = || {
+            corrupt
+                .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |c| c.checked_sub(1))
+                .is_ok()
+        };
+        if let Some(at) = at
+            && take()
+        {
+            piece[at] ^= 0xff;
+        }
+        if client.write_all(piece).is_err() {
+            break;
+        }
+    }
     let _ = client.shutdown(std::net::Shutdown::Both);
 }
 

@@ -37,6 +37,12 @@ pub fn content_etags(
     Ok(hashers.into_iter().map(PartHasher::etag).collect())
 }
 
+/// Whether two ETags are hashes of the same kind (both one PUT's MD5, or both a multipart
+/// upload's of as many parts), so that different ones mean different bytes.
+pub fn same_form(a: &str, b: &str) -> bool {
+    matches!((form_of(a), form_of(b)), (Some(x), Some(y)) if x == y)
+}
+
 /// `Some(None)`: a single PUT's MD5; `Some(Some(n))`: a multipart upload of `n` parts;
 /// `None`: no form this module knows.
 fn form_of(etag: &str) -> Option<Option<u32>> {

@@ -12,7 +12,7 @@ use click_core::drives::sealed::{
     self, DEFAULT_CHUNK_SIZE, DriveKey, HEADER_LEN, ObjectLayout, ObjectOpener, ObjectSealer,
     TAG_LEN,
 };
-use click_core::ports::{RngExt, StorageError, hex};
+use click_core::ports::{RngExt, StorageError, hex, unhex};
 use futures_util::{StreamExt, TryStreamExt, stream};
 use serde::{Deserialize, Serialize};
 
@@ -442,18 +442,6 @@ impl Bucket {
         }
         done
     }
-}
-
-/// `N` bytes from their hex form.
-fn unhex<const N: usize>(hex: &str) -> Option<[u8; N]> {
-    let mut out = [0u8; N];
-    if hex.len() != 2 * N {
-        return None;
-    }
-    for (i, b) in out.iter_mut().enumerate() {
-        *b = u8::from_str_radix(hex.get(2 * i..2 * i + 2)?, 16).ok()?;
-    }
-    Some(out)
 }
 
 impl Bucket {

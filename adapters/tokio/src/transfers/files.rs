@@ -17,9 +17,10 @@ use serde::{Deserialize, Serialize};
 
 use super::Shared;
 use super::job::{Job, JobResult, from_storage, save_batch};
-use crate::cloud::Precondition;
+use crate::cloud::{Precondition, etag};
 use crate::store::RedbStore;
 use click_core::ports::StorageError;
+use md5::{Digest, Md5};
 
 /// `{transfer id}/{file index}` -> [`FileState`].
 const FILES: Table = Table::new("transferfile/");
@@ -51,6 +52,9 @@ pub(crate) struct FileState {
     /// A cloud-to-cloud transfer's source object (`key` is then the destination's).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_key: Option<String>,
+    /// With VerifyChecksum, the MD5 (hex) of each part sent, by number.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub part_md5s: Vec<(u32, String)>,
 }
 
 impl FileState {
@@ -67,6 +71,19 @@ impl FileState {
             ranges: Vec::new(),
             etag: None,
             source_key: None,
+            part_md5s: Vec::new(),
+        }
+    }
+
+    /// The same file, nothing of it sent yet.
+    fn fresh(&self) -> FileState {
+        FileState {
+            done: false,
+            upload_id: None,
+            parts: Vec::new(),
+            ranges: Vec::new(),
+            part_md5s: Vec::new(),
+            ..self.clone()
         }
     }
 
@@ -190,10 +207,60 @@ pub(crate) async fn move_file(
             .max(f.size.div_ceil(MAX_PARTS))
             .max(MIB);
     }
+    let moved = move_once(job, direction, f.clone()).await;
+    match moved {
+        // Bytes that arrived other than they left: the file goes again from the start, once.
+        Err(why) if why.starts_with(MISMATCH) => {
+            tracing::warn!(transfer = %job.id, key = %f.key, "{why}; sending the file again");
+            let again = move_once(job, direction, f.fresh()).await;
+            if again.as_ref().is_err_and(|e| e.starts_with(MISMATCH))
+                && direction != Direction::Download
+            {
+                // Never kept: what the destination holds is not what was read.
+                let _ = job.remote.delete_one(&job.bucket, &f.key).await;
+            }
+            again
+        }
+        other => other,
+    }
+}
+
+async fn move_once(job: &Job<'_>, direction: Direction, f: FileState) -> JobResult<()> {
     match direction {
         Direction::Upload | Direction::Copy => upload(job, f).await,
         Direction::Download => download(job, f).await,
     }
+}
+
+/// How a failed checksum comparison's message starts.
+const MISMATCH: &str = "checksum mismatch";
+
+/// With VerifyChecksum: what arrived is what was read. `expected` is the ETag the bytes read
+/// make (an MD5, or a multipart upload's MD5 of part MD5s); it is compared with the
+/// destination's answer, and with a cloud-to-cloud source's ETag when that is a plain MD5
+/// too. ETags of other forms (Azure's; another uploader's parts) say nothing either way.
+fn verify_sent(f: &FileState, expected: Option<&str>, written: Option<&str>) -> JobResult<()> {
+    let Some(expected) = expected else {
+        return Ok(());
+    };
+    let source = f.etag.as_deref().filter(|_| f.source_key.is_some());
+    let sides = [("the source's", source), ("the destination's", written)];
+    for (side, etag) in sides {
+        if let Some(etag) = etag
+            && etag::same_form(etag, expected)
+            && etag != expected
+        {
+            return Err(format!(
+                "{MISMATCH} on {}: {side} ETag is {etag}, the bytes read make {expected}",
+                f.key
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn md5_hex(bytes: &[u8]) -> String {
+    click_core::ports::hex(&Md5::digest(bytes))
 }
 
 /// Bytes `start..start+len` of what `f` uploads: the local file's, or a cloud-to-cloud
@@ -235,13 +302,15 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
         let _permit = memory(job, f.size).await?;
         let body = read_part(job, &f, 0, f.size).await?;
         job.throttle(f.size).await;
+        let expected = job.verify.then(|| format!("\"{}\"", md5_hex(&body)));
         let any = Precondition::Any;
-        from_storage(
+        let written = from_storage(
             job.remote
                 .put_object(&job.bucket, &f.key, body, job.attempts(), any)
                 .await,
         )?;
         job.progress.add(f.size);
+        verify_sent(&f, expected.as_deref(), written.as_deref())?;
         return finish(job, f);
     }
     let resumed = f.upload_id.is_some();
@@ -342,6 +411,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
                 let body = read_part(job, snapshot, start, end - start).await?;
                 job.throttle(end - start).await;
                 let number = i as u32 + 1;
+                let md5 = job.verify.then(|| md5_hex(&body));
                 let etag = job
                     .remote
                     .upload_part(
@@ -357,6 +427,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
                 let record = {
                     let mut s = state.lock().expect("file state");
                     s.parts.push((number, etag));
+                    s.part_md5s.extend(md5.map(|m| (number, m)));
                     s.clone()
                 };
                 checkpoint(job, record);
@@ -369,7 +440,8 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
         .await?;
     let mut done = state.lock().expect("file state").clone();
     done.parts.sort_by_key(|(n, _)| *n);
-    job.remote
+    let written = job
+        .remote
         .complete_multipart(
             &job.bucket,
             &done.key,
@@ -380,7 +452,27 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
         )
         .await
         .map_err(provider)?;
+    let expected = multipart_etag(job, &mut done);
+    verify_sent(&done, expected.as_deref(), written.as_deref())?;
     finish(job, done).map_err(Part::Local)
+}
+
+/// With VerifyChecksum, the ETag a multipart upload of the parts read makes, when every
+/// part's MD5 is known (parts sent before a restart were not hashed by this run).
+fn multipart_etag(job: &Job<'_>, f: &mut FileState) -> Option<String> {
+    if !job.verify || f.part_md5s.len() != f.parts.len() {
+        return None;
+    }
+    f.part_md5s.sort_by_key(|(n, _)| *n);
+    let mut all = Md5::new();
+    for (_, md5) in &f.part_md5s {
+        all.update(click_core::ports::unhex::<16>(md5)?);
+    }
+    Some(format!(
+        "\"{}-{}\"",
+        click_core::ports::hex(&all.finalize()),
+        f.part_md5s.len()
+    ))
 }
 
 fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
@@ -389,6 +481,7 @@ fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
     f.done = true;
     f.upload_id = None;
     f.parts.clear();
+    f.part_md5s.clear();
     f.ranges.clear();
     checkpoint(job, f);
     Ok(())
@@ -444,6 +537,8 @@ async fn download(job: &Job<'_>, f: FileState) -> JobResult<()> {
         .try_for_each(|()| async { Ok(()) })
         .await?;
     let (partial_path, local) = (partial, f.local.clone());
+    let verify = job.verify.then(|| f.etag.clone()).flatten();
+    let part = f.part_size;
     tokio::task::spawn_blocking(move || -> JobResult<()> {
         file.sync_all().map_err(|e| e.to_string())?;
         let got = file.metadata().map_err(|e| e.to_string())?.len();
@@ -453,11 +548,30 @@ async fn download(job: &Job<'_>, f: FileState) -> JobResult<()> {
                 local.display()
             ));
         }
+        if let Some(etag) = verify {
+            verify_download(&partial_path, size, &etag, part)
+                .inspect_err(|_| drop(std::fs::remove_file(&partial_path)))?;
+        }
         std::fs::rename(&partial_path, &local).map_err(|e| format!("{}: {e}", local.display()))
     })
     .await
     .map_err(|e| e.to_string())??;
     finish(job, state.lock().expect("file state").clone())
+}
+
+/// With VerifyChecksum: the downloaded bytes make the object's ETag (where it is a hash of
+/// the content the agent can make: an MD5, or a multipart upload's of a known part size).
+fn verify_download(path: &Path, size: u64, etag: &str, part: u64) -> JobResult<()> {
+    let file = File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let made = etag::content_etags(file, size, etag, part).map_err(|e| e.to_string())?;
+    if made.is_empty() || made.iter().any(|m| m == etag) {
+        return Ok(());
+    }
+    Err(format!(
+        "{MISMATCH} on {}: the object's ETag is {etag}, the bytes received make {}",
+        path.display(),
+        made[0]
+    ))
 }
 
 /// Writes bytes `start..end` of the object into the file, retrying the range on failure.

@@ -65,6 +65,9 @@ pub(crate) struct Job<'a> {
     pub caps: Vec<Cap>,
     /// Whose transfer it is: `(account, user)`.
     pub owner: (String, String),
+    /// Whether each file's bytes are checked against the ETags (FastrSettings'
+    /// `VerifyChecksum` for the account written to, or read from for a download).
+    pub verify: bool,
 }
 
 /// A cap of the FastrSettings of the job's user for one cloud account.
@@ -222,15 +225,14 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         objects_failed: AtomicU64::new(0),
         caps: caps_of(shared, t),
         owner: (t.account_id.clone(), t.user_id.clone()),
+        verify: settings_of(shared, t).is_some_and(|s| s.verify_checksum),
     };
     job.refresh_caps();
     let (plan, counts) = match files::load(store, &t.id) {
         Some(plan) => (plan, t.objects),
         None => {
             let (mut plan, mut counts) = make_plan(&job, t).await?;
-            let action = settings::effective(store, &t.account_id, &t.user_id, &t.cloud_account_id)
-                .ok()
-                .flatten()
+            let action = settings_of(shared, t)
                 .map(|s| s.file_exists_action)
                 .unwrap_or_default();
             super::exists::apply(&job, t.direction, action, &mut plan, &mut counts).await?;
@@ -295,6 +297,15 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
             "{failed} of {files} files failed; the first: {why}"
         )),
     }
+}
+
+/// The FastrSettings the transfer follows: its user's for the cloud account it writes to
+/// (reads from, for a download), when active.
+fn settings_of(shared: &Shared, t: &Transfer) -> Option<settings::FastrSettings> {
+    let store = &shared.app.agent.ports.store;
+    settings::effective(store, &t.account_id, &t.user_id, &t.cloud_account_id)
+        .ok()
+        .flatten()
 }
 
 /// The provider of stored cloud account `id`.
