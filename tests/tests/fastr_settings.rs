@@ -21,6 +21,12 @@ fn doc_body(cloud: &str) -> Value {
     })
 }
 
+/// `get_all` as `token` sees it.
+fn own_records(agent: &Agent, token: &str) -> Value {
+    let r = agent.get("/fastrsettings/get_all").token(token).send();
+    r.expect(200).json()
+}
+
 fn shared_account(s3: &S3Server, name: &str) -> Value {
     let mut body = s3.account(name);
     body["shared"] = json!(true);
@@ -83,12 +89,7 @@ fn a_user_keeps_one_record_per_cloud_account() {
     assert_eq!(updated["id"], id.as_str());
     assert_eq!(updated["maxUploadBytesPerSecond"], 50_000_000);
     assert_eq!(updated["fileExistsAction"], 1);
-    let all = agent
-        .get("/fastrsettings/get_all")
-        .token(&owner)
-        .send()
-        .expect(200)
-        .json();
+    let all = own_records(&agent, &owner);
     assert_eq!(all["total"], 1);
     assert_eq!(all["data"][0]["id"], id.as_str());
 
@@ -148,14 +149,10 @@ fn admins_manage_other_users_records_and_members_only_their_own() {
     let id = theirs["id"].as_str().unwrap().to_string();
 
     // The member sees it as their own; the admin's own list does not hold it.
-    let mine = (agent.get("/fastrsettings/get_all").token(&user).send())
-        .expect(200)
-        .json();
+    let mine = own_records(&agent, &user);
     assert_eq!(mine["total"], 1);
     assert_eq!(mine["data"][0]["id"], id.as_str());
-    let admins = (agent.get("/fastrsettings/get_all").token(&owner).send())
-        .expect(200)
-        .json();
+    let admins = own_records(&agent, &owner);
     assert_eq!(admins["total"], 0, "get_all lists the caller's own records");
     let listed = agent
         .get(&format!("/fastrsettings/get_all/{member_id}"))
@@ -219,9 +216,7 @@ fn admins_manage_other_users_records_and_members_only_their_own() {
     // The admin deletes the member's record.
     let delete_theirs = format!("/fastrsettings/delete_for_user?id={id}");
     (agent.call("DELETE", &delete_theirs).token(&owner).send()).expect(200);
-    let mine = (agent.get("/fastrsettings/get_all").token(&user).send())
-        .expect(200)
-        .json();
+    let mine = own_records(&agent, &user);
     assert_eq!(mine["total"], 0);
 }
 
@@ -278,9 +273,7 @@ fn another_accounts_records_and_cloud_accounts_do_not_exist_from_here() {
         .token(&first)
         .send())
     .expect(200);
-    let all = (agent.get("/fastrsettings/get_all").token(&first).send())
-        .expect(200)
-        .json();
+    let all = own_records(&agent, &first);
     assert_eq!(all["total"], 0);
 }
 
@@ -340,9 +333,7 @@ fn bad_settings_are_refused_with_a_clear_499() {
         .expect_error("NOT_FOUND");
 
     // Nothing was stored by the refused requests.
-    let all = (agent.get("/fastrsettings/get_all").token(&owner).send())
-        .expect(200)
-        .json();
+    let all = own_records(&agent, &owner);
     assert_eq!(all["total"], 0);
     // No token: 401.
     agent.get("/fastrsettings/get_all").send().expect(401);

@@ -11,13 +11,11 @@ use crate::agent::Ctx;
 use crate::auth::Caller;
 use crate::cloud::account::{self, CloudAccount, CloudAccountDto};
 use crate::drives::report::format_size;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
 use crate::json::{max_len, null_as_default, required};
 use crate::paging::{PageQuery, number_param};
 use crate::ports::{Ports, RngExt, TransferRunner};
-use crate::store::Batch;
-use crate::store::table::commit;
 use crate::time::iso8601;
 use crate::transfers::{self, CloudEnd, Direction, Status, Transfer, transfer_type};
 
@@ -105,16 +103,8 @@ pub async fn transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
             path => String::from(crate::transfers::paths::file_name(path)),
         },
         options: cx.config().transfer_options,
-        status: Status::Initiating,
-        transferred_bytes: 0,
-        total_bytes: 0,
         create_ms: now,
         start_ms: now,
-        end_ms: None,
-        error: None,
-        paused_ms: 0,
-        paused_since_ms: None,
-        staged: false,
         source: Some(CloudEnd {
             cloud_account_id: source.id,
             cloud_type: source.cloud_type,
@@ -124,15 +114,9 @@ pub async fn transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         transfer_type: transfer_type::TRANSFER,
         allow_skip: input.allow_skip,
         keep_source_tree: input.keep_source_tree,
-        objects: Default::default(),
+        ..Transfer::default()
     };
-    let mut batch = Batch::new();
-    transfers::put_new(&mut batch, &t);
-    commit(
-        cx.store(),
-        &batch,
-        (ErrorCode::Duplicate, "A transfer with this id exists."),
-    )?;
+    transfers::insert(cx.store(), &t)?;
     cx.ports().transfers().start(&t.id);
     let views = Views::new(cx, caller)?;
     Ok(Response::json(&views.dto(&t, cx.now_ms())))

@@ -12,15 +12,16 @@ use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
 use crate::config::TransferOptions;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ports::Store;
 use crate::store::keys::{ACTIVE_TRANSFERS, TRANSFERS, TRANSFERS_BY_ACCOUNT};
 use crate::store::{Batch, CommitError, scan_all};
 
 /// Which way the bytes go.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Direction {
     /// From a local file or folder to the cloud.
+    #[default]
     Upload,
     /// From the cloud to a local file or folder.
     Download,
@@ -71,10 +72,11 @@ pub mod transfer_type {
 }
 
 /// The documented states, in their wire spelling.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Accepted; the engine has not started moving bytes yet.
+    #[default]
     Initiating,
     /// The engine is moving its bytes.
     Running,
@@ -113,8 +115,9 @@ impl Status {
 }
 
 /// A transfer's record (the `transfer/` table): what to move, and how far it got. Requests and
-/// the host's engine change it only through [`update`].
-#[derive(Clone, Debug, Serialize, Deserialize)]
+/// the host's engine change it only through [`update`]. The default is a transfer just
+/// queued, nothing of it known yet.
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
 pub struct Transfer {
     /// Its id, as `client_transfer/{transferId}` names it.
     pub id: String,
@@ -314,6 +317,17 @@ pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> Stri
         start_ms: t.start_ms,
     };
     moving_frame(&moving, now_ms)
+}
+
+/// Stores a new transfer; DUPLICATE if its id is taken.
+pub(crate) fn insert(store: &impl Store, t: &Transfer) -> ApiResult<()> {
+    let mut batch = Batch::new();
+    put_new(&mut batch, t);
+    let taken = (
+        ErrorCode::Duplicate,
+        "A transfer with this id exists already.",
+    );
+    crate::store::table::commit(store, &batch, taken)
 }
 
 /// Adds a new transfer's rows to `batch`.

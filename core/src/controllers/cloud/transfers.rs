@@ -10,12 +10,10 @@ use crate::agent::Ctx;
 use crate::auth::Caller;
 use crate::cloud::{AccountRef, account};
 use crate::config::TransferOptions;
-use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
 use crate::json::{max_len, null_as_default, required};
 use crate::ports::{Ports, RngExt, TransferRunner};
-use crate::store::Batch;
-use crate::store::table::commit;
 use crate::time::iso8601;
 use crate::transfers::paths::{checked, file_name};
 use crate::transfers::{self, Direction, Status, Transfer};
@@ -155,31 +153,11 @@ fn start<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller, c: Common, r: Route) -> Api
         name: r.name,
         staged: r.staged,
         options: c.options,
-        status: Status::Initiating,
-        transferred_bytes: 0,
-        total_bytes: 0,
         create_ms: now,
         start_ms: now,
-        end_ms: None,
-        error: None,
-        paused_ms: 0,
-        paused_since_ms: None,
-        source: None,
-        transfer_type: 0,
-        allow_skip: false,
-        keep_source_tree: false,
-        objects: Default::default(),
+        ..Transfer::default()
     };
-    let mut batch = Batch::new();
-    transfers::put_new(&mut batch, &t);
-    commit(
-        cx.store(),
-        &batch,
-        (
-            ErrorCode::Duplicate,
-            "A transfer with this id exists already.",
-        ),
-    )?;
+    transfers::insert(cx.store(), &t)?;
     cx.ports().transfers().start(&t.id);
     Ok(Response::json(&TransferStarted { transfer_id: &t.id }))
 }
