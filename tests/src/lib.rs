@@ -171,12 +171,19 @@ pub fn hosted_only(what: &str) -> bool {
 }
 
 /// Whether the agent under test has `path`: the firmware is built without the core's `cloud`
-/// feature (a device has no cloud client and mounts no drives), so the Cloud controller and
-/// the Management routes beyond the agent's own lifecycle (and the dashboard page) answer 404
-/// there; so does the embed example.
+/// feature (a device has no cloud client and mounts no drives), so the Cloud, Transfer,
+/// FastrSettings and report controllers and the Management routes beyond the agent's own
+/// lifecycle (and the dashboard page) answer 404 there; so does the embed example.
 pub fn route_built_in(path: &str) -> bool {
     const DEVICE_MANAGEMENT: [&str; 4] = ["agent_status", "command/", "notify", "outbox"];
-    let needs_cloud = path.starts_with("/cloud/")
+    const CLOUD_CONTROLLERS: [&str; 5] = [
+        "/cloud/",
+        "/transfer/",
+        "/fastrsettings/",
+        "/backupreport/",
+        "/drivereport/",
+    ];
+    let needs_cloud = CLOUD_CONTROLLERS.iter().any(|c| path.starts_with(c))
         || path == "/ui"
         || path.starts_with("/ui/")
         || path.strip_prefix("/management/").is_some_and(|rest| {
