@@ -43,6 +43,12 @@ pub fn same_form(a: &str, b: &str) -> bool {
     matches!((form_of(a), form_of(b)), (Some(x), Some(y)) if x == y)
 }
 
+/// Whether `etag` is a single PUT's MD5 of the content (whoever wrote it, any reader can
+/// make it again; a multipart one depends on the writer's part size).
+pub fn is_plain_md5(etag: &str) -> bool {
+    form_of(etag) == Some(None)
+}
+
 /// `Some(None)`: a single PUT's MD5; `Some(Some(n))`: a multipart upload of `n` parts;
 /// `None`: no form this module knows.
 fn form_of(etag: &str) -> Option<Option<u32>> {

@@ -237,13 +237,15 @@ const MISMATCH: &str = "checksum mismatch";
 
 /// With VerifyChecksum: what arrived is what was read. `expected` is the ETag the bytes read
 /// make (an MD5, or a multipart upload's MD5 of part MD5s); it is compared with the
-/// destination's answer, and with a cloud-to-cloud source's ETag when that is a plain MD5
-/// too. ETags of other forms (Azure's; another uploader's parts) say nothing either way.
+/// destination's answer (made from these very parts), and with a cloud-to-cloud source's
+/// ETag when that is a plain MD5. ETags of other forms (Azure's; another uploader's parts)
+/// say nothing either way.
 fn verify_sent(f: &FileState, expected: Option<&str>, written: Option<&str>) -> JobResult<()> {
     let Some(expected) = expected else {
         return Ok(());
     };
-    let source = f.etag.as_deref().filter(|_| f.source_key.is_some());
+    // Another writer's multipart ETag may have other part boundaries than these parts.
+    let source = (f.etag.as_deref()).filter(|e| f.source_key.is_some() && etag::is_plain_md5(e));
     let sides = [("the source's", source), ("the destination's", written)];
     for (side, etag) in sides {
         if let Some(etag) = etag
