@@ -992,3 +992,57 @@ fn bad_input_is_refused_and_an_empty_source_ends_in_error() {
         ERROR
     );
 }
+
+/// Both ends on one S3 endpoint under the same credentials: each object is copied on the
+/// server (CopyObject; pinned with `x-amz-copy-source-if-match` to the version the listing
+/// named, which s3s-fs's listings do not), and none of its bytes is read through the agent:
+/// the proxy in front of the server sees no GET of an object, only listings.
+#[test]
+fn a_copy_within_one_endpoint_happens_on_the_server() {
+    if desktop_only("cloud-to-cloud transfers") {
+        return;
+    }
+    let f = Fixture::new();
+    let seen = Recorder::start(f.src.addr);
+    let mut body = f.src.account("same endpoint");
+    body["endpoint"] = json!(seen.endpoint());
+    let account = insert_cloud_account(&f.agent, &f.token, body);
+    let objects = [("folder/a.txt", 1000), ("folder/sub/b.bin", 12 * MIB + 3)];
+    for (i, (key, size)) in objects.iter().enumerate() {
+        f.src.put("media", key, &pattern(*size, 70 + i as u64));
+    }
+    f.src.bucket("archive");
+    let body = request(
+        (&account, "media", "folder/"),
+        (&account, "archive", "copied/"),
+        false,
+        false,
+    );
+    let id = queue(&f.agent, &f.token, body);
+    f.wait(&id, COMPLETED);
+    for (i, (key, size)) in objects.iter().enumerate() {
+        let copied = key.replacen("folder/", "copied/", 1);
+        let got = std::fs::read(f.src.path("archive", &copied)).unwrap();
+        assert!(
+            got == pattern(*size, 70 + i as u64),
+            "{copied} is its source's bytes"
+        );
+    }
+    let requests = seen.requests();
+    let reads: Vec<_> = (requests.iter())
+        .filter(|r| r.method == "GET" && r.target.contains("folder/"))
+        .filter(|r| !r.target.contains("list-type") && !r.target.contains("prefix="))
+        .collect();
+    assert!(
+        reads.is_empty(),
+        "no object read through the agent: {reads:?}"
+    );
+    let copies: Vec<_> = (requests.iter())
+        .filter(|r| r.method == "PUT" && r.header("x-amz-copy-source").is_some())
+        .collect();
+    assert_eq!(
+        copies.len(),
+        objects.len(),
+        "one CopyObject each: {requests:?}"
+    );
+}

@@ -272,6 +272,31 @@ impl Provider {
         each!(self, p => p.put_object(bucket, key, body, attempts, condition).await)
     }
 
+    /// Copies an object within this provider's endpoint, on the server; its ETag.
+    /// Unsupported where the agent has no server-side copy (Azure).
+    pub async fn copy_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        from: (&str, &str),
+        etag: Option<&str>,
+        attempts: u32,
+    ) -> Result<Option<String>, StorageError> {
+        match self {
+            Provider::S3(p) => p.copy_object(bucket, key, from, etag, attempts).await,
+            Provider::Azure(_) => Err(StorageError::Unsupported),
+        }
+    }
+
+    /// Whether this provider and `other` are one S3 endpoint under the same credentials:
+    /// an object of one can be copied to the other on the server.
+    pub fn copies_within(&self, other: &Provider) -> bool {
+        match (self, other) {
+            (Provider::S3(a), Provider::S3(b)) => a.same_endpoint_and_key(b),
+            _ => false,
+        }
+    }
+
     pub async fn stat(
         &self,
         bucket: &str,

@@ -41,6 +41,13 @@ fn now_secs() -> u64 {
 }
 
 impl S3 {
+    /// Whether `other` is the same endpoint under the same credentials.
+    pub fn same_endpoint_and_key(&self, other: &S3) -> bool {
+        (self.scheme == other.scheme && self.host == other.host)
+            && (self.base_path == other.base_path && self.region == other.region)
+            && (self.access_key == other.access_key && self.secret_key == other.secret_key)
+    }
+
     pub fn new(t: &CloudTarget, http: reqwest::Client) -> Result<S3, StorageError> {
         let default_region = match t.cloud_type {
             cloud_type::CLOUDFLARE | cloud_type::GOOGLE => "auto",
@@ -425,18 +432,37 @@ impl S3 {
         let query = [("uploadId", upload_id)];
         let headers: Vec<_> = condition.header().into_iter().collect();
         let post = reqwest::Method::POST;
-        let body = (self.request_with(post, Some(bucket), key, &query, &headers, xml, attempts))
-            .await?
-            .bytes()
-            .await
-            .map_err(super::transport_failed)?;
-        let text = std::str::from_utf8(&body).unwrap_or_default();
-        // S3 may answer 200 with an error in the body when completion fails late.
-        if text.contains("<Error>") {
-            return Err(error_of(500, text));
-        }
-        let done: Option<CompleteMultipartUploadResult> = quick_xml::de::from_str(text).ok();
-        Ok(done.and_then(|d| d.etag).map(|e| super::quoted_etag(&e)))
+        let resp =
+            (self.request_with(post, Some(bucket), key, &query, &headers, xml, attempts)).await?;
+        etag_in_body(resp).await
+    }
+
+    /// Copies object `from_key` of `from_bucket` (in version `etag`, when given) to `key` on
+    /// the server itself (CopyObject: the bytes never leave it; up to 5 GiB); the new
+    /// object's ETag.
+    pub async fn copy_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        (from_bucket, from_key): (&str, &str),
+        etag: Option<&str>,
+        attempts: u32,
+    ) -> Result<Option<String>, StorageError> {
+        let source = format!("/{}/{}", encode(from_bucket, PATH), encode(from_key, PATH));
+        let mut headers = vec![("x-amz-copy-source", source.as_str())];
+        headers.extend(etag.map(|e| ("x-amz-copy-source-if-match", e)));
+        let put = reqwest::Method::PUT;
+        let resp = (self.request_with(
+            put,
+            Some(bucket),
+            key,
+            &[],
+            &headers,
+            Bytes::new(),
+            attempts,
+        ))
+        .await?;
+        etag_in_body(resp).await
     }
 
     /// Whether the upload still exists: its first part listed (no body to send, so a refusal
@@ -577,7 +603,20 @@ pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
     }
 }
 
-/// The answer to a completed multipart upload: the object's ETag.
+/// The ETag in the XML answer of a completion or a copy. S3 may answer 200 with an error in
+/// the body when such a request fails late.
+async fn etag_in_body(resp: reqwest::Response) -> Result<Option<String>, StorageError> {
+    let body = resp.bytes().await.map_err(super::transport_failed)?;
+    let text = std::str::from_utf8(&body).unwrap_or_default();
+    if text.contains("<Error>") {
+        return Err(error_of(500, text));
+    }
+    let done: Option<CompleteMultipartUploadResult> = quick_xml::de::from_str(text).ok();
+    Ok(done.and_then(|d| d.etag).map(|e| super::quoted_etag(&e)))
+}
+
+/// The answer to a completed multipart upload (`CompleteMultipartUploadResult`) or a copy
+/// (`CopyObjectResult`): the object's ETag.
 #[derive(Deserialize)]
 struct CompleteMultipartUploadResult {
     #[serde(rename = "ETag", default)]

@@ -18,7 +18,13 @@ use crate::cloud::{Provider, Stored};
 pub(crate) struct Source {
     pub provider: Provider,
     pub bucket: String,
+    /// Objects are copied on the server (the destination is the same S3 endpoint, under the
+    /// same credentials), up to [`SERVER_COPY_MAX`] each.
+    pub on_server: bool,
 }
+
+/// The largest object S3's CopyObject copies in one request.
+pub(crate) const SERVER_COPY_MAX: u64 = 5 << 30;
 
 /// A plan, and what it leaves out.
 pub(crate) struct Plan {

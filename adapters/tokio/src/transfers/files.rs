@@ -300,6 +300,11 @@ async fn read_at(path: &Path, start: u64, len: u64) -> JobResult<Bytes> {
 }
 
 async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
+    if let Some(source) = job.source.as_ref().filter(|s| s.on_server)
+        && f.size <= super::copy::SERVER_COPY_MAX
+    {
+        return copy_on_server(job, source, f).await;
+    }
     if f.size <= f.part_size {
         let _permit = memory(job, f.size).await?;
         let body = read_part(job, &f, 0, f.size).await?;
@@ -331,6 +336,31 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
             .map_err(Part::into_message),
         Err(e) => Err(e.into_message()),
     }
+}
+
+/// A cloud-to-cloud copy within one S3 endpoint: one CopyObject, the bytes never leave the
+/// server. The caps count them all the same (they are server-to-server bytes).
+async fn copy_on_server(
+    job: &Job<'_>,
+    source: &super::copy::Source,
+    f: FileState,
+) -> JobResult<()> {
+    let from_key = f
+        .source_key
+        .as_deref()
+        .ok_or("the file has no source object")?;
+    job.throttle(f.size).await;
+    let from = (source.bucket.as_str(), from_key);
+    let written = job
+        .remote
+        .copy_object(&job.bucket, &f.key, from, f.etag.as_deref(), job.attempts())
+        .await;
+    let written = from_storage(written)?;
+    job.progress.add(f.size);
+    // The copy's ETag is the source's when both are one PUT's MD5.
+    let expected = f.etag.as_deref().filter(|_| job.verify);
+    verify_sent(&f, expected, written.as_deref())?;
+    finish(job, f)
 }
 
 /// `f` without the upload the provider no longer knows: the file starts over.

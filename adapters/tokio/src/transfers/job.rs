@@ -202,17 +202,22 @@ pub(crate) async fn run(shared: &Shared, id: &str) {
 /// Plans (or reloads) the files and moves them; the total size on success.
 async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
     let store = &shared.app.agent.ports.store;
+    let remote = provider_of(shared, &t.cloud_account_id)?;
     let source = match &t.source {
-        Some(end) => Some(Source {
-            provider: provider_of(shared, &end.cloud_account_id)?,
-            bucket: end.bucket.clone(),
-        }),
+        Some(end) => {
+            let provider = provider_of(shared, &end.cloud_account_id)?;
+            Some(Source {
+                on_server: provider.copies_within(&remote),
+                provider,
+                bucket: end.bucket.clone(),
+            })
+        }
         None => None,
     };
     let job = Job {
         shared,
         id: t.id.clone(),
-        remote: provider_of(shared, &t.cloud_account_id)?,
+        remote,
         bucket: t.bucket.clone(),
         options: t.options,
         progress: Progress {
