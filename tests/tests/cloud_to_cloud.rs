@@ -1046,3 +1046,82 @@ fn a_copy_within_one_endpoint_happens_on_the_server() {
         "one CopyObject each: {requests:?}"
     );
 }
+
+/// The sizes the issue names: 5,000 small objects under a prefix, and one object of 2 GiB,
+/// each from one S3 server to another, every byte where it belongs.
+#[test]
+fn five_thousand_small_objects_and_one_of_two_gib() {
+    if desktop_only("cloud-to-cloud transfers") {
+        return;
+    }
+    let f = Fixture::new();
+    f.src.bucket("media");
+    f.dst.bucket("archive");
+    // Written straight into the server's folder (s3s-fs serves what it holds): 5,000 puts
+    // through its API would take longer than the copy.
+    let root = f.src.path("media", "many");
+    for i in 0..5_000u64 {
+        let dir = root.join(format!("d{:02}", i % 50));
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join(format!("o{i:05}.txt")), format!("object {i}")).unwrap();
+    }
+    let big = f.src.path("media", "big/video.raw");
+    std::fs::create_dir_all(big.parent().unwrap()).unwrap();
+    {
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        let mut window = pattern(8 << 20, 6);
+        for chunk in 0..256u64 {
+            // Each window differs, so a part sent twice or out of place is found.
+            window[..8].copy_from_slice(&chunk.to_le_bytes());
+            std::io::Write::write_all(&mut file, &window).unwrap();
+        }
+    }
+    f.src.note_etag("media", "big/video.raw");
+    let many = f.queue(("media", "many/"), ("archive", "many/"), false, false);
+    let one = f.queue(
+        ("media", "big/video.raw"),
+        ("archive", "big/"),
+        false,
+        false,
+    );
+    // Sizes that take a debug build a minute or two: a longer wait than the other tests'.
+    let done = |id: &str| {
+        let status = || find(&f.agent, &f.token, id).map(|t| t["transferStatus"].clone());
+        wait_until("the transfer", Duration::from_secs(600), || {
+            matches!(status().and_then(|s| s.as_u64()), Some(COMPLETED | ERROR))
+        });
+        wait_status(&f.agent, &f.token, id, COMPLETED)
+    };
+    let t = done(&many);
+    assert_eq!(
+        (t["total"].as_u64(), t["transferred"].as_u64()),
+        (Some(5_000), Some(5_000))
+    );
+    for i in 0..5_000u64 {
+        let key = format!("many/d{:02}/o{i:05}.txt", i % 50);
+        let got = std::fs::read(f.dst.path("archive", &key)).unwrap();
+        assert!(got == format!("object {i}").as_bytes(), "{key}");
+    }
+    done(&one);
+    let copied = f.dst.path("archive", "big/video.raw");
+    assert!(same_file(&big, &copied), "the 2 GiB object is intact");
+}
+
+/// Whether two files hold the same bytes (read a window at a time).
+fn same_file(a: &Path, b: &Path) -> bool {
+    use std::io::Read;
+    let (mut a, mut b) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
+    loop {
+        let n = a.read(&mut x).unwrap();
+        if n == 0 {
+            return b.read(&mut y).unwrap() == 0;
+        }
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return false;
+        }
+    }
+}
