@@ -1,6 +1,7 @@
 //! Cloud-to-cloud transfers (`Direction::Copy`): what the source holds becomes the plan, and
 //! each object's parts are read from the source by range, straight into the destination's
-//! upload (the bytes never touch the disk; memory is the engine's part budget).
+//! upload (the bytes never touch the disk; memory is the engine's part budget), or, within
+//! one S3 endpoint under the same credentials, the object is copied on the server.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
