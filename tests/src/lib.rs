@@ -889,6 +889,33 @@ pub fn insert_cloud_account(agent: &Agent, token: &str, body: Value) -> String {
         .to_string()
 }
 
+/// Whether two files hold the same bytes (read a window at a time: they may be gigabytes).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    let (mut a, mut b) = (
+        std::fs::File::open(a).unwrap(),
+        std::fs::File::open(b).unwrap(),
+    );
+    let (mut x, mut y) = (vec![0u8; 8 << 20], vec![0u8; 8 << 20]);
+    loop {
+        let n = a.read(&mut x).unwrap();
+        if n == 0 {
+            return b.read(&mut y).unwrap() == 0;
+        }
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+            return false;
+        }
+    }
+}
+
+/// Options of an agent whose transfers may use the local folder `root`, with `more` lines of
+/// its `[transfers]` section.
+pub fn transfer_roots(root: &Path, more: &str) -> Options {
+    Options {
+        config: format!("[transfers]\nroots = [\"{}\"]\n{more}", root.display()),
+        ..Options::default()
+    }
+}
+
 /// Waits until `done` holds, checking every 50 ms; fails the test after `timeout`.
 pub fn wait_until(what: &str, timeout: Duration, mut done: impl FnMut() -> bool) {
     let deadline = Instant::now() + timeout;

@@ -1104,24 +1104,8 @@ fn five_thousand_small_objects_and_one_of_two_gib() {
     }
     done(&one);
     let copied = f.dst.path("archive", "big/video.raw");
-    assert!(same_file(&big, &copied), "the 2 GiB object is intact");
-}
-
-/// Whether two files hold the same bytes (read a window at a time).
-fn same_file(a: &Path, b: &Path) -> bool {
-    use std::io::Read;
-    let (mut a, mut b) = (
-        std::fs::File::open(a).unwrap(),
-        std::fs::File::open(b).unwrap(),
+    assert!(
+        click_blackbox::same_file(&big, &copied),
+        "the 2 GiB object is intact"
     );
-    let (mut x, mut y) = (vec![0u8; 1 << 20], vec![0u8; 1 << 20]);
-    loop {
-        let n = a.read(&mut x).unwrap();
-        if n == 0 {
-            return b.read(&mut y).unwrap() == 0;
-        }
-        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
-            return false;
-        }
-    }
 }

@@ -351,10 +351,7 @@ fn file_exists_actions_apply_to_uploads_downloads_and_copies() {
     let s3 = S3Server::start();
     s3.bucket("media");
     let tmp = tempfile::tempdir().unwrap();
-    let agent = click_blackbox::Agent::start_with(click_blackbox::Options {
-        config: format!("[transfers]\nroots = [\"{}\"]\n", tmp.path().display()),
-        ..click_blackbox::Options::default()
-    });
+    let agent = Agent::start_with(click_blackbox::transfer_roots(tmp.path(), ""));
     let owner = signup_and_login(&agent, "owner@example.com");
     let cloud = insert_cloud_account(&agent, &owner, s3.account("s3"));
     let set_action = |action: u32| {

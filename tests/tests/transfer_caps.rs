@@ -14,13 +14,8 @@ fn an_upload_cap_paces_uploads_and_a_new_cap_holds_at_once() {
     let s3 = S3Server::start();
     s3.bucket("media");
     let tmp = tempfile::tempdir().unwrap();
-    let agent = click_blackbox::Agent::start_with(click_blackbox::Options {
-        config: format!(
-            "[transfers]\nroots = [\"{}\"]\nprogress_interval_ms = 100\n",
-            tmp.path().display()
-        ),
-        ..click_blackbox::Options::default()
-    });
+    let more = "progress_interval_ms = 100\n";
+    let agent = click_blackbox::Agent::start_with(click_blackbox::transfer_roots(tmp.path(), more));
     let owner = signup_and_login(&agent, "owner@example.com");
     let cloud = insert_cloud_account(&agent, &owner, s3.account("s3"));
     // The Click page's insert body.

@@ -322,22 +322,17 @@ pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> Stri
 /// Stores a new transfer; DUPLICATE if its id is taken.
 pub(crate) fn insert(store: &impl Store, t: &Transfer) -> ApiResult<()> {
     let mut batch = Batch::new();
-    put_new(&mut batch, t);
+    batch.require_absent(TRANSFERS.key(&t.id));
+    TRANSFERS.put(&mut batch, &t.id, t);
+    TRANSFERS_BY_ACCOUNT.put_str(&mut batch, &t.index_key(), "");
+    if t.status.is_active() {
+        ACTIVE_TRANSFERS.put_str(&mut batch, &t.id, "");
+    }
     let taken = (
         ErrorCode::Duplicate,
         "A transfer with this id exists already.",
     );
     crate::store::table::commit(store, &batch, taken)
-}
-
-/// Adds a new transfer's rows to `batch`.
-pub(crate) fn put_new(batch: &mut Batch, t: &Transfer) {
-    batch.require_absent(TRANSFERS.key(&t.id));
-    TRANSFERS.put(batch, &t.id, t);
-    TRANSFERS_BY_ACCOUNT.put_str(batch, &t.index_key(), "");
-    if t.status.is_active() {
-        ACTIVE_TRANSFERS.put_str(batch, &t.id, "");
-    }
 }
 
 /// The transfer with this id, if any.
