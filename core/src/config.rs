@@ -56,6 +56,8 @@ pub struct CoreConfig {
     /// Where drive caches go when an insert asks the agent to choose (`permanentLocalPath`
     /// `$$$` or empty): `<drive_cache_root>/<drive id>`.
     pub drive_cache_root: String,
+    /// Days the transfer history (and each drive's) keeps a record.
+    pub history_days: u32,
 }
 
 /// The `[auth]` section of a configuration file (the desktop's TOML, a device's JSON).
@@ -194,6 +196,7 @@ impl Default for CoreConfig {
             staging_dir: String::new(),
             drive_mount_root: String::new(),
             drive_cache_root: String::new(),
+            history_days: 90,
         }
     }
 }

@@ -11,7 +11,9 @@ use crate::controllers::{
     usergroup, userspermission, websocket,
 };
 #[cfg(feature = "cloud")]
-use crate::controllers::{backupreport, cloud, drivereport, fastrsettings, transfer, ui};
+use crate::controllers::{
+    backupreport, cloud, drivereport, fastrsettings, transfer, transferhistory, ui,
+};
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
 use crate::ports::Ports;
@@ -207,6 +209,11 @@ routes! {
     TransferTransfer: Post "/transfer/transfer" User => transfer::transfer;
     #[cfg(feature = "cloud")]
     TransferCancel: Post "/transfer/cancel_transfer" User => transfer::cancel_transfer;
+    // TransferHistory
+    #[cfg(feature = "cloud")]
+    TransferHistoryGetAll: Get "/transferhistory/get_all" User => transferhistory::get_all;
+    #[cfg(feature = "cloud")]
+    TransferHistoryDelete: Delete "/transferhistory/delete" User => transferhistory::delete;
     // FastrSettings
     #[cfg(feature = "cloud")]
     FastrSettingsGetAll: Get "/fastrsettings/get_all" User => fastrsettings::get_all;

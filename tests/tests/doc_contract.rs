@@ -924,7 +924,8 @@ fn directory_and_cloud(
 }
 
 /// A cloud-to-cloud transfer of the docs' example shape, between two buckets of the stored
-/// cloud account; then one of a path that holds nothing (it fails), cancelled.
+/// cloud account; then one of a path that holds nothing (it fails), cancelled; both in the
+/// transfer history, and the failed one's record deleted.
 fn cloud_to_cloud(c: &mut Contract<'_>, s3: &S3Server) {
     s3.put("source-bucket", "folder/file.mov", b"a movie");
     s3.bucket("destination-bucket");
@@ -959,6 +960,22 @@ fn cloud_to_cloud(c: &mut Contract<'_>, s3: &S3Server) {
     c.call(
         "POST /transfer/cancel_transfer",
         &[("/id", failing["id"].clone())],
+    );
+    let history = c.call("GET /transferhistory/get_all", &[]);
+    let ended = |id: &Value| {
+        history["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|r| r["id"] == *id)
+    };
+    assert!(
+        ended(&queued["id"]) && ended(&failing["id"]),
+        "both in the history: {history}"
+    );
+    c.call(
+        "DELETE /transferhistory/delete",
+        &[("id", failing["id"].clone())],
     );
 }
 

@@ -154,6 +154,9 @@ pub struct TransferSettings {
     pub memory_mb: u32,
     /// How often a running transfer reports progress (and records it for a resume).
     pub progress_interval_ms: u64,
+    /// Days the transfer history keeps a record (drives' and backups' histories too); at
+    /// least 1.
+    pub history_days: u32,
 }
 
 impl Default for TransferSettings {
@@ -170,6 +173,7 @@ impl Default for TransferSettings {
             concurrent_files: 10,
             memory_mb: 64,
             progress_interval_ms: 500,
+            history_days: click_core::CoreConfig::default().history_days,
         }
     }
 }
@@ -267,6 +271,7 @@ impl FileConfig {
                     .cache_root
                     .unwrap_or_else(|| data_dir.join("cache")),
             )?,
+            history_days: self.transfers.history_days.max(1),
             ..CoreConfig::default()
         };
         self.auth.apply(&mut core);

@@ -21,6 +21,8 @@ pub mod sharedclouddrive;
 #[cfg(feature = "cloud")]
 pub mod transfer;
 #[cfg(feature = "cloud")]
+pub mod transferhistory;
+#[cfg(feature = "cloud")]
 pub mod ui;
 pub mod user;
 pub mod usergroup;

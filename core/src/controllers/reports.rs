@@ -177,7 +177,7 @@ pub(super) fn transfer_activity<P: Ports>(cx: &Ctx<'_, P>, of: &Reported) -> Api
 /// The historical-trends report over the query's `days` (default 30).
 pub(super) fn historical_trends<P: Ports>(cx: &Ctx<'_, P>, of: &Reported) -> ApiResult<Response> {
     let s = subject(cx, of)?;
-    let days = number_param(cx.req, "days", 30, 1, history::KEEP_DAYS as u32)?;
+    let days = number_param(cx.req, "days", 30, 1, cx.config().history_days.max(1))?;
     let (per_day, total) = history::trend(cx.store(), &s.config.id, days, cx.now_ms())?;
     let body = activity::trends(per_day, total);
     Ok(Response::json(&with_id(of.id_name, &s.config.id, &body)?))

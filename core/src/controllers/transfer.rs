@@ -160,7 +160,7 @@ fn compare(field: &str, a: &Transfer, b: &Transfer) -> Ordering {
         "StartDate" => a.start_ms.cmp(&b.start_ms),
         "EndDate" => a.end_ms.cmp(&b.end_ms),
         "TotalSize" => a.total_bytes.cmp(&b.total_bytes),
-        "Status" => status_number(a.status).cmp(&status_number(b.status)),
+        "Status" => a.status.flag().cmp(&b.status.flag()),
         _ => a.create_ms.cmp(&b.create_ms),
     }
     .then_with(|| a.id.cmp(&b.id))
@@ -183,18 +183,6 @@ pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let views = Views::new(cx, caller)?;
     let now = cx.now_ms();
     Ok(Response::json(&page.map(|t| views.dto(t, now))))
-}
-
-/// `TransferStatus` (`transferhistory.md`), a flag.
-fn status_number(s: Status) -> u32 {
-    match s {
-        Status::Initiating => 1,
-        Status::Running => 2,
-        Status::Completed => 4,
-        Status::Cancelled => 8,
-        Status::Failed => 16,
-        Status::Paused => 128,
-    }
 }
 
 /// The cloud accounts the caller sees, to inline in the DTOs.
@@ -248,7 +236,7 @@ impl Views {
             request_date: iso8601(t.create_ms),
             start_date: iso8601(t.start_ms),
             end_date: t.end_ms.map(iso8601),
-            transfer_status: status_number(t.status),
+            transfer_status: t.status.flag(),
             transfer_type: t.transfer_type,
             allow_skip: t.allow_skip,
             allow_delete: false,

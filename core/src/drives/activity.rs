@@ -11,11 +11,12 @@ use super::drive::CloudDrive;
 use super::history::{self, Day, Stored, UPLOAD};
 use super::paths;
 use super::report::{ChartPoint, format_size};
+use crate::transfers::history::{Detail, Names, Objects, Record, Side};
 
 /// `TransferHistoryOrigin` of a drive's transfers.
-pub const ORIGIN_DRIVE: u8 = 2;
+pub const ORIGIN_DRIVE: u8 = crate::transfers::history::DRIVE;
 /// `TransferHistoryOrigin` of a backup's (a sync cycle).
-pub const ORIGIN_SYNC: u8 = 4;
+pub const ORIGIN_SYNC: u8 = crate::transfers::history::SYNC;
 
 /// Who and what a history entry is about, beyond the entry itself.
 pub struct Context<'a> {
@@ -29,101 +30,65 @@ pub struct Context<'a> {
     pub cloud_account_name: &'a str,
 }
 
-/// `TransferHistoryDetail`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-pub struct Detail<'a> {
-    id: String,
-    user_id: &'a str,
-    account_id: &'a str,
-    user_email: &'a str,
-    user_name: &'a str,
-    origin: u8,
-    direction: u8,
-    transfer_status: u32,
-    start_date: String,
-    end_date: String,
-    source_cloud_account_id: &'a str,
-    source_cloud_provider: u32,
-    source_bucket: &'a str,
-    source_path: String,
-    source_cloud_account_name: &'a str,
-    destination_cloud_account_id: &'a str,
-    destination_cloud_provider: u32,
-    destination_bucket: &'a str,
-    destination_path: String,
-    destination_cloud_account_name: &'a str,
-    total_objects: u64,
-    transferred_objects: u64,
-    failed_objects: u64,
-    skipped_objects: u64,
-    total_size: u64,
-    transferred_size: u64,
-    total_size_string: String,
-    transferred_size_string: String,
-    average_speed: f64,
-    error_message: Option<String>,
-    name: &'a str,
-}
-
-/// The detail of `stored`: an upload goes from the folder to the bucket, a download back.
-pub fn detail<'a>(cx: &Context<'a>, stored: Stored) -> Detail<'a> {
+/// The history record of `stored`: an upload goes from the folder to the bucket, a download
+/// back.
+pub fn record(cx: &Context<'_>, stored: Stored) -> Record {
     let d = cx.config;
     let e = stored.entry;
-    let local = paths::join(&d.local_path, &e.path);
-    let remote = alloc::format!("{}{}", paths::normalize_prefix(&d.prefix), e.path);
-    let cloud = (
-        d.account.id.as_str(),
-        d.account.cloud_type,
-        d.storage_name.as_str(),
-        remote,
-        cx.cloud_account_name,
-    );
-    let here = ("", 0, "", local, "");
+    let here = Side {
+        path: paths::join(&d.local_path, &e.path),
+        ..Side::default()
+    };
+    let cloud = Side {
+        cloud_account_id: d.account.id.clone(),
+        provider: d.account.cloud_type,
+        bucket: d.storage_name.clone(),
+        path: alloc::format!("{}{}", paths::normalize_prefix(&d.prefix), e.path),
+    };
     let (source, destination) = if e.direction == UPLOAD {
         (here, cloud)
     } else {
         (cloud, here)
     };
-    let done = e.status == history::COMPLETED;
-    let seconds = e.end_ms.saturating_sub(e.start_ms) as f64 / 1000.0;
-    Detail {
+    Record {
         id: stored.id,
-        user_id: &d.owner_user_id,
-        account_id: &d.owner_account_id,
-        user_email: cx.user.0,
-        user_name: cx.user.1,
+        account_id: d.owner_account_id.clone(),
+        user_id: d.owner_user_id.clone(),
         origin: cx.origin,
         direction: e.direction,
-        transfer_status: e.status,
-        start_date: crate::time::iso8601(e.start_ms),
-        end_date: crate::time::iso8601(e.end_ms),
-        source_cloud_account_id: source.0,
-        source_cloud_provider: source.1,
-        source_bucket: source.2,
-        source_path: source.3,
-        source_cloud_account_name: source.4,
-        destination_cloud_account_id: destination.0,
-        destination_cloud_provider: destination.1,
-        destination_bucket: destination.2,
-        destination_path: destination.3,
-        destination_cloud_account_name: destination.4,
-        total_objects: 1,
-        transferred_objects: u64::from(done),
-        failed_objects: u64::from(e.status == history::ERROR),
-        skipped_objects: 0,
+        status: e.status,
+        start_ms: e.start_ms,
+        end_ms: e.end_ms,
+        active_ms: e.end_ms.saturating_sub(e.start_ms),
+        source,
+        destination,
+        objects: Objects {
+            total: 1,
+            transferred: u64::from(e.status == history::COMPLETED),
+            failed: u64::from(e.status == history::ERROR),
+            skipped: 0,
+        },
         total_size: e.bytes,
         transferred_size: e.bytes,
-        total_size_string: format_size(e.bytes),
-        transferred_size_string: format_size(e.bytes),
-        average_speed: if seconds > 0.0 {
-            e.bytes as f64 / seconds
-        } else {
-            e.bytes as f64
-        },
-        error_message: (!e.error.is_empty()).then_some(e.error),
-        name: &d.name,
+        error: (!e.error.is_empty()).then_some(e.error),
+        name: d.name.clone(),
     }
+}
+
+/// The `TransferHistoryDetail` of `stored`.
+pub fn detail<'a>(cx: &Context<'a>, stored: Stored) -> Detail<'a> {
+    let names = if stored.entry.direction == UPLOAD {
+        ("", cx.cloud_account_name)
+    } else {
+        (cx.cloud_account_name, "")
+    };
+    Detail::new(
+        record(cx, stored),
+        Names {
+            user: cx.user,
+            clouds: names,
+        },
+    )
 }
 
 /// The body of a transfer-activity report (its id field is the caller's).

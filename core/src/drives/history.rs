@@ -2,8 +2,8 @@
 //! historical-trends reports: one entry per file that finished moving (its journal record
 //! left `Uploading` or `Downloading`), written in the same commit as that record, and per-day
 //! counters (transfers, bytes, time, outcome) moved with atomic `Add`s in that commit too, so
-//! a trend reads a few rows per day. Entries older than [`KEEP_DAYS`] are pruned when the
-//! drive starts.
+//! a trend reads a few rows per day. Entries older than the configured history days
+//! (`CoreConfig::history_days`) are pruned when the drive starts.
 
 use alloc::format;
 use alloc::string::String;
@@ -16,14 +16,9 @@ use crate::store::keys::{DRIVE_DAYS, DRIVE_HISTORY};
 use crate::store::table::{CounterDeltas, counter, delete_prefix, save};
 use crate::store::{Batch, scan_all};
 
-/// Days of entries kept.
-pub const KEEP_DAYS: u64 = 90;
 const DAY_MS: u64 = 86_400_000;
 
-/// `TransferHistoryDirection`.
-pub const UPLOAD: u8 = 1;
-/// `TransferHistoryDirection`.
-pub const DOWNLOAD: u8 = 2;
+pub use crate::transfers::history::{DOWNLOAD, UPLOAD};
 /// `TransferStatus`: the file moved.
 pub const COMPLETED: u32 = 4;
 /// `TransferStatus`: it was deleted while it moved.
@@ -131,10 +126,61 @@ pub fn recount(store: &impl Store, drive_id: &str) -> ApiResult<()> {
 
 /// One entry as read, with the key it is stored under.
 pub struct Stored {
-    /// Unique per drive.
+    /// Unique: `<drive id>-<end ms>-<nonce>`.
     pub id: String,
     /// What it says.
     pub entry: Entry,
+}
+
+/// The id of the entry stored under `key`.
+fn stored_id(key: &[u8]) -> String {
+    let rest = key.get(DRIVE_HISTORY.prefix().len()..).unwrap_or_default();
+    core::str::from_utf8(rest).unwrap_or("").replace('/', "-")
+}
+
+/// Every entry of `drive_id`, oldest first.
+pub fn all(store: &impl Store, drive_id: &str) -> ApiResult<Vec<Stored>> {
+    let mut out = Vec::new();
+    let prefix = DRIVE_HISTORY.key(&format!("{drive_id}/"));
+    scan_all(store, &prefix, false, |k, row| {
+        if let Ok(entry) = serde_json::from_slice::<Entry>(row) {
+            out.push(Stored {
+                id: stored_id(k),
+                entry,
+            });
+        }
+        Ok(true)
+    })?;
+    Ok(out)
+}
+
+/// The drive id and the entry of a [`Stored::id`], if it names one kept.
+pub fn find(store: &impl Store, id: &str) -> ApiResult<Option<(String, Stored)>> {
+    let mut parts = id.rsplitn(3, '-');
+    let (Some(nonce), Some(end), Some(drive_id)) = (parts.next(), parts.next(), parts.next())
+    else {
+        return Ok(None);
+    };
+    let key = format!("{drive_id}/{end}/{nonce}");
+    let entry: Option<Entry> = DRIVE_HISTORY.get(store, &key)?;
+    Ok(entry.map(|entry| {
+        let id = String::from(id);
+        (String::from(drive_id), Stored { id, entry })
+    }))
+}
+
+/// Forgets entry `stored` of `drive_id` (its day's counters, what the trends say, stay).
+pub fn remove(store: &impl Store, drive_id: &str, stored: &Stored) -> ApiResult<()> {
+    let end = stored.entry.end_ms;
+    let Some(nonce) = stored.id.rsplit('-').next() else {
+        return Ok(());
+    };
+    let mut batch = Batch::new();
+    DRIVE_HISTORY.delete(&mut batch, &format!("{drive_id}/{end:016}/{nonce}"));
+    let mut gone = CounterDeltas::default();
+    gone.add(kept_key(drive_id, &stored.entry), -1);
+    gone.apply(&mut batch);
+    save(store, &batch)
 }
 
 /// Page `page` (1-based) of `page_size` entries of `drive_id`, newest first, of `direction`
@@ -158,9 +204,8 @@ pub fn page(
             && (status == 0 || entry.status & status != 0)
         {
             if matched >= skip {
-                let id = core::str::from_utf8(&k[prefix.len()..]).unwrap_or("");
                 out.push(Stored {
-                    id: id.replace('/', "-"),
+                    id: stored_id(k),
                     entry,
                 });
             }
@@ -216,10 +261,10 @@ pub fn trend(
     Ok((out, total))
 }
 
-/// Deletes entries and day counters of `drive_id` older than `KEEP_DAYS` before `now_ms`
+/// Deletes entries and day counters of `drive_id` older than `keep_days` before `now_ms`
 /// (everything, with `now_ms` = `u64::MAX`).
-pub fn prune(store: &impl Store, drive_id: &str, now_ms: u64) -> ApiResult<()> {
-    let cutoff = now_ms.saturating_sub(KEEP_DAYS * DAY_MS);
+pub fn prune(store: &impl Store, drive_id: &str, now_ms: u64, keep_days: u32) -> ApiResult<()> {
+    let cutoff = now_ms.saturating_sub(u64::from(keep_days) * DAY_MS);
     let everything = now_ms == u64::MAX;
     let mut batch = Batch::new();
     let prefix = DRIVE_HISTORY.key(&format!("{drive_id}/"));
@@ -255,6 +300,8 @@ mod tests {
     use super::*;
     use crate::ports::Ports;
     use crate::testing::TestAgent;
+
+    const KEEP_DAYS: u64 = 90;
 
     fn entry(direction: u8, status: u32, end_ms: u64, path: &str) -> Entry {
         Entry {
@@ -306,12 +353,12 @@ mod tests {
         let (last, _) = page(store, "d1", 0, 0, 4, 2).unwrap();
         assert_eq!(last[0].entry.path, "old");
 
-        prune(store, "d1", now).unwrap();
+        prune(store, "d1", now, KEEP_DAYS as u32).unwrap();
         assert_eq!(page(store, "d1", 0, 0, 1, 50).unwrap().1, 6);
         recount(store, "d1").unwrap();
         assert_eq!(page(store, "d1", UPLOAD, COMPLETED, 1, 50).unwrap().1, 5);
         assert_eq!(page(store, "d2", 0, 0, 1, 50).unwrap().1, 1);
-        prune(store, "d1", u64::MAX).unwrap();
+        prune(store, "d1", u64::MAX, 0).unwrap();
         let (none, zero) = page(store, "d1", 0, 0, 1, 50).unwrap();
         assert!(none.is_empty() && zero == 0);
     }

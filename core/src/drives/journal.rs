@@ -126,7 +126,7 @@ pub fn pinned(store: &impl Store, drive_id: &str) -> ApiResult<Vec<String>> {
 pub fn forget_drive(store: &impl Store, drive_id: &str) -> ApiResult<()> {
     tally::forget(store, drive_id)?;
     ranks::forget(store, drive_id)?;
-    history::prune(store, drive_id, u64::MAX)?;
+    history::prune(store, drive_id, u64::MAX, 0)?;
     let mut listed = Batch::new();
     DRIVE_LISTED.delete(&mut listed, drive_id);
     save(store, &listed)?;

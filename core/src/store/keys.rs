@@ -137,6 +137,10 @@ pub const TRANSFERS: Table = Table::new("transfer/");
 pub const TRANSFERS_BY_ACCOUNT: Table = Table::new("idx/transfer/");
 /// Transfer id -> nothing: transfers to resume when the agent starts.
 pub const ACTIVE_TRANSFERS: Table = Table::new("idx/transfer-active/");
+/// Transfer id -> `transfers::history::Record`: how a transfer ended.
+pub const TRANSFER_HISTORY: Table = Table::new("transferhistory/");
+/// `<account>/<transfer id>` -> nothing: an account's history records.
+pub const TRANSFER_HISTORY_BY_ACCOUNT: Table = Table::new("idx/transferhistory-account/");
 
 // ---------------------------------------------------------------- the agent
 
@@ -146,7 +150,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 57] = [
+pub const ALL: [Table; 59] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -202,6 +206,8 @@ pub const ALL: [Table; 57] = [
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,
     ACTIVE_TRANSFERS,
+    TRANSFER_HISTORY,
+    TRANSFER_HISTORY_BY_ACCOUNT,
     LOG_SETTINGS,
     AGENT,
 ];

@@ -3,6 +3,7 @@
 //! The bytes move in the host's engine (the [`TransferRunner`](crate::ports::TransferRunner)
 //! port); the core keeps the record and decides what a request may do to it.
 
+pub mod history;
 pub mod paths;
 pub mod settings;
 
@@ -99,6 +100,18 @@ impl Status {
     /// Whether it is over: nothing can change it any more.
     pub fn is_final(self) -> bool {
         matches!(self, Status::Completed | Status::Cancelled | Status::Failed)
+    }
+
+    /// `TransferStatus` (`transferhistory.md`), a flag.
+    pub fn flag(self) -> u32 {
+        match self {
+            Status::Initiating => 1,
+            Status::Running => 2,
+            Status::Completed => 4,
+            Status::Cancelled => 8,
+            Status::Failed => 16,
+            Status::Paused => 128,
+        }
     }
 
     /// The wire spelling (`running`, ...).
@@ -354,12 +367,16 @@ pub fn update(
             return Err(ApiError::not_found("The transfer"));
         };
         let mut t: Transfer = crate::store::table::decode_row(&old)?;
+        let was_final = t.status.is_final();
         if !change(&mut t)? {
             return Ok(None);
         }
         let mut batch = Batch::new();
         batch.require_value(key.clone(), Some(old));
         TRANSFERS.put(&mut batch, id, &t);
+        if t.status.is_final() && !was_final {
+            history::put(&mut batch, &history::Record::of_transfer(&t));
+        }
         if t.status.is_active() {
             ACTIVE_TRANSFERS.put_str(&mut batch, id, "");
         } else {

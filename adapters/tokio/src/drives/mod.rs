@@ -248,8 +248,9 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
     // them out, and history past its days dropped.
     if drive.is_some() {
         let now = app.agent.ports.clock().now_ms();
+        let days = app.agent.config.history_days;
         let kept = click_core::drives::tally::ensure(store, id)
-            .and_then(|()| click_core::drives::history::prune(store, id, now));
+            .and_then(|()| click_core::drives::history::prune(store, id, now, days));
         if let Err(e) = kept {
             tracing::warn!(drive = %id, "cannot count the journal or prune its history: {e:?}");
         }

@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use click_core::ports::TransferRunner;
+use click_core::ports::{Clock, Ports, TransferRunner};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
@@ -100,6 +100,26 @@ pub(crate) struct Shared {
     tx: mpsc::UnboundedSender<Command>,
 }
 
+/// Forgets history records past their days, at start and then daily.
+async fn prune_history(app: Arc<App>) {
+    loop {
+        let now = app.agent.ports.clock().now_ms();
+        let days = app.agent.config.history_days;
+        let app2 = app.clone();
+        let pruned = tokio::task::spawn_blocking(move || {
+            click_core::transfers::history::prune(&app2.agent.ports.store, now, days)
+        })
+        .await;
+        match pruned {
+            Ok(Ok(0)) => {}
+            Ok(Ok(n)) => tracing::info!(records = n, "pruned the transfer history"),
+            Ok(Err(e)) => tracing::warn!("cannot prune the transfer history: {e:?}"),
+            Err(e) => tracing::warn!("cannot prune the transfer history: {e}"),
+        }
+        tokio::time::sleep(std::time::Duration::from_secs(86_400)).await;
+    }
+}
+
 /// Runs the engine until the process ends; resumes the transfers that were running.
 pub fn spawn(app: Arc<App>, settings: TransferSettings) {
     let engine = &app.agent.ports.transfers;
@@ -125,6 +145,7 @@ pub fn spawn(app: Arc<App>, settings: TransferSettings) {
         limits: Default::default(),
     });
     clean_staging(&app);
+    tokio::spawn(prune_history(app.clone()));
     match click_core::transfers::active_ids(&app.agent.ports.store) {
         Ok(ids) => {
             for id in ids {
