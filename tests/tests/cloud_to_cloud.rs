@@ -952,6 +952,20 @@ fn bad_input_is_refused_and_an_empty_source_ends_in_error() {
         assert_eq!(r.json()["type"], code, "{field} = {value:?}: {}", r.text());
         r.expect_error(code);
     }
+    // The extension fields: a TransferType, and a sync's interval (5 s to a day).
+    for extra in [
+        json!({"transferType": 3}),
+        json!({"transferType": 16}),
+        json!({"transferType": 2, "syncIntervalSeconds": 4}),
+        json!({"transferType": 2, "syncIntervalSeconds": 86_401}),
+        json!({"transferType": 1, "syncIntervalSeconds": 60}),
+    ] {
+        let mut body = good();
+        for (k, v) in extra.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        post(body).expect_error("DEFAULT");
+    }
     // No token: 401 on all three.
     let r = f.agent.post("/transfer/transfer", good()).send();
     assert_eq!(r.status, 401, "{}", r.text());
@@ -991,6 +1005,144 @@ fn bad_input_is_refused_and_an_empty_source_ends_in_error() {
         find(&f.agent, &f.token, &id).unwrap()["transferStatus"],
         ERROR
     );
+}
+
+/// The cycles of sync `sync_id`, oldest first, as `get_all` lists them.
+fn cycles(f: &Fixture, sync_id: &str) -> Vec<Value> {
+    let page = get_all(&f.agent, &f.token, 6);
+    let mut out: Vec<Value> = page["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|t| t["syncCycleId"] == sync_id)
+        .cloned()
+        .collect();
+    out.reverse();
+    out
+}
+
+/// Waits for cycle `n` (1-based) of sync `sync_id` to complete.
+fn wait_cycle(f: &Fixture, sync_id: &str, n: usize) -> Value {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        let all = cycles(f, sync_id);
+        if let Some(t) = all.get(n - 1)
+            && t["transferStatus"] == COMPLETED
+        {
+            return t.clone();
+        }
+        assert!(Instant::now() < deadline, "cycle {n} of {sync_id}: {all:?}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+/// A sync (`transferType` 2 and `syncIntervalSeconds`, extensions) copies everything in its
+/// first cycle (a SyncInitTransfer, 4), then in each later one (a Sync, 2) only what is new or
+/// changed at the source; it goes on after a `kill -9`; cancelling one of its cycles stops it.
+#[test]
+fn a_sync_copies_everything_then_only_what_changed() {
+    if desktop_only("cloud-to-cloud syncs") {
+        return;
+    }
+    let mut f = Fixture::new();
+    let (a, b, d) = (pattern(3000, 1), pattern(5000, 2), pattern(10, 3));
+    f.src.put("media", "clips/a.mov", &a);
+    f.src.put("media", "clips/b.mov", &b);
+    f.src.put("media", "clips/c/d.mov", &d);
+    f.dst.bucket("archive");
+    let mut body = request(
+        (&f.src_account, "media", "clips/"),
+        (&f.dst_account, "archive", "copies/"),
+        false,
+        false,
+    );
+    body["transferType"] = json!(2);
+    body["syncIntervalSeconds"] = json!(5);
+    let first = f
+        .agent
+        .post("/transfer/transfer", body)
+        .token(&f.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(
+        first["transferType"], 4,
+        "a SyncInitTransfer first: {first}"
+    );
+    let sync_id = first["syncCycleId"].as_str().unwrap().to_string();
+    assert_ne!(sync_id, "00000000-0000-0000-0000-000000000000", "{first}");
+    let done = f.wait(first["id"].as_str().unwrap(), COMPLETED);
+    assert_counts(&done, 3, 3, 0, 8010);
+    let mut want: Objects = [
+        ("copies/a.mov", a),
+        ("copies/b.mov", b),
+        ("copies/c/d.mov", d.clone()),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v))
+    .collect();
+    assert_bucket("the first cycle", &bucket(&f.dst, "archive"), &want);
+
+    // One object rewritten at the same size (its time tells: listings carry a time to the
+    // second), one new, the others as they were.
+    std::thread::sleep(Duration::from_millis(1100));
+    let (b2, new) = (pattern(5000, 9), pattern(100, 4));
+    f.src.put("media", "clips/b.mov", &b2);
+    f.src.put("media", "clips/new.mov", &new);
+    let second = wait_cycle(&f, &sync_id, 2);
+    assert_eq!(second["transferType"], 2, "a Sync: {second}");
+    assert_counts(&second, 4, 2, 2, 8110);
+    want.insert("copies/b.mov".into(), b2);
+    want.insert("copies/new.mov".into(), new);
+    assert_bucket("the second cycle", &bucket(&f.dst, "archive"), &want);
+    let third = wait_cycle(&f, &sync_id, 3);
+    assert_counts(&third, 4, 0, 4, 8110);
+
+    // The sync outlives the agent.
+    f.restart();
+    f.src.put("media", "clips/after.mov", b"after the restart");
+    wait_until("a cycle after the restart", TIMEOUT, || {
+        bucket(&f.dst, "archive").contains_key("copies/after.mov")
+    });
+
+    // Its cycles by type; then a cancel of its latest cycle stops it.
+    let all = cycles(&f, &sync_id);
+    let types: BTreeSet<u64> = all
+        .iter()
+        .map(|t| t["transferType"].as_u64().unwrap())
+        .collect();
+    assert_eq!(types, BTreeSet::from([2, 4]), "{all:?}");
+    assert_eq!(get_all(&f.agent, &f.token, 4)["total"], 1);
+    assert_eq!(get_all(&f.agent, &f.token, 1)["total"], 0);
+    let latest = all.last().unwrap()["id"].clone();
+    f.agent
+        .post("/transfer/cancel_transfer", json!({"id": latest}))
+        .token(&f.token)
+        .send()
+        .expect(200);
+    let count = cycles(&f, &sync_id).len();
+    f.src.put("media", "clips/late.mov", b"too late");
+    std::thread::sleep(Duration::from_secs(7));
+    assert_eq!(
+        cycles(&f, &sync_id).len(),
+        count,
+        "no cycle after the cancel"
+    );
+    assert!(!bucket(&f.dst, "archive").contains_key("copies/late.mov"));
+    f.agent
+        .post("/transfer/cancel_transfer", json!({"id": latest}))
+        .token(&f.token)
+        .send()
+        .expect_error("DEFAULT");
+    // Every cycle that ended is in the history, as a sync's.
+    let history = f
+        .agent
+        .get("/transferhistory/get_all?origin=4")
+        .token(&f.token)
+        .send()
+        .expect(200)
+        .json();
+    assert!(history["total"].as_u64().unwrap() >= 4, "{history}");
 }
 
 /// Both ends on one S3 endpoint under the same credentials: each object is copied on the

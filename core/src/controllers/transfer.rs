@@ -17,7 +17,7 @@ use crate::json::{max_len, null_as_default, required};
 use crate::paging::{PageQuery, number_param};
 use crate::ports::{Ports, RngExt, TransferRunner};
 use crate::time::iso8601;
-use crate::transfers::{self, CloudEnd, Direction, Status, Transfer, transfer_type};
+use crate::transfers::{self, CloudEnd, Direction, Status, Transfer, sync, transfer_type};
 
 /// The documented request body; the `...Id` fields of parent-style providers are accepted
 /// and unused (every supported provider names objects by key).
@@ -40,6 +40,47 @@ struct TransferInput {
     allow_skip: bool,
     #[serde(deserialize_with = "null_as_default")]
     keep_source_tree: bool,
+    /// Extension: `TransferType` 1 (the default) or 8 queue a one-shot transfer; 2 or 4 a
+    /// one-way sync, its first cycle a SyncInitTransfer (4).
+    #[serde(deserialize_with = "null_as_default")]
+    transfer_type: u32,
+    /// Extension: a sync's seconds from one cycle's start to the next's.
+    #[serde(deserialize_with = "null_as_default")]
+    sync_interval_seconds: Option<u32>,
+}
+
+/// What the request's extension fields ask for: a one-shot transfer of a `TransferType`, or
+/// a sync with its interval.
+enum Kind {
+    OneShot(u32),
+    Sync(u32),
+}
+
+fn kind(input: &TransferInput) -> ApiResult<Kind> {
+    let interval = input.sync_interval_seconds;
+    match input.transfer_type {
+        0 | transfer_type::TRANSFER | transfer_type::MANUAL_TRANSFER if interval.is_none() => {
+            Ok(Kind::OneShot(input.transfer_type.max(1)))
+        }
+        0 | transfer_type::TRANSFER | transfer_type::MANUAL_TRANSFER => Err(ApiError::invalid(
+            "'syncIntervalSeconds' applies to syncs only ('transferType' 2).",
+        )),
+        transfer_type::SYNC | transfer_type::SYNC_INIT_TRANSFER => {
+            let s = interval.unwrap_or(sync::DEFAULT_INTERVAL_S);
+            if (sync::MIN_INTERVAL_S..=sync::MAX_INTERVAL_S).contains(&s) {
+                Ok(Kind::Sync(s))
+            } else {
+                Err(ApiError::invalid(alloc::format!(
+                    "'syncIntervalSeconds' must be {} to {}.",
+                    sync::MIN_INTERVAL_S,
+                    sync::MAX_INTERVAL_S
+                )))
+            }
+        }
+        _ => Err(ApiError::invalid(
+            "'transferType' must be 1 (Transfer), 2 (Sync), 4 (SyncInitTransfer) or 8 (ManualTransfer).",
+        )),
+    }
 }
 
 /// A stored cloud account the caller may use, and a bucket of it.
@@ -61,13 +102,15 @@ fn key_path(field: &str, path: &str) -> ApiResult<String> {
     Ok(String::from(path))
 }
 
-/// Queues a one-shot cloud-to-cloud transfer (`TransferType` 1). Answers 200 with it.
+/// Queues a one-shot cloud-to-cloud transfer (`TransferType` 1 or 8), or starts a one-way
+/// sync and queues its first cycle. Answers 200 with the transfer queued.
 pub async fn transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let input: TransferInput = cx.body()?;
     if !cx.ports().transfers().available() {
         return Err(ApiError::invalid("This build of the agent moves no files."));
     }
+    let kind = kind(&input)?;
     let source = end(
         cx,
         caller,
@@ -87,7 +130,7 @@ pub async fn transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let destination_path = key_path("destinationPath", &input.destination_path)?;
     let source_bucket = String::from(input.source_bucket.trim());
     let now = cx.now_ms();
-    let t = Transfer {
+    let mut t = Transfer {
         id: cx.ports().rng().uuid(),
         account_id: caller.account_id.clone(),
         user_id: caller.user_id.clone(),
@@ -111,12 +154,20 @@ pub async fn transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
             bucket: source_bucket,
             path: source_path,
         }),
-        transfer_type: transfer_type::TRANSFER,
         allow_skip: input.allow_skip,
         keep_source_tree: input.keep_source_tree,
         ..Transfer::default()
     };
-    transfers::insert(cx.store(), &t)?;
+    match kind {
+        Kind::OneShot(transfer_type) => {
+            t.transfer_type = transfer_type;
+            transfers::insert(cx.store(), &t)?;
+        }
+        Kind::Sync(interval_s) => {
+            let s = sync::CloudSync::new(cx.ports().rng().uuid(), interval_s, &mut t);
+            sync::create(cx.store(), &s, &t)?;
+        }
+    }
     cx.ports().transfers().start(&t.id);
     let views = Views::new(cx, caller)?;
     Ok(Response::json(&views.dto(&t, cx.now_ms())))
@@ -130,7 +181,8 @@ struct CancelInput {
 }
 
 /// Stops a queued, running, paused or failed transfer for good; what it left unfinished at
-/// the destination (multipart uploads) is aborted, what it finished stays.
+/// the destination (multipart uploads) is aborted, what it finished stays. A sync's cycle
+/// stops the sync too (no further cycle), even once that cycle ended.
 pub async fn cancel_transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let input: CancelInput = cx.body()?;
@@ -146,8 +198,17 @@ pub async fn cancel_transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         Status::Paused,
         Status::Failed,
     ];
-    transfers::transition(cx.store(), &t.id, &from, Status::Cancelled, cx.now_ms())?
-        .ok_or_else(|| ApiError::invalid("The transfer is already completed or cancelled."))?;
+    let stopped_sync = match &t.sync_id {
+        Some(id) => sync::stop(cx.store(), id)?,
+        None => false,
+    };
+    let cancelled =
+        transfers::transition(cx.store(), &t.id, &from, Status::Cancelled, cx.now_ms())?;
+    if cancelled.is_none() && !stopped_sync {
+        return Err(ApiError::invalid(
+            "The transfer is already completed or cancelled.",
+        ));
+    }
     cx.ports().transfers().stop(&t.id);
     Ok(Response::ok())
 }
@@ -224,7 +285,7 @@ impl Views {
         TransferDto {
             id: &t.id,
             user_id: &t.user_id,
-            sync_cycle_id: NO_ID,
+            sync_cycle_id: t.sync_id.as_deref().unwrap_or(NO_ID),
             source_cloud_account_id: source.map_or("", |s| s.cloud_account_id.as_str()),
             source_bucket: source.map_or("", |s| s.bucket.as_str()),
             source_region: region(source_cloud),
@@ -266,13 +327,14 @@ impl Views {
 const NO_ID: &str = "00000000-0000-0000-0000-000000000000";
 
 /// `Transfer` (`web-api/transfer.md`). No cost is charged (0), no delete happens (`deleted`
-/// 0, `allowDelete` false); a transfer belongs to no sync cycle until syncs run on it.
+/// 0, `allowDelete` false); a sync's cycle names the sync in `syncCycleId` (the `SyncCycle`
+/// object's shape is documented nowhere: `syncCycle` stays `null`).
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct TransferDto<'a> {
     id: &'a str,
     user_id: &'a str,
-    sync_cycle_id: &'static str,
+    sync_cycle_id: &'a str,
     source_cloud_account_id: &'a str,
     source_bucket: &'a str,
     source_region: &'a str,

@@ -137,6 +137,8 @@ pub const TRANSFERS: Table = Table::new("transfer/");
 pub const TRANSFERS_BY_ACCOUNT: Table = Table::new("idx/transfer/");
 /// Transfer id -> nothing: transfers to resume when the agent starts.
 pub const ACTIVE_TRANSFERS: Table = Table::new("idx/transfer-active/");
+/// Sync id -> `transfers::sync::CloudSync`: one-way cloud-to-cloud syncs.
+pub const SYNCS: Table = Table::new("transfersync/");
 /// Transfer id -> `transfers::history::Record`: how a transfer ended.
 pub const TRANSFER_HISTORY: Table = Table::new("transferhistory/");
 /// `<account>/<transfer id>` -> nothing: an account's history records.
@@ -150,7 +152,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 59] = [
+pub const ALL: [Table; 60] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -206,6 +208,7 @@ pub const ALL: [Table; 59] = [
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,
     ACTIVE_TRANSFERS,
+    SYNCS,
     TRANSFER_HISTORY,
     TRANSFER_HISTORY_BY_ACCOUNT,
     LOG_SETTINGS,

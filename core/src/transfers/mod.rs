@@ -6,6 +6,7 @@
 pub mod history;
 pub mod paths;
 pub mod settings;
+pub mod sync;
 
 use alloc::format;
 use alloc::string::String;
@@ -194,6 +195,10 @@ pub struct Transfer {
     /// A cloud-to-cloud transfer's object counters, as the engine last recorded.
     #[serde(default)]
     pub objects: ObjectCounts,
+    /// The one-way sync ([`sync::CloudSync`]) this transfer is a cycle of: it copies only what
+    /// changed at the source since the destination's copy.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_id: Option<String>,
 }
 
 impl Transfer {
@@ -332,15 +337,20 @@ pub fn progress_frame(t: &Transfer, bytes: u64, speed: u64, now_ms: u64) -> Stri
     moving_frame(&moving, now_ms)
 }
 
+/// Writes new transfer `t` in `batch`, which fails if its id is taken.
+pub(crate) fn put_new(batch: &mut Batch, t: &Transfer) {
+    batch.require_absent(TRANSFERS.key(&t.id));
+    TRANSFERS.put(batch, &t.id, t);
+    TRANSFERS_BY_ACCOUNT.put_str(batch, &t.index_key(), "");
+    if t.status.is_active() {
+        ACTIVE_TRANSFERS.put_str(batch, &t.id, "");
+    }
+}
+
 /// Stores a new transfer; DUPLICATE if its id is taken.
 pub(crate) fn insert(store: &impl Store, t: &Transfer) -> ApiResult<()> {
     let mut batch = Batch::new();
-    batch.require_absent(TRANSFERS.key(&t.id));
-    TRANSFERS.put(&mut batch, &t.id, t);
-    TRANSFERS_BY_ACCOUNT.put_str(&mut batch, &t.index_key(), "");
-    if t.status.is_active() {
-        ACTIVE_TRANSFERS.put_str(&mut batch, &t.id, "");
-    }
+    put_new(&mut batch, t);
     let taken = (
         ErrorCode::Duplicate,
         "A transfer with this id exists already.",

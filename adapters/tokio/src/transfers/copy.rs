@@ -13,7 +13,7 @@ use click_core::transfers::{ObjectCounts, Transfer};
 
 use super::files::FileState;
 use super::job::{Job, JobResult, from_storage, storage};
-use crate::cloud::{Provider, Stored};
+use crate::cloud::{Provider, Stored, etag};
 
 /// The source of a cloud-to-cloud transfer.
 pub(crate) struct Source {
@@ -35,14 +35,15 @@ pub(crate) struct Plan {
 
 /// The objects to copy: the one at the source path, or everything in the folder it names
 /// (a path that is no object is a folder), each with its destination key; with `allowSkip`,
-/// without those the destination holds in a version as new or newer.
+/// without those the destination holds in a version as new or newer; in a sync's cycle,
+/// without those the destination holds unchanged.
 pub(crate) async fn plan(job: &Job<'_>, t: &Transfer, source: &Source) -> JobResult<Plan> {
     let end = t.source.as_ref().ok_or("the transfer has no source")?;
     let (objects, folder) = source_objects(source, &end.path).await?;
     if objects.is_empty() {
         return Err(format!("{}/{} holds no object", source.bucket, end.path));
     }
-    let existing: HashMap<String, Stored> = match t.allow_skip {
+    let existing: HashMap<String, Stored> = match t.allow_skip || t.sync_id.is_some() {
         true => from_storage(job.remote.list_all(&job.bucket, &t.remote).await)?
             .into_iter()
             .map(|o| (o.key.clone(), o))
@@ -58,7 +59,11 @@ pub(crate) async fn plan(job: &Job<'_>, t: &Transfer, source: &Source) -> JobRes
             continue;
         };
         plan.counts.total += 1;
-        if existing.get(&key).is_some_and(|d| as_new(d, &object)) {
+        let skip = match t.sync_id {
+            Some(_) => unchanged,
+            None => as_new,
+        };
+        if existing.get(&key).is_some_and(|d| skip(d, &object)) {
             plan.counts.skipped += 1;
             plan.counts.skipped_bytes += object.size;
             continue;
@@ -76,6 +81,19 @@ fn as_new(destination: &Stored, source: &Stored) -> bool {
     match (destination.modified_ms, source.modified_ms) {
         (Some(d), Some(s)) => d >= s,
         _ => false,
+    }
+}
+
+/// Whether `destination` is a copy of `source` as it is now (a sync's cycle): the same size,
+/// and the same MD5 where both ETags are one, else a version as new or newer (the copy was
+/// written after the source last changed).
+fn unchanged(destination: &Stored, source: &Stored) -> bool {
+    if destination.size != source.size {
+        return false;
+    }
+    match (&destination.etag, &source.etag) {
+        (Some(d), Some(s)) if etag::is_plain_md5(d) && etag::is_plain_md5(s) => d == s,
+        _ => as_new(destination, source),
     }
 }
 

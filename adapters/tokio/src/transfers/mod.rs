@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
-use click_core::ports::{Clock, Ports, TransferRunner};
+use click_core::ports::{Clock, Ports, RngExt, TransferRunner};
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
@@ -120,6 +120,33 @@ async fn prune_history(app: Arc<App>) {
     }
 }
 
+/// Queues the next cycle of each sync that is due, looking every second.
+async fn run_syncs(shared: Arc<Shared>) {
+    use click_core::transfers::sync;
+    let ports = &shared.app.agent.ports;
+    loop {
+        tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        let now = ports.clock().now_ms();
+        let due = match sync::due(&ports.store, now) {
+            Ok(due) => due,
+            Err(e) => {
+                tracing::warn!("cannot read the syncs: {e:?}");
+                continue;
+            }
+        };
+        for s in due {
+            match sync::next_cycle(&ports.store, &s, ports.rng().uuid(), now) {
+                Ok(Some(t)) => {
+                    tracing::info!(sync = %s.id, transfer = %t.id, "sync cycle queued");
+                    let _ = shared.tx.send(Command::Start(t.id));
+                }
+                Ok(None) => {}
+                Err(e) => tracing::warn!(sync = %s.id, "cannot queue the sync's cycle: {e:?}"),
+            }
+        }
+    }
+}
+
 /// Runs the engine until the process ends; resumes the transfers that were running.
 pub fn spawn(app: Arc<App>, settings: TransferSettings) {
     let engine = &app.agent.ports.transfers;
@@ -146,6 +173,7 @@ pub fn spawn(app: Arc<App>, settings: TransferSettings) {
     });
     clean_staging(&app);
     tokio::spawn(prune_history(app.clone()));
+    tokio::spawn(run_syncs(shared.clone()));
     match click_core::transfers::active_ids(&app.agent.ports.store) {
         Ok(ids) => {
             for id in ids {
