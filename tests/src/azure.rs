@@ -146,6 +146,13 @@ impl Azurite {
         .expect(201);
     }
 
+    /// The blob's `Content-MD5` property (base64), if it has one.
+    pub fn content_md5(&self, container: &str, blob: &str) -> Option<String> {
+        let r = self.request("HEAD", &format!("/{container}/{blob}"), &[], &[], b"");
+        assert_eq!(r.status, 200, "HEAD {blob}");
+        r.header("content-md5").map(String::from)
+    }
+
     /// The blob's bytes, or `None` if it does not exist.
     pub fn get(&self, container: &str, blob: &str) -> Option<Vec<u8>> {
         let r = self.request("GET", &format!("/{container}/{blob}"), &[], &[], b"");

@@ -2,6 +2,8 @@
 //! page's PascalCase bodies, the `*_for_user` admin routes, roles, isolation between accounts
 //! and bad input. Cloud accounts are real ones (on s3s-fs), as the agent checks them.
 
+use click_blackbox::azure::Azurite;
+use click_blackbox::recorder::Recorder;
 use click_blackbox::s3::S3Server;
 use click_blackbox::{Agent, desktop_only, insert_cloud_account, json, member, signup_and_login};
 use serde_json::Value;
@@ -549,9 +551,10 @@ fn verify_checksum_catches_corrupted_bytes_and_keeps_none() {
     proxy.corrupt_answers(1);
     let t = copy("once/");
     assert_eq!(t["transferStatus"], 4, "{t}");
-    assert_eq!(
-        std::fs::read(s3.path("copies", "once/raw.dng")).unwrap(),
-        object
+    assert!(
+        std::fs::read(s3.path("copies", "once/raw.dng")).unwrap() == object,
+        "the copy is intact: {t}\n{}",
+        agent.log()
     );
 
     // Every answer corrupted: the object fails, with why, and is not left behind.
@@ -564,4 +567,134 @@ fn verify_checksum_catches_corrupted_bytes_and_keeps_none() {
         !s3.exists("copies", "always/raw.dng"),
         "a corrupted copy is never kept"
     );
+}
+
+/// `VerifyChecksum` with Azure at either end, whose ETags are no content hashes: an Azure
+/// source is checked against the `Content-MD5` Azure keeps of a blob (one corrupted answer is
+/// caught and read again; answers that stay corrupt fail the object with why, and nothing of
+/// it is written); every object and part sent carries its MD5 (`Content-MD5`), which the
+/// destination checks, and Azure keeps it as the new blob's `Content-MD5`.
+#[test]
+fn verify_checksum_checks_azure_blobs_by_their_content_md5() {
+    if desktop_only("FastrSettings") {
+        return;
+    }
+    use base64::Engine;
+    use md5::{Digest, Md5};
+    let azure = Azurite::start();
+    azure.create_container("media");
+    let object = click_blackbox::pattern(200_000, 5);
+    azure.put("media", "photos/raw.dng", &object);
+    let md5 = base64::engine::general_purpose::STANDARD.encode(Md5::digest(&object));
+    assert_eq!(
+        azure.content_md5("media", "photos/raw.dng").as_deref(),
+        Some(md5.as_str()),
+        "Azure keeps the MD5 of a blob put in one request"
+    );
+    let s3 = S3Server::start();
+    s3.bucket("copies");
+    let (from_azure, to_s3) = (Recorder::start(azure.addr), Recorder::start(s3.addr));
+    let agent = Agent::start();
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let mut via_proxy = azure.account("source");
+    via_proxy["endpoint"] = json!(
+        azure
+            .endpoint()
+            .replace(&azure.addr.to_string(), &from_azure.addr.to_string())
+    );
+    let source = insert_cloud_account(&agent, &owner, via_proxy);
+    let mut via_proxy = s3.account("destination");
+    via_proxy["endpoint"] = json!(to_s3.endpoint());
+    let destination = insert_cloud_account(&agent, &owner, via_proxy);
+    let azure_dst = insert_cloud_account(&agent, &owner, azure.account("azure"));
+    for cloud in [&destination, &azure_dst] {
+        (agent.post("/fastrsettings/insert", doc_body(cloud)))
+            .token(&owner)
+            .send()
+            .expect(200);
+    }
+    let copy = |from: (&str, &str, &str), to: (&str, &str, &str)| {
+        let body = json!({"sourceCloudAccountId": from.0, "sourceBucket": from.1,
+            "sourcePath": from.2, "destinationCloudAccountId": to.0,
+            "destinationBucket": to.1, "destinationPath": to.2});
+        let queued = agent
+            .post("/transfer/transfer", body)
+            .token(&owner)
+            .send()
+            .expect(200);
+        let id = queued.json()["id"].as_str().unwrap().to_string();
+        ended(&agent, &owner, &id)
+    };
+    let from = (source.as_str(), "media", "photos/raw.dng");
+
+    to_s3.clear();
+    from_azure.corrupt_answers(1);
+    let t = copy(from, (&destination, "copies", "once/"));
+    assert_eq!(t["transferStatus"], 4, "{t}");
+    assert!(
+        std::fs::read(s3.path("copies", "once/raw.dng")).unwrap() == object,
+        "the copy is intact: {t}\n{}",
+        agent.log()
+    );
+    let puts: Vec<_> = (to_s3.requests().into_iter())
+        .filter(|r| r.method == "PUT")
+        .collect();
+    assert!(!puts.is_empty());
+    for put in &puts {
+        assert_eq!(put.header("content-md5"), Some(md5.as_str()), "{put:?}");
+    }
+
+    from_azure.corrupt_answers(1000);
+    let t = copy(from, (&destination, "copies", "always/"));
+    assert_eq!(t["transferStatus"], 16, "{t}");
+    let why = t["errorMessage"].as_str().unwrap_or_default();
+    assert!(
+        why.contains("checksum mismatch") && why.contains("Content-MD5"),
+        "{t}"
+    );
+    assert!(
+        !s3.exists("copies", "always/raw.dng"),
+        "nothing corrupt is written"
+    );
+    from_azure.corrupt_answers(0);
+
+    // To Azure: the blob it writes keeps the MD5 it was sent with.
+    s3.put("copies", "clip.mov", &object);
+    let t = copy(
+        (&destination, "copies", "clip.mov"),
+        (&azure_dst, "media", "in/"),
+    );
+    assert_eq!(t["transferStatus"], 4, "{t}");
+    assert!(azure.get("media", "in/clip.mov").unwrap() == object);
+    assert_eq!(azure.content_md5("media", "in/clip.mov"), Some(md5));
+    // In blocks, each sent with its MD5 (which Azure checks).
+    let big = click_blackbox::pattern(12 << 20, 6);
+    s3.put("copies", "big.raw", &big);
+    let t = copy(
+        (&destination, "copies", "big.raw"),
+        (&azure_dst, "media", "in/"),
+    );
+    assert_eq!(t["transferStatus"], 4, "{t}");
+    assert!(azure.get("media", "in/big.raw").unwrap() == big);
+}
+
+/// Polls `get_all` until transfer `id` ends (completed or failed); the transfer then.
+fn ended(agent: &Agent, owner: &str, id: &str) -> Value {
+    let mut last = Value::Null;
+    click_blackbox::wait_until(
+        "the copy to end",
+        std::time::Duration::from_secs(60),
+        || {
+            let page = agent
+                .get("/transfer/get_all")
+                .token(owner)
+                .send()
+                .expect(200)
+                .json();
+            let all = page["data"].as_array().unwrap().clone();
+            last = all.into_iter().find(|t| t["id"] == id).unwrap();
+            matches!(last["transferStatus"].as_u64(), Some(4 | 16))
+        },
+    );
+    last
 }

@@ -122,16 +122,17 @@ impl Azure {
         } else {
             content_length.to_string()
         };
-        // `If-Match` and `If-None-Match` have their places among the standard headers; the
-        // rest are empty.
+        // `Content-MD5`, `If-Match` and `If-None-Match` have their places among the standard
+        // headers; the rest are empty.
         let standard = |name: &str| {
             (headers.iter())
                 .find(|(k, _)| k.eq_ignore_ascii_case(name))
                 .map_or("", |(_, v)| v.as_str())
         };
         let (if_match, if_none_match) = (standard("if-match"), standard("if-none-match"));
+        let md5 = standard("content-md5");
         let text = format!(
-            "{method}\n\n\n{length}\n\n\n\n\n{if_match}\n{if_none_match}\n\n\n{canonical_headers}{resource}"
+            "{method}\n\n\n{length}\n{md5}\n\n\n\n{if_match}\n{if_none_match}\n\n\n{canonical_headers}{resource}"
         );
         format!("SharedKey {}:{}", self.account, self.sign(&text))
     }
@@ -288,6 +289,11 @@ impl Azure {
                 key: b.name,
                 size: b.properties.content_length,
                 etag: b.properties.etag.as_deref().map(super::quoted_etag),
+                content_md5: b
+                    .properties
+                    .content_md5
+                    .as_deref()
+                    .and_then(super::md5_hex_of),
             })
             .collect();
         Ok((blobs, page.next_marker.filter(|m| !m.is_empty())))
@@ -301,16 +307,22 @@ impl Azure {
         body: Bytes,
         attempts: u32,
         condition: Precondition<'_>,
+        md5: Option<&str>,
     ) -> Result<Option<String>, StorageError> {
         let mut extra = vec![("x-ms-blob-type", "BlockBlob".to_string())];
         extra.extend(condition.header().map(|(k, v)| (k, v.to_string())));
+        // Azure checks the bytes against it, and keeps it as the blob's Content-MD5.
+        extra.extend(
+            md5.and_then(super::content_md5_header)
+                .map(|m| ("content-md5", m)),
+        );
         let put = reqwest::Method::PUT;
         let resp = (self.request(put, Some(bucket), key, &[], &extra, body, attempts)).await?;
         Ok(super::etag_of(&resp))
     }
 
     pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
-        (self.put_object(bucket, key, Bytes::new(), ATTEMPTS, Precondition::Any))
+        (self.put_object(bucket, key, Bytes::new(), ATTEMPTS, Precondition::Any, None))
             .await
             .map(drop)
     }
@@ -390,6 +402,7 @@ impl Azure {
         Ok(click_core::ports::hex(&id))
     }
 
+    #[allow(clippy::too_many_arguments)]
     pub async fn upload_part(
         &self,
         bucket: &str,
@@ -398,19 +411,16 @@ impl Azure {
         number: u32,
         body: Bytes,
         attempts: u32,
+        md5: Option<&str>,
     ) -> Result<String, StorageError> {
         let id = Self::block_id(upload_id, number);
         let query = [("comp", "block"), ("blockid", id.as_str())];
-        self.request(
-            reqwest::Method::PUT,
-            Some(bucket),
-            key,
-            &query,
-            &[],
-            body,
-            attempts,
-        )
-        .await?;
+        let extra: Vec<_> = (md5.and_then(super::content_md5_header))
+            .map(|m| ("content-md5", m))
+            .into_iter()
+            .collect();
+        let put = reqwest::Method::PUT;
+        (self.request(put, Some(bucket), key, &query, &extra, body, attempts)).await?;
         Ok(id)
     }
 
@@ -532,6 +542,8 @@ struct Properties {
     content_length: u64,
     #[serde(rename = "Etag", default)]
     etag: Option<String>,
+    #[serde(rename = "Content-MD5", default)]
+    content_md5: Option<String>,
 }
 
 #[derive(Deserialize)]

@@ -34,6 +34,25 @@ pub struct Stored {
     pub etag: Option<String>,
     /// `Last-Modified` (Unix ms), when the answer gave it.
     pub modified_ms: Option<u64>,
+    /// The MD5 of the whole content (hex) where the provider keeps one apart from the ETag
+    /// (Azure's `Content-MD5`).
+    pub content_md5: Option<String>,
+}
+
+/// `Content-MD5` (base64) of an MD5 given in hex.
+pub(crate) fn content_md5_header(md5_hex: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = click_core::ports::unhex::<16>(md5_hex)?;
+    Some(base64::engine::general_purpose::STANDARD.encode(raw))
+}
+
+/// An MD5 in hex, from a `Content-MD5` (base64) value.
+pub(crate) fn md5_hex_of(content_md5: &str) -> Option<String> {
+    use base64::Engine;
+    let raw = base64::engine::general_purpose::STANDARD
+        .decode(content_md5.trim())
+        .ok()?;
+    (raw.len() == 16).then(|| click_core::ports::hex(&raw))
 }
 
 /// What a write requires of the object it replaces (a conditional write): a write whose
@@ -93,6 +112,8 @@ pub(crate) fn stored_from(resp: &reqwest::Response, key: &str) -> Result<Stored,
             .and_then(|v| httpdate::parse_http_date(v).ok())
             .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
             .map(|d| d.as_millis() as u64),
+        content_md5: header(reqwest::header::HeaderName::from_static("content-md5"))
+            .and_then(md5_hex_of),
     })
 }
 
@@ -260,7 +281,8 @@ impl Provider {
         each!(self, p => p.put_empty(bucket, key).await)
     }
 
-    /// Writes the object when `condition` holds; its ETag when the answer gave it.
+    /// Writes the object when `condition` holds; its ETag when the answer gave it. With `md5`
+    /// (hex), the provider checks the bytes against it (`Content-MD5`) and refuses others.
     pub async fn put_object(
         &self,
         bucket: &str,
@@ -268,8 +290,9 @@ impl Provider {
         body: Bytes,
         attempts: u32,
         condition: Precondition<'_>,
+        md5: Option<&str>,
     ) -> Result<Option<String>, StorageError> {
-        each!(self, p => p.put_object(bucket, key, body, attempts, condition).await)
+        each!(self, p => p.put_object(bucket, key, body, attempts, condition, md5).await)
     }
 
     /// Copies an object within this provider's endpoint, on the server; its ETag.
@@ -326,6 +349,9 @@ impl Provider {
         each!(self, p => p.create_multipart(bucket, key, attempts).await)
     }
 
+    /// Uploads part (Azure: block) `number` of an upload; its ETag (block id). With `md5`
+    /// (hex), the provider checks the bytes against it.
+    #[allow(clippy::too_many_arguments)]
     pub async fn upload_part(
         &self,
         bucket: &str,
@@ -334,8 +360,9 @@ impl Provider {
         number: u32,
         body: Bytes,
         attempts: u32,
+        md5: Option<&str>,
     ) -> Result<String, StorageError> {
-        each!(self, p => p.upload_part(bucket, key, upload_id, number, body, attempts).await)
+        each!(self, p => p.upload_part(bucket, key, upload_id, number, body, attempts, md5).await)
     }
 
     /// Completes the upload when `condition` holds; the object's ETag when the answer gave it.

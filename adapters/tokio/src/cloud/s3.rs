@@ -361,8 +361,11 @@ impl S3 {
         body: Bytes,
         attempts: u32,
         condition: Precondition<'_>,
+        md5: Option<&str>,
     ) -> Result<Option<String>, StorageError> {
-        let headers: Vec<_> = condition.header().into_iter().collect();
+        let content_md5 = md5.and_then(super::content_md5_header);
+        let mut headers: Vec<_> = condition.header().into_iter().collect();
+        headers.extend(content_md5.as_deref().map(|m| ("content-md5", m)));
         let put = reqwest::Method::PUT;
         let resp =
             (self.request_with(put, Some(bucket), key, &[], &headers, body, attempts)).await?;
@@ -391,6 +394,7 @@ impl S3 {
     }
 
     /// Uploads part `number` (from 1); its ETag.
+    #[allow(clippy::too_many_arguments)]
     pub async fn upload_part(
         &self,
         bucket: &str,
@@ -399,18 +403,18 @@ impl S3 {
         number: u32,
         body: Bytes,
         attempts: u32,
+        md5: Option<&str>,
     ) -> Result<String, StorageError> {
         let n = number.to_string();
         let query = [("partNumber", n.as_str()), ("uploadId", upload_id)];
+        let content_md5 = md5.and_then(super::content_md5_header);
+        let headers: Vec<_> = content_md5
+            .iter()
+            .map(|m| ("content-md5", m.as_str()))
+            .collect();
+        let put = reqwest::Method::PUT;
         let resp = self
-            .request(
-                reqwest::Method::PUT,
-                Some(bucket),
-                key,
-                &query,
-                body,
-                attempts,
-            )
+            .request_with(put, Some(bucket), key, &query, &headers, body, attempts)
             .await?;
         resp.headers()
             .get(reqwest::header::ETAG)
@@ -532,6 +536,7 @@ impl S3 {
                 key: o.key,
                 size: o.size,
                 etag: o.etag.as_deref().map(super::quoted_etag),
+                content_md5: None,
             })
             .collect();
         let next = page.next_continuation_token.filter(|_| page.is_truncated);

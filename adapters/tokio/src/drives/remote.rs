@@ -364,7 +364,7 @@ impl Bucket {
         if bounds.len() <= 1 {
             let body = source.read(self, 0, size).await?;
             (checks.unchanged)()?;
-            let put = (p.put_object(bucket, key, body, ATTEMPTS, checks.replacing)).await;
+            let put = (p.put_object(bucket, key, body, ATTEMPTS, checks.replacing, None)).await;
             if let Some(l) = log.filter(|_| earlier.is_some()) {
                 l.forget();
             }
@@ -408,7 +408,7 @@ impl Bucket {
                     }
                     let body = source.read(self, start, len).await?;
                     let etag = p
-                        .upload_part(bucket, key, id, number, body, ATTEMPTS)
+                        .upload_part(bucket, key, id, number, body, ATTEMPTS, None)
                         .await
                         .map_err(message)?;
                     let mut progress = lock(progress);

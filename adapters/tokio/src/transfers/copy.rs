@@ -71,6 +71,7 @@ pub(crate) async fn plan(job: &Job<'_>, t: &Transfer, source: &Source) -> JobRes
         let mut file = FileState::new(plan.files.len(), PathBuf::new(), key, object.size);
         file.source_key = Some(object.key);
         file.etag = object.etag;
+        file.source_md5 = object.content_md5;
         plan.files.push(file);
     }
     Ok(plan)

@@ -55,6 +55,10 @@ pub(crate) struct FileState {
     /// With VerifyChecksum, the MD5 (hex) of each part sent, by number.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub part_md5s: Vec<(u32, String)>,
+    /// A cloud-to-cloud source's whole-content MD5 (hex), where its provider keeps one apart
+    /// from the ETag (Azure's `Content-MD5`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_md5: Option<String>,
 }
 
 impl FileState {
@@ -72,6 +76,7 @@ impl FileState {
             etag: None,
             source_key: None,
             part_md5s: Vec::new(),
+            source_md5: None,
         }
     }
 
@@ -212,14 +217,7 @@ pub(crate) async fn move_file(
         // Bytes that arrived other than they left: the file goes again from the start, once.
         Err(why) if why.starts_with(MISMATCH) => {
             tracing::warn!(transfer = %job.id, key = %f.key, "{why}; sending the file again");
-            let again = move_once(job, direction, f.fresh()).await;
-            if again.as_ref().is_err_and(|e| e.starts_with(MISMATCH))
-                && direction != Direction::Download
-            {
-                // Never kept: what the destination holds is not what was read.
-                let _ = job.remote.delete_one(&job.bucket, &f.key).await;
-            }
-            again
+            move_once(job, direction, f.fresh()).await
         }
         other => other,
     }
@@ -235,28 +233,35 @@ async fn move_once(job: &Job<'_>, direction: Direction, f: FileState) -> JobResu
 /// How a failed checksum comparison's message starts.
 const MISMATCH: &str = "checksum mismatch";
 
-/// With VerifyChecksum: what arrived is what was read. `expected` is the ETag the bytes read
-/// make (an MD5, or a multipart upload's MD5 of part MD5s); it is compared with the
-/// destination's answer (made from these very parts), and with a cloud-to-cloud source's
-/// ETag when that is a plain MD5. ETags of other forms (Azure's; another uploader's parts)
-/// say nothing either way.
-fn verify_sent(f: &FileState, expected: Option<&str>, written: Option<&str>) -> JobResult<()> {
-    let Some(expected) = expected else {
+/// With VerifyChecksum: what was read is what the source holds. The destination checked
+/// every part and object it was sent against its MD5 (`Content-MD5`) already. `expected` is
+/// the ETag the bytes read make (an MD5, or a multipart upload's MD5 of part MD5s); it is
+/// compared with a cloud-to-cloud source's ETag when that is a plain MD5, and with the
+/// source's whole-content MD5 where its provider keeps one (`whole`: the bytes were read in
+/// one piece). ETags of other forms (Azure's; another uploader's parts) say nothing.
+fn verify_read(f: &FileState, expected: Option<&str>, whole: bool) -> JobResult<()> {
+    let (Some(expected), Some(_)) = (expected, &f.source_key) else {
         return Ok(());
     };
     // Another writer's multipart ETag may have other part boundaries than these parts.
-    let source = (f.etag.as_deref()).filter(|e| f.source_key.is_some() && etag::is_plain_md5(e));
-    let sides = [("the source's", source), ("the destination's", written)];
-    for (side, etag) in sides {
-        if let Some(etag) = etag
-            && etag::same_form(etag, expected)
-            && etag != expected
-        {
-            return Err(format!(
-                "{MISMATCH} on {}: {side} ETag is {etag}, the bytes read make {expected}",
-                f.key
-            ));
-        }
+    let etag = f.etag.as_deref().filter(|e| etag::is_plain_md5(e));
+    if let Some(etag) = etag
+        && etag::same_form(etag, expected)
+        && etag != expected
+    {
+        return Err(format!(
+            "{MISMATCH} on {}: the source's ETag is {etag}, the bytes read make {expected}",
+            f.key
+        ));
+    }
+    let read = expected.trim_matches('"');
+    if let Some(md5) = f.source_md5.as_deref().filter(|_| whole)
+        && md5 != read
+    {
+        return Err(format!(
+            "{MISMATCH} on {}: the source's Content-MD5 is {md5}, the bytes read make {read}",
+            f.key
+        ));
     }
     Ok(())
 }
@@ -309,15 +314,20 @@ async fn upload(job: &Job<'_>, f: FileState) -> JobResult<()> {
         let _permit = memory(job, f.size).await?;
         let body = read_part(job, &f, 0, f.size).await?;
         job.throttle(f.size).await;
-        let expected = job.verify.then(|| format!("\"{}\"", md5_hex(&body)));
+        let md5 = job.verify.then(|| md5_hex(&body));
+        let expected = md5.as_ref().map(|m| format!("\"{m}\""));
+        verify_read(&f, expected.as_deref(), true)?;
         let any = Precondition::Any;
-        let written = from_storage(
-            job.remote
-                .put_object(&job.bucket, &f.key, body, job.attempts(), any)
-                .await,
-        )?;
+        let put = job.remote.put_object(
+            &job.bucket,
+            &f.key,
+            body,
+            job.attempts(),
+            any,
+            md5.as_deref(),
+        );
+        from_storage(put.await)?;
         job.progress.add(f.size);
-        verify_sent(&f, expected.as_deref(), written.as_deref())?;
         return finish(job, f);
     }
     let resumed = f.upload_id.is_some();
@@ -358,8 +368,12 @@ async fn copy_on_server(
     let written = from_storage(written)?;
     job.progress.add(f.size);
     // The copy's ETag is the source's when both are one PUT's MD5.
-    let expected = f.etag.as_deref().filter(|_| job.verify);
-    verify_sent(&f, expected, written.as_deref())?;
+    let expected = written.as_deref().filter(|_| job.verify);
+    if let Err(why) = verify_read(&f, expected, false) {
+        // Never kept: what the destination holds is not what the source said it holds.
+        let _ = job.remote.delete_one(&job.bucket, &f.key).await;
+        return Err(why);
+    }
     finish(job, f)
 }
 
@@ -453,6 +467,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
                         number,
                         body,
                         job.attempts(),
+                        md5.as_deref(),
                     )
                     .await
                     .map_err(provider)?;
@@ -472,8 +487,15 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
         .await?;
     let mut done = state.lock().expect("file state").clone();
     done.parts.sort_by_key(|(n, _)| *n);
-    let written = job
-        .remote
+    let expected = multipart_etag(job, &mut done);
+    if let Err(why) = verify_read(&done, expected.as_deref(), false) {
+        // Never assembled: the parts sent are not what the source holds.
+        let _ = (job.remote)
+            .abort_multipart(&job.bucket, &done.key, &upload_id)
+            .await;
+        return Err(Part::Local(why));
+    }
+    job.remote
         .complete_multipart(
             &job.bucket,
             &done.key,
@@ -484,8 +506,6 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
         )
         .await
         .map_err(provider)?;
-    let expected = multipart_etag(job, &mut done);
-    verify_sent(&done, expected.as_deref(), written.as_deref())?;
     finish(job, done).map_err(Part::Local)
 }
 
