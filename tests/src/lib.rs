@@ -957,17 +957,22 @@ impl DataDir {
     }
 }
 
+/// `/cloud/client_transfer/{id}/status`.
+pub fn transfer_status(agent: &Agent, token: &str, id: &str) -> Value {
+    agent
+        .get(&format!("/cloud/client_transfer/{id}/status"))
+        .token(token)
+        .send()
+        .expect(200)
+        .json()
+}
+
 /// Polls `/cloud/client_transfer/{id}/status` until the transfer reaches `status`; fails the
 /// test if it fails instead or takes longer than a minute.
 pub fn wait_for_transfer(agent: &Agent, token: &str, id: &str, status: &str) -> Value {
     let deadline = Instant::now() + Duration::from_secs(60);
     loop {
-        let s = agent
-            .get(&format!("/cloud/client_transfer/{id}/status"))
-            .token(token)
-            .send()
-            .expect(200)
-            .json();
+        let s = transfer_status(agent, token, id);
         if s["status"] == status {
             return s;
         }

@@ -107,12 +107,7 @@ impl Fixture {
     }
 
     fn status(&self, id: &str) -> Value {
-        self.agent
-            .get(&format!("/cloud/client_transfer/{id}/status"))
-            .token(&self.token)
-            .send()
-            .expect(200)
-            .json()
+        click_blackbox::transfer_status(&self.agent, &self.token, id)
     }
 
     fn control(&self, id: &str, action: &str) -> click_blackbox::Resp {

@@ -521,30 +521,7 @@ fn verify_checksum_catches_corrupted_bytes_and_keeps_none() {
         let body = json!({"sourceCloudAccountId": source, "sourceBucket": "media",
             "sourcePath": "photos/raw.dng", "destinationCloudAccountId": destination,
             "destinationBucket": "copies", "destinationPath": to});
-        let queued = agent
-            .post("/transfer/transfer", body)
-            .token(&owner)
-            .send()
-            .expect(200);
-        let id = queued.json()["id"].as_str().unwrap().to_string();
-        let mut ended = Value::Null;
-        click_blackbox::wait_until(
-            "the copy to end",
-            std::time::Duration::from_secs(60),
-            || {
-                let page = agent
-                    .get("/transfer/get_all")
-                    .token(&owner)
-                    .send()
-                    .expect(200)
-                    .json();
-                let all = page["data"].as_array().unwrap().clone();
-                let t = all.into_iter().find(|t| t["id"] == id.as_str()).unwrap();
-                ended = t.clone();
-                matches!(t["transferStatus"].as_u64(), Some(4 | 16))
-            },
-        );
-        ended
+        queue_and_wait(&agent, &owner, body)
     };
 
     // One corrupted answer: caught, sent again, the copy intact.
@@ -617,13 +594,7 @@ fn verify_checksum_checks_azure_blobs_by_their_content_md5() {
         let body = json!({"sourceCloudAccountId": from.0, "sourceBucket": from.1,
             "sourcePath": from.2, "destinationCloudAccountId": to.0,
             "destinationBucket": to.1, "destinationPath": to.2});
-        let queued = agent
-            .post("/transfer/transfer", body)
-            .token(&owner)
-            .send()
-            .expect(200);
-        let id = queued.json()["id"].as_str().unwrap().to_string();
-        ended(&agent, &owner, &id)
+        queue_and_wait(&agent, &owner, body)
     };
     let from = (source.as_str(), "media", "photos/raw.dng");
 
@@ -678,8 +649,15 @@ fn verify_checksum_checks_azure_blobs_by_their_content_md5() {
     assert!(azure.get("media", "in/big.raw").unwrap() == big);
 }
 
-/// Polls `get_all` until transfer `id` ends (completed or failed); the transfer then.
-fn ended(agent: &Agent, owner: &str, id: &str) -> Value {
+/// Queues a cloud-to-cloud transfer of `body`, and polls `get_all` until it ends (completed
+/// or failed); the transfer then.
+fn queue_and_wait(agent: &Agent, owner: &str, body: Value) -> Value {
+    let queued = agent
+        .post("/transfer/transfer", body)
+        .token(owner)
+        .send()
+        .expect(200);
+    let id = queued.json()["id"].as_str().unwrap().to_string();
     let mut last = Value::Null;
     click_blackbox::wait_until(
         "the copy to end",

@@ -8,13 +8,9 @@ use click_blackbox::{Agent, desktop_only, insert_cloud_account, json, signup_and
 
 /// The bytes an upload has moved, as its status says.
 fn moved(agent: &Agent, token: &str, id: &str) -> f64 {
-    let s = agent
-        .get(&format!("/cloud/client_transfer/{id}/status"))
-        .token(token)
-        .send()
-        .expect(200)
-        .json();
-    s["transferredBytes"].as_f64().unwrap()
+    click_blackbox::transfer_status(agent, token, id)["transferredBytes"]
+        .as_f64()
+        .unwrap()
 }
 
 /// The rate (bytes per second) an upload moves at over `window`.
