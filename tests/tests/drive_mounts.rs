@@ -959,8 +959,15 @@ fn upload_cut_and_resumed(sealed: bool) {
     assert!(parts >= 2, "{resumed}");
     // Forgotten once the upload is done (just after the object appears: a loaded machine
     // may show the bucket first).
-    wait_until("the progress forgotten", Duration::from_secs(10), || {
-        std::fs::read_dir(cache.join("uploads")).unwrap().count() == 0
-    });
+    let left = || -> Vec<_> {
+        let entries = std::fs::read_dir(cache.join("uploads")).unwrap();
+        entries.flatten().map(|e| e.file_name()).collect()
+    };
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !left().is_empty() {
+        let late = std::time::Instant::now() > deadline;
+        assert!(!late, "the progress is not forgotten: {:?}", left());
+        std::thread::sleep(Duration::from_millis(50));
+    }
     assert_eq!(s3.pending_parts(), 0, "no parts left in the bucket");
 }

@@ -126,6 +126,19 @@ fn read<T: for<'de> Deserialize<'de>>(path: &Path) -> Option<T> {
     serde_json::from_slice(&std::fs::read(path).ok()?).ok()
 }
 
+/// Removes the temporary files of records a killed run was writing: never renamed into
+/// place, they were never kept.
+fn drop_half_written(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|e| e.path()) {
+        if path.extension().is_some_and(|e| e == "tmp") {
+            let _ = std::fs::remove_file(path);
+        }
+    }
+}
+
 fn records(dir: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
@@ -156,6 +169,7 @@ impl Intents {
     pub fn open(&self) -> std::io::Result<Left> {
         for d in ["pending", "uploads", "renames", "recovered", "data"] {
             std::fs::create_dir_all(self.dir(d))?;
+            drop_half_written(&self.dir(d));
         }
         let stamp = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
@@ -255,5 +269,35 @@ impl Intents {
 
     pub fn clear_rename(&self, id: u64) {
         let _ = std::fs::remove_file(self.dir("renames").join(format!("{id:020}.json")));
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A record a killed run was writing (its temporary file) is dropped at the next start;
+    /// the records it had written stay.
+    #[test]
+    fn half_written_records_of_a_killed_run_are_dropped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let intents = Intents::new(tmp.path());
+        intents.open().unwrap();
+        intents.record_rename("a/", "b/").unwrap();
+        std::fs::write(tmp.path().join("uploads/7.tmp"), b"{\"key\":").unwrap();
+        std::fs::write(tmp.path().join("renames/9.tmp"), b"{").unwrap();
+        let left = Intents::new(tmp.path()).open().unwrap();
+        assert_eq!(left.renames.len(), 1);
+        for dir in ["uploads", "renames"] {
+            let names: Vec<_> = std::fs::read_dir(tmp.path().join(dir))
+                .unwrap()
+                .flatten()
+                .map(|e| e.file_name())
+                .collect();
+            assert!(
+                names.iter().all(|n| !n.to_string_lossy().ends_with(".tmp")),
+                "{dir}: {names:?}"
+            );
+        }
     }
 }
