@@ -58,6 +58,8 @@ pub struct CoreConfig {
     pub drive_cache_root: String,
     /// Days the transfer history (and each drive's) keeps a record.
     pub history_days: u32,
+    /// The built-in S3 server's URL (`http://127.0.0.1:29124`); empty: it is off.
+    pub storage_endpoint: String,
 }
 
 /// The `[auth]` section of a configuration file (the desktop's TOML, a device's JSON).
@@ -197,6 +199,7 @@ impl Default for CoreConfig {
             drive_mount_root: String::new(),
             drive_cache_root: String::new(),
             history_days: 90,
+            storage_endpoint: String::new(),
         }
     }
 }

@@ -71,6 +71,9 @@ pub mod routes;
 mod secrets;
 // Host and Origin checks and CORS.
 mod security;
+// Built-in storage: the keys, buckets and objects of the agent's own S3 server.
+#[cfg(feature = "cloud")]
+pub mod storage;
 // The store port, its batches, helpers for implementing it, typed tables and key prefixes.
 pub mod store;
 // A spin lock for state shared without an OS.

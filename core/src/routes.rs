@@ -12,7 +12,7 @@ use crate::controllers::{
 };
 #[cfg(feature = "cloud")]
 use crate::controllers::{
-    backupreport, cloud, drivereport, fastrsettings, transfer, transferhistory, ui,
+    backupreport, cloud, drivereport, fastrsettings, storage, transfer, transferhistory, ui,
 };
 use crate::error::ApiResult;
 use crate::http::{Method, Response};
@@ -209,6 +209,23 @@ routes! {
     TransferTransfer: Post "/transfer/transfer" User => transfer::transfer;
     #[cfg(feature = "cloud")]
     TransferCancel: Post "/transfer/cancel_transfer" User => transfer::cancel_transfer;
+    // Storage: the built-in S3 server's keys and buckets
+    #[cfg(feature = "cloud")]
+    StorageGetKeys: Get "/storage/get_storage_key" User => storage::get_storage_key;
+    #[cfg(feature = "cloud")]
+    StorageCreateKey: Post "/storage/create_storage_key" User => storage::create_storage_key;
+    #[cfg(feature = "cloud")]
+    StorageDeleteKey: Delete "/storage/delete_storage_key" User => storage::delete_storage_key;
+    #[cfg(feature = "cloud")]
+    StorageCreateBucket: Post "/storage/create_bucket" User => storage::create_bucket;
+    #[cfg(feature = "cloud")]
+    StorageBucketStatus: Post "/storage/bucket_status" User => storage::bucket_status;
+    #[cfg(feature = "cloud")]
+    StorageUpdateBucket: Put "/storage/update_bucket" User => storage::update_bucket;
+    #[cfg(feature = "cloud")]
+    StorageDeleteBucket: Delete "/storage/delete_bucket" User => storage::delete_bucket;
+    #[cfg(feature = "cloud")]
+    CloudAddStorage: Post "/cloud/add_storage" User => storage::add_storage;
     // TransferHistory
     #[cfg(feature = "cloud")]
     TransferHistoryGetAll: Get "/transferhistory/get_all" User => transferhistory::get_all;

@@ -19,10 +19,20 @@ pub fn read(file: &str) -> String {
 
 /// The first ```json block after the line that contains `marker` in a doc file.
 pub fn example(file: &str, marker: &str) -> Value {
+    example_after(file, "", marker)
+}
+
+/// The first ```json block after `marker` that follows `section` in a doc file (a section's
+/// response, where every section has one).
+pub fn example_after(file: &str, section: &str, marker: &str) -> Value {
     let text = read(file);
-    let start = text
-        .find(marker)
-        .unwrap_or_else(|| panic!("{marker:?} not in {file}"));
+    let from = text
+        .find(section)
+        .unwrap_or_else(|| panic!("{section:?} not in {file}"));
+    let start = from
+        + text[from..]
+            .find(marker)
+            .unwrap_or_else(|| panic!("{marker:?} not in {file} after {section:?}"));
     let rest = &text[start..];
     let open = rest.find("```json").expect("a json block") + "```json".len();
     let close = rest[open..].find("```").expect("end of block");

@@ -176,13 +176,14 @@ pub fn hosted_only(what: &str) -> bool {
 /// lifecycle (and the dashboard page) answer 404 there; so does the embed example.
 pub fn route_built_in(path: &str) -> bool {
     const DEVICE_MANAGEMENT: [&str; 4] = ["agent_status", "command/", "notify", "outbox"];
-    const CLOUD_CONTROLLERS: [&str; 6] = [
+    const CLOUD_CONTROLLERS: [&str; 7] = [
         "/cloud/",
         "/transfer/",
         "/fastrsettings/",
         "/backupreport/",
         "/drivereport/",
         "/transferhistory/",
+        "/storage/",
     ];
     let needs_cloud = CLOUD_CONTROLLERS.iter().any(|c| path.starts_with(c))
         || path == "/ui"

@@ -88,6 +88,18 @@ const DTOS: &[(&str, Dto)] = &[
         Dto::Response("web-api", "GET /api/v1/cloudaccount/get_all", "/data/0"),
     ),
     (
+        "StorageApiKey",
+        Dto::Response("web-api", "GET /api/v1/storage/get_storage_key", "/data/0"),
+    ),
+    (
+        "ShowStorageApiKey",
+        Dto::Response("web-api", "POST /api/v1/storage/create_storage_key", ""),
+    ),
+    (
+        "BucketStatus",
+        Dto::Response("web-api", "POST /api/v1/storage/bucket_status", ""),
+    ),
+    (
         "CloudDriveModel",
         Dto::Response("click-api", "GET /management/clouddrive", "/0"),
     ),
@@ -642,15 +654,17 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     std::fs::write(&upload, b"bytes to upload").unwrap();
     let agent = Agent::start_with(Options {
         config: format!(
-            "{}\n[transfers]\nroots = [\"{}\"]\n",
+            "{}\n[transfers]\nroots = [\"{}\"]\n[storage]\nlisten = \"127.0.0.1:{}\"\n",
             identity::google_config(),
-            files.path().display()
+            files.path().display(),
+            click_blackbox::free_port(),
         ),
         ..Options::default()
     });
     let mut c = Contract::new(&agent);
     authentication(&mut c);
     directory_and_cloud(&mut c, &s3, &upload, files.path());
+    built_in_storage(&mut c);
     let served = click_blackbox::routes();
     let mut missing = Vec::new();
     for (method, path, _) in &served {
@@ -677,6 +691,37 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
         "routes served but not called here: {missing:?}"
     );
     assert!(c.checker.problems.is_empty(), "{:#?}", c.checker.problems);
+}
+
+/// The built-in storage: the Storj section's account, then its buckets and keys with the
+/// docs' bodies.
+fn built_in_storage(c: &mut Contract<'_>) {
+    let storage = c.call("POST /cloud/add_storage", &[]);
+    let id = storage["id"].clone();
+    let (at, bucket) = (
+        ("/cloudAccountId", id.clone()),
+        ("/bucketName", json!("my-new-bucket")),
+    );
+    c.call("POST /storage/create_bucket", &[at.clone(), bucket.clone()]);
+    c.call("POST /storage/bucket_status", &[at.clone(), bucket.clone()]);
+    c.call("PUT /storage/update_bucket", &[at.clone(), bucket]);
+    let selected = (
+        "/selectedBuckets",
+        json!(["project-alpha", "my-new-bucket"]),
+    );
+    let key = c.call("POST /storage/create_storage_key", &[at, selected]);
+    c.call("GET /storage/get_storage_key", &[]);
+    c.call(
+        "DELETE /storage/delete_storage_key",
+        &[("id", key["id"].clone())],
+    );
+    c.call(
+        "DELETE /storage/delete_bucket",
+        &[
+            ("cloudAccountId", id),
+            ("bucketName", json!("my-new-bucket")),
+        ],
+    );
 }
 
 /// Authentication and the caller's own settings, with the docs' own user.

@@ -27,6 +27,7 @@ pub struct FileConfig {
     pub log: LogSettings,
     pub transfers: TransferSettings,
     pub drives: DriveSettings,
+    pub storage: StorageSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -203,6 +204,23 @@ pub struct DriveSettings {
     pub cache_root: Option<PathBuf>,
 }
 
+/// `[storage]`: the built-in S3 server, off until `listen` is set.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StorageSettings {
+    /// Where the S3 server listens (`127.0.0.1:29124`, say); none: no server.
+    pub listen: Option<SocketAddr>,
+    /// Where objects are kept; default `<data-dir>/storage`.
+    pub root: Option<PathBuf>,
+}
+
+/// The built-in storage as it runs: where it listens and keeps its files.
+#[derive(Debug, Clone)]
+pub struct Storage {
+    pub listen: SocketAddr,
+    pub root: PathBuf,
+}
+
 /// Everything the agent runs with, resolved.
 #[derive(Debug, Clone)]
 pub struct Settings {
@@ -214,6 +232,8 @@ pub struct Settings {
     pub google: GoogleSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
+    /// The built-in S3 server, when configured.
+    pub storage: Option<Storage>,
 }
 
 /// Command-line values, which win over the file.
@@ -275,6 +295,16 @@ impl FileConfig {
             ..CoreConfig::default()
         };
         self.auth.apply(&mut core);
+        if let Some(listen) = self.storage.listen {
+            if listen.port() == 0 {
+                return Err("[storage] listen must name a port: clients are given its URL".into());
+            }
+            core.storage_endpoint = format!("http://{listen}");
+        }
+        let storage = self.storage.listen.map(|listen| Storage {
+            listen,
+            root: (self.storage.root.clone()).unwrap_or_else(|| data_dir.join("storage")),
+        });
         Ok(Settings {
             listen,
             data_dir,
@@ -284,6 +314,7 @@ impl FileConfig {
             google: self.google,
             log: self.log,
             transfers: self.transfers,
+            storage,
         })
     }
 }

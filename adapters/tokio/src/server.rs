@@ -379,6 +379,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     // Scripts and the tests read this line to find the port when listening on port 0.
     println!("click-agent listening on http://{addr}");
     tracing::info!(%addr, data_dir = %settings.data_dir.display(), mode = ?settings.core.mode, "click-agent started");
+    if let Some(storage) = &settings.storage {
+        let at = crate::storage::spawn(app.clone(), storage.listen, storage.root.clone()).await?;
+        println!("click-agent storage on http://{at}");
+    }
     let stopper = app.clone();
     tokio::spawn(async move {
         stop_signal().await;

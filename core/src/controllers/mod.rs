@@ -19,6 +19,8 @@ mod reports;
 mod shared;
 pub mod sharedclouddrive;
 #[cfg(feature = "cloud")]
+pub mod storage;
+#[cfg(feature = "cloud")]
 pub mod transfer;
 #[cfg(feature = "cloud")]
 pub mod transferhistory;

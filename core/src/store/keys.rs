@@ -144,6 +144,19 @@ pub const TRANSFER_HISTORY: Table = Table::new("transferhistory/");
 /// `<account>/<transfer id>` -> nothing: an account's history records.
 pub const TRANSFER_HISTORY_BY_ACCOUNT: Table = Table::new("idx/transferhistory-account/");
 
+// ---------------------------------------------------------------- built-in storage
+
+/// Id -> `storage::keys::StorageKey`.
+pub const STORAGE_KEYS: Table = Table::new("storagekey/");
+/// Access key -> storage key id.
+pub const STORAGE_KEYS_BY_ACCESS: Table = Table::new("idx/storagekey-access/");
+/// `<account>/<id>` -> nothing: an account's storage keys.
+pub const STORAGE_KEYS_BY_ACCOUNT: Table = Table::new("idx/storagekey-account/");
+/// Bucket name -> `storage::buckets::Bucket`.
+pub const STORAGE_BUCKETS: Table = Table::new("storagebucket/");
+/// `<bucket>/<key>` -> `storage::objects::ObjectMeta`.
+pub const STORAGE_OBJECTS: Table = Table::new("storageobject/");
+
 // ---------------------------------------------------------------- the agent
 
 /// Account id -> its `audit::setting::AccountLogSetting`.
@@ -152,7 +165,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 60] = [
+pub const ALL: [Table; 65] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -211,6 +224,11 @@ pub const ALL: [Table; 60] = [
     SYNCS,
     TRANSFER_HISTORY,
     TRANSFER_HISTORY_BY_ACCOUNT,
+    STORAGE_KEYS,
+    STORAGE_KEYS_BY_ACCESS,
+    STORAGE_KEYS_BY_ACCOUNT,
+    STORAGE_BUCKETS,
+    STORAGE_OBJECTS,
     LOG_SETTINGS,
     AGENT,
 ];

@@ -146,6 +146,8 @@ pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         }
         // Settings for a cloud account that no longer exists would govern nothing.
         crate::transfers::settings::forget_cloud_account(cx.store(), &row.id, batch)?;
+        // Keys of the built-in storage issued through it stop working with it.
+        crate::storage::keys::forget_cloud_account(cx.store(), &row.account_id, &row.id, batch)?;
         batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
         CLOUD_ACCOUNTS.delete(batch, &row.id);
         CLOUD_ACCOUNTS_BY_ACCOUNT.delete(batch, &row.index_key());

@@ -1,0 +1,758 @@
+//! The built-in S3 server's operations over the agent's disk: an object's bytes are a file
+//! named by a random id (written to `tmp/`, hashed as it arrives, fsynced, renamed into
+//! `objects/`), what each key holds is a row of the agent's store (`click_core::storage`),
+//! written only once the bytes are safe; the file an object replaces is deleted after. A
+//! crash leaves at most a file no row names, never a row without its bytes.
+
+use std::io::SeekFrom;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use bytes::Bytes;
+use click_core::ports::{Clock, Ports, RngExt};
+use click_core::storage::buckets::{self, Bucket};
+use click_core::storage::keys::StorageKey;
+use click_core::storage::objects::{self, ObjectMeta};
+use futures_util::StreamExt;
+use md5::{Digest, Md5};
+use s3s::dto::*;
+use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
+use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
+
+use super::access::Keys;
+use crate::server::App;
+
+/// The most keys a listing page holds (S3's).
+const MAX_KEYS: usize = 1000;
+
+pub struct Backend {
+    pub app: Arc<App>,
+    pub keys: Keys,
+    /// Holds `objects/` and `tmp/`.
+    pub root: PathBuf,
+}
+
+fn internal(e: impl std::fmt::Debug) -> s3s::S3Error {
+    s3_error!(InternalError, "{e:?}")
+}
+
+fn timestamp(ms: u64) -> Timestamp {
+    Timestamp::from(std::time::UNIX_EPOCH + std::time::Duration::from_millis(ms))
+}
+
+impl Backend {
+    fn store(&self) -> &crate::store::RedbStore {
+        &self.app.agent.ports.store
+    }
+
+    /// The key that signed `req`.
+    fn signer<T>(&self, req: &S3Request<T>) -> S3Result<StorageKey> {
+        let c = (req.credentials.as_ref()).ok_or_else(|| s3_error!(AccessDenied))?;
+        self.keys.key(&c.access_key)
+    }
+
+    /// Bucket `name` of the signing key's account (another account's does not exist here).
+    fn bucket<T>(&self, req: &S3Request<T>, name: &str) -> S3Result<Bucket> {
+        let key = self.signer(req)?;
+        buckets::get(self.store(), name)
+            .map_err(internal)?
+            .filter(|b| b.account_id == key.account_id)
+            .ok_or_else(|| s3_error!(NoSuchBucket))
+    }
+
+    fn blob(&self, id: &str) -> PathBuf {
+        self.root.join("objects").join(id)
+    }
+
+    /// What `key` holds, or NoSuchKey.
+    fn object(&self, bucket: &str, key: &str) -> S3Result<ObjectMeta> {
+        objects::get(self.store(), bucket, key)
+            .map_err(internal)?
+            .ok_or_else(|| s3_error!(NoSuchKey))
+    }
+
+    /// Streams `body` into a new blob, checking its length and MD5 when given; the blob's id,
+    /// size and MD5 (hex).
+    async fn receive(
+        &self,
+        body: Option<StreamingBlob>,
+        length: Option<i64>,
+        md5: Option<&str>,
+    ) -> S3Result<(String, u64, String)> {
+        let id = self.app.agent.ports.rng().uuid();
+        let (size, digest) = self.receive_to(body, length, md5, &self.blob(&id)).await?;
+        Ok((id, size, digest))
+    }
+
+    /// Streams `body` to `path` (through `tmp/`, fsynced, renamed), checking its length and
+    /// MD5 when given; its size and MD5 (hex).
+    async fn receive_to(
+        &self,
+        body: Option<StreamingBlob>,
+        length: Option<i64>,
+        md5: Option<&str>,
+        path: &Path,
+    ) -> S3Result<(u64, String)> {
+        let tmp = self
+            .root
+            .join("tmp")
+            .join(self.app.agent.ports.rng().uuid());
+        let written = write_blob(&tmp, body).await;
+        let (size, digest) = match written {
+            Ok(w) => w,
+            Err(e) => {
+                let _ = tokio::fs::remove_file(&tmp).await;
+                return Err(e);
+            }
+        };
+        let refused = if length.is_some_and(|l| l != size as i64) {
+            Some(s3_error!(IncompleteBody))
+        } else if md5.is_some_and(|m| !same_md5(m, &digest)) {
+            Some(s3_error!(BadDigest))
+        } else {
+            None
+        };
+        if let Some(e) = refused {
+            let _ = tokio::fs::remove_file(&tmp).await;
+            return Err(e);
+        }
+        tokio::fs::rename(&tmp, path).await.map_err(internal)?;
+        Ok((size, click_core::ports::hex(&digest)))
+    }
+
+    /// The folder of multipart upload `id` of `bucket`/`key`, or NoSuchUpload.
+    async fn upload_dir(&self, bucket: &str, key: &str, id: &str) -> S3Result<PathBuf> {
+        let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+        let dir = self.root.join("uploads").join(id);
+        let meta: Option<Upload> = match valid {
+            true => tokio::fs::read(dir.join("upload.json"))
+                .await
+                .ok()
+                .and_then(|b| serde_json::from_slice(&b).ok()),
+            false => None,
+        };
+        match meta {
+            Some(u) if u.bucket == bucket && u.key == key => Ok(dir),
+            _ => Err(s3_error!(NoSuchUpload)),
+        }
+    }
+
+    /// Records `meta` as `key` of `bucket`; the blob it replaced goes.
+    async fn commit(&self, bucket: &str, key: &str, meta: &ObjectMeta) -> S3Result<()> {
+        let old = objects::put(self.store(), bucket, key, meta).map_err(internal)?;
+        if let Some(old) = old {
+            let _ = tokio::fs::remove_file(self.blob(&old.blob)).await;
+        }
+        Ok(())
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.app.agent.ports.clock().now_ms()
+    }
+}
+
+/// A multipart upload under way (`uploads/<id>/upload.json`); its parts are files beside it,
+/// `part-<number>-<md5>`.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Upload {
+    bucket: String,
+    key: String,
+    content_type: Option<String>,
+}
+
+/// S3's smallest part but the last.
+const MIN_PART: u64 = 5 << 20;
+
+/// The part files of an upload folder, by number: (md5, path).
+async fn parts_in(dir: &Path) -> S3Result<std::collections::BTreeMap<i32, (String, PathBuf)>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut entries = tokio::fs::read_dir(dir).await.map_err(internal)?;
+    while let Some(e) = entries.next_entry().await.map_err(internal)? {
+        let name = e.file_name().to_string_lossy().into_owned();
+        let Some(rest) = name.strip_prefix("part-") else {
+            continue;
+        };
+        if let Some((n, md5)) = rest.split_once('-')
+            && let Ok(n) = n.parse::<i32>()
+        {
+            out.insert(n, (md5.to_string(), e.path()));
+        }
+    }
+    Ok(out)
+}
+
+/// Whether a `Content-MD5` (base64) names `digest`.
+fn same_md5(content_md5: &str, digest: &[u8; 16]) -> bool {
+    use base64::Engine;
+    base64::engine::general_purpose::STANDARD
+        .decode(content_md5.trim())
+        .is_ok_and(|d| d == digest)
+}
+
+/// Writes `body` to `path`, hashing it; fsynced before it returns.
+async fn write_blob(path: &Path, body: Option<StreamingBlob>) -> S3Result<(u64, [u8; 16])> {
+    let mut file = tokio::fs::File::create(path).await.map_err(internal)?;
+    let mut md5 = Md5::new();
+    let mut size = 0u64;
+    if let Some(mut body) = body {
+        while let Some(chunk) = body.next().await {
+            let chunk: Bytes = chunk.map_err(|e| s3_error!(IncompleteBody, "{e}"))?;
+            md5.update(&chunk);
+            size += chunk.len() as u64;
+            file.write_all(&chunk).await.map_err(internal)?;
+        }
+    }
+    file.sync_all().await.map_err(internal)?;
+    Ok((size, md5.finalize().into()))
+}
+
+/// Writes `parts` one after the other to `path`, fsynced; the size, and the MD5 of the
+/// parts' MD5s (a multipart upload's ETag).
+async fn concatenate(path: &Path, parts: &[(String, PathBuf)]) -> S3Result<(u64, [u8; 16])> {
+    let mut out = tokio::fs::File::create(path).await.map_err(internal)?;
+    let mut all = Md5::new();
+    let mut size = 0;
+    for (md5, part) in parts {
+        let mut input = tokio::fs::File::open(part).await.map_err(internal)?;
+        size += tokio::io::copy(&mut input, &mut out)
+            .await
+            .map_err(internal)?;
+        all.update(click_core::ports::unhex::<16>(md5).ok_or_else(|| internal("a part's name"))?);
+    }
+    out.sync_all().await.map_err(internal)?;
+    Ok((size, all.finalize().into()))
+}
+
+/// The bytes `reader` gives, in chunks of up to 64 KiB; it ends at the first error.
+fn read_stream(
+    reader: impl tokio::io::AsyncRead + Unpin + Send + Sync + 'static,
+) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static {
+    futures_util::stream::unfold(Some(reader), |state| async move {
+        let mut reader = state?;
+        let mut buf = vec![0u8; 1 << 16];
+        match reader.read(&mut buf).await {
+            Ok(0) => None,
+            Ok(n) => {
+                buf.truncate(n);
+                Some((Ok(Bytes::from(buf)), Some(reader)))
+            }
+            Err(e) => Some((Err(e), None)),
+        }
+    })
+}
+
+/// Whether `condition` (`If-Match`) holds for an object of ETag `etag` (`None`: no object).
+fn matches(condition: &ETagCondition, etag: Option<&str>) -> bool {
+    match (condition, etag) {
+        (ETagCondition::Any, e) => e.is_some(),
+        (ETagCondition::ETag(want), Some(e)) => want.value() == e,
+        (ETagCondition::ETag(_), None) => false,
+    }
+}
+
+fn s3_object(key: String, m: &ObjectMeta) -> Object {
+    Object {
+        key: Some(key),
+        size: Some(m.size as i64),
+        e_tag: Some(ETag::Strong(m.etag.clone())),
+        last_modified: Some(timestamp(m.modified_ms)),
+        ..Default::default()
+    }
+}
+
+#[async_trait::async_trait]
+impl S3 for Backend {
+    async fn list_buckets(
+        &self,
+        req: S3Request<ListBucketsInput>,
+    ) -> S3Result<S3Response<ListBucketsOutput>> {
+        let key = self.signer(&req)?;
+        let all = buckets::of_account(self.store(), &key.account_id).map_err(internal)?;
+        let listed = all
+            .into_iter()
+            .filter(|b| key.reaches(&b.name))
+            .map(|b| s3s::dto::Bucket {
+                name: Some(b.name),
+                creation_date: Some(timestamp(b.create_ms)),
+                ..Default::default()
+            })
+            .collect();
+        Ok(S3Response::new(ListBucketsOutput {
+            buckets: Some(listed),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_bucket(
+        &self,
+        req: S3Request<CreateBucketInput>,
+    ) -> S3Result<S3Response<CreateBucketOutput>> {
+        let key = self.signer(&req)?;
+        if !key.all_buckets {
+            return Err(s3_error!(
+                AccessDenied,
+                "Only a key for all buckets makes one."
+            ));
+        }
+        let b = Bucket {
+            name: req.input.bucket.clone(),
+            account_id: key.account_id.clone(),
+            cloud_account_id: key.cloud_account_id.clone(),
+            create_ms: self.now_ms(),
+            object_lock_enabled: req.input.object_lock_enabled_for_bucket.unwrap_or(false),
+            ..Bucket::default()
+        };
+        match buckets::get(self.store(), &b.name).map_err(internal)? {
+            Some(there) if there.account_id == key.account_id => {
+                return Err(s3_error!(BucketAlreadyOwnedByYou));
+            }
+            Some(_) => return Err(s3_error!(BucketAlreadyExists)),
+            None => {}
+        }
+        buckets::create(self.store(), &b).map_err(|e| s3_error!(InvalidBucketName, "{e:?}"))?;
+        Ok(S3Response::new(CreateBucketOutput::default()))
+    }
+
+    async fn head_bucket(
+        &self,
+        req: S3Request<HeadBucketInput>,
+    ) -> S3Result<S3Response<HeadBucketOutput>> {
+        self.bucket(&req, &req.input.bucket)?;
+        Ok(S3Response::new(HeadBucketOutput::default()))
+    }
+
+    async fn delete_bucket(
+        &self,
+        req: S3Request<DeleteBucketInput>,
+    ) -> S3Result<S3Response<DeleteBucketOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        if !buckets::is_empty(self.store(), &b.name).map_err(internal)? {
+            return Err(s3_error!(BucketNotEmpty));
+        }
+        buckets::delete(self.store(), &b).map_err(internal)?;
+        Ok(S3Response::new(DeleteBucketOutput::default()))
+    }
+
+    async fn put_object(
+        &self,
+        req: S3Request<PutObjectInput>,
+    ) -> S3Result<S3Response<PutObjectOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        let there = objects::get(self.store(), &b.name, &input.key).map_err(internal)?;
+        let etag = there.as_ref().map(|m| m.etag.as_str());
+        if input
+            .if_none_match
+            .as_ref()
+            .is_some_and(|c| matches(c, etag))
+            || input.if_match.as_ref().is_some_and(|c| !matches(c, etag))
+        {
+            return Err(s3_error!(PreconditionFailed));
+        }
+        let (blob, size, md5) = self
+            .receive(
+                input.body,
+                input.content_length,
+                input.content_md5.as_deref(),
+            )
+            .await?;
+        let meta = ObjectMeta {
+            blob,
+            size,
+            etag: md5,
+            modified_ms: self.now_ms(),
+            content_type: input.content_type,
+        };
+        self.commit(&b.name, &input.key, &meta).await?;
+        Ok(S3Response::new(PutObjectOutput {
+            e_tag: Some(ETag::Strong(meta.etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn get_object(
+        &self,
+        req: S3Request<GetObjectInput>,
+    ) -> S3Result<S3Response<GetObjectOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        let m = self.object(&b.name, &input.key)?;
+        if input
+            .if_match
+            .as_ref()
+            .is_some_and(|c| !matches(c, Some(&m.etag)))
+        {
+            return Err(s3_error!(PreconditionFailed));
+        }
+        let range = match &input.range {
+            Some(r) => Some(r.check(m.size).map_err(|_| s3_error!(InvalidRange))?),
+            None => None,
+        };
+        let (start, end) = range.as_ref().map_or((0, m.size), |r| (r.start, r.end));
+        let mut file = tokio::fs::File::open(self.blob(&m.blob))
+            .await
+            .map_err(internal)?;
+        file.seek(SeekFrom::Start(start)).await.map_err(internal)?;
+        let stream = read_stream(file.take(end - start));
+        Ok(S3Response::new(GetObjectOutput {
+            body: Some(StreamingBlob::wrap(stream)),
+            content_length: Some((end - start) as i64),
+            content_range: range
+                .as_ref()
+                .map(|r| format!("bytes {}-{}/{}", r.start, r.end - 1, m.size)),
+            content_type: m.content_type.clone(),
+            e_tag: Some(ETag::Strong(m.etag.clone())),
+            last_modified: Some(timestamp(m.modified_ms)),
+            accept_ranges: Some("bytes".into()),
+            ..Default::default()
+        }))
+    }
+
+    async fn head_object(
+        &self,
+        req: S3Request<HeadObjectInput>,
+    ) -> S3Result<S3Response<HeadObjectOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let m = self.object(&b.name, &req.input.key)?;
+        if (req.input.if_match.as_ref()).is_some_and(|c| !matches(c, Some(&m.etag))) {
+            return Err(s3_error!(PreconditionFailed));
+        }
+        Ok(S3Response::new(HeadObjectOutput {
+            content_length: Some(m.size as i64),
+            content_type: m.content_type.clone(),
+            e_tag: Some(ETag::Strong(m.etag.clone())),
+            last_modified: Some(timestamp(m.modified_ms)),
+            accept_ranges: Some("bytes".into()),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_object(
+        &self,
+        req: S3Request<DeleteObjectInput>,
+    ) -> S3Result<S3Response<DeleteObjectOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        if let Some(old) =
+            objects::delete(self.store(), &b.name, &req.input.key).map_err(internal)?
+        {
+            let _ = tokio::fs::remove_file(self.blob(&old.blob)).await;
+        }
+        Ok(S3Response::new(DeleteObjectOutput::default()))
+    }
+
+    async fn list_objects_v2(
+        &self,
+        req: S3Request<ListObjectsV2Input>,
+    ) -> S3Result<S3Response<ListObjectsV2Output>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let after = input
+            .continuation_token
+            .clone()
+            .or(input.start_after.clone());
+        let max = input
+            .max_keys
+            .map_or(MAX_KEYS, |m| (m.max(0) as usize).min(MAX_KEYS));
+        let page = objects::list(
+            self.store(),
+            &b.name,
+            &prefix,
+            input.delimiter.as_deref(),
+            after.as_deref(),
+            max,
+        )
+        .map_err(internal)?;
+        let count = page.objects.len() + page.prefixes.len();
+        Ok(S3Response::new(ListObjectsV2Output {
+            name: Some(b.name),
+            prefix: input.prefix,
+            delimiter: input.delimiter,
+            max_keys: Some(max as i32),
+            key_count: Some(count as i32),
+            continuation_token: input.continuation_token,
+            start_after: input.start_after,
+            is_truncated: Some(page.next.is_some()),
+            next_continuation_token: page.next,
+            contents: Some(
+                page.objects
+                    .into_iter()
+                    .map(|(k, m)| s3_object(k, &m))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                (page.prefixes.into_iter())
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn list_objects(
+        &self,
+        req: S3Request<ListObjectsInput>,
+    ) -> S3Result<S3Response<ListObjectsOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        let prefix = input.prefix.clone().unwrap_or_default();
+        let max = input
+            .max_keys
+            .map_or(MAX_KEYS, |m| (m.max(0) as usize).min(MAX_KEYS));
+        let page = objects::list(
+            self.store(),
+            &b.name,
+            &prefix,
+            input.delimiter.as_deref(),
+            input.marker.as_deref(),
+            max,
+        )
+        .map_err(internal)?;
+        Ok(S3Response::new(ListObjectsOutput {
+            name: Some(b.name),
+            prefix: input.prefix,
+            delimiter: input.delimiter.clone(),
+            marker: input.marker,
+            max_keys: Some(max as i32),
+            is_truncated: Some(page.next.is_some()),
+            next_marker: page.next,
+            contents: Some(
+                page.objects
+                    .into_iter()
+                    .map(|(k, m)| s3_object(k, &m))
+                    .collect(),
+            ),
+            common_prefixes: Some(
+                (page.prefixes.into_iter())
+                    .map(|p| CommonPrefix { prefix: Some(p) })
+                    .collect(),
+            ),
+            ..Default::default()
+        }))
+    }
+
+    async fn create_multipart_upload(
+        &self,
+        req: S3Request<CreateMultipartUploadInput>,
+    ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let id = self.app.agent.ports.rng().uuid();
+        let dir = self.root.join("uploads").join(&id);
+        tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
+        let upload = Upload {
+            bucket: b.name.clone(),
+            key: req.input.key.clone(),
+            content_type: req.input.content_type.clone(),
+        };
+        let bytes = serde_json::to_vec(&upload).map_err(internal)?;
+        let tmp = dir.join("upload.json.tmp");
+        tokio::fs::write(&tmp, bytes).await.map_err(internal)?;
+        tokio::fs::rename(&tmp, dir.join("upload.json"))
+            .await
+            .map_err(internal)?;
+        Ok(S3Response::new(CreateMultipartUploadOutput {
+            bucket: Some(b.name),
+            key: Some(req.input.key),
+            upload_id: Some(id),
+            ..Default::default()
+        }))
+    }
+
+    async fn upload_part(
+        &self,
+        req: S3Request<UploadPartInput>,
+    ) -> S3Result<S3Response<UploadPartOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        if !(1..=10_000).contains(&input.part_number) {
+            return Err(s3_error!(
+                InvalidArgument,
+                "Part numbers go from 1 to 10000."
+            ));
+        }
+        let dir = self
+            .upload_dir(&b.name, &input.key, &input.upload_id)
+            .await?;
+        let n = input.part_number;
+        let received = self
+            .root
+            .join("tmp")
+            .join(self.app.agent.ports.rng().uuid());
+        let (_, md5) = self
+            .receive_to(
+                input.body,
+                input.content_length,
+                input.content_md5.as_deref(),
+                &received,
+            )
+            .await?;
+        // A part sent again replaces the one before.
+        if let Some((_, old)) = parts_in(&dir).await?.remove(&n) {
+            let _ = tokio::fs::remove_file(old).await;
+        }
+        let part = dir.join(format!("part-{n}-{md5}"));
+        tokio::fs::rename(&received, &part)
+            .await
+            .map_err(internal)?;
+        Ok(S3Response::new(UploadPartOutput {
+            e_tag: Some(ETag::Strong(md5)),
+            ..Default::default()
+        }))
+    }
+
+    async fn complete_multipart_upload(
+        &self,
+        req: S3Request<CompleteMultipartUploadInput>,
+    ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        let dir = self
+            .upload_dir(&b.name, &input.key, &input.upload_id)
+            .await?;
+        let upload: Upload = serde_json::from_slice(
+            &tokio::fs::read(dir.join("upload.json"))
+                .await
+                .map_err(internal)?,
+        )
+        .map_err(internal)?;
+        let listed = (input.multipart_upload.and_then(|m| m.parts)).unwrap_or_default();
+        if listed.is_empty() {
+            return Err(s3_error!(MalformedXML, "The upload names no part."));
+        }
+        let have = parts_in(&dir).await?;
+        let mut chosen = Vec::with_capacity(listed.len());
+        let mut last = 0;
+        for p in &listed {
+            let n = p.part_number.unwrap_or(0);
+            if n <= last {
+                return Err(s3_error!(InvalidPartOrder));
+            }
+            last = n;
+            let want = p
+                .e_tag
+                .as_ref()
+                .map(|e| e.value().trim_matches('"').to_string());
+            match have.get(&n) {
+                Some((md5, path)) if want.as_deref().is_none_or(|w| w == md5) => {
+                    chosen.push((md5.clone(), path.clone()));
+                }
+                _ => return Err(s3_error!(InvalidPart, "Part {n} was not uploaded.")),
+            }
+        }
+        // Every part but the last holds at least 5 MiB, as S3 requires.
+        for (_, path) in &chosen[..chosen.len() - 1] {
+            let len = tokio::fs::metadata(path).await.map_err(internal)?.len();
+            if len < MIN_PART {
+                return Err(s3_error!(EntityTooSmall));
+            }
+        }
+        let id = self.app.agent.ports.rng().uuid();
+        let tmp = self.root.join("tmp").join(&id);
+        let (size, all) = concatenate(&tmp, &chosen).await?;
+        tokio::fs::rename(&tmp, self.blob(&id))
+            .await
+            .map_err(internal)?;
+        let etag = format!("{}-{}", click_core::ports::hex(&all), chosen.len());
+        let meta = ObjectMeta {
+            blob: id,
+            size,
+            etag: etag.clone(),
+            modified_ms: self.now_ms(),
+            content_type: upload.content_type,
+        };
+        self.commit(&b.name, &input.key, &meta).await?;
+        let _ = tokio::fs::remove_dir_all(&dir).await;
+        Ok(S3Response::new(CompleteMultipartUploadOutput {
+            bucket: Some(b.name),
+            key: Some(input.key),
+            e_tag: Some(ETag::Strong(etag)),
+            ..Default::default()
+        }))
+    }
+
+    async fn abort_multipart_upload(
+        &self,
+        req: S3Request<AbortMultipartUploadInput>,
+    ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        let dir = self
+            .upload_dir(&b.name, &input.key, &input.upload_id)
+            .await?;
+        tokio::fs::remove_dir_all(&dir).await.map_err(internal)?;
+        Ok(S3Response::new(AbortMultipartUploadOutput::default()))
+    }
+
+    async fn copy_object(
+        &self,
+        req: S3Request<CopyObjectInput>,
+    ) -> S3Result<S3Response<CopyObjectOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let CopySource::Bucket { bucket, key, .. } = &req.input.copy_source else {
+            return Err(s3_error!(NotImplemented, "Access points are not served."));
+        };
+        // The source is read: the key must reach it and may read.
+        let signer = self.signer(&req)?;
+        if !signer.reaches(bucket) || !signer.permission.reads() {
+            return Err(s3_error!(AccessDenied, "This key may not read {bucket}."));
+        }
+        let from = self.bucket(&req, bucket)?;
+        let m = self.object(&from.name, key)?;
+        if let Some(c) = &req.input.copy_source_if_match
+            && !matches(c, Some(&m.etag))
+        {
+            return Err(s3_error!(PreconditionFailed));
+        }
+        let id = self.app.agent.ports.rng().uuid();
+        let tmp = self.root.join("tmp").join(&id);
+        tokio::fs::copy(self.blob(&m.blob), &tmp)
+            .await
+            .map_err(internal)?;
+        tokio::fs::File::open(&tmp)
+            .await
+            .map_err(internal)?
+            .sync_all()
+            .await
+            .map_err(internal)?;
+        tokio::fs::rename(&tmp, self.blob(&id))
+            .await
+            .map_err(internal)?;
+        let copy = ObjectMeta {
+            blob: id,
+            modified_ms: self.now_ms(),
+            ..m
+        };
+        self.commit(&b.name, &req.input.key, &copy).await?;
+        Ok(S3Response::new(CopyObjectOutput {
+            copy_object_result: Some(CopyObjectResult {
+                e_tag: Some(ETag::Strong(copy.etag)),
+                last_modified: Some(timestamp(copy.modified_ms)),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }))
+    }
+
+    async fn delete_objects(
+        &self,
+        req: S3Request<DeleteObjectsInput>,
+    ) -> S3Result<S3Response<DeleteObjectsOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let mut deleted = Vec::new();
+        for o in &req.input.delete.objects {
+            let gone = objects::delete(self.store(), &b.name, &o.key).map_err(internal)?;
+            if let Some(old) = gone {
+                let _ = tokio::fs::remove_file(self.blob(&old.blob)).await;
+            }
+            deleted.push(DeletedObject {
+                key: Some(o.key.clone()),
+                ..Default::default()
+            });
+        }
+        let quiet = req.input.delete.quiet.unwrap_or(false);
+        Ok(S3Response::new(DeleteObjectsOutput {
+            deleted: (!quiet).then_some(deleted),
+            ..Default::default()
+        }))
+    }
+}

@@ -1,0 +1,61 @@
+//! The built-in S3 server (`[storage]`): the agent's own disks served over S3 to the keys it
+//! issued, on a listener of its own. `s3s` speaks the protocol (routing, SigV4, XML);
+//! [`backend`] keeps the bytes and [`access`] decides who reaches what.
+
+mod access;
+mod backend;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use hyper_util::rt::{TokioExecutor, TokioIo};
+use tokio::net::TcpListener;
+
+use crate::server::App;
+
+/// Serves the built-in storage on `listen` with its files below `root`, until the process
+/// ends; the address it listens on.
+pub async fn spawn(app: Arc<App>, listen: SocketAddr, root: PathBuf) -> Result<SocketAddr, String> {
+    for dir in ["objects", "tmp", "uploads"] {
+        std::fs::create_dir_all(root.join(dir))
+            .map_err(|e| format!("cannot make {}: {e}", root.join(dir).display()))?;
+    }
+    // What a killed run was receiving is no object.
+    if let Ok(entries) = std::fs::read_dir(root.join("tmp")) {
+        for e in entries.flatten() {
+            let _ = std::fs::remove_file(e.path());
+        }
+    }
+    let listener = TcpListener::bind(listen)
+        .await
+        .map_err(|e| format!("cannot listen on {listen} for the storage: {e}"))?;
+    let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let backend = backend::Backend {
+        app: app.clone(),
+        keys: access::Keys { app: app.clone() },
+        root,
+    };
+    let mut builder = s3s::service::S3ServiceBuilder::new(backend);
+    builder.set_auth(access::Keys { app: app.clone() });
+    builder.set_access(access::Keys { app: app.clone() });
+    let service = builder.build();
+    tokio::spawn(async move {
+        loop {
+            let Ok((stream, _)) = listener.accept().await else {
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                continue;
+            };
+            let _ = stream.set_nodelay(true);
+            let service = service.clone();
+            tokio::spawn(async move {
+                let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
+                if let Err(e) = conn.serve_connection(TokioIo::new(stream), service).await {
+                    tracing::debug!("storage connection ended: {e}");
+                }
+            });
+        }
+    });
+    tracing::info!(%addr, "built-in storage listening");
+    Ok(addr)
+}

@@ -1,0 +1,350 @@
+//! Storage (`storage.md`) and the built-in storage routes of Cloud (`cloud.md`, Storage
+//! Management): the agent's own S3 server, its buckets and the keys it issues. The built-in
+//! storage is a cloud account (S3Generic) whose endpoint is this agent's storage listener,
+//! made by `/cloud/add_storage`; every existing storage operation and transfer works on it.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use core::cmp::Ordering;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::{Ctx, required_query};
+use crate::cloud::account::{self, CloudAccount, CloudAccountDto};
+use crate::error::{ApiError, ApiResult};
+use crate::http::Response;
+use crate::json::{max_len, null_as_default, required};
+use crate::paging::PageQuery;
+use crate::ports::{Ports, RngExt};
+use crate::storage::buckets::{self, Bucket};
+use crate::storage::keys::{self, Permission, StorageKey};
+use crate::store::Batch;
+use crate::store::keys::{CLOUD_ACCOUNTS, CLOUD_ACCOUNTS_BY_ACCOUNT};
+use crate::store::table::save;
+use crate::time::iso8601;
+
+/// The `cloudType` of the built-in storage's cloud account: S3-compatible.
+const S3_GENERIC: u32 = crate::cloud::cloud_type::S3_GENERIC;
+
+/// The built-in storage's endpoint, or 499 when it is off.
+fn endpoint<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<String> {
+    match cx.config().storage_endpoint.as_str() {
+        "" => Err(ApiError::invalid(
+            "The built-in storage is off: set [storage] listen in the configuration.",
+        )),
+        e => Ok(String::from(e)),
+    }
+}
+
+/// Cloud account `id` as the caller may manage it, which must be the built-in storage.
+fn storage_account<P: Ports>(cx: &Ctx<'_, P>, id: &str) -> ApiResult<CloudAccount> {
+    let at = endpoint(cx)?;
+    let a = account::find(cx.store(), cx.caller()?, required("cloudAccountId", id)?)?;
+    if a.cloud_type != S3_GENERIC || a.endpoint != at {
+        return Err(ApiError::invalid(
+            "The cloud account is not this agent's built-in storage.",
+        ));
+    }
+    if !a.manageable_by(&cx.user()?) {
+        return Err(ApiError::access(
+            "Only the user who added the storage (or an admin, once it is shared) manages it.",
+        ));
+    }
+    Ok(a)
+}
+
+// ---------------------------------------------------------------- keys
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct KeyInput {
+    #[serde(deserialize_with = "null_as_default")]
+    name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    region: String,
+    #[serde(deserialize_with = "null_as_default")]
+    storage_dn: String,
+    #[serde(deserialize_with = "null_as_default")]
+    permission: u32,
+    #[serde(deserialize_with = "null_as_default")]
+    all_buckets: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    selected_buckets: Vec<String>,
+    #[serde(deserialize_with = "null_as_default")]
+    cloud_account_id: String,
+}
+
+/// `StorageApiKey` (`web-api/storage.md`), and `secretKey` once (`ShowStorageApiKey`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct KeyDto<'a> {
+    id: &'a str,
+    user_id: &'a str,
+    account_id: &'a str,
+    name: &'a str,
+    access_key: &'a str,
+    description: &'a str,
+    region: &'a str,
+    storage_dn: &'a str,
+    storage_tier: u32,
+    create_date: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    secret_key: Option<&'a str>,
+}
+
+fn key_dto<'a>(k: &'a StorageKey, secret: Option<&'a str>) -> KeyDto<'a> {
+    KeyDto {
+        id: &k.id,
+        user_id: &k.user_id,
+        account_id: &k.account_id,
+        name: &k.name,
+        access_key: &k.access_key,
+        description: "",
+        region: &k.region,
+        storage_dn: &k.storage_dn,
+        storage_tier: 0,
+        create_date: iso8601(k.create_ms),
+        secret_key: secret,
+    }
+}
+
+/// Issues a key; its secret is in this answer only.
+pub async fn create_storage_key<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let input: KeyInput = cx.body()?;
+    let storage = storage_account(cx, &input.cloud_account_id)?;
+    let name = required("name", &input.name)?;
+    max_len("name", name, 100)?;
+    max_len("region", &input.region, 100)?;
+    max_len("storageDn", &input.storage_dn, 255)?;
+    let permission = Permission::from_number(input.permission).ok_or_else(|| {
+        ApiError::invalid("'permission' must be 0 (Read), 1 (Write) or 2 (ReadWrite).")
+    })?;
+    if !input.all_buckets && input.selected_buckets.is_empty() {
+        return Err(ApiError::invalid(
+            "'selectedBuckets' must name a bucket when 'allBuckets' is false.",
+        ));
+    }
+    for b in &input.selected_buckets {
+        buckets::check_name(b)?;
+        buckets::in_account(cx.store(), &caller.account_id, b)?;
+    }
+    let ports = cx.ports();
+    let secret = keys::new_secret(ports.rng());
+    let k = StorageKey {
+        id: ports.rng().uuid(),
+        account_id: caller.account_id.clone(),
+        user_id: caller.user_id.clone(),
+        cloud_account_id: storage.id,
+        name: String::from(name),
+        access_key: keys::new_access_key(ports.rng()),
+        sealed_secret: ports.secrets().seal(&secret, ports.rng()),
+        permission,
+        all_buckets: input.all_buckets,
+        selected_buckets: if input.all_buckets {
+            Vec::new()
+        } else {
+            input.selected_buckets
+        },
+        region: input.region,
+        storage_dn: input.storage_dn,
+        create_ms: cx.now_ms(),
+    };
+    keys::insert(cx.store(), &k)?;
+    Ok(Response::json(&key_dto(&k, Some(&secret))))
+}
+
+const KEY_SORTABLE: &[&str] = &["CreateDate", "Name", "AccessKey"];
+
+fn compare_keys(field: &str, a: &StorageKey, b: &StorageKey) -> Ordering {
+    match field {
+        "Name" => a.name.cmp(&b.name),
+        "AccessKey" => a.access_key.cmp(&b.access_key),
+        _ => a.create_ms.cmp(&b.create_ms),
+    }
+    .then_with(|| a.id.cmp(&b.id))
+}
+
+/// The account's keys (an admin's view) or the caller's own, without secrets.
+pub async fn get_storage_key<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let query = PageQuery::from_request(cx.req, KEY_SORTABLE)?;
+    let admin = cx.user()?.is_admin();
+    let mut all = keys::of_account(cx.store(), &caller.account_id)?;
+    all.retain(|k| admin || k.user_id == caller.user_id);
+    let page = query.paginate(all, |a, b| compare_keys(&query.sort_field, a, b));
+    Ok(Response::json(&page.map(|k| key_dto(k, None))))
+}
+
+/// Deletes a key (its creator, or an admin): signatures made with it fail at once.
+pub async fn delete_storage_key<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let id = required_query(cx.req, "id")?;
+    let k = keys::in_account(cx.store(), &caller.account_id, &id)?;
+    if k.user_id != caller.user_id && !cx.user()?.is_admin() {
+        return Err(ApiError::not_found("The storage key"));
+    }
+    keys::delete(cx.store(), &k)?;
+    Ok(Response::ok())
+}
+
+// ---------------------------------------------------------------- buckets
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct BucketInput {
+    #[serde(deserialize_with = "null_as_default")]
+    cloud_account_id: String,
+    #[serde(deserialize_with = "null_as_default")]
+    bucket_name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    is_public: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    is_encrypted: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    versioning_enabled: bool,
+    #[serde(deserialize_with = "null_as_default")]
+    object_lock_enabled: bool,
+}
+
+/// Makes a bucket on the built-in storage.
+pub async fn create_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let input: BucketInput = cx.body()?;
+    let storage = storage_account(cx, &input.cloud_account_id)?;
+    let name = required("bucketName", &input.bucket_name)?;
+    let b = Bucket {
+        name: String::from(name),
+        account_id: storage.account_id,
+        cloud_account_id: storage.id,
+        create_ms: cx.now_ms(),
+        is_public: input.is_public,
+        is_encrypted: input.is_encrypted,
+        versioning_enabled: input.versioning_enabled,
+        object_lock_enabled: input.object_lock_enabled,
+    };
+    buckets::create(cx.store(), &b)?;
+    Ok(Response::ok())
+}
+
+/// Bucket `name` of the built-in storage `cloud_account_id`.
+fn bucket_of<P: Ports>(cx: &Ctx<'_, P>, cloud_account_id: &str, name: &str) -> ApiResult<Bucket> {
+    let storage = storage_account(cx, cloud_account_id)?;
+    let name = required("bucketName", name)?;
+    buckets::in_account(cx.store(), &storage.account_id, name)
+}
+
+/// `BucketStatus` (`web-api/storage.md`).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BucketStatus {
+    versioning_enabled: bool,
+    encryption_enabled: bool,
+    is_public: bool,
+    object_lock_enabled: bool,
+}
+
+pub async fn bucket_status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let input: BucketInput = cx.body()?;
+    let b = bucket_of(cx, &input.cloud_account_id, &input.bucket_name)?;
+    Ok(Response::json(&BucketStatus {
+        versioning_enabled: b.versioning_enabled,
+        encryption_enabled: b.is_encrypted,
+        is_public: b.is_public,
+        object_lock_enabled: b.object_lock_enabled,
+    }))
+}
+
+/// Changes a bucket's flags (object lock is set at creation only, as in S3).
+pub async fn update_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let input: BucketInput = cx.body()?;
+    let before = bucket_of(cx, &input.cloud_account_id, &input.bucket_name)?;
+    let after = Bucket {
+        is_public: input.is_public,
+        is_encrypted: input.is_encrypted,
+        versioning_enabled: input.versioning_enabled,
+        ..before.clone()
+    };
+    buckets::update(cx.store(), &before, &after)?;
+    Ok(Response::ok())
+}
+
+/// Deletes an empty bucket.
+pub async fn delete_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let id = required_query(cx.req, "cloudAccountId")?;
+    let name = required_query(cx.req, "bucketName")?;
+    let b = bucket_of(cx, &id, &name)?;
+    buckets::delete(cx.store(), &b)?;
+    Ok(Response::ok())
+}
+
+// ---------------------------------------------------------------- cloud.md: add_storage
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct AddStorageInput {
+    #[serde(deserialize_with = "null_as_default")]
+    cloud_account_name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    bucket_name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    shared: bool,
+}
+
+/// Provisions the built-in storage for the caller: its first bucket, and a cloud account
+/// (S3Generic, this agent's storage endpoint, a key of its own reaching every bucket of the
+/// account) that every storage operation and transfer can use. Answers the `CloudAccount`.
+pub async fn add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let input: AddStorageInput = cx.body()?;
+    let at = endpoint(cx)?;
+    let name = required("cloudAccountName", &input.cloud_account_name)?;
+    max_len("cloudAccountName", name, 100)?;
+    let bucket = required("bucketName", &input.bucket_name)?;
+    buckets::check_name(bucket)?;
+    let ports = cx.ports();
+    let now = cx.now_ms();
+    let secret = keys::new_secret(ports.rng());
+    let row = CloudAccount {
+        id: ports.rng().uuid(),
+        account_id: caller.account_id.clone(),
+        user_id: caller.user_id.clone(),
+        cloud_type: S3_GENERIC,
+        name: String::from(name),
+        region: String::from("us-east-1"),
+        endpoint: at,
+        service_url: String::new(),
+        access_key: keys::new_access_key(ports.rng()),
+        sealed_secret_key: ports.secrets().seal(&secret, ports.rng()),
+        sealed_credentials_data: String::new(),
+        shared: input.shared,
+        create_ms: now,
+    };
+    let k = StorageKey {
+        id: ports.rng().uuid(),
+        account_id: caller.account_id.clone(),
+        user_id: caller.user_id.clone(),
+        cloud_account_id: row.id.clone(),
+        name: alloc::format!("{name} (the cloud account's own)"),
+        access_key: row.access_key.clone(),
+        sealed_secret: row.sealed_secret_key.clone(),
+        permission: Permission::ReadWrite,
+        all_buckets: true,
+        selected_buckets: Vec::new(),
+        region: row.region.clone(),
+        storage_dn: String::new(),
+        create_ms: now,
+    };
+    let b = Bucket {
+        name: String::from(bucket),
+        account_id: caller.account_id.clone(),
+        cloud_account_id: row.id.clone(),
+        create_ms: now,
+        ..Bucket::default()
+    };
+    buckets::create(cx.store(), &b)?;
+    keys::insert(cx.store(), &k)?;
+    let mut batch = Batch::new();
+    CLOUD_ACCOUNTS.put(&mut batch, &row.id, &row);
+    CLOUD_ACCOUNTS_BY_ACCOUNT.put_str(&mut batch, &row.index_key(), "");
+    save(cx.store(), &batch)?;
+    Ok(Response::json(&CloudAccountDto::new(&row)))
+}

@@ -1,0 +1,206 @@
+//! Objects of the built-in storage: what each key holds (its bytes' file, size, ETag, time)
+//! in the agent's store, by `<bucket>/<key>`, so that keys are any string S3 allows (folder
+//! keys, `..`, empty segments) without ever naming a path on disk; the bytes are files named
+//! by a random id. Listings read the store in key order, with S3's prefix, delimiter and
+//! continuation.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::error::ApiResult;
+use crate::ports::Store;
+use crate::store::keys::STORAGE_OBJECTS;
+use crate::store::{Batch, CommitError};
+
+/// What a key holds (the `storageobject/` table).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ObjectMeta {
+    /// The file holding its bytes (a random id, below the storage's `objects/`).
+    pub blob: String,
+    /// Bytes.
+    pub size: u64,
+    /// Without its quotes: the MD5 (hex) of a single PUT, or a multipart upload's.
+    pub etag: String,
+    /// When it was written (Unix ms).
+    pub modified_ms: u64,
+    /// `Content-Type`, as given.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub content_type: Option<String>,
+}
+
+fn id(bucket: &str, key: &str) -> String {
+    alloc::format!("{bucket}/{key}")
+}
+
+/// What `key` of `bucket` holds, if anything.
+pub fn get(store: &impl Store, bucket: &str, key: &str) -> ApiResult<Option<ObjectMeta>> {
+    STORAGE_OBJECTS.get(store, &id(bucket, key))
+}
+
+/// Writes `meta` as `key` of `bucket`; the object it replaced, if any (whose bytes the
+/// caller deletes).
+pub fn put(
+    store: &impl Store,
+    bucket: &str,
+    key: &str,
+    meta: &ObjectMeta,
+) -> ApiResult<Option<ObjectMeta>> {
+    let row = STORAGE_OBJECTS.key(&id(bucket, key));
+    for _ in 0..16 {
+        let old = store.get(&row)?.map(|v| v.as_ref().to_vec());
+        let mut batch = Batch::new();
+        batch.require_value(row.clone(), old.clone());
+        STORAGE_OBJECTS.put(&mut batch, &id(bucket, key), meta);
+        match store.commit(&batch) {
+            Ok(()) => return Ok(old.and_then(|o| serde_json::from_slice(&o).ok())),
+            Err(CommitError::Conflict(_)) => continue,
+            Err(e) => return Err(crate::store::table::failure(e)),
+        }
+    }
+    Err(crate::error::ApiError::Internal)
+}
+
+/// Removes `key` of `bucket`; what it held, if anything.
+pub fn delete(store: &impl Store, bucket: &str, key: &str) -> ApiResult<Option<ObjectMeta>> {
+    let Some(old) = get(store, bucket, key)? else {
+        return Ok(None);
+    };
+    let mut batch = Batch::new();
+    STORAGE_OBJECTS.delete(&mut batch, &id(bucket, key));
+    crate::store::table::save(store, &batch)?;
+    Ok(Some(old))
+}
+
+/// One page of a listing.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Listing {
+    /// Keys under the prefix (and not below a delimiter after it), with what they hold.
+    pub objects: Vec<(String, ObjectMeta)>,
+    /// `CommonPrefixes`: the prefix up to and with each delimiter found after it, once each.
+    pub prefixes: Vec<String>,
+    /// Where the next page starts after (a key or a common prefix), when there is one.
+    pub next: Option<String>,
+}
+
+/// Up to `max` entries (keys and common prefixes) of `bucket` under `prefix`, after `after`
+/// (a key or common prefix a previous page ended with), grouped by `delimiter` when given.
+pub fn list(
+    store: &impl Store,
+    bucket: &str,
+    prefix: &str,
+    delimiter: Option<&str>,
+    after: Option<&str>,
+    max: usize,
+) -> ApiResult<Listing> {
+    let base = STORAGE_OBJECTS.key(&id(bucket, ""));
+    let scan_prefix = STORAGE_OBJECTS.key(&id(bucket, prefix));
+    let mut cursor: Option<Vec<u8>> = after.map(|a| past(&base, a, delimiter));
+    let mut out = Listing::default();
+    let delimiter = delimiter.filter(|d| !d.is_empty());
+    loop {
+        let page = store.scan(&scan_prefix, cursor.as_deref(), 256)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(out);
+        };
+        cursor = Some(last.clone());
+        for (row, value) in &page {
+            let key = core::str::from_utf8(&row[base.len()..]).unwrap_or("");
+            if out.objects.len() + out.prefixes.len() == max {
+                out.next = last_of(&out);
+                return Ok(out);
+            }
+            let rest = &key[prefix.len()..];
+            if let Some(d) = delimiter
+                && let Some(at) = rest.find(d)
+            {
+                let common = String::from(&key[..prefix.len() + at + d.len()]);
+                // Skip everything else under it: one entry per common prefix.
+                cursor = Some(past(&base, &common, Some(d)));
+                out.prefixes.push(common);
+                break;
+            }
+            if let Ok(meta) = serde_json::from_slice::<ObjectMeta>(value) {
+                out.objects.push((String::from(key), meta));
+            }
+        }
+    }
+}
+
+/// The store key a scan continues after, to skip `entry`: a key, or with the delimiter at
+/// its end a common prefix, whose every key is skipped (no key holds byte 0xff).
+fn past(base: &[u8], entry: &str, delimiter: Option<&str>) -> Vec<u8> {
+    let mut k = base.to_vec();
+    k.extend_from_slice(entry.as_bytes());
+    if delimiter.is_some_and(|d| !d.is_empty() && entry.ends_with(d)) {
+        k.push(0xff);
+    }
+    k
+}
+
+fn last_of(l: &Listing) -> Option<String> {
+    let key = l.objects.last().map(|(k, _)| k.as_str());
+    let prefix = l.prefixes.last().map(String::as_str);
+    match (key, prefix) {
+        (Some(k), Some(p)) => Some(String::from(k.max(p))),
+        (k, p) => k.or(p).map(String::from),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::ports::Ports;
+    use crate::testing::TestAgent;
+
+    fn meta(size: u64) -> ObjectMeta {
+        ObjectMeta {
+            blob: "b".into(),
+            size,
+            etag: "\"e\"".into(),
+            modified_ms: 1,
+            content_type: None,
+        }
+    }
+
+    /// Listings as S3 gives them: keys under a prefix in order, common prefixes once each
+    /// with a delimiter, pages that continue where the last ended, other buckets apart.
+    #[test]
+    fn listings_group_by_delimiter_and_continue_across_pages() {
+        let t = TestAgent::new();
+        let store = t.agent.ports.store();
+        for k in ["a.txt", "dir/x", "dir/y/z", "dir0", "e/", "e/f", "z"] {
+            put(store, "b1", k, &meta(k.len() as u64)).unwrap();
+        }
+        put(store, "b10", "a.txt", &meta(1)).unwrap();
+        let all = list(store, "b1", "", None, None, 100).unwrap();
+        let keys: Vec<&str> = all.objects.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(
+            keys,
+            ["a.txt", "dir/x", "dir/y/z", "dir0", "e/", "e/f", "z"]
+        );
+        let top = list(store, "b1", "", Some("/"), None, 100).unwrap();
+        let keys: Vec<&str> = top.objects.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["a.txt", "dir0", "z"]);
+        assert_eq!(top.prefixes, ["dir/", "e/"]);
+        let dir = list(store, "b1", "dir/", Some("/"), None, 100).unwrap();
+        assert_eq!(dir.objects[0].0, "dir/x");
+        assert_eq!(dir.prefixes, ["dir/y/"]);
+        // Pages of two, each continuing after the last entry of the one before.
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = list(store, "b1", "", Some("/"), after.as_deref(), 2).unwrap();
+            seen.extend(page.objects.iter().map(|(k, _)| k.clone()));
+            seen.extend(page.prefixes.iter().cloned());
+            match page.next {
+                Some(n) => after = Some(n),
+                None => break,
+            }
+        }
+        seen.sort();
+        assert_eq!(seen, ["a.txt", "dir/", "dir0", "e/", "z"]);
+        assert!(delete(store, "b1", "z").unwrap().is_some());
+        assert!(get(store, "b1", "z").unwrap().is_none());
+    }
+}

@@ -1,0 +1,633 @@
+//! The built-in storage (`storage.md`; `cloud.md`, Storage Management): the agent's own S3
+//! server on `[storage] listen`, driven by a client nobody here wrote (`rclone`, Debian's)
+//! with the keys the agent issues, and by the agent's own storage operations through the
+//! cloud account `add_storage` makes. A key reaches its buckets with its permission, and
+//! nothing else; a wrong or deleted key is refused.
+
+use std::process::Command;
+
+use click_blackbox::{
+    Agent, Options, Value, desktop_only, docs, free_port, json, pattern, signup_and_login,
+};
+
+struct World {
+    agent: Agent,
+    token: String,
+    endpoint: String,
+    options: Options,
+    _tmp: tempfile::TempDir,
+    files: std::path::PathBuf,
+}
+
+fn world() -> World {
+    let tmp = tempfile::tempdir().unwrap();
+    let files = tmp.path().join("files");
+    std::fs::create_dir_all(&files).unwrap();
+    let port = free_port();
+    let options = Options {
+        config: format!(
+            "[storage]\nlisten = \"127.0.0.1:{port}\"\n[transfers]\nroots = [\"{}\"]\n",
+            files.display()
+        ),
+        data_dir: Some(tmp.path().join("data")),
+        ..Options::default()
+    };
+    let agent = Agent::start_with(options.clone());
+    let token = signup_and_login(&agent, "owner@example.com");
+    World {
+        agent,
+        token,
+        endpoint: format!("http://127.0.0.1:{port}"),
+        options,
+        _tmp: tmp,
+        files,
+    }
+}
+
+/// `rclone` with remote `s3:` on the agent's storage under `key` (access, secret).
+fn rclone(w: &World, key: (&str, &str), args: &[&str]) -> std::process::Output {
+    rclone_command(w, key, args)
+        .output()
+        .expect("rclone (Debian's) is installed")
+}
+
+fn rclone_command(w: &World, key: (&str, &str), args: &[&str]) -> Command {
+    let mut c = Command::new("rclone");
+    c.args(args)
+        .env_remove("AWS_CA_BUNDLE")
+        .env("RCLONE_CONFIG_S3_TYPE", "s3")
+        .env("RCLONE_CONFIG_S3_PROVIDER", "Other")
+        .env("RCLONE_CONFIG_S3_ENV_AUTH", "false")
+        .env("RCLONE_CONFIG_S3_ACCESS_KEY_ID", key.0)
+        .env("RCLONE_CONFIG_S3_SECRET_ACCESS_KEY", key.1)
+        .env("RCLONE_CONFIG_S3_ENDPOINT", &w.endpoint)
+        .env("RCLONE_CONFIG_S3_REGION", "us-east-1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    c
+}
+
+/// A plain GET of `url` on the storage's address, as a browser would send it.
+fn get_url(w: &World, url: &str) -> click_blackbox::Resp {
+    let target = url.strip_prefix(&w.endpoint).expect("a URL of the storage");
+    let host = w.endpoint.trim_start_matches("http://");
+    let request = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
+    click_blackbox::raw_exchange(host.parse().unwrap(), request.as_bytes())
+}
+
+#[track_caller]
+fn ok(out: std::process::Output) -> String {
+    assert!(
+        out.status.success(),
+        "rclone failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+#[track_caller]
+fn refused(out: std::process::Output) {
+    assert!(!out.status.success(), "rclone was let through");
+}
+
+/// A key from `create_storage_key` (the docs' body with `changes`): (access, secret), id.
+fn new_key(w: &World, changes: Value) -> ((String, String), String) {
+    let mut body = docs::example("storage.md", "### Request Body");
+    for (k, v) in changes.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    let k = w
+        .agent
+        .post("/storage/create_storage_key", body)
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json();
+    let access = k["accessKey"].as_str().unwrap().to_string();
+    let secret = k["secretKey"].as_str().unwrap().to_string();
+    ((access, secret), k["id"].as_str().unwrap().to_string())
+}
+
+fn pair(k: &(String, String)) -> (&str, &str) {
+    (&k.0, &k.1)
+}
+
+#[test]
+fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = world();
+    // The Storj section's body: the storage, as a cloud account with its first bucket.
+    let body = docs::example("cloud.md", "### Add Storage");
+    let account = w
+        .agent
+        .post("/cloud/add_storage", body)
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(account["cloudType"], 8, "{account}");
+    assert_eq!(account["name"], "Amove Storage");
+    let cloud = account["id"].as_str().unwrap().to_string();
+
+    // The agent's own storage operations use it like any S3 account.
+    let local = w.files.join("clip.mov");
+    let clip = pattern(3 << 20, 1);
+    std::fs::write(&local, &clip).unwrap();
+    let up = json!({"cloudAccount": {"id": cloud, "cloudType": 8}, "storageName": "project-alpha",
+        "uploadPath": "clips", "localFilePath": local.display().to_string()});
+    let id = w
+        .agent
+        .post("/cloud/upload_object", up)
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json()["transferId"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    click_blackbox::wait_for_transfer(&w.agent, &w.token, &id, "completed");
+    // A presigned URL the agent makes for it reads it with no other credential; one with
+    // its signature changed does not.
+    let mut body = docs::example("cloud.md", "### Generate Download URL");
+    body["cloudAccount"] = json!({"id": cloud});
+    body["storageName"] = json!("project-alpha");
+    body["key"] = json!("clips/clip.mov");
+    let url = w
+        .agent
+        .post("/cloud/generate_download_url", body)
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .text();
+    let url = url.trim().trim_matches('"').to_string();
+    assert!(
+        get_url(&w, &url).body == clip,
+        "the presigned URL reads the object"
+    );
+    let at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
+    let flipped = if &url[at..=at] == "0" { "1" } else { "0" };
+    let forged = format!("{}{flipped}{}", &url[..at], &url[at + 1..]);
+    assert_eq!(
+        get_url(&w, &forged).status,
+        403,
+        "a changed signature is refused"
+    );
+
+    // A read-only key for that bucket: lists and reads, writes nothing, sees no other.
+    let (reader, _) = new_key(
+        &w,
+        json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
+            "selectedBuckets": ["project-alpha"]}),
+    );
+    let listed = ok(rclone(
+        &w,
+        pair(&reader),
+        &["lsf", "-R", "s3:project-alpha"],
+    ));
+    assert!(listed.lines().any(|l| l == "clips/clip.mov"), "{listed}");
+    let got = w.files.join("got.mov");
+    ok(rclone(
+        &w,
+        pair(&reader),
+        &[
+            "copyto",
+            "s3:project-alpha/clips/clip.mov",
+            got.to_str().unwrap(),
+        ],
+    ));
+    assert!(std::fs::read(&got).unwrap() == clip);
+    refused(rclone(
+        &w,
+        pair(&reader),
+        &[
+            "copyto",
+            local.to_str().unwrap(),
+            "s3:project-alpha/nope.mov",
+        ],
+    ));
+    // A key for every bucket, read and write: makes a bucket, copies a folder up and back.
+    let (writer, writer_id) = new_key(
+        &w,
+        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
+    );
+    let tree = w.files.join("tree");
+    for (rel, len) in [("a.txt", 10), ("d/b.bin", 70_000), ("d/e/c.bin", 0)] {
+        let p = tree.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(&p, pattern(len, len as u64)).unwrap();
+    }
+    ok(rclone(&w, pair(&writer), &["mkdir", "s3:second"]));
+    ok(rclone(
+        &w,
+        pair(&writer),
+        &["copy", tree.to_str().unwrap(), "s3:second/tree"],
+    ));
+    ok(rclone(
+        &w,
+        pair(&writer),
+        &["check", tree.to_str().unwrap(), "s3:second/tree"],
+    ));
+    let top = ok(rclone(&w, pair(&writer), &["lsf", "s3:second/tree"]));
+    assert_eq!(top.lines().collect::<Vec<_>>(), ["a.txt", "d/"], "{top}");
+    ok(rclone(&w, pair(&writer), &["delete", "s3:second/tree/d"]));
+    let left = ok(rclone(&w, pair(&writer), &["lsf", "-R", "s3:second"]));
+    let mut left: Vec<&str> = left.lines().collect();
+    left.sort();
+    assert_eq!(left, ["tree/", "tree/a.txt"]);
+    // The reader does not see the new bucket.
+    let buckets = ok(rclone(&w, pair(&reader), &["lsd", "s3:"]));
+    assert!(!buckets.contains("second"), "{buckets}");
+    refused(rclone(&w, pair(&reader), &["lsf", "s3:second"]));
+
+    // A wrong secret, and a deleted key, are refused.
+    refused(rclone(
+        &w,
+        (&writer.0, "not-the-secret"),
+        &["lsf", "s3:second"],
+    ));
+    w.agent
+        .call(
+            "DELETE",
+            &format!("/storage/delete_storage_key?id={writer_id}"),
+        )
+        .token(&w.token)
+        .send()
+        .expect(200);
+    refused(rclone(&w, pair(&writer), &["lsf", "s3:second"]));
+
+    // Listings of keys carry no secret.
+    let keys = w
+        .agent
+        .get("/storage/get_storage_key")
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(keys["total"], 2, "the reader and the account's own: {keys}");
+    for k in keys["data"].as_array().unwrap() {
+        assert!(k.get("secretKey").is_none(), "{k}");
+    }
+}
+
+/// Multipart uploads (rclone cuts files of 5 MiB and more into 5 MiB parts here), server-side
+/// copies, and an agent killed in the middle of a multipart upload: what was complete stays,
+/// nothing half-assembled appears.
+#[test]
+fn multipart_uploads_and_copies_are_whole_or_absent() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = world();
+    let body = docs::example("cloud.md", "### Add Storage");
+    let account = w
+        .agent
+        .post("/cloud/add_storage", body)
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json();
+    let cloud = account["id"].as_str().unwrap();
+    let (key, _) = new_key(
+        &w,
+        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
+    );
+    let big = w.files.join("big.raw");
+    let bytes = pattern(12 << 20, 7);
+    std::fs::write(&big, &bytes).unwrap();
+    let parts = ["--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"];
+    let mut args = vec!["copyto", big.to_str().unwrap(), "s3:project-alpha/big.raw"];
+    args.extend(parts);
+    ok(rclone(&w, pair(&key), &args));
+    ok(rclone(
+        &w,
+        pair(&key),
+        &["check", big.to_str().unwrap(), "s3:project-alpha"],
+    ));
+    // A copy on the server, then read back whole.
+    ok(rclone(
+        &w,
+        pair(&key),
+        &[
+            "copyto",
+            "s3:project-alpha/big.raw",
+            "s3:project-alpha/copy.raw",
+        ],
+    ));
+    let back = w.files.join("back.raw");
+    ok(rclone(
+        &w,
+        pair(&key),
+        &[
+            "copyto",
+            "s3:project-alpha/copy.raw",
+            back.to_str().unwrap(),
+        ],
+    ));
+    assert!(std::fs::read(&back).unwrap() == bytes);
+    let listed = ok(rclone(&w, pair(&key), &["lsl", "s3:project-alpha"]));
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+}
+
+/// An agent killed while rclone sends a multipart upload: after a restart the object is not
+/// there (no part of it was assembled), the bucket lists nothing half-made, and the same
+/// upload sent again arrives whole.
+#[test]
+fn an_agent_killed_mid_multipart_upload_leaves_no_object() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let mut w = world();
+    let body = docs::example("cloud.md", "### Add Storage");
+    let account = (w.agent.post("/cloud/add_storage", body))
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json();
+    let cloud = account["id"].as_str().unwrap().to_string();
+    let (key, _) = new_key(
+        &w,
+        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
+    );
+    let big = w.files.join("big.raw");
+    let bytes = pattern(40 << 20, 9);
+    std::fs::write(&big, &bytes).unwrap();
+    let args = [
+        "copyto",
+        big.to_str().unwrap(),
+        "s3:project-alpha/big.raw",
+        "--s3-upload-cutoff",
+        "5M",
+        "--s3-chunk-size",
+        "5M",
+        "--s3-upload-concurrency",
+        "1",
+        "--bwlimit",
+        "8M",
+        "--retries",
+        "1",
+        "--low-level-retries",
+        "1",
+    ];
+    let mut sending = rclone_command(&w, pair(&key), &args).spawn().unwrap();
+    let uploads = w.options.data_dir.clone().unwrap().join("storage/uploads");
+    click_blackbox::wait_until("parts on disk", std::time::Duration::from_secs(30), || {
+        walk_count(&uploads) >= 3
+    });
+    w.agent.kill();
+    let _ = sending.wait();
+    w.agent = Agent::start_with(w.options.clone());
+    let listed = ok(rclone(&w, pair(&key), &["lsf", "s3:project-alpha"]));
+    assert!(listed.is_empty(), "nothing half-made: {listed}");
+    ok(rclone(&w, pair(&key), &args[..9]));
+    let back = w.files.join("back.raw");
+    ok(rclone(
+        &w,
+        pair(&key),
+        &["copyto", "s3:project-alpha/big.raw", back.to_str().unwrap()],
+    ));
+    assert!(std::fs::read(&back).unwrap() == bytes);
+}
+
+/// Files below `dir`, at any depth.
+fn walk_count(dir: &std::path::Path) -> usize {
+    std::fs::read_dir(dir).map_or(0, |entries| {
+        entries
+            .flatten()
+            .map(|e| match e.file_type() {
+                Ok(t) if t.is_dir() => walk_count(&e.path()),
+                _ => 1,
+            })
+            .sum()
+    })
+}
+
+/// The docs' body after `marker` in `storage.md`, with `changes`.
+fn doc_body(marker: &str, changes: Value) -> Value {
+    let mut body = docs::example("storage.md", marker);
+    for (k, v) in changes.as_object().unwrap() {
+        body[k] = v.clone();
+    }
+    body
+}
+
+/// Keys and buckets as a client written from the docs uses them: bad input is a clear 499,
+/// statuses and updates as documented, a bucket with objects is not deleted, another account
+/// neither sees nor changes anything, a member sees only their own keys, and an agent
+/// without `[storage] listen` says so.
+#[test]
+fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = world();
+    let add = docs::example("cloud.md", "### Add Storage");
+    let account = (w.agent.post("/cloud/add_storage", add.clone()))
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json();
+    let cloud = account["id"].as_str().unwrap().to_string();
+    let post = |path: &str, body: Value, token: &str| w.agent.post(path, body).token(token).send();
+    let key = |changes: Value| doc_body("### Request Body", changes);
+    for (changes, code) in [
+        (json!({"cloudAccountId": cloud, "permission": 3}), "DEFAULT"),
+        (
+            json!({"cloudAccountId": cloud, "selectedBuckets": []}),
+            "DEFAULT",
+        ),
+        (
+            json!({"cloudAccountId": cloud, "selectedBuckets": ["Bad_Name"]}),
+            "DEFAULT",
+        ),
+        (
+            json!({"cloudAccountId": cloud, "selectedBuckets": ["no-such-bucket"]}),
+            "NOT_FOUND",
+        ),
+        (json!({"cloudAccountId": cloud, "name": ""}), "DEFAULT"),
+        (
+            json!({"cloudAccountId": "00000000-0000-0000-0000-000000000001"}),
+            "NOT_FOUND",
+        ),
+    ] {
+        post(
+            "/storage/create_storage_key",
+            key(changes.clone()),
+            &w.token,
+        )
+        .expect_error(code);
+    }
+    let mine = post(
+        "/storage/create_storage_key",
+        key(json!({"cloudAccountId": cloud, "selectedBuckets": ["project-alpha"]})),
+        &w.token,
+    )
+    .expect(200)
+    .json();
+    // `ShowStorageApiKey`: the documented fields, the secret once.
+    let shown = docs::example_after(
+        "../web-api/storage.md",
+        "## Create Storage Key",
+        "### Response",
+    );
+    assert_eq!(docs::keys(&mine), docs::keys(&shown), "{mine}");
+
+    let bucket = |marker: &str, changes: Value| {
+        let mut b = doc_body(marker, changes);
+        b["cloudAccountId"] = json!(cloud);
+        b
+    };
+    for name in ["Bad_Name", "ab", "192.168.0.1"] {
+        post(
+            "/storage/create_bucket",
+            bucket("## Create Bucket", json!({"bucketName": name})),
+            &w.token,
+        )
+        .expect_error("DEFAULT");
+    }
+    post(
+        "/storage/create_bucket",
+        bucket("## Create Bucket", json!({"bucketName": "project-alpha"})),
+        &w.token,
+    )
+    .expect_error("DUPLICATE");
+    post(
+        "/storage/create_bucket",
+        bucket("## Create Bucket", json!({"bucketName": "second-bucket"})),
+        &w.token,
+    )
+    .expect(200);
+    let status = post(
+        "/storage/bucket_status",
+        bucket("## Bucket Status", json!({"bucketName": "second-bucket"})),
+        &w.token,
+    )
+    .expect(200)
+    .json();
+    let documented = docs::example_after(
+        "../web-api/storage.md",
+        "## Get Bucket Status",
+        "### Response",
+    );
+    assert_eq!(docs::keys(&status), docs::keys(&documented));
+    assert_eq!(
+        status,
+        json!({"versioningEnabled": false, "encryptionEnabled": true, "isPublic": false,
+            "objectLockEnabled": false}),
+        "the docs' create body asks for encryption"
+    );
+    w.agent
+        .put(
+            "/storage/update_bucket",
+            bucket("## Update Bucket", json!({"bucketName": "second-bucket"})),
+        )
+        .token(&w.token)
+        .send()
+        .expect(200);
+    let status = post(
+        "/storage/bucket_status",
+        bucket("## Bucket Status", json!({"bucketName": "second-bucket"})),
+        &w.token,
+    )
+    .expect(200)
+    .json();
+    assert_eq!(status["versioningEnabled"], true, "{status}");
+
+    // A bucket with an object stays; an empty one goes.
+    let delete = |name: &str, token: &str| {
+        w.agent
+            .call(
+                "DELETE",
+                &format!("/storage/delete_bucket?cloudAccountId={cloud}&bucketName={name}"),
+            )
+            .token(token)
+            .send()
+    };
+    let (writer, _) = new_key(
+        &w,
+        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
+    );
+    let one = w.files.join("one.txt");
+    std::fs::write(&one, b"one").unwrap();
+    ok(rclone(
+        &w,
+        pair(&writer),
+        &["copyto", one.to_str().unwrap(), "s3:project-alpha/one.txt"],
+    ));
+    delete("project-alpha", &w.token).expect_error("DEFAULT");
+    delete("second-bucket", &w.token).expect(200);
+    post(
+        "/storage/bucket_status",
+        bucket("## Bucket Status", json!({"bucketName": "second-bucket"})),
+        &w.token,
+    )
+    .expect_error("NOT_FOUND");
+
+    // Another account sees and changes nothing of this one.
+    let other = signup_and_login(&w.agent, "other@example.com");
+    let theirs = w
+        .agent
+        .get("/storage/get_storage_key")
+        .token(&other)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(theirs["total"], 0, "{theirs}");
+    let mine_id = mine["id"].as_str().unwrap();
+    w.agent
+        .call(
+            "DELETE",
+            &format!("/storage/delete_storage_key?id={mine_id}"),
+        )
+        .token(&other)
+        .send()
+        .expect_error("NOT_FOUND");
+    post(
+        "/storage/create_bucket",
+        bucket("## Create Bucket", json!({"bucketName": "theirs-now"})),
+        &other,
+    )
+    .expect_error("NOT_FOUND");
+    delete("project-alpha", &other).expect_error("NOT_FOUND");
+
+    // A member sees their own keys only, and not the owner's private storage.
+    let (_, member) = click_blackbox::member(&w.agent, &w.token, "user@example.com", 64);
+    let seen = w
+        .agent
+        .get("/storage/get_storage_key")
+        .token(&member)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(seen["total"], 0, "{seen}");
+    post(
+        "/storage/create_storage_key",
+        key(json!({"cloudAccountId": cloud, "selectedBuckets": ["project-alpha"]})),
+        &member,
+    )
+    .expect_error("NOT_FOUND");
+
+    // Deleting the storage's cloud account ends the keys issued through it; the bucket and
+    // its objects stay.
+    w.agent
+        .call("DELETE", &format!("/cloud/delete?id={cloud}"))
+        .token(&w.token)
+        .send()
+        .expect(200);
+    refused(rclone(&w, pair(&writer), &["lsf", "s3:project-alpha"]));
+    let keys = w
+        .agent
+        .get("/storage/get_storage_key")
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(keys["total"], 0, "{keys}");
+
+    // Without [storage] listen there is no built-in storage.
+    let plain = Agent::start();
+    let token = signup_and_login(&plain, "owner@example.com");
+    let r = plain.post("/cloud/add_storage", add).token(&token).send();
+    assert!(r.expect_error("DEFAULT").contains("[storage]"));
+}
