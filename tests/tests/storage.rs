@@ -90,6 +90,23 @@ fn refused(out: std::process::Output) {
     assert!(!out.status.success(), "rclone was let through");
 }
 
+/// `/cloud/add_storage` with the Storj section's body: the storage's cloud account.
+fn add_storage(w: &World) -> Value {
+    let body = docs::example("cloud.md", "### Add Storage");
+    (w.agent.post("/cloud/add_storage", body))
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json()
+}
+
+/// A key reaching every bucket of the storage `cloud`, read and write.
+fn full_key(w: &World, cloud: &str) -> (String, String) {
+    let every = json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true,
+        "selectedBuckets": []});
+    new_key(w, every).0
+}
+
 /// A key from `create_storage_key` (the docs' body with `changes`): (access, secret), id.
 fn new_key(w: &World, changes: Value) -> ((String, String), String) {
     let mut body = docs::example("storage.md", "### Request Body");
@@ -119,14 +136,7 @@ fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
     }
     let w = world();
     // The Storj section's body: the storage, as a cloud account with its first bucket.
-    let body = docs::example("cloud.md", "### Add Storage");
-    let account = w
-        .agent
-        .post("/cloud/add_storage", body)
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json();
+    let account = add_storage(&w);
     assert_eq!(account["cloudType"], 8, "{account}");
     assert_eq!(account["name"], "Amove Storage");
     let cloud = account["id"].as_str().unwrap().to_string();
@@ -280,19 +290,7 @@ fn multipart_uploads_and_copies_are_whole_or_absent() {
         return;
     }
     let w = world();
-    let body = docs::example("cloud.md", "### Add Storage");
-    let account = w
-        .agent
-        .post("/cloud/add_storage", body)
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json();
-    let cloud = account["id"].as_str().unwrap();
-    let (key, _) = new_key(
-        &w,
-        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
-    );
+    let key = full_key(&w, add_storage(&w)["id"].as_str().unwrap());
     let big = w.files.join("big.raw");
     let bytes = pattern(12 << 20, 7);
     std::fs::write(&big, &bytes).unwrap();
@@ -339,17 +337,7 @@ fn an_agent_killed_mid_multipart_upload_leaves_no_object() {
         return;
     }
     let mut w = world();
-    let body = docs::example("cloud.md", "### Add Storage");
-    let account = (w.agent.post("/cloud/add_storage", body))
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json();
-    let cloud = account["id"].as_str().unwrap().to_string();
-    let (key, _) = new_key(
-        &w,
-        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
-    );
+    let key = full_key(&w, add_storage(&w)["id"].as_str().unwrap());
     let big = w.files.join("big.raw");
     let bytes = pattern(40 << 20, 9);
     std::fs::write(&big, &bytes).unwrap();
@@ -422,13 +410,7 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
         return;
     }
     let w = world();
-    let add = docs::example("cloud.md", "### Add Storage");
-    let account = (w.agent.post("/cloud/add_storage", add.clone()))
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json();
-    let cloud = account["id"].as_str().unwrap().to_string();
+    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
     let post = |path: &str, body: Value, token: &str| w.agent.post(path, body).token(token).send();
     let key = |changes: Value| doc_body("### Request Body", changes);
     for (changes, code) in [
@@ -544,10 +526,7 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
             .token(token)
             .send()
     };
-    let (writer, _) = new_key(
-        &w,
-        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
-    );
+    let writer = full_key(&w, &cloud);
     let one = w.files.join("one.txt");
     std::fs::write(&one, b"one").unwrap();
     ok(rclone(
@@ -628,6 +607,7 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
     // Without [storage] listen there is no built-in storage.
     let plain = Agent::start();
     let token = signup_and_login(&plain, "owner@example.com");
+    let add = docs::example("cloud.md", "### Add Storage");
     let r = plain.post("/cloud/add_storage", add).token(&token).send();
     assert!(r.expect_error("DEFAULT").contains("[storage]"));
 }

@@ -149,6 +149,48 @@ impl Backend {
     fn now_ms(&self) -> u64 {
         self.app.agent.ports.clock().now_ms()
     }
+
+    /// A page of `bucket` as both listing versions give it.
+    fn page(
+        &self,
+        bucket: &str,
+        prefix: &Option<String>,
+        delimiter: &Option<String>,
+        after: Option<&str>,
+        max_keys: Option<i32>,
+    ) -> S3Result<Page> {
+        let max = max_keys.map_or(MAX_KEYS, |m| (m.max(0) as usize).min(MAX_KEYS));
+        let prefix = prefix.as_deref().unwrap_or_default();
+        let found = objects::list(
+            self.store(),
+            bucket,
+            prefix,
+            delimiter.as_deref(),
+            after,
+            max,
+        )
+        .map_err(internal)?;
+        Ok(Page {
+            contents: (found.objects.into_iter())
+                .map(|(k, m)| s3_object(k, &m))
+                .collect(),
+            prefixes: (found.prefixes.into_iter())
+                .map(|p| CommonPrefix { prefix: Some(p) })
+                .collect(),
+            next: found.next,
+            max: max as i32,
+        })
+    }
+}
+
+/// A listing page in S3's shapes.
+struct Page {
+    contents: Vec<Object>,
+    prefixes: Vec<CommonPrefix>,
+    /// Where the next page starts after, when there is one.
+    next: Option<String>,
+    /// The page size used.
+    max: i32,
 }
 
 /// A multipart upload under way (`uploads/<id>/upload.json`); its parts are files beside it,
@@ -446,45 +488,26 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<ListObjectsV2Output>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         let input = req.input;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let after = input
-            .continuation_token
-            .clone()
-            .or(input.start_after.clone());
-        let max = input
-            .max_keys
-            .map_or(MAX_KEYS, |m| (m.max(0) as usize).min(MAX_KEYS));
-        let page = objects::list(
-            self.store(),
+        let after = (input.continuation_token.as_deref()).or(input.start_after.as_deref());
+        let p = self.page(
             &b.name,
-            &prefix,
-            input.delimiter.as_deref(),
-            after.as_deref(),
-            max,
-        )
-        .map_err(internal)?;
-        let count = page.objects.len() + page.prefixes.len();
+            &input.prefix,
+            &input.delimiter,
+            after,
+            input.max_keys,
+        )?;
         Ok(S3Response::new(ListObjectsV2Output {
             name: Some(b.name),
+            key_count: Some((p.contents.len() + p.prefixes.len()) as i32),
+            max_keys: Some(p.max),
+            is_truncated: Some(p.next.is_some()),
+            next_continuation_token: p.next,
+            contents: Some(p.contents),
+            common_prefixes: Some(p.prefixes),
             prefix: input.prefix,
             delimiter: input.delimiter,
-            max_keys: Some(max as i32),
-            key_count: Some(count as i32),
             continuation_token: input.continuation_token,
             start_after: input.start_after,
-            is_truncated: Some(page.next.is_some()),
-            next_continuation_token: page.next,
-            contents: Some(
-                page.objects
-                    .into_iter()
-                    .map(|(k, m)| s3_object(k, &m))
-                    .collect(),
-            ),
-            common_prefixes: Some(
-                (page.prefixes.into_iter())
-                    .map(|p| CommonPrefix { prefix: Some(p) })
-                    .collect(),
-            ),
             ..Default::default()
         }))
     }
@@ -495,38 +518,24 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<ListObjectsOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         let input = req.input;
-        let prefix = input.prefix.clone().unwrap_or_default();
-        let max = input
-            .max_keys
-            .map_or(MAX_KEYS, |m| (m.max(0) as usize).min(MAX_KEYS));
-        let page = objects::list(
-            self.store(),
+        let after = input.marker.as_deref();
+        let p = self.page(
             &b.name,
-            &prefix,
-            input.delimiter.as_deref(),
-            input.marker.as_deref(),
-            max,
-        )
-        .map_err(internal)?;
+            &input.prefix,
+            &input.delimiter,
+            after,
+            input.max_keys,
+        )?;
         Ok(S3Response::new(ListObjectsOutput {
             name: Some(b.name),
+            max_keys: Some(p.max),
+            is_truncated: Some(p.next.is_some()),
+            next_marker: p.next,
+            contents: Some(p.contents),
+            common_prefixes: Some(p.prefixes),
             prefix: input.prefix,
-            delimiter: input.delimiter.clone(),
+            delimiter: input.delimiter,
             marker: input.marker,
-            max_keys: Some(max as i32),
-            is_truncated: Some(page.next.is_some()),
-            next_marker: page.next,
-            contents: Some(
-                page.objects
-                    .into_iter()
-                    .map(|(k, m)| s3_object(k, &m))
-                    .collect(),
-            ),
-            common_prefixes: Some(
-                (page.prefixes.into_iter())
-                    .map(|p| CommonPrefix { prefix: Some(p) })
-                    .collect(),
-            ),
             ..Default::default()
         }))
     }
