@@ -60,6 +60,8 @@ pub struct CoreConfig {
     pub history_days: u32,
     /// The built-in S3 server's URL (`http://127.0.0.1:29124`); empty: it is off.
     pub storage_endpoint: String,
+    /// Bytes each account may keep on the built-in storage; 0: no limit.
+    pub storage_quota_bytes: u64,
 }
 
 /// The `[auth]` section of a configuration file (the desktop's TOML, a device's JSON).
@@ -200,6 +202,7 @@ impl Default for CoreConfig {
             drive_cache_root: String::new(),
             history_days: 90,
             storage_endpoint: String::new(),
+            storage_quota_bytes: 0,
         }
     }
 }

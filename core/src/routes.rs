@@ -226,6 +226,16 @@ routes! {
     StorageDeleteBucket: Delete "/storage/delete_bucket" User => storage::delete_bucket;
     #[cfg(feature = "cloud")]
     CloudAddStorage: Post "/cloud/add_storage" User => storage::add_storage;
+    #[cfg(feature = "cloud")]
+    CloudDeleteStorage: Delete "/cloud/delete_storage" User => storage::delete_storage;
+    #[cfg(feature = "cloud")]
+    CloudCreateBucket: Post "/cloud/create_bucket" User => storage::storj_create_bucket;
+    #[cfg(feature = "cloud")]
+    CloudDeleteBucket: Delete "/cloud/delete_bucket" User => storage::storj_delete_bucket;
+    #[cfg(feature = "cloud")]
+    CloudBucketInfo: Get "/cloud/get_bucket_info" User => storage::get_bucket_info;
+    #[cfg(feature = "cloud")]
+    CloudCloudInfo: Get "/cloud/get_cloud_info" User => storage::get_cloud_info;
     // TransferHistory
     #[cfg(feature = "cloud")]
     TransferHistoryGetAll: Get "/transferhistory/get_all" User => transferhistory::get_all;

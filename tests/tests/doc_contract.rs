@@ -99,6 +99,10 @@ const DTOS: &[(&str, Dto)] = &[
         "BucketStatus",
         Dto::Response("web-api", "POST /api/v1/storage/bucket_status", ""),
     ),
+    // "usage, object count, region, etc." and "total quota, used bytes, bucket count": named
+    // in prose, no shape (tests/tests/storage.rs checks them against what is stored).
+    ("BucketInfoResponse", Dto::Undocumented),
+    ("CloudInfoResponse", Dto::Undocumented),
     (
         "CloudDriveModel",
         Dto::Response("click-api", "GET /management/clouddrive", "/0"),
@@ -718,10 +722,17 @@ fn built_in_storage(c: &mut Contract<'_>) {
     c.call(
         "DELETE /storage/delete_bucket",
         &[
-            ("cloudAccountId", id),
+            ("cloudAccountId", id.clone()),
             ("bucketName", json!("my-new-bucket")),
         ],
     );
+    // The Storj section's bucket routes, on the caller's storage.
+    let storj = [("bucketName", json!("storj-bucket"))];
+    c.call("POST /cloud/create_bucket", &storj);
+    c.call("GET /cloud/get_bucket_info", &storj);
+    c.call("GET /cloud/get_cloud_info", &[]);
+    c.call("DELETE /cloud/delete_bucket", &storj);
+    c.call("DELETE /cloud/delete_storage", &[("id", id)]);
 }
 
 /// Authentication and the caller's own settings, with the docs' own user.

@@ -20,13 +20,18 @@ struct World {
 }
 
 fn world() -> World {
+    world_with("")
+}
+
+/// An agent whose `[storage]` section has `more` lines too.
+fn world_with(more: &str) -> World {
     let tmp = tempfile::tempdir().unwrap();
     let files = tmp.path().join("files");
     std::fs::create_dir_all(&files).unwrap();
     let port = free_port();
     let options = Options {
         config: format!(
-            "[storage]\nlisten = \"127.0.0.1:{port}\"\n[transfers]\nroots = [\"{}\"]\n",
+            "[storage]\nlisten = \"127.0.0.1:{port}\"\n{more}\n[transfers]\nroots = [\"{}\"]\n",
             files.display()
         ),
         data_dir: Some(tmp.path().join("data")),
@@ -610,4 +615,82 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
     let add = docs::example("cloud.md", "### Add Storage");
     let r = plain.post("/cloud/add_storage", add).token(&token).send();
     assert!(r.expect_error("DEFAULT").contains("[storage]"));
+}
+
+/// The Storj section's routes on the caller's built-in storage: buckets made and deleted by
+/// name, their usage and the account's as counted from what is stored, the quota held on
+/// every write, and the storage deleted with its keys.
+#[test]
+fn the_storj_routes_count_usage_and_hold_the_quota() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = world_with("quota_bytes = 1000000");
+    let call = |method: &str, path: &str| w.agent.call(method, path).token(&w.token).send();
+    call("POST", "/cloud/create_bucket?bucketName=photos").expect_error("DEFAULT");
+    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
+    call("POST", "/cloud/create_bucket?bucketName=photos").expect(200);
+    call("POST", "/cloud/create_bucket?bucketName=photos").expect_error("DUPLICATE");
+    call("POST", "/cloud/create_bucket?bucketName=No_Good").expect_error("DEFAULT");
+    let key = full_key(&w, &cloud);
+    for (name, len) in [("a.jpg", 1000), ("b.jpg", 20_000), ("c/d.jpg", 300_000)] {
+        let p = w.files.join(name.replace('/', "_"));
+        std::fs::write(&p, pattern(len, 1)).unwrap();
+        let to = format!("s3:photos/{name}");
+        ok(rclone(
+            &w,
+            pair(&key),
+            &["copyto", p.to_str().unwrap(), &to],
+        ));
+    }
+    let info = call("GET", "/cloud/get_bucket_info?bucketName=photos")
+        .expect(200)
+        .json();
+    assert_eq!(
+        (info["objectCount"].clone(), info["usedBytes"].clone()),
+        (json!(3), json!(321_000)),
+        "{info}"
+    );
+    assert_eq!(info["bucketName"], "photos");
+    let cloud_info = call("GET", "/cloud/get_cloud_info").expect(200).json();
+    assert_eq!(
+        cloud_info,
+        json!({"totalQuota": 1_000_000, "usedBytes": 321_000, "bucketCount": 2, "objectCount": 3})
+    );
+    // Past the quota: refused, nothing counted.
+    let big = w.files.join("big.jpg");
+    std::fs::write(&big, pattern(700_000, 2)).unwrap();
+    refused(rclone(
+        &w,
+        pair(&key),
+        &[
+            "copyto",
+            big.to_str().unwrap(),
+            "s3:photos/big.jpg",
+            "--retries",
+            "1",
+        ],
+    ));
+    let after = call("GET", "/cloud/get_cloud_info").expect(200).json();
+    assert_eq!(after["usedBytes"], 321_000, "{after}");
+    // A replaced object counts once; a deleted one not at all.
+    ok(rclone(&w, pair(&key), &["deletefile", "s3:photos/c/d.jpg"]));
+    let info = call("GET", "/cloud/get_bucket_info?bucketName=photos")
+        .expect(200)
+        .json();
+    assert_eq!(
+        (info["objectCount"].clone(), info["usedBytes"].clone()),
+        (json!(2), json!(21_000))
+    );
+    call("DELETE", "/cloud/delete_bucket?bucketName=photos").expect_error("DEFAULT");
+    ok(rclone(&w, pair(&key), &["delete", "s3:photos"]));
+    call("DELETE", "/cloud/delete_bucket?bucketName=photos").expect(200);
+    call("GET", "/cloud/get_bucket_info?bucketName=photos").expect_error("NOT_FOUND");
+    // Deleting the storage ends its keys; its buckets stay with the account.
+    let gone = call("DELETE", &format!("/cloud/delete_storage?id={cloud}"))
+        .expect(200)
+        .json();
+    assert_eq!(gone, json!(true));
+    refused(rclone(&w, pair(&key), &["lsd", "s3:"]));
+    call("GET", "/cloud/get_cloud_info").expect_error("DEFAULT");
 }

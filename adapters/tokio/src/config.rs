@@ -212,6 +212,8 @@ pub struct StorageSettings {
     pub listen: Option<SocketAddr>,
     /// Where objects are kept; default `<data-dir>/storage`.
     pub root: Option<PathBuf>,
+    /// Bytes each account may keep there; 0 (the default): no limit.
+    pub quota_bytes: u64,
 }
 
 /// The built-in storage as it runs: where it listens and keeps its files.
@@ -300,6 +302,7 @@ impl FileConfig {
                 return Err("[storage] listen must name a port: clients are given its URL".into());
             }
             core.storage_endpoint = format!("http://{listen}");
+            core.storage_quota_bytes = self.storage.quota_bytes;
         }
         let storage = self.storage.listen.map(|listen| Storage {
             listen,

@@ -157,6 +157,41 @@ pub(crate) fn in_account(
         .ok_or_else(|| ApiError::not_found("The cloud account"))
 }
 
+/// Deletes cloud account `row` with what only it gave meaning to (its FastrSettings, the
+/// storage keys issued through it); refused while a drive uses it.
+#[cfg(feature = "cloud")]
+pub(crate) fn remove(store: &impl Store, row: &CloudAccount) -> ApiResult<()> {
+    let deleted_meanwhile = (
+        crate::error::ErrorCode::NotFound,
+        "The cloud account was deleted meanwhile.",
+    );
+    crate::store::table::commit_with_retry(store, deleted_meanwhile, |batch| {
+        // A drive without its cloud account would be an orphan: the drive goes first. A drive
+        // written after this look fails the commit, which then looks again.
+        expect_no_drive_writes(store, &row.id, batch)?;
+        let shared =
+            crate::directory::drives::using_cloud_account(store, &row.account_id, &row.id)?;
+        if let Some(drive) = shared {
+            return Err(ApiError::invalid(alloc::format!(
+                "The shared cloud drive '{drive}' uses this cloud account; delete the drive first."
+            )));
+        }
+        if let Some(drive) = crate::drives::drive::using_cloud_account(store, &row.id)? {
+            return Err(ApiError::invalid(alloc::format!(
+                "The cloud drive '{drive}' uses this cloud account; delete the drive first."
+            )));
+        }
+        // Settings for a cloud account that no longer exists would govern nothing.
+        crate::transfers::settings::forget_cloud_account(store, &row.id, batch)?;
+        // Keys of the built-in storage issued through it stop working with it.
+        crate::storage::keys::forget_cloud_account(store, &row.account_id, &row.id, batch)?;
+        batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
+        CLOUD_ACCOUNTS.delete(batch, &row.id);
+        crate::store::keys::CLOUD_ACCOUNTS_BY_ACCOUNT.delete(batch, &row.index_key());
+        Ok(())
+    })
+}
+
 /// A `cloudAccount` as requests carry it: the id of a stored account, or (to try credentials
 /// before saving them) the provider and credentials themselves.
 #[derive(Clone, Debug, Default, Deserialize)]

@@ -17,6 +17,7 @@ use crate::paging::PageQuery;
 use crate::ports::{Ports, RngExt};
 use crate::storage::buckets::{self, Bucket};
 use crate::storage::keys::{self, Permission, StorageKey};
+use crate::storage::objects;
 use crate::store::Batch;
 use crate::store::keys::{CLOUD_ACCOUNTS, CLOUD_ACCOUNTS_BY_ACCOUNT};
 use crate::store::table::save;
@@ -274,6 +275,117 @@ pub async fn delete_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let b = bucket_of(cx, &id, &name)?;
     buckets::delete(cx.store(), &b)?;
     Ok(Response::ok())
+}
+
+// ---------------------------------------------------------------- cloud.md: Storage Management
+
+/// The caller's built-in storage: the first one they manage (Storj section: "the current
+/// user's Amove storage").
+fn own_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<CloudAccount> {
+    let at = endpoint(cx)?;
+    let user = cx.user()?;
+    let mine = account::visible(cx.store(), cx.caller()?)?
+        .into_iter()
+        .filter(|a| a.cloud_type == S3_GENERIC && a.endpoint == at && a.manageable_by(&user))
+        .min_by_key(|a| a.create_ms);
+    mine.ok_or_else(|| {
+        ApiError::invalid("You have no built-in storage yet: add one with /cloud/add_storage.")
+    })
+}
+
+/// Deletes a built-in storage's cloud account and the keys issued through it; its buckets
+/// and their objects stay (another storage account of the account reaches them).
+pub async fn delete_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let id = required_query(cx.req, "id")?;
+    let row = storage_account(cx, &id)?;
+    account::remove(cx.store(), &row)?;
+    Ok(Response::json(&true))
+}
+
+/// Makes bucket `bucketName` on the caller's built-in storage.
+pub async fn storj_create_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let storage = own_storage(cx)?;
+    let name = required_query(cx.req, "bucketName")?;
+    let b = Bucket {
+        name: String::from(name.trim()),
+        account_id: storage.account_id,
+        cloud_account_id: storage.id,
+        create_ms: cx.now_ms(),
+        ..Bucket::default()
+    };
+    buckets::create(cx.store(), &b)?;
+    Ok(Response::ok())
+}
+
+/// Deletes empty bucket `bucketName` of the caller's built-in storage.
+pub async fn storj_delete_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let storage = own_storage(cx)?;
+    let name = required_query(cx.req, "bucketName")?;
+    let b = buckets::in_account(cx.store(), &storage.account_id, &name)?;
+    buckets::delete(cx.store(), &b)?;
+    Ok(Response::ok())
+}
+
+/// `BucketInfoResponse` (its fields are documented nowhere: "usage, object count, region").
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct BucketInfo<'a> {
+    bucket_name: &'a str,
+    region: &'a str,
+    object_count: u64,
+    used_bytes: u64,
+    create_date: String,
+    is_public: bool,
+    is_encrypted: bool,
+    versioning_enabled: bool,
+    object_lock_enabled: bool,
+}
+
+/// What bucket `bucketName` of the caller's built-in storage holds, as counted.
+pub async fn get_bucket_info<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let storage = own_storage(cx)?;
+    let name = required_query(cx.req, "bucketName")?;
+    let b = buckets::in_account(cx.store(), &storage.account_id, &name)?;
+    let usage = objects::usage(cx.store(), &b.name)?;
+    Ok(Response::json(&BucketInfo {
+        bucket_name: &b.name,
+        region: &storage.region,
+        object_count: usage.objects,
+        used_bytes: usage.bytes,
+        create_date: iso8601(b.create_ms),
+        is_public: b.is_public,
+        is_encrypted: b.is_encrypted,
+        versioning_enabled: b.versioning_enabled,
+        object_lock_enabled: b.object_lock_enabled,
+    }))
+}
+
+/// `CloudInfoResponse` ("total quota, used bytes, bucket count"; 0: no quota).
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct CloudInfo {
+    total_quota: u64,
+    used_bytes: u64,
+    bucket_count: u64,
+    object_count: u64,
+}
+
+/// What the account keeps on the built-in storage, against its quota.
+pub async fn get_cloud_info<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let storage = own_storage(cx)?;
+    let all = buckets::of_account(cx.store(), &storage.account_id)?;
+    let mut info = CloudInfo {
+        total_quota: cx.config().storage_quota_bytes,
+        used_bytes: 0,
+        bucket_count: all.len() as u64,
+        object_count: 0,
+    };
+    for b in &all {
+        let u = objects::usage(cx.store(), &b.name)?;
+        info.used_bytes += u.bytes;
+        info.object_count += u.objects;
+    }
+    Ok(Response::json(&info))
 }
 
 // ---------------------------------------------------------------- cloud.md: add_storage

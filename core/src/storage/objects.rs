@@ -10,7 +10,8 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::ApiResult;
 use crate::ports::Store;
-use crate::store::keys::STORAGE_OBJECTS;
+use crate::store::keys::{STORAGE_OBJECTS, STORAGE_USAGE};
+use crate::store::table::{CounterDeltas, counter};
 use crate::store::{Batch, CommitError};
 
 /// What a key holds (the `storageobject/` table).
@@ -38,6 +39,68 @@ pub fn get(store: &impl Store, bucket: &str, key: &str) -> ApiResult<Option<Obje
     STORAGE_OBJECTS.get(store, &id(bucket, key))
 }
 
+/// What a bucket holds: objects and bytes, counted as they are written and deleted.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Usage {
+    /// Objects.
+    pub objects: u64,
+    /// Their bytes.
+    pub bytes: u64,
+}
+
+fn usage_key(bucket: &str, what: &str) -> Vec<u8> {
+    STORAGE_USAGE.key(&alloc::format!("{bucket}/{what}"))
+}
+
+/// What `bucket` holds.
+pub fn usage(store: &impl Store, bucket: &str) -> ApiResult<Usage> {
+    Ok(Usage {
+        objects: counter(store, &usage_key(bucket, "objects"))?,
+        bytes: counter(store, &usage_key(bucket, "bytes"))?,
+    })
+}
+
+/// Replaces what `key` of `bucket` holds with `new` (`None`: deletes it), with the bucket's
+/// usage, in one commit; what it held before, if anything (whose bytes the caller deletes).
+fn replace(
+    store: &impl Store,
+    bucket: &str,
+    key: &str,
+    new: Option<&ObjectMeta>,
+) -> ApiResult<Option<ObjectMeta>> {
+    let row = STORAGE_OBJECTS.key(&id(bucket, key));
+    for _ in 0..16 {
+        let seen = store.get(&row)?.map(|v| v.as_ref().to_vec());
+        let old: Option<ObjectMeta> = seen.as_ref().and_then(|o| serde_json::from_slice(o).ok());
+        if old.is_none() && new.is_none() {
+            return Ok(None);
+        }
+        let mut batch = Batch::new();
+        batch.require_value(row.clone(), seen);
+        let mut deltas = CounterDeltas::default();
+        let size = |m: &ObjectMeta| i64::try_from(m.size).unwrap_or(i64::MAX);
+        if let Some(o) = &old {
+            deltas.add(usage_key(bucket, "objects"), -1);
+            deltas.add(usage_key(bucket, "bytes"), -size(o));
+        }
+        match new {
+            Some(m) => {
+                STORAGE_OBJECTS.put(&mut batch, &id(bucket, key), m);
+                deltas.add(usage_key(bucket, "objects"), 1);
+                deltas.add(usage_key(bucket, "bytes"), size(m));
+            }
+            None => STORAGE_OBJECTS.delete(&mut batch, &id(bucket, key)),
+        }
+        deltas.apply(&mut batch);
+        match store.commit(&batch) {
+            Ok(()) => return Ok(old),
+            Err(CommitError::Conflict(_)) => continue,
+            Err(e) => return Err(crate::store::table::failure(e)),
+        }
+    }
+    Err(crate::error::ApiError::Internal)
+}
+
 /// Writes `meta` as `key` of `bucket`; the object it replaced, if any (whose bytes the
 /// caller deletes).
 pub fn put(
@@ -46,30 +109,12 @@ pub fn put(
     key: &str,
     meta: &ObjectMeta,
 ) -> ApiResult<Option<ObjectMeta>> {
-    let row = STORAGE_OBJECTS.key(&id(bucket, key));
-    for _ in 0..16 {
-        let old = store.get(&row)?.map(|v| v.as_ref().to_vec());
-        let mut batch = Batch::new();
-        batch.require_value(row.clone(), old.clone());
-        STORAGE_OBJECTS.put(&mut batch, &id(bucket, key), meta);
-        match store.commit(&batch) {
-            Ok(()) => return Ok(old.and_then(|o| serde_json::from_slice(&o).ok())),
-            Err(CommitError::Conflict(_)) => continue,
-            Err(e) => return Err(crate::store::table::failure(e)),
-        }
-    }
-    Err(crate::error::ApiError::Internal)
+    replace(store, bucket, key, Some(meta))
 }
 
 /// Removes `key` of `bucket`; what it held, if anything.
 pub fn delete(store: &impl Store, bucket: &str, key: &str) -> ApiResult<Option<ObjectMeta>> {
-    let Some(old) = get(store, bucket, key)? else {
-        return Ok(None);
-    };
-    let mut batch = Batch::new();
-    STORAGE_OBJECTS.delete(&mut batch, &id(bucket, key));
-    crate::store::table::save(store, &batch)?;
-    Ok(Some(old))
+    replace(store, bucket, key, None)
 }
 
 /// One page of a listing.
@@ -200,7 +245,13 @@ mod tests {
         }
         seen.sort();
         assert_eq!(seen, ["a.txt", "dir/", "dir0", "e/", "z"]);
+        let before = usage(store, "b1").unwrap();
+        assert_eq!(before.objects, 7);
         assert!(delete(store, "b1", "z").unwrap().is_some());
         assert!(get(store, "b1", "z").unwrap().is_none());
+        put(store, "b1", "a.txt", &meta(100)).unwrap();
+        let after = usage(store, "b1").unwrap();
+        assert_eq!(after.objects, 6, "a replaced object counts once");
+        assert_eq!(after.bytes, before.bytes - 1 - 5 + 100);
     }
 }

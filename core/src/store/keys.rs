@@ -156,6 +156,8 @@ pub const STORAGE_KEYS_BY_ACCOUNT: Table = Table::new("idx/storagekey-account/")
 pub const STORAGE_BUCKETS: Table = Table::new("storagebucket/");
 /// `<bucket>/<key>` -> `storage::objects::ObjectMeta`.
 pub const STORAGE_OBJECTS: Table = Table::new("storageobject/");
+/// `<bucket>/objects` and `<bucket>/bytes` -> a decimal counter: what a bucket holds.
+pub const STORAGE_USAGE: Table = Table::new("count/storagebucket/");
 
 // ---------------------------------------------------------------- the agent
 
@@ -165,7 +167,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 65] = [
+pub const ALL: [Table; 66] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -229,6 +231,7 @@ pub const ALL: [Table; 65] = [
     STORAGE_KEYS_BY_ACCOUNT,
     STORAGE_BUCKETS,
     STORAGE_OBJECTS,
+    STORAGE_USAGE,
     LOG_SETTINGS,
     AGENT,
 ];

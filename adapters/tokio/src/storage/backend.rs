@@ -146,6 +146,27 @@ impl Backend {
         Ok(())
     }
 
+    /// Refuses `adding` bytes more for `account_id` when its quota would be exceeded.
+    fn within_quota(&self, account_id: &str, adding: u64) -> S3Result<()> {
+        let quota = self.app.agent.config.storage_quota_bytes;
+        if quota == 0 {
+            return Ok(());
+        }
+        let mut used = 0;
+        for b in buckets::of_account(self.store(), account_id).map_err(internal)? {
+            used += objects::usage(self.store(), &b.name)
+                .map_err(internal)?
+                .bytes;
+        }
+        if used.saturating_add(adding) > quota {
+            return Err(s3_error!(
+                EntityTooLarge,
+                "The account's storage quota ({quota} bytes) would be exceeded."
+            ));
+        }
+        Ok(())
+    }
+
     fn now_ms(&self) -> u64 {
         self.app.agent.ports.clock().now_ms()
     }
@@ -391,6 +412,8 @@ impl S3 for Backend {
         {
             return Err(s3_error!(PreconditionFailed));
         }
+        let length = input.content_length.unwrap_or(0).max(0) as u64;
+        self.within_quota(&b.account_id, length)?;
         let (blob, size, md5) = self
             .receive(
                 input.body,
@@ -582,6 +605,8 @@ impl S3 for Backend {
         let dir = self
             .upload_dir(&b.name, &input.key, &input.upload_id)
             .await?;
+        let length = input.content_length.unwrap_or(0).max(0) as u64;
+        self.within_quota(&b.account_id, length)?;
         let n = input.part_number;
         let received = self
             .root
@@ -648,13 +673,16 @@ impl S3 for Backend {
                 _ => return Err(s3_error!(InvalidPart, "Part {n} was not uploaded.")),
             }
         }
-        // Every part but the last holds at least 5 MiB, as S3 requires.
-        for (_, path) in &chosen[..chosen.len() - 1] {
+        let mut total = 0;
+        for (i, (_, path)) in chosen.iter().enumerate() {
             let len = tokio::fs::metadata(path).await.map_err(internal)?.len();
-            if len < MIN_PART {
+            // Every part but the last holds at least 5 MiB, as S3 requires.
+            if len < MIN_PART && i + 1 < chosen.len() {
                 return Err(s3_error!(EntityTooSmall));
             }
+            total += len;
         }
+        self.within_quota(&b.account_id, total)?;
         let id = self.app.agent.ports.rng().uuid();
         let tmp = self.root.join("tmp").join(&id);
         let (size, all) = concatenate(&tmp, &chosen).await?;
@@ -712,6 +740,7 @@ impl S3 for Backend {
         {
             return Err(s3_error!(PreconditionFailed));
         }
+        self.within_quota(&b.account_id, m.size)?;
         let id = self.app.agent.ports.rng().uuid();
         let tmp = self.root.join("tmp").join(&id);
         tokio::fs::copy(self.blob(&m.blob), &tmp)

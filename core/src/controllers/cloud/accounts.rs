@@ -7,14 +7,13 @@ use serde::Deserialize;
 use crate::agent::{Ctx, required_query};
 use crate::cloud::account::{self, AccountRef, CloudAccount, CloudAccountDto};
 use crate::cloud::storage_error;
-use crate::directory::drives::using_cloud_account;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
 use crate::json::{max_len, null_as_default, required};
 use crate::ports::{ObjectStorage, Ports, RngExt};
 use crate::store::Batch;
 use crate::store::keys::{CLOUD_ACCOUNTS, CLOUD_ACCOUNTS_BY_ACCOUNT};
-use crate::store::table::{commit, commit_with_retry, save};
+use crate::store::table::{commit, save};
 
 pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
@@ -126,32 +125,6 @@ pub async fn manage_share<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let id = required_query(cx.req, "id")?;
     let row = managed(cx, &id)?;
-    let deleted_meanwhile = (
-        ErrorCode::NotFound,
-        "The cloud account was deleted meanwhile.",
-    );
-    commit_with_retry(cx.store(), deleted_meanwhile, |batch| {
-        // A drive without its cloud account would be an orphan: the drive goes first. A drive
-        // written after this look fails the commit, which then looks again.
-        account::expect_no_drive_writes(cx.store(), &row.id, batch)?;
-        if let Some(drive) = using_cloud_account(cx.store(), &row.account_id, &row.id)? {
-            return Err(ApiError::invalid(alloc::format!(
-                "The shared cloud drive '{drive}' uses this cloud account; delete the drive first."
-            )));
-        }
-        if let Some(drive) = crate::drives::drive::using_cloud_account(cx.store(), &row.id)? {
-            return Err(ApiError::invalid(alloc::format!(
-                "The cloud drive '{drive}' uses this cloud account; delete the drive first."
-            )));
-        }
-        // Settings for a cloud account that no longer exists would govern nothing.
-        crate::transfers::settings::forget_cloud_account(cx.store(), &row.id, batch)?;
-        // Keys of the built-in storage issued through it stop working with it.
-        crate::storage::keys::forget_cloud_account(cx.store(), &row.account_id, &row.id, batch)?;
-        batch.require_present(CLOUD_ACCOUNTS.key(&row.id));
-        CLOUD_ACCOUNTS.delete(batch, &row.id);
-        CLOUD_ACCOUNTS_BY_ACCOUNT.delete(batch, &row.index_key());
-        Ok(())
-    })?;
+    account::remove(cx.store(), &row)?;
     Ok(Response::json(&true))
 }
