@@ -694,3 +694,40 @@ fn the_storj_routes_count_usage_and_hold_the_quota() {
     refused(rclone(&w, pair(&key), &["lsd", "s3:"]));
     call("GET", "/cloud/get_cloud_info").expect_error("DEFAULT");
 }
+
+/// boto3 (PyPI), another client nobody here wrote, through its own transfer manager and
+/// presigner: `tests/clients/boto3_storage.py` says what it checks.
+#[test]
+fn boto3_works_against_the_built_in_storage() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = world();
+    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
+    let full = full_key(&w, &cloud);
+    let (reader, _) = new_key(
+        &w,
+        json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
+            "selectedBuckets": ["project-alpha"]}),
+    );
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_storage.py");
+    let out = Command::new("python3")
+        .args([
+            script,
+            &w.endpoint,
+            &full.0,
+            &full.1,
+            "project-alpha",
+            &reader.0,
+            &reader.1,
+        ])
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .expect("python3 with boto3");
+    assert!(
+        out.status.success(),
+        "boto3: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
