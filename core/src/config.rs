@@ -62,6 +62,17 @@ pub struct CoreConfig {
     pub storage_endpoint: String,
     /// Bytes each account may keep on the built-in storage; 0: no limit.
     pub storage_quota_bytes: u64,
+    /// The built-in storage's regions (its storage locations), as `idrive_regions` lists them.
+    pub storage_regions: Vec<StorageRegion>,
+}
+
+/// A region of the built-in storage: a storage location (a folder, a disk) of its own.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StorageRegion {
+    /// Its code (`regionCode`).
+    pub code: String,
+    /// Its display name.
+    pub name: String,
 }
 
 /// The `[auth]` section of a configuration file (the desktop's TOML, a device's JSON).
@@ -203,6 +214,7 @@ impl Default for CoreConfig {
             history_days: 90,
             storage_endpoint: String::new(),
             storage_quota_bytes: 0,
+            storage_regions: Vec::new(),
         }
     }
 }

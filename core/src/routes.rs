@@ -236,6 +236,20 @@ routes! {
     CloudBucketInfo: Get "/cloud/get_bucket_info" User => storage::get_bucket_info;
     #[cfg(feature = "cloud")]
     CloudCloudInfo: Get "/cloud/get_cloud_info" User => storage::get_cloud_info;
+    #[cfg(feature = "cloud")]
+    IdriveAddStorage: Post "/cloud/idrive_add_storage" User => storage::idrive_add_storage;
+    #[cfg(feature = "cloud")]
+    IdriveDeleteStorage: Delete "/cloud/idrive_delete_storage" User => storage::delete_storage;
+    #[cfg(feature = "cloud")]
+    IdriveCreateBucket: Post "/cloud/idrive_create_bucket" User => storage::idrive_create_bucket;
+    #[cfg(feature = "cloud")]
+    IdriveDeleteBucket: Delete "/cloud/idrive_delete_bucket" User => storage::delete_bucket;
+    #[cfg(feature = "cloud")]
+    IdriveRegions: Get "/cloud/idrive_regions" User => storage::idrive_regions;
+    #[cfg(feature = "cloud")]
+    IdriveDailyUsage: Get "/cloud/idrive_get_daily_usage" User => storage::idrive_get_daily_usage;
+    #[cfg(feature = "cloud")]
+    IdriveUsage: Get "/cloud/idrive_get_usage" User => storage::idrive_get_usage;
     // TransferHistory
     #[cfg(feature = "cloud")]
     TransferHistoryGetAll: Get "/transferhistory/get_all" User => transferhistory::get_all;

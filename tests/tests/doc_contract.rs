@@ -259,8 +259,17 @@ fn text(v: &Value) -> String {
 /// `"CreateDate"` -> CreateDate, `Active | Inactive | Pending (7)` -> 7, `false` -> false.
 fn default_value(doc: &str) -> Option<String> {
     let d = doc.trim();
-    if let Some(n) = d.rsplit_once('(').and_then(|(_, n)| n.strip_suffix(')')) {
-        return Some(n.trim().to_string());
+    // "Name (3)" is the value 3; "0 (All)" is 0, with its meaning.
+    if let Some((before, inside)) = d.rsplit_once('(')
+        && let Some(inside) = inside.strip_suffix(')')
+    {
+        let before = before.trim();
+        let value = if before.parse::<i64>().is_ok() {
+            before
+        } else {
+            inside.trim()
+        };
+        return Some(value.to_string());
     }
     let unquoted = d.trim_matches('"');
     let plain = unquoted.parse::<i64>().is_ok() || matches!(unquoted, "true" | "false");
@@ -733,6 +742,24 @@ fn built_in_storage(c: &mut Contract<'_>) {
     c.call("GET /cloud/get_cloud_info", &[]);
     c.call("DELETE /cloud/delete_bucket", &storj);
     c.call("DELETE /cloud/delete_storage", &[("id", id)]);
+    // The IDrive section, in the agent's one region.
+    let regions = c.call("GET /cloud/idrive_regions", &[]);
+    let code = regions[0]["code"].clone();
+    let first = ("/bucketName", json!("idrive-first"));
+    let idrive = c.call(
+        "POST /cloud/idrive_add_storage",
+        &[("/regionCode", code), first],
+    );
+    let id = idrive["id"].clone();
+    let bucket = [
+        ("cloudAccountId", id.clone()),
+        ("bucketName", json!("idrive-bucket")),
+    ];
+    c.call("POST /cloud/idrive_create_bucket", &bucket);
+    c.call("GET /cloud/idrive_get_usage", &[]);
+    c.call("GET /cloud/idrive_get_daily_usage", &[]);
+    c.call("DELETE /cloud/idrive_delete_bucket", &bucket);
+    c.call("DELETE /cloud/idrive_delete_storage", &[("id", id)]);
 }
 
 /// Authentication and the caller's own settings, with the docs' own user.

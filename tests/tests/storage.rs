@@ -731,3 +731,184 @@ fn boto3_works_against_the_built_in_storage() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// The IDrive section on regions that are folders of their own: a region's buckets keep
+/// their bytes in its folder, usage is measured by storage tier, bad regions and tiers are
+/// refused, and buckets and the storage go as documented.
+#[test]
+fn idrive_regions_keep_their_buckets_and_usage_is_measured() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let disks = tempfile::tempdir().unwrap();
+    let (ca, va) = (disks.path().join("ca"), disks.path().join("va"));
+    let w = world_with(&format!(
+        "[[storage.regions]]\ncode = \"us-ca\"\nname = \"California\"\nroot = \"{}\"\n\
+         [[storage.regions]]\ncode = \"us-va\"\nname = \"Virginia\"\nroot = \"{}\"\n",
+        ca.display(),
+        va.display()
+    ));
+    let get = |path: &str| w.agent.get(path).token(&w.token).send();
+    let regions = get("/cloud/idrive_regions").expect(200).json();
+    let documented = docs::example("cloud.md", "### IDrive Regions");
+    assert_eq!(docs::keys(&regions[0]), docs::keys(&documented[0]));
+    assert_eq!(
+        regions,
+        json!([{"name": "California", "code": "us-ca"}, {"name": "Virginia", "code": "us-va"}])
+    );
+    let add = |changes: Value| {
+        let mut body = docs::example("cloud.md", "### IDrive Add Storage");
+        for (k, v) in changes.as_object().unwrap() {
+            body[k] = v.clone();
+        }
+        w.agent
+            .post("/cloud/idrive_add_storage", body)
+            .token(&w.token)
+            .send()
+    };
+    add(json!({"regionCode": "eu-nowhere"})).expect_error("DEFAULT");
+    add(json!({"storageTier": 3})).expect_error("DEFAULT");
+    let account = add(json!({"storageTier": 1})).expect(200).json();
+    assert_eq!(
+        (account["name"].clone(), account["region"].clone()),
+        (json!("IDrive e2"), json!("us-ca"))
+    );
+    let cloud = account["id"].as_str().unwrap().to_string();
+    let call = |method: &str, path: &str| w.agent.call(method, path).token(&w.token).send();
+    call(
+        "POST",
+        &format!("/cloud/idrive_create_bucket?cloudAccountId={cloud}&bucketName=second"),
+    )
+    .expect(200);
+
+    let key = full_key(&w, &cloud);
+    for (to, len) in [("s3:project-alpha/a.bin", 4000), ("s3:second/b.bin", 6000)] {
+        let p = w.files.join(format!("{len}.bin"));
+        std::fs::write(&p, pattern(len, 3)).unwrap();
+        ok(rclone(&w, pair(&key), &["copyto", p.to_str().unwrap(), to]));
+    }
+    // The bytes are in California's folder, not in Virginia's nor the storage's own.
+    let stored = |dir: &std::path::Path| walk_count(&dir.join("objects"));
+    assert_eq!((stored(&ca), stored(&va)), (2, 0));
+    assert_eq!(
+        stored(&w.options.data_dir.clone().unwrap().join("storage")),
+        0
+    );
+    assert_eq!(
+        get("/cloud/idrive_get_usage").expect(200).json(),
+        json!(10000.0)
+    );
+    assert_eq!(
+        get("/cloud/idrive_get_usage?storageTier=1")
+            .expect(200)
+            .json(),
+        json!(10000.0)
+    );
+    assert_eq!(
+        get("/cloud/idrive_get_usage?storageTier=2")
+            .expect(200)
+            .json(),
+        json!(0.0)
+    );
+    get("/cloud/idrive_get_usage?storageTier=3").expect_error("DEFAULT");
+    // What was written today is no part of yesterday's.
+    assert_eq!(
+        get("/cloud/idrive_get_daily_usage").expect(200).json(),
+        json!(0.0)
+    );
+
+    ok(rclone(&w, pair(&key), &["deletefile", "s3:second/b.bin"]));
+    call(
+        "DELETE",
+        &format!("/cloud/idrive_delete_bucket?cloudAccountId={cloud}&bucketName=second"),
+    )
+    .expect(200);
+    assert_eq!(stored(&ca), 1);
+    call(
+        "DELETE",
+        &format!("/cloud/idrive_delete_storage?id={cloud}"),
+    )
+    .expect(200);
+    refused(rclone(&w, pair(&key), &["lsd", "s3:"]));
+}
+
+/// `aws` (awscli, PyPI) with `--endpoint-url`: `s3 cp` up (multipart past 8 MiB) and down,
+/// `s3 ls`, `s3 presign` read by a plain GET, `s3 rm`; a read-only key's `cp` up refused.
+#[test]
+fn awscli_works_against_the_built_in_storage() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = world();
+    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
+    let full = full_key(&w, &cloud);
+    let (reader, _) = new_key(
+        &w,
+        json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
+            "selectedBuckets": ["project-alpha"]}),
+    );
+    let aws = |key: &(String, String), args: &[&str]| {
+        let out = Command::new("aws")
+            .args(["--endpoint-url", &w.endpoint])
+            .args(args)
+            .env_remove("AWS_CA_BUNDLE")
+            .env("AWS_ACCESS_KEY_ID", &key.0)
+            .env("AWS_SECRET_ACCESS_KEY", &key.1)
+            .env("AWS_DEFAULT_REGION", "us-east-1")
+            .output()
+            .expect("awscli is installed");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stdout).into_owned(),
+            out,
+        )
+    };
+    let big = w.files.join("big.raw");
+    let bytes = pattern(12 << 20, 5);
+    std::fs::write(&big, &bytes).unwrap();
+    let (up, _, out) = aws(
+        &full,
+        &[
+            "s3",
+            "cp",
+            big.to_str().unwrap(),
+            "s3://project-alpha/aws/big.raw",
+        ],
+    );
+    assert!(up, "{}", String::from_utf8_lossy(&out.stderr));
+    let back = w.files.join("back.raw");
+    let (down, _, _) = aws(
+        &full,
+        &[
+            "s3",
+            "cp",
+            "s3://project-alpha/aws/big.raw",
+            back.to_str().unwrap(),
+        ],
+    );
+    assert!(down && std::fs::read(&back).unwrap() == bytes);
+    let (listed, ls, _) = aws(&full, &["s3", "ls", "s3://project-alpha/aws/"]);
+    assert!(
+        listed && ls.contains("big.raw") && ls.contains(&(12 << 20).to_string()),
+        "{ls}"
+    );
+    let (signed, url, _) = aws(&full, &["s3", "presign", "s3://project-alpha/aws/big.raw"]);
+    assert!(signed);
+    assert!(
+        get_url(&w, url.trim()).body == bytes,
+        "the presigned URL reads the object"
+    );
+    let (refused_up, _, _) = aws(
+        &reader,
+        &[
+            "s3",
+            "cp",
+            big.to_str().unwrap(),
+            "s3://project-alpha/aws/no.raw",
+        ],
+    );
+    assert!(!refused_up, "a read-only key writes nothing");
+    let (removed, _, _) = aws(&full, &["s3", "rm", "s3://project-alpha/aws/big.raw"]);
+    let (_, ls, _) = aws(&full, &["s3", "ls", "s3://project-alpha/aws/"]);
+    assert!(removed && ls.trim().is_empty(), "{ls}");
+}

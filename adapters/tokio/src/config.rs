@@ -214,6 +214,22 @@ pub struct StorageSettings {
     pub root: Option<PathBuf>,
     /// Bytes each account may keep there; 0 (the default): no limit.
     pub quota_bytes: u64,
+    /// Its regions (storage locations); none: one, `local`, in `root`.
+    pub regions: Vec<RegionSettings>,
+}
+
+/// `[[storage.regions]]`: a storage location of the built-in storage.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RegionSettings {
+    /// Its code (`regionCode`).
+    pub code: String,
+    /// Its display name; default the code.
+    #[serde(default)]
+    pub name: String,
+    /// Its folder; default `<root>/regions/<code>`.
+    #[serde(default)]
+    pub root: Option<PathBuf>,
 }
 
 /// The built-in storage as it runs: where it listens and keeps its files.
@@ -221,6 +237,8 @@ pub struct StorageSettings {
 pub struct Storage {
     pub listen: SocketAddr,
     pub root: PathBuf,
+    /// Each region's code and folder.
+    pub regions: Vec<(String, PathBuf)>,
 }
 
 /// Everything the agent runs with, resolved.
@@ -304,9 +322,35 @@ impl FileConfig {
             core.storage_endpoint = format!("http://{listen}");
             core.storage_quota_bytes = self.storage.quota_bytes;
         }
+        let root = (self.storage.root.clone()).unwrap_or_else(|| data_dir.join("storage"));
+        let regions: Vec<RegionSettings> = match self.storage.regions.is_empty() {
+            true => vec![RegionSettings {
+                code: "local".into(),
+                name: "This agent".into(),
+                root: Some(root.clone()),
+            }],
+            false => self.storage.regions.clone(),
+        };
+        for r in &regions {
+            let name = if r.name.is_empty() { &r.code } else { &r.name };
+            core.storage_regions
+                .push(click_core::config::StorageRegion {
+                    code: r.code.clone(),
+                    name: name.clone(),
+                });
+        }
         let storage = self.storage.listen.map(|listen| Storage {
             listen,
-            root: (self.storage.root.clone()).unwrap_or_else(|| data_dir.join("storage")),
+            regions: (regions.iter())
+                .map(|r| {
+                    let folder = r.root.clone();
+                    (
+                        r.code.clone(),
+                        folder.unwrap_or_else(|| root.join("regions").join(&r.code)),
+                    )
+                })
+                .collect(),
+            root,
         });
         Ok(Settings {
             listen,

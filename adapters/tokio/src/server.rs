@@ -380,7 +380,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     println!("click-agent listening on http://{addr}");
     tracing::info!(%addr, data_dir = %settings.data_dir.display(), mode = ?settings.core.mode, "click-agent started");
     if let Some(storage) = &settings.storage {
-        let at = crate::storage::spawn(app.clone(), storage.listen, storage.root.clone()).await?;
+        let at = crate::storage::spawn(app.clone(), storage).await?;
         println!("click-agent storage on http://{at}");
     }
     let stopper = app.clone();

@@ -212,15 +212,13 @@ pub async fn create_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let input: BucketInput = cx.body()?;
     let storage = storage_account(cx, &input.cloud_account_id)?;
     let name = required("bucketName", &input.bucket_name)?;
+    let tier = tier_of(cx, &storage)?;
     let b = Bucket {
-        name: String::from(name),
-        account_id: storage.account_id,
-        cloud_account_id: storage.id,
-        create_ms: cx.now_ms(),
         is_public: input.is_public,
         is_encrypted: input.is_encrypted,
         versioning_enabled: input.versioning_enabled,
         object_lock_enabled: input.object_lock_enabled,
+        ..new_bucket(cx, &storage, name, tier)
     };
     buckets::create(cx.store(), &b)?;
     Ok(Response::ok())
@@ -306,13 +304,8 @@ pub async fn delete_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn storj_create_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let storage = own_storage(cx)?;
     let name = required_query(cx.req, "bucketName")?;
-    let b = Bucket {
-        name: String::from(name.trim()),
-        account_id: storage.account_id,
-        cloud_account_id: storage.id,
-        create_ms: cx.now_ms(),
-        ..Bucket::default()
-    };
+    let tier = tier_of(cx, &storage)?;
+    let b = new_bucket(cx, &storage, name.trim(), tier);
     buckets::create(cx.store(), &b)?;
     Ok(Response::ok())
 }
@@ -401,17 +394,28 @@ struct AddStorageInput {
     shared: bool,
 }
 
-/// Provisions the built-in storage for the caller: its first bucket, and a cloud account
+/// A built-in storage to provision: its name, first bucket, region and tier.
+struct Provision<'a> {
+    name: &'a str,
+    bucket: &'a str,
+    shared: bool,
+    /// A configured region's code; empty: the storage's own folder.
+    region: &'a str,
+    tier: u32,
+}
+
+/// Provisions a built-in storage for the caller: its first bucket, and a cloud account
 /// (S3Generic, this agent's storage endpoint, a key of its own reaching every bucket of the
 /// account) that every storage operation and transfer can use. Answers the `CloudAccount`.
-pub async fn add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+fn provision<P: Ports>(cx: &Ctx<'_, P>, p: Provision<'_>) -> ApiResult<Response> {
     let caller = cx.caller()?;
-    let input: AddStorageInput = cx.body()?;
     let at = endpoint(cx)?;
-    let name = required("cloudAccountName", &input.cloud_account_name)?;
-    max_len("cloudAccountName", name, 100)?;
-    let bucket = required("bucketName", &input.bucket_name)?;
-    buckets::check_name(bucket)?;
+    max_len(
+        "cloudAccountName",
+        required("cloudAccountName", p.name)?,
+        100,
+    )?;
+    buckets::check_name(required("bucketName", p.bucket)?)?;
     let ports = cx.ports();
     let now = cx.now_ms();
     let secret = keys::new_secret(ports.rng());
@@ -420,14 +424,18 @@ pub async fn add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         account_id: caller.account_id.clone(),
         user_id: caller.user_id.clone(),
         cloud_type: S3_GENERIC,
-        name: String::from(name),
-        region: String::from("us-east-1"),
+        name: String::from(p.name.trim()),
+        region: String::from(if p.region.is_empty() {
+            DEFAULT_REGION
+        } else {
+            p.region
+        }),
         endpoint: at,
         service_url: String::new(),
         access_key: keys::new_access_key(ports.rng()),
         sealed_secret_key: ports.secrets().seal(&secret, ports.rng()),
         sealed_credentials_data: String::new(),
-        shared: input.shared,
+        shared: p.shared,
         create_ms: now,
     };
     let k = StorageKey {
@@ -435,7 +443,7 @@ pub async fn add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         account_id: caller.account_id.clone(),
         user_id: caller.user_id.clone(),
         cloud_account_id: row.id.clone(),
-        name: alloc::format!("{name} (the cloud account's own)"),
+        name: alloc::format!("{} (the cloud account's own)", row.name),
         access_key: row.access_key.clone(),
         sealed_secret: row.sealed_secret_key.clone(),
         permission: Permission::ReadWrite,
@@ -445,18 +453,162 @@ pub async fn add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         storage_dn: String::new(),
         create_ms: now,
     };
-    let b = Bucket {
-        name: String::from(bucket),
-        account_id: caller.account_id.clone(),
-        cloud_account_id: row.id.clone(),
-        create_ms: now,
-        ..Bucket::default()
-    };
-    buckets::create(cx.store(), &b)?;
+    buckets::create(cx.store(), &new_bucket(cx, &row, p.bucket.trim(), p.tier))?;
     keys::insert(cx.store(), &k)?;
     let mut batch = Batch::new();
     CLOUD_ACCOUNTS.put(&mut batch, &row.id, &row);
     CLOUD_ACCOUNTS_BY_ACCOUNT.put_str(&mut batch, &row.index_key(), "");
     save(cx.store(), &batch)?;
     Ok(Response::json(&CloudAccountDto::new(&row)))
+}
+
+/// The region a storage account made by `add_storage` names (S3's default: its buckets stay
+/// in the storage's own folder).
+const DEFAULT_REGION: &str = "us-east-1";
+
+/// A new bucket `name` of built-in storage `storage`, in its region, of storage tier `tier`.
+fn new_bucket<P: Ports>(cx: &Ctx<'_, P>, storage: &CloudAccount, name: &str, tier: u32) -> Bucket {
+    let configured = cx
+        .config()
+        .storage_regions
+        .iter()
+        .any(|r| r.code == storage.region);
+    Bucket {
+        name: String::from(name),
+        account_id: storage.account_id.clone(),
+        cloud_account_id: storage.id.clone(),
+        create_ms: cx.now_ms(),
+        region: if configured {
+            storage.region.clone()
+        } else {
+            String::new()
+        },
+        tier,
+        ..Bucket::default()
+    }
+}
+
+/// The storage tier of `storage`'s buckets (its first's; 0 when it has none).
+fn tier_of<P: Ports>(cx: &Ctx<'_, P>, storage: &CloudAccount) -> ApiResult<u32> {
+    let all = buckets::of_account(cx.store(), &storage.account_id)?;
+    Ok(all
+        .iter()
+        .filter(|b| b.cloud_account_id == storage.id)
+        .min_by_key(|b| b.create_ms)
+        .map_or(0, |b| b.tier))
+}
+
+pub async fn add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let input: AddStorageInput = cx.body()?;
+    provision(
+        cx,
+        Provision {
+            name: &input.cloud_account_name,
+            bucket: &input.bucket_name,
+            shared: input.shared,
+            region: "",
+            tier: 0,
+        },
+    )
+}
+
+// ---------------------------------------------------------------- cloud.md: IDrive Storage
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct IdriveAddInput {
+    #[serde(deserialize_with = "null_as_default")]
+    cloud_account_name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    bucket_name: String,
+    #[serde(deserialize_with = "null_as_default")]
+    region_code: String,
+    #[serde(deserialize_with = "null_as_default")]
+    storage_tier: u32,
+    #[serde(deserialize_with = "null_as_default")]
+    shared: bool,
+}
+
+/// The documented `storageTier` values (a flag each; 0 All, accepted as none).
+const TIERS: [u32; 6] = [0, 1, 2, 4, 8, 16];
+
+fn tier_param(n: u32) -> ApiResult<u32> {
+    if TIERS.contains(&n) {
+        Ok(n)
+    } else {
+        Err(ApiError::invalid(
+            "'storageTier' must be 0 (All), 1, 2, 4, 8 or 16.",
+        ))
+    }
+}
+
+/// The IDrive section's storage: the built-in storage in one of the configured regions.
+pub async fn idrive_add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let input: IdriveAddInput = cx.body()?;
+    let regions = &cx.config().storage_regions;
+    let code = required("regionCode", &input.region_code)?;
+    if !regions.iter().any(|r| r.code == code) {
+        let codes: Vec<&str> = regions.iter().map(|r| r.code.as_str()).collect();
+        return Err(ApiError::invalid(alloc::format!(
+            "'regionCode' must be one of: {}.",
+            codes.join(", ")
+        )));
+    }
+    provision(
+        cx,
+        Provision {
+            name: &input.cloud_account_name,
+            bucket: &input.bucket_name,
+            shared: input.shared,
+            region: code,
+            tier: tier_param(input.storage_tier)?,
+        },
+    )
+}
+
+/// Makes bucket `bucketName` on built-in storage `cloudAccountId`, in its region and tier.
+pub async fn idrive_create_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let storage = storage_account(cx, &required_query(cx.req, "cloudAccountId")?)?;
+    let name = required_query(cx.req, "bucketName")?;
+    let tier = tier_of(cx, &storage)?;
+    buckets::create(cx.store(), &new_bucket(cx, &storage, name.trim(), tier))?;
+    Ok(Response::ok())
+}
+
+/// `[{name, code}]`: the configured regions (storage locations).
+pub async fn idrive_regions<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    cx.caller()?;
+    endpoint(cx)?;
+    let regions: Vec<serde_json::Value> = (cx.config().storage_regions.iter())
+        .map(|r| serde_json::json!({"name": r.name, "code": r.code}))
+        .collect();
+    Ok(Response::json(&regions))
+}
+
+/// The caller, and the usage routes' `storageTier` (0: every tier).
+fn usage_query<'a, P: Ports>(cx: &'a Ctx<'_, P>) -> ApiResult<(&'a crate::auth::Caller, u32)> {
+    let caller = cx.caller()?;
+    endpoint(cx)?;
+    let n = crate::paging::number_param(cx.req, "storageTier", 0, 0, 16)?;
+    Ok((caller, tier_param(n)?))
+}
+
+/// Bytes the caller's account keeps on the built-in storage, in buckets of `storageTier`.
+pub async fn idrive_get_usage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let (caller, tier) = usage_query(cx)?;
+    let mut bytes = 0u64;
+    for b in buckets::of_account(cx.store(), &caller.account_id)? {
+        if tier == 0 || b.tier == tier {
+            bytes += objects::usage(cx.store(), &b.name)?.bytes;
+        }
+    }
+    Ok(Response::json(&(bytes as f64)))
+}
+
+/// Bytes written to the caller's account's buckets of `storageTier` on the previous UTC day.
+pub async fn idrive_get_daily_usage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let (caller, tier) = usage_query(cx)?;
+    let yesterday = cx.now_ms().saturating_sub(86_400_000);
+    let bytes = objects::written_on(cx.store(), &caller.account_id, yesterday, tier)?;
+    Ok(Response::json(&(bytes as f64)))
 }

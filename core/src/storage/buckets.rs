@@ -31,6 +31,12 @@ pub struct Bucket {
     pub versioning_enabled: bool,
     /// `objectLockEnabled` (set at creation only).
     pub object_lock_enabled: bool,
+    /// The region (storage location) it is kept in; empty: the storage's own folder.
+    #[serde(default)]
+    pub region: String,
+    /// The `storageTier` it was made in (IDrive section); 0: none given.
+    #[serde(default)]
+    pub tier: u32,
 }
 
 /// Checks `name` against S3's rules: 3 to 63 lower-case letters, digits, dots and hyphens,

@@ -8,9 +8,10 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
 
+use super::buckets::Bucket;
 use crate::error::ApiResult;
 use crate::ports::Store;
-use crate::store::keys::{STORAGE_OBJECTS, STORAGE_USAGE};
+use crate::store::keys::{STORAGE_DAYS, STORAGE_OBJECTS, STORAGE_USAGE};
 use crate::store::table::{CounterDeltas, counter};
 use crate::store::{Batch, CommitError};
 
@@ -52,6 +53,29 @@ fn usage_key(bucket: &str, what: &str) -> Vec<u8> {
     STORAGE_USAGE.key(&alloc::format!("{bucket}/{what}"))
 }
 
+fn day_key(account_id: &str, day_ms: u64, tier: u32) -> Vec<u8> {
+    let date = crate::time::iso8601(day_ms);
+    let day = date.get(..10).unwrap_or(&date);
+    STORAGE_DAYS.key(&alloc::format!("{account_id}/{day}/{tier}"))
+}
+
+/// Bytes written to the buckets of `account_id` of storage tier `tier` (0: every tier) on
+/// the UTC day of `day_ms`.
+pub fn written_on(store: &impl Store, account_id: &str, day_ms: u64, tier: u32) -> ApiResult<u64> {
+    if tier != 0 {
+        return counter(store, &day_key(account_id, day_ms, tier));
+    }
+    let date = crate::time::iso8601(day_ms);
+    let day = date.get(..10).unwrap_or(&date);
+    let prefix = STORAGE_DAYS.key(&alloc::format!("{account_id}/{day}/"));
+    let mut total = 0;
+    crate::store::scan_all(store, &prefix, false, |_, v| {
+        total += crate::store::counter_value(Some(v));
+        Ok(true)
+    })?;
+    Ok(total)
+}
+
 /// What `bucket` holds.
 pub fn usage(store: &impl Store, bucket: &str) -> ApiResult<Usage> {
     Ok(Usage {
@@ -64,10 +88,11 @@ pub fn usage(store: &impl Store, bucket: &str) -> ApiResult<Usage> {
 /// usage, in one commit; what it held before, if anything (whose bytes the caller deletes).
 fn replace(
     store: &impl Store,
-    bucket: &str,
+    b: &Bucket,
     key: &str,
     new: Option<&ObjectMeta>,
 ) -> ApiResult<Option<ObjectMeta>> {
+    let bucket = b.name.as_str();
     let row = STORAGE_OBJECTS.key(&id(bucket, key));
     for _ in 0..16 {
         let seen = store.get(&row)?.map(|v| v.as_ref().to_vec());
@@ -88,6 +113,7 @@ fn replace(
                 STORAGE_OBJECTS.put(&mut batch, &id(bucket, key), m);
                 deltas.add(usage_key(bucket, "objects"), 1);
                 deltas.add(usage_key(bucket, "bytes"), size(m));
+                deltas.add(day_key(&b.account_id, m.modified_ms, b.tier), size(m));
             }
             None => STORAGE_OBJECTS.delete(&mut batch, &id(bucket, key)),
         }
@@ -105,7 +131,7 @@ fn replace(
 /// caller deletes).
 pub fn put(
     store: &impl Store,
-    bucket: &str,
+    bucket: &Bucket,
     key: &str,
     meta: &ObjectMeta,
 ) -> ApiResult<Option<ObjectMeta>> {
@@ -113,7 +139,7 @@ pub fn put(
 }
 
 /// Removes `key` of `bucket`; what it held, if anything.
-pub fn delete(store: &impl Store, bucket: &str, key: &str) -> ApiResult<Option<ObjectMeta>> {
+pub fn delete(store: &impl Store, bucket: &Bucket, key: &str) -> ApiResult<Option<ObjectMeta>> {
     replace(store, bucket, key, None)
 }
 
@@ -198,6 +224,15 @@ mod tests {
     use crate::ports::Ports;
     use crate::testing::TestAgent;
 
+    fn bucket(name: &str) -> Bucket {
+        Bucket {
+            name: name.into(),
+            account_id: "a".into(),
+            tier: 2,
+            ..Bucket::default()
+        }
+    }
+
     fn meta(size: u64) -> ObjectMeta {
         ObjectMeta {
             blob: "b".into(),
@@ -214,10 +249,11 @@ mod tests {
     fn listings_group_by_delimiter_and_continue_across_pages() {
         let t = TestAgent::new();
         let store = t.agent.ports.store();
+        let (b1, b10) = (bucket("b1"), bucket("b10"));
         for k in ["a.txt", "dir/x", "dir/y/z", "dir0", "e/", "e/f", "z"] {
-            put(store, "b1", k, &meta(k.len() as u64)).unwrap();
+            put(store, &b1, k, &meta(k.len() as u64)).unwrap();
         }
-        put(store, "b10", "a.txt", &meta(1)).unwrap();
+        put(store, &b10, "a.txt", &meta(1)).unwrap();
         let all = list(store, "b1", "", None, None, 100).unwrap();
         let keys: Vec<&str> = all.objects.iter().map(|(k, _)| k.as_str()).collect();
         assert_eq!(
@@ -247,11 +283,21 @@ mod tests {
         assert_eq!(seen, ["a.txt", "dir/", "dir0", "e/", "z"]);
         let before = usage(store, "b1").unwrap();
         assert_eq!(before.objects, 7);
-        assert!(delete(store, "b1", "z").unwrap().is_some());
+        assert!(delete(store, &b1, "z").unwrap().is_some());
         assert!(get(store, "b1", "z").unwrap().is_none());
-        put(store, "b1", "a.txt", &meta(100)).unwrap();
+        put(store, &b1, "a.txt", &meta(100)).unwrap();
         let after = usage(store, "b1").unwrap();
         assert_eq!(after.objects, 6, "a replaced object counts once");
         assert_eq!(after.bytes, before.bytes - 1 - 5 + 100);
+        // What was written that day, by the bucket's tier and in all.
+        let written = 27 + 1 + 100;
+        assert_eq!(written_on(store, "a", 1, 2).unwrap(), written);
+        assert_eq!(written_on(store, "a", 1, 0).unwrap(), written);
+        assert_eq!(written_on(store, "a", 1, 4).unwrap(), 0);
+        assert_eq!(
+            written_on(store, "a", 86_400_000, 0).unwrap(),
+            0,
+            "the next day"
+        );
     }
 }

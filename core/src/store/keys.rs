@@ -158,6 +158,8 @@ pub const STORAGE_BUCKETS: Table = Table::new("storagebucket/");
 pub const STORAGE_OBJECTS: Table = Table::new("storageobject/");
 /// `<bucket>/objects` and `<bucket>/bytes` -> a decimal counter: what a bucket holds.
 pub const STORAGE_USAGE: Table = Table::new("count/storagebucket/");
+/// `<account>/<YYYY-MM-DD>/<tier>` -> a decimal counter: bytes written that day.
+pub const STORAGE_DAYS: Table = Table::new("count/storage-day/");
 
 // ---------------------------------------------------------------- the agent
 
@@ -167,7 +169,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 66] = [
+pub const ALL: [Table; 67] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -232,6 +234,7 @@ pub const ALL: [Table; 66] = [
     STORAGE_BUCKETS,
     STORAGE_OBJECTS,
     STORAGE_USAGE,
+    STORAGE_DAYS,
     LOG_SETTINGS,
     AGENT,
 ];

@@ -4,6 +4,7 @@
 //! written only once the bytes are safe; the file an object replaces is deleted after. A
 //! crash leaves at most a file no row names, never a row without its bytes.
 
+use std::collections::HashMap;
 use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -28,8 +29,11 @@ const MAX_KEYS: usize = 1000;
 pub struct Backend {
     pub app: Arc<App>,
     pub keys: Keys,
-    /// Holds `objects/` and `tmp/`.
-    pub root: PathBuf,
+    /// The folder of each region (storage location), each holding `objects/`, `tmp/` and
+    /// `uploads/`; a bucket lives in its region's.
+    pub roots: HashMap<String, PathBuf>,
+    /// The folder of buckets whose region has none (made before regions were configured).
+    pub default_root: PathBuf,
 }
 
 fn internal(e: impl std::fmt::Debug) -> s3s::S3Error {
@@ -60,8 +64,18 @@ impl Backend {
             .ok_or_else(|| s3_error!(NoSuchBucket))
     }
 
-    fn blob(&self, id: &str) -> PathBuf {
-        self.root.join("objects").join(id)
+    fn root(&self, b: &Bucket) -> &Path {
+        self.roots.get(&b.region).unwrap_or(&self.default_root)
+    }
+
+    fn blob(&self, b: &Bucket, id: &str) -> PathBuf {
+        self.root(b).join("objects").join(id)
+    }
+
+    fn tmp(&self, b: &Bucket) -> PathBuf {
+        self.root(b)
+            .join("tmp")
+            .join(self.app.agent.ports.rng().uuid())
     }
 
     /// What `key` holds, or NoSuchKey.
@@ -75,12 +89,13 @@ impl Backend {
     /// size and MD5 (hex).
     async fn receive(
         &self,
+        b: &Bucket,
         body: Option<StreamingBlob>,
         length: Option<i64>,
         md5: Option<&str>,
     ) -> S3Result<(String, u64, String)> {
         let id = self.app.agent.ports.rng().uuid();
-        let (size, digest) = self.receive_to(body, length, md5, &self.blob(&id)).await?;
+        let (size, digest) = (self.receive_to(b, body, length, md5, &self.blob(b, &id))).await?;
         Ok((id, size, digest))
     }
 
@@ -88,15 +103,13 @@ impl Backend {
     /// MD5 when given; its size and MD5 (hex).
     async fn receive_to(
         &self,
+        b: &Bucket,
         body: Option<StreamingBlob>,
         length: Option<i64>,
         md5: Option<&str>,
         path: &Path,
     ) -> S3Result<(u64, String)> {
-        let tmp = self
-            .root
-            .join("tmp")
-            .join(self.app.agent.ports.rng().uuid());
+        let tmp = self.tmp(b);
         let written = write_blob(&tmp, body).await;
         let (size, digest) = match written {
             Ok(w) => w,
@@ -121,9 +134,10 @@ impl Backend {
     }
 
     /// The folder of multipart upload `id` of `bucket`/`key`, or NoSuchUpload.
-    async fn upload_dir(&self, bucket: &str, key: &str, id: &str) -> S3Result<PathBuf> {
-        let valid = !id.is_empty() && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
-        let dir = self.root.join("uploads").join(id);
+    async fn upload_dir(&self, b: &Bucket, key: &str, id: &str) -> S3Result<PathBuf> {
+        let bucket = b.name.as_str();
+        let valid = !id.is_empty() && id.bytes().all(|c| c.is_ascii_alphanumeric() || c == b'-');
+        let dir = self.root(b).join("uploads").join(id);
         let meta: Option<Upload> = match valid {
             true => tokio::fs::read(dir.join("upload.json"))
                 .await
@@ -138,10 +152,10 @@ impl Backend {
     }
 
     /// Records `meta` as `key` of `bucket`; the blob it replaced goes.
-    async fn commit(&self, bucket: &str, key: &str, meta: &ObjectMeta) -> S3Result<()> {
-        let old = objects::put(self.store(), bucket, key, meta).map_err(internal)?;
+    async fn commit(&self, b: &Bucket, key: &str, meta: &ObjectMeta) -> S3Result<()> {
+        let old = objects::put(self.store(), b, key, meta).map_err(internal)?;
         if let Some(old) = old {
-            let _ = tokio::fs::remove_file(self.blob(&old.blob)).await;
+            let _ = tokio::fs::remove_file(self.blob(b, &old.blob)).await;
         }
         Ok(())
     }
@@ -416,6 +430,7 @@ impl S3 for Backend {
         self.within_quota(&b.account_id, length)?;
         let (blob, size, md5) = self
             .receive(
+                &b,
                 input.body,
                 input.content_length,
                 input.content_md5.as_deref(),
@@ -428,7 +443,7 @@ impl S3 for Backend {
             modified_ms: self.now_ms(),
             content_type: input.content_type,
         };
-        self.commit(&b.name, &input.key, &meta).await?;
+        self.commit(&b, &input.key, &meta).await?;
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(ETag::Strong(meta.etag)),
             ..Default::default()
@@ -454,7 +469,7 @@ impl S3 for Backend {
             None => None,
         };
         let (start, end) = range.as_ref().map_or((0, m.size), |r| (r.start, r.end));
-        let mut file = tokio::fs::File::open(self.blob(&m.blob))
+        let mut file = tokio::fs::File::open(self.blob(&b, &m.blob))
             .await
             .map_err(internal)?;
         file.seek(SeekFrom::Start(start)).await.map_err(internal)?;
@@ -497,10 +512,8 @@ impl S3 for Backend {
         req: S3Request<DeleteObjectInput>,
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
-        if let Some(old) =
-            objects::delete(self.store(), &b.name, &req.input.key).map_err(internal)?
-        {
-            let _ = tokio::fs::remove_file(self.blob(&old.blob)).await;
+        if let Some(old) = objects::delete(self.store(), &b, &req.input.key).map_err(internal)? {
+            let _ = tokio::fs::remove_file(self.blob(&b, &old.blob)).await;
         }
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
@@ -569,7 +582,7 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         let id = self.app.agent.ports.rng().uuid();
-        let dir = self.root.join("uploads").join(&id);
+        let dir = self.root(&b).join("uploads").join(&id);
         tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
         let upload = Upload {
             bucket: b.name.clone(),
@@ -602,18 +615,14 @@ impl S3 for Backend {
                 "Part numbers go from 1 to 10000."
             ));
         }
-        let dir = self
-            .upload_dir(&b.name, &input.key, &input.upload_id)
-            .await?;
+        let dir = self.upload_dir(&b, &input.key, &input.upload_id).await?;
         let length = input.content_length.unwrap_or(0).max(0) as u64;
         self.within_quota(&b.account_id, length)?;
         let n = input.part_number;
-        let received = self
-            .root
-            .join("tmp")
-            .join(self.app.agent.ports.rng().uuid());
+        let received = self.tmp(&b);
         let (_, md5) = self
             .receive_to(
+                &b,
                 input.body,
                 input.content_length,
                 input.content_md5.as_deref(),
@@ -640,9 +649,7 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<CompleteMultipartUploadOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         let input = req.input;
-        let dir = self
-            .upload_dir(&b.name, &input.key, &input.upload_id)
-            .await?;
+        let dir = self.upload_dir(&b, &input.key, &input.upload_id).await?;
         let upload: Upload = serde_json::from_slice(
             &tokio::fs::read(dir.join("upload.json"))
                 .await
@@ -684,9 +691,9 @@ impl S3 for Backend {
         }
         self.within_quota(&b.account_id, total)?;
         let id = self.app.agent.ports.rng().uuid();
-        let tmp = self.root.join("tmp").join(&id);
+        let tmp = self.root(&b).join("tmp").join(&id);
         let (size, all) = concatenate(&tmp, &chosen).await?;
-        tokio::fs::rename(&tmp, self.blob(&id))
+        tokio::fs::rename(&tmp, self.blob(&b, &id))
             .await
             .map_err(internal)?;
         let etag = format!("{}-{}", click_core::ports::hex(&all), chosen.len());
@@ -697,7 +704,7 @@ impl S3 for Backend {
             modified_ms: self.now_ms(),
             content_type: upload.content_type,
         };
-        self.commit(&b.name, &input.key, &meta).await?;
+        self.commit(&b, &input.key, &meta).await?;
         let _ = tokio::fs::remove_dir_all(&dir).await;
         Ok(S3Response::new(CompleteMultipartUploadOutput {
             bucket: Some(b.name),
@@ -713,9 +720,7 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<AbortMultipartUploadOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         let input = req.input;
-        let dir = self
-            .upload_dir(&b.name, &input.key, &input.upload_id)
-            .await?;
+        let dir = self.upload_dir(&b, &input.key, &input.upload_id).await?;
         tokio::fs::remove_dir_all(&dir).await.map_err(internal)?;
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
@@ -742,8 +747,8 @@ impl S3 for Backend {
         }
         self.within_quota(&b.account_id, m.size)?;
         let id = self.app.agent.ports.rng().uuid();
-        let tmp = self.root.join("tmp").join(&id);
-        tokio::fs::copy(self.blob(&m.blob), &tmp)
+        let tmp = self.root(&b).join("tmp").join(&id);
+        tokio::fs::copy(self.blob(&from, &m.blob), &tmp)
             .await
             .map_err(internal)?;
         tokio::fs::File::open(&tmp)
@@ -752,7 +757,7 @@ impl S3 for Backend {
             .sync_all()
             .await
             .map_err(internal)?;
-        tokio::fs::rename(&tmp, self.blob(&id))
+        tokio::fs::rename(&tmp, self.blob(&b, &id))
             .await
             .map_err(internal)?;
         let copy = ObjectMeta {
@@ -760,7 +765,7 @@ impl S3 for Backend {
             modified_ms: self.now_ms(),
             ..m
         };
-        self.commit(&b.name, &req.input.key, &copy).await?;
+        self.commit(&b, &req.input.key, &copy).await?;
         Ok(S3Response::new(CopyObjectOutput {
             copy_object_result: Some(CopyObjectResult {
                 e_tag: Some(ETag::Strong(copy.etag)),
@@ -778,9 +783,9 @@ impl S3 for Backend {
         let b = self.bucket(&req, &req.input.bucket)?;
         let mut deleted = Vec::new();
         for o in &req.input.delete.objects {
-            let gone = objects::delete(self.store(), &b.name, &o.key).map_err(internal)?;
+            let gone = objects::delete(self.store(), &b, &o.key).map_err(internal)?;
             if let Some(old) = gone {
-                let _ = tokio::fs::remove_file(self.blob(&old.blob)).await;
+                let _ = tokio::fs::remove_file(self.blob(&b, &old.blob)).await;
             }
             deleted.push(DeletedObject {
                 key: Some(o.key.clone()),

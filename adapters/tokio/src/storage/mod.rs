@@ -6,7 +6,9 @@ mod access;
 mod backend;
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::Path;
+
+use crate::config::Storage;
 use std::sync::Arc;
 
 use hyper_util::rt::{TokioExecutor, TokioIo};
@@ -14,18 +16,28 @@ use tokio::net::TcpListener;
 
 use crate::server::App;
 
-/// Serves the built-in storage on `listen` with its files below `root`, until the process
-/// ends; the address it listens on.
-pub async fn spawn(app: Arc<App>, listen: SocketAddr, root: PathBuf) -> Result<SocketAddr, String> {
+/// Makes a storage folder's `objects/`, `tmp/` and `uploads/`, and empties `tmp/`: what a
+/// killed run was receiving is no object.
+fn prepare(root: &Path) -> Result<(), String> {
     for dir in ["objects", "tmp", "uploads"] {
         std::fs::create_dir_all(root.join(dir))
             .map_err(|e| format!("cannot make {}: {e}", root.join(dir).display()))?;
     }
-    // What a killed run was receiving is no object.
     if let Ok(entries) = std::fs::read_dir(root.join("tmp")) {
         for e in entries.flatten() {
             let _ = std::fs::remove_file(e.path());
         }
+    }
+    Ok(())
+}
+
+/// Serves the built-in storage on `storage.listen` with its files in its folder and its
+/// regions' folders, until the process ends; the address it listens on.
+pub async fn spawn(app: Arc<App>, storage: &Storage) -> Result<SocketAddr, String> {
+    let (listen, root) = (storage.listen, storage.root.clone());
+    prepare(&root)?;
+    for (_, folder) in &storage.regions {
+        prepare(folder)?;
     }
     let listener = TcpListener::bind(listen)
         .await
@@ -34,7 +46,8 @@ pub async fn spawn(app: Arc<App>, listen: SocketAddr, root: PathBuf) -> Result<S
     let backend = backend::Backend {
         app: app.clone(),
         keys: access::Keys { app: app.clone() },
-        root,
+        roots: storage.regions.iter().cloned().collect(),
+        default_root: root,
     };
     let mut builder = s3s::service::S3ServiceBuilder::new(backend);
     builder.set_auth(access::Keys { app: app.clone() });
