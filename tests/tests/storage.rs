@@ -370,7 +370,18 @@ fn an_agent_killed_mid_multipart_upload_leaves_no_object() {
     });
     w.agent.kill();
     let _ = sending.wait();
+    // Beside it, an upload begun 8 days ago and never completed: dropped at the start.
+    let old = uploads.join("begun-long-ago");
+    std::fs::create_dir_all(&old).unwrap();
+    std::fs::write(old.join("part-1-00"), b"a part").unwrap();
+    let record = std::fs::File::create(old.join("upload.json")).unwrap();
+    let eight_days = std::time::Duration::from_secs(8 * 86_400);
+    record
+        .set_modified(std::time::SystemTime::now() - eight_days)
+        .unwrap();
     w.agent = Agent::start_with(w.options.clone());
+    assert!(!old.exists(), "an abandoned upload is dropped");
+    assert!(walk_count(&uploads) >= 3, "the fresh one is kept");
     let listed = ok(rclone(&w, pair(&key), &["lsf", "s3:project-alpha"]));
     assert!(listed.is_empty(), "nothing half-made: {listed}");
     ok(rclone(&w, pair(&key), &args[..9]));
@@ -911,4 +922,65 @@ fn awscli_works_against_the_built_in_storage() {
     let (removed, _, _) = aws(&full, &["s3", "rm", "s3://project-alpha/aws/big.raw"]);
     let (_, ls, _) = aws(&full, &["s3", "ls", "s3://project-alpha/aws/"]);
     assert!(removed && ls.trim().is_empty(), "{ls}");
+}
+
+/// A bucket made public (`isPublic`) is read without a signature, and nothing else is: not
+/// before, not a write, not another bucket.
+#[test]
+fn a_public_bucket_is_read_without_a_signature() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = world();
+    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
+    let key = full_key(&w, &cloud);
+    let file = w.files.join("pub.txt");
+    std::fs::write(&file, b"for everyone").unwrap();
+    ok(rclone(
+        &w,
+        pair(&key),
+        &["copyto", file.to_str().unwrap(), "s3:project-alpha/pub.txt"],
+    ));
+    ok(rclone(&w, pair(&key), &["mkdir", "s3:private"]));
+    ok(rclone(
+        &w,
+        pair(&key),
+        &["copyto", file.to_str().unwrap(), "s3:private/pub.txt"],
+    ));
+    let url = |path: &str| format!("{}{path}", w.endpoint);
+    assert_eq!(
+        get_url(&w, &url("/project-alpha/pub.txt")).status,
+        403,
+        "not public yet"
+    );
+    let mut body = docs::example("storage.md", "## Update Bucket");
+    body["cloudAccountId"] = json!(cloud);
+    body["bucketName"] = json!("project-alpha");
+    body["isPublic"] = json!(true);
+    (w.agent.put("/storage/update_bucket", body))
+        .token(&w.token)
+        .send()
+        .expect(200);
+    let read = get_url(&w, &url("/project-alpha/pub.txt"));
+    assert_eq!(
+        (read.status, read.body.as_slice()),
+        (200, &b"for everyone"[..])
+    );
+    let listed = get_url(&w, &url("/project-alpha?list-type=2"));
+    assert!(
+        listed.status == 200 && listed.text().contains("pub.txt"),
+        "{}",
+        listed.text()
+    );
+    assert_eq!(
+        get_url(&w, &url("/private/pub.txt")).status,
+        403,
+        "another bucket"
+    );
+    let host = w.endpoint.trim_start_matches("http://");
+    let put = format!(
+        "PUT /project-alpha/new.txt HTTP/1.1\r\nHost: {host}\r\nContent-Length: 2\r\nConnection: close\r\n\r\nno"
+    );
+    let r = click_blackbox::raw_exchange(host.parse().unwrap(), put.as_bytes());
+    assert_eq!(r.status, 403, "no anonymous write");
 }

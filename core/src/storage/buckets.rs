@@ -23,7 +23,7 @@ pub struct Bucket {
     pub cloud_account_id: String,
     /// When it was made (Unix ms).
     pub create_ms: u64,
-    /// `isPublic`, as set (kept and reported; anonymous requests are not served yet).
+    /// `isPublic`: unsigned requests may read it.
     pub is_public: bool,
     /// `isEncrypted`.
     pub is_encrypted: bool,

@@ -1,11 +1,12 @@
 //! Who may do what on the built-in S3 server: a signature made with a key this agent issued
 //! (SigV4, checked by `s3s` against the secret we open here), and on every operation the
 //! key's reach: its account's buckets, all or the ones it names, read or write as its
-//! permission says. Anonymous requests are refused.
+//! permission says. Unsigned requests may only read buckets made public.
 
 use std::sync::Arc;
 
 use click_core::ports::Ports;
+use click_core::storage::buckets;
 use click_core::storage::keys::{self, StorageKey};
 use s3s::access::{S3Access, S3AccessContext};
 use s3s::auth::{S3Auth, SecretKey};
@@ -47,14 +48,29 @@ fn reads_only(name: &str) -> bool {
     ["Get", "Head", "List"].iter().any(|p| name.starts_with(p))
 }
 
+impl Keys {
+    /// An unsigned request: only reads of a bucket made public (`isPublic`).
+    fn anonymous(&self, bucket: Option<&str>, op: &str) -> S3Result<()> {
+        let store = &self.app.agent.ports.store;
+        let public = bucket
+            .and_then(|b| buckets::get(store, b).ok().flatten())
+            .is_some_and(|b| b.is_public);
+        if public && reads_only(op) {
+            Ok(())
+        } else {
+            Err(s3_error!(AccessDenied, "Requests must be signed."))
+        }
+    }
+}
+
 #[async_trait::async_trait]
 impl S3Access for Keys {
     async fn check(&self, cx: &mut S3AccessContext<'_>) -> S3Result<()> {
+        let op = cx.s3_op().name();
         let Some(credentials) = cx.credentials() else {
-            return Err(s3_error!(AccessDenied, "Requests must be signed."));
+            return self.anonymous(cx.s3_path().get_bucket_name(), op);
         };
         let key = self.key(&credentials.access_key)?;
-        let op = cx.s3_op().name();
         let allowed = if reads_only(op) {
             key.permission.reads()
         } else {

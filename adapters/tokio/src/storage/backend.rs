@@ -55,13 +55,18 @@ impl Backend {
         self.keys.key(&c.access_key)
     }
 
-    /// Bucket `name` of the signing key's account (another account's does not exist here).
+    /// Bucket `name` of the signing key's account (another account's does not exist here),
+    /// or, unsigned, a bucket made public.
     fn bucket<T>(&self, req: &S3Request<T>, name: &str) -> S3Result<Bucket> {
-        let key = self.signer(req)?;
-        buckets::get(self.store(), name)
-            .map_err(internal)?
-            .filter(|b| b.account_id == key.account_id)
-            .ok_or_else(|| s3_error!(NoSuchBucket))
+        let found = buckets::get(self.store(), name).map_err(internal)?;
+        let visible = match &req.credentials {
+            None => found.filter(|b| b.is_public),
+            Some(_) => {
+                let key = self.signer(req)?;
+                found.filter(|b| b.account_id == key.account_id)
+            }
+        };
+        visible.ok_or_else(|| s3_error!(NoSuchBucket))
     }
 
     fn root(&self, b: &Bucket) -> &Path {

@@ -28,7 +28,28 @@ fn prepare(root: &Path) -> Result<(), String> {
             let _ = std::fs::remove_file(e.path());
         }
     }
+    expire_uploads(&root.join("uploads"));
     Ok(())
+}
+
+/// How long a multipart upload may wait for its completion (S3's lifecycle rules usually
+/// say a week).
+const UPLOAD_LIFETIME: std::time::Duration = std::time::Duration::from_secs(7 * 86_400);
+
+/// Drops multipart uploads begun more than [`UPLOAD_LIFETIME`] ago: their parts would
+/// otherwise fill the disk for good.
+fn expire_uploads(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let begun = std::fs::metadata(e.path().join("upload.json")).and_then(|m| m.modified());
+        let old = begun.is_ok_and(|t| t.elapsed().is_ok_and(|age| age > UPLOAD_LIFETIME));
+        if old {
+            tracing::info!(upload = %e.file_name().to_string_lossy(), "dropping an abandoned multipart upload");
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
 }
 
 /// Serves the built-in storage on `storage.listen` with its files in its folder and its
