@@ -372,6 +372,11 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let app = Arc::new(App::open(&settings)?);
     crate::transfers::spawn(app.clone(), settings.transfers.clone());
     crate::drives::spawn(app.clone());
+    // The storage is ready (its folders swept, its port bound) before the agent says it runs.
+    let storage = match &settings.storage {
+        Some(storage) => Some(crate::storage::spawn(app.clone(), storage).await?),
+        None => None,
+    };
     let listener = TcpListener::bind(settings.listen)
         .await
         .map_err(|e| format!("cannot listen on {}: {e}", settings.listen))?;
@@ -379,8 +384,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     // Scripts and the tests read this line to find the port when listening on port 0.
     println!("click-agent listening on http://{addr}");
     tracing::info!(%addr, data_dir = %settings.data_dir.display(), mode = ?settings.core.mode, "click-agent started");
-    if let Some(storage) = &settings.storage {
-        let at = crate::storage::spawn(app.clone(), storage).await?;
+    if let Some(at) = storage {
         println!("click-agent storage on http://{at}");
     }
     let stopper = app.clone();
