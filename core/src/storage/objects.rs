@@ -29,6 +29,34 @@ pub struct ObjectMeta {
     /// `Content-Type`, as given.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub content_type: Option<String>,
+    /// A multipart upload's parts, kept as they arrived (file id and size, in order); then
+    /// `blob` is empty. Completing an upload moves its parts in, copying nothing.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub parts: Vec<(String, u64)>,
+}
+
+impl ObjectMeta {
+    /// The files holding its bytes, in order, with their sizes.
+    pub fn pieces(&self) -> Vec<(String, u64)> {
+        match self.parts.is_empty() {
+            true => alloc::vec![(self.blob.clone(), self.size)],
+            false => self.parts.clone(),
+        }
+    }
+
+    /// The pieces of bytes `start..end`: each file with the offset and length to read.
+    pub fn segments(&self, start: u64, end: u64) -> Vec<(String, u64, u64)> {
+        let mut out = Vec::new();
+        let mut at = 0u64;
+        for (file, size) in self.pieces() {
+            let (from, to) = (start.max(at), end.min(at + size));
+            if from < to {
+                out.push((file, from - at, to - from));
+            }
+            at += size;
+        }
+        out
+    }
 }
 
 fn id(bucket: &str, key: &str) -> String {
@@ -240,7 +268,29 @@ mod tests {
             etag: "\"e\"".into(),
             modified_ms: 1,
             content_type: None,
+            parts: Vec::new(),
         }
+    }
+
+    /// A range of an object kept as parts reads from the parts it covers.
+    #[test]
+    fn ranges_map_onto_the_parts_they_cover() {
+        let m = ObjectMeta {
+            size: 25,
+            parts: alloc::vec![("p1".into(), 10), ("p2".into(), 10), ("p3".into(), 5)],
+            ..meta(25)
+        };
+        assert_eq!(m.segments(0, 25).len(), 3);
+        assert_eq!(
+            m.segments(8, 22),
+            [
+                ("p1".into(), 8, 2),
+                ("p2".into(), 0, 10),
+                ("p3".into(), 0, 2)
+            ]
+        );
+        assert_eq!(m.segments(10, 20), [("p2".into(), 0, 10)]);
+        assert_eq!(meta(7).segments(2, 5), [("b".into(), 2, 3)]);
     }
 
     /// Listings as S3 gives them: keys under a prefix in order, common prefixes once each

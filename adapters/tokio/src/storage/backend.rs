@@ -156,13 +156,20 @@ impl Backend {
         }
     }
 
-    /// Records `meta` as `key` of `bucket`; the blob it replaced goes.
+    /// Records `meta` as `key` of `bucket`; the files of what it replaced go.
     async fn commit(&self, b: &Bucket, key: &str, meta: &ObjectMeta) -> S3Result<()> {
         let old = objects::put(self.store(), b, key, meta).map_err(internal)?;
         if let Some(old) = old {
-            let _ = tokio::fs::remove_file(self.blob(b, &old.blob)).await;
+            self.drop_bytes(b, &old).await;
         }
         Ok(())
+    }
+
+    /// Deletes the files of an object no longer recorded.
+    async fn drop_bytes(&self, b: &Bucket, m: &ObjectMeta) {
+        for (file, _) in m.pieces() {
+            let _ = tokio::fs::remove_file(self.blob(b, &file)).await;
+        }
     }
 
     /// Refuses `adding` bytes more for `account_id` when its quota would be exceeded.
@@ -288,37 +295,56 @@ async fn write_blob(path: &Path, body: Option<StreamingBlob>) -> S3Result<(u64, 
     Ok((size, md5.finalize().into()))
 }
 
-/// Writes `parts` one after the other to `path`, fsynced; the size, and the MD5 of the
-/// parts' MD5s (a multipart upload's ETag).
-async fn concatenate(path: &Path, parts: &[(String, PathBuf)]) -> S3Result<(u64, [u8; 16])> {
+/// Writes `files` one after the other to `path`, fsynced.
+async fn join_files(path: &Path, files: &[PathBuf]) -> S3Result<()> {
     let mut out = tokio::fs::File::create(path).await.map_err(internal)?;
-    let mut all = Md5::new();
-    let mut size = 0;
-    for (md5, part) in parts {
-        let mut input = tokio::fs::File::open(part).await.map_err(internal)?;
-        size += tokio::io::copy(&mut input, &mut out)
+    for file in files {
+        let mut input = tokio::fs::File::open(file).await.map_err(internal)?;
+        tokio::io::copy(&mut input, &mut out)
             .await
             .map_err(internal)?;
-        all.update(click_core::ports::unhex::<16>(md5).ok_or_else(|| internal("a part's name"))?);
     }
-    out.sync_all().await.map_err(internal)?;
-    Ok((size, all.finalize().into()))
+    out.sync_all().await.map_err(internal)
 }
 
-/// The bytes `reader` gives, in chunks of up to 64 KiB; it ends at the first error.
-fn read_stream(
-    reader: impl tokio::io::AsyncRead + Unpin + Send + Sync + 'static,
+/// What a GET reads: a file, where to start in it, and how many bytes.
+type Segment = (PathBuf, u64, u64);
+
+/// Opens a segment's file where it starts.
+async fn open_segment(
+    (path, at, len): Segment,
+) -> std::io::Result<tokio::io::Take<tokio::fs::File>> {
+    let mut file = tokio::fs::File::open(&path).await?;
+    file.seek(SeekFrom::Start(at)).await?;
+    Ok(file.take(len))
+}
+
+/// The bytes of `segments` one after the other, in chunks of up to 64 KiB; it ends at the
+/// first error.
+fn read_segments(
+    segments: std::collections::VecDeque<Segment>,
 ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static {
-    futures_util::stream::unfold(Some(reader), |state| async move {
-        let mut reader = state?;
-        let mut buf = vec![0u8; 1 << 16];
-        match reader.read(&mut buf).await {
-            Ok(0) => None,
-            Ok(n) => {
-                buf.truncate(n);
-                Some((Ok(Bytes::from(buf)), Some(reader)))
+    type Reading = Option<tokio::io::Take<tokio::fs::File>>;
+    let state: Option<(std::collections::VecDeque<Segment>, Reading)> = Some((segments, None));
+    futures_util::stream::unfold(state, |state| async move {
+        let (mut left, mut reading) = state?;
+        loop {
+            let reader = match reading.as_mut() {
+                Some(r) => r,
+                None => match open_segment(left.pop_front()?).await {
+                    Ok(r) => reading.insert(r),
+                    Err(e) => return Some((Err(e), None)),
+                },
+            };
+            let mut buf = vec![0u8; 1 << 16];
+            match reader.read(&mut buf).await {
+                Ok(0) => reading = None,
+                Ok(n) => {
+                    buf.truncate(n);
+                    return Some((Ok(Bytes::from(buf)), Some((left, reading))));
+                }
+                Err(e) => return Some((Err(e), None)),
             }
-            Err(e) => Some((Err(e), None)),
         }
     })
 }
@@ -447,6 +473,7 @@ impl S3 for Backend {
             etag: md5,
             modified_ms: self.now_ms(),
             content_type: input.content_type,
+            parts: Vec::new(),
         };
         self.commit(&b, &input.key, &meta).await?;
         Ok(S3Response::new(PutObjectOutput {
@@ -474,11 +501,10 @@ impl S3 for Backend {
             None => None,
         };
         let (start, end) = range.as_ref().map_or((0, m.size), |r| (r.start, r.end));
-        let mut file = tokio::fs::File::open(self.blob(&b, &m.blob))
-            .await
-            .map_err(internal)?;
-        file.seek(SeekFrom::Start(start)).await.map_err(internal)?;
-        let stream = read_stream(file.take(end - start));
+        let segments = (m.segments(start, end).into_iter())
+            .map(|(file, at, len)| (self.blob(&b, &file), at, len))
+            .collect();
+        let stream = read_segments(segments);
         Ok(S3Response::new(GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some((end - start) as i64),
@@ -518,7 +544,7 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<DeleteObjectOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         if let Some(old) = objects::delete(self.store(), &b, &req.input.key).map_err(internal)? {
-            let _ = tokio::fs::remove_file(self.blob(&b, &old.blob)).await;
+            self.drop_bytes(&b, &old).await;
         }
         Ok(S3Response::new(DeleteObjectOutput::default()))
     }
@@ -685,29 +711,43 @@ impl S3 for Backend {
                 _ => return Err(s3_error!(InvalidPart, "Part {n} was not uploaded.")),
             }
         }
-        let mut total = 0;
+        let mut sizes = Vec::with_capacity(chosen.len());
         for (i, (_, path)) in chosen.iter().enumerate() {
             let len = tokio::fs::metadata(path).await.map_err(internal)?.len();
             // Every part but the last holds at least 5 MiB, as S3 requires.
             if len < MIN_PART && i + 1 < chosen.len() {
                 return Err(s3_error!(EntityTooSmall));
             }
-            total += len;
+            sizes.push(len);
         }
-        self.within_quota(&b.account_id, total)?;
-        let id = self.app.agent.ports.rng().uuid();
-        let tmp = self.root(&b).join("tmp").join(&id);
-        let (size, all) = concatenate(&tmp, &chosen).await?;
-        tokio::fs::rename(&tmp, self.blob(&b, &id))
-            .await
-            .map_err(internal)?;
-        let etag = format!("{}-{}", click_core::ports::hex(&all), chosen.len());
+        let size: u64 = sizes.iter().sum();
+        self.within_quota(&b.account_id, size)?;
+        // The parts become the object as they are (each fsynced when it arrived): moved in,
+        // nothing copied.
+        let mut all = Md5::new();
+        let mut parts = Vec::with_capacity(chosen.len());
+        for ((md5, path), len) in chosen.iter().zip(sizes) {
+            all.update(
+                click_core::ports::unhex::<16>(md5).ok_or_else(|| internal("a part's name"))?,
+            );
+            let id = self.app.agent.ports.rng().uuid();
+            tokio::fs::rename(path, self.blob(&b, &id))
+                .await
+                .map_err(internal)?;
+            parts.push((id, len));
+        }
+        let etag = format!(
+            "{}-{}",
+            click_core::ports::hex(&all.finalize()),
+            parts.len()
+        );
         let meta = ObjectMeta {
-            blob: id,
+            blob: String::new(),
             size,
             etag: etag.clone(),
             modified_ms: self.now_ms(),
             content_type: upload.content_type,
+            parts,
         };
         self.commit(&b, &input.key, &meta).await?;
         let _ = tokio::fs::remove_dir_all(&dir).await;
@@ -753,21 +793,17 @@ impl S3 for Backend {
         self.within_quota(&b.account_id, m.size)?;
         let id = self.app.agent.ports.rng().uuid();
         let tmp = self.root(&b).join("tmp").join(&id);
-        tokio::fs::copy(self.blob(&from, &m.blob), &tmp)
-            .await
-            .map_err(internal)?;
-        tokio::fs::File::open(&tmp)
-            .await
-            .map_err(internal)?
-            .sync_all()
-            .await
-            .map_err(internal)?;
+        let pieces: Vec<PathBuf> = (m.pieces().into_iter())
+            .map(|(file, _)| self.blob(&from, &file))
+            .collect();
+        join_files(&tmp, &pieces).await?;
         tokio::fs::rename(&tmp, self.blob(&b, &id))
             .await
             .map_err(internal)?;
         let copy = ObjectMeta {
             blob: id,
             modified_ms: self.now_ms(),
+            parts: Vec::new(),
             ..m
         };
         self.commit(&b, &req.input.key, &copy).await?;
@@ -790,7 +826,7 @@ impl S3 for Backend {
         for o in &req.input.delete.objects {
             let gone = objects::delete(self.store(), &b, &o.key).map_err(internal)?;
             if let Some(old) = gone {
-                let _ = tokio::fs::remove_file(self.blob(&b, &old.blob)).await;
+                self.drop_bytes(&b, &old).await;
             }
             deleted.push(DeletedObject {
                 key: Some(o.key.clone()),
