@@ -46,11 +46,28 @@ source bench/sign_in.sh
 sign_in "$data/outbox"
 account=$(post /cloud/insert_account "{\"name\":\"bench\",\"cloudType\":8,\"endpoint\":\"http://127.0.0.1:$s3_port\",\"accessKey\":\"$ak\",\"secretKey\":\"$sk\"}" | json '["id"]')
 
-# rclone's S3 remote "s3", from the environment; this machine's AWS_CA_BUNDLE breaks it.
-export RCLONE_CONFIG_S3_TYPE=s3 RCLONE_CONFIG_S3_PROVIDER=Other RCLONE_CONFIG_S3_ENV_AUTH=false
-export RCLONE_CONFIG_S3_ACCESS_KEY_ID=$ak RCLONE_CONFIG_S3_SECRET_ACCESS_KEY=$sk
-export RCLONE_CONFIG_S3_ENDPOINT=http://127.0.0.1:$s3_port RCLONE_CONFIG_S3_REGION=us-east-1
+# An rclone S3 remote, from the environment: NAME (upper case) ENDPOINT ACCESS SECRET.
+rclone_remote() {
+  export "RCLONE_CONFIG_$1_TYPE=s3" "RCLONE_CONFIG_$1_PROVIDER=Other" "RCLONE_CONFIG_$1_ENV_AUTH=false"
+  export "RCLONE_CONFIG_$1_ACCESS_KEY_ID=$3" "RCLONE_CONFIG_$1_SECRET_ACCESS_KEY=$4"
+  export "RCLONE_CONFIG_$1_ENDPOINT=$2" "RCLONE_CONFIG_$1_REGION=us-east-1"
+}
+# rclone's remote "s3" on the same server; this machine's AWS_CA_BUNDLE breaks rclone.
+rclone_remote S3 "http://127.0.0.1:$s3_port" "$ak" "$sk"
 rclone() { env -u AWS_CA_BUNDLE rclone "$@"; }
+
+# The files the benchmarks send: one of $1 MiB ($work/files/big.bin) and $2 of 16 KiB
+# ($work/files/many/), random.
+make_files() {
+  head -c $(($1 * 1024 * 1024)) /dev/urandom > "$work/files/big.bin"
+  mkdir -p "$work/files/many"
+  python3 - "$work/files/many" "$2" <<'PY'
+import os, sys
+for i in range(int(sys.argv[2])):
+    with open(os.path.join(sys.argv[1], f"f{i:05}.bin"), "wb") as f:
+        f.write(os.urandom(16 * 1024))
+PY
+}
 
 now() { date +%s.%N; }
 # Runs an agent transfer and waits for it; prints seconds.

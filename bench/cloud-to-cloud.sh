@@ -25,21 +25,13 @@ cleanup_extra() { kill "$b_pid" 2>/dev/null || true; }
 for _ in $(seq 100); do curl -s "http://127.0.0.1:$b_port" > /dev/null && break; sleep 0.1; done
 tuned=(--transfers 16 --s3-upload-concurrency 8)
 b_account=$(post /cloud/insert_account "{\"name\":\"bench-b\",\"cloudType\":8,\"endpoint\":\"http://127.0.0.1:$b_port\",\"accessKey\":\"$ak\",\"secretKey\":\"$sk\"}" | json '["id"]')
-export RCLONE_CONFIG_S3B_TYPE=s3 RCLONE_CONFIG_S3B_PROVIDER=Other RCLONE_CONFIG_S3B_ENV_AUTH=false
-export RCLONE_CONFIG_S3B_ACCESS_KEY_ID=$ak RCLONE_CONFIG_S3B_SECRET_ACCESS_KEY=$sk
-export RCLONE_CONFIG_S3B_ENDPOINT=http://127.0.0.1:$b_port RCLONE_CONFIG_S3B_REGION=us-east-1
+rclone_remote S3B "http://127.0.0.1:$b_port" "$ak" "$sk"
 
 # The source objects, each set in a bucket of its own on server A (rclone checks whether a
 # source path is an object first, which s3s-fs answers for a folder with a 500 after 45 s),
 # written through the S3 API so that the server keeps their ETags as a real one does.
 mkdir -p "$work/files/many" "$work/s3/srcbig" "$work/s3/srcmany"
-head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/files/big.bin"
-python3 - "$work/files/many" "$files" <<'PY'
-import os, sys
-for i in range(int(sys.argv[2])):
-    with open(os.path.join(sys.argv[1], f"f{i:05}.bin"), "wb") as f:
-        f.write(os.urandom(16 * 1024))
-PY
+make_files "$size_mib" "$files"
 rclone copy "$work/files/big.bin" s3:srcbig
 rclone copy "$work/files/many" s3:srcmany "${tuned[@]}"
 

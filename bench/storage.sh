@@ -30,22 +30,10 @@ for _ in $(seq 100); do curl -s "http://127.0.0.1:$fs_port" > /dev/null && break
 # The built-in storage, its first bucket, and a key for every bucket.
 storage=$(post /cloud/add_storage '{"cloudAccountName":"bench","bucketName":"bench","shared":false}' | json '["id"]')
 key=$(post /storage/create_storage_key "{\"name\":\"bench\",\"permission\":2,\"allBuckets\":true,\"selectedBuckets\":[],\"cloudAccountId\":\"$storage\"}")
-export RCLONE_CONFIG_ST_TYPE=s3 RCLONE_CONFIG_ST_PROVIDER=Other RCLONE_CONFIG_ST_ENV_AUTH=false
-export RCLONE_CONFIG_ST_ACCESS_KEY_ID=$(echo "$key" | json '["accessKey"]')
-export RCLONE_CONFIG_ST_SECRET_ACCESS_KEY=$(echo "$key" | json '["secretKey"]')
-export RCLONE_CONFIG_ST_ENDPOINT=http://127.0.0.1:$storage_port RCLONE_CONFIG_ST_REGION=us-east-1
-export RCLONE_CONFIG_FS_TYPE=s3 RCLONE_CONFIG_FS_PROVIDER=Other RCLONE_CONFIG_FS_ENV_AUTH=false
-export RCLONE_CONFIG_FS_ACCESS_KEY_ID=$ak RCLONE_CONFIG_FS_SECRET_ACCESS_KEY=$sk
-export RCLONE_CONFIG_FS_ENDPOINT=http://127.0.0.1:$fs_port RCLONE_CONFIG_FS_REGION=us-east-1
+rclone_remote ST "http://127.0.0.1:$storage_port" "$(echo "$key" | json '["accessKey"]')" "$(echo "$key" | json '["secretKey"]')"
+rclone_remote FS "http://127.0.0.1:$fs_port" "$ak" "$sk"
 
-head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/files/big.bin"
-mkdir -p "$work/files/many"
-python3 - "$work/files/many" "$files" <<'PY'
-import os, sys
-for i in range(int(sys.argv[2])):
-    with open(os.path.join(sys.argv[1], f"f{i:05}.bin"), "wb") as f:
-        f.write(os.urandom(16 * 1024))
-PY
+make_files "$size_mib" "$files"
 
 # The disk's own sequential write speed, fsynced.
 dd_secs=$(timed dd if=/dev/zero of="$disk/dd.bin" bs=1M count="$size_mib" conv=fsync status=none)

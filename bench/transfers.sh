@@ -20,14 +20,7 @@ NEED_MIB=$((size_mib * 8))
 AGENT_CONFIG=${AGENT_TRANSFERS:-}
 source bench/agent_and_rclone.sh
 
-head -c $((size_mib * 1024 * 1024)) /dev/urandom > "$work/files/big.bin"
-mkdir -p "$work/files/many"
-python3 - "$work/files/many" "$files" <<'PY'
-import os, sys
-for i in range(int(sys.argv[2])):
-    with open(os.path.join(sys.argv[1], f"f{i:05}.bin"), "wb") as f:
-        f.write(os.urandom(16 * 1024))
-PY
+make_files "$size_mib" "$files"
 
 acct="{\"id\":\"$account\"}"
 

@@ -95,6 +95,15 @@ fn refused(out: std::process::Output) {
     assert!(!out.status.success(), "rclone was let through");
 }
 
+/// `/storage/get_storage_key` as the owner sees it.
+fn storage_keys(w: &World) -> Value {
+    (w.agent.get("/storage/get_storage_key"))
+        .token(&w.token)
+        .send()
+        .expect(200)
+        .json()
+}
+
 /// `/cloud/add_storage` with the Storj section's body: the storage's cloud account.
 fn add_storage(w: &World) -> Value {
     let body = docs::example("cloud.md", "### Add Storage");
@@ -273,13 +282,7 @@ fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
     refused(rclone(&w, pair(&writer), &["lsf", "s3:second"]));
 
     // Listings of keys carry no secret.
-    let keys = w
-        .agent
-        .get("/storage/get_storage_key")
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json();
+    let keys = storage_keys(&w);
     assert_eq!(keys["total"], 2, "the reader and the account's own: {keys}");
     for k in keys["data"].as_array().unwrap() {
         assert!(k.get("secretKey").is_none(), "{k}");
@@ -611,13 +614,7 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
         .send()
         .expect(200);
     refused(rclone(&w, pair(&writer), &["lsf", "s3:project-alpha"]));
-    let keys = w
-        .agent
-        .get("/storage/get_storage_key")
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json();
+    let keys = storage_keys(&w);
     assert_eq!(keys["total"], 0, "{keys}");
 
     // Without [storage] listen there is no built-in storage.

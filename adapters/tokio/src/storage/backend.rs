@@ -90,6 +90,20 @@ impl Backend {
             .ok_or_else(|| s3_error!(NoSuchKey))
     }
 
+    /// What `key` of `b` holds, when `if_match` (a GET's or HEAD's) lets it be read.
+    fn readable(
+        &self,
+        b: &Bucket,
+        key: &str,
+        if_match: Option<&ETagCondition>,
+    ) -> S3Result<ObjectMeta> {
+        let m = self.object(&b.name, key)?;
+        if if_match.is_some_and(|c| !matches(c, Some(&m.etag))) {
+            return Err(s3_error!(PreconditionFailed));
+        }
+        Ok(m)
+    }
+
     /// Streams `body` into a new blob, checking its length and MD5 when given; the blob's id,
     /// size and MD5 (hex).
     async fn receive(
@@ -488,14 +502,7 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<GetObjectOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         let input = req.input;
-        let m = self.object(&b.name, &input.key)?;
-        if input
-            .if_match
-            .as_ref()
-            .is_some_and(|c| !matches(c, Some(&m.etag)))
-        {
-            return Err(s3_error!(PreconditionFailed));
-        }
+        let m = self.readable(&b, &input.key, input.if_match.as_ref())?;
         let range = match &input.range {
             Some(r) => Some(r.check(m.size).map_err(|_| s3_error!(InvalidRange))?),
             None => None,
@@ -524,10 +531,7 @@ impl S3 for Backend {
         req: S3Request<HeadObjectInput>,
     ) -> S3Result<S3Response<HeadObjectOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
-        let m = self.object(&b.name, &req.input.key)?;
-        if (req.input.if_match.as_ref()).is_some_and(|c| !matches(c, Some(&m.etag))) {
-            return Err(s3_error!(PreconditionFailed));
-        }
+        let m = self.readable(&b, &req.input.key, req.input.if_match.as_ref())?;
         Ok(S3Response::new(HeadObjectOutput {
             content_length: Some(m.size as i64),
             content_type: m.content_type.clone(),
