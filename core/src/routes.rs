@@ -202,6 +202,15 @@ routes! {
     ClientTransferCancel: Post "/cloud/client_transfer/{transferId}/cancel" User => cloud::transfers::cancel;
     #[cfg(feature = "cloud")]
     ClientTransferStatus: Get "/cloud/client_transfer/{transferId}/status" User => cloud::transfers::status;
+    // Cloud: server-to-server transfers
+    #[cfg(feature = "cloud")]
+    ServerTransferInitiate: Post "/cloud/server_transfer/initiate" User => cloud::server_transfer::initiate;
+    #[cfg(feature = "cloud")]
+    ServerTransferStatus: Get "/cloud/server_transfer/{transferId}/status" User => cloud::server_transfer::status;
+    #[cfg(feature = "cloud")]
+    ServerTransferCancel: Delete "/cloud/server_transfer/{transferId}" User => cloud::server_transfer::cancel;
+    #[cfg(feature = "cloud")]
+    ServerTransferAll: Get "/cloud/server_transfer/all" User => cloud::server_transfer::all;
     // Transfer: cloud-to-cloud
     #[cfg(feature = "cloud")]
     TransferGetAll: Get "/transfer/get_all" User => transfer::get_all;

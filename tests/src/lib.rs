@@ -22,6 +22,7 @@ pub mod identity;
 pub mod mail;
 pub mod recorder;
 pub mod s3;
+pub mod storage;
 pub mod tools;
 pub mod ws;
 

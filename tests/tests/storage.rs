@@ -4,153 +4,19 @@
 //! cloud account `add_storage` makes. A key reaches its buckets with its permission, and
 //! nothing else; a wrong or deleted key is refused.
 
+use click_blackbox::storage::{StorageAgent, ok, pair, refused};
 use std::process::Command;
 
-use click_blackbox::{
-    Agent, Options, Value, desktop_only, docs, free_port, json, pattern, signup_and_login,
-};
-
-struct World {
-    agent: Agent,
-    token: String,
-    endpoint: String,
-    options: Options,
-    _tmp: tempfile::TempDir,
-    files: std::path::PathBuf,
-}
-
-fn world() -> World {
-    world_with("")
-}
-
-/// An agent whose `[storage]` section has `more` lines too.
-fn world_with(more: &str) -> World {
-    let tmp = tempfile::tempdir().unwrap();
-    let files = tmp.path().join("files");
-    std::fs::create_dir_all(&files).unwrap();
-    let port = free_port();
-    let options = Options {
-        config: format!(
-            "[storage]\nlisten = \"127.0.0.1:{port}\"\n{more}\n[transfers]\nroots = [\"{}\"]\n",
-            files.display()
-        ),
-        data_dir: Some(tmp.path().join("data")),
-        ..Options::default()
-    };
-    let agent = Agent::start_with(options.clone());
-    let token = signup_and_login(&agent, "owner@example.com");
-    World {
-        agent,
-        token,
-        endpoint: format!("http://127.0.0.1:{port}"),
-        options,
-        _tmp: tmp,
-        files,
-    }
-}
-
-/// `rclone` with remote `s3:` on the agent's storage under `key` (access, secret).
-fn rclone(w: &World, key: (&str, &str), args: &[&str]) -> std::process::Output {
-    rclone_command(w, key, args)
-        .output()
-        .expect("rclone (Debian's) is installed")
-}
-
-fn rclone_command(w: &World, key: (&str, &str), args: &[&str]) -> Command {
-    let mut c = Command::new("rclone");
-    c.args(args)
-        .env_remove("AWS_CA_BUNDLE")
-        .env("RCLONE_CONFIG_S3_TYPE", "s3")
-        .env("RCLONE_CONFIG_S3_PROVIDER", "Other")
-        .env("RCLONE_CONFIG_S3_ENV_AUTH", "false")
-        .env("RCLONE_CONFIG_S3_ACCESS_KEY_ID", key.0)
-        .env("RCLONE_CONFIG_S3_SECRET_ACCESS_KEY", key.1)
-        .env("RCLONE_CONFIG_S3_ENDPOINT", &w.endpoint)
-        .env("RCLONE_CONFIG_S3_REGION", "us-east-1")
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped());
-    c
-}
-
-/// A plain GET of `url` on the storage's address, as a browser would send it.
-fn get_url(w: &World, url: &str) -> click_blackbox::Resp {
-    let target = url.strip_prefix(&w.endpoint).expect("a URL of the storage");
-    let host = w.endpoint.trim_start_matches("http://");
-    let request = format!("GET {target} HTTP/1.1\r\nHost: {host}\r\nConnection: close\r\n\r\n");
-    click_blackbox::raw_exchange(host.parse().unwrap(), request.as_bytes())
-}
-
-#[track_caller]
-fn ok(out: std::process::Output) -> String {
-    assert!(
-        out.status.success(),
-        "rclone failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-#[track_caller]
-fn refused(out: std::process::Output) {
-    assert!(!out.status.success(), "rclone was let through");
-}
-
-/// `/storage/get_storage_key` as the owner sees it.
-fn storage_keys(w: &World) -> Value {
-    (w.agent.get("/storage/get_storage_key"))
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json()
-}
-
-/// `/cloud/add_storage` with the Storj section's body: the storage's cloud account.
-fn add_storage(w: &World) -> Value {
-    let body = docs::example("cloud.md", "### Add Storage");
-    (w.agent.post("/cloud/add_storage", body))
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json()
-}
-
-/// A key reaching every bucket of the storage `cloud`, read and write.
-fn full_key(w: &World, cloud: &str) -> (String, String) {
-    let every = json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true,
-        "selectedBuckets": []});
-    new_key(w, every).0
-}
-
-/// A key from `create_storage_key` (the docs' body with `changes`): (access, secret), id.
-fn new_key(w: &World, changes: Value) -> ((String, String), String) {
-    let mut body = docs::example("storage.md", "### Request Body");
-    for (k, v) in changes.as_object().unwrap() {
-        body[k] = v.clone();
-    }
-    let k = w
-        .agent
-        .post("/storage/create_storage_key", body)
-        .token(&w.token)
-        .send()
-        .expect(200)
-        .json();
-    let access = k["accessKey"].as_str().unwrap().to_string();
-    let secret = k["secretKey"].as_str().unwrap().to_string();
-    ((access, secret), k["id"].as_str().unwrap().to_string())
-}
-
-fn pair(k: &(String, String)) -> (&str, &str) {
-    (&k.0, &k.1)
-}
+use click_blackbox::{Agent, Value, desktop_only, docs, json, pattern, signup_and_login};
 
 #[test]
 fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let w = world();
+    let w = StorageAgent::start("");
     // The Storj section's body: the storage, as a cloud account with its first bucket.
-    let account = add_storage(&w);
+    let account = w.add_storage();
     assert_eq!(account["cloudType"], 8, "{account}");
     assert_eq!(account["name"], "Amove Storage");
     let cloud = account["id"].as_str().unwrap().to_string();
@@ -187,33 +53,27 @@ fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
         .text();
     let url = url.trim().trim_matches('"').to_string();
     assert!(
-        get_url(&w, &url).body == clip,
+        w.get_url(&url).body == clip,
         "the presigned URL reads the object"
     );
     let at = url.find("X-Amz-Signature=").unwrap() + "X-Amz-Signature=".len();
     let flipped = if &url[at..=at] == "0" { "1" } else { "0" };
     let forged = format!("{}{flipped}{}", &url[..at], &url[at + 1..]);
     assert_eq!(
-        get_url(&w, &forged).status,
+        w.get_url(&forged).status,
         403,
         "a changed signature is refused"
     );
 
     // A read-only key for that bucket: lists and reads, writes nothing, sees no other.
-    let (reader, _) = new_key(
-        &w,
+    let (reader, _) = w.new_key(
         json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
             "selectedBuckets": ["project-alpha"]}),
     );
-    let listed = ok(rclone(
-        &w,
-        pair(&reader),
-        &["lsf", "-R", "s3:project-alpha"],
-    ));
+    let listed = ok(w.rclone(pair(&reader), &["lsf", "-R", "s3:project-alpha"]));
     assert!(listed.lines().any(|l| l == "clips/clip.mov"), "{listed}");
     let got = w.files.join("got.mov");
-    ok(rclone(
-        &w,
+    ok(w.rclone(
         pair(&reader),
         &[
             "copyto",
@@ -222,8 +82,7 @@ fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
         ],
     ));
     assert!(std::fs::read(&got).unwrap() == clip);
-    refused(rclone(
-        &w,
+    refused(w.rclone(
         pair(&reader),
         &[
             "copyto",
@@ -232,9 +91,7 @@ fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
         ],
     ));
     // A key for every bucket, read and write: makes a bucket, copies a folder up and back.
-    let (writer, writer_id) = new_key(
-        &w,
-        json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
+    let (writer, writer_id) = w.new_key(json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true, "selectedBuckets": []}),
     );
     let tree = w.files.join("tree");
     for (rel, len) in [("a.txt", 10), ("d/b.bin", 70_000), ("d/e/c.bin", 0)] {
@@ -242,35 +99,29 @@ fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(&p, pattern(len, len as u64)).unwrap();
     }
-    ok(rclone(&w, pair(&writer), &["mkdir", "s3:second"]));
-    ok(rclone(
-        &w,
+    ok(w.rclone(pair(&writer), &["mkdir", "s3:second"]));
+    ok(w.rclone(
         pair(&writer),
         &["copy", tree.to_str().unwrap(), "s3:second/tree"],
     ));
-    ok(rclone(
-        &w,
+    ok(w.rclone(
         pair(&writer),
         &["check", tree.to_str().unwrap(), "s3:second/tree"],
     ));
-    let top = ok(rclone(&w, pair(&writer), &["lsf", "s3:second/tree"]));
+    let top = ok(w.rclone(pair(&writer), &["lsf", "s3:second/tree"]));
     assert_eq!(top.lines().collect::<Vec<_>>(), ["a.txt", "d/"], "{top}");
-    ok(rclone(&w, pair(&writer), &["delete", "s3:second/tree/d"]));
-    let left = ok(rclone(&w, pair(&writer), &["lsf", "-R", "s3:second"]));
+    ok(w.rclone(pair(&writer), &["delete", "s3:second/tree/d"]));
+    let left = ok(w.rclone(pair(&writer), &["lsf", "-R", "s3:second"]));
     let mut left: Vec<&str> = left.lines().collect();
     left.sort();
     assert_eq!(left, ["tree/", "tree/a.txt"]);
     // The reader does not see the new bucket.
-    let buckets = ok(rclone(&w, pair(&reader), &["lsd", "s3:"]));
+    let buckets = ok(w.rclone(pair(&reader), &["lsd", "s3:"]));
     assert!(!buckets.contains("second"), "{buckets}");
-    refused(rclone(&w, pair(&reader), &["lsf", "s3:second"]));
+    refused(w.rclone(pair(&reader), &["lsf", "s3:second"]));
 
     // A wrong secret, and a deleted key, are refused.
-    refused(rclone(
-        &w,
-        (&writer.0, "not-the-secret"),
-        &["lsf", "s3:second"],
-    ));
+    refused(w.rclone((&writer.0, "not-the-secret"), &["lsf", "s3:second"]));
     w.agent
         .call(
             "DELETE",
@@ -279,10 +130,10 @@ fn rclone_reads_and_writes_the_agents_buckets_with_the_keys_it_issues() {
         .token(&w.token)
         .send()
         .expect(200);
-    refused(rclone(&w, pair(&writer), &["lsf", "s3:second"]));
+    refused(w.rclone(pair(&writer), &["lsf", "s3:second"]));
 
     // Listings of keys carry no secret.
-    let keys = storage_keys(&w);
+    let keys = w.storage_keys();
     assert_eq!(keys["total"], 2, "the reader and the account's own: {keys}");
     for k in keys["data"].as_array().unwrap() {
         assert!(k.get("secretKey").is_none(), "{k}");
@@ -297,23 +148,21 @@ fn multipart_uploads_and_copies_are_whole_or_absent() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let w = world();
-    let key = full_key(&w, add_storage(&w)["id"].as_str().unwrap());
+    let w = StorageAgent::start("");
+    let key = w.full_key(w.add_storage()["id"].as_str().unwrap());
     let big = w.files.join("big.raw");
     let bytes = pattern(12 << 20, 7);
     std::fs::write(&big, &bytes).unwrap();
     let parts = ["--s3-upload-cutoff", "5M", "--s3-chunk-size", "5M"];
     let mut args = vec!["copyto", big.to_str().unwrap(), "s3:project-alpha/big.raw"];
     args.extend(parts);
-    ok(rclone(&w, pair(&key), &args));
-    ok(rclone(
-        &w,
+    ok(w.rclone(pair(&key), &args));
+    ok(w.rclone(
         pair(&key),
         &["check", big.to_str().unwrap(), "s3:project-alpha"],
     ));
     // A copy on the server, then read back whole.
-    ok(rclone(
-        &w,
+    ok(w.rclone(
         pair(&key),
         &[
             "copyto",
@@ -322,8 +171,7 @@ fn multipart_uploads_and_copies_are_whole_or_absent() {
         ],
     ));
     let back = w.files.join("back.raw");
-    ok(rclone(
-        &w,
+    ok(w.rclone(
         pair(&key),
         &[
             "copyto",
@@ -332,7 +180,7 @@ fn multipart_uploads_and_copies_are_whole_or_absent() {
         ],
     ));
     assert!(std::fs::read(&back).unwrap() == bytes);
-    let listed = ok(rclone(&w, pair(&key), &["lsl", "s3:project-alpha"]));
+    let listed = ok(w.rclone(pair(&key), &["lsl", "s3:project-alpha"]));
     assert_eq!(listed.lines().count(), 2, "{listed}");
 }
 
@@ -344,8 +192,8 @@ fn an_agent_killed_mid_multipart_upload_leaves_no_object() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let mut w = world();
-    let key = full_key(&w, add_storage(&w)["id"].as_str().unwrap());
+    let mut w = StorageAgent::start("");
+    let key = w.full_key(w.add_storage()["id"].as_str().unwrap());
     let big = w.files.join("big.raw");
     let bytes = pattern(40 << 20, 9);
     std::fs::write(&big, &bytes).unwrap();
@@ -366,7 +214,7 @@ fn an_agent_killed_mid_multipart_upload_leaves_no_object() {
         "--low-level-retries",
         "1",
     ];
-    let mut sending = rclone_command(&w, pair(&key), &args).spawn().unwrap();
+    let mut sending = w.rclone_command(pair(&key), &args).spawn().unwrap();
     let uploads = w.options.data_dir.clone().unwrap().join("storage/uploads");
     click_blackbox::wait_until("parts on disk", std::time::Duration::from_secs(30), || {
         walk_count(&uploads) >= 3
@@ -385,12 +233,11 @@ fn an_agent_killed_mid_multipart_upload_leaves_no_object() {
     w.agent = Agent::start_with(w.options.clone());
     assert!(!old.exists(), "an abandoned upload is dropped");
     assert!(walk_count(&uploads) >= 3, "the fresh one is kept");
-    let listed = ok(rclone(&w, pair(&key), &["lsf", "s3:project-alpha"]));
+    let listed = ok(w.rclone(pair(&key), &["lsf", "s3:project-alpha"]));
     assert!(listed.is_empty(), "nothing half-made: {listed}");
-    ok(rclone(&w, pair(&key), &args[..9]));
+    ok(w.rclone(pair(&key), &args[..9]));
     let back = w.files.join("back.raw");
-    ok(rclone(
-        &w,
+    ok(w.rclone(
         pair(&key),
         &["copyto", "s3:project-alpha/big.raw", back.to_str().unwrap()],
     ));
@@ -428,8 +275,8 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let w = world();
-    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
     let post = |path: &str, body: Value, token: &str| w.agent.post(path, body).token(token).send();
     let key = |changes: Value| doc_body("### Request Body", changes);
     for (changes, code) in [
@@ -545,11 +392,10 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
             .token(token)
             .send()
     };
-    let writer = full_key(&w, &cloud);
+    let writer = w.full_key(&cloud);
     let one = w.files.join("one.txt");
     std::fs::write(&one, b"one").unwrap();
-    ok(rclone(
-        &w,
+    ok(w.rclone(
         pair(&writer),
         &["copyto", one.to_str().unwrap(), "s3:project-alpha/one.txt"],
     ));
@@ -613,8 +459,8 @@ fn keys_and_buckets_follow_the_rules_roles_and_accounts() {
         .token(&w.token)
         .send()
         .expect(200);
-    refused(rclone(&w, pair(&writer), &["lsf", "s3:project-alpha"]));
-    let keys = storage_keys(&w);
+    refused(w.rclone(pair(&writer), &["lsf", "s3:project-alpha"]));
+    let keys = w.storage_keys();
     assert_eq!(keys["total"], 0, "{keys}");
 
     // Without [storage] listen there is no built-in storage.
@@ -633,23 +479,19 @@ fn the_storj_routes_count_usage_and_hold_the_quota() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let w = world_with("quota_bytes = 1000000");
+    let w = StorageAgent::start("quota_bytes = 1000000");
     let call = |method: &str, path: &str| w.agent.call(method, path).token(&w.token).send();
     call("POST", "/cloud/create_bucket?bucketName=photos").expect_error("DEFAULT");
-    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
     call("POST", "/cloud/create_bucket?bucketName=photos").expect(200);
     call("POST", "/cloud/create_bucket?bucketName=photos").expect_error("DUPLICATE");
     call("POST", "/cloud/create_bucket?bucketName=No_Good").expect_error("DEFAULT");
-    let key = full_key(&w, &cloud);
+    let key = w.full_key(&cloud);
     for (name, len) in [("a.jpg", 1000), ("b.jpg", 20_000), ("c/d.jpg", 300_000)] {
         let p = w.files.join(name.replace('/', "_"));
         std::fs::write(&p, pattern(len, 1)).unwrap();
         let to = format!("s3:photos/{name}");
-        ok(rclone(
-            &w,
-            pair(&key),
-            &["copyto", p.to_str().unwrap(), &to],
-        ));
+        ok(w.rclone(pair(&key), &["copyto", p.to_str().unwrap(), &to]));
     }
     let info = call("GET", "/cloud/get_bucket_info?bucketName=photos")
         .expect(200)
@@ -668,8 +510,7 @@ fn the_storj_routes_count_usage_and_hold_the_quota() {
     // Past the quota: refused, nothing counted.
     let big = w.files.join("big.jpg");
     std::fs::write(&big, pattern(700_000, 2)).unwrap();
-    refused(rclone(
-        &w,
+    refused(w.rclone(
         pair(&key),
         &[
             "copyto",
@@ -682,7 +523,7 @@ fn the_storj_routes_count_usage_and_hold_the_quota() {
     let after = call("GET", "/cloud/get_cloud_info").expect(200).json();
     assert_eq!(after["usedBytes"], 321_000, "{after}");
     // A replaced object counts once; a deleted one not at all.
-    ok(rclone(&w, pair(&key), &["deletefile", "s3:photos/c/d.jpg"]));
+    ok(w.rclone(pair(&key), &["deletefile", "s3:photos/c/d.jpg"]));
     let info = call("GET", "/cloud/get_bucket_info?bucketName=photos")
         .expect(200)
         .json();
@@ -691,7 +532,7 @@ fn the_storj_routes_count_usage_and_hold_the_quota() {
         (json!(2), json!(21_000))
     );
     call("DELETE", "/cloud/delete_bucket?bucketName=photos").expect_error("DEFAULT");
-    ok(rclone(&w, pair(&key), &["delete", "s3:photos"]));
+    ok(w.rclone(pair(&key), &["delete", "s3:photos"]));
     call("DELETE", "/cloud/delete_bucket?bucketName=photos").expect(200);
     call("GET", "/cloud/get_bucket_info?bucketName=photos").expect_error("NOT_FOUND");
     // Deleting the storage ends its keys; its buckets stay with the account.
@@ -699,7 +540,7 @@ fn the_storj_routes_count_usage_and_hold_the_quota() {
         .expect(200)
         .json();
     assert_eq!(gone, json!(true));
-    refused(rclone(&w, pair(&key), &["lsd", "s3:"]));
+    refused(w.rclone(pair(&key), &["lsd", "s3:"]));
     call("GET", "/cloud/get_cloud_info").expect_error("DEFAULT");
 }
 
@@ -710,11 +551,10 @@ fn boto3_works_against_the_built_in_storage() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let w = world();
-    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
-    let full = full_key(&w, &cloud);
-    let (reader, _) = new_key(
-        &w,
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let full = w.full_key(&cloud);
+    let (reader, _) = w.new_key(
         json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
             "selectedBuckets": ["project-alpha"]}),
     );
@@ -750,7 +590,7 @@ fn idrive_regions_keep_their_buckets_and_usage_is_measured() {
     }
     let disks = tempfile::tempdir().unwrap();
     let (ca, va) = (disks.path().join("ca"), disks.path().join("va"));
-    let w = world_with(&format!(
+    let w = StorageAgent::start(&format!(
         "[[storage.regions]]\ncode = \"us-ca\"\nname = \"California\"\nroot = \"{}\"\n\
          [[storage.regions]]\ncode = \"us-va\"\nname = \"Virginia\"\nroot = \"{}\"\n",
         ca.display(),
@@ -789,11 +629,11 @@ fn idrive_regions_keep_their_buckets_and_usage_is_measured() {
     )
     .expect(200);
 
-    let key = full_key(&w, &cloud);
+    let key = w.full_key(&cloud);
     for (to, len) in [("s3:project-alpha/a.bin", 4000), ("s3:second/b.bin", 6000)] {
         let p = w.files.join(format!("{len}.bin"));
         std::fs::write(&p, pattern(len, 3)).unwrap();
-        ok(rclone(&w, pair(&key), &["copyto", p.to_str().unwrap(), to]));
+        ok(w.rclone(pair(&key), &["copyto", p.to_str().unwrap(), to]));
     }
     // The bytes are in California's folder, not in Virginia's nor the storage's own.
     let stored = |dir: &std::path::Path| walk_count(&dir.join("objects"));
@@ -825,7 +665,7 @@ fn idrive_regions_keep_their_buckets_and_usage_is_measured() {
         json!(0.0)
     );
 
-    ok(rclone(&w, pair(&key), &["deletefile", "s3:second/b.bin"]));
+    ok(w.rclone(pair(&key), &["deletefile", "s3:second/b.bin"]));
     call(
         "DELETE",
         &format!("/cloud/idrive_delete_bucket?cloudAccountId={cloud}&bucketName=second"),
@@ -837,7 +677,7 @@ fn idrive_regions_keep_their_buckets_and_usage_is_measured() {
         &format!("/cloud/idrive_delete_storage?id={cloud}"),
     )
     .expect(200);
-    refused(rclone(&w, pair(&key), &["lsd", "s3:"]));
+    refused(w.rclone(pair(&key), &["lsd", "s3:"]));
 }
 
 /// `aws` (awscli, PyPI) with `--endpoint-url`: `s3 cp` up (multipart past 8 MiB) and down,
@@ -847,11 +687,10 @@ fn awscli_works_against_the_built_in_storage() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let w = world();
-    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
-    let full = full_key(&w, &cloud);
-    let (reader, _) = new_key(
-        &w,
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let full = w.full_key(&cloud);
+    let (reader, _) = w.new_key(
         json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
             "selectedBuckets": ["project-alpha"]}),
     );
@@ -903,7 +742,7 @@ fn awscli_works_against_the_built_in_storage() {
     let (signed, url, _) = aws(&full, &["s3", "presign", "s3://project-alpha/aws/big.raw"]);
     assert!(signed);
     assert!(
-        get_url(&w, url.trim()).body == bytes,
+        w.get_url(url.trim()).body == bytes,
         "the presigned URL reads the object"
     );
     let (refused_up, _, _) = aws(
@@ -928,25 +767,23 @@ fn a_public_bucket_is_read_without_a_signature() {
     if desktop_only("the built-in storage") {
         return;
     }
-    let w = world();
-    let cloud = add_storage(&w)["id"].as_str().unwrap().to_string();
-    let key = full_key(&w, &cloud);
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let key = w.full_key(&cloud);
     let file = w.files.join("pub.txt");
     std::fs::write(&file, b"for everyone").unwrap();
-    ok(rclone(
-        &w,
+    ok(w.rclone(
         pair(&key),
         &["copyto", file.to_str().unwrap(), "s3:project-alpha/pub.txt"],
     ));
-    ok(rclone(&w, pair(&key), &["mkdir", "s3:private"]));
-    ok(rclone(
-        &w,
+    ok(w.rclone(pair(&key), &["mkdir", "s3:private"]));
+    ok(w.rclone(
         pair(&key),
         &["copyto", file.to_str().unwrap(), "s3:private/pub.txt"],
     ));
     let url = |path: &str| format!("{}{path}", w.endpoint);
     assert_eq!(
-        get_url(&w, &url("/project-alpha/pub.txt")).status,
+        w.get_url(&url("/project-alpha/pub.txt")).status,
         403,
         "not public yet"
     );
@@ -958,19 +795,19 @@ fn a_public_bucket_is_read_without_a_signature() {
         .token(&w.token)
         .send()
         .expect(200);
-    let read = get_url(&w, &url("/project-alpha/pub.txt"));
+    let read = w.get_url(&url("/project-alpha/pub.txt"));
     assert_eq!(
         (read.status, read.body.as_slice()),
         (200, &b"for everyone"[..])
     );
-    let listed = get_url(&w, &url("/project-alpha?list-type=2"));
+    let listed = w.get_url(&url("/project-alpha?list-type=2"));
     assert!(
         listed.status == 200 && listed.text().contains("pub.txt"),
         "{}",
         listed.text()
     );
     assert_eq!(
-        get_url(&w, &url("/private/pub.txt")).status,
+        w.get_url(&url("/private/pub.txt")).status,
         403,
         "another bucket"
     );

@@ -285,10 +285,7 @@ pub(crate) fn check_credentials(target: &CloudTarget) -> ApiResult<()> {
         }
         _ => {}
     }
-    if matches!(
-        target.cloud_type,
-        cloud_type::S3_GENERIC | cloud_type::CLOUDFLARE
-    ) {
+    if cloud_type::needs_endpoint(target.cloud_type) {
         needs("endpoint", &target.endpoint)?;
     }
     let e = &target.endpoint;

@@ -12,6 +12,10 @@ pub const S3_GENERIC: u32 = 8;
 pub const GOOGLE: u32 = 16;
 /// Cloudflare R2 (S3 protocol).
 pub const CLOUDFLARE: u32 = 64;
+/// A Fastr-compatible server on the local network: another agent's built-in storage (S3).
+pub const LOCAL_HTTP: u32 = 2048;
+/// A Fastr-compatible server anywhere: another agent's built-in storage (S3).
+pub const FASTR_SERVER: u32 = 4096;
 
 const NAMES: [(u32, &str); 14] = [
     (1, "AWS"),
@@ -31,8 +35,8 @@ const NAMES: [(u32, &str); 14] = [
 ];
 
 /// The providers the desktop agent implements, for error messages.
-pub const SUPPORTED_NAMES: &str =
-    "AWS (1), Wasabi (2), Azure (4), S3Generic (8), Google (16), Cloudflare (64)";
+pub const SUPPORTED_NAMES: &str = "AWS (1), Wasabi (2), Azure (4), S3Generic (8), Google (16), Cloudflare (64), LocalHttp (2048), \
+     FastrServer (4096)";
 
 /// The documented name of a flag (`AWS`, `S3Generic`, ...), or `unknown`.
 pub fn name(cloud_type: u32) -> &'static str {
@@ -48,7 +52,19 @@ pub fn is_documented(cloud_type: u32) -> bool {
 }
 
 /// The S3 protocol with an access key and a secret key. Google Cloud Storage is reached
-/// through its S3-compatible XML API with HMAC keys.
+/// through its S3-compatible XML API with HMAC keys; a Fastr-compatible server is another
+/// agent's built-in storage.
 pub fn is_s3(cloud_type: u32) -> bool {
-    matches!(cloud_type, AWS | WASABI | S3_GENERIC | CLOUDFLARE | GOOGLE)
+    matches!(
+        cloud_type,
+        AWS | WASABI | S3_GENERIC | CLOUDFLARE | GOOGLE | LOCAL_HTTP | FASTR_SERVER
+    )
+}
+
+/// Providers that have no default endpoint: the account must name one.
+pub fn needs_endpoint(cloud_type: u32) -> bool {
+    matches!(
+        cloud_type,
+        S3_GENERIC | CLOUDFLARE | LOCAL_HTTP | FASTR_SERVER
+    )
 }

@@ -199,6 +199,20 @@ pub struct Transfer {
     /// changed at the source since the destination's copy.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sync_id: Option<String>,
+    /// A server transfer's two servers (`cloud.md`, Fastr Server-to-Server Transfers): it
+    /// reads from and writes to these endpoints, with its cloud accounts' keys.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub servers: Option<Servers>,
+}
+
+/// The S3 endpoints of a server transfer (another agent's built-in storage, or any
+/// S3-compatible server). A side with no cloud account is reached unsigned.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Servers {
+    /// Where the source object is read.
+    pub source_url: String,
+    /// Where it is written.
+    pub target_url: String,
 }
 
 impl Transfer {

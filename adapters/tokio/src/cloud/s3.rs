@@ -160,8 +160,12 @@ impl S3 {
             for (name, value) in headers {
                 builder = builder.header(*name, *value);
             }
-            for (name, value) in sigv4::authorize(&self.credentials(), &req, &payload, now_secs()) {
-                builder = builder.header(name, value);
+            // No key: an unsigned request, as a public bucket takes it.
+            if !self.access_key.is_empty() {
+                let signed = sigv4::authorize(&self.credentials(), &req, &payload, now_secs());
+                for (name, value) in signed {
+                    builder = builder.header(name, value);
+                }
             }
             builder
         })

@@ -774,6 +774,46 @@ impl S3 for Backend {
         Ok(S3Response::new(AbortMultipartUploadOutput::default()))
     }
 
+    /// The parts received so far, by number, a page at a time: how a client resumes an
+    /// upload it was cut off from.
+    async fn list_parts(
+        &self,
+        req: S3Request<ListPartsInput>,
+    ) -> S3Result<S3Response<ListPartsOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let input = req.input;
+        let dir = self.upload_dir(&b, &input.key, &input.upload_id).await?;
+        let max = input.max_parts.unwrap_or(1000).clamp(1, 1000);
+        let after = input.part_number_marker.unwrap_or(0);
+        let mut parts = Vec::new();
+        let mut next = None;
+        for (n, (md5, path)) in parts_in(&dir).await?.range(after + 1..) {
+            if parts.len() == max as usize {
+                next = parts.last().and_then(|p: &Part| p.part_number);
+                break;
+            }
+            let meta = tokio::fs::metadata(path).await.map_err(internal)?;
+            parts.push(Part {
+                part_number: Some(*n),
+                e_tag: Some(ETag::Strong(md5.clone())),
+                size: Some(meta.len() as i64),
+                last_modified: meta.modified().ok().map(Timestamp::from),
+                ..Default::default()
+            });
+        }
+        Ok(S3Response::new(ListPartsOutput {
+            bucket: Some(b.name),
+            key: Some(input.key),
+            upload_id: Some(input.upload_id),
+            max_parts: Some(max),
+            part_number_marker: input.part_number_marker,
+            is_truncated: Some(next.is_some()),
+            next_part_number_marker: next,
+            parts: Some(parts),
+            ..Default::default()
+        }))
+    }
+
     async fn copy_object(
         &self,
         req: S3Request<CopyObjectInput>,

@@ -39,6 +39,9 @@ pub(crate) struct Plan {
 /// without those the destination holds unchanged.
 pub(crate) async fn plan(job: &Job<'_>, t: &Transfer, source: &Source) -> JobResult<Plan> {
     let end = t.source.as_ref().ok_or("the transfer has no source")?;
+    if t.servers.is_some() {
+        return one_object(source, &end.path, &t.remote).await;
+    }
     let (objects, folder) = source_objects(source, &end.path).await?;
     if objects.is_empty() {
         return Err(format!("{}/{} holds no object", source.bucket, end.path));
@@ -68,13 +71,32 @@ pub(crate) async fn plan(job: &Job<'_>, t: &Transfer, source: &Source) -> JobRes
             plan.counts.skipped_bytes += object.size;
             continue;
         }
-        let mut file = FileState::new(plan.files.len(), PathBuf::new(), key, object.size);
-        file.source_key = Some(object.key);
-        file.etag = object.etag;
-        file.source_md5 = object.content_md5;
-        plan.files.push(file);
+        plan.files.push(copy_of(plan.files.len(), key, object));
     }
     Ok(plan)
+}
+
+/// A server transfer's plan: the one object at `path`, written at `to` exactly.
+async fn one_object(source: &Source, path: &str, to: &str) -> JobResult<Plan> {
+    let object = from_storage(source.provider.stat(&source.bucket, path, 1).await)?;
+    let file = copy_of(0, to.to_string(), object);
+    let counts = ObjectCounts {
+        total: 1,
+        ..ObjectCounts::default()
+    };
+    Ok(Plan {
+        files: vec![file],
+        counts,
+    })
+}
+
+/// File `index` of a plan: `object` of the source, copied to `key`.
+fn copy_of(index: usize, key: String, object: Stored) -> FileState {
+    let mut file = FileState::new(index, PathBuf::new(), key, object.size);
+    file.source_key = Some(object.key);
+    file.etag = object.etag;
+    file.source_md5 = object.content_md5;
+    file
 }
 
 /// Whether `destination` is a version of `source` as new or newer (`allowSkip`).

@@ -759,13 +759,8 @@ pub(crate) async fn undo(shared: &Shared, t: &Transfer) {
     let Some(plan) = load(store, &t.id) else {
         return;
     };
-    let account = click_core::store::keys::CLOUD_ACCOUNTS
-        .get::<click_core::cloud::account::CloudAccount>(store, &t.cloud_account_id)
-        .ok()
-        .flatten();
-    let remote = account
-        .and_then(|a| a.target(&shared.app.agent.ports.secrets).ok())
-        .and_then(|target| shared.app.agent.ports.cloud.provider(&target).ok());
+    let at = t.servers.as_ref().map(|s| &*s.target_url);
+    let remote = super::job::provider_of(shared, &t.cloud_account_id, at).ok();
     for f in plan.iter().filter(|f| !f.done) {
         match (t.direction, &f.upload_id, &remote) {
             (Direction::Upload | Direction::Copy, Some(id), Some(remote)) => {

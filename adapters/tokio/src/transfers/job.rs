@@ -202,10 +202,12 @@ pub(crate) async fn run(shared: &Shared, id: &str) {
 /// Plans (or reloads) the files and moves them; the total size on success.
 async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
     let store = &shared.app.agent.ports.store;
-    let remote = provider_of(shared, &t.cloud_account_id)?;
+    let servers = t.servers.as_ref();
+    let remote = provider_of(shared, &t.cloud_account_id, servers.map(|s| &*s.target_url))?;
     let source = match &t.source {
         Some(end) => {
-            let provider = provider_of(shared, &end.cloud_account_id)?;
+            let at = servers.map(|s| &*s.source_url);
+            let provider = provider_of(shared, &end.cloud_account_id, at)?;
             Some(Source {
                 on_server: provider.copies_within(&remote),
                 provider,
@@ -313,17 +315,33 @@ fn settings_of(shared: &Shared, t: &Transfer) -> Option<settings::FastrSettings>
         .flatten()
 }
 
-/// The provider of stored cloud account `id`.
-fn provider_of(shared: &Shared, id: &str) -> JobResult<Provider> {
+/// The provider of stored cloud account `id`; at `endpoint` when a server transfer names
+/// one, where no account means unsigned requests.
+pub(crate) fn provider_of(
+    shared: &Shared,
+    id: &str,
+    endpoint: Option<&str>,
+) -> JobResult<Provider> {
     let store = &shared.app.agent.ports.store;
-    let account: CloudAccount = CLOUD_ACCOUNTS
-        .get(store, id)
-        .ok()
-        .flatten()
-        .ok_or("the cloud account was deleted")?;
-    let target = account
-        .target(&shared.app.agent.ports.secrets)
-        .map_err(|_| "the cloud account's secret cannot be decrypted")?;
+    let mut target = if id.is_empty() && endpoint.is_some() {
+        click_core::ports::CloudTarget {
+            cloud_type: click_core::cloud::cloud_type::FASTR_SERVER,
+            ..Default::default()
+        }
+    } else {
+        let account: CloudAccount = CLOUD_ACCOUNTS
+            .get(store, id)
+            .ok()
+            .flatten()
+            .ok_or("the cloud account was deleted")?;
+        account
+            .target(&shared.app.agent.ports.secrets)
+            .map_err(|_| "the cloud account's secret cannot be decrypted")?
+    };
+    if let Some(url) = endpoint {
+        target.endpoint = url.to_string();
+        target.cache_key = format!("{}@{url}", target.cache_key);
+    }
     from_storage(shared.app.agent.ports.cloud.provider(&target))
 }
 

@@ -1,0 +1,275 @@
+//! Fastr Server-to-Server Transfers (`cloud.md`): one object read from one S3 endpoint (another
+//! agent's built-in storage, or any S3-compatible server) and written to another, the bytes
+//! streaming through this agent in 8 MB parts. It is a cloud-to-cloud transfer of the shared
+//! engine whose two ends name their endpoints ([`Servers`]): it resumes after a restart, checks
+//! checksums and follows the bandwidth caps like the others.
+
+use alloc::string::String;
+use alloc::vec::Vec;
+use serde::{Deserialize, Serialize};
+
+use crate::agent::Ctx;
+use crate::auth::Caller;
+use crate::cloud::account::{self, CloudAccount};
+use crate::cloud::cloud_type;
+use crate::error::{ApiError, ApiResult};
+use crate::http::Response;
+use crate::json::null_as_default;
+use crate::ports::{Ports, RngExt, TransferRunner};
+use crate::time::iso8601;
+use crate::transfers::paths::file_name;
+use crate::transfers::{self, CloudEnd, Direction, Servers, Status, Transfer};
+
+/// The documented part size ("streams the body to the target URL in 8 MB chunks").
+const PART_BYTES: u64 = 8 * 1024 * 1024;
+
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct InitiateInput {
+    #[serde(deserialize_with = "null_as_default")]
+    source_server_url: String,
+    #[serde(deserialize_with = "null_as_default")]
+    target_server_url: String,
+    #[serde(deserialize_with = "null_as_default")]
+    source_bucket: String,
+    #[serde(deserialize_with = "null_as_default")]
+    source_path: String,
+    #[serde(deserialize_with = "null_as_default")]
+    target_bucket: String,
+    #[serde(deserialize_with = "null_as_default")]
+    target_path: String,
+    #[serde(deserialize_with = "null_as_default")]
+    source_account_id: String,
+    #[serde(deserialize_with = "null_as_default")]
+    target_account_id: String,
+}
+
+/// A server transfer the caller may see: its own, or any of the account's for admins. An
+/// unknown id is the documented 404.
+fn visible<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Transfer> {
+    let caller = cx.caller()?;
+    let admin = cx.user()?.is_admin();
+    let id = cx.param("transferId");
+    transfers::visible(cx.store(), id, &caller.account_id, &caller.user_id, admin)
+        .ok()
+        .filter(|t| t.servers.is_some())
+        .ok_or_else(|| ApiError::Missing("No server transfer has this id.".into()))
+}
+
+/// An `http(s)://` URL; anything else is refused before a transfer is made.
+fn server_url(field: &str, url: &str) -> ApiResult<String> {
+    let url = url.trim().trim_end_matches('/');
+    let host = url
+        .strip_prefix("http://")
+        .or_else(|| url.strip_prefix("https://"));
+    match host {
+        Some(h) if !h.is_empty() && url.len() <= 2048 => Ok(String::from(url)),
+        _ => Err(ApiError::invalid(alloc::format!(
+            "'{field}' must be an http:// or https:// URL."
+        ))),
+    }
+}
+
+/// The stored cloud account whose keys a side uses (none: unsigned requests). It must speak
+/// S3: a server transfer reaches its servers over S3.
+fn side_account<P: Ports>(
+    cx: &Ctx<'_, P>,
+    caller: &Caller,
+    id: &str,
+) -> ApiResult<Option<CloudAccount>> {
+    if id.trim().is_empty() {
+        return Ok(None);
+    }
+    let a = account::find(cx.store(), caller, id.trim())?;
+    if !cloud_type::is_s3(a.cloud_type) {
+        return Err(ApiError::invalid(alloc::format!(
+            "The cloud account {} is {}; a server transfer reaches its servers over S3.",
+            a.id,
+            cloud_type::name(a.cloud_type)
+        )));
+    }
+    Ok(Some(a))
+}
+
+/// Queues the transfer and answers 202 at once; 400 when one of the six URL, bucket and path
+/// fields is missing (as documented).
+pub async fn initiate<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let input: InitiateInput = cx.body()?;
+    let given = [
+        &input.source_server_url,
+        &input.target_server_url,
+        &input.source_bucket,
+        &input.source_path,
+        &input.target_bucket,
+        &input.target_path,
+    ];
+    if given.iter().any(|v| v.trim().is_empty()) {
+        return Err(ApiError::BadRequest(
+            "sourceServerUrl, targetServerUrl, sourceBucket, sourcePath, targetBucket and \
+             targetPath are required.",
+        ));
+    }
+    if !cx.ports().transfers().available() {
+        return Err(ApiError::invalid("This build of the agent moves no files."));
+    }
+    let servers = Servers {
+        source_url: server_url("sourceServerUrl", &input.source_server_url)?,
+        target_url: server_url("targetServerUrl", &input.target_server_url)?,
+    };
+    let source = side_account(cx, caller, &input.source_account_id)?;
+    let target = side_account(cx, caller, &input.target_account_id)?;
+    let source_path = object_key("sourcePath", &input.source_path)?;
+    let target_path = object_key("targetPath", &input.target_path)?;
+    let source_bucket = String::from(input.source_bucket.trim());
+    let now = cx.now_ms();
+    let id_and_type = |a: &Option<CloudAccount>| {
+        a.as_ref()
+            .map_or((String::new(), cloud_type::FASTR_SERVER), |a| {
+                (a.id.clone(), a.cloud_type)
+            })
+    };
+    let ((source_id, source_type), (target_id, target_type)) =
+        (id_and_type(&source), id_and_type(&target));
+    let mut options = cx.config().transfer_options;
+    options.chunk_size = PART_BYTES;
+    let t = Transfer {
+        id: cx.ports().rng().uuid(),
+        account_id: caller.account_id.clone(),
+        user_id: caller.user_id.clone(),
+        direction: Direction::Copy,
+        cloud_account_id: target_id,
+        cloud_type: target_type,
+        bucket: String::from(input.target_bucket.trim()),
+        remote: target_path,
+        local: alloc::format!("{source_bucket}/{source_path}"),
+        name: String::from(file_name(&source_path)),
+        options,
+        create_ms: now,
+        start_ms: now,
+        source: Some(CloudEnd {
+            cloud_account_id: source_id,
+            cloud_type: source_type,
+            bucket: source_bucket,
+            path: source_path,
+        }),
+        servers: Some(servers),
+        ..Transfer::default()
+    };
+    transfers::insert(cx.store(), &t)?;
+    cx.ports().transfers().start(&t.id);
+    Ok(Response::json_status(
+        202,
+        &Initiated {
+            transfer_id: &t.id,
+            message: "Server transfer initiated",
+            status: "pending",
+        },
+    ))
+}
+
+/// One object's key: a server transfer moves one object, never a folder.
+fn object_key(field: &str, path: &str) -> ApiResult<String> {
+    let key = path.trim().trim_start_matches('/');
+    if key.ends_with('/') || key.len() > 1024 {
+        return Err(ApiError::invalid(alloc::format!(
+            "'{field}' must name one object (not a folder), up to 1024 bytes."
+        )));
+    }
+    Ok(String::from(key))
+}
+
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct Initiated<'a> {
+    transfer_id: &'a str,
+    message: &'static str,
+    status: &'static str,
+}
+
+/// `FastrServerTransferStatus`.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StatusDto<'a> {
+    transfer_id: &'a str,
+    status: &'static str,
+    source_server_url: &'a str,
+    target_server_url: &'a str,
+    source_bucket: &'a str,
+    source_path: &'a str,
+    target_bucket: &'a str,
+    target_path: &'a str,
+    start_time: String,
+    end_time: String,
+    bytes_transferred: u64,
+    total_bytes: u64,
+    progress: u64,
+    error_message: &'a str,
+}
+
+/// .NET's `DateTime.MinValue`, which the documented sample shows for a transfer not ended.
+const NOT_ENDED: &str = "0001-01-01T00:00:00";
+
+impl<'a> StatusDto<'a> {
+    fn new(t: &'a Transfer) -> StatusDto<'a> {
+        let servers = t.servers.as_ref();
+        let source = t.source.as_ref();
+        StatusDto {
+            transfer_id: &t.id,
+            status: match t.status {
+                Status::Initiating => "pending",
+                // A server transfer is not paused through its routes; a pause through the
+                // Transfer controller's shows as still running.
+                Status::Running | Status::Paused => "running",
+                other => other.as_str(),
+            },
+            source_server_url: servers.map_or("", |s| &s.source_url),
+            target_server_url: servers.map_or("", |s| &s.target_url),
+            source_bucket: source.map_or("", |s| &s.bucket),
+            source_path: source.map_or("", |s| &s.path),
+            target_bucket: &t.bucket,
+            target_path: &t.remote,
+            start_time: iso8601(t.start_ms),
+            end_time: t.end_ms.map_or_else(|| String::from(NOT_ENDED), iso8601),
+            bytes_transferred: t.transferred_bytes,
+            total_bytes: t.total_bytes,
+            progress: match (t.status, t.total_bytes) {
+                (Status::Completed, _) => 100,
+                (_, 0) => 0,
+                (_, total) => t.transferred_bytes.min(total) * 100 / total,
+            },
+            error_message: t.error.as_deref().unwrap_or(""),
+        }
+    }
+}
+
+pub async fn status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let t = visible(cx)?;
+    Ok(Response::json(&StatusDto::new(&t)))
+}
+
+/// Stops it for good; what it began at the target (a multipart upload) is aborted. 400 once
+/// it has ended (as documented for completed and cancelled; a failed one has nothing left to
+/// stop either).
+pub async fn cancel<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let t = visible(cx)?;
+    let from = [Status::Initiating, Status::Running, Status::Paused];
+    transfers::transition(cx.store(), &t.id, &from, Status::Cancelled, cx.now_ms())?.ok_or(
+        ApiError::BadRequest(
+            "The server transfer has already completed, failed or been cancelled.",
+        ),
+    )?;
+    cx.ports().transfers().stop(&t.id);
+    Ok(Response::ok())
+}
+
+/// Every server transfer the caller may see (the account's, for admins), newest first.
+pub async fn all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    let caller = cx.caller()?;
+    let admin = cx.user()?.is_admin();
+    let mut list = transfers::of_account(cx.store(), &caller.account_id)?;
+    list.retain(|t| t.servers.is_some() && (admin || t.user_id == caller.user_id));
+    list.reverse();
+    let dtos: Vec<StatusDto<'_>> = list.iter().map(StatusDto::new).collect();
+    Ok(Response::json(&dtos))
+}

@@ -1,0 +1,271 @@
+//! Agent-to-agent transfers (`cloud.md`, Fastr Server-to-Server Transfers and P2P Client
+//! Transfers) between real agents on loopback, each serving its built-in storage: the bytes
+//! arrive whole, the documented answers and fields hold, cancel undoes, and a `kill -9` in the
+//! middle loses nothing.
+
+use std::time::{Duration, Instant};
+
+use click_blackbox::storage::{Key, StorageAgent, ok, pair};
+use click_blackbox::{Agent, Value, desktop_only, docs, insert_cloud_account, json, same_file};
+
+const MIB: usize = 1 << 20;
+
+/// A storage agent with its storage account (bucket `project-alpha`) and a key reaching all.
+struct Peer {
+    w: StorageAgent,
+    cloud: String,
+    key: Key,
+}
+
+fn peer() -> Peer {
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let key = w.full_key(&cloud);
+    Peer { w, cloud, key }
+}
+
+impl Peer {
+    /// Writes `len` bytes of a pattern to a local file, then to `project-alpha/key` through
+    /// rclone; the local file.
+    fn put(&self, key: &str, len: usize, seed: u64) -> std::path::PathBuf {
+        let local = self.w.files.join(format!("src-{seed}.bin"));
+        write_pattern(&local, len, seed);
+        let to = format!("s3:project-alpha/{key}");
+        ok(self
+            .w
+            .rclone(pair(&self.key), &["copyto", local.to_str().unwrap(), &to]));
+        local
+    }
+
+    /// Downloads `project-alpha/key` through rclone to a local file.
+    fn get(&self, key: &str) -> std::path::PathBuf {
+        let local = self.w.files.join(format!("got-{}", key.replace('/', "_")));
+        let from = format!("s3:project-alpha/{key}");
+        ok(self
+            .w
+            .rclone(pair(&self.key), &["copyto", &from, local.to_str().unwrap()]));
+        local
+    }
+
+    fn keys(&self) -> Vec<String> {
+        let listed = ok(self
+            .w
+            .rclone(pair(&self.key), &["lsf", "-R", "s3:project-alpha"]));
+        listed.lines().map(str::to_string).collect()
+    }
+
+    /// A cloud account on `on` (signed in with `token`) that reaches this peer's storage.
+    fn account_on(&self, on: &Agent, token: &str, cloud_type: u32) -> String {
+        insert_cloud_account(
+            on,
+            token,
+            json!({"cloudType": cloud_type, "name": "peer", "endpoint": self.w.endpoint,
+                "accessKey": self.key.0, "secretKey": self.key.1}),
+        )
+    }
+}
+
+/// A pattern file written 8 MiB at a time (a 1 GiB one never sits in memory).
+fn write_pattern(path: &std::path::Path, len: usize, seed: u64) {
+    use std::io::Write;
+    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
+    let block = click_blackbox::pattern(8 * MIB, seed);
+    let mut left = len;
+    while left > 0 {
+        let n = left.min(block.len());
+        f.write_all(&block[..n]).unwrap();
+        left -= n;
+    }
+    f.flush().unwrap();
+}
+
+/// Polls `path` (a status route) until its `status` is `want`; fails on a terminal other.
+fn wait_status(agent: &Agent, token: &str, path: &str, want: &str, limit: Duration) -> Value {
+    let deadline = Instant::now() + limit;
+    loop {
+        let s = agent.get(path).token(token).send().expect(200).json();
+        if s["status"] == want {
+            return s;
+        }
+        let over =
+            ["completed", "failed", "cancelled"].contains(&s["status"].as_str().unwrap_or(""));
+        assert!(
+            !over && Instant::now() < deadline,
+            "waiting for {want}: {s}"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Polls `path` until at least `bytes` moved (field `field`) while it still runs.
+fn wait_moving(agent: &Agent, token: &str, path: &str, field: &str, bytes: u64) {
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let s = agent.get(path).token(token).send().expect(200).json();
+        if s[field].as_u64().unwrap_or(0) >= bytes {
+            assert_eq!(s["status"], "running", "{s}");
+            return;
+        }
+        assert!(Instant::now() < deadline, "waiting for {bytes} bytes: {s}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The docs' "Initiate Server Transfer" body from `source` to `target` (the orchestrator
+/// holds `source_account` and `target_account`).
+fn server_body(source: &Peer, target: &Peer, accounts: (&str, &str), path: &str) -> Value {
+    let mut body = docs::example_after(
+        "cloud.md",
+        "### Initiate Server Transfer",
+        "#### Request Body",
+    );
+    body["sourceServerUrl"] = json!(source.w.endpoint);
+    body["targetServerUrl"] = json!(target.w.endpoint);
+    body["sourceBucket"] = json!("project-alpha");
+    body["targetBucket"] = json!("project-alpha");
+    body["sourcePath"] = json!(path);
+    body["targetPath"] = json!(format!("copied/{path}"));
+    body["sourceAccountId"] = json!(accounts.0);
+    body["targetAccountId"] = json!(accounts.1);
+    body
+}
+
+fn initiate_server(agent: &Agent, token: &str, body: Value) -> String {
+    let r = agent
+        .post("/cloud/server_transfer/initiate", body)
+        .token(token)
+        .send()
+        .expect(202)
+        .json();
+    assert_eq!(r["message"], "Server transfer initiated", "{r}");
+    assert_eq!(r["status"], "pending", "{r}");
+    r["transferId"].as_str().unwrap().to_string()
+}
+
+/// A server transfer of 1 GiB from one agent's storage to another's, orchestrated by the
+/// target agent: the documented answers, then cancel, bad input and a `kill -9`.
+#[test]
+fn a_server_transfer_streams_one_object_between_two_agents() {
+    if desktop_only("agent-to-agent transfers") {
+        return;
+    }
+    let source = peer();
+    let mut target = peer();
+    let (o, token) = (&target.w.agent, target.w.token.clone());
+    let from = source.account_on(o, &token, 4096);
+    let accounts = (from.as_str(), target.cloud.as_str());
+    let big = source.put("films/big.mov", 1024 * MIB, 1);
+
+    let id = initiate_server(
+        o,
+        &token,
+        server_body(&source, &target, accounts, "films/big.mov"),
+    );
+    let status = format!("/cloud/server_transfer/{id}/status");
+    let started = Instant::now();
+    let done = wait_status(o, &token, &status, "completed", Duration::from_secs(600));
+    eprintln!("1 GiB server transfer: {:?}", started.elapsed());
+    let mut want = docs::example_after(
+        "cloud.md",
+        "### Get Server Transfer Status",
+        "#### Response",
+    );
+    for field in [
+        "transferId",
+        "status",
+        "startTime",
+        "endTime",
+        "bytesTransferred",
+        "totalBytes",
+        "progress",
+        "errorMessage",
+    ] {
+        want[field] = done[field].clone();
+    }
+    want["sourceServerUrl"] = json!(source.w.endpoint);
+    want["targetServerUrl"] = json!(target.w.endpoint);
+    want["sourceBucket"] = json!("project-alpha");
+    want["targetBucket"] = json!("project-alpha");
+    want["sourcePath"] = json!("films/big.mov");
+    want["targetPath"] = json!("copied/films/big.mov");
+    assert_eq!(done, want, "exactly the documented fields");
+    assert_eq!(done["bytesTransferred"], 1024 * MIB as u64);
+    assert_eq!(done["totalBytes"], 1024 * MIB as u64);
+    assert_eq!(done["progress"], 100);
+    assert_eq!(done["errorMessage"], "");
+    assert_ne!(done["endTime"], "0001-01-01T00:00:00");
+    let got = target.get("copied/films/big.mov");
+    assert!(same_file(&big, &got), "the bytes arrived whole");
+
+    // The documented refusals.
+    let again = o
+        .call("DELETE", &format!("/cloud/server_transfer/{id}"))
+        .token(&token)
+        .send();
+    assert_eq!(again.status, 400, "a completed transfer is not cancelled");
+    let unknown = "/cloud/server_transfer/00000000-0000-0000-0000-000000000000/status";
+    assert_eq!(o.get(unknown).token(&token).send().status, 404);
+    let mut missing = server_body(&source, &target, accounts, "films/big.mov");
+    missing["targetPath"] = json!("");
+    let r = o
+        .post("/cloud/server_transfer/initiate", missing)
+        .token(&token)
+        .send();
+    assert_eq!(r.status, 400, "a missing field is the documented 400");
+    let mut bad = server_body(&source, &target, accounts, "films/big.mov");
+    bad["sourceServerUrl"] = json!("ftp://example.com");
+    o.post("/cloud/server_transfer/initiate", bad)
+        .token(&token)
+        .send()
+        .expect_error("DEFAULT");
+
+    // Cancelled in the middle: 200, then nothing at the target, not even parts.
+    let id2 = initiate_server(
+        o,
+        &token,
+        server_body(&source, &target, accounts, "films/big.mov"),
+    );
+    let path2 = format!("/cloud/server_transfer/{id2}/status");
+    std::thread::sleep(Duration::from_millis(10));
+    let mut b = server_body(&source, &target, accounts, "films/big.mov");
+    b["targetPath"] = json!("cancelled/big.mov");
+    let id3 = initiate_server(o, &token, b);
+    let path3 = format!("/cloud/server_transfer/{id3}/status");
+    wait_moving(o, &token, &path3, "bytesTransferred", 16 * MIB as u64);
+    o.call("DELETE", &format!("/cloud/server_transfer/{id3}"))
+        .token(&token)
+        .send()
+        .expect(200);
+    let s = o.get(&path3).token(&token).send().expect(200).json();
+    assert_eq!(s["status"], "cancelled", "{s}");
+    assert!(
+        !target.keys().iter().any(|k| k.starts_with("cancelled")),
+        "nothing left"
+    );
+
+    // The orchestrator (and target) killed mid-transfer: after the restart it goes on.
+    wait_moving(o, &token, &path2, "bytesTransferred", 16 * MIB as u64);
+    target.w.restart_after_kill();
+    let o = &target.w.agent;
+    let token = click_blackbox::login(o, "owner@example.com", click_blackbox::PASSWORD);
+    wait_status(o, &token, &path2, "completed", Duration::from_secs(600));
+    assert!(same_file(&big, &target.get("copied/films/big.mov")));
+
+    let all = o
+        .get("/cloud/server_transfer/all")
+        .token(&token)
+        .send()
+        .expect(200)
+        .json();
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transferId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [id3.as_str(), id2.as_str(), id.as_str()],
+        "newest first"
+    );
+}
