@@ -316,6 +316,68 @@ pub trait ObjectStorage {
         target: &CloudTarget,
         request: &Presign<'_>,
     ) -> Result<String, StorageError>;
+
+    /// Asks the agent at `source` (its built-in storage, under `source`'s key) about the
+    /// push it runs for P2P transfer `id`, or to pause, resume or cancel it.
+    async fn push(
+        &self,
+        source: &CloudTarget,
+        id: &str,
+        action: PushAction,
+    ) -> Result<PushState, StorageError> {
+        let _ = (source, id, action);
+        Err(StorageError::Unsupported)
+    }
+}
+
+/// A push as the source agent tells it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PushState {
+    /// The orchestrator's transfer id.
+    pub id: String,
+    /// `running`, `paused`, `completed`, `failed` or `cancelled`.
+    pub status: String,
+    /// Bytes the target has acknowledged.
+    pub transferred_bytes: u64,
+    /// The object's size.
+    pub total_bytes: u64,
+    /// Why it failed.
+    pub error: Option<String>,
+    /// Whether the target's ETag of the whole object matched the bytes read.
+    pub checksum_verified: bool,
+}
+
+/// What an orchestrator asks of a source agent about a push.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PushAction {
+    /// Say how it goes.
+    Status,
+    /// Stop moving bytes, keeping the parts the target has.
+    Pause,
+    /// Go on from the parts the target has.
+    Resume,
+    /// Stop for good and abort the upload at the target.
+    Cancel,
+}
+
+impl PushAction {
+    /// The `action` query value of the source agent's push route.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            PushAction::Status => "status",
+            PushAction::Pause => "pause",
+            PushAction::Resume => "resume",
+            PushAction::Cancel => "cancel",
+        }
+    }
+
+    /// The action an `action` query value names.
+    pub fn parse(s: &str) -> Option<PushAction> {
+        [Self::Status, Self::Pause, Self::Resume, Self::Cancel]
+            .into_iter()
+            .find(|a| a.as_str() == s)
+    }
 }
 
 /// For hosts that keep no Google keys (devices): Google sign-in is refused with a reason.

@@ -211,6 +211,19 @@ routes! {
     ServerTransferCancel: Delete "/cloud/server_transfer/{transferId}" User => cloud::server_transfer::cancel;
     #[cfg(feature = "cloud")]
     ServerTransferAll: Get "/cloud/server_transfer/all" User => cloud::server_transfer::all;
+    // Cloud: P2P transfers
+    #[cfg(feature = "cloud")]
+    P2pTransferInitiate: Post "/cloud/p2p_transfer/initiate" User => cloud::p2p_transfer::initiate;
+    #[cfg(feature = "cloud")]
+    P2pTransferStatus: Get "/cloud/p2p_transfer/{transferId}/status" User => cloud::p2p_transfer::status;
+    #[cfg(feature = "cloud")]
+    P2pTransferCancel: Post "/cloud/p2p_transfer/{transferId}/cancel" User => cloud::p2p_transfer::cancel;
+    #[cfg(feature = "cloud")]
+    P2pTransferPause: Post "/cloud/p2p_transfer/{transferId}/pause" User => cloud::p2p_transfer::pause;
+    #[cfg(feature = "cloud")]
+    P2pTransferResume: Post "/cloud/p2p_transfer/{transferId}/resume" User => cloud::p2p_transfer::resume;
+    #[cfg(feature = "cloud")]
+    P2pTransferAll: Get "/cloud/p2p_transfer/all" User => cloud::p2p_transfer::all;
     // Transfer: cloud-to-cloud
     #[cfg(feature = "cloud")]
     TransferGetAll: Get "/transfer/get_all" User => transfer::get_all;

@@ -269,3 +269,244 @@ fn a_server_transfer_streams_one_object_between_two_agents() {
         "newest first"
     );
 }
+
+/// The docs' "Initiate P2P Transfer" body: the source agent's storage with its key inline
+/// (cloudType LocalHttp), the target through the orchestrator's stored account `target_id`.
+fn p2p_body(source: &Peer, target: &Peer, target_id: &str, path: &str, to: &str) -> Value {
+    let mut body =
+        docs::example_after("cloud.md", "### Initiate P2P Transfer", "#### Request Body");
+    body["sourceAccount"]["serviceUrl"] = json!(source.w.endpoint);
+    body["sourceAccount"]["accessKey"] = json!(source.key.0);
+    body["sourceAccount"]["secretKey"] = json!(source.key.1);
+    body["targetAccount"]["id"] = json!(target_id);
+    body["sourceBucket"] = json!("project-alpha");
+    body["sourcePath"] = json!(path);
+    body["targetServerUrl"] = json!(target.w.endpoint);
+    body["targetBucket"] = json!("project-alpha");
+    body["targetPath"] = json!(to);
+    body
+}
+
+fn initiate_p2p(agent: &Agent, token: &str, body: Value) -> String {
+    let r = agent
+        .post("/cloud/p2p_transfer/initiate", body)
+        .token(token)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(r["message"], "P2P transfer initiated successfully", "{r}");
+    assert_eq!(r.as_object().unwrap().len(), 2, "{r}");
+    r["transferId"].as_str().unwrap().to_string()
+}
+
+fn p2p_call(agent: &Agent, token: &str, id: &str, action: &str) -> click_blackbox::Resp {
+    agent
+        .post(&format!("/cloud/p2p_transfer/{id}/{action}"), json!({}))
+        .token(token)
+        .send()
+}
+
+/// `p2p_body` in parts of 5 MiB, for the 256 MiB `films/mid.mov`.
+fn capped(source: &Peer, target: &Peer, target_id: &str, to_key: &str) -> Value {
+    let mut b = p2p_body(source, target, target_id, "films/mid.mov", to_key);
+    b["chunkSizeMB"] = json!(5);
+    b
+}
+
+/// Multipart uploads left open at a storage agent (parts received, never completed).
+fn open_uploads(p: &Peer) -> usize {
+    let dir =
+        p.w.options
+            .data_dir
+            .clone()
+            .unwrap()
+            .join("storage/uploads");
+    std::fs::read_dir(dir).map_or(0, |d| d.count())
+}
+
+/// Three agents: the orchestrator asks the source agent to push 1 GiB straight to the target
+/// agent, then steers capped pushes through pause, resume, cancel, and `kill -9` of the
+/// source and of the orchestrator.
+#[test]
+fn a_p2p_transfer_goes_from_source_to_target_as_the_orchestrator_steers() {
+    if desktop_only("agent-to-agent transfers") {
+        return;
+    }
+    let mut source = peer();
+    let target = peer();
+    let o_data = tempfile::tempdir().unwrap();
+    let o_options = click_blackbox::Options {
+        data_dir: Some(o_data.path().to_path_buf()),
+        config: "[transfers]\nprogress_interval_ms = 200\n".into(),
+        ..click_blackbox::Options::default()
+    };
+    let mut o = Agent::start_with(o_options.clone());
+    let token = click_blackbox::signup_and_login(&o, "owner@example.com");
+    let to = target.account_on(&o, &token, 4096);
+    let big = source.put("films/big.mov", 1024 * MIB, 1);
+
+    let id = initiate_p2p(
+        &o,
+        &token,
+        p2p_body(&source, &target, &to, "films/big.mov", "films/big.mov"),
+    );
+    let status = format!("/cloud/p2p_transfer/{id}/status");
+    let started = Instant::now();
+    let done = wait_status(&o, &token, &status, "completed", Duration::from_secs(600));
+    eprintln!("1 GiB P2P transfer: {:?}", started.elapsed());
+    let mut want = docs::example_after("cloud.md", "### Get P2P Transfer Status", "#### Response");
+    for field in ["transferId", "startTime", "endTime"] {
+        want[field] = done[field].clone();
+    }
+    want["status"] = json!("completed");
+    want["totalBytes"] = json!(1024 * MIB);
+    want["transferredBytes"] = json!(1024 * MIB);
+    want["progressPercentage"] = json!(100);
+    want["targetServerUrl"] = json!(target.w.endpoint);
+    want["targetBucket"] = json!("project-alpha");
+    want["sourceBucket"] = json!("project-alpha");
+    want["sourcePath"] = json!("films/big.mov");
+    want["targetPath"] = json!("films/big.mov");
+    want["checksumVerified"] = json!(true);
+    assert_eq!(done, want, "exactly the documented fields");
+    assert!(done["endTime"].is_string());
+    assert!(
+        same_file(&big, &target.get("films/big.mov")),
+        "the bytes arrived whole"
+    );
+    assert_eq!(open_uploads(&target), 0);
+
+    // Not again: the target has it, and overwrite is false.
+    let again = initiate_p2p(
+        &o,
+        &token,
+        p2p_body(&source, &target, &to, "films/big.mov", "films/big.mov"),
+    );
+    let failed = wait_status(
+        &o,
+        &token,
+        &format!("/cloud/p2p_transfer/{again}/status"),
+        "failed",
+        Duration::from_secs(60),
+    );
+    assert!(
+        failed["errorMessage"]
+            .as_str()
+            .unwrap()
+            .contains("overwrite"),
+        "{failed}"
+    );
+
+    // Capped pushes (the orchestrator's server-to-server cap for the target account, passed
+    // on to the source) in parts of 5 MiB, slow enough to steer.
+    let cap = json!({"CloudAccountId": to, "MaxUploadBytesPerSecond": 0,
+        "MaxDownloadBytesPerSecond": 0, "MaxServerToServerBytesPerSecond": 40_000_000,
+        "VerifyChecksum": true, "FileExistsAction": 0, "Active": true});
+    o.post("/fastrsettings/insert", cap)
+        .token(&token)
+        .send()
+        .expect(200);
+    let mid = source.put("films/mid.mov", 256 * MIB, 2);
+
+    // Pause, resume.
+    let p = initiate_p2p(&o, &token, capped(&source, &target, &to, "paused.mov"));
+    let p_status = format!("/cloud/p2p_transfer/{p}/status");
+    wait_moving(&o, &token, &p_status, "transferredBytes", 20 * MIB as u64);
+    let paused = p2p_call(&o, &token, &p, "pause").expect(200).json();
+    let mut want = docs::example_after("cloud.md", "### Pause P2P Transfer", "#### Response");
+    assert_eq!(paused, want);
+    let at = o.get(&p_status).token(&token).send().expect(200).json();
+    assert_eq!(at["status"], "paused", "{at}");
+    std::thread::sleep(Duration::from_millis(1500));
+    let later = o.get(&p_status).token(&token).send().expect(200).json();
+    assert_eq!(
+        later["transferredBytes"], at["transferredBytes"],
+        "nothing moves while paused"
+    );
+    assert_eq!(p2p_call(&o, &token, &p, "pause").status, 400, "not running");
+    want = docs::example_after("cloud.md", "### Resume P2P Transfer", "#### Response");
+    assert_eq!(p2p_call(&o, &token, &p, "resume").expect(200).json(), want);
+    assert_eq!(p2p_call(&o, &token, &p, "resume").status, 400, "not paused");
+
+    // The source agent killed mid-push: restarted, it goes on from the parts the target has.
+    wait_moving(&o, &token, &p_status, "transferredBytes", 80 * MIB as u64);
+    source.w.restart_after_kill();
+    wait_status(&o, &token, &p_status, "completed", Duration::from_secs(120));
+    assert!(
+        same_file(&mid, &target.get("paused.mov")),
+        "whole after the source's kill -9"
+    );
+
+    // The orchestrator killed mid-push: restarted, it follows the push to its end.
+    let k = initiate_p2p(
+        &o,
+        &token,
+        capped(&source, &target, &to, "orchestrator-killed.mov"),
+    );
+    let k_status = format!("/cloud/p2p_transfer/{k}/status");
+    wait_moving(&o, &token, &k_status, "transferredBytes", 20 * MIB as u64);
+    o.kill();
+    o = Agent::start_with(o_options.clone());
+    let done = wait_status(&o, &token, &k_status, "completed", Duration::from_secs(120));
+    assert_eq!(done["checksumVerified"], true, "{done}");
+    assert!(same_file(&mid, &target.get("orchestrator-killed.mov")));
+
+    // Cancelled: at the source too, and nothing is left at the target.
+    let c = initiate_p2p(&o, &token, capped(&source, &target, &to, "cancelled.mov"));
+    let c_status = format!("/cloud/p2p_transfer/{c}/status");
+    wait_moving(&o, &token, &c_status, "transferredBytes", 20 * MIB as u64);
+    let cancelled = p2p_call(&o, &token, &c, "cancel").expect(200).json();
+    assert_eq!(
+        cancelled,
+        docs::example_after("cloud.md", "### Cancel P2P Transfer", "#### Response")
+    );
+    let s = o.get(&c_status).token(&token).send().expect(200).json();
+    assert_eq!(s["status"], "cancelled", "{s}");
+    click_blackbox::wait_until(
+        "the target's upload aborted",
+        Duration::from_secs(10),
+        || open_uploads(&target) == 0,
+    );
+    assert!(!target.keys().iter().any(|k| k == "cancelled.mov"));
+    assert_eq!(
+        p2p_call(&o, &token, &c, "cancel").status,
+        400,
+        "cancelled already"
+    );
+
+    // The list: every P2P transfer, newest first, as FastrServerTransferStatus.
+    let all = o
+        .get("/cloud/p2p_transfer/all")
+        .token(&token)
+        .send()
+        .expect(200)
+        .json();
+    let ids: Vec<&str> = all
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["transferId"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        ids,
+        [
+            c.as_str(),
+            k.as_str(),
+            p.as_str(),
+            again.as_str(),
+            id.as_str()
+        ]
+    );
+    assert_eq!(
+        all[4]["sourceServerUrl"],
+        json!(source.w.endpoint),
+        "{}",
+        all[4]
+    );
+    assert_eq!(all[4]["bytesTransferred"], json!(1024 * MIB));
+    let unknown = "/cloud/p2p_transfer/00000000-0000-0000-0000-000000000000/status";
+    o.get(unknown)
+        .token(&token)
+        .send()
+        .expect_error("NOT_FOUND");
+}

@@ -141,7 +141,11 @@ const DTOS: &[(&str, Dto)] = &[
     ),
     (
         "FastrServerTransferStatus",
-        Dto::Response("click-api", "GET /cloud/server_transfer/{transferId}/status", ""),
+        Dto::Response(
+            "click-api",
+            "GET /cloud/server_transfer/{transferId}/status",
+            "",
+        ),
     ),
     (
         "FastrSettings",
@@ -681,7 +685,7 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     let mut c = Contract::new(&agent);
     authentication(&mut c);
     directory_and_cloud(&mut c, &s3, &upload, files.path());
-    built_in_storage(&mut c);
+    built_in_storage(&mut c, &upload);
     let served = click_blackbox::routes();
     let mut missing = Vec::new();
     for (method, path, _) in &served {
@@ -712,7 +716,7 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
 
 /// The built-in storage: the Storj section's account, then its buckets and keys with the
 /// docs' bodies.
-fn built_in_storage(c: &mut Contract<'_>) {
+fn built_in_storage(c: &mut Contract<'_>, upload: &std::path::Path) {
     let storage = c.call("POST /cloud/add_storage", &[]);
     let id = storage["id"].clone();
     let (at, bucket) = (
@@ -728,6 +732,7 @@ fn built_in_storage(c: &mut Contract<'_>) {
     );
     let key = c.call("POST /storage/create_storage_key", &[at, selected]);
     c.call("GET /storage/get_storage_key", &[]);
+    p2p_transfer(c, &storage, &key, upload);
     c.call(
         "DELETE /storage/delete_storage_key",
         &[("id", key["id"].clone())],
@@ -1067,6 +1072,51 @@ fn cloud_to_cloud(c: &mut Contract<'_>, s3: &S3Server) {
     );
 }
 
+/// A P2P transfer of the docs' body within the agent's own storage (it is source, target
+/// and orchestrator at once); then its status, the list, and the documented 400s for
+/// pausing, resuming and cancelling it once completed.
+fn p2p_transfer(c: &mut Contract<'_>, storage: &Value, key: &Value, upload: &std::path::Path) {
+    let cloud = json!({"id": storage["id"], "cloudType": 8});
+    let up = json!({"cloudAccount": cloud, "storageName": "project-alpha",
+        "uploadPath": "files", "localFilePath": upload.display().to_string()});
+    let r = c
+        .agent
+        .post("/cloud/upload_object", up)
+        .token(&c.token)
+        .send()
+        .expect(200);
+    let uploaded = r.json()["transferId"].as_str().unwrap().to_string();
+    click_blackbox::wait_for_transfer(c.agent, &c.token, &uploaded, "completed");
+    let endpoint = storage["endpoint"].clone();
+    let set = [
+        ("/sourceAccount/serviceUrl", endpoint.clone()),
+        ("/sourceAccount/accessKey", key["accessKey"].clone()),
+        ("/sourceAccount/secretKey", key["secretKey"].clone()),
+        ("/targetAccount/id", storage["id"].clone()),
+        ("/targetServerUrl", endpoint),
+        ("/sourceBucket", json!("project-alpha")),
+        ("/sourcePath", json!("files/file.bin")),
+        ("/targetBucket", json!("project-alpha")),
+    ];
+    let queued = c.call("POST /cloud/p2p_transfer/initiate", &set);
+    let id = ("transferId", queued["transferId"].clone());
+    let path = format!("/cloud/p2p_transfer/{}/status", id.1.as_str().unwrap());
+    click_blackbox::wait_until(
+        "the P2P transfer",
+        std::time::Duration::from_secs(30),
+        || c.agent.get(&path).token(&c.token).send().expect(200).json()["status"] == "completed",
+    );
+    c.call(
+        "GET /cloud/p2p_transfer/{transferId}/status",
+        std::slice::from_ref(&id),
+    );
+    c.call("GET /cloud/p2p_transfer/all", &[]);
+    for action in ["pause", "resume", "cancel"] {
+        let route = format!("POST /cloud/p2p_transfer/{{transferId}}/{action}");
+        c.call_expecting(&route, 400, std::slice::from_ref(&id));
+    }
+}
+
 /// A server transfer of the docs' body between two buckets of one S3 server, both sides
 /// through the stored cloud account; then its status, the list, and the documented 400 for
 /// cancelling it once completed.
@@ -1082,13 +1132,20 @@ fn server_transfer(c: &mut Contract<'_>, s3: &S3Server) {
     ];
     let queued = c.call_expecting("POST /cloud/server_transfer/initiate", 202, &set);
     let id = ("transferId", queued["transferId"].clone());
-    click_blackbox::wait_until("the server transfer", std::time::Duration::from_secs(30), || {
-        let path = format!("/cloud/server_transfer/{}/status", id.1.as_str().unwrap());
-        c.agent.get(&path).token(&c.token).send().expect(200).json()["status"] == "completed"
-    });
+    click_blackbox::wait_until(
+        "the server transfer",
+        std::time::Duration::from_secs(30),
+        || {
+            let path = format!("/cloud/server_transfer/{}/status", id.1.as_str().unwrap());
+            c.agent.get(&path).token(&c.token).send().expect(200).json()["status"] == "completed"
+        },
+    );
     let copied = std::fs::read(s3.path("bucket-b", "files/video.mp4"));
     assert_eq!(copied.unwrap(), b"a video");
-    c.call("GET /cloud/server_transfer/{transferId}/status", &[id.clone()]);
+    c.call(
+        "GET /cloud/server_transfer/{transferId}/status",
+        std::slice::from_ref(&id),
+    );
     c.call("GET /cloud/server_transfer/all", &[]);
     c.call_expecting("DELETE /cloud/server_transfer/{transferId}", 400, &[id]);
 }

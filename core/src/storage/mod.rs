@@ -5,3 +5,4 @@
 pub mod buckets;
 pub mod keys;
 pub mod objects;
+pub mod pushes;

@@ -160,6 +160,8 @@ pub const STORAGE_OBJECTS: Table = Table::new("storageobject/");
 pub const STORAGE_USAGE: Table = Table::new("count/storagebucket/");
 /// `<account>/<YYYY-MM-DD>/<tier>` -> a decimal counter: bytes written that day.
 pub const STORAGE_DAYS: Table = Table::new("count/storage-day/");
+/// `<access key>/<order id>` -> `storage::pushes::Push`: objects sent for other agents.
+pub const STORAGE_PUSHES: Table = Table::new("storagepush/");
 
 // ---------------------------------------------------------------- the agent
 
@@ -169,7 +171,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 67] = [
+pub const ALL: [Table; 68] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -235,6 +237,7 @@ pub const ALL: [Table; 67] = [
     STORAGE_OBJECTS,
     STORAGE_USAGE,
     STORAGE_DAYS,
+    STORAGE_PUSHES,
     LOG_SETTINGS,
     AGENT,
 ];

@@ -57,6 +57,36 @@ impl Table {
         batch.put(self.key(id), bytes);
     }
 
+    /// Applies `change` to row `id` atomically: if another writer changed it in between,
+    /// the change is made again on the new row. `change` returns false to leave the row as
+    /// it is. The row as changed, if it changed; NOT_FOUND when there is none.
+    pub fn update<T: Serialize + DeserializeOwned>(
+        &self,
+        store: &impl Store,
+        id: &str,
+        mut change: impl FnMut(&mut T) -> ApiResult<bool>,
+    ) -> ApiResult<Option<T>> {
+        let key = self.key(id);
+        for _ in 0..COMMIT_ATTEMPTS {
+            let Some(old) = store.get(&key)?.map(|v| v.as_ref().to_vec()) else {
+                return Err(ApiError::not_found("The record"));
+            };
+            let mut row: T = decode(&old)?;
+            if !change(&mut row)? {
+                return Ok(None);
+            }
+            let mut batch = Batch::new();
+            batch.require_value(key.clone(), Some(old));
+            self.put(&mut batch, id, &row);
+            match store.commit(&batch) {
+                Ok(()) => return Ok(Some(row)),
+                Err(CommitError::Conflict(_)) => continue,
+                Err(e) => return Err(failure(e)),
+            }
+        }
+        Err(ApiError::Internal)
+    }
+
     /// Writes `value` as it is (an index row's id) in `batch`.
     pub fn put_str(&self, batch: &mut Batch, id: &str, value: &str) {
         batch.put(self.key(id), value.as_bytes().to_vec());

@@ -5,6 +5,7 @@
 
 pub mod history;
 pub mod paths;
+pub mod peer;
 pub mod settings;
 pub mod sync;
 
@@ -12,6 +13,8 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
+
+pub use peer::{PeerPush, Servers};
 
 use crate::config::TransferOptions;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -203,16 +206,10 @@ pub struct Transfer {
     /// reads from and writes to these endpoints, with its cloud accounts' keys.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub servers: Option<Servers>,
-}
-
-/// The S3 endpoints of a server transfer (another agent's built-in storage, or any
-/// S3-compatible server). A side with no cloud account is reached unsigned.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct Servers {
-    /// Where the source object is read.
-    pub source_url: String,
-    /// Where it is written.
-    pub target_url: String,
+    /// A P2P transfer's push, which the source agent runs (`servers` are then the source
+    /// agent's storage and the target).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peer: Option<PeerPush>,
 }
 
 impl Transfer {

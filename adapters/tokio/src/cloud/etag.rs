@@ -37,6 +37,17 @@ pub fn content_etags(
     Ok(hashers.into_iter().map(PartHasher::etag).collect())
 }
 
+/// The ETag (unquoted) of a multipart upload of parts with these MD5s (hex).
+pub fn of_parts<'a>(part_md5s: impl IntoIterator<Item = &'a str>) -> Option<String> {
+    let mut digests = Md5::new();
+    let mut count = 0;
+    for md5 in part_md5s {
+        digests.update(click_core::ports::unhex::<16>(md5.trim_matches('"'))?);
+        count += 1;
+    }
+    Some(format!("{}-{count}", hex(&digests.finalize())))
+}
+
 /// Whether two ETags are hashes of the same kind (both one PUT's MD5, or both a multipart
 /// upload's of as many parts), so that different ones mean different bytes.
 pub fn same_form(a: &str, b: &str) -> bool {

@@ -12,13 +12,15 @@ use futures_util::future::try_join_all;
 
 use click_core::cloud::cloud_type;
 use click_core::ports::{
-    BucketInfo, CloudTarget, ObjectInfo, ObjectPage, ObjectStorage, Presign, StorageError,
+    BucketInfo, CloudTarget, ObjectInfo, ObjectPage, ObjectStorage, Presign, PushAction, PushState,
+    StorageError,
 };
 
 use crate::http_client::SharedClient;
 
 pub use azure::Azure;
 pub use s3::S3;
+pub(crate) use s3::complete_presigned;
 
 /// The wait before retry `attempt` (from 1): 400 ms, 1.6 s, 6.4 s, then 8 s each.
 pub(crate) fn backoff(attempt: u32) -> Duration {
@@ -172,7 +174,7 @@ impl CloudStorage {
         CloudStorage { http }
     }
 
-    fn http(&self) -> Result<reqwest::Client, StorageError> {
+    pub(crate) fn http(&self) -> Result<reqwest::Client, StorageError> {
         self.http.get().map_err(StorageError::Failed)
     }
 
@@ -468,4 +470,25 @@ impl ObjectStorage for CloudStorage {
     ) -> Result<String, StorageError> {
         Ok(self.provider(target)?.presign(request))
     }
+
+    async fn push(
+        &self,
+        source: &CloudTarget,
+        id: &str,
+        action: PushAction,
+    ) -> Result<PushState, StorageError> {
+        let Provider::S3(agent) = self.provider(source)? else {
+            return Err(StorageError::Unsupported);
+        };
+        let query = [(PUSH_QUERY, id), ("action", action.as_str())];
+        let method = match action {
+            PushAction::Status => reqwest::Method::GET,
+            _ => reqwest::Method::POST,
+        };
+        agent.root_json(method, &query, Bytes::new()).await
+    }
 }
+
+/// The query parameter that names an agent's push route on its built-in storage (no S3
+/// operation uses it).
+pub const PUSH_QUERY: &str = "x-click-push";

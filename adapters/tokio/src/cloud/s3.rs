@@ -548,7 +548,6 @@ impl S3 {
     }
 
     pub fn presign(&self, p: &Presign<'_>) -> String {
-        let (host, path) = self.locate(Some(p.bucket), p.key);
         let disposition;
         let mut query: Vec<(&str, &str)> = Vec::new();
         if p.attachment && p.method == PresignMethod::Get {
@@ -560,20 +559,52 @@ impl S3 {
         if let (PresignMethod::Put, Some(ct)) = (p.method, p.content_type) {
             headers.push(("content-type", ct));
         }
+        let method = match p.method {
+            PresignMethod::Get => "GET",
+            PresignMethod::Put => "PUT",
+        };
+        let request = (method, p.bucket, p.key, &query[..], &headers[..]);
+        self.presign_request(request, p.expires_secs)
+    }
+
+    /// A presigned URL for any request on an object: `(method, bucket, key, query, signed
+    /// headers)`, good for `expires_secs`.
+    pub fn presign_request(&self, request: PresignedRequest<'_>, expires_secs: u64) -> String {
+        let (method, bucket, key, query, headers) = request;
+        let (host, path) = self.locate(Some(bucket), key);
         let req = Request {
-            method: match p.method {
-                PresignMethod::Get => "GET",
-                PresignMethod::Put => "PUT",
-            },
+            method,
             host: &host,
             path: &path,
-            query: &query,
-            headers: &headers,
+            query,
+            headers,
         };
-        let q = sigv4::presign_query(&self.credentials(), &req, p.expires_secs, now_secs());
+        let q = sigv4::presign_query(&self.credentials(), &req, expires_secs, now_secs());
         format!("{}://{host}{path}?{q}", self.scheme)
     }
+
+    /// A signed request to the service root with `query` (an agent's push route), its JSON
+    /// answer.
+    pub async fn root_json<T: for<'de> Deserialize<'de>>(
+        &self,
+        method: reqwest::Method,
+        query: &[(&str, &str)],
+        body: Bytes,
+    ) -> Result<T, StorageError> {
+        let answer = self.send(method, None, "", query, body).await?;
+        serde_json::from_slice(&answer)
+            .map_err(|e| StorageError::Failed(format!("the agent's answer is not understood: {e}")))
+    }
 }
+
+/// A request to presign: method, bucket, key, query, signed headers.
+pub type PresignedRequest<'a> = (
+    &'a str,
+    &'a str,
+    &'a str,
+    &'a [(&'a str, &'a str)],
+    &'a [(&'a str, &'a str)],
+);
 
 pub(crate) fn xml<T: for<'de> Deserialize<'de>>(body: &[u8]) -> Result<T, StorageError> {
     let text = std::str::from_utf8(body)
@@ -614,6 +645,19 @@ pub(crate) fn error_of(status: u16, body: &str) -> StorageError {
 
 /// The ETag in the XML answer of a completion or a copy. S3 may answer 200 with an error in
 /// the body when such a request fails late.
+/// Completes a multipart upload through a presigned `POST ?uploadId` URL; the object's
+/// ETag.
+pub(crate) async fn complete_presigned(
+    http: &reqwest::Client,
+    url: &str,
+    parts: &[(u32, String)],
+    attempts: u32,
+) -> Result<Option<String>, StorageError> {
+    let xml = xml_body(&complete_multipart_upload(parts))?;
+    let resp = super::send_retrying(attempts, || http.post(url).body(xml.clone())).await?;
+    etag_in_body(resp).await
+}
+
 async fn etag_in_body(resp: reqwest::Response) -> Result<Option<String>, StorageError> {
     let body = resp.bytes().await.map_err(super::transport_failed)?;
     let text = std::str::from_utf8(&body).unwrap_or_default();

@@ -29,11 +29,41 @@ const MAX_KEYS: usize = 1000;
 pub struct Backend {
     pub app: Arc<App>,
     pub keys: Keys,
+    pub disk: Arc<Disk>,
+}
+
+/// Where the storage's files are.
+pub struct Disk {
     /// The folder of each region (storage location), each holding `objects/`, `tmp/` and
     /// `uploads/`; a bucket lives in its region's.
     pub roots: HashMap<String, PathBuf>,
     /// The folder of buckets whose region has none (made before regions were configured).
     pub default_root: PathBuf,
+}
+
+impl Disk {
+    fn root(&self, b: &Bucket) -> &Path {
+        self.roots.get(&b.region).unwrap_or(&self.default_root)
+    }
+
+    fn blob(&self, b: &Bucket, id: &str) -> PathBuf {
+        self.root(b).join("objects").join(id)
+    }
+
+    /// Bytes `start..end` of object `m` of bucket `b`, in chunks of up to 64 KiB.
+    pub fn read(
+        &self,
+        b: &Bucket,
+        m: &ObjectMeta,
+        start: u64,
+        end: u64,
+    ) -> impl futures_util::Stream<Item = Result<Bytes, std::io::Error>> + Send + Sync + 'static
+    {
+        let segments = (m.segments(start, end).into_iter())
+            .map(|(file, at, len)| (self.blob(b, &file), at, len))
+            .collect();
+        read_segments(segments)
+    }
 }
 
 fn internal(e: impl std::fmt::Debug) -> s3s::S3Error {
@@ -70,11 +100,11 @@ impl Backend {
     }
 
     fn root(&self, b: &Bucket) -> &Path {
-        self.roots.get(&b.region).unwrap_or(&self.default_root)
+        self.disk.root(b)
     }
 
     fn blob(&self, b: &Bucket, id: &str) -> PathBuf {
-        self.root(b).join("objects").join(id)
+        self.disk.blob(b, id)
     }
 
     fn tmp(&self, b: &Bucket) -> PathBuf {
@@ -508,10 +538,7 @@ impl S3 for Backend {
             None => None,
         };
         let (start, end) = range.as_ref().map_or((0, m.size), |r| (r.start, r.end));
-        let segments = (m.segments(start, end).into_iter())
-            .map(|(file, at, len)| (self.blob(&b, &file), at, len))
-            .collect();
-        let stream = read_segments(segments);
+        let stream = self.disk.read(&b, &m, start, end);
         Ok(S3Response::new(GetObjectOutput {
             body: Some(StreamingBlob::wrap(stream)),
             content_length: Some((end - start) as i64),

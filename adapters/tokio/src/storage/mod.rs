@@ -4,6 +4,7 @@
 
 mod access;
 mod backend;
+mod push;
 
 use std::net::SocketAddr;
 use std::path::Path;
@@ -64,13 +65,18 @@ pub async fn spawn(app: Arc<App>, storage: &Storage) -> Result<SocketAddr, Strin
         .await
         .map_err(|e| format!("cannot listen on {listen} for the storage: {e}"))?;
     let addr = listener.local_addr().map_err(|e| e.to_string())?;
+    let disk = Arc::new(backend::Disk {
+        roots: storage.regions.iter().cloned().collect(),
+        default_root: root,
+    });
     let backend = backend::Backend {
         app: app.clone(),
         keys: access::Keys { app: app.clone() },
-        roots: storage.regions.iter().cloned().collect(),
-        default_root: root,
+        disk: disk.clone(),
     };
+    let pushes = push::Pushes::start(app.clone(), disk);
     let mut builder = s3s::service::S3ServiceBuilder::new(backend);
+    builder.set_route(pushes);
     builder.set_auth(access::Keys { app: app.clone() });
     builder.set_access(access::Keys { app: app.clone() });
     let service = builder.build();

@@ -166,7 +166,10 @@ pub(crate) async fn run(shared: &Shared, id: &str) {
         return;
     };
     tracing::debug!(transfer = %id, "transfer started");
-    let outcome = drive(shared, &t).await;
+    let outcome = match t.peer {
+        Some(_) => super::peer::run(shared, &t).await,
+        None => drive(shared, &t).await,
+    };
     let now = now_ms();
     let finished = transfers::update(store, id, |row| {
         if row.status != Status::Running {
@@ -496,6 +499,7 @@ pub(crate) async fn after_stop(shared: Arc<Shared>, id: String, running: Option<
         return;
     };
     if t.status == Status::Cancelled {
+        super::peer::undo(&shared, &t).await;
         files::undo(&shared, &t).await;
         unstage(&t);
     }

@@ -6,7 +6,8 @@ mod copy;
 mod exists;
 mod files;
 mod job;
-mod limits;
+pub(crate) mod limits;
+mod peer;
 
 use std::collections::HashMap;
 use std::path::PathBuf;

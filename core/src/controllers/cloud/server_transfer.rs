@@ -16,8 +16,8 @@ use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
 use crate::json::null_as_default;
 use crate::ports::{Ports, RngExt, TransferRunner};
-use crate::time::iso8601;
 use crate::transfers::paths::file_name;
+use crate::transfers::peer::{self, ServerTransferStatus};
 use crate::transfers::{self, CloudEnd, Direction, Servers, Status, Transfer};
 
 /// The documented part size ("streams the body to the target URL in 8 MB chunks").
@@ -52,22 +52,13 @@ fn visible<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Transfer> {
     let id = cx.param("transferId");
     transfers::visible(cx.store(), id, &caller.account_id, &caller.user_id, admin)
         .ok()
-        .filter(|t| t.servers.is_some())
+        .filter(is_server_transfer)
         .ok_or_else(|| ApiError::Missing("No server transfer has this id.".into()))
 }
 
-/// An `http(s)://` URL; anything else is refused before a transfer is made.
-fn server_url(field: &str, url: &str) -> ApiResult<String> {
-    let url = url.trim().trim_end_matches('/');
-    let host = url
-        .strip_prefix("http://")
-        .or_else(|| url.strip_prefix("https://"));
-    match host {
-        Some(h) if !h.is_empty() && url.len() <= 2048 => Ok(String::from(url)),
-        _ => Err(ApiError::invalid(alloc::format!(
-            "'{field}' must be an http:// or https:// URL."
-        ))),
-    }
+/// A transfer between servers through this agent (not a P2P one).
+fn is_server_transfer(t: &Transfer) -> bool {
+    t.servers.is_some() && t.peer.is_none()
 }
 
 /// The stored cloud account whose keys a side uses (none: unsigned requests). It must speak
@@ -114,13 +105,13 @@ pub async fn initiate<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         return Err(ApiError::invalid("This build of the agent moves no files."));
     }
     let servers = Servers {
-        source_url: server_url("sourceServerUrl", &input.source_server_url)?,
-        target_url: server_url("targetServerUrl", &input.target_server_url)?,
+        source_url: peer::server_url("sourceServerUrl", &input.source_server_url)?,
+        target_url: peer::server_url("targetServerUrl", &input.target_server_url)?,
     };
     let source = side_account(cx, caller, &input.source_account_id)?;
     let target = side_account(cx, caller, &input.target_account_id)?;
-    let source_path = object_key("sourcePath", &input.source_path)?;
-    let target_path = object_key("targetPath", &input.target_path)?;
+    let source_path = peer::object_key("sourcePath", &input.source_path)?;
+    let target_path = peer::object_key("targetPath", &input.target_path)?;
     let source_bucket = String::from(input.source_bucket.trim());
     let now = cx.now_ms();
     let id_and_type = |a: &Option<CloudAccount>| {
@@ -168,17 +159,6 @@ pub async fn initiate<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     ))
 }
 
-/// One object's key: a server transfer moves one object, never a folder.
-fn object_key(field: &str, path: &str) -> ApiResult<String> {
-    let key = path.trim().trim_start_matches('/');
-    if key.ends_with('/') || key.len() > 1024 {
-        return Err(ApiError::invalid(alloc::format!(
-            "'{field}' must name one object (not a folder), up to 1024 bytes."
-        )));
-    }
-    Ok(String::from(key))
-}
-
 #[derive(Serialize)]
 #[serde(rename_all = "camelCase")]
 struct Initiated<'a> {
@@ -187,65 +167,9 @@ struct Initiated<'a> {
     status: &'static str,
 }
 
-/// `FastrServerTransferStatus`.
-#[derive(Serialize)]
-#[serde(rename_all = "camelCase")]
-struct StatusDto<'a> {
-    transfer_id: &'a str,
-    status: &'static str,
-    source_server_url: &'a str,
-    target_server_url: &'a str,
-    source_bucket: &'a str,
-    source_path: &'a str,
-    target_bucket: &'a str,
-    target_path: &'a str,
-    start_time: String,
-    end_time: String,
-    bytes_transferred: u64,
-    total_bytes: u64,
-    progress: u64,
-    error_message: &'a str,
-}
-
-/// .NET's `DateTime.MinValue`, which the documented sample shows for a transfer not ended.
-const NOT_ENDED: &str = "0001-01-01T00:00:00";
-
-impl<'a> StatusDto<'a> {
-    fn new(t: &'a Transfer) -> StatusDto<'a> {
-        let servers = t.servers.as_ref();
-        let source = t.source.as_ref();
-        StatusDto {
-            transfer_id: &t.id,
-            status: match t.status {
-                Status::Initiating => "pending",
-                // A server transfer is not paused through its routes; a pause through the
-                // Transfer controller's shows as still running.
-                Status::Running | Status::Paused => "running",
-                other => other.as_str(),
-            },
-            source_server_url: servers.map_or("", |s| &s.source_url),
-            target_server_url: servers.map_or("", |s| &s.target_url),
-            source_bucket: source.map_or("", |s| &s.bucket),
-            source_path: source.map_or("", |s| &s.path),
-            target_bucket: &t.bucket,
-            target_path: &t.remote,
-            start_time: iso8601(t.start_ms),
-            end_time: t.end_ms.map_or_else(|| String::from(NOT_ENDED), iso8601),
-            bytes_transferred: t.transferred_bytes,
-            total_bytes: t.total_bytes,
-            progress: match (t.status, t.total_bytes) {
-                (Status::Completed, _) => 100,
-                (_, 0) => 0,
-                (_, total) => t.transferred_bytes.min(total) * 100 / total,
-            },
-            error_message: t.error.as_deref().unwrap_or(""),
-        }
-    }
-}
-
 pub async fn status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let t = visible(cx)?;
-    Ok(Response::json(&StatusDto::new(&t)))
+    Ok(Response::json(&ServerTransferStatus::new(&t)))
 }
 
 /// Stops it for good; what it began at the target (a multipart upload) is aborted. 400 once
@@ -268,8 +192,8 @@ pub async fn all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let admin = cx.user()?.is_admin();
     let mut list = transfers::of_account(cx.store(), &caller.account_id)?;
-    list.retain(|t| t.servers.is_some() && (admin || t.user_id == caller.user_id));
+    list.retain(|t| is_server_transfer(t) && (admin || t.user_id == caller.user_id));
     list.reverse();
-    let dtos: Vec<StatusDto<'_>> = list.iter().map(StatusDto::new).collect();
+    let dtos: Vec<ServerTransferStatus<'_>> = list.iter().map(ServerTransferStatus::new).collect();
     Ok(Response::json(&dtos))
 }
