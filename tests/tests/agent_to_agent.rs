@@ -510,3 +510,76 @@ fn a_p2p_transfer_goes_from_source_to_target_as_the_orchestrator_steers() {
         .send()
         .expect_error("NOT_FOUND");
 }
+
+/// Polls a list route until every entry of it is completed; fails on a failed one.
+fn wait_all_completed(agent: &Agent, token: &str, path: &str, count: usize) {
+    let deadline = Instant::now() + Duration::from_secs(300);
+    loop {
+        let all = agent.get(path).token(token).send().expect(200).json();
+        let list = all.as_array().unwrap();
+        let failed: Vec<&Value> = list.iter().filter(|t| t["status"] == "failed").collect();
+        assert!(failed.is_empty(), "{:?}", failed.first());
+        let done = list.iter().filter(|t| t["status"] == "completed").count();
+        if done == count && list.len() == count {
+            return;
+        }
+        assert!(Instant::now() < deadline, "{done} of {count} completed");
+        std::thread::sleep(Duration::from_millis(250));
+    }
+}
+
+/// A thousand small objects, each its own server transfer and then its own P2P transfer,
+/// orchestrated by a third agent: all arrive, byte for byte.
+#[test]
+fn a_thousand_small_objects_go_by_server_and_p2p_transfers() {
+    if desktop_only("agent-to-agent transfers") {
+        return;
+    }
+    let (source, target) = (peer(), peer());
+    let o = Agent::start();
+    let token = click_blackbox::signup_and_login(&o, "owner@example.com");
+    let (from, to) = (
+        source.account_on(&o, &token, 2048),
+        target.account_on(&o, &token, 4096),
+    );
+    let many = source.w.files.join("many");
+    std::fs::create_dir_all(&many).unwrap();
+    for i in 0..1000 {
+        let bytes = click_blackbox::pattern(16 << 10, i);
+        std::fs::write(many.join(format!("{i:04}.bin")), bytes).unwrap();
+    }
+    let up = [
+        "copy",
+        many.to_str().unwrap(),
+        "s3:project-alpha/many",
+        "--transfers",
+        "32",
+    ];
+    ok(source.w.rclone(pair(&source.key), &up));
+
+    let started = Instant::now();
+    for i in 0..1000 {
+        let key = format!("many/{i:04}.bin");
+        let mut body = server_body(&source, &target, (&from, &to), &key);
+        body["targetPath"] = json!(format!("by-server/{i:04}.bin"));
+        initiate_server(&o, &token, body);
+    }
+    wait_all_completed(&o, &token, "/cloud/server_transfer/all", 1000);
+    eprintln!("1,000 server transfers: {:?}", started.elapsed());
+
+    let started = Instant::now();
+    for i in 0..1000 {
+        let (key, to_key) = (format!("many/{i:04}.bin"), format!("by-p2p/{i:04}.bin"));
+        initiate_p2p(&o, &token, p2p_body(&source, &target, &to, &key, &to_key));
+    }
+    wait_all_completed(&o, &token, "/cloud/p2p_transfer/all", 1000);
+    eprintln!("1,000 P2P transfers: {:?}", started.elapsed());
+
+    for folder in ["by-server", "by-p2p"] {
+        let there = format!("s3:project-alpha/{folder}");
+        ok(target.w.rclone(
+            pair(&target.key),
+            &["check", many.to_str().unwrap(), &there],
+        ));
+    }
+}

@@ -37,6 +37,9 @@ const ATTEMPTS: u32 = 4;
 const IN_FLIGHT_BYTES: u64 = 128 << 20;
 /// The largest order body taken.
 const MAX_ORDER: usize = 4 << 20;
+/// Pushes sending at once; more wait their turn (a thousand small orders do not open a
+/// thousand connections to the target).
+const PUSHES_AT_ONCE: usize = 16;
 
 /// The route, and the pushes running in this process.
 #[derive(Clone)]
@@ -47,6 +50,7 @@ struct Inner {
     disk: Arc<Disk>,
     keys: Keys,
     running: Mutex<HashMap<String, JoinHandle<()>>>,
+    slots: tokio::sync::Semaphore,
 }
 
 impl Pushes {
@@ -58,6 +62,7 @@ impl Pushes {
             disk,
             keys,
             running: Mutex::default(),
+            slots: tokio::sync::Semaphore::new(PUSHES_AT_ONCE),
         });
         match pushes::running(inner.store()) {
             Ok(list) => list.iter().for_each(|p| inner.spawn(p.row_id())),
@@ -215,6 +220,7 @@ impl Inner {
         let me = self.clone();
         let key = row.clone();
         let handle = tokio::spawn(async move {
+            let _slot = me.slots.acquire().await;
             let outcome = me.send(&row).await;
             me.finish(&row, outcome);
         });
