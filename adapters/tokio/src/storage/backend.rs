@@ -16,6 +16,7 @@ use click_core::storage::keys::StorageKey;
 use click_core::storage::objects::{self, ObjectMeta};
 use futures_util::StreamExt;
 use md5::{Digest, Md5};
+use s3s::checksum::ChecksumHasher;
 use s3s::dto::*;
 use s3s::{S3, S3Request, S3Response, S3Result, s3_error};
 use tokio::io::{AsyncReadExt, AsyncSeekExt, AsyncWriteExt};
@@ -134,32 +135,21 @@ impl Backend {
         Ok(m)
     }
 
-    /// Streams `body` into a new blob, checking its length and MD5 when given; the blob's id,
-    /// size and MD5 (hex).
-    async fn receive(
-        &self,
-        b: &Bucket,
-        body: Option<StreamingBlob>,
-        length: Option<i64>,
-        md5: Option<&str>,
-    ) -> S3Result<(String, u64, String)> {
+    /// Streams a body into a new blob, checking what the client claimed of it; the blob's id,
+    /// size and MD5 (hex), and the checksums it asked for.
+    async fn receive(&self, b: &Bucket, body: Incoming) -> S3Result<(String, Received)> {
         let id = self.app.agent.ports.rng().uuid();
-        let (size, digest) = (self.receive_to(b, body, length, md5, &self.blob(b, &id))).await?;
-        Ok((id, size, digest))
+        let received = self.receive_to(b, body, &self.blob(b, &id)).await?;
+        Ok((id, received))
     }
 
-    /// Streams `body` to `path` (through `tmp/`, fsynced, renamed), checking its length and
-    /// MD5 when given; its size and MD5 (hex).
-    async fn receive_to(
-        &self,
-        b: &Bucket,
-        body: Option<StreamingBlob>,
-        length: Option<i64>,
-        md5: Option<&str>,
-        path: &Path,
-    ) -> S3Result<(u64, String)> {
+    /// Streams a body to `path` (through `tmp/`, fsynced, renamed), checking its length, its
+    /// MD5 and its `x-amz-checksum-*` values (headers or trailers) where the client gave them:
+    /// bytes that do not match are refused and leave nothing.
+    async fn receive_to(&self, b: &Bucket, body: Incoming, path: &Path) -> S3Result<Received> {
         let tmp = self.tmp(b);
-        let written = write_blob(&tmp, body).await;
+        let mut sums = body.claimed.hasher()?;
+        let written = write_blob(&tmp, body.body, &mut sums).await;
         let (size, digest) = match written {
             Ok(w) => w,
             Err(e) => {
@@ -167,19 +157,24 @@ impl Backend {
                 return Err(e);
             }
         };
-        let refused = if length.is_some_and(|l| l != size as i64) {
+        let sums = sums.finalize();
+        let refused = if body.length.is_some_and(|l| l != size as i64) {
             Some(s3_error!(IncompleteBody))
-        } else if md5.is_some_and(|m| !same_md5(m, &digest)) {
+        } else if body.md5.as_deref().is_some_and(|m| !same_md5(m, &digest)) {
             Some(s3_error!(BadDigest))
         } else {
-            None
+            body.claimed.check(&sums, body.trailers.as_ref()).err()
         };
         if let Some(e) = refused {
             let _ = tokio::fs::remove_file(&tmp).await;
             return Err(e);
         }
         tokio::fs::rename(&tmp, path).await.map_err(internal)?;
-        Ok((size, click_core::ports::hex(&digest)))
+        Ok(Received {
+            size,
+            md5: click_core::ports::hex(&digest),
+            sums,
+        })
     }
 
     /// The folder of multipart upload `id` of `bucket`/`key`, or NoSuchUpload.
@@ -323,7 +318,11 @@ fn same_md5(content_md5: &str, digest: &[u8; 16]) -> bool {
 }
 
 /// Writes `body` to `path`, hashing it; fsynced before it returns.
-async fn write_blob(path: &Path, body: Option<StreamingBlob>) -> S3Result<(u64, [u8; 16])> {
+async fn write_blob(
+    path: &Path,
+    body: Option<StreamingBlob>,
+    sums: &mut ChecksumHasher,
+) -> S3Result<(u64, [u8; 16])> {
     let mut file = tokio::fs::File::create(path).await.map_err(internal)?;
     let mut md5 = Md5::new();
     let mut size = 0u64;
@@ -331,12 +330,109 @@ async fn write_blob(path: &Path, body: Option<StreamingBlob>) -> S3Result<(u64, 
         while let Some(chunk) = body.next().await {
             let chunk: Bytes = chunk.map_err(|e| s3_error!(IncompleteBody, "{e}"))?;
             md5.update(&chunk);
+            sums.update(&chunk);
             size += chunk.len() as u64;
             file.write_all(&chunk).await.map_err(internal)?;
         }
     }
     file.sync_all().await.map_err(internal)?;
     Ok((size, md5.finalize().into()))
+}
+
+/// A body as it arrives, with what the client claims of it.
+struct Incoming {
+    body: Option<StreamingBlob>,
+    length: Option<i64>,
+    /// `Content-MD5` (base64).
+    md5: Option<String>,
+    claimed: Claimed,
+    /// Where `x-amz-checksum-*` trailers are found once the body is read.
+    trailers: Option<s3s::TrailingHeaders>,
+}
+
+/// A body written: its size, MD5 (hex) and the checksums the client asked for.
+struct Received {
+    size: u64,
+    md5: String,
+    sums: Checksum,
+}
+
+/// The `x-amz-checksum-*` values a client gave in headers, and the algorithm it named
+/// (whose value may come in a trailer).
+struct Claimed {
+    given: Checksum,
+    algorithm: Option<String>,
+}
+
+/// The algorithms a checksum names, with its fields.
+const ALGORITHMS: [&str; 5] = ["CRC32", "CRC32C", "CRC64NVME", "SHA1", "SHA256"];
+
+fn field<'a>(c: &'a mut Checksum, algorithm: &str) -> Option<&'a mut Option<String>> {
+    match algorithm {
+        "CRC32" => Some(&mut c.checksum_crc32),
+        "CRC32C" => Some(&mut c.checksum_crc32c),
+        "CRC64NVME" => Some(&mut c.checksum_crc64nvme),
+        "SHA1" => Some(&mut c.checksum_sha1),
+        "SHA256" => Some(&mut c.checksum_sha256),
+        _ => None,
+    }
+}
+
+impl Claimed {
+    fn new(given: Checksum, algorithm: Option<&ChecksumAlgorithm>) -> Claimed {
+        Claimed {
+            given,
+            algorithm: algorithm.map(|a| a.as_str().to_ascii_uppercase()),
+        }
+    }
+
+    /// A hasher for every algorithm given or named; an unknown one is refused.
+    fn hasher(&self) -> S3Result<ChecksumHasher> {
+        let mut wanted = self.given.clone();
+        if let Some(a) = &self.algorithm {
+            let slot = field(&mut wanted, a)
+                .ok_or_else(|| s3_error!(InvalidArgument, "Unknown checksum algorithm {a}."))?;
+            slot.get_or_insert_with(String::new);
+        }
+        let mut h = ChecksumHasher::default();
+        h.crc32 = wanted.checksum_crc32.as_ref().map(|_| Default::default());
+        h.crc32c = wanted.checksum_crc32c.as_ref().map(|_| Default::default());
+        h.crc64nvme = wanted
+            .checksum_crc64nvme
+            .as_ref()
+            .map(|_| Default::default());
+        h.sha1 = wanted.checksum_sha1.as_ref().map(|_| Default::default());
+        h.sha256 = wanted.checksum_sha256.as_ref().map(|_| Default::default());
+        Ok(h)
+    }
+
+    /// Whether what was received (`got`) matches every value given, in headers or in the
+    /// trailers that followed the body.
+    fn check(&self, got: &Checksum, trailers: Option<&s3s::TrailingHeaders>) -> S3Result<()> {
+        let mut given = self.given.clone();
+        if let Some(headers) = trailers.and_then(|t| t.take()) {
+            for a in ALGORITHMS {
+                let name = format!("x-amz-checksum-{}", a.to_ascii_lowercase());
+                if let (Some(v), Some(slot)) = (headers.get(&name), field(&mut given, a)) {
+                    *slot = v.to_str().ok().map(str::to_string);
+                }
+            }
+        }
+        let mut got = got.clone();
+        for a in ALGORITHMS {
+            let want = field(&mut given, a).and_then(|v| v.take());
+            let have = field(&mut got, a).and_then(|v| v.take());
+            if let Some(want) = want
+                && have.as_deref() != Some(want.as_str())
+            {
+                return Err(s3_error!(
+                    BadDigest,
+                    "The {a} checksum does not match the bytes received."
+                ));
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Writes `files` one after the other to `path`, fsynced.
@@ -503,18 +599,29 @@ impl S3 for Backend {
         }
         let length = input.content_length.unwrap_or(0).max(0) as u64;
         self.within_quota(&b.account_id, length)?;
-        let (blob, size, md5) = self
-            .receive(
-                &b,
-                input.body,
-                input.content_length,
-                input.content_md5.as_deref(),
-            )
-            .await?;
+        let claimed = Claimed::new(
+            Checksum {
+                checksum_crc32: input.checksum_crc32,
+                checksum_crc32c: input.checksum_crc32c,
+                checksum_crc64nvme: input.checksum_crc64nvme,
+                checksum_sha1: input.checksum_sha1,
+                checksum_sha256: input.checksum_sha256,
+                ..Default::default()
+            },
+            input.checksum_algorithm.as_ref(),
+        );
+        let incoming = Incoming {
+            body: input.body,
+            length: input.content_length,
+            md5: input.content_md5,
+            claimed,
+            trailers: req.trailing_headers,
+        };
+        let (blob, got) = self.receive(&b, incoming).await?;
         let meta = ObjectMeta {
             blob,
-            size,
-            etag: md5,
+            size: got.size,
+            etag: got.md5,
             modified_ms: self.now_ms(),
             content_type: input.content_type,
             parts: Vec::new(),
@@ -522,6 +629,11 @@ impl S3 for Backend {
         self.commit(&b, &input.key, &meta).await?;
         Ok(S3Response::new(PutObjectOutput {
             e_tag: Some(ETag::Strong(meta.etag)),
+            checksum_crc32: got.sums.checksum_crc32,
+            checksum_crc32c: got.sums.checksum_crc32c,
+            checksum_crc64nvme: got.sums.checksum_crc64nvme,
+            checksum_sha1: got.sums.checksum_sha1,
+            checksum_sha256: got.sums.checksum_sha256,
             ..Default::default()
         }))
     }
@@ -682,15 +794,26 @@ impl S3 for Backend {
         self.within_quota(&b.account_id, length)?;
         let n = input.part_number;
         let received = self.tmp(&b);
-        let (_, md5) = self
-            .receive_to(
-                &b,
-                input.body,
-                input.content_length,
-                input.content_md5.as_deref(),
-                &received,
-            )
-            .await?;
+        let claimed = Claimed::new(
+            Checksum {
+                checksum_crc32: input.checksum_crc32,
+                checksum_crc32c: input.checksum_crc32c,
+                checksum_crc64nvme: input.checksum_crc64nvme,
+                checksum_sha1: input.checksum_sha1,
+                checksum_sha256: input.checksum_sha256,
+                ..Default::default()
+            },
+            input.checksum_algorithm.as_ref(),
+        );
+        let incoming = Incoming {
+            body: input.body,
+            length: input.content_length,
+            md5: input.content_md5,
+            claimed,
+            trailers: req.trailing_headers,
+        };
+        let got = self.receive_to(&b, incoming, &received).await?;
+        let md5 = got.md5;
         // A part sent again replaces the one before.
         if let Some((_, old)) = parts_in(&dir).await?.remove(&n) {
             let _ = tokio::fs::remove_file(old).await;
