@@ -394,16 +394,14 @@ impl Claimed {
                 .ok_or_else(|| s3_error!(InvalidArgument, "Unknown checksum algorithm {a}."))?;
             slot.get_or_insert_with(String::new);
         }
-        let mut h = ChecksumHasher::default();
-        h.crc32 = wanted.checksum_crc32.as_ref().map(|_| Default::default());
-        h.crc32c = wanted.checksum_crc32c.as_ref().map(|_| Default::default());
-        h.crc64nvme = wanted
-            .checksum_crc64nvme
-            .as_ref()
-            .map(|_| Default::default());
-        h.sha1 = wanted.checksum_sha1.as_ref().map(|_| Default::default());
-        h.sha256 = wanted.checksum_sha256.as_ref().map(|_| Default::default());
-        Ok(h)
+        let on = |v: &Option<String>| v.as_ref().map(|_| Default::default());
+        Ok(ChecksumHasher {
+            crc32: on(&wanted.checksum_crc32),
+            crc32c: on(&wanted.checksum_crc32c),
+            crc64nvme: on(&wanted.checksum_crc64nvme),
+            sha1: on(&wanted.checksum_sha1),
+            sha256: on(&wanted.checksum_sha256),
+        })
     }
 
     /// Whether what was received (`got`) matches every value given, in headers or in the
