@@ -394,7 +394,9 @@ impl Claimed {
                 .ok_or_else(|| s3_error!(InvalidArgument, "Unknown checksum algorithm {a}."))?;
             slot.get_or_insert_with(String::new);
         }
-        let on = |v: &Option<String>| v.as_ref().map(|_| Default::default());
+        fn on<T: Default>(v: &Option<String>) -> Option<T> {
+            v.as_ref().map(|_| T::default())
+        }
         Ok(ChecksumHasher {
             crc32: on(&wanted.checksum_crc32),
             crc32c: on(&wanted.checksum_crc32c),
