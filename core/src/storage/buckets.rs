@@ -37,6 +37,59 @@ pub struct Bucket {
     /// The `storageTier` it was made in (IDrive section); 0: none given.
     #[serde(default)]
     pub tier: u32,
+    /// Its CORS rules (S3's PutBucketCors); none: browsers of other origins are refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cors: Vec<CorsRule>,
+}
+
+/// One CORS rule of a bucket, as S3 keeps it.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct CorsRule {
+    /// Origins it allows: exact, `*`, or with one `*` wildcard (`https://*.example.com`).
+    pub allowed_origins: Vec<String>,
+    /// Methods it allows (`GET`, `PUT`, `POST`, `DELETE`, `HEAD`).
+    pub allowed_methods: Vec<String>,
+    /// Request headers a preflight may ask for (same wildcards; case-insensitive).
+    pub allowed_headers: Vec<String>,
+    /// Response headers the browser may show the page.
+    pub expose_headers: Vec<String>,
+    /// How long a browser may keep a preflight's answer.
+    pub max_age_seconds: Option<i32>,
+}
+
+/// Whether `value` matches `pattern`, which may hold one `*`.
+fn wildcard(pattern: &str, value: &str) -> bool {
+    match pattern.split_once('*') {
+        None => pattern == value,
+        Some((head, tail)) => {
+            value.len() >= head.len() + tail.len()
+                && value.starts_with(head)
+                && value.ends_with(tail)
+        }
+    }
+}
+
+impl CorsRule {
+    /// Whether it allows a request from `origin` with `method` sending `headers`.
+    pub fn allows(&self, origin: &str, method: &str, headers: &[&str]) -> bool {
+        let origin_ok = self.allowed_origins.iter().any(|o| wildcard(o, origin));
+        let method_ok = self
+            .allowed_methods
+            .iter()
+            .any(|m| m.eq_ignore_ascii_case(method));
+        let headers_ok = headers.iter().all(|h| {
+            let h = h.trim().to_ascii_lowercase();
+            (self.allowed_headers.iter()).any(|a| wildcard(&a.to_ascii_lowercase(), &h))
+        });
+        origin_ok && method_ok && headers_ok
+    }
+}
+
+impl Bucket {
+    /// The first of its CORS rules that allows the request, as S3 picks it.
+    pub fn cors_rule(&self, origin: &str, method: &str, headers: &[&str]) -> Option<&CorsRule> {
+        self.cors.iter().find(|r| r.allows(origin, method, headers))
+    }
 }
 
 /// Checks `name` against S3's rules: 3 to 63 lower-case letters, digits, dots and hyphens,
@@ -124,6 +177,16 @@ pub fn update(store: &impl Store, before: &Bucket, b: &Bucket) -> ApiResult<()> 
     commit(store, &batch, changed)
 }
 
+/// Sets the CORS rules of bucket `name` (none: CORS off).
+pub fn set_cors(store: &impl Store, name: &str, rules: Vec<CorsRule>) -> ApiResult<()> {
+    STORAGE_BUCKETS
+        .update(store, name, |b: &mut Bucket| {
+            b.cors = rules.clone();
+            Ok(true)
+        })
+        .map(|_| ())
+}
+
 /// Whether bucket `name` holds no object.
 pub fn is_empty(store: &impl Store, name: &str) -> ApiResult<bool> {
     let prefix = STORAGE_OBJECTS.key(&alloc::format!("{name}/"));
@@ -166,5 +229,42 @@ mod tests {
         ] {
             assert!(check_name(bad).is_err(), "{bad}");
         }
+    }
+}
+
+#[cfg(test)]
+mod cors_tests {
+    use super::*;
+
+    fn rule() -> CorsRule {
+        CorsRule {
+            allowed_origins: alloc::vec![
+                "https://*.example.com".into(),
+                "http://localhost:3000".into()
+            ],
+            allowed_methods: alloc::vec!["GET".into(), "PUT".into()],
+            allowed_headers: alloc::vec!["content-*".into(), "x-amz-date".into()],
+            ..CorsRule::default()
+        }
+    }
+
+    #[test]
+    fn a_rule_allows_its_origins_methods_and_headers_only() {
+        let r = rule();
+        assert!(r.allows("https://app.example.com", "GET", &[]));
+        assert!(r.allows(
+            "http://localhost:3000",
+            "put",
+            &["Content-Type", "X-Amz-Date"]
+        ));
+        assert!(!r.allows("https://example.com.evil.net", "GET", &[]));
+        assert!(!r.allows("http://localhost:3001", "GET", &[]));
+        assert!(!r.allows("https://app.example.com", "DELETE", &[]));
+        assert!(!r.allows("https://app.example.com", "PUT", &["authorization"]));
+        let b = Bucket::default();
+        assert!(
+            b.cors_rule("http://localhost:3000", "GET", &[]).is_none(),
+            "off by default"
+        );
     }
 }

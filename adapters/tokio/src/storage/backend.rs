@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use bytes::Bytes;
 use click_core::ports::{Clock, Ports, RngExt};
-use click_core::storage::buckets::{self, Bucket};
+use click_core::storage::buckets::{self, Bucket, CorsRule};
 use click_core::storage::keys::StorageKey;
 use click_core::storage::objects::{self, ObjectMeta};
 use futures_util::StreamExt;
@@ -579,6 +579,63 @@ impl S3 for Backend {
         }
         buckets::delete(self.store(), &b).map_err(internal)?;
         Ok(S3Response::new(DeleteBucketOutput::default()))
+    }
+
+    /// CORS is off until a bucket's owner sets rules (S3's PutBucketCors); the listener
+    /// answers preflights and adds the headers by them (`super::cors`).
+    async fn put_bucket_cors(
+        &self,
+        req: S3Request<PutBucketCorsInput>,
+    ) -> S3Result<S3Response<PutBucketCorsOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        let rules = req.input.cors_configuration.cors_rules;
+        if rules.is_empty() || rules.len() > 100 {
+            return Err(s3_error!(MalformedXML, "Give 1 to 100 CORS rules."));
+        }
+        let rules = rules
+            .into_iter()
+            .map(|r| CorsRule {
+                allowed_origins: r.allowed_origins,
+                allowed_methods: r.allowed_methods,
+                allowed_headers: r.allowed_headers.unwrap_or_default(),
+                expose_headers: r.expose_headers.unwrap_or_default(),
+                max_age_seconds: r.max_age_seconds,
+            })
+            .collect();
+        buckets::set_cors(self.store(), &b.name, rules).map_err(internal)?;
+        Ok(S3Response::new(PutBucketCorsOutput::default()))
+    }
+
+    async fn get_bucket_cors(
+        &self,
+        req: S3Request<GetBucketCorsInput>,
+    ) -> S3Result<S3Response<GetBucketCorsOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        if b.cors.is_empty() {
+            return Err(s3_error!(NoSuchCORSConfiguration));
+        }
+        let rules = (b.cors.into_iter())
+            .map(|r| CORSRule {
+                allowed_origins: r.allowed_origins,
+                allowed_methods: r.allowed_methods,
+                allowed_headers: Some(r.allowed_headers),
+                expose_headers: Some(r.expose_headers),
+                max_age_seconds: r.max_age_seconds,
+                id: None,
+            })
+            .collect();
+        Ok(S3Response::new(GetBucketCorsOutput {
+            cors_rules: Some(rules),
+        }))
+    }
+
+    async fn delete_bucket_cors(
+        &self,
+        req: S3Request<DeleteBucketCorsInput>,
+    ) -> S3Result<S3Response<DeleteBucketCorsOutput>> {
+        let b = self.bucket(&req, &req.input.bucket)?;
+        buckets::set_cors(self.store(), &b.name, Vec::new()).map_err(internal)?;
+        Ok(S3Response::new(DeleteBucketCorsOutput::default()))
     }
 
     async fn put_object(

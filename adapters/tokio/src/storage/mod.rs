@@ -4,6 +4,7 @@
 
 mod access;
 mod backend;
+mod cors;
 mod push;
 
 use std::net::SocketAddr;
@@ -87,7 +88,10 @@ pub async fn spawn(app: Arc<App>, storage: &Storage) -> Result<SocketAddr, Strin
                 continue;
             };
             let _ = stream.set_nodelay(true);
-            let service = service.clone();
+            let (service, app) = (service.clone(), app.clone());
+            let service = hyper::service::service_fn(move |req| {
+                cors::serve(app.clone(), service.clone(), req)
+            });
             tokio::spawn(async move {
                 let conn = hyper_util::server::conn::auto::Builder::new(TokioExecutor::new());
                 if let Err(e) = conn.serve_connection(TokioIo::new(stream), service).await {
