@@ -339,6 +339,20 @@ async fn write_blob(
     Ok((size, md5.finalize().into()))
 }
 
+/// Refuses keys that would name a path climbing out of a folder (`.` or `..` segments) or
+/// hold a NUL: they never become paths here, but a client that mirrors the bucket to disk
+/// (rclone, `aws s3 sync`) would write them outside its folder.
+fn check_key(key: &str) -> S3Result<()> {
+    let climbs = key.split('/').any(|s| s == "." || s == "..");
+    if climbs || key.contains('\0') || key.is_empty() {
+        return Err(s3_error!(
+            InvalidArgument,
+            "Object keys may not hold '.' or '..' segments or NUL characters."
+        ));
+    }
+    Ok(())
+}
+
 /// A body as it arrives, with what the client claims of it.
 struct Incoming {
     body: Option<StreamingBlob>,
@@ -644,6 +658,7 @@ impl S3 for Backend {
     ) -> S3Result<S3Response<PutObjectOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
         let input = req.input;
+        check_key(&input.key)?;
         let there = objects::get(self.store(), &b.name, &input.key).map_err(internal)?;
         let etag = there.as_ref().map(|m| m.etag.as_str());
         if input
@@ -812,6 +827,7 @@ impl S3 for Backend {
         req: S3Request<CreateMultipartUploadInput>,
     ) -> S3Result<S3Response<CreateMultipartUploadOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
+        check_key(&req.input.key)?;
         let id = self.app.agent.ports.rng().uuid();
         let dir = self.root(&b).join("uploads").join(&id);
         tokio::fs::create_dir_all(&dir).await.map_err(internal)?;
@@ -1026,6 +1042,7 @@ impl S3 for Backend {
         req: S3Request<CopyObjectInput>,
     ) -> S3Result<S3Response<CopyObjectOutput>> {
         let b = self.bucket(&req, &req.input.bucket)?;
+        check_key(&req.input.key)?;
         let CopySource::Bucket { bucket, key, .. } = &req.input.copy_source else {
             return Err(s3_error!(NotImplemented, "Access points are not served."));
         };
