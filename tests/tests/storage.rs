@@ -818,3 +818,312 @@ fn a_public_bucket_is_read_without_a_signature() {
     let r = click_blackbox::raw_exchange(host.parse().unwrap(), put.as_bytes());
     assert_eq!(r.status, 403, "no anonymous write");
 }
+
+/// S3's flexible checksums (`x-amz-checksum-*`) as boto3 sends them, on objects and parts:
+/// matching ones are taken, others refused with BadDigest and nothing kept.
+#[test]
+fn flexible_checksums_are_checked() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let full = w.full_key(&cloud);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_checksums.py");
+    let out = std::process::Command::new("python3")
+        .args([script, &w.endpoint, &full.0, &full.1, "project-alpha"])
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .expect("python3 with boto3");
+    assert!(
+        out.status.success(),
+        "boto3: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// boto3 with `key` on the storage, running `boto3_cors.py` with `action`; its output.
+fn cors(w: &StorageAgent, key: &(String, String), action: &str) -> std::process::Output {
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_cors.py");
+    std::process::Command::new("python3")
+        .args([script, &w.endpoint, &key.0, &key.1, "project-alpha", action])
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .expect("python3 with boto3")
+}
+
+/// A raw request from a browser at `origin` to the storage.
+fn from_browser(w: &StorageAgent, head: &str, origin: &str, more: &str) -> click_blackbox::Resp {
+    let host = w.endpoint.trim_start_matches("http://");
+    let request = format!(
+        "{head} HTTP/1.1\r\nHost: {host}\r\nOrigin: {origin}\r\n{more}Connection: close\r\n\r\n"
+    );
+    click_blackbox::raw_exchange(host.parse().unwrap(), request.as_bytes())
+}
+
+/// CORS per bucket: off until the bucket's owner sets rules with S3's PutBucketCors; then a
+/// browser's preflight is answered by them, and refused for other origins, methods and
+/// headers; deleting the rules turns it off again.
+#[test]
+fn cors_is_off_until_a_bucket_sets_rules() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let key = w.full_key(&cloud);
+    let preflight = |origin: &str, method: &str, headers: &str| {
+        let more = format!(
+            "Access-Control-Request-Method: {method}\r\nAccess-Control-Request-Headers: {headers}\r\n"
+        );
+        from_browser(&w, "OPTIONS /project-alpha/a.txt", origin, &more)
+    };
+    let app = "https://app.example.com";
+    assert_eq!(
+        preflight(app, "PUT", "content-type").status,
+        403,
+        "off by default"
+    );
+    let got = cors(&w, &key, "get");
+    assert!(
+        !got.status.success()
+            && String::from_utf8_lossy(&got.stderr).contains("NoSuchCORSConfiguration")
+    );
+
+    assert!(cors(&w, &key, "put").status.success());
+    let rules = String::from_utf8(cors(&w, &key, "get").stdout).unwrap();
+    assert!(
+        rules.contains("https://app.example.com") && rules.contains("600"),
+        "{rules}"
+    );
+    let ok = preflight(app, "PUT", "content-type, x-amz-date");
+    assert_eq!(ok.status, 200);
+    assert_eq!(ok.header("access-control-allow-origin"), Some(app));
+    assert_eq!(ok.header("access-control-allow-methods"), Some("GET, PUT"));
+    assert_eq!(ok.header("access-control-max-age"), Some("600"));
+    assert_eq!(preflight("https://evil.example.net", "PUT", "").status, 403);
+    assert_eq!(preflight(app, "DELETE", "").status, 403);
+    assert_eq!(preflight(app, "PUT", "authorization").status, 403);
+    // An actual request still needs its signature; the refusal carries the CORS headers so
+    // the page can read why.
+    let get = from_browser(&w, "GET /project-alpha/a.txt", app, "");
+    assert_eq!(get.status, 403);
+    assert_eq!(get.header("access-control-allow-origin"), Some(app));
+    assert_eq!(get.header("access-control-expose-headers"), Some("ETag"));
+    let other = from_browser(
+        &w,
+        "GET /project-alpha/a.txt",
+        "https://evil.example.net",
+        "",
+    );
+    assert_eq!(other.header("access-control-allow-origin"), None);
+
+    assert!(cors(&w, &key, "delete").status.success());
+    assert_eq!(
+        preflight(app, "PUT", "content-type").status,
+        403,
+        "off again"
+    );
+}
+
+/// Keys with `.` or `..` segments or NUL are refused on every write (a client mirroring the
+/// bucket to disk would write them outside its folder); keys that merely hold dots are fine.
+#[test]
+fn keys_that_climb_out_of_a_folder_are_refused() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let full = w.full_key(&cloud);
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_keys.py");
+    let out = std::process::Command::new("python3")
+        .args([script, &w.endpoint, &full.0, &full.1, "project-alpha"])
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .expect("python3 with boto3");
+    assert!(
+        out.status.success(),
+        "boto3: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// Debian's `s3cmd` with `key` on the storage (its config written here, path-style).
+fn s3cmd(w: &StorageAgent, key: &(String, String), args: &[&str]) -> std::process::Output {
+    let host = w.endpoint.trim_start_matches("http://");
+    let config = w.files.join(format!("s3cmd-{}.cfg", key.0));
+    let text = format!(
+        "[default]\naccess_key = {}\nsecret_key = {}\nhost_base = {host}\nhost_bucket = {host}\n\
+         use_https = False\nsignature_v2 = False\nbucket_location = us-east-1\n",
+        key.0, key.1
+    );
+    std::fs::write(&config, text).unwrap();
+    std::process::Command::new("s3cmd")
+        .arg("-c")
+        .arg(&config)
+        .args(args)
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .expect("s3cmd (Debian's) is installed")
+}
+
+/// Debian's s3cmd: put (one request, and multipart in 5 MiB parts), ls, get, signurl, del;
+/// a read-only key limited to one bucket reads there and nothing more.
+#[test]
+fn s3cmd_works_against_the_built_in_storage() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let full = w.full_key(&cloud);
+    let small = w.files.join("small.txt");
+    std::fs::write(&small, b"a small file").unwrap();
+    let big = w.files.join("big.bin");
+    std::fs::write(&big, click_blackbox::pattern(20 << 20, 7)).unwrap();
+    let ok = |out: std::process::Output| {
+        assert!(
+            out.status.success(),
+            "s3cmd: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    ok(s3cmd(
+        &w,
+        &full,
+        &[
+            "put",
+            small.to_str().unwrap(),
+            "s3://project-alpha/docs/small.txt",
+        ],
+    ));
+    let args = [
+        "put",
+        "--multipart-chunk-size-mb=5",
+        big.to_str().unwrap(),
+        "s3://project-alpha/big.bin",
+    ];
+    ok(s3cmd(&w, &full, &args));
+    let listed = ok(s3cmd(
+        &w,
+        &full,
+        &["ls", "--recursive", "s3://project-alpha"],
+    ));
+    assert!(
+        listed.contains("s3://project-alpha/docs/small.txt")
+            && listed.contains("s3://project-alpha/big.bin"),
+        "{listed}"
+    );
+    let back = w.files.join("back.bin");
+    ok(s3cmd(
+        &w,
+        &full,
+        &[
+            "get",
+            "--force",
+            "s3://project-alpha/big.bin",
+            back.to_str().unwrap(),
+        ],
+    ));
+    assert!(
+        click_blackbox::same_file(&big, &back),
+        "the multipart object comes back whole"
+    );
+    let url = ok(s3cmd(
+        &w,
+        &full,
+        &["signurl", "s3://project-alpha/docs/small.txt", "+300"],
+    ));
+    assert_eq!(w.get_url(url.trim()).body, b"a small file");
+    // A key for one bucket, read-only: reads there, writes nowhere, sees no other bucket.
+    ok(s3cmd(&w, &full, &["mb", "s3://other-bucket"]));
+    let (reader, _) = w.new_key(serde_json::json!({"cloudAccountId": cloud, "permission": 0,
+        "allBuckets": false, "selectedBuckets": ["project-alpha"]}));
+    ok(s3cmd(
+        &w,
+        &reader,
+        &[
+            "get",
+            "--force",
+            "s3://project-alpha/docs/small.txt",
+            back.to_str().unwrap(),
+        ],
+    ));
+    let put = [
+        "put",
+        small.to_str().unwrap(),
+        "s3://project-alpha/nope.txt",
+    ];
+    assert!(
+        !s3cmd(&w, &reader, &put).status.success(),
+        "a read-only key writes nothing"
+    );
+    assert!(
+        !s3cmd(&w, &reader, &["ls", "s3://other-bucket"])
+            .status
+            .success()
+    );
+    ok(s3cmd(
+        &w,
+        &full,
+        &["del", "s3://project-alpha/docs/small.txt"],
+    ));
+    let listed = ok(s3cmd(
+        &w,
+        &full,
+        &["ls", "--recursive", "s3://project-alpha"],
+    ));
+    assert!(!listed.contains("small.txt"), "{listed}");
+}
+
+/// A presigned URL from boto3 (`expires` seconds) for `key` signed with `(access, secret)`.
+fn boto3_presign(w: &StorageAgent, access: &str, secret: &str, key: &str, expires: u32) -> String {
+    let code = format!(
+        "import boto3; from botocore.config import Config\n\
+         c = boto3.client('s3', endpoint_url='{}', aws_access_key_id='{access}', \
+         aws_secret_access_key='{secret}', region_name='us-east-1', \
+         config=Config(s3={{'addressing_style': 'path'}}, signature_version='s3v4'))\n\
+         print(c.generate_presigned_url('get_object', Params={{'Bucket': 'project-alpha', \
+         'Key': '{key}'}}, ExpiresIn={expires}))",
+        w.endpoint
+    );
+    let out = std::process::Command::new("python3")
+        .args(["-c", &code])
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap().trim().to_string()
+}
+
+/// Presigned URLs made by boto3: good until they expire, then 403; one signed with a wrong
+/// secret is 403 at once.
+#[test]
+fn expired_presigned_urls_and_wrong_secrets_are_refused() {
+    if desktop_only("the built-in storage") {
+        return;
+    }
+    let w = StorageAgent::start("");
+    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
+    let full = w.full_key(&cloud);
+    let file = w.files.join("f.txt");
+    std::fs::write(&file, b"presigned").unwrap();
+    let put = ["copyto", file.to_str().unwrap(), "s3:project-alpha/f.txt"];
+    click_blackbox::storage::ok(w.rclone(click_blackbox::storage::pair(&full), &put));
+    let short = boto3_presign(&w, &full.0, &full.1, "f.txt", 4);
+    assert_eq!(w.get_url(&short).body, b"presigned", "good at once");
+    let wrong = boto3_presign(&w, &full.0, "not-the-secret", "f.txt", 300);
+    assert_eq!(w.get_url(&wrong).status, 403, "signed with a wrong secret");
+    std::thread::sleep(std::time::Duration::from_millis(4500));
+    assert_eq!(w.get_url(&short).status, 403, "expired");
+    let long = boto3_presign(&w, &full.0, &full.1, "f.txt", 300);
+    assert_eq!(w.get_url(&long).status, 200);
+}
