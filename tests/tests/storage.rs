@@ -928,7 +928,8 @@ fn cors_is_off_until_a_bucket_sets_rules() {
 }
 
 /// Keys with `.` or `..` segments or NUL are refused on every write (a client mirroring the
-/// bucket to disk would write them outside its folder); keys that merely hold dots are fine.
+/// bucket to disk would write them outside its folder) and leave nothing on disk; keys that
+/// merely hold dots are fine.
 #[test]
 fn keys_that_climb_out_of_a_folder_are_refused() {
     if desktop_only("the built-in storage") {
@@ -949,6 +950,24 @@ fn keys_that_climb_out_of_a_folder_are_refused() {
         String::from_utf8_lossy(&out.stdout),
         String::from_utf8_lossy(&out.stderr)
     );
+    // Refused is not enough if a blob or a part was written before the refusal: nothing the
+    // keys name may exist anywhere under the agent's folder (the data dir's parent).
+    let tmp = w.options.data_dir.as_ref().unwrap().parent().unwrap();
+    let mut left = vec![tmp.to_path_buf()];
+    while let Some(dir) = left.pop() {
+        for entry in std::fs::read_dir(&dir).unwrap() {
+            let path = entry.unwrap().path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            assert!(
+                !matches!(name.as_str(), "escape.txt" | "b.txt"),
+                "{} was written",
+                path.display()
+            );
+            if path.is_dir() {
+                left.push(path);
+            }
+        }
+    }
 }
 
 /// Debian's `s3cmd` with `key` on the storage (its config written here, path-style).
@@ -970,8 +989,12 @@ fn s3cmd(w: &StorageAgent, key: &(String, String), args: &[&str]) -> std::proces
         .expect("s3cmd (Debian's) is installed")
 }
 
-/// Debian's s3cmd: put (one request, and multipart in 5 MiB parts), ls, get, signurl, del;
-/// a read-only key limited to one bucket reads there and nothing more.
+/// s3cmd's exit status when the server answers 403 (`S3/ExitCodes.py`, EX_ACCESSDENIED): a
+/// refusal, and not a client that failed for some other reason.
+const S3CMD_ACCESS_DENIED: i32 = 77;
+
+/// Debian's s3cmd: put (one request, and multipart in 5 MiB parts), get, ls, la, del and
+/// signurl; a key limited to one bucket reaches no other, and a read-only key writes nothing.
 #[test]
 fn s3cmd_works_against_the_built_in_storage() {
     if desktop_only("the built-in storage") {
@@ -984,6 +1007,7 @@ fn s3cmd_works_against_the_built_in_storage() {
     std::fs::write(&small, b"a small file").unwrap();
     let big = w.files.join("big.bin");
     std::fs::write(&big, click_blackbox::pattern(20 << 20, 7)).unwrap();
+    let back = w.files.join("back.bin");
     let ok = |out: std::process::Output| {
         assert!(
             out.status.success(),
@@ -992,22 +1016,60 @@ fn s3cmd_works_against_the_built_in_storage() {
         );
         String::from_utf8(out.stdout).unwrap()
     };
+    let denied = |out: std::process::Output, what: &str| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(S3CMD_ACCESS_DENIED),
+            "{what}: {err}"
+        );
+    };
+    let (small_path, big_path, back_path) = (
+        small.to_str().unwrap(),
+        big.to_str().unwrap(),
+        back.to_str().unwrap(),
+    );
     ok(s3cmd(
         &w,
         &full,
-        &[
-            "put",
-            small.to_str().unwrap(),
-            "s3://project-alpha/docs/small.txt",
-        ],
+        &["put", small_path, "s3://project-alpha/docs/small.txt"],
     ));
     let args = [
         "put",
         "--multipart-chunk-size-mb=5",
-        big.to_str().unwrap(),
+        big_path,
         "s3://project-alpha/big.bin",
     ];
     ok(s3cmd(&w, &full, &args));
+    // S3 gives a multipart object the ETag `md5-of-part-md5s-N`: four 5 MiB parts went up.
+    let info = ok(s3cmd(&w, &full, &["info", "s3://project-alpha/big.bin"]));
+    assert!(
+        info.contains("20971520")
+            && info
+                .lines()
+                .any(|l| l.contains("MD5 sum") && l.ends_with("-4")),
+        "{info}"
+    );
+    ok(s3cmd(
+        &w,
+        &full,
+        &["get", "--force", "s3://project-alpha/big.bin", back_path],
+    ));
+    assert!(
+        click_blackbox::same_file(&big, &back),
+        "the multipart object comes back whole"
+    );
+    ok(s3cmd(
+        &w,
+        &full,
+        &[
+            "get",
+            "--force",
+            "s3://project-alpha/docs/small.txt",
+            back_path,
+        ],
+    ));
+    assert_eq!(std::fs::read(&back).unwrap(), b"a small file");
     let listed = ok(s3cmd(
         &w,
         &full,
@@ -1018,55 +1080,108 @@ fn s3cmd_works_against_the_built_in_storage() {
             && listed.contains("s3://project-alpha/big.bin"),
         "{listed}"
     );
-    let back = w.files.join("back.bin");
+    ok(s3cmd(&w, &full, &["mb", "s3://other-bucket"]));
     ok(s3cmd(
         &w,
         &full,
-        &[
-            "get",
-            "--force",
-            "s3://project-alpha/big.bin",
-            back.to_str().unwrap(),
-        ],
+        &["put", small_path, "s3://other-bucket/other.txt"],
     ));
+    let all = ok(s3cmd(&w, &full, &["la", "--recursive"]));
     assert!(
-        click_blackbox::same_file(&big, &back),
-        "the multipart object comes back whole"
+        [
+            "project-alpha/docs/small.txt",
+            "project-alpha/big.bin",
+            "other-bucket/other.txt"
+        ]
+        .iter()
+        .all(|k| all.contains(&format!("s3://{k}"))),
+        "{all}"
     );
+
+    // s3cmd signs its URLs with signature version 2 (AWSAccessKeyId, Expires, Signature) even
+    // with signature_v2 = False: the one client here that reaches the server's V2 query auth.
     let url = ok(s3cmd(
         &w,
         &full,
         &["signurl", "s3://project-alpha/docs/small.txt", "+300"],
     ));
-    assert_eq!(w.get_url(url.trim()).body, b"a small file");
-    // A key for one bucket, read-only: reads there, writes nowhere, sees no other bucket.
-    ok(s3cmd(&w, &full, &["mb", "s3://other-bucket"]));
-    let (reader, _) = w.new_key(serde_json::json!({"cloudAccountId": cloud, "permission": 0,
+    let read = w.get_url(url.trim());
+    assert_eq!(
+        (read.status, read.body.as_slice()),
+        (200, &b"a small file"[..])
+    );
+    let forged = url.trim().replace("Signature=", "Signature=A");
+    let r = w.get_url(&forged);
+    assert!(
+        r.status == 403 && r.text().contains("SignatureDoesNotMatch"),
+        "{}",
+        r.text()
+    );
+    let past = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+        - 5;
+    let expired = ok(s3cmd(
+        &w,
+        &full,
+        &[
+            "signurl",
+            "s3://project-alpha/docs/small.txt",
+            &past.to_string(),
+        ],
+    ));
+    let r = w.get_url(expired.trim());
+    assert!(
+        r.status == 403 && r.text().contains("Request has expired"),
+        "{}",
+        r.text()
+    );
+
+    // A read-write key for project-alpha alone: writes there, and reaches no other bucket.
+    let (one, _) = w.new_key(json!({"cloudAccountId": cloud, "permission": 2,
+        "allBuckets": false, "selectedBuckets": ["project-alpha"]}));
+    ok(s3cmd(
+        &w,
+        &one,
+        &["put", small_path, "s3://project-alpha/one.txt"],
+    ));
+    let put = ["put", small_path, "s3://other-bucket/one.txt"];
+    denied(s3cmd(&w, &one, &put), "a write to another bucket");
+    denied(
+        s3cmd(
+            &w,
+            &one,
+            &["get", "--force", "s3://other-bucket/other.txt", back_path],
+        ),
+        "a read of another bucket",
+    );
+    denied(
+        s3cmd(&w, &one, &["ls", "s3://other-bucket"]),
+        "a listing of another bucket",
+    );
+    let buckets = ok(s3cmd(&w, &one, &["ls"]));
+    assert!(
+        buckets.contains("s3://project-alpha") && !buckets.contains("other-bucket"),
+        "{buckets}"
+    );
+
+    // A read-only key: reads, and neither writes nor deletes.
+    let (reader, _) = w.new_key(json!({"cloudAccountId": cloud, "permission": 0,
         "allBuckets": false, "selectedBuckets": ["project-alpha"]}));
     ok(s3cmd(
         &w,
         &reader,
-        &[
-            "get",
-            "--force",
-            "s3://project-alpha/docs/small.txt",
-            back.to_str().unwrap(),
-        ],
+        &["get", "--force", "s3://project-alpha/one.txt", back_path],
     ));
-    let put = [
-        "put",
-        small.to_str().unwrap(),
-        "s3://project-alpha/nope.txt",
-    ];
-    assert!(
-        !s3cmd(&w, &reader, &put).status.success(),
-        "a read-only key writes nothing"
+    assert_eq!(std::fs::read(&back).unwrap(), b"a small file");
+    let put = ["put", small_path, "s3://project-alpha/nope.txt"];
+    denied(s3cmd(&w, &reader, &put), "a read-only key's put");
+    denied(
+        s3cmd(&w, &reader, &["del", "s3://project-alpha/one.txt"]),
+        "a read-only key's del",
     );
-    assert!(
-        !s3cmd(&w, &reader, &["ls", "s3://other-bucket"])
-            .status
-            .success()
-    );
+
     ok(s3cmd(
         &w,
         &full,
@@ -1077,7 +1192,10 @@ fn s3cmd_works_against_the_built_in_storage() {
         &full,
         &["ls", "--recursive", "s3://project-alpha"],
     ));
-    assert!(!listed.contains("small.txt"), "{listed}");
+    assert!(
+        !listed.contains("small.txt") && !listed.contains("nope.txt") && listed.contains("one.txt"),
+        "{listed}"
+    );
 }
 
 /// A presigned URL from boto3 (`expires` seconds) for `key` signed with `(access, secret)`.
@@ -1118,12 +1236,26 @@ fn expired_presigned_urls_and_wrong_secrets_are_refused() {
     std::fs::write(&file, b"presigned").unwrap();
     let put = ["copyto", file.to_str().unwrap(), "s3:project-alpha/f.txt"];
     click_blackbox::storage::ok(w.rclone(click_blackbox::storage::pair(&full), &put));
+    // X-Amz-Date holds whole seconds, so a URL good for 1 s may be spent before its first GET
+    // on a busy machine; 4 s is still short.
     let short = boto3_presign(&w, &full.0, &full.1, "f.txt", 4);
     assert_eq!(w.get_url(&short).body, b"presigned", "good at once");
     let wrong = boto3_presign(&w, &full.0, "not-the-secret", "f.txt", 300);
-    assert_eq!(w.get_url(&wrong).status, 403, "signed with a wrong secret");
+    let r = w.get_url(&wrong);
+    assert!(
+        r.status == 403 && r.text().contains("SignatureDoesNotMatch"),
+        "signed with a wrong secret: {} {}",
+        r.status,
+        r.text()
+    );
     std::thread::sleep(std::time::Duration::from_millis(4500));
-    assert_eq!(w.get_url(&short).status, 403, "expired");
+    let r = w.get_url(&short);
+    assert!(
+        r.status == 403 && r.text().contains("Request has expired"),
+        "expired: {} {}",
+        r.status,
+        r.text()
+    );
     let long = boto3_presign(&w, &full.0, &full.1, "f.txt", 300);
     assert_eq!(w.get_url(&long).status, 200);
 }

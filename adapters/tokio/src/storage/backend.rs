@@ -9,7 +9,7 @@ use std::io::SeekFrom;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
 use click_core::ports::{Clock, Ports, RngExt};
 use click_core::storage::buckets::{self, Bucket, CorsRule};
 use click_core::storage::keys::StorageKey;
@@ -326,24 +326,36 @@ async fn write_blob(
     let mut file = tokio::fs::File::create(path).await.map_err(internal)?;
     let mut md5 = Md5::new();
     let mut size = 0u64;
+    // Chunks arrive at a few KiB each; one write per chunk would cost a blocking-pool round
+    // trip each. The file writes a batch while the next one is received and hashed.
+    let mut batch = BytesMut::with_capacity(WRITE_BATCH);
     if let Some(mut body) = body {
         while let Some(chunk) = body.next().await {
             let chunk: Bytes = chunk.map_err(|e| s3_error!(IncompleteBody, "{e}"))?;
             md5.update(&chunk);
             sums.update(&chunk);
             size += chunk.len() as u64;
-            file.write_all(&chunk).await.map_err(internal)?;
+            batch.extend_from_slice(&chunk);
+            if batch.len() >= WRITE_BATCH {
+                file.write_all(&batch).await.map_err(internal)?;
+                batch.clear();
+            }
         }
     }
+    file.write_all(&batch).await.map_err(internal)?;
     file.sync_all().await.map_err(internal)?;
     Ok((size, md5.finalize().into()))
 }
+
+/// Bytes received before they are written.
+const WRITE_BATCH: usize = 1 << 20;
 
 /// Refuses keys that would name a path climbing out of a folder (`.` or `..` segments) or
 /// hold a NUL: they never become paths here, but a client that mirrors the bucket to disk
 /// (rclone, `aws s3 sync`) would write them outside its folder.
 fn check_key(key: &str) -> S3Result<()> {
-    let climbs = key.split('/').any(|s| s == "." || s == "..");
+    // A backslash too: a Windows client mirroring the bucket splits paths there.
+    let climbs = key.split(['/', '\\']).any(|s| s == "." || s == "..");
     if climbs || key.contains('\0') || key.is_empty() {
         return Err(s3_error!(
             InvalidArgument,
