@@ -55,6 +55,19 @@ for r in $(seq "$rounds"); do
 done
 peak_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status") / 1024 ))
 
+# 32 multipart uploads at once (64 MiB each, 5 MiB parts, 4 in flight per upload), then the
+# agent's peak RSS again: what it holds while serving them.
+head -c $((64 << 20)) "$work/files/big.bin" > "$work/files/mid.bin"
+for i in $(seq 32); do
+  rclone copyto "$work/files/mid.bin" "st:bench/many-uploads/$i.bin" --s3-chunk-size 5M --s3-upload-concurrency 4 &
+done
+wait_ok=0
+for job in $(jobs -p); do [ "$job" = "$fs_pid" ] || [ "$job" = "$agent_pid" ] || [ "$job" = "${s3_pid:-}" ] || wait "$job" || wait_ok=1; done
+[ "$wait_ok" = 0 ] || { echo "a concurrent upload failed" >&2; exit 1; }
+[ "$(rclone lsf st:bench/many-uploads | wc -l)" = 32 ] || { echo "not all 32 uploads arrived" >&2; exit 1; }
+rclone delete st:bench/many-uploads > /dev/null
+peak32_mib=$(( $(awk '/VmHWM/ {print $2}' "/proc/$agent_pid/status") / 1024 ))
+
 mb() { python3 -c "print(round($size_mib * 1.048576 / $1, 1))"; }
 ops() { python3 -c "print(round($files / $1))"; }
 ratio() { python3 -c "print(f'{$2 / $1:.2f}')"; }
@@ -70,7 +83,8 @@ cat <<EOF2
 
 The disk's own sequential write (dd, 1 MiB blocks, fsynced): $(mb "$dd_secs") MB/s; the
 agent's PUT is $(python3 -c "print(round(100 * $dd_secs / $m_sp))")% of it.
-Agent peak RSS (VmHWM) over the run: ${peak_mib} MiB. Both servers' folders on the same disk
+Agent peak RSS (VmHWM) over the rows above: ${peak_mib} MiB; after 32 concurrent multipart
+uploads (64 MiB each, 5 MiB parts, 4 parts in flight each): ${peak32_mib} MiB. Both servers' folders on the same disk
 (${TMPDIR:-/tmp}); the files sent from $base; rclone on its defaults (16 transfers for the
 small objects).
 EOF2
