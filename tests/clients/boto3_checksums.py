@@ -11,19 +11,11 @@ import base64
 import hashlib
 import sys
 
-import boto3
-from botocore.config import Config
+from s3client import client
 from botocore.exceptions import ClientError
 
 endpoint, access, secret, bucket = sys.argv[1:5]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=access,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-)
+s3 = client(endpoint, access, secret)
 body = bytes(range(256)) * 64
 
 def crc32c(data):

@@ -9,18 +9,10 @@ x-amz-*, ETag exposed, max age 600); `get` prints the rules as JSON; `delete` re
 import json
 import sys
 
-import boto3
-from botocore.config import Config
+from s3client import client
 
 endpoint, access, secret, bucket, action = sys.argv[1:6]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=access,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-)
+s3 = client(endpoint, access, secret)
 if action == "put":
     s3.put_bucket_cors(Bucket=bucket, CORSConfiguration={"CORSRules": [{
         "AllowedOrigins": ["https://app.example.com"],

@@ -10,19 +10,11 @@ Exits 0 when all hold; prints what failed otherwise.
 
 import sys
 
-import boto3
-from botocore.config import Config
+from s3client import client
 from botocore.exceptions import ClientError
 
 endpoint, access, secret, bucket = sys.argv[1:5]
-s3 = boto3.client(
-    "s3",
-    endpoint_url=endpoint,
-    aws_access_key_id=access,
-    aws_secret_access_key=secret,
-    region_name="us-east-1",
-    config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-)
+s3 = client(endpoint, access, secret)
 s3.put_object(Bucket=bucket, Key="source.txt", Body=b"copied from")
 writes = {
     "PutObject": lambda key: s3.put_object(Bucket=bucket, Key=key, Body=b"x"),

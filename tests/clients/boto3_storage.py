@@ -12,26 +12,14 @@ import sys
 import urllib.error
 import urllib.request
 
-import boto3
+from s3client import client
 from boto3.s3.transfer import TransferConfig
-from botocore.config import Config
 from botocore.exceptions import ClientError
 
 endpoint, access, secret, bucket, ro_access, ro_secret = sys.argv[1:7]
 
 
-def client(a, s):
-    return boto3.client(
-        "s3",
-        endpoint_url=endpoint,
-        aws_access_key_id=a,
-        aws_secret_access_key=s,
-        region_name="us-east-1",
-        config=Config(s3={"addressing_style": "path"}, retries={"max_attempts": 1}),
-    )
-
-
-s3 = client(access, secret)
+s3 = client(endpoint, access, secret)
 body = bytes(range(256)) * 4096  # 1 MiB
 s3.put_object(Bucket=bucket, Key="boto/one.bin", Body=body, ContentType="application/x-test")
 got = s3.get_object(Bucket=bucket, Key="boto/one.bin")
@@ -85,12 +73,12 @@ left = [o["Key"] for o in s3.list_objects_v2(Bucket=bucket, Prefix="boto/").get(
 assert left == ["boto/big.bin", "boto/one.bin"], left
 
 # A read-only key reads and may not write; a wrong secret gets nothing.
-ro = client(ro_access, ro_secret)
+ro = client(endpoint, ro_access, ro_secret)
 assert ro.get_object(Bucket=bucket, Key="boto/one.bin")["Body"].read() == body
 for attempt in (
     lambda: ro.put_object(Bucket=bucket, Key="boto/no.bin", Body=b"no"),
     lambda: ro.delete_object(Bucket=bucket, Key="boto/one.bin"),
-    lambda: client(access, "wrong" + secret[5:]).list_objects_v2(Bucket=bucket),
+    lambda: client(endpoint, access, "wrong" + secret[5:]).list_objects_v2(Bucket=bucket),
 ):
     try:
         attempt()

@@ -132,6 +132,28 @@ impl StorageAgent {
     }
 }
 
+/// Runs `tests/clients/<script>` (Python, boto3) with `args`; its output.
+pub fn python_client(script: &str, args: &[&str]) -> Output {
+    let path = format!("{}/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    Command::new("python3")
+        .arg(path)
+        .args(args)
+        .env_remove("AWS_CA_BUNDLE")
+        .output()
+        .expect("python3 with boto3")
+}
+
+/// A client script's run that must succeed.
+#[track_caller]
+pub fn client_ok(out: Output) {
+    assert!(
+        out.status.success(),
+        "client: {}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// A key as `rclone` takes it.
 pub fn pair(k: &Key) -> (&str, &str) {
     (&k.0, &k.1)

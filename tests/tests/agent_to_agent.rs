@@ -79,6 +79,14 @@ fn write_pattern(path: &std::path::Path, len: usize, seed: u64) {
     f.flush().unwrap();
 }
 
+/// The `transferId`s of a list, in its order.
+fn transfer_ids(all: &Value) -> Vec<&str> {
+    let list = all.as_array().expect("a list");
+    list.iter()
+        .map(|t| t["transferId"].as_str().unwrap())
+        .collect()
+}
+
 /// Polls `path` (a status route) until its `status` is `want`; fails on a terminal other.
 fn wait_status(agent: &Agent, token: &str, path: &str, want: &str, limit: Duration) -> Value {
     let deadline = Instant::now() + limit;
@@ -257,12 +265,7 @@ fn a_server_transfer_streams_one_object_between_two_agents() {
         .send()
         .expect(200)
         .json();
-    let ids: Vec<&str> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["transferId"].as_str().unwrap())
-        .collect();
+    let ids = transfer_ids(&all);
     assert_eq!(
         ids,
         [id3.as_str(), id2.as_str(), id.as_str()],
@@ -481,12 +484,7 @@ fn a_p2p_transfer_goes_from_source_to_target_as_the_orchestrator_steers() {
         .send()
         .expect(200)
         .json();
-    let ids: Vec<&str> = all
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|t| t["transferId"].as_str().unwrap())
-        .collect();
+    let ids = transfer_ids(&all);
     assert_eq!(
         ids,
         [

@@ -4,7 +4,7 @@
 //! cloud account `add_storage` makes. A key reaches its buckets with its permission, and
 //! nothing else; a wrong or deleted key is refused.
 
-use click_blackbox::storage::{StorageAgent, ok, pair, refused};
+use click_blackbox::storage::{StorageAgent, client_ok, ok, pair, python_client, refused};
 use std::process::Command;
 
 use click_blackbox::{Agent, Value, desktop_only, docs, json, pattern, signup_and_login};
@@ -558,26 +558,17 @@ fn boto3_works_against_the_built_in_storage() {
         json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
             "selectedBuckets": ["project-alpha"]}),
     );
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_storage.py");
-    let out = Command::new("python3")
-        .args([
-            script,
+    client_ok(python_client(
+        "boto3_storage.py",
+        &[
             &w.endpoint,
             &full.0,
             &full.1,
             "project-alpha",
             &reader.0,
             &reader.1,
-        ])
-        .env_remove("AWS_CA_BUNDLE")
-        .output()
-        .expect("python3 with boto3");
-    assert!(
-        out.status.success(),
-        "boto3: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+        ],
+    ));
 }
 
 /// The IDrive section on regions that are folders of their own: a region's buckets keep
@@ -829,28 +820,16 @@ fn flexible_checksums_are_checked() {
     let w = StorageAgent::start("");
     let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
     let full = w.full_key(&cloud);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_checksums.py");
-    let out = std::process::Command::new("python3")
-        .args([script, &w.endpoint, &full.0, &full.1, "project-alpha"])
-        .env_remove("AWS_CA_BUNDLE")
-        .output()
-        .expect("python3 with boto3");
-    assert!(
-        out.status.success(),
-        "boto3: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    client_ok(python_client(
+        "boto3_checksums.py",
+        &[&w.endpoint, &full.0, &full.1, "project-alpha"],
+    ));
 }
 
 /// boto3 with `key` on the storage, running `boto3_cors.py` with `action`; its output.
 fn cors(w: &StorageAgent, key: &(String, String), action: &str) -> std::process::Output {
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_cors.py");
-    std::process::Command::new("python3")
-        .args([script, &w.endpoint, &key.0, &key.1, "project-alpha", action])
-        .env_remove("AWS_CA_BUNDLE")
-        .output()
-        .expect("python3 with boto3")
+    let args = [&*w.endpoint, &key.0, &key.1, "project-alpha", action];
+    python_client("boto3_cors.py", &args)
 }
 
 /// A raw request from a browser at `origin` to the storage.
@@ -938,18 +917,10 @@ fn keys_that_climb_out_of_a_folder_are_refused() {
     let w = StorageAgent::start("");
     let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
     let full = w.full_key(&cloud);
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/clients/boto3_keys.py");
-    let out = std::process::Command::new("python3")
-        .args([script, &w.endpoint, &full.0, &full.1, "project-alpha"])
-        .env_remove("AWS_CA_BUNDLE")
-        .output()
-        .expect("python3 with boto3");
-    assert!(
-        out.status.success(),
-        "boto3: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
+    client_ok(python_client(
+        "boto3_keys.py",
+        &[&w.endpoint, &full.0, &full.1, "project-alpha"],
+    ));
     // Refused is not enough if a blob or a part was written before the refusal: nothing the
     // keys name may exist anywhere under the agent's folder (the data dir's parent).
     let tmp = w.options.data_dir.as_ref().unwrap().parent().unwrap();

@@ -348,7 +348,7 @@ async fn write_blob(
 }
 
 /// Bytes received before they are written.
-const WRITE_BATCH: usize = 1 << 20;
+const WRITE_BATCH: usize = 256 << 10;
 
 /// Refuses keys that would name a path climbing out of a folder (`.` or `..` segments) or
 /// hold a NUL: they never become paths here, but a client that mirrors the bucket to disk
@@ -363,6 +363,27 @@ fn check_key(key: &str) -> S3Result<()> {
         ));
     }
     Ok(())
+}
+
+/// The [`Incoming`] body of a PutObject or UploadPart input (the same fields on both).
+macro_rules! incoming {
+    ($input:expr, $trailers:expr) => {{
+        let given = Checksum {
+            checksum_crc32: $input.checksum_crc32,
+            checksum_crc32c: $input.checksum_crc32c,
+            checksum_crc64nvme: $input.checksum_crc64nvme,
+            checksum_sha1: $input.checksum_sha1,
+            checksum_sha256: $input.checksum_sha256,
+            ..Default::default()
+        };
+        Incoming {
+            claimed: Claimed::new(given, $input.checksum_algorithm.as_ref()),
+            body: $input.body,
+            length: $input.content_length,
+            md5: $input.content_md5,
+            trailers: $trailers,
+        }
+    }};
 }
 
 /// A body as it arrives, with what the client claims of it.
@@ -683,24 +704,7 @@ impl S3 for Backend {
         }
         let length = input.content_length.unwrap_or(0).max(0) as u64;
         self.within_quota(&b.account_id, length)?;
-        let claimed = Claimed::new(
-            Checksum {
-                checksum_crc32: input.checksum_crc32,
-                checksum_crc32c: input.checksum_crc32c,
-                checksum_crc64nvme: input.checksum_crc64nvme,
-                checksum_sha1: input.checksum_sha1,
-                checksum_sha256: input.checksum_sha256,
-                ..Default::default()
-            },
-            input.checksum_algorithm.as_ref(),
-        );
-        let incoming = Incoming {
-            body: input.body,
-            length: input.content_length,
-            md5: input.content_md5,
-            claimed,
-            trailers: req.trailing_headers,
-        };
+        let incoming = incoming!(input, req.trailing_headers);
         let (blob, got) = self.receive(&b, incoming).await?;
         let meta = ObjectMeta {
             blob,
@@ -879,24 +883,7 @@ impl S3 for Backend {
         self.within_quota(&b.account_id, length)?;
         let n = input.part_number;
         let received = self.tmp(&b);
-        let claimed = Claimed::new(
-            Checksum {
-                checksum_crc32: input.checksum_crc32,
-                checksum_crc32c: input.checksum_crc32c,
-                checksum_crc64nvme: input.checksum_crc64nvme,
-                checksum_sha1: input.checksum_sha1,
-                checksum_sha256: input.checksum_sha256,
-                ..Default::default()
-            },
-            input.checksum_algorithm.as_ref(),
-        );
-        let incoming = Incoming {
-            body: input.body,
-            length: input.content_length,
-            md5: input.content_md5,
-            claimed,
-            trailers: req.trailing_headers,
-        };
+        let incoming = incoming!(input, req.trailing_headers);
         let got = self.receive_to(&b, incoming, &received).await?;
         let md5 = got.md5;
         // A part sent again replaces the one before.
