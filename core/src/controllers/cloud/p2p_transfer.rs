@@ -229,21 +229,17 @@ struct Cancelled {
     server_cancelled: bool,
 }
 
-/// Cancels here, and at the source when it can be reached; the upload at the target is
-/// aborted either way (by the engine, with the target's key).
+/// Cancels here, then at the source when it can be reached (here first: the engine, seeing
+/// the push end at the source, must find the transfer cancelled, not record a failure); the
+/// upload at the target is aborted either way (by the engine, with the target's key).
 pub async fn cancel<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let t = visible(cx)?;
-    if t.status.is_final() {
-        return Err(ApiError::BadRequest(
-            "The transfer has already completed, failed or been cancelled.",
-        ));
-    }
-    let at_source = forward(cx, &t, PushAction::Cancel).await;
     let from = [Status::Initiating, Status::Running, Status::Paused];
     transfers::transition(cx.store(), &t.id, &from, Status::Cancelled, cx.now_ms())?.ok_or(
         ApiError::BadRequest("The transfer has already completed, failed or been cancelled."),
     )?;
     cx.ports().transfers().stop(&t.id);
+    let at_source = forward(cx, &t, PushAction::Cancel).await;
     Ok(Response::json(&Cancelled {
         success: true,
         message: "Transfer cancelled successfully",
