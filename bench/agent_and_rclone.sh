@@ -3,7 +3,8 @@
 # that server, and exports rclone's remote "s3" for the same server. Sets: work (files, in
 # /dev/shm when it has room for NEED_MIB), data (the agent's data folder, on disk), api,
 # token, account, s3_port, s3_pid, agent_pid. AGENT_CONFIG is appended to the agent's
-# configuration. Callers set `cleanup_extra` for their own cleanup.
+# configuration; with AGENT_STORAGE=1 the agent serves its built-in storage on storage_port.
+# Callers set `cleanup_extra` for their own cleanup.
 source tests/require.sh
 require rclone
 s3s=target/tools/bin/s3s-fs
@@ -25,6 +26,10 @@ s3_port=$(port)
 mkdir -p "$work/s3/bench" "$work/files"
 "$s3s" --host 127.0.0.1 --port "$s3_port" --access-key "$ak" --secret-key "$sk" "$work/s3" > /dev/null 2>&1 &
 s3_pid=$!
+if [ "${AGENT_STORAGE:-}" = 1 ]; then
+  storage_port=$(port)
+  AGENT_CONFIG=$(printf '%s\n[storage]\nlisten = "127.0.0.1:%s"\n' "${AGENT_CONFIG:-}" "$storage_port")
+fi
 printf "[transfers]\nroots = [\"%s\"]\n%s\n" "$work/files" "${AGENT_CONFIG:-}" > "$work/agent.toml"
 start_agent() {
   target/release/click-agent serve --listen 127.0.0.1:0 --data-dir "$data" --config "$work/agent.toml" > "$work/agent.out" 2> "$work/agent.err" &
@@ -70,19 +75,24 @@ PY
 }
 
 now() { date +%s.%N; }
-# Runs an agent transfer and waits for it; prints seconds.
-agent_transfer() { # path body
-  local t0 id status
-  t0=$(now)
-  id=$(post "$1" "$2" | json '["transferId"]')
+# Polls a status route (a path under $api) until it says completed; fails on an end other.
+wait_completed() {
+  local status
   while :; do
-    status=$(curl -sf "$api/cloud/client_transfer/$id/status?token=$token" | json '["status"]')
+    status=$(curl -sf "$api$1?token=$token" | json '["status"]')
     case $status in
-      completed) break ;;
-      failed|cancelled) echo "agent transfer $status" >&2; exit 1 ;;
+      completed) return ;;
+      failed|cancelled) echo "$1: $status" >&2; exit 1 ;;
     esac
     sleep 0.02
   done
+}
+# Runs an agent transfer and waits for it; prints seconds.
+agent_transfer() { # path body
+  local t0 id
+  t0=$(now)
+  id=$(post "$1" "$2" | json '["transferId"]')
+  wait_completed "/cloud/client_transfer/$id/status"
   python3 -c "print($(now) - $t0)"
 }
 timed() { local t0; t0=$(now); "$@" > /dev/null; python3 -c "print($(now) - $t0)"; }

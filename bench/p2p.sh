@@ -12,11 +12,9 @@ cd "$(dirname "$0")/.."
 rounds=${1:-3}
 size_mib=${2:-1024}
 NEED_MIB=$((size_mib * 2))
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-a_port=$(port)
-AGENT_CONFIG=$(printf '[storage]\nlisten = "127.0.0.1:%s"\n' "$a_port")
+AGENT_STORAGE=1
 source bench/agent_and_rclone.sh
-a_api=$api a_token=$token a_pid=$agent_pid
+a_api=$api a_token=$token a_pid=$agent_pid a_port=$storage_port
 
 # Agent B, the target, with a storage of its own.
 b_port=$(port)
@@ -49,7 +47,7 @@ make_files "$size_mib" 0
 rclone copyto "$work/files/big.bin" sa:bench/big.bin
 
 p2p() { # target key; prints seconds
-  local t0 id status body
+  local t0 id body
   body=$(python3 - "$a_port" "$a_access" "$a_secret" "$to_b" "$b_port" "$1" <<'PY'
 import json, sys
 a_port, access, secret, to_b, b_port, key = sys.argv[1:]
@@ -64,14 +62,7 @@ PY
 )
   t0=$(now)
   id=$(post /cloud/p2p_transfer/initiate "$body" | json '["transferId"]')
-  while :; do
-    status=$(curl -sf "$api/cloud/p2p_transfer/$id/status?token=$token" | json '["status"]')
-    case $status in
-      completed) break ;;
-      failed|cancelled) echo "P2P transfer $status" >&2; exit 1 ;;
-    esac
-    sleep 0.05
-  done
+  wait_completed "/cloud/p2p_transfer/$id/status"
   python3 -c "print($(now) - $t0)"
 }
 

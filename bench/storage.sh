@@ -13,9 +13,7 @@ rounds=${1:-3}
 size_mib=${2:-1024}
 files=${3:-2000}
 NEED_MIB=$((size_mib * 3))
-port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-storage_port=$(port)
-AGENT_CONFIG=$(printf '[storage]\nlisten = "127.0.0.1:%s"\n' "$storage_port")
+AGENT_STORAGE=1
 source bench/agent_and_rclone.sh
 
 # s3s-fs with its folder on the disk the agent's storage uses.

@@ -106,6 +106,13 @@ impl StorageAgent {
             .json()
     }
 
+    /// `add_storage`'s cloud account (its id) and a key reaching all its buckets.
+    pub fn storage_and_key(&self) -> (String, Key) {
+        let cloud = self.add_storage()["id"].as_str().unwrap().to_string();
+        let key = self.full_key(&cloud);
+        (cloud, key)
+    }
+
     /// A key reaching every bucket of the storage `cloud`, read and write.
     pub fn full_key(&self, cloud: &str) -> Key {
         let every = json!({"cloudAccountId": cloud, "permission": 2, "allBuckets": true,

@@ -19,8 +19,7 @@ struct Peer {
 
 fn peer() -> Peer {
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let key = w.full_key(&cloud);
+    let (cloud, key) = w.storage_and_key();
     Peer { w, cloud, key }
 }
 

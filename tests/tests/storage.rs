@@ -552,8 +552,7 @@ fn boto3_works_against_the_built_in_storage() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let full = w.full_key(&cloud);
+    let (cloud, full) = w.storage_and_key();
     let (reader, _) = w.new_key(
         json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
             "selectedBuckets": ["project-alpha"]}),
@@ -679,8 +678,7 @@ fn awscli_works_against_the_built_in_storage() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let full = w.full_key(&cloud);
+    let (cloud, full) = w.storage_and_key();
     let (reader, _) = w.new_key(
         json!({"cloudAccountId": cloud, "permission": 0, "allBuckets": false,
             "selectedBuckets": ["project-alpha"]}),
@@ -759,8 +757,7 @@ fn a_public_bucket_is_read_without_a_signature() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let key = w.full_key(&cloud);
+    let (cloud, key) = w.storage_and_key();
     let file = w.files.join("pub.txt");
     std::fs::write(&file, b"for everyone").unwrap();
     ok(w.rclone(
@@ -818,8 +815,7 @@ fn flexible_checksums_are_checked() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let full = w.full_key(&cloud);
+    let (_, full) = w.storage_and_key();
     client_ok(python_client(
         "boto3_checksums.py",
         &[&w.endpoint, &full.0, &full.1, "project-alpha"],
@@ -850,8 +846,7 @@ fn cors_is_off_until_a_bucket_sets_rules() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let key = w.full_key(&cloud);
+    let (_, key) = w.storage_and_key();
     let preflight = |origin: &str, method: &str, headers: &str| {
         let more = format!(
             "Access-Control-Request-Method: {method}\r\nAccess-Control-Request-Headers: {headers}\r\n"
@@ -915,8 +910,7 @@ fn keys_that_climb_out_of_a_folder_are_refused() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let full = w.full_key(&cloud);
+    let (_, full) = w.storage_and_key();
     client_ok(python_client(
         "boto3_keys.py",
         &[&w.endpoint, &full.0, &full.1, "project-alpha"],
@@ -972,8 +966,7 @@ fn s3cmd_works_against_the_built_in_storage() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let full = w.full_key(&cloud);
+    let (cloud, full) = w.storage_and_key();
     let small = w.files.join("small.txt");
     std::fs::write(&small, b"a small file").unwrap();
     let big = w.files.join("big.bin");
@@ -1201,8 +1194,7 @@ fn expired_presigned_urls_and_wrong_secrets_are_refused() {
         return;
     }
     let w = StorageAgent::start("");
-    let cloud = w.add_storage()["id"].as_str().unwrap().to_string();
-    let full = w.full_key(&cloud);
+    let (_, full) = w.storage_and_key();
     let file = w.files.join("f.txt");
     std::fs::write(&file, b"presigned").unwrap();
     let put = ["copyto", file.to_str().unwrap(), "s3:project-alpha/f.txt"];

@@ -190,7 +190,7 @@ pub async fn cancel_transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let admin = cx.user()?.is_admin();
     let t = transfers::visible(cx.store(), id, &caller.account_id, &caller.user_id, admin)?;
     // A P2P transfer is cancelled at its source agent too: through its own route.
-    if t.direction != Direction::Copy || t.peer.is_some() {
+    if !matches!(t.kind(), transfers::Kind::Copy | transfers::Kind::Server) {
         return Err(ApiError::not_found("The transfer"));
     }
     let from = [

@@ -444,6 +444,57 @@ pub fn visible(
         .ok_or_else(|| ApiError::not_found("The transfer"))
 }
 
+/// What a transfer is, by the routes that own it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// An upload or a download (`client_transfer`).
+    Client,
+    /// A cloud-to-cloud transfer (`/transfer`).
+    Copy,
+    /// A server transfer (`server_transfer`).
+    Server,
+    /// A P2P transfer (`p2p_transfer`).
+    Peer,
+}
+
+impl Transfer {
+    /// Which routes own it.
+    pub fn kind(&self) -> Kind {
+        match (self.direction, &self.servers, &self.peer) {
+            (_, _, Some(_)) => Kind::Peer,
+            (_, Some(_), None) => Kind::Server,
+            (Direction::Copy, None, None) => Kind::Copy,
+            _ => Kind::Client,
+        }
+    }
+}
+
+/// Transfer `id` if it is of `kind` and `user_id` (an admin when `admin`) of `account_id`
+/// sees it (see [`visible`]).
+pub fn visible_of(
+    store: &impl Store,
+    id: &str,
+    (account_id, user_id, admin): (&str, &str, bool),
+    kind: Kind,
+) -> ApiResult<Option<Transfer>> {
+    Ok(get(store, id)?.filter(|t| {
+        t.account_id == account_id && (admin || t.user_id == user_id) && t.kind() == kind
+    }))
+}
+
+/// The transfers of `kind` that `user_id` (an admin when `admin`) of `account_id` sees,
+/// newest first.
+pub fn all_of(
+    store: &impl Store,
+    (account_id, user_id, admin): (&str, &str, bool),
+    kind: Kind,
+) -> ApiResult<Vec<Transfer>> {
+    let mut list = of_account(store, account_id)?;
+    list.retain(|t| t.kind() == kind && (admin || t.user_id == user_id));
+    list.reverse();
+    Ok(list)
+}
+
 /// The transfers of an account, oldest first.
 pub(crate) fn of_account(store: &impl Store, account_id: &str) -> ApiResult<Vec<Transfer>> {
     let prefix = TRANSFERS_BY_ACCOUNT.key(&format!("{account_id}/"));

@@ -17,7 +17,7 @@ use crate::ports::{ObjectStorage, Ports, PushAction, PushState, RngExt, Transfer
 use crate::time::iso8601;
 use crate::transfers::paths::file_name;
 use crate::transfers::peer::{self, PeerPush, ServerTransferStatus};
-use crate::transfers::{self, CloudEnd, Direction, Servers, Status, Transfer};
+use crate::transfers::{self, CloudEnd, Direction, Kind, Servers, Status, Transfer};
 
 /// The documented default part size, and the bounds S3 sets on parts.
 const DEFAULT_CHUNK_MB: u64 = 64;
@@ -153,15 +153,13 @@ struct Initiated<'a> {
 fn visible<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Transfer> {
     let caller = cx.caller()?;
     let admin = cx.user()?.is_admin();
-    let id = cx.param("transferId");
-    transfers::visible(cx.store(), id, &caller.account_id, &caller.user_id, admin)
-        .ok()
-        .filter(|t| t.peer.is_some())
+    let viewer = (&*caller.account_id, &*caller.user_id, admin);
+    transfers::visible_of(cx.store(), cx.param("transferId"), viewer, Kind::Peer)?
         .ok_or_else(|| ApiError::not_found("The P2P transfer"))
 }
 
 /// Forwards `action` to the source agent; `None` when it cannot be reached or does not know
-/// the push (not ordered yet, or lost), the reason logged in the answer's place.
+/// the push (not ordered yet, or lost).
 async fn forward<P: Ports>(cx: &Ctx<'_, P>, t: &Transfer, action: PushAction) -> Option<PushState> {
     let source = peer::source_target(cx.store(), cx.ports().secrets(), t).ok()?;
     cx.ports().objects().push(&source, &t.id, action).await.ok()
@@ -318,9 +316,8 @@ async fn steer<P: Ports>(cx: &Ctx<'_, P>, step: Step) -> ApiResult<Response> {
 pub async fn all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let admin = cx.user()?.is_admin();
-    let mut list = transfers::of_account(cx.store(), &caller.account_id)?;
-    list.retain(|t| t.peer.is_some() && (admin || t.user_id == caller.user_id));
-    list.reverse();
+    let viewer = (&*caller.account_id, &*caller.user_id, admin);
+    let list = transfers::all_of(cx.store(), viewer, Kind::Peer)?;
     let dtos: Vec<ServerTransferStatus<'_>> = list.iter().map(ServerTransferStatus::new).collect();
     Ok(Response::json(&dtos))
 }

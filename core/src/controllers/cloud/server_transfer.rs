@@ -18,7 +18,7 @@ use crate::json::null_as_default;
 use crate::ports::{Ports, RngExt, TransferRunner};
 use crate::transfers::paths::file_name;
 use crate::transfers::peer::{self, ServerTransferStatus};
-use crate::transfers::{self, CloudEnd, Direction, Servers, Status, Transfer};
+use crate::transfers::{self, CloudEnd, Direction, Kind, Servers, Status, Transfer};
 
 /// The documented part size ("streams the body to the target URL in 8 MB chunks").
 const PART_BYTES: u64 = 8 * 1024 * 1024;
@@ -49,16 +49,9 @@ struct InitiateInput {
 fn visible<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Transfer> {
     let caller = cx.caller()?;
     let admin = cx.user()?.is_admin();
-    let id = cx.param("transferId");
-    transfers::visible(cx.store(), id, &caller.account_id, &caller.user_id, admin)
-        .ok()
-        .filter(is_server_transfer)
+    let viewer = (&*caller.account_id, &*caller.user_id, admin);
+    transfers::visible_of(cx.store(), cx.param("transferId"), viewer, Kind::Server)?
         .ok_or_else(|| ApiError::Missing("No server transfer has this id.".into()))
-}
-
-/// A transfer between servers through this agent (not a P2P one).
-fn is_server_transfer(t: &Transfer) -> bool {
-    t.servers.is_some() && t.peer.is_none()
 }
 
 /// The stored cloud account whose keys a side uses (none: unsigned requests). It must speak
@@ -191,9 +184,8 @@ pub async fn cancel<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 pub async fn all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let admin = cx.user()?.is_admin();
-    let mut list = transfers::of_account(cx.store(), &caller.account_id)?;
-    list.retain(|t| is_server_transfer(t) && (admin || t.user_id == caller.user_id));
-    list.reverse();
+    let viewer = (&*caller.account_id, &*caller.user_id, admin);
+    let list = transfers::all_of(cx.store(), viewer, Kind::Server)?;
     let dtos: Vec<ServerTransferStatus<'_>> = list.iter().map(ServerTransferStatus::new).collect();
     Ok(Response::json(&dtos))
 }

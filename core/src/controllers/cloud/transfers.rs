@@ -16,7 +16,7 @@ use crate::json::{max_len, null_as_default, required};
 use crate::ports::{Ports, RngExt, TransferRunner};
 use crate::time::iso8601;
 use crate::transfers::paths::{checked, file_name};
-use crate::transfers::{self, Direction, Status, Transfer};
+use crate::transfers::{self, Direction, Kind, Status, Transfer};
 
 #[derive(Deserialize, Default)]
 #[serde(rename_all = "camelCase", default)]
@@ -339,14 +339,11 @@ pub async fn upload_object_from_form<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Res
 /// A transfer the caller may see and control: its own, or any of the account's for admins.
 fn visible<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Transfer> {
     let caller = cx.caller()?;
-    let id = cx.param("transferId");
     let admin = cx.user()?.is_admin();
-    let t = transfers::visible(cx.store(), id, &caller.account_id, &caller.user_id, admin)?;
-    // The cloud-to-cloud transfers are the Transfer controller's.
-    match t.direction {
-        Direction::Copy => Err(ApiError::not_found("The transfer")),
-        _ => Ok(t),
-    }
+    let viewer = (&*caller.account_id, &*caller.user_id, admin);
+    // The cloud-to-cloud transfers are the other controllers'.
+    transfers::visible_of(cx.store(), cx.param("transferId"), viewer, Kind::Client)?
+        .ok_or_else(|| ApiError::not_found("The transfer"))
 }
 
 /// Moves a transfer from one of `from` to `to`; 400 (as documented) from any other state.
@@ -474,9 +471,8 @@ impl<'a> SummaryDto<'a> {
 pub async fn all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let admin = cx.user()?.is_admin();
-    let mut list = transfers::of_account(cx.store(), &caller.account_id)?;
-    list.retain(|t| t.direction != Direction::Copy && (admin || t.user_id == caller.user_id));
-    list.reverse();
+    let viewer = (&*caller.account_id, &*caller.user_id, admin);
+    let list = transfers::all_of(cx.store(), viewer, Kind::Client)?;
     let now = cx.now_ms();
     let dtos: Vec<SummaryDto<'_>> = list.iter().map(|t| SummaryDto::new(t, now)).collect();
     Ok(Response::json(&dtos))
