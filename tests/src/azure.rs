@@ -29,32 +29,41 @@ impl Azurite {
     pub fn start() -> Azurite {
         // Before taking a port: the first use installs it, which takes minutes.
         let bin = crate::tools::azurite_blob();
-        let tmp = tempfile::tempdir().expect("temp dir");
-        let port = TcpListener::bind("127.0.0.1:0")
-            .and_then(|l| l.local_addr())
-            .expect("a free port")
-            .port();
-        let child = Command::new(bin)
-            .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
-            .arg("--location")
-            .arg(tmp.path())
-            .args(["--silent", "--skipApiVersionCheck", "--disableTelemetry"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .expect("start azurite-blob");
-        let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while TcpStream::connect(addr).is_err() {
-            assert!(Instant::now() < deadline, "azurite did not start on {addr}");
-            std::thread::sleep(Duration::from_millis(50));
+        // The free port is only free when it is picked: a process started beside it may take
+        // it first, and then Azurite exits (while the other answers the readiness check).
+        for _ in 0..5 {
+            let tmp = tempfile::tempdir().expect("temp dir");
+            let port = TcpListener::bind("127.0.0.1:0")
+                .and_then(|l| l.local_addr())
+                .expect("a free port")
+                .port();
+            let mut child = Command::new(&bin)
+                .args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()])
+                .arg("--location")
+                .arg(tmp.path())
+                .args(["--silent", "--skipApiVersionCheck", "--disableTelemetry"])
+                .stdin(Stdio::null())
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start azurite-blob");
+            let addr: SocketAddr = format!("127.0.0.1:{port}").parse().unwrap();
+            let deadline = Instant::now() + Duration::from_secs(30);
+            while TcpStream::connect(addr).is_err() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+            std::thread::sleep(Duration::from_millis(200));
+            if child.try_wait().ok().flatten().is_none() && TcpStream::connect(addr).is_ok() {
+                return Azurite {
+                    child,
+                    addr,
+                    _tmp: tmp,
+                };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
         }
-        Azurite {
-            child,
-            addr,
-            _tmp: tmp,
-        }
+        panic!("azurite did not start");
     }
 
     pub fn endpoint(&self) -> String {
