@@ -64,6 +64,27 @@ pub struct CoreConfig {
     pub storage_quota_bytes: u64,
     /// The built-in storage's regions (its storage locations), as `idrive_regions` lists them.
     pub storage_regions: Vec<StorageRegion>,
+    /// Single sign-on.
+    pub sso: SsoSettings,
+}
+
+/// The `[sso]` settings the core uses (hosts may read more keys of that section).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SsoSettings {
+    /// Whether a user the identity provider vouches for, unknown here, becomes a standard user
+    /// of the configuration's account on their first sign-in (else an admin imports them).
+    pub create_users: bool,
+    /// How long a sign-in may wait for the provider's answer.
+    pub login_ttl_secs: u64,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        SsoSettings {
+            create_users: true,
+            login_ttl_secs: 600,
+        }
+    }
 }
 
 /// A region of the built-in storage: a storage location (a folder, a disk) of its own.
@@ -215,6 +236,7 @@ impl Default for CoreConfig {
             storage_endpoint: String::new(),
             storage_quota_bytes: 0,
             storage_regions: Vec::new(),
+            sso: SsoSettings::default(),
         }
     }
 }

@@ -74,6 +74,9 @@ mod security;
 // Built-in storage: the keys, buckets and objects of the agent's own S3 server.
 #[cfg(feature = "cloud")]
 pub mod storage;
+// Single sign-on: identity provider configurations, pending sign-ins, linked identities.
+#[cfg(feature = "sso")]
+pub mod sso;
 // The store port, its batches, helpers for implementing it, typed tables and key prefixes.
 pub mod store;
 // A spin lock for state shared without an OS.

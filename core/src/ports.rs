@@ -133,10 +133,175 @@ pub struct IdentityClaims {
     pub family_name: String,
 }
 
-/// Verifies third-party identity tokens (Google ID tokens: RS256 against a JWKS).
+/// Verifies third-party identities: Google ID tokens (RS256 against a JWKS), and the
+/// identity providers of single sign-on (OpenID Connect). Hosts without an HTTP client keep
+/// the SSO methods' defaults, which refuse.
+// Handlers are generic over the host's ports, so these futures stay concrete types and a
+// multi-threaded host still sees whether they are Send.
+#[allow(async_fn_in_trait)]
 pub trait IdTokenVerifier {
     /// The claims of a valid Google ID token for this agent, or why it was refused.
     fn verify_google(&self, id_token: &str) -> Result<IdentityClaims, &'static str>;
+
+    /// Fetches `client`'s discovery document and checks that a code flow can run on it.
+    async fn check_oidc(&self, _client: &OidcClient) -> Result<(), IdpError> {
+        Err(IdpError::Unsupported)
+    }
+
+    /// The URL of `client`'s authorization endpoint that starts `start` (code flow, PKCE).
+    async fn oidc_authorization_url(
+        &self,
+        _client: &OidcClient,
+        _start: &OidcStart<'_>,
+    ) -> Result<String, IdpError> {
+        Err(IdpError::Unsupported)
+    }
+
+    /// Redeems `code` at `client`'s token endpoint and returns who the verified ID token
+    /// names (signature against the provider's keys, issuer, audience, expiry, `nonce`).
+    async fn oidc_redeem(
+        &self,
+        _client: &OidcClient,
+        _redeem: &OidcRedeem<'_>,
+    ) -> Result<SsoIdentity, IdpError> {
+        Err(IdpError::Unsupported)
+    }
+
+    /// Every user of `client`'s directory with the names of its groups, read with the
+    /// access token of an administrator's sign-in (Okta's Users and Groups API, Microsoft
+    /// Graph for Entra ID).
+    async fn oidc_directory(
+        &self,
+        _client: &OidcClient,
+        _access_token: &str,
+    ) -> Result<Vec<DirectoryUser>, IdpError> {
+        Err(IdpError::Unsupported)
+    }
+
+    /// Reads an X.509 certificate (PEM, or base64 DER) a SAML identity provider signs with.
+    fn check_certificate(&self, _certificate: &str) -> Result<CertificateInfo, IdpError> {
+        Err(IdpError::Unsupported)
+    }
+}
+
+/// Which identity provider an OpenID Connect client talks to: their claims and directory
+/// APIs differ.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IdpFlavor {
+    /// Okta: `groups` holds group names; the directory is Okta's Users and Groups API.
+    Okta,
+    /// Microsoft Entra ID: `groups` holds group object ids; the directory is Microsoft Graph.
+    EntraId,
+}
+
+/// An OpenID Connect client of an account's SSO configuration, with its secret in clear for
+/// the length of one call.
+#[derive(Clone)]
+pub struct OidcClient {
+    /// Whose claims and directory to expect.
+    pub flavor: IdpFlavor,
+    /// The discovery document's URL (`.../.well-known/openid-configuration`).
+    pub discovery_url: String,
+    /// The client id registered at the provider.
+    pub client_id: String,
+    /// The client secret.
+    pub client_secret: String,
+}
+
+impl core::fmt::Debug for OidcClient {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OidcClient")
+            .field("flavor", &self.flavor)
+            .field("discovery_url", &self.discovery_url)
+            .field("client_id", &self.client_id)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What an authorization request carries (all single-use values the core keeps).
+#[derive(Clone, Debug)]
+pub struct OidcStart<'a> {
+    /// Where the provider sends the browser back (`CallbackUrl`).
+    pub redirect_url: &'a str,
+    /// The `state` parameter.
+    pub state: &'a str,
+    /// The `nonce` the ID token must carry.
+    pub nonce: &'a str,
+    /// The PKCE verifier, whose S256 challenge the request carries.
+    pub code_verifier: &'a str,
+    /// Whether to ask for the directory scopes of an administrator's import.
+    pub directory: bool,
+}
+
+/// What redeeming an authorization code needs.
+#[derive(Clone, Debug)]
+pub struct OidcRedeem<'a> {
+    /// The code the provider returned.
+    pub code: &'a str,
+    /// The redirect URL of the authorization request.
+    pub redirect_url: &'a str,
+    /// The PKCE verifier.
+    pub code_verifier: &'a str,
+    /// The `nonce` the ID token must carry.
+    pub nonce: &'a str,
+}
+
+/// Who a verified sign-in names.
+#[derive(Clone, Debug, Default)]
+pub struct SsoIdentity {
+    /// The provider's stable id for the user (`sub`).
+    pub subject: String,
+    /// The user's sign-in name at the provider (`preferred_username`, else `email`).
+    pub username: String,
+    /// The email address, if the provider gives one.
+    pub email: String,
+    /// First name.
+    pub given_name: String,
+    /// Last name.
+    pub family_name: String,
+    /// The groups the provider names (Okta: names; Entra ID: object ids).
+    pub groups: Vec<String>,
+    /// The access token of the sign-in (for the directory of an import; never stored).
+    pub access_token: String,
+}
+
+/// One user of an identity provider's directory.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct DirectoryUser {
+    /// The provider's id for the user.
+    pub id: String,
+    /// The sign-in name (Okta `login`, Entra `userPrincipalName`).
+    pub username: String,
+    /// The email address.
+    pub email: String,
+    /// First name.
+    pub given_name: String,
+    /// Last name.
+    pub family_name: String,
+    /// The names of its groups.
+    pub groups: Vec<String>,
+}
+
+/// What a certificate says about itself.
+#[derive(Clone, Debug, Default)]
+pub struct CertificateInfo {
+    /// The subject, as text.
+    pub subject: String,
+    /// End of validity (Unix seconds).
+    pub not_after_secs: u64,
+}
+
+/// Why an identity provider call failed. Messages carry the provider's reason, never secrets.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum IdpError {
+    /// This host cannot reach identity providers.
+    Unsupported,
+    /// The provider could not be reached, or answered with something unusable.
+    Unreachable(String),
+    /// The provider or the verification refused: a bad code, token, signature or claim.
+    Refused(String),
+    /// The configuration cannot work (a malformed URL or certificate).
+    Invalid(String),
 }
 
 /// A cloud provider and the credentials to reach it, in clear, for the length of one call.

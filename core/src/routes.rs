@@ -6,6 +6,8 @@
 
 use crate::agent::Ctx;
 use crate::auth::AuthPolicy;
+#[cfg(feature = "sso")]
+use crate::controllers::sso;
 use crate::controllers::{
     accountlogsetting, apitoken, authentication, management, projects, sharedclouddrive, user,
     usergroup, userspermission, websocket,
@@ -117,6 +119,23 @@ routes! {
     GroupsAssignUsers: Post "/usergroup/assign_users" Admin => usergroup::assign_users;
     GroupsUnassignUser: Delete "/usergroup/unassign_user" Admin => usergroup::unassign_user;
     GroupsImportUsers: Post "/usergroup/import_users" Admin => usergroup::import_users;
+    // SSO
+    #[cfg(feature = "sso")] SsoUrl: Post "/sso/sso_url" Public => sso::sso_url;
+    #[cfg(feature = "sso")] SsoUrlImportUser: Post "/sso/sso_url_import_user" Admin => sso::sso_url_import_user;
+    #[cfg(feature = "sso")] SsoAuthenticate: Post "/sso/authenticate" Public => sso::authenticate;
+    #[cfg(feature = "sso")] SsoUserGroups: Get "/sso/get_user_usergroups" Admin => sso::get_user_usergroups;
+    #[cfg(feature = "sso")] SsoSetupOkta: Post "/sso/setup_okta" Admin => sso::setup_okta;
+    #[cfg(feature = "sso")] SsoGetOkta: Get "/sso/get_okta" Admin => sso::get_okta;
+    #[cfg(feature = "sso")] SsoUpdateOkta: Put "/sso/update_okta" Admin => sso::update_okta;
+    #[cfg(feature = "sso")] SsoDeleteOkta: Delete "/sso/delete_okta" Admin => sso::delete_okta;
+    #[cfg(feature = "sso")] SsoSetupEntraId: Post "/sso/setup_entraId" Admin => sso::setup_entra_id;
+    #[cfg(feature = "sso")] SsoGetEntraId: Get "/sso/get_entraId" Admin => sso::get_entra_id;
+    #[cfg(feature = "sso")] SsoUpdateEntraId: Put "/sso/update_entraId" Admin => sso::update_entra_id;
+    #[cfg(feature = "sso")] SsoDeleteEntraId: Delete "/sso/delete_entraId" Admin => sso::delete_entra_id;
+    #[cfg(feature = "sso")] SsoSetupSaml: Post "/sso/setup_saml" Admin => sso::setup_saml;
+    #[cfg(feature = "sso")] SsoGetSaml: Get "/sso/get_saml" Admin => sso::get_saml;
+    #[cfg(feature = "sso")] SsoUpdateSaml: Put "/sso/update_saml" Admin => sso::update_saml;
+    #[cfg(feature = "sso")] SsoDeleteSaml: Delete "/sso/delete_saml" Admin => sso::delete_saml;
     // Projects
     ProjectsGetAll: Get "/projects/get_all" User => projects::get_all;
     ProjectsGetAllWithDetails: Get "/projects/get_all_with_details" User => projects::get_all_with_details;

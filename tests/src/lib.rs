@@ -19,6 +19,7 @@ pub mod browser;
 pub mod docs;
 pub mod form;
 pub mod identity;
+pub mod idp;
 pub mod mail;
 pub mod recorder;
 pub mod s3;
@@ -172,9 +173,10 @@ pub fn hosted_only(what: &str) -> bool {
 }
 
 /// Whether the agent under test has `path`: the firmware is built without the core's `cloud`
-/// feature (a device has no cloud client and mounts no drives), so the Cloud, Transfer,
-/// FastrSettings and report controllers and the Management routes beyond the agent's own
-/// lifecycle (and the dashboard page) answer 404 there; so does the embed example.
+/// and `sso` features (a device has no cloud client, mounts no drives and reaches no identity
+/// provider), so the Cloud, Transfer, FastrSettings, report and SSO controllers and the
+/// Management routes beyond the agent's own lifecycle (and the dashboard page) answer 404
+/// there; so does the embed example.
 pub fn route_built_in(path: &str) -> bool {
     const DEVICE_MANAGEMENT: [&str; 4] = ["agent_status", "command/", "notify", "outbox"];
     const CLOUD_CONTROLLERS: [&str; 7] = [
@@ -187,6 +189,7 @@ pub fn route_built_in(path: &str) -> bool {
         "/storage/",
     ];
     let needs_cloud = CLOUD_CONTROLLERS.iter().any(|c| path.starts_with(c))
+        || path.starts_with("/sso/")
         || path == "/ui"
         || path.starts_with("/ui/")
         || path.strip_prefix("/management/").is_some_and(|rest| {

@@ -72,6 +72,39 @@ pub fn azurite_blob() -> PathBuf {
     })
 }
 
+/// The `node_modules` of the test identity provider `tests/idp/oidc.mjs` (oidc-provider,
+/// jose), installed with `npm ci` from its lock file on first use.
+pub fn idp_modules() -> PathBuf {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    ready(&FOUND, || {
+        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("idp");
+        let lock = std::fs::read(source.join("package-lock.json"))
+            .map_err(|e| format!("tests/idp/package-lock.json: {e}"))?;
+        // A changed lock file installs into a folder of its own.
+        let version = lock
+            .iter()
+            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(*b as u32));
+        let dir = tools_dir();
+        let prefix = dir.join(format!("idp-{version:08x}"));
+        let modules = prefix.join("node_modules");
+        let local = modules.join("oidc-provider").join("package.json");
+        if !local.is_file() {
+            os_package_result("npm", &["nodejs", "npm"])?;
+            std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
+            for file in ["package.json", "package-lock.json"] {
+                std::fs::copy(source.join(file), prefix.join(file))
+                    .map_err(|e| format!("copy tests/idp/{file}: {e}"))?;
+            }
+        }
+        let mut args: Vec<String> = ["npm", "ci", "--no-audit", "--no-fund", "--prefix"]
+            .map(String::from)
+            .into();
+        args.push(prefix.display().to_string());
+        install_once("the test identity provider", &dir, &local, || None, &args)?;
+        Ok(modules)
+    })
+}
+
 /// Makes sure `command` (a name looked up on `PATH`, or a path) is there, installing the
 /// operating system's `packages` with `apt-get install -y` when the tests run as root, and
 /// returns its path. Otherwise the test fails at once, naming the command to run.

@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use click_blackbox::docs::{self, Endpoint};
+use click_blackbox::idp::{self, Flavor, Idp};
 use click_blackbox::s3::S3Server;
 use click_blackbox::{Agent, Options, PASSWORD, Resp, Value, form, identity, json};
 
@@ -30,6 +31,17 @@ enum Dto {
 }
 
 const DTOS: &[(&str, Dto)] = &[
+    ("OktaSSO", Dto::Body("POST /sso/setup_okta")),
+    ("EntraIDSSO", Dto::Body("POST /sso/setup_entraId")),
+    ("SamlSSO", Dto::Body("POST /sso/setup_saml")),
+    (
+        "SSOUrlResponse",
+        Dto::Response("click-api", "POST /sso/sso_url", ""),
+    ),
+    (
+        "UserUserGroupRelation",
+        Dto::Body("POST /usergroup/import_users"),
+    ),
     (
         "User",
         Dto::Response("click-api", "GET /user/get_all_users", "/data/0"),
@@ -675,7 +687,7 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     std::fs::write(&upload, b"bytes to upload").unwrap();
     let agent = Agent::start_with(Options {
         config: format!(
-            "{}\n[transfers]\nroots = [\"{}\"]\n[storage]\nlisten = \"127.0.0.1:{}\"\n",
+            "{}\n[transfers]\nroots = [\"{}\"]\n[storage]\nlisten = \"127.0.0.1:{}\"\n[plan]\nsso = true\n",
             identity::google_config(),
             files.path().display(),
             click_blackbox::free_port(),
@@ -686,6 +698,7 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     authentication(&mut c);
     directory_and_cloud(&mut c, &s3, &upload, files.path());
     built_in_storage(&mut c, &upload);
+    sso(&mut c);
     let served = click_blackbox::routes();
     let mut missing = Vec::new();
     for (method, path, _) in &served {
@@ -712,6 +725,63 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
         "routes served but not called here: {missing:?}"
     );
     assert!(c.checker.problems.is_empty(), "{:#?}", c.checker.problems);
+}
+
+/// SSO with the docs' bodies against the test OpenID Provider (as Okta, and as Entra ID), and
+/// a SAML configuration: setup, get, update, then a sign-in and an import through Okta (the
+/// first active kind), then the deletes.
+fn sso(c: &mut Contract<'_>) {
+    let okta = Idp::start(Flavor::Okta, 2, 1);
+    let entra = Idp::start(Flavor::Entra, 2, 1);
+    for (idp, kind) in [(&okta, "okta"), (&entra, "entraId")] {
+        let client = [
+            ("/ClientId", json!(idp::CLIENT_ID)),
+            ("/ClientSecret", json!(idp::CLIENT_SECRET)),
+            ("/OpenIdURL", json!(idp.discovery_url())),
+        ];
+        let saved = c.call(&format!("POST /sso/setup_{kind}"), &client);
+        c.call(&format!("GET /sso/get_{kind}"), &[]);
+        c.call(&format!("PUT /sso/update_{kind}"), &[("/", saved)]);
+    }
+    let certificate = std::fs::read_to_string(identity::fixture("saml-idp.crt")).unwrap();
+    let saml = [
+        ("/Certificate", json!(certificate)),
+        ("/SPEntityId", json!("urn:click:doc-contract")),
+        ("/IdPSSOURL", json!("https://idp.example.com/sso")),
+    ];
+    let saved = c.call("POST /sso/setup_saml", &saml);
+    c.call("GET /sso/get_saml", &[]);
+    c.call("PUT /sso/update_saml", &[("/", saved)]);
+
+    // The docs' sample: "user@example.com" is this contract's signed-up owner.
+    let callback = ("/CallbackUrl", json!(idp::CALLBACK));
+    let user = [callback.clone(), ("/Username", json!("user@example.com"))];
+    let started = c.call("POST /sso/sso_url", &user);
+    let back = okta.sign_in(
+        started["Url"].as_str().unwrap(),
+        "user1@example.com",
+        "pass-1",
+    );
+    let answer = [
+        ("/Identifier", started["Identifier"].clone()),
+        ("/AuthorizationCode", json!(back.code)),
+        callback.clone(),
+    ];
+    c.call("POST /sso/authenticate", &answer);
+    let started = c.call("POST /sso/sso_url_import_user", &user);
+    let url = started["Url"].as_str().unwrap();
+    let back = okta.sign_in(url, "admin@example.com", "admin-pass");
+    let listed = c.call(
+        "GET /sso/get_user_usergroups",
+        &[
+            ("authorizationCode", json!(back.code)),
+            ("callbackUrl", json!(idp::CALLBACK)),
+        ],
+    );
+    assert_eq!(listed.as_array().map(Vec::len), Some(3), "{listed}");
+    for kind in ["okta", "entraId", "saml"] {
+        c.call(&format!("DELETE /sso/delete_{kind}"), &[]);
+    }
 }
 
 /// The built-in storage: the Storj section's account, then its buckets and keys with the

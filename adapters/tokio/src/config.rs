@@ -28,6 +28,7 @@ pub struct FileConfig {
     pub transfers: TransferSettings,
     pub drives: DriveSettings,
     pub storage: StorageSettings,
+    pub sso: SsoSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -68,6 +69,33 @@ impl Default for Limits {
             store_cache_entries: 4096,
             log_queue_events: 10_000,
             max_form_upload_bytes: 64 << 30,
+        }
+    }
+}
+
+/// `[sso]`: single sign-on through the accounts' identity providers.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SsoSettings {
+    /// A user the provider vouches for, unknown here, becomes a standard user of the
+    /// configuration's account on their first sign-in; else an admin imports them first.
+    pub create_users: bool,
+    /// How long a sign-in may wait for the provider's answer.
+    pub login_ttl_secs: u64,
+    /// Microsoft Graph, where an Entra ID import reads the directory.
+    pub graph_url: String,
+    /// The longest one call to an identity provider may take.
+    pub timeout_secs: u64,
+}
+
+impl Default for SsoSettings {
+    fn default() -> Self {
+        let core = click_core::config::SsoSettings::default();
+        SsoSettings {
+            create_users: core.create_users,
+            login_ttl_secs: core.login_ttl_secs,
+            graph_url: "https://graph.microsoft.com".into(),
+            timeout_secs: 30,
         }
     }
 }
@@ -250,6 +278,7 @@ pub struct Settings {
     pub limits: Limits,
     pub mail: MailSettings,
     pub google: GoogleSettings,
+    pub sso: SsoSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
     /// The built-in S3 server, when configured.
@@ -315,6 +344,10 @@ impl FileConfig {
             ..CoreConfig::default()
         };
         self.auth.apply(&mut core);
+        core.sso = click_core::config::SsoSettings {
+            create_users: self.sso.create_users,
+            login_ttl_secs: self.sso.login_ttl_secs.max(1),
+        };
         if let Some(listen) = self.storage.listen {
             if listen.port() == 0 {
                 return Err("[storage] listen must name a port: clients are given its URL".into());
@@ -359,6 +392,7 @@ impl FileConfig {
             limits: self.limits,
             mail: self.mail,
             google: self.google,
+            sso: self.sso,
             log: self.log,
             transfers: self.transfers,
             storage,

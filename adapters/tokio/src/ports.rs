@@ -12,10 +12,10 @@ use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, deco
 use crate::cloud::CloudStorage;
 use crate::drives::DriveManager;
 use crate::events::Hub;
-use crate::google::GoogleVerifier;
 use crate::local_files::DesktopFiles;
 use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
+use crate::sso::Identities;
 use crate::store::RedbStore;
 use crate::thread_cache::ThreadCache;
 use crate::transfers::TransferEngine;
@@ -133,7 +133,7 @@ pub struct DesktopPorts {
     pub signer: JwtSigner,
     pub mailer: DesktopMailer,
     pub hub: Hub,
-    pub google: GoogleVerifier,
+    pub identities: Identities,
     pub logs: SplunkForwarder,
     pub cloud: CloudStorage,
     pub transfers: TransferEngine,
@@ -150,7 +150,7 @@ impl Ports for DesktopPorts {
     type Hasher = Argon2Hasher;
     type Mailer = DesktopMailer;
     type Events = Hub;
-    type IdTokens = GoogleVerifier;
+    type IdTokens = Identities;
     type Logs = SplunkForwarder;
     type Objects = CloudStorage;
     type Transfers = TransferEngine;
@@ -178,8 +178,8 @@ impl Ports for DesktopPorts {
     fn events(&self) -> &Hub {
         &self.hub
     }
-    fn id_tokens(&self) -> &GoogleVerifier {
-        &self.google
+    fn id_tokens(&self) -> &Identities {
+        &self.identities
     }
     fn logs(&self) -> &SplunkForwarder {
         &self.logs

@@ -102,7 +102,10 @@ impl App {
             signer: JwtSigner::new(&key),
             mailer: DesktopMailer::new(&settings.mail, outbox(dir))?,
             hub: Hub::new(settings.limits.ws_queue_frames),
-            google: GoogleVerifier::new(settings.google.clone(), http.clone())?,
+            identities: crate::sso::Identities::new(
+                GoogleVerifier::new(settings.google.clone(), http.clone())?,
+                &settings.sso,
+            )?,
             logs: SplunkForwarder::start(settings.limits.log_queue_events, http.clone()),
             cloud: CloudStorage::new(http),
             transfers: TransferEngine::new(),

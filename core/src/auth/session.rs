@@ -6,7 +6,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Caller;
 use super::jwt::Claims;
-use crate::error::{ApiError, ApiResult};
+use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::model::User;
 use crate::ports::{Clock, Ports, RngExt, Store, TokenSigner};
 use crate::store::keys::{SESSIONS, USER_SESSIONS, USERS};
@@ -60,6 +60,19 @@ impl<'a, P: Ports> Sessions<'a, P> {
             iat: now / 1000,
             exp: expires_ms / 1000,
         })
+    }
+
+    /// Opens a session for a user who proved who they are, in one transaction with `batch`
+    /// (which may create or link the user), dropping the user's expired sessions.
+    pub fn sign_in(&self, mut batch: Batch, user: &User) -> ApiResult<String> {
+        self.revoke_expired(&mut batch, &user.id)?;
+        let token = self.open(&mut batch, user);
+        crate::store::table::commit(
+            self.ports.store(),
+            &batch,
+            (ErrorCode::Session, "The login session is no longer valid."),
+        )?;
+        Ok(token)
     }
 
     /// Checks a token: signature, expiry, and that its session still exists.

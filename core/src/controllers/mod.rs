@@ -18,6 +18,8 @@ pub mod projects;
 mod reports;
 mod shared;
 pub mod sharedclouddrive;
+#[cfg(feature = "sso")]
+pub mod sso;
 #[cfg(feature = "cloud")]
 pub mod storage;
 #[cfg(feature = "cloud")]

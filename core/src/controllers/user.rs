@@ -1,6 +1,5 @@
 //! User (`user.md`): the account's users, MFA settings and what the plan has left.
 
-use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 use serde::{Deserialize, Serialize};
@@ -161,27 +160,20 @@ fn check_user_type(user_type: u32) -> ApiResult<()> {
     Ok(())
 }
 
-/// Refuses a user of `user_type` beyond what the plan allows, now and (through a check in
-/// `batch`) at commit, when concurrent inserts may have used up the plan meanwhile.
+/// Refuses a user of `user_type` beyond what the plan allows.
 fn check_plan<P: Ports>(
     cx: &Ctx<'_, P>,
     batch: &mut Batch,
     account_id: &str,
     user_type: u32,
 ) -> ApiResult<()> {
-    let plan = &cx.config().plan;
-    let (limit, name) = match user_type {
-        UserType::DESKTOP_ADMIN => (plan.admin_users, "admin"),
-        UserType::DESKTOP_CREATIVE_USER => (plan.creative_users, "creative"),
-        _ => (plan.standard_users, "standard"),
-    };
-    if users::total(cx.store(), account_id, Some(user_type))? >= limit {
-        return Err(ApiError::invalid(format!(
-            "The plan allows {limit} {name} users; none is left."
-        )));
-    }
-    batch.require_below(users::count_key(account_id, Some(user_type)), limit);
-    Ok(())
+    users::reserve_seats(
+        cx.store(),
+        &cx.config().plan,
+        batch,
+        account_id,
+        (user_type, 1),
+    )
 }
 
 fn names(firstname: &str, lastname: &str) -> ApiResult<()> {

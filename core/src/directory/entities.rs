@@ -184,10 +184,29 @@ pub fn insert(
     input: &EntityInput,
     guard: Guard<'_>,
 ) -> ApiResult<Entity> {
-    let account_id = creator.account_id.as_str();
+    let entity = build(kind, creator, id, input)?;
+    let conflict = (ErrorCode::Duplicate, "name taken");
+    crate::store::table::commit_with_retry(store, conflict, |batch| {
+        guard(&entity, batch)?;
+        let mut deltas = CounterDeltas::default();
+        stage_insert(batch, &mut deltas, kind, &entity);
+        deltas.apply(batch);
+        Ok(())
+    })
+    .map_err(|e| rename_conflict(e, kind))?;
+    Ok(entity)
+}
+
+/// A new record of `creator`'s account from `input`, checked, not stored yet.
+pub(crate) fn build(
+    kind: &Kind,
+    creator: &User,
+    id: String,
+    input: &EntityInput,
+) -> ApiResult<Entity> {
     let mut entity = Entity {
         id,
-        account_id: String::from(account_id),
+        account_id: creator.account_id.clone(),
         name: String::new(),
         description: String::new(),
         active: true,
@@ -202,20 +221,22 @@ pub fn insert(
         let creator = Value::from(creator.id.as_str());
         entity.extra.insert(String::from("creatorUserId"), creator);
     }
-    let conflict = (ErrorCode::Duplicate, "name taken");
-    crate::store::table::commit_with_retry(store, conflict, |batch| {
-        guard(&entity, batch)?;
-        let mut deltas = CounterDeltas::default();
-        let key = name_key(account_id, &entity.name);
-        batch.require_absent(kind.by_name.key(&key));
-        kind.by_name.put_str(batch, &key, &entity.id);
-        kind.table.put(batch, &entity.id, &entity);
-        deltas.add(count_key(kind, account_id), 1);
-        deltas.apply(batch);
-        Ok(())
-    })
-    .map_err(|e| rename_conflict(e, kind))?;
     Ok(entity)
+}
+
+/// Adds a new record to `batch`: its row, its name (which must still be free at commit) and
+/// its count.
+pub(crate) fn stage_insert(
+    batch: &mut Batch,
+    deltas: &mut CounterDeltas,
+    kind: &Kind,
+    entity: &Entity,
+) {
+    let key = name_key(&entity.account_id, &entity.name);
+    batch.require_absent(kind.by_name.key(&key));
+    kind.by_name.put_str(batch, &key, &entity.id);
+    kind.table.put(batch, &entity.id, entity);
+    deltas.add(count_key(kind, &entity.account_id), 1);
 }
 
 fn rename_conflict(e: ApiError, kind: &Kind) -> ApiError {

@@ -10,6 +10,7 @@ use alloc::format;
 use alloc::string::String;
 use alloc::vec::Vec;
 
+use crate::config::PlanLimits;
 use crate::error::{ApiError, ApiResult};
 use crate::model::{User, UserStatus, UserType};
 use crate::paging::{Page, PageQuery};
@@ -119,6 +120,32 @@ pub fn remove(
         })?;
     }
     count(deltas, user, -1);
+    Ok(())
+}
+
+/// Refuses `n` more users of `user_type` beyond what `plan` allows, now and (through a check
+/// in `batch`) at commit, when concurrent inserts may have used up the plan meanwhile.
+pub(crate) fn reserve_seats(
+    store: &impl Store,
+    plan: &PlanLimits,
+    batch: &mut Batch,
+    account_id: &str,
+    (user_type, n): (u32, u64),
+) -> ApiResult<()> {
+    let (limit, name) = match user_type {
+        UserType::DESKTOP_ADMIN => (plan.admin_users, "admin"),
+        UserType::DESKTOP_CREATIVE_USER => (plan.creative_users, "creative"),
+        _ => (plan.standard_users, "standard"),
+    };
+    let used = total(store, account_id, Some(user_type))?;
+    if used.saturating_add(n) > limit {
+        let left = limit.saturating_sub(used);
+        return Err(ApiError::invalid(format!(
+            "The plan allows {limit} {name} users; {left} are left."
+        )));
+    }
+    // At commit the count, before this batch adds to it, must still leave room for all `n`.
+    batch.require_below(count_key(account_id, Some(user_type)), limit + 1 - n);
     Ok(())
 }
 

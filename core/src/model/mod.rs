@@ -15,6 +15,12 @@ pub mod auth_provider {
     pub const AWS_COGNITO: u32 = 0;
     /// A Google ID token.
     pub const GOOGLE: u32 = 1;
+    /// Single sign-on through Microsoft Entra ID (OpenID Connect).
+    pub const ENTRA_ID: u32 = 2;
+    /// Single sign-on through Okta (OpenID Connect).
+    pub const OKTA: u32 = 4;
+    /// Single sign-on through a SAML 2.0 identity provider.
+    pub const SAML: u32 = 8;
 }
 
 /// `AccountSubscriptionType`.

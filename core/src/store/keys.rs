@@ -48,6 +48,21 @@ pub const API_TOKENS_BY_HASH: Table = Table::new("idx/apitoken-hash/");
 /// `<user id>/<token id>` -> nothing: a user's API tokens.
 pub const API_TOKENS_BY_USER: Table = Table::new("idx/user-apitoken/");
 
+// ---------------------------------------------------------------- single sign-on
+
+/// `<account>/<kind>` (`okta`, `entraid`, `saml`) -> `sso::config::SsoConfig`: one of each
+/// kind per account.
+pub const SSO_CONFIGS: Table = Table::new("ssoconfig/");
+/// Pending sign-in id (the OAuth `state`) -> `sso::login::PendingLogin`, single-use.
+pub const SSO_LOGINS: Table = Table::new("ssologin/");
+/// `<expires ms, 16 hex>/<pending sign-in id>` -> nothing: what to purge first.
+pub const SSO_LOGINS_BY_EXPIRY: Table = Table::new("idx/ssologin-expiry/");
+/// `<admin user id>/<SHA-256 of the callback URL>` -> pending sign-in id: an import finds its
+/// sign-in without an identifier (`get_user_usergroups` names only code and callback).
+pub const SSO_IMPORTS: Table = Table::new("idx/sso-import/");
+/// `<configuration id>/<subject>` -> user id: who an identity provider's user is here.
+pub const SSO_SUBJECTS: Table = Table::new("idx/sso-subject/");
+
 // ---------------------------------------------------------------- the directory
 
 /// Id -> a user group (`directory::entities::Entity`).
@@ -171,7 +186,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 68] = [
+pub const ALL: [Table; 73] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -189,6 +204,11 @@ pub const ALL: [Table; 68] = [
     API_TOKENS,
     API_TOKENS_BY_HASH,
     API_TOKENS_BY_USER,
+    SSO_CONFIGS,
+    SSO_LOGINS,
+    SSO_LOGINS_BY_EXPIRY,
+    SSO_IMPORTS,
+    SSO_SUBJECTS,
     USER_GROUPS,
     USER_GROUPS_BY_NAME,
     USER_GROUP_COUNTS,

@@ -23,7 +23,6 @@ use crate::json::max_len;
 use crate::model::{User, UserStatus};
 use crate::ports::Ports;
 use crate::store::Batch;
-use crate::store::table::commit;
 
 /// Names (account, first, last) are at most this long.
 const NAME_MAX: usize = 50;
@@ -53,15 +52,8 @@ fn validate_password<P: Ports>(cx: &Ctx<'_, P>, password: &str) -> ApiResult<()>
 }
 
 /// Opens a session for a user who proved who they are, in one transaction with `batch`.
-fn finish_login<P: Ports>(cx: &Ctx<'_, P>, mut batch: Batch, user: &User) -> ApiResult<String> {
-    cx.agent.sessions().revoke_expired(&mut batch, &user.id)?;
-    let token = cx.agent.sessions().open(&mut batch, user);
-    commit(
-        cx.store(),
-        &batch,
-        (ErrorCode::Session, "The login session is no longer valid."),
-    )?;
-    Ok(token)
+fn finish_login<P: Ports>(cx: &Ctx<'_, P>, batch: Batch, user: &User) -> ApiResult<String> {
+    cx.agent.sessions().sign_in(batch, user)
 }
 
 fn ensure_active(user: &User) -> ApiResult<()> {

@@ -1,0 +1,182 @@
+//! SSO (`sso.md`): an account's identity provider configurations, and signing in and
+//! importing users through them. One file per concern: the configurations, sign-in, import.
+
+mod import;
+mod setup;
+mod sign_in;
+
+pub use import::{get_user_usergroups, sso_url_import_user};
+pub use setup::{
+    delete_entra_id, delete_okta, delete_saml, get_entra_id, get_okta, get_saml, setup_entra_id,
+    setup_okta, setup_saml, update_entra_id, update_okta, update_saml,
+};
+pub use sign_in::{authenticate, sso_url};
+
+use alloc::format;
+use alloc::string::String;
+
+use serde::{Deserialize, Serialize};
+
+use crate::agent::Ctx;
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::json::{max_len, required};
+use crate::ports::{IdTokenVerifier, IdpError, OidcStart, Ports};
+use crate::sso::config::{self, SsoConfig};
+use crate::sso::login::{self, PendingLogin, Purpose};
+
+/// Every SSO route first: the plan must include single sign-on.
+fn ensure_plan<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<()> {
+    if cx.config().plan.sso {
+        return Ok(());
+    }
+    Err(ApiError::access(
+        "The plan does not include single sign-on (set `sso = true` under [plan] in the \
+         agent's configuration).",
+    ))
+}
+
+/// What an identity provider's failure means to the client; `doing` says what was tried.
+fn idp_error(doing: &str, e: IdpError) -> ApiError {
+    match e {
+        IdpError::Unsupported => ApiError::invalid(
+            "This agent cannot reach identity providers (single sign-on needs the desktop agent).",
+        ),
+        IdpError::Unreachable(why) => ApiError::invalid(format!("{doing}: {why}")),
+        IdpError::Invalid(why) => ApiError::invalid(format!("{doing}: {why}")),
+        IdpError::Refused(why) => ApiError::new(ErrorCode::Auth, format!("{doing}: {why}")),
+    }
+}
+
+/// `{CallbackUrl, Username}` of `sso_url` and `sso_url_import_user` (either casing).
+#[derive(Deserialize, Default)]
+#[serde(rename_all = "camelCase", default)]
+struct UrlRequest {
+    callback_url: String,
+    username: String,
+}
+
+/// `SSOUrlResponse`.
+#[derive(Serialize)]
+struct UrlResponse {
+    #[serde(rename = "Identifier")]
+    identifier: String,
+    #[serde(rename = "Url")]
+    url: String,
+}
+
+/// A callback URL: where the provider sends the browser back with the answer.
+fn callback_url(value: &str) -> ApiResult<&str> {
+    let url = required("CallbackUrl", value)?;
+    max_len("CallbackUrl", url, 2048)?;
+    let scheme_ok = ["http://", "https://"]
+        .iter()
+        .any(|s| url.len() > s.len() && url[..s.len()].eq_ignore_ascii_case(s));
+    if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::invalid(
+            "'CallbackUrl' must be an absolute http:// or https:// URL.",
+        ));
+    }
+    Ok(url)
+}
+
+/// How many expired sign-ins each new one clears away.
+const PURGE_PER_SIGN_IN: usize = 16;
+
+/// Starts a sign-in of `config` for `purpose` and answers with where to send the browser.
+async fn start<P: Ports>(
+    cx: &Ctx<'_, P>,
+    config: &SsoConfig,
+    callback: &str,
+    purpose: Purpose,
+) -> ApiResult<UrlResponse> {
+    let now = cx.now_ms();
+    login::purge_expired(cx.store(), now, PURGE_PER_SIGN_IN)?;
+    let expires = now + cx.config().sso.login_ttl_secs * 1000;
+    let directory = matches!(purpose, Purpose::Import { .. });
+    let pending = PendingLogin::new(cx.ports().rng(), config, callback, purpose, expires);
+    let url = if config.kind.flavor().is_some() {
+        let client = config.oidc_client(cx.ports().secrets())?;
+        let request = OidcStart {
+            redirect_url: callback,
+            state: &pending.id,
+            nonce: &pending.nonce,
+            code_verifier: &pending.code_verifier,
+            directory,
+        };
+        let doing = format!("{} could not start a sign-in", config.kind.label());
+        cx.ports()
+            .id_tokens()
+            .oidc_authorization_url(&client, &request)
+            .await
+            .map_err(|e| idp_error(&doing, e))?
+    } else {
+        return Err(ApiError::invalid(
+            "SAML sign-in is not available in this version of the agent; use an OpenID \
+             Connect configuration (Okta or Entra ID).",
+        ));
+    };
+    login::save(cx.store(), &pending)?;
+    Ok(UrlResponse {
+        identifier: pending.id,
+        url,
+    })
+}
+
+/// The configuration a taken sign-in started with, if it is still the same and active.
+fn config_of(cx: &Ctx<'_, impl Ports>, pending: &PendingLogin) -> ApiResult<SsoConfig> {
+    config::of_account(cx.store(), &pending.account_id, pending.kind)?
+        .filter(|c| c.id == pending.config_id && c.active)
+        .ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::Auth,
+                format!(
+                    "The {} configuration this sign-in started with was changed or turned off \
+                     meanwhile: start again.",
+                    pending.kind.label()
+                ),
+            )
+        })
+}
+
+/// Redeems the provider's code of a taken OpenID Connect sign-in: the verified identity.
+async fn redeem<P: Ports>(
+    cx: &Ctx<'_, P>,
+    config: &SsoConfig,
+    pending: &PendingLogin,
+    code: &str,
+) -> ApiResult<crate::ports::SsoIdentity> {
+    let code = required("AuthorizationCode", code)?;
+    max_len("AuthorizationCode", code, 4096)?;
+    let client = config.oidc_client(cx.ports().secrets())?;
+    let request = crate::ports::OidcRedeem {
+        code,
+        redirect_url: &pending.callback_url,
+        code_verifier: &pending.code_verifier,
+        nonce: &pending.nonce,
+    };
+    let doing = format!("{} refused the sign-in", config.kind.label());
+    let identity = cx
+        .ports()
+        .id_tokens()
+        .oidc_redeem(&client, &request)
+        .await
+        .map_err(|e| idp_error(&doing, e))?;
+    if identity.subject.is_empty() || identity.username.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Auth,
+            "The identity provider's answer names no user (no subject or username).",
+        ));
+    }
+    Ok(identity)
+}
+
+/// The callback URL of an answer must be the one the sign-in started with.
+fn same_callback(pending: &PendingLogin, given: &str) -> ApiResult<()> {
+    if pending.callback_url != given.trim() {
+        return Err(ApiError::new(
+            ErrorCode::Auth,
+            "'CallbackUrl' is not the one this sign-in started with.",
+        ));
+    }
+    Ok(())
+}

@@ -1,0 +1,253 @@
+//! Sign-ins waiting for an identity provider's answer. Each holds the single-use values of
+//! one authorization request (`state` is its id; `nonce`; the PKCE verifier), expires, and is
+//! taken (deleted in the same commit that reads it) exactly once.
+
+use alloc::format;
+use alloc::string::String;
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use super::config::{Kind, SsoConfig};
+use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::ports::{Rng, RngExt, Store};
+use crate::store::keys::{SSO_IMPORTS, SSO_LOGINS, SSO_LOGINS_BY_EXPIRY};
+use crate::store::table::commit;
+use crate::store::{Batch, scan_all};
+
+/// What a sign-in is for.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Purpose {
+    /// A user signs in (`sso_url`, then `authenticate`).
+    SignIn,
+    /// An administrator reads the provider's directory (`sso_url_import_user`, then
+    /// `get_user_usergroups`).
+    Import {
+        /// The administrator.
+        user_id: String,
+    },
+}
+
+/// One authorization request in flight.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct PendingLogin {
+    /// Its id, sent as the OAuth `state` (and the SAML `RelayState`) and returned as
+    /// `Identifier`.
+    pub id: String,
+    /// The account signed into.
+    pub account_id: String,
+    /// The provider's kind.
+    pub kind: Kind,
+    /// The configuration it started with (a replaced configuration voids it).
+    pub config_id: String,
+    /// The `nonce` the ID token must carry.
+    pub nonce: String,
+    /// The PKCE verifier (its S256 challenge went to the provider).
+    pub code_verifier: String,
+    /// Where the provider sends the browser back.
+    pub callback_url: String,
+    /// Sign-in or import.
+    pub purpose: Purpose,
+    /// When it stops being accepted (Unix ms).
+    pub expires_ms: u64,
+}
+
+impl PendingLogin {
+    /// A new sign-in of `config` with fresh random values.
+    pub fn new(
+        rng: &impl Rng,
+        config: &SsoConfig,
+        callback_url: &str,
+        purpose: Purpose,
+        expires_ms: u64,
+    ) -> PendingLogin {
+        PendingLogin {
+            id: random_token(rng),
+            account_id: config.account_id.clone(),
+            kind: config.kind,
+            config_id: config.id.clone(),
+            nonce: random_token(rng),
+            code_verifier: random_token(rng),
+            callback_url: String::from(callback_url),
+            purpose,
+            expires_ms,
+        }
+    }
+
+    fn expiry_key(&self) -> String {
+        format!("{:016x}/{}", self.expires_ms, self.id)
+    }
+}
+
+/// 32 random bytes, base64url: 43 characters, as PKCE wants its verifier.
+fn random_token(rng: &impl Rng) -> String {
+    URL_SAFE_NO_PAD.encode(rng.bytes::<32>())
+}
+
+/// Where an administrator's import finds its sign-in: by who asked and the callback URL.
+fn import_key(user_id: &str, callback_url: &str) -> String {
+    let hash = Sha256::digest(callback_url.as_bytes());
+    format!("{user_id}/{}", crate::ports::hex(&hash))
+}
+
+/// Keeps `login` until it is taken or expires. An import replaces the same administrator's
+/// earlier one for the same callback URL.
+pub fn save(store: &impl Store, login: &PendingLogin) -> ApiResult<()> {
+    let mut batch = Batch::new();
+    SSO_LOGINS.put(&mut batch, &login.id, login);
+    SSO_LOGINS_BY_EXPIRY.put_str(&mut batch, &login.expiry_key(), "");
+    if let Purpose::Import { user_id } = &login.purpose {
+        SSO_IMPORTS.put_str(
+            &mut batch,
+            &import_key(user_id, &login.callback_url),
+            &login.id,
+        );
+    }
+    commit(
+        store,
+        &batch,
+        (ErrorCode::DbInsert, "The sign-in could not be saved."),
+    )
+}
+
+const UNKNOWN: &str = "This sign-in is unknown, expired or already used: start again from the \
+                       SSO URL.";
+
+/// Takes the sign-in `id` for good: it is deleted in the commit that checks it is still
+/// there, so two callers racing with the same `state` cannot both have it.
+pub fn take(store: &impl Store, id: &str, now_ms: u64) -> ApiResult<PendingLogin> {
+    let login: PendingLogin = SSO_LOGINS
+        .get(store, id.trim())?
+        .ok_or_else(|| ApiError::new(ErrorCode::Auth, UNKNOWN))?;
+    let mut batch = Batch::new();
+    batch.require_present(SSO_LOGINS.key(&login.id));
+    forget(store, &mut batch, &login)?;
+    commit(store, &batch, (ErrorCode::Auth, UNKNOWN))?;
+    if login.expires_ms <= now_ms {
+        return Err(ApiError::new(ErrorCode::Auth, UNKNOWN));
+    }
+    Ok(login)
+}
+
+/// Takes the import that `user_id` started with `callback_url`.
+pub fn take_import(
+    store: &impl Store,
+    user_id: &str,
+    callback_url: &str,
+    now_ms: u64,
+) -> ApiResult<PendingLogin> {
+    let id = SSO_IMPORTS
+        .get_str(store, &import_key(user_id, callback_url.trim()))?
+        .ok_or_else(|| ApiError::new(ErrorCode::Auth, UNKNOWN))?;
+    take(store, &id, now_ms)
+}
+
+/// Deletes `login`, and its import index unless a newer import of the same administrator
+/// and callback took it over.
+fn forget(store: &impl Store, batch: &mut Batch, login: &PendingLogin) -> ApiResult<()> {
+    SSO_LOGINS.delete(batch, &login.id);
+    SSO_LOGINS_BY_EXPIRY.delete(batch, &login.expiry_key());
+    if let Purpose::Import { user_id } = &login.purpose {
+        let key = import_key(user_id, &login.callback_url);
+        if SSO_IMPORTS.get_str(store, &key)?.as_deref() == Some(login.id.as_str()) {
+            SSO_IMPORTS.delete(batch, &key);
+        }
+    }
+    Ok(())
+}
+
+/// Deletes up to `max` sign-ins that expired, oldest first, so abandoned ones never pile up
+/// (every new sign-in calls this).
+pub fn purge_expired(store: &impl Store, now_ms: u64, max: usize) -> ApiResult<()> {
+    let mut batch = Batch::new();
+    let mut seen = 0;
+    let now = format!("{now_ms:016x}");
+    scan_all(store, SSO_LOGINS_BY_EXPIRY.prefix(), false, |key, _| {
+        let rest = core::str::from_utf8(&key[SSO_LOGINS_BY_EXPIRY.prefix().len()..]).unwrap_or("");
+        let Some((expires, id)) = rest.split_once('/') else {
+            return Ok(true);
+        };
+        if expires > now.as_str() || seen == max {
+            return Ok(false);
+        }
+        seen += 1;
+        match SSO_LOGINS.get::<PendingLogin>(store, id)? {
+            Some(login) => forget(store, &mut batch, &login)?,
+            None => {
+                batch.delete(key.to_vec());
+            }
+        }
+        Ok(true)
+    })?;
+    // A sign-in taken meanwhile makes these deletes no-ops; nothing is checked.
+    crate::store::table::save(store, &batch)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::testing::TestPorts;
+
+    fn config() -> SsoConfig {
+        SsoConfig {
+            id: "c1".into(),
+            account_id: "a1".into(),
+            kind: Kind::Okta,
+            client_id: "client".into(),
+            sealed_client_secret: String::new(),
+            open_id_url: String::new(),
+            certificate: String::new(),
+            sp_entity_id: String::new(),
+            idp_sso_url: String::new(),
+            active: true,
+        }
+    }
+
+    #[test]
+    fn a_sign_in_is_taken_once_and_not_after_it_expired() {
+        let ports = TestPorts::default();
+        let store = &ports.store;
+        let login = PendingLogin::new(&ports.rng, &config(), "http://cb", Purpose::SignIn, 1000);
+        assert_eq!(login.id.len(), 43);
+        assert_ne!(login.id, login.nonce);
+        save(store, &login).unwrap();
+        assert_eq!(take(store, &login.id, 999).unwrap().nonce, login.nonce);
+        assert!(take(store, &login.id, 999).is_err(), "single use");
+
+        let late = PendingLogin::new(&ports.rng, &config(), "http://cb", Purpose::SignIn, 1000);
+        save(store, &late).unwrap();
+        assert!(take(store, &late.id, 1000).is_err(), "expired");
+        assert!(
+            take(store, &late.id, 10).is_err(),
+            "an expired take still consumed it"
+        );
+    }
+
+    #[test]
+    fn imports_are_found_by_admin_and_callback_and_expired_ones_are_purged() {
+        let ports = TestPorts::default();
+        let store = &ports.store;
+        let purpose = Purpose::Import {
+            user_id: "u1".into(),
+        };
+        let login = PendingLogin::new(&ports.rng, &config(), "http://cb", purpose.clone(), 50);
+        save(store, &login).unwrap();
+        assert!(take_import(store, "u2", "http://cb", 10).is_err());
+        assert!(take_import(store, "u1", "http://other", 10).is_err());
+        assert_eq!(
+            take_import(store, "u1", "http://cb", 10).unwrap().id,
+            login.id
+        );
+
+        for expires in [5, 6, 500] {
+            let l = PendingLogin::new(&ports.rng, &config(), "http://cb", purpose.clone(), expires);
+            save(store, &l).unwrap();
+        }
+        purge_expired(store, 100, 16).unwrap();
+        let left = store.scan(SSO_LOGINS.prefix(), None, 10).unwrap();
+        assert_eq!(left.len(), 1, "only the unexpired one is left");
+        let left = store.scan(SSO_IMPORTS.prefix(), None, 10).unwrap();
+        assert_eq!(left.len(), 1);
+    }
+}

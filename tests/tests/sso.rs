@@ -1,0 +1,527 @@
+//! Single sign-on (`sso.md`) against a real OpenID Provider run locally (`oidc-provider` from
+//! npm, started by the tests as `tests/idp/oidc.mjs`), standing in for Okta and for Entra ID
+//! with their claims and directory APIs: the SaaS providers cannot be reached from here. The
+//! test signs in as a person would, following the provider's redirects and posting its login
+//! form, then makes the provider issue bad ID tokens and checks that each is refused.
+
+use click_blackbox::idp::{CALLBACK, Callback, Flavor, Idp};
+use click_blackbox::*;
+
+/// An agent whose plan includes SSO (`[sso]` keys added by `more`).
+fn sso_agent(more: &str) -> Agent {
+    Agent::start_with(Options {
+        config: format!("[plan]\nsso = true\n{more}"),
+        ..Options::default()
+    })
+}
+
+/// `sso_url` for `username`: the identifier and the provider's authorization URL.
+fn sso_url(agent: &Agent, username: &str) -> (String, String) {
+    let body = agent
+        .post(
+            "/sso/sso_url",
+            json!({"CallbackUrl": CALLBACK, "Username": username}),
+        )
+        .send()
+        .expect(200)
+        .json();
+    let keys: Vec<&String> = body.as_object().unwrap().keys().collect();
+    assert_eq!(keys, ["Identifier", "Url"], "SSOUrlResponse: {body}");
+    (
+        body["Identifier"].as_str().unwrap().to_string(),
+        body["Url"].as_str().unwrap().to_string(),
+    )
+}
+
+fn authenticate(agent: &Agent, identifier: &str, code: &str) -> Resp {
+    agent
+        .post(
+            "/sso/authenticate",
+            json!({"Identifier": identifier, "AuthorizationCode": code, "CallbackUrl": CALLBACK}),
+        )
+        .send()
+}
+
+/// Signs `login` in through the agent from start to end; the agent's JWT.
+fn sign_in(agent: &Agent, idp: &Idp, login: &str, password: &str) -> String {
+    let (identifier, url) = sso_url(agent, login);
+    let back: Callback = idp.sign_in(&url, login, password);
+    assert_eq!(back.state, identifier, "the state is the identifier");
+    let jwt = authenticate(agent, &identifier, &back.code)
+        .expect(200)
+        .json();
+    jwt.as_str().expect("a JWT string").to_string()
+}
+
+fn profile(agent: &Agent, token: &str) -> Value {
+    agent
+        .get("/authentication/user")
+        .token(token)
+        .send()
+        .expect(200)
+        .json()
+}
+
+#[test]
+fn okta_sign_in_creates_the_user_and_every_forged_answer_is_refused() {
+    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+        return;
+    }
+    let idp = Idp::start(Flavor::Okta, 3, 2);
+    let agent = sso_agent("");
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let account_id = profile(&agent, &owner)["accountId"].clone();
+
+    let saved = agent
+        .post("/sso/setup_okta", idp.setup_body())
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(saved["ClientId"], idp::CLIENT_ID);
+    assert_eq!(
+        saved["ClientSecret"], "********",
+        "the secret is never returned"
+    );
+    assert_eq!(saved["OpenIdURL"], idp.discovery_url());
+    assert_eq!(saved["Active"], true);
+    assert_eq!(saved["AccountId"], account_id);
+    assert!(!saved["Id"].as_str().unwrap().is_empty());
+    let database = std::fs::read(agent.data_dir.join("click.redb")).unwrap();
+    let secret = idp::CLIENT_SECRET.as_bytes();
+    assert!(
+        !database.windows(secret.len()).any(|w| w == secret),
+        "the client secret is sealed at rest"
+    );
+
+    // The authorization request: code flow, PKCE S256, state and nonce.
+    let (identifier, url) = sso_url(&agent, "user1@example.com");
+    assert!(
+        url.starts_with(&format!("{}/v1/authorize?", idp.issuer)),
+        "{url}"
+    );
+    for part in [
+        "response_type=code",
+        "code_challenge_method=S256",
+        "code_challenge=",
+        "nonce=",
+    ] {
+        assert!(url.contains(part), "{part} missing in {url}");
+    }
+    assert!(url.contains(&format!("state={identifier}")), "{url}");
+    idp.wrong_password_is_refused(&url, "user1@example.com");
+
+    let back = idp.sign_in(&url, "user1@example.com", "pass-1");
+    let token = authenticate(&agent, &identifier, &back.code)
+        .expect(200)
+        .json();
+    let token = token.as_str().unwrap();
+    let me = profile(&agent, token);
+    assert_eq!(me["username"], "user1@example.com");
+    assert_eq!(me["authProvider"], 4, "Okta");
+    assert_eq!(
+        me["accountId"], account_id,
+        "created in the configuration's account"
+    );
+    assert_eq!(me["firstName"], "User");
+
+    // The same code and identifier a second time.
+    let replay = authenticate(&agent, &identifier, &back.code).expect_error("AUTH");
+    assert!(replay.contains("already used"), "{replay}");
+    // A second sign-in finds the same user.
+    let again = sign_in(&agent, &idp, "user1@example.com", "pass-1");
+    assert_eq!(profile(&agent, &again)["userId"], me["userId"]);
+
+    // A code with the state of another sign-in: PKCE binds a code to its own request.
+    let (_, url) = sso_url(&agent, "user2@example.com");
+    let (other_state, _) = sso_url(&agent, "user2@example.com");
+    let back = idp.sign_in(&url, "user2@example.com", "pass-2");
+    let wrong = authenticate(&agent, &other_state, &back.code).expect_error("AUTH");
+    assert!(wrong.contains("code exchange failed"), "{wrong}");
+    authenticate(&agent, "not-an-identifier", &back.code).expect_error("AUTH");
+
+    // A callback URL other than the one the sign-in started with.
+    let (identifier, url) = sso_url(&agent, "user2@example.com");
+    let back = idp.sign_in(&url, "user2@example.com", "pass-2");
+    let other = agent
+        .post(
+            "/sso/authenticate",
+            json!({"Identifier": identifier, "AuthorizationCode": back.code,
+                   "CallbackUrl": "http://127.0.0.1:9/elsewhere"}),
+        )
+        .send()
+        .expect_error("AUTH");
+    assert!(other.contains("CallbackUrl"), "{other}");
+
+    // ID tokens the provider was made to forge: each is refused, with the reason.
+    for (mode, reason) in [
+        ("expired", "xpired"),
+        ("wrong-aud", "udience"),
+        ("wrong-iss", "ssuer"),
+        ("wrong-nonce", "once"),
+        ("other-key", "ignature"),
+        ("alg-none", "ID token was refused"),
+    ] {
+        idp.tamper(mode);
+        let (identifier, url) = sso_url(&agent, "user3@example.com");
+        let back = idp.sign_in(&url, "user3@example.com", "pass-3");
+        let refused = authenticate(&agent, &identifier, &back.code).expect_error("AUTH");
+        assert!(refused.contains(reason), "{mode}: {refused}");
+    }
+    idp.tamper("normal");
+    let users = agent
+        .get("/user/get_all_users?page=1&pagesize=50")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let names: Vec<&str> = users["data"]
+        .as_array()
+        .map(|a| a.iter().map(|u| u["username"].as_str().unwrap()).collect())
+        .unwrap_or_default();
+    assert!(
+        !names.contains(&"user3@example.com"),
+        "no forged sign-in made a user: {names:?}"
+    );
+    sign_in(&agent, &idp, "user3@example.com", "pass-3");
+}
+
+#[test]
+fn entra_import_of_500_users_in_20_groups_then_one_of_them_signs_in() {
+    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+        return;
+    }
+    let idp = Idp::start(Flavor::Entra, 500, 20);
+    let graph = format!("http://127.0.0.1:{}/graph", idp.port);
+    let agent = sso_agent(&format!(
+        "[sso]\ngraph_url = \"{graph}\"\ncreate_users = false\n"
+    ));
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let saved = agent
+        .post("/sso/setup_entraId", idp.setup_body())
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(saved["ClientSecret"], "********");
+    let got = agent
+        .get("/sso/get_entraId")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(got, saved);
+
+    // With users created only by import, an unknown user is refused at sign-in.
+    let (identifier, url) = sso_url(&agent, "user7@example.com");
+    let back = idp.sign_in(&url, "user7@example.com", "pass-7");
+    let refused = authenticate(&agent, &identifier, &back.code).expect_error("AUTH");
+    assert!(refused.contains("import"), "{refused}");
+
+    // The administrator's import: sign in at the provider, then read its directory.
+    let started = agent
+        .post(
+            "/sso/sso_url_import_user",
+            json!({"CallbackUrl": CALLBACK, "Username": "admin@example.com"}),
+        )
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let back = idp.sign_in(
+        started["Url"].as_str().unwrap(),
+        "admin@example.com",
+        "admin-pass",
+    );
+    let path = format!(
+        "/sso/get_user_usergroups?authorizationCode={}&callbackUrl={}",
+        encode(&back.code),
+        encode(CALLBACK)
+    );
+    let relations = agent.get(&path).token(&owner).send().expect(200).json();
+    let relations = relations.as_array().unwrap();
+    assert_eq!(relations.len(), 501, "500 users and the admin");
+    let user123 = relations
+        .iter()
+        .find(|r| r["user"]["username"] == "user123@example.com")
+        .expect("user123 listed");
+    assert_eq!(user123["user"]["authProvider"], 2, "Entra ID");
+    assert_eq!(user123["user"]["lastName"], "123");
+    assert_eq!(
+        user123["userGroups"],
+        json!([{"id": "", "name": "group-3"}])
+    );
+    // The code was spent on this listing.
+    agent.get(&path).token(&owner).send().expect_error("AUTH");
+
+    agent
+        .post("/usergroup/import_users", Value::Array(relations.clone()))
+        .token(&owner)
+        .send()
+        .expect(200);
+    let groups = agent
+        .get("/usergroup/get_all?page=1&pagesize=100")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(groups["total"], 21, "20 groups and Admins: {groups}");
+    let users = agent
+        .get("/user/get_all_users?page=1&pagesize=10")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(users["total"], 502, "the owner and 501 imported");
+
+    let token = sign_in(&agent, &idp, "user123@example.com", "pass-123");
+    let me = profile(&agent, &token);
+    assert_eq!(me["username"], "user123@example.com");
+    assert_eq!(me["authProvider"], 2);
+    let theirs = agent
+        .get(&format!(
+            "/usergroup/get_assigned_usergroups?userId={}",
+            me["userId"].as_str().unwrap()
+        ))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert!(theirs.to_string().contains("group-3"), "{theirs}");
+    // Importing the same list again changes nothing and fails nothing.
+    agent
+        .post("/usergroup/import_users", Value::Array(relations.clone()))
+        .token(&owner)
+        .send()
+        .expect(200);
+}
+
+#[test]
+fn configuration_routes_need_the_plan_an_admin_and_good_input_and_stay_in_their_account() {
+    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+        return;
+    }
+    let idp = Idp::start(Flavor::Okta, 1, 1);
+    // Without SSO in the plan.
+    let plain = Agent::start();
+    let owner = signup_and_login(&plain, "owner@example.com");
+    plain
+        .post("/sso/setup_okta", idp.setup_body())
+        .token(&owner)
+        .send()
+        .expect_error("ACCESS");
+    plain
+        .post(
+            "/sso/sso_url",
+            json!({"CallbackUrl": CALLBACK, "Username": "a@example.com"}),
+        )
+        .send()
+        .expect_error("ACCESS");
+
+    let agent = sso_agent("");
+    let a = signup_and_login(&agent, "a-owner@a.example");
+    let b = signup_and_login(&agent, "b-owner@b.example");
+    let (_, standard) = member(&agent, &a, "standard@a.example", 64);
+    agent
+        .post("/sso/setup_okta", idp.setup_body())
+        .token(&standard)
+        .send()
+        .expect_error("ACCESS");
+    agent.get("/sso/get_okta").send().expect(401);
+
+    // Bad input, each with what to change.
+    let bad = |body: Value, says: &str| {
+        let message = agent
+            .post("/sso/setup_okta", body)
+            .token(&a)
+            .send()
+            .expect_error("DEFAULT");
+        assert!(message.contains(says), "{says}: {message}");
+    };
+    let mut body = idp.setup_body();
+    body["ClientId"] = json!("");
+    bad(body, "ClientId");
+    let mut body = idp.setup_body();
+    body["OpenIdURL"] = json!("http://idp.example.com/.well-known/openid-configuration");
+    bad(body, "https://");
+    let mut body = idp.setup_body();
+    body["OpenIdURL"] = json!(format!(
+        "http://127.0.0.1:{}/.well-known/openid-configuration",
+        free_port()
+    ));
+    bad(body, "OpenIdURL cannot be used");
+    let mut body = idp.setup_body();
+    body["ClientSecret"] = json!("");
+    bad(body, "ClientSecret");
+    agent
+        .post("/sso/setup_okta", json!("not an object"))
+        .token(&a)
+        .send()
+        .expect(499);
+
+    // Account A's configuration, in the web API's camelCase too.
+    let camel = json!({
+        "clientId": idp::CLIENT_ID,
+        "clientSecret": idp::CLIENT_SECRET,
+        "openIdURL": idp.discovery_url(),
+        "active": true,
+    });
+    let saved = agent
+        .post("/sso/setup_okta", camel)
+        .token(&a)
+        .send()
+        .expect(200)
+        .json();
+    agent
+        .post("/sso/setup_okta", idp.setup_body())
+        .token(&a)
+        .send()
+        .expect_error("DUPLICATE");
+    assert_eq!(
+        agent
+            .get("/sso/get_okta")
+            .token(&b)
+            .send()
+            .expect(200)
+            .json(),
+        Value::Null
+    );
+    assert_eq!(
+        agent
+            .get("/sso/get_entraId")
+            .token(&a)
+            .send()
+            .expect(200)
+            .json(),
+        Value::Null
+    );
+    // B cannot touch A's configuration by its id.
+    let mut foreign = saved.clone();
+    foreign["ClientId"] = json!("taken-over");
+    agent
+        .put("/sso/update_okta", foreign.clone())
+        .token(&b)
+        .send()
+        .expect_error("NOT_FOUND");
+    agent
+        .call("DELETE", "/sso/delete_okta")
+        .token(&b)
+        .send()
+        .expect_error("NOT_FOUND");
+
+    // An update with the hidden secret keeps the stored one (sign-in still works).
+    let mut update = saved.clone();
+    update["Active"] = json!(false);
+    let updated = agent
+        .put("/sso/update_okta", update)
+        .token(&a)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(updated["Active"], false);
+    assert_eq!(updated["Id"], saved["Id"]);
+    agent
+        .post(
+            "/sso/sso_url",
+            json!({"CallbackUrl": CALLBACK, "Username": "user1@example.com"}),
+        )
+        .send()
+        .expect_error("NOT_FOUND");
+    let mut update = saved.clone();
+    update["Active"] = json!(true);
+    agent
+        .put("/sso/update_okta", update)
+        .token(&a)
+        .send()
+        .expect(200);
+    // user1@example.com is no one's yet: the one account with SSO takes it.
+    sign_in(&agent, &idp, "user1@example.com", "pass-1");
+    // A user of an account without SSO is not sent to another account's provider.
+    agent
+        .post(
+            "/sso/sso_url",
+            json!({"CallbackUrl": CALLBACK, "Username": "b-owner@b.example"}),
+        )
+        .send()
+        .expect_error("NOT_FOUND");
+
+    // SAML: the certificate is parsed (PEM), garbage is refused.
+    let certificate = std::fs::read_to_string(identity::fixture("saml-idp.crt")).unwrap();
+    let saml = json!({
+        "Certificate": certificate,
+        "SPEntityId": "urn:click:test",
+        "IdPSSOURL": "https://idp.example.com/sso",
+        "Active": false,
+    });
+    let mut garbage = saml.clone();
+    garbage["Certificate"] = json!("-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----");
+    let message = agent
+        .post("/sso/setup_saml", garbage)
+        .token(&a)
+        .send()
+        .expect_error("DEFAULT");
+    assert!(message.contains("Certificate"), "{message}");
+    let saved = agent
+        .post("/sso/setup_saml", saml)
+        .token(&a)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(saved["SPEntityId"], "urn:click:test");
+    assert_eq!(saved["IdPSSOURL"], "https://idp.example.com/sso");
+    assert!(
+        saved["Certificate"]
+            .as_str()
+            .unwrap()
+            .contains("BEGIN CERTIFICATE")
+    );
+    assert_eq!(
+        agent
+            .get("/sso/get_saml")
+            .token(&a)
+            .send()
+            .expect(200)
+            .json(),
+        saved
+    );
+
+    // Deletes: 200, then gone, then NOT_FOUND.
+    agent
+        .call("DELETE", "/sso/delete_saml")
+        .token(&a)
+        .send()
+        .expect(200);
+    assert_eq!(
+        agent
+            .get("/sso/get_saml")
+            .token(&a)
+            .send()
+            .expect(200)
+            .json(),
+        Value::Null
+    );
+    agent
+        .call("DELETE", "/sso/delete_saml")
+        .token(&a)
+        .send()
+        .expect_error("NOT_FOUND");
+    agent
+        .call("DELETE", "/sso/delete_okta")
+        .token(&a)
+        .send()
+        .expect(200);
+    agent
+        .post(
+            "/sso/sso_url",
+            json!({"CallbackUrl": CALLBACK, "Username": "user1@example.com"}),
+        )
+        .send()
+        .expect_error("NOT_FOUND");
+    agent
+        .post(
+            "/sso/sso_url",
+            json!({"CallbackUrl": "javascript:alert(1)", "Username": "x@y"}),
+        )
+        .send()
+        .expect_error("DEFAULT");
+}
