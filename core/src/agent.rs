@@ -202,7 +202,7 @@ impl<P: Ports> Agent<P> {
     /// upload) ask before they accept any of it. The refusal is the response to send.
     pub fn admit(&self, req: &Request<'_>, found: Match<'_>) -> Result<(), Response> {
         let check = || -> ApiResult<()> {
-            security::check(req, &self.config, false)?;
+            security::check(req, &self.config, false, cross_site(found))?;
             match found {
                 Match::Found(route, _) => self.authorize(route.auth, req).map(drop),
                 Match::WrongMethod => Err(ApiError::MethodNotAllowed),
@@ -218,7 +218,7 @@ impl<P: Ports> Agent<P> {
 
     async fn route(&self, req: &Request<'_>, found: Match<'_>) -> ApiResult<Response> {
         let upgrade = crate::websocket::is_upgrade(req);
-        security::check(req, &self.config, upgrade)?;
+        security::check(req, &self.config, upgrade, cross_site(found))?;
         if let Some(r) = security::preflight(req, &self.config) {
             return Ok(r);
         }
@@ -257,7 +257,7 @@ impl<P: Ports> Agent<P> {
     ) -> ApiResult<(Option<Caller>, Option<User>)> {
         let token = request_token(req);
         let required = match policy {
-            AuthPolicy::Public => return Ok((None, None)),
+            AuthPolicy::Public | AuthPolicy::CrossSite => return Ok((None, None)),
             AuthPolicy::User | AuthPolicy::Admin => true,
             AuthPolicy::Local => self.config.mode == Mode::Secure,
             AuthPolicy::Optional => false,
@@ -306,6 +306,11 @@ pub fn required_query_of<'a>(req: &Request<'a>, names: &[&str]) -> ApiResult<Cow
             let name = names.first().copied().unwrap_or("");
             ApiError::invalid(format!("The query parameter '{name}' is required."))
         })
+}
+
+/// Whether the matched route takes requests from any Origin ([`AuthPolicy::CrossSite`]).
+fn cross_site(found: Match<'_>) -> bool {
+    matches!(found, Match::Found(route, _) if route.auth == AuthPolicy::CrossSite)
 }
 
 #[cfg(test)]

@@ -182,6 +182,65 @@ pub trait IdTokenVerifier {
     fn check_certificate(&self, _certificate: &str) -> Result<CertificateInfo, IdpError> {
         Err(IdpError::Unsupported)
     }
+
+    /// The URL of a SAML identity provider that starts `request` (an AuthnRequest over the
+    /// HTTP-Redirect binding).
+    fn saml_request_url(&self, _request: &SamlRequest<'_>) -> Result<String, IdpError> {
+        Err(IdpError::Unsupported)
+    }
+
+    /// Checks a posted `SAMLResponse` (base64) against the identity provider's `certificate`
+    /// and what the sign-in expects: signature (allowlisted algorithms, no wrapping),
+    /// audience, recipient, validity, `InResponseTo`. Replays are the core's to refuse.
+    fn saml_verify(
+        &self,
+        _certificate: &str,
+        _response: &str,
+        _expect: &SamlExpect<'_>,
+    ) -> Result<SamlAssertion, IdpError> {
+        Err(IdpError::Unsupported)
+    }
+}
+
+/// A SAML AuthnRequest to send.
+#[derive(Clone, Debug)]
+pub struct SamlRequest<'a> {
+    /// The identity provider's single sign-on service (`IdPSSOURL`).
+    pub idp_sso_url: &'a str,
+    /// This agent's entity id at the provider (`SPEntityId`).
+    pub sp_entity_id: &'a str,
+    /// Where the provider posts its answer (the agent's `/sso/saml_acs`).
+    pub acs_url: &'a str,
+    /// The request's `ID`, which the answer's `InResponseTo` must name.
+    pub request_id: &'a str,
+    /// Comes back with the answer: the pending sign-in's id.
+    pub relay_state: &'a str,
+    /// Now (Unix seconds), the request's `IssueInstant`.
+    pub now_secs: u64,
+}
+
+/// What a SAML answer must match.
+#[derive(Clone, Debug)]
+pub struct SamlExpect<'a> {
+    /// The audience (`SPEntityId`).
+    pub sp_entity_id: &'a str,
+    /// `Destination` and `Recipient`: the agent's ACS URL the request named.
+    pub acs_url: &'a str,
+    /// `InResponseTo`: the request's `ID`.
+    pub request_id: &'a str,
+    /// Now (Unix seconds).
+    pub now_secs: u64,
+}
+
+/// A verified SAML assertion.
+#[derive(Clone, Debug, Default)]
+pub struct SamlAssertion {
+    /// Its `ID`, for the replay cache.
+    pub id: String,
+    /// Until when a replay of it must be refused (Unix seconds).
+    pub expires_secs: u64,
+    /// Who it names.
+    pub identity: SsoIdentity,
 }
 
 /// Which identity provider an OpenID Connect client talks to: their claims and directory

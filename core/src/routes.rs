@@ -123,6 +123,7 @@ routes! {
     #[cfg(feature = "sso")] SsoUrl: Post "/sso/sso_url" Public => sso::sso_url;
     #[cfg(feature = "sso")] SsoUrlImportUser: Post "/sso/sso_url_import_user" Admin => sso::sso_url_import_user;
     #[cfg(feature = "sso")] SsoAuthenticate: Post "/sso/authenticate" Public => sso::authenticate;
+    #[cfg(feature = "sso")] SsoSamlAcs: Post "/sso/saml_acs" CrossSite => sso::saml_acs;
     #[cfg(feature = "sso")] SsoUserGroups: Get "/sso/get_user_usergroups" Admin => sso::get_user_usergroups;
     #[cfg(feature = "sso")] SsoSetupOkta: Post "/sso/setup_okta" Admin => sso::setup_okta;
     #[cfg(feature = "sso")] SsoGetOkta: Get "/sso/get_okta" Admin => sso::get_okta;

@@ -68,8 +68,14 @@ fn same_origin(origin: &str, host: Option<&str>) -> bool {
 
 /// Refuses requests whose Host is not a loopback or configured name, and state-changing
 /// requests or WebSocket upgrades from an Origin that is neither the agent's own nor
-/// allowlisted. Requests without an Origin (scripts, CLI clients) pass.
-pub fn check(req: &Request<'_>, config: &CoreConfig, is_upgrade: bool) -> Result<(), ApiError> {
+/// allowlisted (unless the route takes any, `any_origin`). Requests without an Origin
+/// (scripts, CLI clients) pass.
+pub fn check(
+    req: &Request<'_>,
+    config: &CoreConfig,
+    is_upgrade: bool,
+    any_origin: bool,
+) -> Result<(), ApiError> {
     let host = req.header_str("host");
     if !host_allowed(host, config) {
         return Err(ApiError::Forbidden(
@@ -77,7 +83,7 @@ pub fn check(req: &Request<'_>, config: &CoreConfig, is_upgrade: bool) -> Result
         ));
     }
     if let Some(origin) = req.header_str("origin") {
-        let needs_check = is_upgrade || !req.method.is_safe();
+        let needs_check = (is_upgrade || !req.method.is_safe()) && !any_origin;
         if needs_check && !same_origin(origin, host) && !origin_allowed(origin, config) {
             return Err(ApiError::Forbidden(
                 "Requests from this Origin are not allowed.",

@@ -27,6 +27,10 @@ pub enum AuthPolicy {
     Local,
     /// A token is used when given (`reset_password`, which also takes an emailed reset token).
     Optional,
+    /// No token, and state-changing requests from any Origin: the SAML assertion consumer,
+    /// where an identity provider's page posts the browser's answer across sites. The answer's
+    /// signature and its binding to a pending sign-in protect it, not the Origin.
+    CrossSite,
 }
 
 /// An authenticated caller.

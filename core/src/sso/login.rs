@@ -12,7 +12,9 @@ use sha2::{Digest, Sha256};
 use super::config::{Kind, SsoConfig};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ports::{Rng, RngExt, Store};
-use crate::store::keys::{SSO_IMPORTS, SSO_LOGINS, SSO_LOGINS_BY_EXPIRY};
+use crate::store::keys::{
+    SSO_IMPORTS, SSO_LOGINS, SSO_LOGINS_BY_EXPIRY, SSO_SEEN, SSO_SEEN_BY_EXPIRY,
+};
 use crate::store::table::commit;
 use crate::store::{Batch, scan_all};
 
@@ -51,6 +53,61 @@ pub struct PendingLogin {
     pub purpose: Purpose,
     /// When it stops being accepted (Unix ms).
     pub expires_ms: u64,
+    /// SAML: the AuthnRequest's `ID` and the assertion consumer URL it named.
+    #[serde(default)]
+    pub saml: Option<SamlRequestSent>,
+    /// SAML: the verified answer the provider posted, waiting for `authenticate` to redeem
+    /// its code.
+    #[serde(default)]
+    pub answer: Option<Answer>,
+}
+
+/// What a SAML sign-in asked its provider.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct SamlRequestSent {
+    /// The AuthnRequest's `ID`.
+    pub request_id: String,
+    /// Where the answer must be posted (`Destination`, `Recipient`).
+    pub acs_url: String,
+}
+
+/// A verified SAML answer, redeemable once with the code the browser was sent back with.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Answer {
+    /// SHA-256 (hex) of the code.
+    pub code_hash: String,
+    /// Who the assertion named.
+    pub subject: String,
+    /// Their sign-in name.
+    pub username: String,
+    /// Their email address.
+    pub email: String,
+    /// First name.
+    pub given_name: String,
+    /// Last name.
+    pub family_name: String,
+    /// Their groups.
+    pub groups: alloc::vec::Vec<String>,
+}
+
+impl Answer {
+    /// The identity the answer carried.
+    pub fn identity(&self) -> crate::ports::SsoIdentity {
+        crate::ports::SsoIdentity {
+            subject: self.subject.clone(),
+            username: self.username.clone(),
+            email: self.email.clone(),
+            given_name: self.given_name.clone(),
+            family_name: self.family_name.clone(),
+            groups: self.groups.clone(),
+            access_token: String::new(),
+        }
+    }
+}
+
+/// SHA-256 (hex) of a code handed to the browser: the store never holds the code itself.
+pub fn code_hash(code: &str) -> String {
+    crate::ports::hex(&Sha256::digest(code.as_bytes()))
 }
 
 impl PendingLogin {
@@ -72,7 +129,14 @@ impl PendingLogin {
             callback_url: String::from(callback_url),
             purpose,
             expires_ms,
+            saml: None,
+            answer: None,
         }
+    }
+
+    /// A fresh single-use code for the browser's callback.
+    pub fn new_code(rng: &impl Rng) -> String {
+        random_token(rng)
     }
 
     fn expiry_key(&self) -> String {
@@ -157,6 +221,39 @@ fn forget(store: &impl Store, batch: &mut Batch, login: &PendingLogin) -> ApiRes
     Ok(())
 }
 
+/// Keeps the verified SAML answer of a taken sign-in until `authenticate` redeems it, and
+/// remembers the assertion's id until `assertion_expires_ms`, in one commit: an assertion
+/// seen before is a replay and is refused.
+pub fn answered(
+    store: &impl Store,
+    login: &PendingLogin,
+    assertion_id: &str,
+    assertion_expires_ms: u64,
+) -> ApiResult<()> {
+    let mut batch = Batch::new();
+    batch.require_absent(SSO_SEEN.key(assertion_id));
+    SSO_SEEN.put_str(&mut batch, assertion_id, "");
+    let seen_expiry = format!("{assertion_expires_ms:016x}/{assertion_id}");
+    SSO_SEEN_BY_EXPIRY.put_str(&mut batch, &seen_expiry, "");
+    SSO_LOGINS.put(&mut batch, &login.id, login);
+    SSO_LOGINS_BY_EXPIRY.put_str(&mut batch, &login.expiry_key(), "");
+    if let Purpose::Import { user_id } = &login.purpose {
+        SSO_IMPORTS.put_str(
+            &mut batch,
+            &import_key(user_id, &login.callback_url),
+            &login.id,
+        );
+    }
+    commit(
+        store,
+        &batch,
+        (
+            ErrorCode::Auth,
+            "This SAML assertion was used already (a replay): sign in again.",
+        ),
+    )
+}
+
 /// Deletes up to `max` sign-ins that expired, oldest first, so abandoned ones never pile up
 /// (every new sign-in calls this).
 pub fn purge_expired(store: &impl Store, now_ms: u64, max: usize) -> ApiResult<()> {
@@ -178,6 +275,20 @@ pub fn purge_expired(store: &impl Store, now_ms: u64, max: usize) -> ApiResult<(
                 batch.delete(key.to_vec());
             }
         }
+        Ok(true)
+    })?;
+    let mut seen = 0;
+    scan_all(store, SSO_SEEN_BY_EXPIRY.prefix(), false, |key, _| {
+        let rest = core::str::from_utf8(&key[SSO_SEEN_BY_EXPIRY.prefix().len()..]).unwrap_or("");
+        let Some((expires, id)) = rest.split_once('/') else {
+            return Ok(true);
+        };
+        if expires > now.as_str() || seen == max {
+            return Ok(false);
+        }
+        seen += 1;
+        SSO_SEEN.delete(&mut batch, id);
+        batch.delete(key.to_vec());
         Ok(true)
     })?;
     // A sign-in taken meanwhile makes these deletes no-ops; nothing is checked.

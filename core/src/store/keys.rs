@@ -60,8 +60,13 @@ pub const SSO_LOGINS_BY_EXPIRY: Table = Table::new("idx/ssologin-expiry/");
 /// `<admin user id>/<SHA-256 of the callback URL>` -> pending sign-in id: an import finds its
 /// sign-in without an identifier (`get_user_usergroups` names only code and callback).
 pub const SSO_IMPORTS: Table = Table::new("idx/sso-import/");
-/// `<configuration id>/<subject>` -> user id: who an identity provider's user is here.
+/// `<configuration id>/<subject>` -> user id: who an identity provider's user is here. An id
+/// whose user was deleted is stale and harmless: the next sign-in decides again.
 pub const SSO_SUBJECTS: Table = Table::new("idx/sso-subject/");
+/// SAML assertion id -> nothing, while a replay of it must be refused.
+pub const SSO_SEEN: Table = Table::new("ssoseen/");
+/// `<expires ms, 16 hex>/<assertion id>` -> nothing: what to purge first.
+pub const SSO_SEEN_BY_EXPIRY: Table = Table::new("idx/ssoseen-expiry/");
 
 // ---------------------------------------------------------------- the directory
 
@@ -186,7 +191,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 73] = [
+pub const ALL: [Table; 75] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -209,6 +214,8 @@ pub const ALL: [Table; 73] = [
     SSO_LOGINS_BY_EXPIRY,
     SSO_IMPORTS,
     SSO_SUBJECTS,
+    SSO_SEEN,
+    SSO_SEEN_BY_EXPIRY,
     USER_GROUPS,
     USER_GROUPS_BY_NAME,
     USER_GROUP_COUNTS,

@@ -8,9 +8,9 @@ use x509_cert::Certificate;
 use x509_cert::der::{Decode, DecodePem};
 
 const RSA: &str = "1.2.840.113549.1.1.1";
-const EC: &str = "1.2.840.10045.2.1";
 
-/// The certificate in `text`, which must hold an RSA or EC public key.
+/// The certificate in `text`, which must hold an RSA public key (the signatures checked are
+/// RSA's).
 pub fn parse(text: &str) -> Result<Certificate, IdpError> {
     let text = text.trim();
     let cert = if text.starts_with("-----BEGIN") {
@@ -30,9 +30,9 @@ pub fn parse(text: &str) -> Result<Certificate, IdpError> {
         .algorithm
         .oid
         .to_string();
-    if algorithm != RSA && algorithm != EC {
+    if algorithm != RSA {
         return Err(IdpError::Invalid(format!(
-            "its key ({algorithm}) is neither RSA nor EC"
+            "its key ({algorithm}) is not an RSA key"
         )));
     }
     Ok(cert)

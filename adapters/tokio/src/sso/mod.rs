@@ -4,12 +4,14 @@
 mod certificate;
 mod directory;
 mod oidc;
+mod saml;
+mod xmldsig;
 
 use std::time::Duration;
 
 use click_core::ports::{
     CertificateInfo, DirectoryUser, IdTokenVerifier, IdentityClaims, IdpError, IdpFlavor,
-    OidcClient, OidcRedeem, OidcStart, SsoIdentity,
+    OidcClient, OidcRedeem, OidcStart, SamlAssertion, SamlExpect, SamlRequest, SsoIdentity,
 };
 
 use crate::config::SsoSettings;
@@ -76,5 +78,18 @@ impl IdTokenVerifier for Identities {
 
     fn check_certificate(&self, certificate: &str) -> Result<CertificateInfo, IdpError> {
         certificate::check(certificate)
+    }
+
+    fn saml_request_url(&self, request: &SamlRequest<'_>) -> Result<String, IdpError> {
+        saml::request_url(request)
+    }
+
+    fn saml_verify(
+        &self,
+        certificate: &str,
+        response: &str,
+        expect: &SamlExpect<'_>,
+    ) -> Result<SamlAssertion, IdpError> {
+        saml::verify(certificate, response, expect)
     }
 }

@@ -67,14 +67,27 @@ pub async fn get_user_usergroups<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respons
     let pending = login::take_import(cx.store(), &caller.id, callback, cx.now_ms())?;
     let config = config_of(cx, &pending)?;
     let identity = redeem(cx, &config, &pending, &code).await?;
-    let client = config.oidc_client(cx.ports().secrets())?;
-    let doing = alloc::format!("{}'s directory could not be read", config.kind.label());
-    let mut directory = cx
-        .ports()
-        .id_tokens()
-        .oidc_directory(&client, &identity.access_token)
-        .await
-        .map_err(|e| idp_error(&doing, e))?;
+    let mut directory = match config.kind.flavor() {
+        Some(_) => {
+            let client = config.oidc_client(cx.ports().secrets())?;
+            let doing = alloc::format!("{}'s directory could not be read", config.kind.label());
+            cx.ports()
+                .id_tokens()
+                .oidc_directory(&client, &identity.access_token)
+                .await
+                .map_err(|e| idp_error(&doing, e))?
+        }
+        // SAML has no directory: the answer names the one user who signed in, with the
+        // groups its attributes name.
+        None => alloc::vec![DirectoryUser {
+            id: identity.subject,
+            username: identity.username,
+            email: identity.email,
+            given_name: identity.given_name,
+            family_name: identity.family_name,
+            groups: identity.groups,
+        }],
+    };
     directory.sort_by(|a, b| a.username.cmp(&b.username));
     let provider = config.kind.auth_provider();
     let relations = directory

@@ -10,7 +10,7 @@ pub use setup::{
     delete_entra_id, delete_okta, delete_saml, get_entra_id, get_okta, get_saml, setup_entra_id,
     setup_okta, setup_saml, update_entra_id, update_okta, update_saml,
 };
-pub use sign_in::{authenticate, sso_url};
+pub use sign_in::{authenticate, saml_acs, sso_url};
 
 use alloc::format;
 use alloc::string::String;
@@ -20,9 +20,9 @@ use serde::{Deserialize, Serialize};
 use crate::agent::Ctx;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::json::{max_len, required};
-use crate::ports::{IdTokenVerifier, IdpError, OidcStart, Ports};
+use crate::ports::{IdTokenVerifier, IdpError, OidcStart, Ports, RngExt, SamlRequest, hex};
 use crate::sso::config::{self, SsoConfig};
-use crate::sso::login::{self, PendingLogin, Purpose};
+use crate::sso::login::{self, PendingLogin, Purpose, SamlRequestSent};
 
 /// Every SSO route first: the plan must include single sign-on.
 fn ensure_plan<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<()> {
@@ -93,33 +93,63 @@ async fn start<P: Ports>(
     login::purge_expired(cx.store(), now, PURGE_PER_SIGN_IN)?;
     let expires = now + cx.config().sso.login_ttl_secs * 1000;
     let directory = matches!(purpose, Purpose::Import { .. });
-    let pending = PendingLogin::new(cx.ports().rng(), config, callback, purpose, expires);
-    let url = if config.kind.flavor().is_some() {
-        let client = config.oidc_client(cx.ports().secrets())?;
-        let request = OidcStart {
-            redirect_url: callback,
-            state: &pending.id,
-            nonce: &pending.nonce,
-            code_verifier: &pending.code_verifier,
-            directory,
-        };
-        let doing = format!("{} could not start a sign-in", config.kind.label());
-        cx.ports()
-            .id_tokens()
-            .oidc_authorization_url(&client, &request)
-            .await
-            .map_err(|e| idp_error(&doing, e))?
-    } else {
-        return Err(ApiError::invalid(
-            "SAML sign-in is not available in this version of the agent; use an OpenID \
-             Connect configuration (Okta or Entra ID).",
-        ));
+    let mut pending = PendingLogin::new(cx.ports().rng(), config, callback, purpose, expires);
+    let url = match config.kind.flavor() {
+        Some(_) => {
+            let client = config.oidc_client(cx.ports().secrets())?;
+            let request = OidcStart {
+                redirect_url: callback,
+                state: &pending.id,
+                nonce: &pending.nonce,
+                code_verifier: &pending.code_verifier,
+                directory,
+            };
+            let doing = format!("{} could not start a sign-in", config.kind.label());
+            cx.ports()
+                .id_tokens()
+                .oidc_authorization_url(&client, &request)
+                .await
+                .map_err(|e| idp_error(&doing, e))?
+        }
+        None => {
+            let sent = SamlRequestSent {
+                // An XML ID must not start with a digit.
+                request_id: format!("_{}", hex(&cx.ports().rng().bytes::<16>())),
+                acs_url: acs_url(cx)?,
+            };
+            let request = SamlRequest {
+                idp_sso_url: &config.idp_sso_url,
+                sp_entity_id: &config.sp_entity_id,
+                acs_url: &sent.acs_url,
+                request_id: &sent.request_id,
+                relay_state: &pending.id,
+                now_secs: now / 1000,
+            };
+            let url = cx
+                .ports()
+                .id_tokens()
+                .saml_request_url(&request)
+                .map_err(|e| idp_error("SAML could not start a sign-in", e))?;
+            pending.saml = Some(sent);
+            url
+        }
     };
     login::save(cx.store(), &pending)?;
     Ok(UrlResponse {
         identifier: pending.id,
         url,
     })
+}
+
+/// The agent's assertion consumer service, as the browser reaches the agent.
+fn acs_url<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<String> {
+    let host = cx.req.header_str("host").unwrap_or("").trim();
+    if host.is_empty() {
+        return Err(ApiError::invalid(
+            "A Host header is required: the identity provider posts back to this agent at it.",
+        ));
+    }
+    Ok(format!("http://{host}/sso/saml_acs"))
 }
 
 /// The configuration a taken sign-in started with, if it is still the same and active.
@@ -138,7 +168,8 @@ fn config_of(cx: &Ctx<'_, impl Ports>, pending: &PendingLogin) -> ApiResult<SsoC
         })
 }
 
-/// Redeems the provider's code of a taken OpenID Connect sign-in: the verified identity.
+/// Who a taken sign-in's answer names: for SAML, the verified answer the code redeems; for
+/// OpenID Connect, the ID token the provider gives for the code, verified.
 async fn redeem<P: Ports>(
     cx: &Ctx<'_, P>,
     config: &SsoConfig,
@@ -147,6 +178,31 @@ async fn redeem<P: Ports>(
 ) -> ApiResult<crate::ports::SsoIdentity> {
     let code = required("AuthorizationCode", code)?;
     max_len("AuthorizationCode", code, 4096)?;
+    let identity = match (&pending.answer, config.kind.flavor()) {
+        (Some(answer), _) if login::code_hash(code) == answer.code_hash => answer.identity(),
+        (_, None) => {
+            return Err(ApiError::new(
+                ErrorCode::Auth,
+                "This code is not the one the SAML answer was given.",
+            ));
+        }
+        (_, Some(_)) => oidc_redeem(cx, config, pending, code).await?,
+    };
+    if identity.subject.is_empty() || identity.username.trim().is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::Auth,
+            "The identity provider's answer names no user (no subject or username).",
+        ));
+    }
+    Ok(identity)
+}
+
+async fn oidc_redeem<P: Ports>(
+    cx: &Ctx<'_, P>,
+    config: &SsoConfig,
+    pending: &PendingLogin,
+    code: &str,
+) -> ApiResult<crate::ports::SsoIdentity> {
     let client = config.oidc_client(cx.ports().secrets())?;
     let request = crate::ports::OidcRedeem {
         code,
@@ -155,19 +211,11 @@ async fn redeem<P: Ports>(
         nonce: &pending.nonce,
     };
     let doing = format!("{} refused the sign-in", config.kind.label());
-    let identity = cx
-        .ports()
+    cx.ports()
         .id_tokens()
         .oidc_redeem(&client, &request)
         .await
-        .map_err(|e| idp_error(&doing, e))?;
-    if identity.subject.is_empty() || identity.username.trim().is_empty() {
-        return Err(ApiError::new(
-            ErrorCode::Auth,
-            "The identity provider's answer names no user (no subject or username).",
-        ));
-    }
-    Ok(identity)
+        .map_err(|e| idp_error(&doing, e))
 }
 
 /// The callback URL of an answer must be the one the sign-in started with.

@@ -4,7 +4,9 @@
 use alloc::string::String;
 use serde::Deserialize;
 
-use super::{UrlRequest, callback_url, config_of, ensure_plan, redeem, same_callback, start};
+use super::{
+    UrlRequest, callback_url, config_of, ensure_plan, idp_error, redeem, same_callback, start,
+};
 use crate::agent::Ctx;
 use crate::directory::users;
 use crate::error::{ApiError, ApiResult, ErrorCode};
@@ -12,9 +14,10 @@ use crate::http::Response;
 use crate::json::{max_len, required};
 use crate::model::Account;
 use crate::ports::Ports;
+use crate::ports::{IdTokenVerifier, SamlExpect};
 use crate::sso::config::{self, SsoConfig};
 use crate::sso::identity::{self, Resolve};
-use crate::sso::login::{self, Purpose};
+use crate::sso::login::{self, Answer, PendingLogin, Purpose};
 use crate::store::keys::{ACCOUNTS, USERS};
 
 /// The domain of an email-like username, lower-cased.
@@ -101,3 +104,77 @@ pub async fn authenticate<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let token = cx.agent.sessions().sign_in(batch, &user)?;
     Ok(Response::json(&token))
 }
+
+/// The assertion consumer service (`/sso/saml_acs`, an extension): the identity provider's
+/// page posts the browser's `SAMLResponse` and `RelayState` here. The answer is checked, bound
+/// to its pending sign-in, and the browser goes on to the sign-in's callback URL with a
+/// single-use `code` and the `state`, which `authenticate` (or `get_user_usergroups`) takes
+/// as an OpenID Connect code.
+pub async fn saml_acs<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
+    ensure_plan(cx)?;
+    let form = core::str::from_utf8(cx.req.body)
+        .map_err(|_| ApiError::invalid("The form is not UTF-8."))?;
+    let field = |name: &str| {
+        crate::http::query_pairs(form)
+            .find(|(k, _)| *k == name)
+            .map(|(_, v)| v.into_owned())
+            .unwrap_or_default()
+    };
+    let (response, relay_state) = (field("SAMLResponse"), field("RelayState"));
+    required("SAMLResponse", &response)?;
+    let mut pending = login::take(
+        cx.store(),
+        required("RelayState", &relay_state)?,
+        cx.now_ms(),
+    )?;
+    let sent = pending
+        .saml
+        .clone()
+        .ok_or_else(|| ApiError::new(ErrorCode::Auth, "This RelayState names no SAML sign-in."))?;
+    let config = config_of(cx, &pending)?;
+    let now = cx.now_ms();
+    let expect = SamlExpect {
+        sp_entity_id: &config.sp_entity_id,
+        acs_url: &sent.acs_url,
+        request_id: &sent.request_id,
+        now_secs: now / 1000,
+    };
+    let assertion = cx
+        .ports()
+        .id_tokens()
+        .saml_verify(&config.certificate, &response, &expect)
+        .map_err(|e| idp_error("The SAML answer was refused", e))?;
+    let code = PendingLogin::new_code(cx.ports().rng());
+    let id = &assertion.identity;
+    pending.answer = Some(Answer {
+        code_hash: login::code_hash(&code),
+        subject: id.subject.clone(),
+        username: id.username.clone(),
+        email: id.email.clone(),
+        given_name: id.given_name.clone(),
+        family_name: id.family_name.clone(),
+        groups: id.groups.clone(),
+    });
+    pending.expires_ms = now + ANSWER_TTL_MS;
+    login::answered(
+        cx.store(),
+        &pending,
+        &assertion.id,
+        assertion.expires_secs * 1000,
+    )?;
+    // Code and state are base64url: nothing in them needs escaping in a query.
+    let sep = if pending.callback_url.contains('?') {
+        '&'
+    } else {
+        '?'
+    };
+    let location = alloc::format!(
+        "{}{sep}code={code}&state={}",
+        pending.callback_url,
+        pending.id
+    );
+    Ok(Response::empty(303).with_header("location", location))
+}
+
+/// How long the browser has, from the SAML answer, to hand its code to `authenticate`.
+const ANSWER_TTL_MS: u64 = 120_000;
