@@ -23,6 +23,7 @@ pub mod idp;
 pub mod mail;
 pub mod recorder;
 pub mod s3;
+pub mod saml;
 pub mod storage;
 pub mod tools;
 pub mod ws;

@@ -5,6 +5,7 @@
 //! form, then makes the provider issue bad ID tokens and checks that each is refused.
 
 use click_blackbox::idp::{CALLBACK, Callback, Flavor, Idp};
+use click_blackbox::saml;
 use click_blackbox::*;
 
 /// An agent whose plan includes SSO (`[sso]` keys added by `more`).
@@ -524,4 +525,226 @@ fn configuration_routes_need_the_plan_an_admin_and_good_input_and_stay_in_their_
         )
         .send()
         .expect_error("DEFAULT");
+}
+
+/// An agent with a SAML configuration whose provider signs with `fixtures/saml-idp.key`; the
+/// owner's token.
+fn saml_agent(idp_sso_url: &str) -> (Agent, String) {
+    let agent = sso_agent("");
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let certificate = std::fs::read_to_string(identity::fixture("saml-idp.crt")).unwrap();
+    agent
+        .post(
+            "/sso/setup_saml",
+            json!({"Certificate": certificate, "SPEntityId": saml::SP_ENTITY_ID,
+                   "IdPSSOURL": idp_sso_url, "Active": true}),
+        )
+        .token(&owner)
+        .send()
+        .expect(200);
+    (agent, owner)
+}
+
+/// Posts an answer to the assertion consumer as the provider's page makes the browser do:
+/// a form, from the provider's Origin.
+fn post_answer(agent: &Agent, relay_state: &str, xml: &str) -> Resp {
+    let body = format!(
+        "SAMLResponse={}&RelayState={}",
+        encode(&saml::encoded(xml)),
+        encode(relay_state)
+    );
+    agent
+        .call("POST", "/sso/saml_acs")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Origin", "https://idp.example.com")
+        .raw(body.as_bytes())
+        .send()
+}
+
+/// A new SAML sign-in of `username`: its identifier and request.
+fn saml_start(agent: &Agent, username: &str) -> (String, saml::Request) {
+    let (identifier, url) = sso_url(agent, username);
+    let request = saml::Request::from_url(&url);
+    assert_eq!(request.relay_state, identifier);
+    (identifier, request)
+}
+
+/// The `code` the assertion consumer sent the browser back with.
+fn code_of(redirect: &Resp, identifier: &str) -> String {
+    let location = redirect.header("location").expect("a redirect");
+    assert!(
+        location.starts_with(&format!("{CALLBACK}?code=")),
+        "{location}"
+    );
+    assert!(
+        location.ends_with(&format!("&state={identifier}")),
+        "{location}"
+    );
+    let after = &location[CALLBACK.len() + "?code=".len()..];
+    after.split('&').next().unwrap().to_string()
+}
+
+#[test]
+fn saml_sign_in_checks_every_answer_and_refuses_forged_wrapped_and_replayed_ones() {
+    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+        return;
+    }
+    let (agent, owner) = saml_agent("https://idp.example.com/sso");
+    let (identifier, request) = saml_start(&agent, "ada@example.com");
+    assert_eq!(
+        request.acs_url,
+        format!("http://{}/sso/saml_acs", agent.host())
+    );
+    let answer = saml::Answer::to(&request, "ada@example.com");
+    let signed = answer.signed();
+    let back = post_answer(&agent, &request.relay_state, &signed).expect(303);
+    let code = code_of(&back, &identifier);
+    let token = authenticate(&agent, &identifier, &code).expect(200).json();
+    let me = profile(&agent, token.as_str().unwrap());
+    assert_eq!(me["username"], "ada@example.com");
+    assert_eq!(me["authProvider"], 8, "SAML");
+    assert_eq!(
+        (me["firstName"].clone(), me["lastName"].clone()),
+        (json!("Ada"), json!("Lovelace"))
+    );
+    // The same answer again, and the same code again.
+    post_answer(&agent, &request.relay_state, &signed).expect_error("AUTH");
+    authenticate(&agent, &identifier, &code).expect_error("AUTH");
+
+    // Each forged answer, posted for a fresh sign-in: refused, with the reason.
+    let refused = |why: &str, forge: &dyn Fn(&saml::Request) -> String| {
+        let (_, request) = saml_start(&agent, "eve@example.com");
+        let message =
+            post_answer(&agent, &request.relay_state, &forge(&request)).expect_error("AUTH");
+        assert!(message.contains(why), "{why}: {message}");
+    };
+    let good = |r: &saml::Request| saml::Answer::to(r, "eve@example.com");
+    refused("not signed", &|r| {
+        saml::Answer {
+            signature: None,
+            ..good(r)
+        }
+        .signed()
+    });
+    refused("altered", &|r| {
+        good(r).signed().replacen(
+            "<saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">eve",
+            "<saml:NameID Format=\"urn:oasis:names:tc:SAML:1.1:nameid-format:emailAddress\">admin",
+            1,
+        )
+    });
+    refused("does not verify", &|r| good(r).signed_by("other-key.pem"));
+    refused("SHA-1", &|r| {
+        saml::Answer {
+            signature: Some("rsa-sha1"),
+            ..good(r)
+        }
+        .signed()
+    });
+    refused("another audience", &|r| {
+        saml::Answer {
+            audience: "urn:someone-else".into(),
+            ..good(r)
+        }
+        .signed()
+    });
+    refused("expired", &|r| {
+        saml::Answer {
+            valid_for: -600,
+            ..good(r)
+        }
+        .signed()
+    });
+    refused("not this agent", &|r| {
+        saml::Answer {
+            acs_url: "https://evil.example.com/acs".into(),
+            ..good(r)
+        }
+        .signed()
+    });
+    // An answer to another sign-in's request, posted with this one's RelayState.
+    let (_, other) = saml_start(&agent, "eve@example.com");
+    refused("another request", &|_| good(&other).signed());
+    // Signature wrapping: the genuine signed assertion stays, an unsigned one is added
+    // before it, or the signed one is moved where a careless verifier still finds it.
+    let evil = |r: &saml::Request| {
+        let unsigned = saml::Answer {
+            signature: None,
+            email: "admin@example.com".into(),
+            ..good(r)
+        };
+        let xml = unsigned.template();
+        let start = xml.find("<saml:Assertion").unwrap();
+        let end = xml.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len();
+        xml[start..end].to_string()
+    };
+    refused("more than one assertion", &|r| {
+        let signed = good(r).signed();
+        let at = signed.find("<saml:Assertion").unwrap();
+        format!("{}{}{}", &signed[..at], evil(r), &signed[at..])
+    });
+    refused("more than one assertion", &|r| {
+        let signed = good(r).signed();
+        let (start, end) = (
+            signed.find("<saml:Assertion").unwrap(),
+            signed.find("</saml:Assertion>").unwrap() + "</saml:Assertion>".len(),
+        );
+        let wrapped = format!(
+            "<samlp:Extensions>{}</samlp:Extensions>{}",
+            &signed[start..end],
+            evil(r)
+        );
+        format!("{}{}{}", &signed[..start], wrapped, &signed[end..])
+    });
+    refused("well-formed", &|r| {
+        let signed = good(r).signed();
+        format!("<!DOCTYPE r [<!ENTITY x SYSTEM \"file:///etc/passwd\">]>{signed}")
+    });
+    // The replay cache: a new answer reusing an assertion id seen before.
+    refused("used already", &|r| {
+        saml::Answer {
+            assertion_id: answer.assertion_id.clone(),
+            ..good(r)
+        }
+        .signed()
+    });
+
+    let users = agent
+        .get("/user/get_all_users?page=1&pagesize=50")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let names = users["data"].to_string();
+    assert!(
+        !names.contains("eve@") && !names.contains("admin@"),
+        "no forged user: {names}"
+    );
+
+    // The import through SAML lists the user who signed in, with the groups it names.
+    let started = agent
+        .post(
+            "/sso/sso_url_import_user",
+            json!({"CallbackUrl": CALLBACK, "Username": "owner@example.com"}),
+        )
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let request = saml::Request::from_url(started["Url"].as_str().unwrap());
+    let answer = saml::Answer::to(&request, "grace@example.com").signed();
+    let back = post_answer(&agent, &request.relay_state, &answer).expect(303);
+    let code = code_of(&back, started["Identifier"].as_str().unwrap());
+    let path = format!(
+        "/sso/get_user_usergroups?authorizationCode={}&callbackUrl={}",
+        encode(&code),
+        encode(CALLBACK)
+    );
+    let listed = agent.get(&path).token(&owner).send().expect(200).json();
+    assert_eq!(listed[0]["user"]["username"], "grace@example.com");
+    assert_eq!(listed[0]["user"]["authProvider"], 8);
+    let groups: Vec<&str> = (listed[0]["userGroups"].as_array().unwrap().iter())
+        .map(|g| g["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(groups, ["Designers", "Editors"]);
 }
