@@ -5,6 +5,7 @@
 //   cp tests/idp/package.json tests/idp/package-lock.json "$DIR"/ && npm ci --prefix "$DIR"
 //   IDP_MODULES="$DIR/node_modules" node tests/idp/oidc.mjs --port P --flavor okta|entra \
 //     --client-id ID --client-secret SECRET --users N --groups G [--redirect-uri URI ...]
+//     [--max-page M]   (directory pages hold at most M entries, whatever the client asks)
 //   (NODE_PATH is ignored by ESM imports, hence IDP_MODULES; without it the
 //   script imports normally, i.e. from tests/idp/node_modules.)
 //   stdout gets exactly one line, `READY <issuer>`, once listening on 127.0.0.1:P;
@@ -75,8 +76,12 @@ const { values: opt } = parseArgs({
     users: { type: 'string', default: '10' },
     groups: { type: 'string', default: '3' },
     'redirect-uri': { type: 'string', multiple: true },
+    // Directory pages never hold more than this, whatever the client asks (real servers may
+    // answer with fewer than asked too): clients must follow the pages.
+    'max-page': { type: 'string', default: '999' },
   },
 });
+const MAX_PAGE = Math.max(1, Number(opt['max-page']) || 999);
 const PORT = Number(opt.port);
 const FLAVOR = opt.flavor;
 const N = Number(opt.users);
@@ -272,7 +277,7 @@ function okta(res, url, parts) {
     if (!g) return directoryError(res, 404, `Not found: Resource not found: ${parts[1]} (UserGroup)`);
     list = g.members.map(oktaUser);
   } else return directoryError(res, 404, 'Not found');
-  const limit = Math.max(1, Number(url.searchParams.get('limit')) || 200);
+  const limit = Math.min(MAX_PAGE, Math.max(1, Number(url.searchParams.get('limit')) || 200));
   const after = url.searchParams.get('after');
   const start = after ? list.findIndex((x) => x.id === after) + 1 : 0;
   if (after && start === 0) return directoryError(res, 400, 'Api validation failed: after');
@@ -304,7 +309,7 @@ function graph(res, url, parts) {
   } else return directoryError(res, 404, 'Resource not found for the segment.');
   const select = url.searchParams.get('$select')?.split(',').map((s) => s.trim()).filter(Boolean);
   if (select) list = list.map((o) => Object.fromEntries(Object.entries(o).filter(([k]) => k.startsWith('@') || select.includes(k))));
-  const top = Math.min(999, Math.max(1, Number(url.searchParams.get('$top')) || 100));
+  const top = Math.min(999, MAX_PAGE, Math.max(1, Number(url.searchParams.get('$top')) || 100));
   const skip = url.searchParams.get('$skiptoken');
   const start = skip ? Number(Buffer.from(skip, 'base64url').toString()) : 0;
   if (!Number.isInteger(start) || start < 0) return directoryError(res, 400, 'Invalid $skiptoken');

@@ -748,3 +748,91 @@ fn saml_sign_in_checks_every_answer_and_refuses_forged_wrapped_and_replayed_ones
         .collect();
     assert_eq!(groups, ["Designers", "Editors"]);
 }
+
+#[test]
+fn okta_import_follows_every_page_of_the_users_and_groups_api_and_is_for_admins_only() {
+    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+        return;
+    }
+    let idp = Idp::start(Flavor::Okta, 120, 5);
+    let agent = sso_agent("");
+    let owner = signup_and_login(&agent, "owner@example.com");
+    agent
+        .post("/sso/setup_okta", idp.setup_body())
+        .token(&owner)
+        .send()
+        .expect(200);
+    let (_, member) = member(&agent, &owner, "member@example.com", 64);
+    let body = json!({"CallbackUrl": CALLBACK, "Username": "admin@example.com"});
+    agent
+        .post("/sso/sso_url_import_user", body.clone())
+        .token(&member)
+        .send()
+        .expect_error("ACCESS");
+    let no_import = format!(
+        "/sso/get_user_usergroups?authorizationCode=x&callbackUrl={}",
+        encode(CALLBACK)
+    );
+    agent
+        .get(&no_import)
+        .token(&owner)
+        .send()
+        .expect_error("AUTH");
+    agent
+        .get("/sso/get_user_usergroups")
+        .token(&owner)
+        .send()
+        .expect_error("DEFAULT");
+
+    let started = agent
+        .post("/sso/sso_url_import_user", body)
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let url = started["Url"].as_str().unwrap();
+    assert!(
+        url.contains("okta.users.read"),
+        "the directory scopes are asked for: {url}"
+    );
+    let back = idp.sign_in(url, "admin@example.com", "admin-pass");
+    // Only the administrator who started the import can finish it.
+    let path = format!(
+        "/sso/get_user_usergroups?authorizationCode={}&callbackUrl={}",
+        encode(&back.code),
+        encode(CALLBACK)
+    );
+    let second_admin = signup_and_login(&agent, "other-owner@example.org");
+    agent
+        .get(&path)
+        .token(&second_admin)
+        .send()
+        .expect_error("AUTH");
+    let listed = agent.get(&path).token(&owner).send().expect(200).json();
+    let listed = listed.as_array().unwrap();
+    assert_eq!(
+        listed.len(),
+        121,
+        "three pages of users (50 a page) and the admin"
+    );
+    let in_group = |name: &str| {
+        listed
+            .iter()
+            .filter(|r| {
+                r["userGroups"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|g| g["name"] == name)
+            })
+            .count()
+    };
+    assert_eq!(in_group("group-2"), 24);
+    assert_eq!(in_group("group-1"), 25, "24 and the admin");
+    assert_eq!(in_group("Admins"), 1);
+    let admin = listed
+        .iter()
+        .find(|r| r["user"]["username"] == "admin@example.com")
+        .unwrap();
+    assert_eq!(admin["user"]["authProvider"], 4);
+}
