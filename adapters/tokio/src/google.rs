@@ -41,14 +41,15 @@ struct Cached {
     max_age: Duration,
 }
 
-/// JWKS URLs must be HTTPS; plain HTTP only to a loopback address (tests, local proxies).
-pub fn check_jwks_url(url: &str) -> Result<(), String> {
+/// URLs the agent fetches keys or identities from (the setting `key`) must be HTTPS; plain
+/// HTTP only to a loopback address (tests, local proxies).
+pub fn check_https_or_loopback(key: &str, url: &str) -> Result<(), String> {
     if url.starts_with("https://") {
         return Ok(());
     }
     let rest = url
         .strip_prefix("http://")
-        .ok_or_else(|| format!("google.jwks_url must be an https:// URL: {url}"))?;
+        .ok_or_else(|| format!("{key} must be an https:// URL: {url}"))?;
     let host = rest.split(['/', '?']).next().unwrap_or("");
     let name = match host.rsplit_once(':') {
         Some((h, p)) if p.bytes().all(|b| b.is_ascii_digit()) => h,
@@ -58,7 +59,7 @@ pub fn check_jwks_url(url: &str) -> Result<(), String> {
         Ok(())
     } else {
         Err(format!(
-            "google.jwks_url over plain http is only allowed to a loopback host: {url}"
+            "{key} over plain http is only allowed to a loopback host: {url}"
         ))
     }
 }
@@ -106,7 +107,7 @@ impl GoogleVerifier {
             (Some(path), _) => KeySource::File(path.clone()),
             (None, url) => {
                 let url = url.clone().unwrap_or_else(|| GOOGLE_JWKS_URL.to_string());
-                check_jwks_url(&url)?;
+                check_https_or_loopback("google.jwks_url", &url)?;
                 KeySource::Url {
                     url,
                     http,

@@ -254,8 +254,8 @@ pub fn answered(
     )
 }
 
-/// Deletes up to `max` sign-ins that expired, oldest first, so abandoned ones never pile up
-/// (every new sign-in calls this).
+/// Deletes up to `max` sign-ins and `max` remembered SAML assertions that expired, oldest
+/// first, so abandoned ones never pile up (every new sign-in calls this).
 pub fn purge_expired(store: &impl Store, now_ms: u64, max: usize) -> ApiResult<()> {
     let mut batch = Batch::new();
     let mut seen = 0;
@@ -277,16 +277,16 @@ pub fn purge_expired(store: &impl Store, now_ms: u64, max: usize) -> ApiResult<(
         }
         Ok(true)
     })?;
-    let mut seen = 0;
+    let mut forgotten = 0;
     scan_all(store, SSO_SEEN_BY_EXPIRY.prefix(), false, |key, _| {
         let rest = core::str::from_utf8(&key[SSO_SEEN_BY_EXPIRY.prefix().len()..]).unwrap_or("");
         let Some((expires, id)) = rest.split_once('/') else {
             return Ok(true);
         };
-        if expires > now.as_str() || seen == max {
+        if expires > now.as_str() || forgotten == max {
             return Ok(false);
         }
-        seen += 1;
+        forgotten += 1;
         SSO_SEEN.delete(&mut batch, id);
         batch.delete(key.to_vec());
         Ok(true)

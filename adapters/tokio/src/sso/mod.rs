@@ -15,7 +15,7 @@ use click_core::ports::{
 };
 
 use crate::config::SsoSettings;
-use crate::google::{GoogleVerifier, check_jwks_url};
+use crate::google::{GoogleVerifier, check_https_or_loopback};
 
 /// The desktop's identity port: Google, and OpenID Connect providers.
 pub struct Identities {
@@ -27,8 +27,7 @@ pub struct Identities {
 
 impl Identities {
     pub fn new(google: GoogleVerifier, sso: &SsoSettings) -> Result<Identities, String> {
-        check_jwks_url(&sso.graph_url)
-            .map_err(|e| e.replace("google.jwks_url", "sso.graph_url"))?;
+        check_https_or_loopback("sso.graph_url", &sso.graph_url)?;
         let http = oidc::Http::new(Duration::from_secs(sso.timeout_secs.max(1)))?;
         Ok(Identities {
             google,
