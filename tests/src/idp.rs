@@ -319,3 +319,136 @@ fn dechunk(mut body: &[u8]) -> Vec<u8> {
     }
     out
 }
+
+/// A running SAML 2.0 identity provider (`saml-idp` from npm, `tests/idp/saml/run.cjs`),
+/// signing with `fixtures/saml-idp.key`; stopped when dropped.
+pub struct SamlIdp {
+    child: Child,
+    pub port: u16,
+}
+
+/// What the provider's page makes the browser post to the agent.
+#[derive(Debug, Clone)]
+pub struct SamlPost {
+    /// The form's action: the assertion consumer the request named.
+    pub action: String,
+    pub saml_response: String,
+    pub relay_state: String,
+}
+
+impl SamlIdp {
+    /// A provider whose answers are for the audience `audience`; only assertions are signed.
+    pub fn start(audience: &str) -> SamlIdp {
+        let modules = crate::tools::saml_idp_modules();
+        let script = format!("{}/idp/saml/run.cjs", env!("CARGO_MANIFEST_DIR"));
+        for _attempt in 0..5 {
+            let port = free_port();
+            let mut child = Command::new("node")
+                .arg(&script)
+                .args(["--host", "127.0.0.1", "--port", &port.to_string()])
+                .args(["--cert", &crate::identity::fixture("saml-idp.crt")])
+                .args(["--key", &crate::identity::fixture("saml-idp.key")])
+                .args(["--issuer", "urn:click:test-idp", "--audience", audience])
+                // Overridden by each request's own AssertionConsumerServiceURL.
+                .args([
+                    "--acsUrl",
+                    "http://127.0.0.1:9/sso/saml_acs",
+                    "--no-signResponse",
+                ])
+                .env("IDP_MODULES", &modules)
+                .stdout(Stdio::piped())
+                .stderr(Stdio::null())
+                .spawn()
+                .expect("start node tests/idp/saml/run.cjs");
+            let mut line = String::new();
+            let _ = BufReader::new(child.stdout.take().unwrap()).read_line(&mut line);
+            if line.starts_with("READY ") {
+                return SamlIdp { child, port };
+            }
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        panic!("the test SAML identity provider did not start");
+    }
+
+    /// Its single sign-on service (`IdPSSOURL`).
+    pub fn sso_url(&self) -> String {
+        format!("http://127.0.0.1:{}/saml/sso", self.port)
+    }
+
+    fn addr(&self) -> SocketAddr {
+        SocketAddr::from(([127, 0, 0, 1], self.port))
+    }
+
+    /// Changes how it answers (`signatureAlgorithm=rsa-sha1&digestAlgorithm=sha1`,
+    /// `signAssertion=false&signResponse=true`, ...), until changed again.
+    pub fn settings(&self, form: &str) {
+        let mut browser = Browser::new(self.addr());
+        let resp = browser.post_form("/settings", form);
+        assert!(
+            resp.status < 400,
+            "settings: {} {}",
+            resp.status,
+            resp.text()
+        );
+    }
+
+    /// Signs `email` in as a person would at the provider's page, starting at the agent's
+    /// sign-in URL: what the provider's page then posts to the agent.
+    pub fn sign_in(&self, url: &str, email: &str, groups: &str) -> SamlPost {
+        let mut browser = Browser::new(self.addr());
+        let page = browser.get(url).expect(200).text();
+        let request = between(&page, "name=\"_authnRequest\" type='hidden' value='", "'");
+        let (first, last) = email.split_once('@').unwrap();
+        let fields = format!(
+            "_authnRequest={}&userName={}&email={}&firstName={}&lastName={}&groups={}",
+            encode(&unescape(&request)),
+            encode(email),
+            encode(email),
+            encode(first),
+            encode(last),
+            encode(groups)
+        );
+        let answer = browser.post_form("/signin", &fields).expect(200).text();
+        SamlPost {
+            action: unescape(&between(&answer, "name=\"hiddenform\" action=\"", "\"")),
+            saml_response: unescape(&input_value(&answer, "SAMLResponse")),
+            relay_state: unescape(&input_value(&answer, "RelayState")),
+        }
+    }
+}
+
+impl Drop for SamlIdp {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// The text between `start` and the next `end` in `page`.
+fn between(page: &str, start: &str, end: &str) -> String {
+    let at = page
+        .find(start)
+        .unwrap_or_else(|| panic!("no {start:?} in the page: {page}"))
+        + start.len();
+    page[at..at + page[at..].find(end).unwrap()].to_string()
+}
+
+/// The value of the form input named `name` (whatever the whitespace between attributes).
+fn input_value(page: &str, name: &str) -> String {
+    let at = page
+        .find(&format!("name=\"{name}\""))
+        .unwrap_or_else(|| panic!("no input {name} in the page: {page}"));
+    between(&page[at..], "value=\"", "\"")
+}
+
+/// Undoes the page template's HTML escaping.
+fn unescape(s: &str) -> String {
+    s.replace("&#x3D;", "=")
+        .replace("&#x27;", "'")
+        .replace("&#x60;", "`")
+        .replace("&quot;", "\"")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+}

@@ -72,37 +72,48 @@ pub fn azurite_blob() -> PathBuf {
     })
 }
 
-/// The `node_modules` of the test identity provider `tests/idp/oidc.mjs` (oidc-provider,
-/// jose), installed with `npm ci` from its lock file on first use.
+/// The `node_modules` of the test OpenID Provider `tests/idp/oidc.mjs` (oidc-provider, jose),
+/// installed with `npm ci` from its lock file on first use.
 pub fn idp_modules() -> PathBuf {
     static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
-    ready(&FOUND, || {
-        let source = Path::new(env!("CARGO_MANIFEST_DIR")).join("idp");
-        let lock = std::fs::read(source.join("package-lock.json"))
-            .map_err(|e| format!("tests/idp/package-lock.json: {e}"))?;
-        // A changed lock file installs into a folder of its own.
-        let version = lock
-            .iter()
-            .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(*b as u32));
-        let dir = tools_dir();
-        let prefix = dir.join(format!("idp-{version:08x}"));
-        let modules = prefix.join("node_modules");
-        let local = modules.join("oidc-provider").join("package.json");
-        if !local.is_file() {
-            os_package_result("npm", &["nodejs", "npm"])?;
-            std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
-            for file in ["package.json", "package-lock.json"] {
-                std::fs::copy(source.join(file), prefix.join(file))
-                    .map_err(|e| format!("copy tests/idp/{file}: {e}"))?;
-            }
+    ready(&FOUND, || npm_ci("idp", "oidc-provider"))
+}
+
+/// The `node_modules` of the test SAML identity provider `tests/idp/saml/run.cjs`
+/// (saml-idp), installed with `npm ci` from its lock file on first use.
+pub fn saml_idp_modules() -> PathBuf {
+    static FOUND: OnceLock<Result<PathBuf, String>> = OnceLock::new();
+    ready(&FOUND, || npm_ci("idp/saml", "saml-idp"))
+}
+
+/// Installs the packages of `tests/<folder>` (its `package.json` and `package-lock.json`)
+/// into the tools folder, once per lock file; the `node_modules` holding `probe`.
+fn npm_ci(folder: &str, probe: &str) -> Result<PathBuf, String> {
+    let source = Path::new(env!("CARGO_MANIFEST_DIR")).join(folder);
+    let lock = std::fs::read(source.join("package-lock.json"))
+        .map_err(|e| format!("tests/{folder}/package-lock.json: {e}"))?;
+    // A changed lock file installs into a folder of its own.
+    let version = lock
+        .iter()
+        .fold(0u32, |h, b| h.wrapping_mul(31).wrapping_add(*b as u32));
+    let dir = tools_dir();
+    let prefix = dir.join(format!("{}-{version:08x}", folder.replace('/', "-")));
+    let modules = prefix.join("node_modules");
+    let local = modules.join(probe).join("package.json");
+    if !local.is_file() {
+        os_package_result("npm", &["nodejs", "npm"])?;
+        std::fs::create_dir_all(&prefix).map_err(|e| format!("{}: {e}", prefix.display()))?;
+        for file in ["package.json", "package-lock.json"] {
+            std::fs::copy(source.join(file), prefix.join(file))
+                .map_err(|e| format!("copy tests/{folder}/{file}: {e}"))?;
         }
-        let mut args: Vec<String> = ["npm", "ci", "--no-audit", "--no-fund", "--prefix"]
-            .map(String::from)
-            .into();
-        args.push(prefix.display().to_string());
-        install_once("the test identity provider", &dir, &local, || None, &args)?;
-        Ok(modules)
-    })
+    }
+    let mut args: Vec<String> = ["npm", "ci", "--no-audit", "--no-fund", "--prefix"]
+        .map(String::from)
+        .into();
+    args.push(prefix.display().to_string());
+    install_once(probe, &dir, &local, || None, &args)?;
+    Ok(modules)
 }
 
 /// Makes sure `command` (a name looked up on `PATH`, or a path) is there, installing the

@@ -24,7 +24,12 @@ const BODIES: &[&[u8]] = &[
 
 #[test]
 fn malformed_bodies_get_a_499_never_a_500() {
-    let agent = Agent::start_compat();
+    // SSO on, so its handlers read the bodies too.
+    let agent = Agent::start_with(Options {
+        compat: true,
+        config: "[plan]\nsso = true\n".into(),
+        ..Options::default()
+    });
     let token = signup_and_login(&agent, "fuzz@example.com");
     for (method, path, _) in click_blackbox::routes() {
         let path = path.replace("{cmd}", "2");

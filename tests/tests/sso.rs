@@ -4,7 +4,7 @@
 //! test signs in as a person would, following the provider's redirects and posting its login
 //! form, then makes the provider issue bad ID tokens and checks that each is refused.
 
-use click_blackbox::idp::{CALLBACK, Callback, Flavor, Idp};
+use click_blackbox::idp::{CALLBACK, Callback, Flavor, Idp, SamlIdp, SamlPost};
 use click_blackbox::saml;
 use click_blackbox::*;
 
@@ -835,4 +835,75 @@ fn okta_import_follows_every_page_of_the_users_and_groups_api_and_is_for_admins_
         .find(|r| r["user"]["username"] == "admin@example.com")
         .unwrap();
     assert_eq!(admin["user"]["authProvider"], 4);
+}
+
+/// Posts what the provider's page posts, as the browser would (form, provider's Origin).
+fn post_idp_form(agent: &Agent, post: &SamlPost) -> Resp {
+    assert_eq!(post.action, format!("http://{}/sso/saml_acs", agent.host()));
+    let body = format!(
+        "SAMLResponse={}&RelayState={}",
+        encode(&post.saml_response),
+        encode(&post.relay_state)
+    );
+    agent
+        .call("POST", "/sso/saml_acs")
+        .header("Content-Type", "application/x-www-form-urlencoded")
+        .header("Origin", "http://127.0.0.1:1")
+        .raw(body.as_bytes())
+        .send()
+}
+
+#[test]
+fn saml_sign_in_against_a_real_identity_provider() {
+    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+        return;
+    }
+    let idp = SamlIdp::start(saml::SP_ENTITY_ID);
+    let (agent, owner) = saml_agent(&idp.sso_url());
+
+    // Signed assertion (saml-idp's rsa-sha256, exclusive C14N, unprefixed ds namespace).
+    let (identifier, url) = sso_url(&agent, "alice@example.com");
+    let post = idp.sign_in(&url, "alice@example.com", "admins,devs");
+    assert_eq!(post.relay_state, identifier);
+    let back = post_idp_form(&agent, &post).expect(303);
+    let token = authenticate(&agent, &identifier, &code_of(&back, &identifier))
+        .expect(200)
+        .json();
+    let me = profile(&agent, token.as_str().unwrap());
+    assert_eq!(me["username"], "alice@example.com");
+    assert_eq!(me["authProvider"], 8);
+    assert_eq!(me["firstName"], "alice");
+    // The same post again: its sign-in is spent.
+    post_idp_form(&agent, &post).expect_error("AUTH");
+
+    // Only the Response signed, around the assertion.
+    idp.settings("signAssertion=false&signResponse=true");
+    let (identifier, url) = sso_url(&agent, "bob@example.com");
+    let back = post_idp_form(&agent, &idp.sign_in(&url, "bob@example.com", "devs")).expect(303);
+    authenticate(&agent, &identifier, &code_of(&back, &identifier)).expect(200);
+
+    // What the provider can be made to send, refused.
+    let refused = |settings: &str, why: &str| {
+        idp.settings(settings);
+        let (_, url) = sso_url(&agent, "mallory@example.com");
+        let post = idp.sign_in(&url, "mallory@example.com", "devs");
+        let message = post_idp_form(&agent, &post).expect_error("AUTH");
+        assert!(message.contains(why), "{settings}: {message}");
+    };
+    refused("signAssertion=false&signResponse=false", "not signed");
+    refused(
+        "signAssertion=true&signResponse=false&signatureAlgorithm=rsa-sha1&digestAlgorithm=sha1",
+        "SHA-1",
+    );
+    refused(
+        "signatureAlgorithm=rsa-sha256&digestAlgorithm=sha256&audience=urn:someone-else",
+        "another audience",
+    );
+    let users = agent
+        .get("/user/get_all_users?page=1&pagesize=50")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert!(!users["data"].to_string().contains("mallory@"), "{users}");
 }
