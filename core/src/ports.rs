@@ -709,6 +709,57 @@ pub enum DriveError {
     Failed(String),
 }
 
+/// Replaces the agent's own program with a newer signed release (`/management/check_update`
+/// and `/management/update`).
+// Generic handlers keep these futures concrete, so a multi-threaded host sees if they are Send.
+#[allow(async_fn_in_trait)]
+pub trait Updater {
+    /// This program's version and the newest release the feed offers for this platform,
+    /// its signature checked.
+    async fn check(&self) -> Result<UpdateCheck, UpdateError>;
+
+    /// Downloads the newest release, checks its size, hash and signature, and puts it in
+    /// place of this program (keeping the old one). Returns its version; the host then exits
+    /// for its service manager to start the new program.
+    async fn apply(&self) -> Result<String, UpdateError>;
+}
+
+/// What the update feed offers.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct UpdateCheck {
+    /// This program's version.
+    pub current: String,
+    /// The newest signed release for this platform, if the feed has one.
+    pub newest: Option<String>,
+}
+
+/// Why an update check or an update failed; nothing was changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum UpdateError {
+    /// This host cannot update itself.
+    Unsupported,
+    /// No feed is configured.
+    NotConfigured,
+    /// The feed or the release could not be read.
+    Unreachable(String),
+    /// A release was refused: a bad signature, size or hash, or not newer than this program.
+    Refused(String),
+    /// Putting the release in place failed (the old program stays).
+    Failed(String),
+}
+
+/// For hosts that do not replace their own program (devices, embedders).
+pub struct NoUpdates;
+
+impl Updater for NoUpdates {
+    async fn check(&self) -> Result<UpdateCheck, UpdateError> {
+        Err(UpdateError::Unsupported)
+    }
+    async fn apply(&self) -> Result<String, UpdateError> {
+        Err(UpdateError::Unsupported)
+    }
+}
+
 /// The host's cloud drives: mounts, synced folders and their caches. The core stores each
 /// drive's configuration and journal; the host runs the drives they describe.
 // Generic handlers keep these futures concrete, so a multi-threaded host sees if they are Send.
@@ -870,6 +921,8 @@ pub trait Ports {
     type Drives: DriveHost;
     /// The machine's file system.
     type Files: LocalFiles;
+    /// Replaces the agent's program with signed releases.
+    type Updates: Updater;
 
     /// The [`Store`](Ports::Store).
     fn store(&self) -> &Self::Store;
@@ -897,6 +950,8 @@ pub trait Ports {
     fn drives(&self) -> &Self::Drives;
     /// The [`Files`](Ports::Files) of the machine.
     fn files(&self) -> &Self::Files;
+    /// The [`Updates`](Ports::Updates) of the agent's program.
+    fn updates(&self) -> &Self::Updates;
     /// Seals secrets (cloud keys) before they are stored.
     fn secrets(&self) -> &SecretBox;
 }

@@ -325,6 +325,10 @@ routes! {
     Command: Post "/management/command/{cmd}" Local => management::command;
     Notify: Post "/management/notify" Local => management::notify;
     Outbox: Get "/management/outbox" Local => management::outbox;
+    #[cfg(feature = "cloud")]
+    CheckUpdate: Get "/management/check_update" Local => management::updates::check_update;
+    #[cfg(feature = "cloud")]
+    ApplyUpdate: Post "/management/update" Local => management::updates::update;
     // Management: local folders
     #[cfg(feature = "cloud")]
     LocalDrives: Get "/management/list_drives" Local => management::folders::list_drives;

@@ -9,7 +9,7 @@ use crate::events::Event;
 use crate::ports::{
     Clock, DriveCommand, DriveError, DriveHost, EventSink, IdTokenVerifier, IdentityClaims,
     LogDestination, LogForwarder, Mail, MailError, Mailer, NoLocalFiles, NoObjectStorage,
-    PasswordHasher, Ports, Rng, SecretBox, TransferRunner,
+    NoUpdates, PasswordHasher, Ports, Rng, SecretBox, TransferRunner,
 };
 use crate::store::mem::MemStore;
 use crate::sync::SpinLock;
@@ -224,6 +224,7 @@ impl Ports for TestPorts {
     type Transfers = Recorded<String>;
     type Drives = Recorded<String>;
     type Files = NoLocalFiles;
+    type Updates = NoUpdates;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -263,6 +264,9 @@ impl Ports for TestPorts {
     }
     fn files(&self) -> &NoLocalFiles {
         &NoLocalFiles
+    }
+    fn updates(&self) -> &NoUpdates {
+        &NoUpdates
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -38,6 +38,9 @@ pub struct Options {
     pub env: Vec<(String, String)>,
     /// Reuse a data directory (to test restarts).
     pub data_dir: Option<PathBuf>,
+    /// Run this copy of the desktop agent instead of the built one (a test that lets the
+    /// agent replace its own program).
+    pub binary: Option<PathBuf>,
 }
 
 /// A running `click-agent`, killed when dropped.
@@ -342,7 +345,8 @@ impl Agent {
                 cmd
             }
             None => {
-                let mut cmd = Command::new(agent_binary());
+                let bin = options.binary.clone().unwrap_or_else(agent_binary);
+                let mut cmd = Command::new(bin);
                 cmd.arg("serve").arg("--listen").arg("127.0.0.1:0");
                 cmd
             }

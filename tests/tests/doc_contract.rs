@@ -685,12 +685,17 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     let files = tempfile::tempdir().unwrap();
     let upload = files.path().join("file.bin");
     std::fs::write(&upload, b"bytes to upload").unwrap();
+    // An update feed with no newer release: the update is refused, the agent stays.
+    let feed = files.path().join("feed.json");
+    std::fs::write(&feed, r#"{"releases": []}"#).unwrap();
     let agent = Agent::start_with(Options {
         config: format!(
-            "{}\n[transfers]\nroots = [\"{}\"]\n[storage]\nlisten = \"127.0.0.1:{}\"\n[plan]\nsso = true\n",
+            "{}\n[transfers]\nroots = [\"{}\"]\n[storage]\nlisten = \"127.0.0.1:{}\"\n[plan]\nsso = true\n\
+             [update]\nfeed_url = \"{}\"\n",
             identity::google_config(),
             files.path().display(),
             click_blackbox::free_port(),
+            feed.display(),
         ),
         ..Options::default()
     });
@@ -699,6 +704,8 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     directory_and_cloud(&mut c, &s3, &upload, files.path());
     built_in_storage(&mut c, &upload);
     sso(&mut c);
+    c.call("GET /management/check_update", &[]);
+    c.call_expecting("POST /management/update", 499, &[]);
     let served = click_blackbox::routes();
     let mut missing = Vec::new();
     for (method, path, _) in &served {

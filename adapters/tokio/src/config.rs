@@ -29,6 +29,7 @@ pub struct FileConfig {
     pub drives: DriveSettings,
     pub storage: StorageSettings,
     pub sso: SsoSettings,
+    pub update: UpdateSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -69,6 +70,31 @@ impl Default for Limits {
             store_cache_entries: 4096,
             log_queue_events: 10_000,
             max_form_upload_bytes: 64 << 30,
+        }
+    }
+}
+
+/// `[update]`: signed releases of the agent (`/management/check_update`, `/management/update`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct UpdateSettings {
+    /// The release feed: an https:// URL (http:// on loopback), or a local file. Empty: none.
+    pub feed_url: String,
+    /// The release key's public half (base64 ed25519); the built-in key by default.
+    pub public_key: String,
+    /// The largest release downloaded, in MiB.
+    pub max_mb: u64,
+    /// The longest a download may take, in seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for UpdateSettings {
+    fn default() -> Self {
+        UpdateSettings {
+            feed_url: String::new(),
+            public_key: crate::update::RELEASE_KEY.into(),
+            max_mb: 512,
+            timeout_secs: 600,
         }
     }
 }
@@ -279,6 +305,7 @@ pub struct Settings {
     pub mail: MailSettings,
     pub google: GoogleSettings,
     pub sso: SsoSettings,
+    pub update: UpdateSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
     /// The built-in S3 server, when configured.
@@ -393,6 +420,7 @@ impl FileConfig {
             mail: self.mail,
             google: self.google,
             sso: self.sso,
+            update: self.update,
             log: self.log,
             transfers: self.transfers,
             storage,

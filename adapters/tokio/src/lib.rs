@@ -20,4 +20,5 @@ pub mod storage;
 pub mod store;
 pub mod thread_cache;
 pub mod transfers;
+pub mod update;
 pub mod ws;

@@ -139,6 +139,7 @@ pub struct DesktopPorts {
     pub transfers: TransferEngine,
     pub drives: DriveManager,
     pub files: DesktopFiles,
+    pub updates: crate::update::SelfUpdater,
     pub secrets: SecretBox,
 }
 
@@ -156,6 +157,7 @@ impl Ports for DesktopPorts {
     type Transfers = TransferEngine;
     type Drives = DriveManager;
     type Files = DesktopFiles;
+    type Updates = crate::update::SelfUpdater;
 
     fn store(&self) -> &RedbStore {
         &self.store
@@ -195,6 +197,9 @@ impl Ports for DesktopPorts {
     }
     fn files(&self) -> &DesktopFiles {
         &self.files
+    }
+    fn updates(&self) -> &crate::update::SelfUpdater {
+        &self.updates
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -107,13 +107,14 @@ impl App {
                 &settings.sso,
             )?,
             logs: SplunkForwarder::start(settings.limits.log_queue_events, http.clone()),
-            cloud: CloudStorage::new(http),
+            cloud: CloudStorage::new(http.clone()),
             transfers: TransferEngine::new(),
             drives: crate::drives::DriveManager::new(
                 crate::data_dir::drives_key(dir)
                     .map_err(|e| format!("cannot read or create the drives key: {e}"))?,
             ),
             files: crate::local_files::DesktopFiles::new(&settings.transfers.roots()),
+            updates: crate::update::SelfUpdater::new(settings.update.clone(), http.clone())?,
             secrets: SecretBox::new(
                 &secrets_key(dir)
                     .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,

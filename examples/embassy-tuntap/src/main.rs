@@ -14,7 +14,7 @@ use clap::Parser;
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
     Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage,
-    NoTransfers, Ports, Rng, SecretBox,
+    NoTransfers, NoUpdates, Ports, Rng, SecretBox,
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
@@ -135,6 +135,7 @@ impl Ports for DevicePorts {
     type Transfers = NoTransfers;
     type Drives = NoDrives;
     type Files = NoLocalFiles;
+    type Updates = NoUpdates;
 
     fn store(&self) -> &FlashStore<FileFlash> {
         &self.store
@@ -174,6 +175,9 @@ impl Ports for DevicePorts {
     }
     fn files(&self) -> &NoLocalFiles {
         &NoLocalFiles
+    }
+    fn updates(&self) -> &NoUpdates {
+        &NoUpdates
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

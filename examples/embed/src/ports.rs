@@ -15,7 +15,7 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::click::{
     Batch, Channel, Clock, CommitError, Entry, Event, EventSink, Hs256, Mail, MailError, Mailer,
-    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, Op,
+    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, NoUpdates, Op,
     PasswordHasher, Ports, Rng, SecretBox, Store, StoreError, counter_added, first_failed_check,
     outbox_file_name, outbox_text, prefix_end,
 };
@@ -346,6 +346,7 @@ impl Ports for EmbedPorts {
     type Transfers = NoTransfers;
     type Drives = NoDrives;
     type Files = NoLocalFiles;
+    type Updates = NoUpdates;
 
     fn store(&self) -> &MapStore {
         &self.store
@@ -385,6 +386,9 @@ impl Ports for EmbedPorts {
     }
     fn files(&self) -> &NoLocalFiles {
         &NoLocalFiles
+    }
+    fn updates(&self) -> &NoUpdates {
+        &NoUpdates
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

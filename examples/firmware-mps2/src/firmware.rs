@@ -7,8 +7,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, Ports, Rng,
-    SecretBox,
+    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, NoUpdates, Ports,
+    Rng, SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
@@ -145,6 +145,7 @@ impl Ports for BoardPorts {
     type Transfers = NoTransfers;
     type Drives = NoDrives;
     type Files = NoLocalFiles;
+    type Updates = NoUpdates;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -184,6 +185,9 @@ impl Ports for BoardPorts {
     }
     fn files(&self) -> &NoLocalFiles {
         &NoLocalFiles
+    }
+    fn updates(&self) -> &NoUpdates {
+        &NoUpdates
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -11,6 +11,8 @@ mod configs;
 pub mod folders;
 #[cfg(feature = "cloud")]
 pub mod objects;
+#[cfg(feature = "cloud")]
+pub mod updates;
 
 use alloc::string::String;
 use alloc::vec::Vec;
@@ -79,15 +81,19 @@ pub async fn command<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
             agent.set_current_user(None);
             agent.set_status(AgentStatus::Disposed);
         }
-        Command::Exit => {
-            agent.set_status(AgentStatus::Stopped);
-            agent.raise_app_notification(&AppNotification::for_request(cx.req, "AppExit"));
-            let mut r = Response::ok();
-            r.action = Some(HostAction::Shutdown);
-            return Ok(r);
-        }
+        Command::Exit => return Ok(exit(cx)),
     }
     Ok(Response::ok())
+}
+
+/// Stops the agent: `AppExit` to the WebSocket clients, then the host shuts down once the
+/// answer is written.
+fn exit<P: Ports>(cx: &Ctx<'_, P>) -> Response {
+    cx.agent.set_status(AgentStatus::Stopped);
+    (cx.agent).raise_app_notification(&AppNotification::for_request(cx.req, "AppExit"));
+    let mut r = Response::ok();
+    r.action = Some(HostAction::Shutdown);
+    r
 }
 
 #[derive(Deserialize, Default)]

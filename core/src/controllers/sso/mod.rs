@@ -69,7 +69,10 @@ fn callback_url(value: &str) -> ApiResult<&str> {
     let url = required("CallbackUrl", value)?;
     max_len("CallbackUrl", url, 2048)?;
     let scheme_ok = ["http://", "https://"].iter().any(|s| {
-        url.len() > s.len() && url.get(..s.len()).is_some_and(|p| p.eq_ignore_ascii_case(s))
+        url.len() > s.len()
+            && url
+                .get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
     });
     if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
         return Err(ApiError::invalid(
@@ -227,4 +230,25 @@ fn same_callback(pending: &PendingLogin, given: &str) -> ApiResult<()> {
         ));
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::callback_url;
+
+    #[test]
+    fn callback_urls_are_absolute_http_urls() {
+        assert!(callback_url("http://127.0.0.1:9/cb").is_ok());
+        assert!(callback_url("HTTPS://app.example.com/cb?x=1").is_ok());
+        for bad in [
+            "",
+            "http://",
+            "javascript:alert(1)",
+            "httpé://x",
+            "ftp://x",
+            "http://a b",
+        ] {
+            assert!(callback_url(bad).is_err(), "{bad}");
+        }
+    }
 }
