@@ -25,7 +25,8 @@ use crate::config::UpdateSettings;
 use crate::google::check_https_or_loopback;
 use crate::http_client::SharedClient;
 
-/// The release key's public half, built in (`[update] public_key` overrides it).
+/// The release key's public half, built in (`[update] public_key` overrides it). A placeholder
+/// until the project publishes releases: its private half was not kept.
 pub const RELEASE_KEY: &str = "GSY/5yAohJbC1+PJ8oQBdZT7caB6TiYfHJfwy/5DON0=";
 /// The largest feed read.
 const MAX_FEED_BYTES: usize = 1 << 20;
