@@ -8,6 +8,9 @@ use click_blackbox::idp::{CALLBACK, Callback, Flavor, Idp, SamlIdp, SamlPost};
 use click_blackbox::saml;
 use click_blackbox::*;
 
+/// Why the SSO tests run against the desktop agent only.
+const DESKTOP: &str = "single sign-on (identity providers are reached by the desktop agent)";
+
 /// An agent whose plan includes SSO (`[sso]` keys added by `more`).
 fn sso_agent(more: &str) -> Agent {
     Agent::start_with(Options {
@@ -54,6 +57,19 @@ fn sign_in(agent: &Agent, idp: &Idp, login: &str, password: &str) -> String {
     jwt.as_str().expect("a JWT string").to_string()
 }
 
+/// An agent with SSO, its owner's token, and the Okta configuration the owner set up.
+fn agent_with_okta(idp: &Idp) -> (Agent, String, Value) {
+    let agent = sso_agent("");
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let saved = agent
+        .post("/sso/setup_okta", idp.setup_body())
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    (agent, owner, saved)
+}
+
 fn profile(agent: &Agent, token: &str) -> Value {
     agent
         .get("/authentication/user")
@@ -65,20 +81,12 @@ fn profile(agent: &Agent, token: &str) -> Value {
 
 #[test]
 fn okta_sign_in_creates_the_user_and_every_forged_answer_is_refused() {
-    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let idp = Idp::start(Flavor::Okta, 3, 2);
-    let agent = sso_agent("");
-    let owner = signup_and_login(&agent, "owner@example.com");
+    let (agent, owner, saved) = agent_with_okta(&idp);
     let account_id = profile(&agent, &owner)["accountId"].clone();
-
-    let saved = agent
-        .post("/sso/setup_okta", idp.setup_body())
-        .token(&owner)
-        .send()
-        .expect(200)
-        .json();
     assert_eq!(saved["ClientId"], idp::CLIENT_ID);
     assert_eq!(
         saved["ClientSecret"], "********",
@@ -189,7 +197,7 @@ fn okta_sign_in_creates_the_user_and_every_forged_answer_is_refused() {
 
 #[test]
 fn entra_import_of_500_users_in_20_groups_then_one_of_them_signs_in() {
-    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let idp = Idp::start(Flavor::Entra, 500, 20);
@@ -299,7 +307,7 @@ fn entra_import_of_500_users_in_20_groups_then_one_of_them_signs_in() {
 
 #[test]
 fn configuration_routes_need_the_plan_an_admin_and_good_input_and_stay_in_their_account() {
-    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let idp = Idp::start(Flavor::Okta, 1, 1);
@@ -586,7 +594,7 @@ fn code_of(redirect: &Resp, identifier: &str) -> String {
 
 #[test]
 fn saml_sign_in_checks_every_answer_and_refuses_forged_wrapped_and_replayed_ones() {
-    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let (agent, owner) = saml_agent("https://idp.example.com/sso");
@@ -751,17 +759,11 @@ fn saml_sign_in_checks_every_answer_and_refuses_forged_wrapped_and_replayed_ones
 
 #[test]
 fn okta_import_follows_every_page_of_the_users_and_groups_api_and_is_for_admins_only() {
-    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let idp = Idp::start(Flavor::Okta, 120, 5);
-    let agent = sso_agent("");
-    let owner = signup_and_login(&agent, "owner@example.com");
-    agent
-        .post("/sso/setup_okta", idp.setup_body())
-        .token(&owner)
-        .send()
-        .expect(200);
+    let (agent, owner, _) = agent_with_okta(&idp);
     let (_, member) = member(&agent, &owner, "member@example.com", 64);
     let body = json!({"CallbackUrl": CALLBACK, "Username": "admin@example.com"});
     agent
@@ -855,7 +857,7 @@ fn post_idp_form(agent: &Agent, post: &SamlPost) -> Resp {
 
 #[test]
 fn saml_sign_in_against_a_real_identity_provider() {
-    if desktop_only("single sign-on (identity providers are reached by the desktop agent)") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let idp = SamlIdp::start(saml::SP_ENTITY_ID);

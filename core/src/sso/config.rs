@@ -104,6 +104,22 @@ pub struct SsoConfig {
 }
 
 impl SsoConfig {
+    /// An active configuration of `kind` with nothing set yet.
+    pub fn new(id: String, account_id: &str, kind: Kind) -> SsoConfig {
+        SsoConfig {
+            id,
+            account_id: String::from(account_id),
+            kind,
+            client_id: String::new(),
+            sealed_client_secret: String::new(),
+            open_id_url: String::new(),
+            certificate: String::new(),
+            sp_entity_id: String::new(),
+            idp_sso_url: String::new(),
+            active: true,
+        }
+    }
+
     /// The store key of the `kind` configuration of an account.
     pub fn key(account_id: &str, kind: Kind) -> String {
         format!("{account_id}/{}", kind.slug())

@@ -12,11 +12,12 @@ use sha2::{Digest, Sha256};
 use super::config::{Kind, SsoConfig};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::ports::{Rng, RngExt, Store};
+use crate::store::Batch;
+use crate::store::expiring::Expiring;
 use crate::store::keys::{
     SSO_IMPORTS, SSO_LOGINS, SSO_LOGINS_BY_EXPIRY, SSO_SEEN, SSO_SEEN_BY_EXPIRY,
 };
-use crate::store::table::commit;
-use crate::store::{Batch, scan_all};
+use crate::store::table::{commit, decode_row};
 
 /// What a sign-in is for.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -138,10 +139,6 @@ impl PendingLogin {
     pub fn new_code(rng: &impl Rng) -> String {
         random_token(rng)
     }
-
-    fn expiry_key(&self) -> String {
-        format!("{:016x}/{}", self.expires_ms, self.id)
-    }
 }
 
 /// 32 random bytes, base64url: 43 characters, as PKCE wants its verifier.
@@ -155,24 +152,29 @@ fn import_key(user_id: &str, callback_url: &str) -> String {
     format!("{user_id}/{}", crate::ports::hex(&hash))
 }
 
+/// The pending sign-ins, and the SAML assertions seen (a replay cache whose rows hold
+/// nothing).
+const LOGINS: Expiring = Expiring::new(SSO_LOGINS, SSO_LOGINS_BY_EXPIRY);
+const SEEN: Expiring = Expiring::new(SSO_SEEN, SSO_SEEN_BY_EXPIRY);
+
 /// Keeps `login` until it is taken or expires. An import replaces the same administrator's
 /// earlier one for the same callback URL.
 pub fn save(store: &impl Store, login: &PendingLogin) -> ApiResult<()> {
     let mut batch = Batch::new();
-    SSO_LOGINS.put(&mut batch, &login.id, login);
-    SSO_LOGINS_BY_EXPIRY.put_str(&mut batch, &login.expiry_key(), "");
-    if let Purpose::Import { user_id } = &login.purpose {
-        SSO_IMPORTS.put_str(
-            &mut batch,
-            &import_key(user_id, &login.callback_url),
-            &login.id,
-        );
-    }
+    keep(&mut batch, login);
     commit(
         store,
         &batch,
         (ErrorCode::DbInsert, "The sign-in could not be saved."),
     )
+}
+
+/// Puts `login` and its indexes in `batch`.
+fn keep(batch: &mut Batch, login: &PendingLogin) {
+    LOGINS.put(batch, &login.id, login.expires_ms, login);
+    if let Purpose::Import { user_id } = &login.purpose {
+        SSO_IMPORTS.put_str(batch, &import_key(user_id, &login.callback_url), &login.id);
+    }
 }
 
 const UNKNOWN: &str = "This sign-in is unknown, expired or already used: start again from the \
@@ -181,17 +183,14 @@ const UNKNOWN: &str = "This sign-in is unknown, expired or already used: start a
 /// Takes the sign-in `id` for good: it is deleted in the commit that checks it is still
 /// there, so two callers racing with the same `state` cannot both have it.
 pub fn take(store: &impl Store, id: &str, now_ms: u64) -> ApiResult<PendingLogin> {
-    let login: PendingLogin = SSO_LOGINS
-        .get(store, id.trim())?
-        .ok_or_else(|| ApiError::new(ErrorCode::Auth, UNKNOWN))?;
-    let mut batch = Batch::new();
-    batch.require_present(SSO_LOGINS.key(&login.id));
-    forget(store, &mut batch, &login)?;
-    commit(store, &batch, (ErrorCode::Auth, UNKNOWN))?;
-    if login.expires_ms <= now_ms {
-        return Err(ApiError::new(ErrorCode::Auth, UNKNOWN));
-    }
-    Ok(login)
+    LOGINS.take(
+        store,
+        id,
+        now_ms,
+        |login: &PendingLogin| login.expires_ms,
+        |login, batch| forget_import(store, batch, login),
+        (ErrorCode::Auth, UNKNOWN),
+    )
 }
 
 /// Takes the import that `user_id` started with `callback_url`.
@@ -207,11 +206,9 @@ pub fn take_import(
     take(store, &id, now_ms)
 }
 
-/// Deletes `login`, and its import index unless a newer import of the same administrator
-/// and callback took it over.
-fn forget(store: &impl Store, batch: &mut Batch, login: &PendingLogin) -> ApiResult<()> {
-    SSO_LOGINS.delete(batch, &login.id);
-    SSO_LOGINS_BY_EXPIRY.delete(batch, &login.expiry_key());
+/// Deletes an import's index, unless a newer import of the same administrator and callback
+/// took it over.
+fn forget_import(store: &impl Store, batch: &mut Batch, login: &PendingLogin) -> ApiResult<()> {
     if let Purpose::Import { user_id } = &login.purpose {
         let key = import_key(user_id, &login.callback_url);
         if SSO_IMPORTS.get_str(store, &key)?.as_deref() == Some(login.id.as_str()) {
@@ -231,19 +228,9 @@ pub fn answered(
     assertion_expires_ms: u64,
 ) -> ApiResult<()> {
     let mut batch = Batch::new();
-    batch.require_absent(SSO_SEEN.key(assertion_id));
-    SSO_SEEN.put_str(&mut batch, assertion_id, "");
-    let seen_expiry = format!("{assertion_expires_ms:016x}/{assertion_id}");
-    SSO_SEEN_BY_EXPIRY.put_str(&mut batch, &seen_expiry, "");
-    SSO_LOGINS.put(&mut batch, &login.id, login);
-    SSO_LOGINS_BY_EXPIRY.put_str(&mut batch, &login.expiry_key(), "");
-    if let Purpose::Import { user_id } = &login.purpose {
-        SSO_IMPORTS.put_str(
-            &mut batch,
-            &import_key(user_id, &login.callback_url),
-            &login.id,
-        );
-    }
+    batch.require_absent(SEEN.key(assertion_id));
+    SEEN.put(&mut batch, assertion_id, assertion_expires_ms, &());
+    keep(&mut batch, login);
     commit(
         store,
         &batch,
@@ -255,44 +242,13 @@ pub fn answered(
 }
 
 /// Deletes up to `max` sign-ins and `max` remembered SAML assertions that expired, oldest
-/// first, so abandoned ones never pile up (every new sign-in calls this).
+/// first (every new sign-in calls this).
 pub fn purge_expired(store: &impl Store, now_ms: u64, max: usize) -> ApiResult<()> {
-    let mut batch = Batch::new();
-    let mut seen = 0;
-    let now = format!("{now_ms:016x}");
-    scan_all(store, SSO_LOGINS_BY_EXPIRY.prefix(), false, |key, _| {
-        let rest = core::str::from_utf8(&key[SSO_LOGINS_BY_EXPIRY.prefix().len()..]).unwrap_or("");
-        let Some((expires, id)) = rest.split_once('/') else {
-            return Ok(true);
-        };
-        if expires > now.as_str() || seen == max {
-            return Ok(false);
-        }
-        seen += 1;
-        match SSO_LOGINS.get::<PendingLogin>(store, id)? {
-            Some(login) => forget(store, &mut batch, &login)?,
-            None => {
-                batch.delete(key.to_vec());
-            }
-        }
-        Ok(true)
+    LOGINS.purge(store, now_ms, max, |bytes, batch| {
+        let login: PendingLogin = decode_row(bytes)?;
+        forget_import(store, batch, &login)
     })?;
-    let mut forgotten = 0;
-    scan_all(store, SSO_SEEN_BY_EXPIRY.prefix(), false, |key, _| {
-        let rest = core::str::from_utf8(&key[SSO_SEEN_BY_EXPIRY.prefix().len()..]).unwrap_or("");
-        let Some((expires, id)) = rest.split_once('/') else {
-            return Ok(true);
-        };
-        if expires > now.as_str() || forgotten == max {
-            return Ok(false);
-        }
-        forgotten += 1;
-        SSO_SEEN.delete(&mut batch, id);
-        batch.delete(key.to_vec());
-        Ok(true)
-    })?;
-    // A sign-in taken meanwhile makes these deletes no-ops; nothing is checked.
-    crate::store::table::save(store, &batch)
+    SEEN.purge(store, now_ms, max, |_, _| Ok(()))
 }
 
 #[cfg(test)]
@@ -301,18 +257,7 @@ mod tests {
     use crate::testing::TestPorts;
 
     fn config() -> SsoConfig {
-        SsoConfig {
-            id: "c1".into(),
-            account_id: "a1".into(),
-            kind: Kind::Okta,
-            client_id: "client".into(),
-            sealed_client_secret: String::new(),
-            open_id_url: String::new(),
-            certificate: String::new(),
-            sp_entity_id: String::new(),
-            idp_sso_url: String::new(),
-            active: true,
-        }
+        SsoConfig::new("c1".into(), "a1", Kind::Okta)
     }
 
     #[test]

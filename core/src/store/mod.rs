@@ -1,6 +1,7 @@
 //! The `Store` port: an ordered key-value store with atomic, checked batches. Typed tables sit
 //! on top of it in [`table`].
 
+pub mod expiring;
 pub mod keys;
 pub mod mem;
 pub mod table;

@@ -114,6 +114,17 @@ fn issuer_of(discovery_url: &str) -> Result<IssuerUrl, IdpError> {
         .map_err(|e| IdpError::Invalid(format!("'{discovery_url}' is not a URL: {e}")))
 }
 
+/// A client made from discovery: its authorization endpoint set, its token endpoint if the
+/// provider names one.
+type Client = CoreClient<
+    openidconnect::EndpointSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointNotSet,
+    openidconnect::EndpointMaybeSet,
+    openidconnect::EndpointMaybeSet,
+>;
+
 struct Cached {
     metadata: Arc<CoreProviderMetadata>,
     fetched: Instant,
@@ -165,22 +176,20 @@ impl Providers {
         Ok(metadata)
     }
 
-    fn client(
-        metadata: &CoreProviderMetadata,
-        c: &OidcClient,
-    ) -> CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    > {
+    fn client(metadata: &CoreProviderMetadata, c: &OidcClient) -> Client {
         CoreClient::from_provider_metadata(
             metadata.clone(),
             ClientId::new(c.client_id.clone()),
             Some(ClientSecret::new(c.client_secret.clone())),
         )
+    }
+
+    /// The client of `c` (metadata cached) that sends the browser back to `redirect_url`.
+    async fn client_to(&self, c: &OidcClient, redirect_url: &str) -> Result<Client, IdpError> {
+        let metadata = self.metadata(&c.discovery_url, false).await?;
+        let redirect = RedirectUrl::new(redirect_url.to_string())
+            .map_err(|e| IdpError::Invalid(format!("the callback URL: {e}")))?;
+        Ok(Self::client(&metadata, c).set_redirect_uri(redirect))
     }
 
     /// Discovery works and names what a code flow needs.
@@ -204,10 +213,7 @@ impl Providers {
         c: &OidcClient,
         start: &OidcStart<'_>,
     ) -> Result<String, IdpError> {
-        let metadata = self.metadata(&c.discovery_url, false).await?;
-        let redirect = RedirectUrl::new(start.redirect_url.to_string())
-            .map_err(|e| IdpError::Invalid(format!("the callback URL: {e}")))?;
-        let client = Self::client(&metadata, c).set_redirect_uri(redirect);
+        let client = self.client_to(c, start.redirect_url).await?;
         let (state, nonce) = (start.state.to_string(), start.nonce.to_string());
         let verifier = PkceCodeVerifier::new(start.code_verifier.to_string());
         let challenge = PkceCodeChallenge::from_code_verifier_sha256(&verifier);
@@ -229,10 +235,7 @@ impl Providers {
         c: &OidcClient,
         redeem: &OidcRedeem<'_>,
     ) -> Result<SsoIdentity, IdpError> {
-        let metadata = self.metadata(&c.discovery_url, false).await?;
-        let redirect = RedirectUrl::new(redeem.redirect_url.to_string())
-            .map_err(|e| IdpError::Invalid(format!("the callback URL: {e}")))?;
-        let client = Self::client(&metadata, c).set_redirect_uri(redirect);
+        let client = self.client_to(c, redeem.redirect_url).await?;
         let tokens = client
             .exchange_code(AuthorizationCode::new(redeem.code.to_string()))
             .map_err(|e| IdpError::Invalid(e.to_string()))?
@@ -288,18 +291,7 @@ struct Checked {
     family_name: String,
 }
 
-fn verify(
-    client: &CoreClient<
-        openidconnect::EndpointSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointNotSet,
-        openidconnect::EndpointMaybeSet,
-        openidconnect::EndpointMaybeSet,
-    >,
-    id_token: &CoreIdToken,
-    nonce: &Nonce,
-) -> Result<Checked, String> {
+fn verify(client: &Client, id_token: &CoreIdToken, nonce: &Nonce) -> Result<Checked, String> {
     let verifier = client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
     let claims = id_token
         .claims(&verifier, nonce)

@@ -71,59 +71,12 @@ fn percent(s: &str) -> String {
 
 /// `xs:dateTime` in UTC of Unix seconds.
 fn instant(secs: u64) -> String {
-    let days = (secs / 86_400) as i64;
-    let rem = secs % 86_400;
-    // Civil from days (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60
-    )
+    click_core::time::iso8601(secs * 1000)
 }
 
 /// Unix seconds of an `xs:dateTime` (`2026-12-04T20:00:00Z`, fractions and offsets allowed).
 fn parse_instant(text: &str) -> Option<u64> {
-    let t = text.trim();
-    let (date, time) = t.split_once('T')?;
-    let mut d = date.split('-');
-    let (y, m, day): (i64, i64, i64) = (
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-        d.next()?.parse().ok()?,
-    );
-    let (clock, offset_secs) = match time.find(['Z', '+', '-']) {
-        Some(i) if &time[i..i + 1] == "Z" => (&time[..i], 0i64),
-        Some(i) => {
-            let sign = if &time[i..i + 1] == "-" { -1 } else { 1 };
-            let (h, mi) = time[i + 1..].split_once(':')?;
-            (
-                &time[..i],
-                sign * (h.parse::<i64>().ok()? * 3600 + mi.parse::<i64>().ok()? * 60),
-            )
-        }
-        None => (time, 0),
-    };
-    let mut c = clock.split(':');
-    let (h, mi): (i64, i64) = (c.next()?.parse().ok()?, c.next()?.parse().ok()?);
-    let s: f64 = c.next()?.parse().ok()?;
-    let (yy, mm) = if m <= 2 { (y - 1, m + 9) } else { (y, m - 3) };
-    let era = yy.div_euclid(400);
-    let yoe = yy.rem_euclid(400);
-    let doy = (153 * mm + 2) / 5 + day - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    let secs = days * 86_400 + h * 3600 + mi * 60 + s as i64 - offset_secs;
-    u64::try_from(secs).ok()
+    click_core::time::parse_iso8601(text).map(|ms| ms / 1000)
 }
 
 fn refused(why: impl Into<String>) -> IdpError {

@@ -174,18 +174,7 @@ fn saml_config<P: Ports>(
 }
 
 fn fresh<P: Ports>(cx: &Ctx<'_, P>, account_id: &str, kind: Kind) -> SsoConfig {
-    SsoConfig {
-        id: cx.ports().rng().uuid(),
-        account_id: String::from(account_id),
-        kind,
-        client_id: String::new(),
-        sealed_client_secret: String::new(),
-        open_id_url: String::new(),
-        certificate: String::new(),
-        sp_entity_id: String::new(),
-        idp_sso_url: String::new(),
-        active: true,
-    }
+    SsoConfig::new(cx.ports().rng().uuid(), account_id, kind)
 }
 
 /// The account's configuration of `kind`, which an update or delete needs.
