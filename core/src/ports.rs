@@ -470,6 +470,52 @@ pub struct Presign<'a> {
     pub attachment: bool,
 }
 
+/// An OAuth authorization request to a cloud provider (Dropbox, Box, OneDrive, Google Drive).
+#[derive(Clone, Debug)]
+pub struct OAuthStart<'a> {
+    /// Which provider (its `CloudType` flag).
+    pub cloud_type: u32,
+    /// Where the provider sends the browser back (`redirectURL`).
+    pub redirect_url: &'a str,
+    /// The single-use `state`.
+    pub state: &'a str,
+    /// The PKCE verifier, whose S256 challenge the request carries.
+    pub code_verifier: &'a str,
+}
+
+/// What redeeming a cloud provider's authorization code needs.
+#[derive(Clone, Debug)]
+pub struct OAuthRedeem<'a> {
+    /// Which provider.
+    pub cloud_type: u32,
+    /// The code the provider returned.
+    pub code: &'a str,
+    /// The redirect URL of the request.
+    pub redirect_url: &'a str,
+    /// The PKCE verifier.
+    pub code_verifier: &'a str,
+}
+
+/// A connected cloud provider account.
+#[derive(Clone, Default)]
+pub struct OAuthGrant {
+    /// The refresh token (stored sealed; never shown).
+    pub refresh_token: String,
+    /// The provider's id of the account.
+    pub account_id: String,
+    /// Its sign-in name or email, to tell accounts apart.
+    pub account_name: String,
+}
+
+impl core::fmt::Debug for OAuthGrant {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        f.debug_struct("OAuthGrant")
+            .field("account_id", &self.account_id)
+            .field("account_name", &self.account_name)
+            .finish_non_exhaustive()
+    }
+}
+
 /// Why a provider call failed. Messages carry the provider's own reason, never credentials.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum StorageError {
@@ -550,6 +596,19 @@ pub trait ObjectStorage {
         action: PushAction,
     ) -> Result<PushState, StorageError> {
         let _ = (source, id, action);
+        Err(StorageError::Unsupported)
+    }
+
+    /// The provider's authorization URL for connecting an account over OAuth (code flow,
+    /// PKCE S256, `state`); [`StorageError::Invalid`] names a missing client setting.
+    fn oauth_authorization_url(&self, request: &OAuthStart<'_>) -> Result<String, StorageError> {
+        let _ = request;
+        Err(StorageError::Unsupported)
+    }
+
+    /// Redeems a provider's authorization code: the refresh token and whose account it is.
+    async fn oauth_redeem(&self, redeem: &OAuthRedeem<'_>) -> Result<OAuthGrant, StorageError> {
+        let _ = redeem;
         Err(StorageError::Unsupported)
     }
 }

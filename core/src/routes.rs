@@ -190,6 +190,23 @@ routes! {
     CloudManageShare: Put "/cloud/manage_share" User => cloud::accounts::manage_share;
     #[cfg(feature = "cloud")]
     CloudDelete: Delete "/cloud/delete" User => cloud::accounts::delete;
+    // Cloud: OAuth authorization
+    #[cfg(feature = "cloud")]
+    DropboxAuthorizationUrl: Post "/cloud/generate_dropbox_authorization_url" User => cloud::oauth::generate_dropbox;
+    #[cfg(feature = "cloud")]
+    DropboxAuthorizationCallback: Post "/cloud/dropbox_authorization_callback" User => cloud::oauth::dropbox_callback;
+    #[cfg(feature = "cloud")]
+    BoxAuthorizationUrl: Post "/cloud/generate_box_authorization_url" User => cloud::oauth::generate_box;
+    #[cfg(feature = "cloud")]
+    BoxAuthorizationCallback: Post "/cloud/box_authorization_callback" User => cloud::oauth::box_callback;
+    #[cfg(feature = "cloud")]
+    OneDriveAuthorizationUrl: Post "/cloud/generate_onedrive_authorization_url" User => cloud::oauth::generate_onedrive;
+    #[cfg(feature = "cloud")]
+    OneDriveAuthorizationCallback: Post "/cloud/onedrive_authorization_callback" User => cloud::oauth::onedrive_callback;
+    #[cfg(feature = "cloud")]
+    GoogleDriveAuthorizationUrl: Post "/cloud/generate_googledrive_authorization_url" User => cloud::oauth::generate_googledrive;
+    #[cfg(feature = "cloud")]
+    GoogleDriveAuthorizationCallback: Post "/cloud/googledrive_authorization_callback" User => cloud::oauth::googledrive_callback;
     // Cloud: storage operations
     #[cfg(feature = "cloud")]
     CloudListBuckets: Post "/cloud/list_buckets" User => cloud::storage::list_buckets;

@@ -12,6 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use click_blackbox::docs::{self, Endpoint};
 use click_blackbox::idp::{self, Flavor, Idp};
+use click_blackbox::oauth;
 use click_blackbox::s3::S3Server;
 use click_blackbox::{Agent, Options, PASSWORD, Resp, Value, form, identity, json};
 
@@ -688,14 +689,16 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     // An update feed with no newer release: the update is refused, the agent stays.
     let feed = files.path().join("feed.json");
     std::fs::write(&feed, r#"{"releases": []}"#).unwrap();
+    let providers = oauth::Providers::start();
     let agent = Agent::start_with(Options {
         config: format!(
             "{}\n[transfers]\nroots = [\"{}\"]\n[storage]\nlisten = \"127.0.0.1:{}\"\n[plan]\nsso = true\n\
-             [update]\nfeed_url = \"{}\"\n",
+             [update]\nfeed_url = \"{}\"\n{}",
             identity::google_config(),
             files.path().display(),
             click_blackbox::free_port(),
             feed.display(),
+            providers.config(""),
         ),
         ..Options::default()
     });
@@ -704,6 +707,7 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     directory_and_cloud(&mut c, &s3, &upload, files.path());
     built_in_storage(&mut c, &upload);
     sso(&mut c);
+    oauth_connections(&mut c, &providers);
     c.call("GET /management/check_update", &[]);
     c.call_expecting("POST /management/update", 499, &[]);
     let served = click_blackbox::routes();
@@ -737,6 +741,21 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
         "routes served but not called here: {missing:?}"
     );
     assert!(c.checker.problems.is_empty(), "{:#?}", c.checker.problems);
+}
+
+/// Each OAuth connection with the docs' bodies, approved at the provider's local stand-in.
+fn oauth_connections(c: &mut Contract<'_>, providers: &oauth::Providers) {
+    for (provider, _) in oauth::PROVIDERS {
+        let url = c.call(
+            &format!("POST /cloud/generate_{provider}_authorization_url"),
+            &[],
+        );
+        let (code, state) = providers.approve(url.as_str().unwrap());
+        c.call(
+            &format!("POST /cloud/{provider}_authorization_callback"),
+            &[("/code", json!(code)), ("/state", json!(state))],
+        );
+    }
 }
 
 /// SSO with the docs' bodies against the test OpenID Provider (as Okta, and as Entra ID), and

@@ -30,6 +30,7 @@ pub struct FileConfig {
     pub storage: StorageSettings,
     pub sso: SsoSettings,
     pub update: UpdateSettings,
+    pub oauth: OAuthSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -72,6 +73,29 @@ impl Default for Limits {
             max_form_upload_bytes: 64 << 30,
         }
     }
+}
+
+/// `[oauth.<provider>]`: the apps the agent is registered as at the providers connected over
+/// OAuth.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthSettings {
+    pub dropbox: OAuthApp,
+    #[serde(rename = "box")]
+    pub r#box: OAuthApp,
+    pub onedrive: OAuthApp,
+    pub googledrive: OAuthApp,
+}
+
+/// One provider's app; empty URLs are the provider's own.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OAuthApp {
+    pub client_id: String,
+    pub client_secret: String,
+    pub auth_url: String,
+    pub token_url: String,
+    pub api_url: String,
 }
 
 /// `[update]`: signed releases of the agent (`/management/check_update`, `/management/update`).
@@ -306,6 +330,7 @@ pub struct Settings {
     pub google: GoogleSettings,
     pub sso: SsoSettings,
     pub update: UpdateSettings,
+    pub oauth: OAuthSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
     /// The built-in S3 server, when configured.
@@ -421,6 +446,7 @@ impl FileConfig {
             google: self.google,
             sso: self.sso,
             update: self.update,
+            oauth: self.oauth,
             log: self.log,
             transfers: self.transfers,
             storage,

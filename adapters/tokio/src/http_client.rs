@@ -28,3 +28,89 @@ impl SharedClient {
         Ok(self.0.get_or_init(|| client).clone())
     }
 }
+
+/// A client for OAuth and OpenID Connect endpoints (the `oauth2` and `openidconnect` crates
+/// call through it): redirects are never followed, so a token endpoint that redirects is
+/// refused rather than trusted with a code or a secret.
+#[derive(Clone)]
+pub struct NoRedirects {
+    client: reqwest::Client,
+}
+
+/// Why a request through [`NoRedirects`] failed, with its causes.
+#[derive(Debug)]
+pub struct RequestError(String);
+
+impl std::fmt::Display for RequestError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RequestError {}
+
+impl NoRedirects {
+    pub fn new(timeout: Duration) -> Result<NoRedirects, String> {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let client = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10))
+            .timeout(timeout)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .map_err(|e| format!("cannot start the HTTP client: {e}"))?;
+        Ok(NoRedirects { client })
+    }
+
+    pub fn client(&self) -> &reqwest::Client {
+        &self.client
+    }
+}
+
+impl<'c> oauth2::AsyncHttpClient<'c> for NoRedirects {
+    type Error = RequestError;
+    type Future = std::pin::Pin<
+        Box<
+            dyn std::future::Future<Output = Result<oauth2::HttpResponse, RequestError>>
+                + Send
+                + 'c,
+        >,
+    >;
+
+    /// One request of the crates'. The future owns what it needs: the crates' futures are
+    /// generic over the client, and a borrowed one would not be `Send` for every lifetime.
+    fn call(&'c self, request: oauth2::HttpRequest) -> Self::Future {
+        let client = self.client.clone();
+        Box::pin(async move {
+            let (parts, body) = request.into_parts();
+            let response = client
+                .request(parts.method, parts.uri.to_string())
+                .headers(parts.headers)
+                .body(body)
+                .send()
+                .await
+                .map_err(|e| RequestError(error_chain(&e)))?;
+            let mut out = oauth2::http::Response::builder().status(response.status());
+            for (name, value) in response.headers() {
+                out = out.header(name, value);
+            }
+            let bytes = response
+                .bytes()
+                .await
+                .map_err(|e| RequestError(error_chain(&e)))?;
+            out.body(bytes.to_vec())
+                .map_err(|e| RequestError(e.to_string()))
+        })
+    }
+}
+
+/// An error with its sources, for messages people read.
+pub fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}

@@ -107,7 +107,13 @@ impl App {
                 &settings.sso,
             )?,
             logs: SplunkForwarder::start(settings.limits.log_queue_events, http.clone()),
-            cloud: CloudStorage::new(http.clone()),
+            cloud: CloudStorage::new(
+                http.clone(),
+                crate::cloud::oauth::OAuthApps::new(
+                    settings.oauth.clone(),
+                    crate::http_client::NoRedirects::new(std::time::Duration::from_secs(30))?,
+                ),
+            ),
             transfers: TransferEngine::new(),
             drives: crate::drives::DriveManager::new(
                 crate::data_dir::drives_key(dir)

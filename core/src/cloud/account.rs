@@ -297,6 +297,12 @@ pub(crate) fn check_credentials(target: &CloudTarget) -> ApiResult<()> {
     Ok(())
 }
 
+/// Adds a new cloud account to `batch`.
+pub(crate) fn insert(batch: &mut Batch, row: &CloudAccount) {
+    CLOUD_ACCOUNTS.put(batch, &row.id, row);
+    CLOUD_ACCOUNTS_BY_ACCOUNT.put_str(batch, &row.index_key(), "");
+}
+
 /// Hosts cache clients by key; inline credentials key by a hash, never by the secret itself.
 fn inline_cache_key(t: &CloudTarget) -> String {
     let mut h = Sha256::new();

@@ -12,6 +12,14 @@ pub const S3_GENERIC: u32 = 8;
 pub const GOOGLE: u32 = 16;
 /// Cloudflare R2 (S3 protocol).
 pub const CLOUDFLARE: u32 = 64;
+/// Dropbox, connected over OAuth.
+pub const DROPBOX: u32 = 128;
+/// Box, connected over OAuth.
+pub const BOX: u32 = 256;
+/// Microsoft OneDrive, connected over OAuth.
+pub const ONEDRIVE: u32 = 512;
+/// Google Drive, connected over OAuth.
+pub const GOOGLE_DRIVE: u32 = 1024;
 /// A Fastr-compatible server on the local network: another agent's built-in storage (S3).
 pub const LOCAL_HTTP: u32 = 2048;
 /// A Fastr-compatible server anywhere: another agent's built-in storage (S3).

@@ -4,6 +4,7 @@
 
 pub mod account;
 pub mod cloud_type;
+pub mod oauth;
 
 #[cfg(feature = "cloud")]
 pub(crate) use account::AccountRef;

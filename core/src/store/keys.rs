@@ -48,6 +48,14 @@ pub const API_TOKENS_BY_HASH: Table = Table::new("idx/apitoken-hash/");
 /// `<user id>/<token id>` -> nothing: a user's API tokens.
 pub const API_TOKENS_BY_USER: Table = Table::new("idx/user-apitoken/");
 
+// ---------------------------------------------------------------- OAuth connections
+
+/// `state` -> `cloud::oauth::Authorization`: a cloud account connection waiting for the
+/// provider's redirect, single-use.
+pub const OAUTH_STATES: Table = Table::new("oauthstate/");
+/// `<expires ms, 16 hex>/<state>` -> nothing: what to purge first.
+pub const OAUTH_STATES_BY_EXPIRY: Table = Table::new("idx/oauthstate-expiry/");
+
 // ---------------------------------------------------------------- single sign-on
 
 /// `<account>/<kind>` (`okta`, `entraid`, `saml`) -> `sso::config::SsoConfig`: one of each
@@ -191,7 +199,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 75] = [
+pub const ALL: [Table; 77] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -209,6 +217,8 @@ pub const ALL: [Table; 75] = [
     API_TOKENS,
     API_TOKENS_BY_HASH,
     API_TOKENS_BY_USER,
+    OAUTH_STATES,
+    OAUTH_STATES_BY_EXPIRY,
     SSO_CONFIGS,
     SSO_LOGINS,
     SSO_LOGINS_BY_EXPIRY,

@@ -2,6 +2,7 @@
 
 mod azure;
 pub mod etag;
+pub mod oauth;
 mod s3;
 pub mod sigv4;
 
@@ -12,8 +13,8 @@ use futures_util::future::try_join_all;
 
 use click_core::cloud::cloud_type;
 use click_core::ports::{
-    BucketInfo, CloudTarget, ObjectInfo, ObjectPage, ObjectStorage, Presign, PushAction, PushState,
-    StorageError,
+    BucketInfo, CloudTarget, OAuthGrant, OAuthRedeem, OAuthStart, ObjectInfo, ObjectPage,
+    ObjectStorage, Presign, PushAction, PushState, StorageError,
 };
 
 use crate::http_client::SharedClient;
@@ -167,11 +168,12 @@ const DELETE_CONCURRENCY: usize = 16;
 
 pub struct CloudStorage {
     http: SharedClient,
+    oauth: oauth::OAuthApps,
 }
 
 impl CloudStorage {
-    pub fn new(http: SharedClient) -> CloudStorage {
-        CloudStorage { http }
+    pub fn new(http: SharedClient, oauth: oauth::OAuthApps) -> CloudStorage {
+        CloudStorage { http, oauth }
     }
 
     pub(crate) fn http(&self) -> Result<reqwest::Client, StorageError> {
@@ -486,6 +488,14 @@ impl ObjectStorage for CloudStorage {
             _ => reqwest::Method::POST,
         };
         agent.root_json(method, &query, Bytes::new()).await
+    }
+
+    fn oauth_authorization_url(&self, request: &OAuthStart<'_>) -> Result<String, StorageError> {
+        self.oauth.authorization_url(request)
+    }
+
+    async fn oauth_redeem(&self, redeem: &OAuthRedeem<'_>) -> Result<OAuthGrant, StorageError> {
+        self.oauth.redeem(redeem).await
     }
 }
 

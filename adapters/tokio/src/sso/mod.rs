@@ -21,14 +21,15 @@ use crate::google::{GoogleVerifier, check_https_or_loopback};
 pub struct Identities {
     google: GoogleVerifier,
     oidc: oidc::Providers,
-    http: oidc::Http,
+    http: crate::http_client::NoRedirects,
     graph_url: String,
 }
 
 impl Identities {
     pub fn new(google: GoogleVerifier, sso: &SsoSettings) -> Result<Identities, String> {
         check_https_or_loopback("sso.graph_url", &sso.graph_url)?;
-        let http = oidc::Http::new(Duration::from_secs(sso.timeout_secs.max(1)))?;
+        let http =
+            crate::http_client::NoRedirects::new(Duration::from_secs(sso.timeout_secs.max(1)))?;
         Ok(Identities {
             google,
             oidc: oidc::Providers::new(http.clone()),

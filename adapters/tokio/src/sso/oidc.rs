@@ -4,8 +4,6 @@
 //! nonce).
 
 use std::collections::HashMap;
-use std::future::Future;
-use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -16,11 +14,12 @@ use openidconnect::core::{
     CoreAuthenticationFlow, CoreClient, CoreIdToken, CoreJwsSigningAlgorithm, CoreProviderMetadata,
 };
 use openidconnect::{
-    AsyncHttpClient, AuthorizationCode, ClientId, ClientSecret, CsrfToken, HttpRequest,
-    HttpResponse, IssuerUrl, Nonce, OAuth2TokenResponse, PkceCodeChallenge, PkceCodeVerifier,
-    RedirectUrl, Scope, TokenResponse,
+    AuthorizationCode, ClientId, ClientSecret, CsrfToken, IssuerUrl, Nonce, OAuth2TokenResponse,
+    PkceCodeChallenge, PkceCodeVerifier, RedirectUrl, Scope, TokenResponse,
 };
 use serde::Deserialize;
+
+use crate::http_client::{NoRedirects, error_chain};
 
 /// The suffix of a discovery document's URL (OpenID Connect Discovery 1.0, section 4).
 const WELL_KNOWN: &str = "/.well-known/openid-configuration";
@@ -39,69 +38,6 @@ const ALLOWED_ALGS: [CoreJwsSigningAlgorithm; 10] = [
     CoreJwsSigningAlgorithm::EcdsaP521Sha512,
     CoreJwsSigningAlgorithm::EdDsa,
 ];
-
-/// The HTTP client the crate calls through; redirects are never followed (a token endpoint
-/// that redirects is refused rather than trusted).
-#[derive(Clone)]
-pub struct Http {
-    client: reqwest::Client,
-}
-
-#[derive(Debug)]
-pub struct HttpError(String);
-
-impl std::fmt::Display for HttpError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for HttpError {}
-
-impl Http {
-    pub fn new(timeout: Duration) -> Result<Http, String> {
-        let _ = rustls::crypto::ring::default_provider().install_default();
-        let client = reqwest::Client::builder()
-            .connect_timeout(Duration::from_secs(10))
-            .timeout(timeout)
-            .redirect(reqwest::redirect::Policy::none())
-            .build()
-            .map_err(|e| format!("cannot start the SSO HTTP client: {e}"))?;
-        Ok(Http { client })
-    }
-
-    pub fn client(&self) -> &reqwest::Client {
-        &self.client
-    }
-}
-
-impl<'c> AsyncHttpClient<'c> for Http {
-    type Error = HttpError;
-    type Future = Pin<Box<dyn Future<Output = Result<HttpResponse, HttpError>> + Send + 'c>>;
-
-    /// One request of the crate's. The future owns what it needs: the crate's futures are
-    /// generic over the client, and a borrowed one would not be `Send` for every lifetime.
-    fn call(&'c self, request: HttpRequest) -> Self::Future {
-        let client = self.client.clone();
-        Box::pin(async move {
-            let (parts, body) = request.into_parts();
-            let response = client
-                .request(parts.method, parts.uri.to_string())
-                .headers(parts.headers)
-                .body(body)
-                .send()
-                .await
-                .map_err(|e| HttpError(chain(&e)))?;
-            let mut out = openidconnect::http::Response::builder().status(response.status());
-            for (name, value) in response.headers() {
-                out = out.header(name, value);
-            }
-            let bytes = response.bytes().await.map_err(|e| HttpError(chain(&e)))?;
-            out.body(bytes.to_vec())
-                .map_err(|e| HttpError(e.to_string()))
-        })
-    }
-}
 
 /// The issuer a discovery URL names (the URL without its well-known suffix; an issuer URL
 /// itself is taken too).
@@ -132,12 +68,12 @@ struct Cached {
 
 /// OpenID Connect providers, their metadata cached per discovery URL.
 pub struct Providers {
-    http: Http,
+    http: NoRedirects,
     cache: Mutex<HashMap<String, Cached>>,
 }
 
 impl Providers {
-    pub fn new(http: Http) -> Providers {
+    pub fn new(http: NoRedirects) -> Providers {
         Providers {
             http,
             cache: Mutex::new(HashMap::new()),
@@ -162,7 +98,9 @@ impl Providers {
         let issuer = issuer_of(url)?;
         let metadata = CoreProviderMetadata::discover_async(issuer, &self.http)
             .await
-            .map_err(|e| IdpError::Unreachable(format!("its discovery document: {}", chain(&e))))?;
+            .map_err(|e| {
+                IdpError::Unreachable(format!("its discovery document: {}", error_chain(&e)))
+            })?;
         let metadata = Arc::new(metadata);
         let mut cache = self.cache.lock().unwrap_or_else(|e| e.into_inner());
         cache.retain(|_, c| c.fetched.elapsed() < METADATA_TTL);
@@ -242,7 +180,9 @@ impl Providers {
             .set_pkce_verifier(PkceCodeVerifier::new(redeem.code_verifier.to_string()))
             .request_async(&self.http)
             .await
-            .map_err(|e| IdpError::Refused(format!("the code exchange failed: {}", chain(&e))))?;
+            .map_err(|e| {
+                IdpError::Refused(format!("the code exchange failed: {}", error_chain(&e)))
+            })?;
         let id_token = tokens
             .id_token()
             .ok_or_else(|| IdpError::Refused("the token response has no ID token".into()))?;
@@ -295,7 +235,7 @@ fn verify(client: &Client, id_token: &CoreIdToken, nonce: &Nonce) -> Result<Chec
     let verifier = client.id_token_verifier().set_allowed_algs(ALLOWED_ALGS);
     let claims = id_token
         .claims(&verifier, nonce)
-        .map_err(|e| format!("the ID token was refused: {}", chain(&e)))?;
+        .map_err(|e| format!("the ID token was refused: {}", error_chain(&e)))?;
     Ok(Checked {
         subject: claims.subject().to_string(),
         email: claims.email().map(|e| e.to_string()).unwrap_or_default(),
@@ -350,16 +290,4 @@ fn identity(
         groups: extra.groups,
         access_token: access_token.to_string(),
     }
-}
-
-/// An error with its sources, for the message the client sees.
-fn chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
 }

@@ -12,7 +12,7 @@ use crate::http::Response;
 use crate::json::{max_len, null_as_default, required};
 use crate::ports::{ObjectStorage, Ports, RngExt};
 use crate::store::Batch;
-use crate::store::keys::{CLOUD_ACCOUNTS, CLOUD_ACCOUNTS_BY_ACCOUNT};
+use crate::store::keys::CLOUD_ACCOUNTS;
 use crate::store::table::{commit, save};
 
 pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
@@ -75,8 +75,7 @@ pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         create_ms: cx.now_ms(),
     };
     let mut batch = Batch::new();
-    CLOUD_ACCOUNTS.put(&mut batch, &row.id, &row);
-    CLOUD_ACCOUNTS_BY_ACCOUNT.put_str(&mut batch, &row.index_key(), "");
+    account::insert(&mut batch, &row);
     save(cx.store(), &batch)?;
     Ok(Response::json(&CloudAccountDto::new(&row)))
 }

@@ -1,0 +1,242 @@
+//! Connecting Dropbox, Box, OneDrive and Google Drive accounts over OAuth 2.0 with the
+//! `oauth2` crate: the authorization URL (code flow, PKCE S256, `state`) and the code
+//! exchange, then the provider's own "who am I" call to name the account. Client ids and
+//! secrets come from `[oauth.<provider>]`; every endpoint is configurable (how the tests reach
+//! their local stand-ins).
+
+use click_core::cloud::cloud_type;
+use click_core::ports::{OAuthGrant, OAuthRedeem, OAuthStart, StorageError};
+use oauth2::basic::BasicClient;
+use oauth2::{
+    AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
+    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
+};
+use serde_json::Value;
+
+use crate::config::{OAuthApp, OAuthSettings};
+use crate::http_client::{NoRedirects, error_chain};
+
+/// A provider's endpoints and what its authorization requests need.
+struct Provider {
+    /// Its `[oauth.<key>]` section.
+    key: &'static str,
+    auth_url: &'static str,
+    token_url: &'static str,
+    /// The base of its API, where the account is asked who it is.
+    api_url: &'static str,
+    scopes: &'static [&'static str],
+    /// Parameters that get a refresh token (offline access).
+    extra: &'static [(&'static str, &'static str)],
+}
+
+fn provider(cloud_type: u32) -> Result<Provider, StorageError> {
+    Ok(match cloud_type {
+        cloud_type::DROPBOX => Provider {
+            key: "dropbox",
+            auth_url: "https://www.dropbox.com/oauth2/authorize",
+            token_url: "https://api.dropboxapi.com/oauth2/token",
+            api_url: "https://api.dropboxapi.com",
+            scopes: &[
+                "account_info.read",
+                "files.metadata.read",
+                "files.content.read",
+                "files.content.write",
+            ],
+            extra: &[("token_access_type", "offline")],
+        },
+        cloud_type::BOX => Provider {
+            key: "box",
+            auth_url: "https://account.box.com/api/oauth2/authorize",
+            token_url: "https://api.box.com/oauth2/token",
+            api_url: "https://api.box.com",
+            scopes: &[],
+            extra: &[],
+        },
+        cloud_type::ONEDRIVE => Provider {
+            key: "onedrive",
+            auth_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
+            token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
+            api_url: "https://graph.microsoft.com",
+            scopes: &["offline_access", "Files.ReadWrite.All", "User.Read"],
+            extra: &[],
+        },
+        cloud_type::GOOGLE_DRIVE => Provider {
+            key: "googledrive",
+            auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
+            token_url: "https://oauth2.googleapis.com/token",
+            api_url: "https://www.googleapis.com",
+            scopes: &["https://www.googleapis.com/auth/drive"],
+            extra: &[("access_type", "offline"), ("prompt", "consent")],
+        },
+        _ => return Err(StorageError::Unsupported),
+    })
+}
+
+/// The OAuth apps the agent is registered as.
+pub struct OAuthApps {
+    settings: OAuthSettings,
+    http: NoRedirects,
+}
+
+/// A URL of the configuration, or the provider's default.
+fn or_default<'a>(configured: &'a str, default: &'a str) -> &'a str {
+    if configured.trim().is_empty() {
+        default
+    } else {
+        configured.trim()
+    }
+}
+
+fn invalid(e: impl std::fmt::Display) -> StorageError {
+    StorageError::Invalid(e.to_string())
+}
+
+impl OAuthApps {
+    pub fn new(settings: OAuthSettings, http: NoRedirects) -> OAuthApps {
+        OAuthApps { settings, http }
+    }
+
+    fn app(&self, key: &str) -> &OAuthApp {
+        match key {
+            "dropbox" => &self.settings.dropbox,
+            "box" => &self.settings.r#box,
+            "onedrive" => &self.settings.onedrive,
+            _ => &self.settings.googledrive,
+        }
+    }
+
+    /// The provider, its configured app, and the client for `redirect_url`.
+    fn client(
+        &self,
+        cloud_type: u32,
+        redirect_url: &str,
+    ) -> Result<(Provider, &OAuthApp, ConfiguredClient), StorageError> {
+        let p = provider(cloud_type)?;
+        let app = self.app(p.key);
+        for (name, value) in [
+            ("client_id", &app.client_id),
+            ("client_secret", &app.client_secret),
+        ] {
+            if value.trim().is_empty() {
+                return Err(StorageError::Invalid(format!(
+                    "[oauth.{}] {name} is not set in the agent's configuration: register the \
+                     agent as an app at {} and set it",
+                    p.key,
+                    cloud_type::name(cloud_type)
+                )));
+            }
+        }
+        let client = BasicClient::new(ClientId::new(app.client_id.trim().into()))
+            .set_client_secret(ClientSecret::new(app.client_secret.trim().into()))
+            .set_auth_uri(
+                AuthUrl::new(or_default(&app.auth_url, p.auth_url).into()).map_err(invalid)?,
+            )
+            .set_token_uri(
+                TokenUrl::new(or_default(&app.token_url, p.token_url).into()).map_err(invalid)?,
+            )
+            .set_redirect_uri(RedirectUrl::new(redirect_url.into()).map_err(invalid)?);
+        Ok((p, app, client))
+    }
+
+    pub fn authorization_url(&self, start: &OAuthStart<'_>) -> Result<String, StorageError> {
+        let (p, _, client) = self.client(start.cloud_type, start.redirect_url)?;
+        let verifier = PkceCodeVerifier::new(start.code_verifier.to_string());
+        let state = start.state.to_string();
+        let mut request = client
+            .authorize_url(move || CsrfToken::new(state))
+            .set_pkce_challenge(PkceCodeChallenge::from_code_verifier_sha256(&verifier));
+        for scope in p.scopes {
+            request = request.add_scope(Scope::new(scope.to_string()));
+        }
+        for (name, value) in p.extra {
+            request = request.add_extra_param(*name, *value);
+        }
+        Ok(request.url().0.to_string())
+    }
+
+    pub async fn redeem(&self, redeem: &OAuthRedeem<'_>) -> Result<OAuthGrant, StorageError> {
+        let (p, app, client) = self.client(redeem.cloud_type, redeem.redirect_url)?;
+        let tokens = client
+            .exchange_code(AuthorizationCode::new(redeem.code.to_string()))
+            .set_pkce_verifier(PkceCodeVerifier::new(redeem.code_verifier.to_string()))
+            .request_async(&self.http)
+            .await
+            .map_err(|e| {
+                StorageError::Denied(format!("the code exchange failed: {}", error_chain(&e)))
+            })?;
+        let refresh_token = tokens
+            .refresh_token()
+            .map(|t| t.secret().clone())
+            .ok_or_else(|| {
+                StorageError::Denied(
+                    "the provider gave no refresh token (offline access was not granted)".into(),
+                )
+            })?;
+        let api = or_default(&app.api_url, p.api_url)
+            .trim_end_matches('/')
+            .to_string();
+        let (account_id, account_name) = self
+            .who(redeem.cloud_type, &api, tokens.access_token().secret())
+            .await?;
+        Ok(OAuthGrant {
+            refresh_token,
+            account_id,
+            account_name,
+        })
+    }
+
+    /// The provider's id and name of the account the access token belongs to.
+    async fn who(
+        &self,
+        cloud_type: u32,
+        api: &str,
+        access_token: &str,
+    ) -> Result<(String, String), StorageError> {
+        let http = self.http.client();
+        let request = match cloud_type {
+            // Dropbox's RPC endpoints are POSTs without a body.
+            cloud_type::DROPBOX => http.post(format!("{api}/2/users/get_current_account")),
+            cloud_type::BOX => http.get(format!("{api}/2.0/users/me")),
+            cloud_type::ONEDRIVE => http.get(format!("{api}/v1.0/me")),
+            _ => http.get(format!("{api}/drive/v3/about?fields=user")),
+        };
+        let response = request
+            .bearer_auth(access_token)
+            .send()
+            .await
+            .map_err(|e| StorageError::Failed(error_chain(&e)))?;
+        let status = response.status();
+        let bytes = response.bytes().await.unwrap_or_default();
+        let body: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        if !status.is_success() {
+            return Err(StorageError::Denied(format!(
+                "the account could not be read ({status}): {body}"
+            )));
+        }
+        let text = |v: &Value| v.as_str().unwrap_or("").to_string();
+        let (id, name) = match cloud_type {
+            cloud_type::DROPBOX => (text(&body["account_id"]), text(&body["email"])),
+            cloud_type::BOX => (text(&body["id"]), text(&body["login"])),
+            cloud_type::ONEDRIVE => (text(&body["id"]), text(&body["userPrincipalName"])),
+            _ => (
+                text(&body["user"]["permissionId"]),
+                text(&body["user"]["emailAddress"]),
+            ),
+        };
+        if id.is_empty() {
+            return Err(StorageError::Failed(format!(
+                "the provider named no account: {body}"
+            )));
+        }
+        Ok((id, name))
+    }
+}
+
+/// The `oauth2` client with its authorization, token and redirect URLs set.
+type ConfiguredClient = BasicClient<
+    oauth2::EndpointSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointNotSet,
+    oauth2::EndpointSet,
+>;

@@ -1,0 +1,179 @@
+//! Cloud accounts connected over OAuth (`cloud.md`, OAuth Authorization): Dropbox, Box,
+//! OneDrive and Google Drive. These SaaS cannot be reached from here, so the agent talks to
+//! local stand-ins that follow each provider's documented authorization, token and account
+//! endpoints (`tests/clients/oauth_providers.py`), through its configurable `[oauth.*]` URLs.
+
+use click_blackbox::oauth::{CLIENT_ID, PROVIDERS, Providers};
+use click_blackbox::*;
+
+const REDIRECT: &str = "http://localhost:3000/oauth/callback";
+
+fn generate(agent: &Agent, token: &str, provider: &str, body: Value) -> Resp {
+    agent
+        .post(
+            &format!("/cloud/generate_{provider}_authorization_url"),
+            body,
+        )
+        .token(token)
+        .send()
+}
+
+fn callback(agent: &Agent, token: &str, provider: &str, body: Value) -> Resp {
+    agent
+        .post(&format!("/cloud/{provider}_authorization_callback"), body)
+        .token(token)
+        .send()
+}
+
+fn start(agent: &Agent, token: &str, provider: &str, name: &str) -> String {
+    let body = json!({"redirectURL": REDIRECT, "cloudName": name, "shared": true});
+    let url = generate(agent, token, provider, body).expect(200).json();
+    url.as_str().expect("the URL as a JSON string").to_string()
+}
+
+#[test]
+fn each_provider_connects_an_account_through_the_code_flow_with_pkce() {
+    if desktop_only("OAuth connections need the desktop agent's HTTP client") {
+        return;
+    }
+    let providers = Providers::start();
+    let agent = Agent::start_with(Options {
+        config: providers.config(""),
+        ..Options::default()
+    });
+    let owner = signup_and_login(&agent, "owner@example.com");
+    for (provider, cloud_type) in PROVIDERS {
+        let name = format!("My {provider}");
+        let url = start(&agent, &owner, provider, &name);
+        let base = format!("http://127.0.0.1:{}/{provider}/authorize?", providers.port);
+        assert!(url.starts_with(&base), "{url}");
+        for part in [
+            "response_type=code",
+            "code_challenge_method=S256",
+            "code_challenge=",
+            "state=",
+        ] {
+            assert!(url.contains(part), "{provider}: {part} missing in {url}");
+        }
+        assert!(url.contains(&format!("client_id={CLIENT_ID}")), "{url}");
+        let offline = match provider {
+            "dropbox" => "token_access_type=offline",
+            "googledrive" => "access_type=offline",
+            "onedrive" => "offline_access",
+            _ => "",
+        };
+        assert!(
+            url.contains(offline),
+            "{provider} asks for a refresh token: {url}"
+        );
+
+        let (code, state) = providers.approve(&url);
+        let body = json!({"code": code, "state": state, "error": "", "errorDescription": "",
+                          "redirectURL": REDIRECT});
+        let account = callback(&agent, &owner, provider, body.clone())
+            .expect(200)
+            .json();
+        assert_eq!(account["cloudType"], cloud_type, "{account}");
+        assert_eq!(account["name"], name);
+        assert_eq!(account["shared"], true);
+        assert_eq!(
+            account["secretKey"], "********",
+            "the refresh token is never shown"
+        );
+        assert!(!account["id"].as_str().unwrap().is_empty());
+        // The same answer again: the state is spent.
+        let again = callback(&agent, &owner, provider, body).expect_error("AUTH");
+        assert!(again.contains("already used"), "{again}");
+    }
+    let listed = agent
+        .get("/cloud/accounts")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    let types: Vec<u64> = listed
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|a| a["cloudType"].as_u64().unwrap())
+        .collect();
+    assert_eq!(types.len(), 4, "{listed}");
+    for (_, cloud_type) in PROVIDERS {
+        assert!(types.contains(&(cloud_type as u64)), "{listed}");
+    }
+}
+
+#[test]
+fn wrong_states_replayed_codes_provider_errors_and_missing_apps_are_refused() {
+    if desktop_only("OAuth connections need the desktop agent's HTTP client") {
+        return;
+    }
+    let providers = Providers::start();
+    let agent = Agent::start_with(Options {
+        config: providers.config("box"),
+        ..Options::default()
+    });
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let other = signup_and_login(&agent, "other@example.org");
+    let answer =
+        |code: &str, state: &str| json!({"code": code, "state": state, "redirectURL": REDIRECT});
+
+    // No app registered for Box: the setting to add is named.
+    let body = json!({"redirectURL": REDIRECT, "cloudName": "Box", "shared": false});
+    let message = generate(&agent, &owner, "box", body).expect_error("DEFAULT");
+    assert!(message.contains("[oauth.box] client_id"), "{message}");
+    // Bad input.
+    let body = json!({"redirectURL": "javascript:alert(1)", "cloudName": "x"});
+    generate(&agent, &owner, "dropbox", body).expect_error("DEFAULT");
+    agent
+        .post("/cloud/generate_dropbox_authorization_url", json!({}))
+        .send()
+        .expect(401);
+
+    // A state nobody issued; one issued to another user; one for another provider.
+    let url = start(&agent, &owner, "dropbox", "D");
+    let (code, state) = providers.approve(&url);
+    callback(&agent, &owner, "dropbox", answer(&code, "made-up")).expect_error("AUTH");
+    callback(&agent, &other, "dropbox", answer(&code, &state)).expect_error("AUTH");
+    let url = start(&agent, &owner, "onedrive", "O");
+    let (_, onedrive_state) = providers.approve(&url);
+    let message =
+        callback(&agent, &owner, "dropbox", answer(&code, &onedrive_state)).expect_error("AUTH");
+    assert!(message.contains("another provider"), "{message}");
+
+    // A code used once already, with a fresh state: the provider refuses it.
+    let url = start(&agent, &owner, "googledrive", "G");
+    let (code, state) = providers.approve(&url);
+    callback(&agent, &owner, "googledrive", answer(&code, &state)).expect(200);
+    let url = start(&agent, &owner, "googledrive", "G2");
+    let (_, fresh) = providers.approve(&url);
+    let message =
+        callback(&agent, &owner, "googledrive", answer(&code, &fresh)).expect_error("ACCESS");
+    assert!(message.contains("invalid_grant"), "{message}");
+
+    // The user declined at the provider (OneDrive and Google Drive send error fields).
+    let url = start(&agent, &owner, "onedrive", "O2");
+    let (_, state) = providers.approve(&url);
+    let declined = json!({"code": "", "state": state, "error": "access_denied",
+                          "errorDescription": "The user declined.", "redirectURL": REDIRECT});
+    let message = callback(&agent, &owner, "onedrive", declined).expect_error("AUTH");
+    assert!(message.contains("The user declined."), "{message}");
+    // Another redirect URL than the one the flow started with.
+    let url = start(&agent, &owner, "dropbox", "D2");
+    let (code, state) = providers.approve(&url);
+    let elsewhere =
+        json!({"code": code, "state": state, "redirectURL": "http://evil.example.com/cb"});
+    callback(&agent, &owner, "dropbox", elsewhere).expect_error("AUTH");
+
+    let listed = agent
+        .get("/cloud/accounts")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(
+        listed.as_array().unwrap().len(),
+        1,
+        "only the good connection: {listed}"
+    );
+}
