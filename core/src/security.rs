@@ -66,6 +66,23 @@ fn same_origin(origin: &str, host: Option<&str>) -> bool {
     same_name && port(authority) == port(host)
 }
 
+/// Whether the agent may send a browser, with a secret in the URL, to `url`: its origin is
+/// this machine's loopback, the agent's own (`host`), or allowlisted (`allowed_origins`).
+pub fn trusted_return_url(url: &str, host: Option<&str>, config: &CoreConfig) -> bool {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return false;
+    };
+    if !matches!(scheme.to_ascii_lowercase().as_str(), "http" | "https") {
+        return false;
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
+    if authority.is_empty() || authority.contains('@') {
+        return false;
+    }
+    let origin = &url[..scheme.len() + 3 + authority.len()];
+    is_loopback(host_name(authority)) || same_origin(origin, host) || origin_allowed(origin, config)
+}
+
 /// Refuses requests whose Host is not a loopback or configured name, and state-changing
 /// requests or WebSocket upgrades from an Origin that is neither the agent's own nor
 /// allowlisted (unless the route takes any, `any_origin`). Requests without an Origin
@@ -133,6 +150,32 @@ pub fn add_cors_headers(req: &Request<'_>, config: &CoreConfig, response: &mut R
 mod tests {
     use super::*;
     use alloc::vec;
+
+    #[test]
+    fn return_urls_stay_on_this_machine_or_allowlisted_origins() {
+        let mut c = CoreConfig::default();
+        c.allowed_origins.push("https://app.example.com".into());
+        let host = Some("agent.lan:29123");
+        for ok in [
+            "http://127.0.0.1:9/cb",
+            "http://localhost:3000/oauth",
+            "http://[::1]/x",
+            "https://app.example.com/cb?x=1",
+            "http://agent.lan:29123/sso/callback",
+        ] {
+            assert!(trusted_return_url(ok, host, &c), "{ok}");
+        }
+        for bad in [
+            "https://evil.example.com/cb",
+            "http://127.0.0.1.evil.com/cb",
+            "http://localhost@evil.com/cb",
+            "https://app.example.com.evil.com/",
+            "javascript:alert(1)",
+            "http://agent.lan:8080/",
+        ] {
+            assert!(!trusted_return_url(bad, host, &c), "{bad}");
+        }
+    }
 
     #[test]
     fn host_names() {

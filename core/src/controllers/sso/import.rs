@@ -6,7 +6,9 @@ use alloc::string::String;
 use alloc::vec::Vec;
 use serde::Serialize;
 
-use super::{UrlRequest, callback_url, config_of, ensure_plan, idp_error, redeem, start};
+use super::{
+    UrlRequest, callback_url, config_of, ensure_plan, idp_error, redeem, start, trusted_callback,
+};
 use crate::agent::Ctx;
 use crate::directory::entities::{self, USER_GROUPS};
 use crate::directory::users;
@@ -21,7 +23,7 @@ pub async fn sso_url_import_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respons
     ensure_plan(cx)?;
     let caller = cx.user()?;
     let body: UrlRequest = cx.body()?;
-    let callback = callback_url(&body.callback_url)?;
+    let callback = trusted_callback(cx, &body.callback_url)?;
     let config = config::active_of_account(cx.store(), &caller.account_id)?
         .ok_or_else(|| ApiError::not_found("An active SSO configuration of this account"))?;
     let purpose = Purpose::Import { user_id: caller.id };

@@ -64,6 +64,21 @@ struct UrlResponse {
     url: String,
 }
 
+/// A callback URL of a sign-in started by `cx`: the browser is sent there with a code that
+/// signs someone in, so it must be on this machine, the agent itself or an allowlisted origin
+/// (a provider's registered redirect URIs do not cover SAML answers, which come back here).
+fn trusted_callback<'a, P: Ports>(cx: &Ctx<'_, P>, value: &'a str) -> ApiResult<&'a str> {
+    let url = callback_url(value)?;
+    if !crate::security::trusted_return_url(url, cx.req.header_str("host"), cx.config()) {
+        return Err(ApiError::new(
+            ErrorCode::Security,
+            "'CallbackUrl' must be on this machine (loopback), the agent itself, or an origin \
+             of `allowed_origins`: the sign-in's code is sent there.",
+        ));
+    }
+    Ok(url)
+}
+
 /// A callback URL: where the provider sends the browser back with the answer.
 fn callback_url(value: &str) -> ApiResult<&str> {
     let url = required("CallbackUrl", value)?;

@@ -5,7 +5,7 @@ use alloc::string::String;
 use serde::Deserialize;
 
 use super::{
-    UrlRequest, callback_url, config_of, ensure_plan, idp_error, redeem, same_callback, start,
+    UrlRequest, config_of, ensure_plan, idp_error, redeem, same_callback, start, trusted_callback,
 };
 use crate::agent::Ctx;
 use crate::directory::users;
@@ -53,7 +53,7 @@ fn account_for<P: Ports>(cx: &Ctx<'_, P>, username: &str) -> ApiResult<Option<St
 pub async fn sso_url<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     ensure_plan(cx)?;
     let body: UrlRequest = cx.body()?;
-    let callback = callback_url(&body.callback_url)?;
+    let callback = trusted_callback(cx, &body.callback_url)?;
     let username = required("Username", &body.username)?;
     max_len("Username", username, 256)?;
     let config: Option<SsoConfig> = match account_for(cx, username)? {
