@@ -66,6 +66,7 @@ fn same_origin(origin: &str, host: Option<&str>) -> bool {
     same_name && port(authority) == port(host)
 }
 
+#[cfg(feature = "sso")]
 /// Whether the agent may send a browser, with a secret in the URL, to `url`: its origin is
 /// this machine's loopback, the agent's own (`host`), or allowlisted (`allowed_origins`).
 pub fn trusted_return_url(url: &str, host: Option<&str>, config: &CoreConfig) -> bool {
@@ -152,6 +153,7 @@ mod tests {
     use alloc::vec;
 
     #[test]
+    #[cfg(feature = "sso")]
     fn return_urls_stay_on_this_machine_or_allowlisted_origins() {
         let mut c = CoreConfig::default();
         c.allowed_origins.push("https://app.example.com".into());

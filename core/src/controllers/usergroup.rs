@@ -12,10 +12,9 @@ use crate::directory::relations::{Assignment, GROUP_DRIVE, GROUP_MEMBERS, GROUP_
 use crate::directory::users;
 use crate::error::{ApiError, ApiResult};
 use crate::http::Response;
-use crate::model::User;
 use crate::ports::{Ports, RngExt};
 use crate::store::Batch;
-use crate::store::table::{CounterDeltas, commit};
+use crate::store::table::commit;
 
 pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     shared::list(cx, &USER_GROUPS, Side::UserGroup, &shared::as_stored)
@@ -72,16 +71,19 @@ pub async fn unassign_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 #[derive(Deserialize)]
 #[serde(rename_all = "camelCase")]
-#[cfg_attr(not(feature = "sso"), allow(dead_code))]
 struct ImportedUser {
     username: String,
+    #[cfg(feature = "sso")]
     #[serde(default)]
     email: String,
+    #[cfg(feature = "sso")]
     #[serde(default, alias = "firstname")]
     first_name: String,
+    #[cfg(feature = "sso")]
     #[serde(default, alias = "lastname")]
     last_name: String,
     /// An SSO provider's users (from `/sso/get_user_usergroups`) are created when missing.
+    #[cfg(feature = "sso")]
     #[serde(default)]
     auth_provider: u32,
 }
@@ -103,13 +105,14 @@ struct Relation {
 }
 
 /// Maps users (by username) to groups (by id, or by name), all in one transaction; pairs
-/// that exist already are left as they are. Users of the account's identity provider that are
-/// not here yet, and groups named (without an id) that are not here yet, are created first, in
-/// one transaction of their own: a rerun finds them.
+/// that exist already are left as they are. With SSO, users of the account's identity
+/// provider that are not here yet, and groups named (without an id) that are not here yet,
+/// are created first, in one transaction of their own: a rerun finds them.
 pub async fn import_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     let caller = cx.user()?;
     let items: Vec<Relation> = cx.body()?;
-    create_missing(cx, &caller, &items)?;
+    #[cfg(feature = "sso")]
+    provider_users::create_missing(cx, &caller, &items)?;
     let store = cx.store();
     let mut batch = Batch::new();
     for item in &items {
@@ -149,91 +152,110 @@ pub async fn import_users<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     Ok(Response::ok())
 }
 
-/// Creates the items' missing SSO users and named groups (see [`import_users`]).
-fn create_missing<P: Ports>(cx: &Ctx<'_, P>, caller: &User, items: &[Relation]) -> ApiResult<()> {
-    let store = cx.store();
-    let mut batch = Batch::new();
-    let mut deltas = CounterDeltas::default();
-    let mut new_groups: Vec<String> = Vec::new();
-    for group in items.iter().flat_map(|i| &i.user_groups) {
-        let name = group.name.trim();
-        let missing = group.id.trim().is_empty()
-            && !new_groups.iter().any(|n| n.eq_ignore_ascii_case(name))
-            && entities::find_by_name(store, &USER_GROUPS, &caller.account_id, name)?.is_none();
-        if missing {
-            let input = entities::EntityInput {
-                name: Some(String::from(name)),
-                ..Default::default()
-            };
-            let group = entities::build(&USER_GROUPS, caller, cx.ports().rng().uuid(), &input)?;
-            entities::stage_insert(&mut batch, &mut deltas, &USER_GROUPS, &group);
-            new_groups.push(group.name);
-        }
-    }
-    let new_users = sso_users(cx, caller, items)?;
-    if new_groups.is_empty() && new_users.is_empty() {
-        return Ok(());
-    }
-    deltas.apply(&mut batch);
-    #[cfg(feature = "sso")]
-    crate::sso::identity::add_users(store, &mut batch, &cx.config().plan, &new_users)?;
-    commit(
-        store,
-        &batch,
-        (
-            crate::error::ErrorCode::Duplicate,
-            "Another request added one of these users or groups at the same time; try again.",
-        ),
-    )
-}
-
-/// The users of `items` that are not here and sign in through one of the account's active
-/// SSO configurations (their `authProvider`), ready to add.
+/// What an import creates: the users an SSO provider vouches for, and groups named without an
+/// id (builds without SSO import existing users and groups only).
 #[cfg(feature = "sso")]
-fn sso_users<P: Ports>(cx: &Ctx<'_, P>, caller: &User, items: &[Relation]) -> ApiResult<Vec<User>> {
-    use crate::model::UserStatus;
-    use crate::sso::config::{self, Kind};
-    use crate::sso::identity::{Profile, imported_user};
-    let store = cx.store();
-    let mut out: Vec<User> = Vec::new();
-    for item in items {
-        let u = &item.user;
-        let Some(kind) = Kind::of_auth_provider(u.auth_provider) else {
-            continue;
-        };
-        let taken = |name: &str| out.iter().any(|n| n.username.eq_ignore_ascii_case(name));
-        if taken(u.username.trim()) || users::find_by_username(store, &u.username)?.is_some() {
-            continue;
-        }
-        let Some(config) =
-            config::of_account(store, &caller.account_id, kind)?.filter(|c| c.active)
-        else {
-            return Err(ApiError::invalid(format!(
-                "'{}' signs in through {}, which this account has no active configuration of.",
-                u.username.trim(),
-                kind.label()
-            )));
-        };
-        let profile = Profile {
-            username: &u.username,
-            email: &u.email,
-            first_name: &u.first_name,
-            last_name: &u.last_name,
-        };
-        let rng = cx.ports().rng();
-        out.push(imported_user(
-            rng,
-            cx.now_ms(),
-            &config,
-            &profile,
-            UserStatus::ACTIVE,
-        )?);
-    }
-    Ok(out)
-}
+mod provider_users {
+    use alloc::format;
+    use alloc::string::String;
+    use alloc::vec::Vec;
 
-/// Without SSO there are no identity providers to vouch for new users.
-#[cfg(not(feature = "sso"))]
-fn sso_users<P: Ports>(_: &Ctx<'_, P>, _: &User, _: &[Relation]) -> ApiResult<Vec<User>> {
-    Ok(Vec::new())
+    use super::Relation;
+    use crate::agent::Ctx;
+    use crate::directory::entities::{self, USER_GROUPS};
+    use crate::directory::users;
+    use crate::error::{ApiError, ApiResult};
+    use crate::model::User;
+    use crate::ports::{Ports, RngExt};
+    use crate::store::Batch;
+    use crate::store::table::{CounterDeltas, commit};
+
+    /// Creates the items' missing SSO users and named groups (see [`import_users`](super::import_users)).
+    pub(super) fn create_missing<P: Ports>(
+        cx: &Ctx<'_, P>,
+        caller: &User,
+        items: &[Relation],
+    ) -> ApiResult<()> {
+        let store = cx.store();
+        let mut batch = Batch::new();
+        let mut deltas = CounterDeltas::default();
+        let mut new_groups: Vec<String> = Vec::new();
+        for group in items.iter().flat_map(|i| &i.user_groups) {
+            let name = group.name.trim();
+            let missing = group.id.trim().is_empty()
+                && !new_groups.iter().any(|n| n.eq_ignore_ascii_case(name))
+                && entities::find_by_name(store, &USER_GROUPS, &caller.account_id, name)?.is_none();
+            if missing {
+                let input = entities::EntityInput {
+                    name: Some(String::from(name)),
+                    ..Default::default()
+                };
+                let group = entities::build(&USER_GROUPS, caller, cx.ports().rng().uuid(), &input)?;
+                entities::stage_insert(&mut batch, &mut deltas, &USER_GROUPS, &group);
+                new_groups.push(group.name);
+            }
+        }
+        let new_users = sso_users(cx, caller, items)?;
+        if new_groups.is_empty() && new_users.is_empty() {
+            return Ok(());
+        }
+        deltas.apply(&mut batch);
+        crate::sso::identity::add_users(store, &mut batch, &cx.config().plan, &new_users)?;
+        commit(
+            store,
+            &batch,
+            (
+                crate::error::ErrorCode::Duplicate,
+                "Another request added one of these users or groups at the same time; try again.",
+            ),
+        )
+    }
+
+    /// The users of `items` that are not here and sign in through one of the account's active
+    /// SSO configurations (their `authProvider`), ready to add.
+    fn sso_users<P: Ports>(
+        cx: &Ctx<'_, P>,
+        caller: &User,
+        items: &[Relation],
+    ) -> ApiResult<Vec<User>> {
+        use crate::model::UserStatus;
+        use crate::sso::config::{self, Kind};
+        use crate::sso::identity::{Profile, imported_user};
+        let store = cx.store();
+        let mut out: Vec<User> = Vec::new();
+        for item in items {
+            let u = &item.user;
+            let Some(kind) = Kind::of_auth_provider(u.auth_provider) else {
+                continue;
+            };
+            let taken = |name: &str| out.iter().any(|n| n.username.eq_ignore_ascii_case(name));
+            if taken(u.username.trim()) || users::find_by_username(store, &u.username)?.is_some() {
+                continue;
+            }
+            let Some(config) =
+                config::of_account(store, &caller.account_id, kind)?.filter(|c| c.active)
+            else {
+                return Err(ApiError::invalid(format!(
+                    "'{}' signs in through {}, which this account has no active configuration of.",
+                    u.username.trim(),
+                    kind.label()
+                )));
+            };
+            let profile = Profile {
+                username: &u.username,
+                email: &u.email,
+                first_name: &u.first_name,
+                last_name: &u.last_name,
+            };
+            let rng = cx.ports().rng();
+            out.push(imported_user(
+                rng,
+                cx.now_ms(),
+                &config,
+                &profile,
+                UserStatus::ACTIVE,
+            )?);
+        }
+        Ok(out)
+    }
 }
