@@ -63,6 +63,26 @@ fn lower_first(s: &str) -> String {
     }
 }
 
+/// An absolute http:// or https:// URL of at most 2048 characters, trimmed (a browser is sent
+/// there, so nothing else is taken).
+#[cfg(any(feature = "cloud", feature = "sso"))]
+pub fn absolute_url<'a>(field: &str, value: &'a str) -> Result<&'a str, ApiError> {
+    let url = required(field, value)?;
+    max_len(field, url, 2048)?;
+    let scheme_ok = ["http://", "https://"].iter().any(|s| {
+        url.len() > s.len()
+            && url
+                .get(..s.len())
+                .is_some_and(|p| p.eq_ignore_ascii_case(s))
+    });
+    if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(ApiError::invalid(format!(
+            "'{field}' must be an absolute http:// or https:// URL."
+        )));
+    }
+    Ok(url)
+}
+
 /// For `#[serde(default, deserialize_with = "null_as_default")]`: clients that serialize every
 /// field send `null` for the ones they leave empty.
 #[cfg_attr(not(feature = "cloud"), allow(dead_code))]

@@ -15,7 +15,7 @@ use crate::cloud::oauth::{self, Authorization};
 use crate::cloud::{cloud_type, storage_error};
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::http::Response;
-use crate::json::{max_len, required};
+use crate::json::{absolute_url, max_len, required};
 use crate::ports::{OAuthRedeem, OAuthStart, ObjectStorage, Ports, RngExt};
 use crate::store::Batch;
 use crate::store::table::save;
@@ -45,28 +45,10 @@ struct CallbackInput {
     redirect_url: String,
 }
 
-/// A redirect URL: absolute http(s), as the provider's app registration names it.
-fn redirect_url(value: &str) -> ApiResult<&str> {
-    let url = required("redirectURL", value)?;
-    max_len("redirectURL", url, 2048)?;
-    let ok = ["http://", "https://"].iter().any(|s| {
-        url.len() > s.len()
-            && url
-                .get(..s.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(s))
-    });
-    if !ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ApiError::invalid(
-            "'redirectURL' must be an absolute http:// or https:// URL.",
-        ));
-    }
-    Ok(url)
-}
-
 async fn generate<P: Ports>(cx: &Ctx<'_, P>, provider: u32) -> ApiResult<Response> {
     let caller = cx.caller()?;
     let input: StartInput = cx.body()?;
-    let redirect = redirect_url(&input.redirect_url)?;
+    let redirect = absolute_url("redirectURL", &input.redirect_url)?;
     let name = input.cloud_name.trim();
     max_len("cloudName", name, 100)?;
     let rng = cx.ports().rng();

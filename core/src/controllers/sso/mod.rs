@@ -81,20 +81,7 @@ fn trusted_callback<'a, P: Ports>(cx: &Ctx<'_, P>, value: &'a str) -> ApiResult<
 
 /// A callback URL: where the provider sends the browser back with the answer.
 fn callback_url(value: &str) -> ApiResult<&str> {
-    let url = required("CallbackUrl", value)?;
-    max_len("CallbackUrl", url, 2048)?;
-    let scheme_ok = ["http://", "https://"].iter().any(|s| {
-        url.len() > s.len()
-            && url
-                .get(..s.len())
-                .is_some_and(|p| p.eq_ignore_ascii_case(s))
-    });
-    if !scheme_ok || url.chars().any(|c| c.is_whitespace() || c.is_control()) {
-        return Err(ApiError::invalid(
-            "'CallbackUrl' must be an absolute http:// or https:// URL.",
-        ));
-    }
-    Ok(url)
+    crate::json::absolute_url("CallbackUrl", value)
 }
 
 /// How many expired sign-ins each new one clears away.
