@@ -6,27 +6,59 @@ single-use codes, invalid_grant for anything wrong) and each provider's "who am 
 These SaaS cannot be reached from the test machines; the agent reaches these through its
 configurable `[oauth.<provider>]` URLs.
 
+Dropbox's files API (HTTP API v2) is stood in for as well, over an in-memory tree, in the
+shapes Dropbox documents. Dropbox splits RPC calls (api.dropboxapi.com) from content calls
+(content.dropboxapi.com); here both are under the one base `/dropbox/2/`:
+  files/list_folder, files/list_folder/continue, files/get_metadata, files/delete_v2 and
+  files/create_folder_v2 take and give JSON; files/upload takes its argument in the
+  `Dropbox-API-Arg` header and the bytes (at most 150 MiB) as the body; files/download (POST,
+  or GET) takes `Dropbox-API-Arg` and an optional `Range`, and gives the entry in the
+  `Dropbox-API-Result` header. Each needs `Authorization: Bearer` with an access token from
+  /dropbox/token. Paths match case-insensitively (path_lower is the key, path_display keeps
+  the case given at creation); "id:..." names an entry and "rev:..." one revision of a file
+  (get_metadata, download). Refusals are Dropbox's: JSON `error_summary` and `error`, or plain
+  text for a request that cannot be read (400).
+
+Test hooks (JSON POSTs, no auth): /_test/rate_limit {"count": N} makes the next N calls to
+/dropbox/2/... answer 429 (Retry-After: 1); /_test/expire_tokens invalidates every access token
+issued so far; /_test/revoke invalidates every refresh token and access token. GET /_test/calls
+counts the calls by path (hooks aside), refused ones included.
+
 Run: python3 oauth_providers.py CLIENT_ID CLIENT_SECRET -> prints `READY <port>`, serves on
 127.0.0.1 until killed. Paths: /<provider>/authorize, /<provider>/token, and
 /dropbox/2/users/get_current_account (POST), /box/2.0/users/me, /onedrive/v1.0/me,
-/googledrive/drive/v3/about?fields=user.
+/googledrive/drive/v3/about?fields=user; /dropbox/2/files/... and /_test/... as above.
 """
 
 import base64
 import hashlib
+import itertools
 import json
+import re
 import secrets
 import sys
 import threading
+import time
+from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlencode, urlparse
 
 CLIENT_ID, CLIENT_SECRET = sys.argv[1], sys.argv[2]
 PROVIDERS = ("dropbox", "box", "onedrive", "googledrive")
-LOCK = threading.Lock()
+LOCK = threading.Lock()  # guards everything below
 CODES = {}  # code -> {provider, challenge, redirect_uri}
 ACCESS = {}  # access token -> provider
 REFRESH = {}  # refresh token -> provider
+CALLS = Counter()  # request path -> calls, whatever they were answered
+RATE_LIMITED = 0  # Dropbox calls still to be answered 429
+
+# Dropbox's files, by path_lower ("" is the root, which no listing shows).
+TREE = {"": {"tag": "folder", "key": "", "name": "", "display": "", "id": None}}
+REVISIONS = {}  # rev -> the file as that revision left it: downloads may name a revision
+CURSORS = {}  # list_folder cursor -> what list_folder/continue picks up
+REV_NUMBERS = itertools.count(1)
+MAX_UPLOAD = 150 << 20  # what files/upload takes; larger files need upload sessions
+HASH_BLOCK = 4 << 20  # content_hash hashes the content in blocks of 4 MiB
 
 
 def who(provider):
@@ -42,19 +74,328 @@ def who(provider):
                      "emailAddress": "ada@example.com", "displayName": "Ada"}}
 
 
+# --- Dropbox files ------------------------------------------------------------------------
+# The functions below run under LOCK and raise DropboxError for what Dropbox refuses.
+
+
+class DropboxError(Exception):
+    """A refusal as Dropbox words it: `error_summary` and `error` (JSON) or, when `error` is
+    None, the plain-text explanation Dropbox gives for a request it cannot read (400)."""
+
+    def __init__(self, status, summary, error=None):
+        super().__init__(summary)
+        self.status, self.summary, self.error = status, summary, error
+
+
+class Conflict(Exception):
+    """Something in the way of a write: a "file", a "folder" or a "file_ancestor"."""
+
+
+def lookup_failed(tag, reason):
+    """A LookupError (`not_found`, `not_file`, `not_folder`) under the endpoint's `tag`."""
+    return DropboxError(409, f"{tag}/{reason}", {".tag": tag, tag: {".tag": reason}})
+
+
+def malformed():
+    return DropboxError(400, "path/malformed_path",
+                        {".tag": "path", "path": {".tag": "malformed_path"}})
+
+
+def stamp():
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+def content_hash(data):
+    # Dropbox's content hash: SHA-256 over the SHA-256 digests of the 4 MiB blocks.
+    digests = b"".join(hashlib.sha256(data[i:i + HASH_BLOCK]).digest()
+                       for i in range(0, len(data), HASH_BLOCK))
+    return hashlib.sha256(digests).hexdigest()
+
+
+def parse(path, root=False, ids=True):
+    """The key (path_lower) and display path an argument names. "" is the root where the
+    endpoint takes it; with `ids`, "id:..." names an existing entry (an unknown id gives a key
+    nothing is at, so the caller's lookup fails as Dropbox's does)."""
+    if path is None:
+        raise DropboxError(400, "request body: missing required field 'path'")
+    if not isinstance(path, str):
+        raise DropboxError(400, "request body: path: expected a string")
+    if ids and path.startswith("id:"):
+        node = next((n for n in TREE.values() if n["id"] == path), None)
+        return (node["key"], node["display"]) if node else (path, path)
+    if path == "" and root:
+        return "", ""
+    parts = path.split("/")
+    # Dropbox names the root "" (never "/") and has no empty, "." or ".." components.
+    if len(parts) < 2 or parts[0] or any(p in ("", ".", "..") for p in parts[1:]):
+        raise malformed()
+    return path.lower(), path
+
+
+def find(key, tag="path"):
+    node = TREE.get(key)
+    if node is None:
+        raise lookup_failed(tag, "not_found")
+    return node
+
+
+def revision(path):
+    """The file a "rev:..." path names, as that revision left it (deleted or overwritten)."""
+    node = REVISIONS.get(path[len("rev:"):])
+    if node is None:
+        raise lookup_failed("path", "not_found")
+    return node
+
+
+def metadata(node):
+    meta = {".tag": node["tag"], "name": node["name"], "path_lower": node["key"],
+            "path_display": node["display"], "id": node["id"]}
+    if node["tag"] == "file":
+        meta.update({"client_modified": node["client_modified"],
+                     "server_modified": node["server_modified"], "rev": node["rev"],
+                     "size": len(node["data"]), "is_downloadable": True,
+                     "content_hash": node["content_hash"]})
+    return meta
+
+
+def parent_of(key):
+    return key.rpartition("/")[0]
+
+
+def new_node(tag, key, display):
+    """A new entry under an existing folder: the folder's display path keeps its own case, as
+    Dropbox keeps the case of what exists."""
+    name = display.rpartition("/")[2]
+    node = {"tag": tag, "key": key, "name": name,
+            "display": TREE[parent_of(key)]["display"] + "/" + name,
+            "id": "id:" + secrets.token_urlsafe(16)}
+    TREE[key] = node
+    return node
+
+
+def make_parents(key, display):
+    """Creates the missing folders above `key`, as Dropbox does for uploads and new folders;
+    a file among them is in the way (checked first, so a refused write leaves nothing)."""
+    keys, shown = key.split("/"), display.split("/")
+    above = [("/".join(keys[:i]), "/".join(shown[:i])) for i in range(2, len(keys))]
+    if any(TREE.get(k, {}).get("tag") == "file" for k, _ in above):
+        raise Conflict("file_ancestor")
+    for k, d in above:
+        if k not in TREE:
+            new_node("folder", k, d)
+
+
+def renamed(key, display, is_file):
+    """Dropbox's autorename: the first free "name (2).ext", "name (3).ext"... beside `key`."""
+    head, _, name = display.rpartition("/")
+    has_ext = is_file and "." in name.lstrip(".")
+    stem, dot, ext = name.rpartition(".") if has_ext else (name, "", "")
+    for n in itertools.count(2):
+        candidate = f"{stem} ({n}){dot}{ext}"
+        candidate_key = parent_of(key) + "/" + candidate.lower()
+        if candidate_key not in TREE:
+            return candidate_key, f"{head}/{candidate}"
+
+
+def listing(key, recursive):
+    """The keys a listing of folder `key` shows, sorted: its children, or every descendant and,
+    as Dropbox answers a recursive listing of a folder other than the root, the folder itself."""
+    prefix = key + "/"
+    keys = [k for k in TREE
+            if k.startswith(prefix) and (recursive or "/" not in k[len(prefix):])]
+    if recursive and key:
+        keys.append(key)
+    return sorted(keys)
+
+
+def page(state):
+    """The next page of a listing, with a new cursor for what follows (earlier cursors keep
+    answering what they answered: a client retrying a page gets the same page)."""
+    limit = state["limit"]
+    entries, rest = state["pending"][:limit], state["pending"][limit:]
+    cursor = secrets.token_urlsafe(24)
+    CURSORS[cursor] = dict(state, pending=rest)
+    return {"entries": entries, "cursor": cursor, "has_more": bool(rest)}
+
+
+def list_folder(arg):
+    key, _ = parse(arg.get("path"), root=True)
+    recursive, limit = arg.get("recursive", False), arg.get("limit", 2000)
+    if not isinstance(recursive, bool):
+        raise DropboxError(400, "request body: recursive: expected a boolean")
+    if type(limit) is not int or not 1 <= limit <= 2000:
+        raise DropboxError(400, "request body: limit: expected an integer from 1 to 2000")
+    if find(key)["tag"] != "folder":
+        raise lookup_failed("path", "not_folder")
+    # What was sent is kept, so that continuing past the last page reports what changed since.
+    seen = {k: metadata(TREE[k]) for k in listing(key, recursive)}
+    return page({"key": key, "recursive": recursive, "limit": limit, "seen": seen,
+                 "pending": list(seen.values())})
+
+
+def list_folder_continue(arg):
+    cursor = arg.get("cursor")
+    if not isinstance(cursor, str):
+        raise DropboxError(400, "request body: missing required field 'cursor'")
+    state = CURSORS.get(cursor)
+    if state is None:
+        # Dropbox's answer to a cursor it no longer honours: list again from the start.
+        raise DropboxError(409, "reset", {".tag": "reset"})
+    if state["pending"]:
+        return page(state)
+    # The listing was all sent: the changes since, as Dropbox answers a cursor that is current.
+    node = TREE.get(state["key"])
+    if node is None or node["tag"] != "folder":
+        raise lookup_failed("path", "not_found")
+    now = {k: metadata(TREE[k]) for k in listing(state["key"], state["recursive"])}
+    then = state["seen"]
+    deleted = [{".tag": "deleted", "name": m["name"], "path_lower": k,
+                "path_display": m["path_display"]} for k, m in then.items() if k not in now]
+    changed = [m for k, m in now.items() if then.get(k) != m]
+    return page(dict(state, seen=now, pending=deleted + changed))
+
+
+def get_metadata(arg):
+    path = arg.get("path")
+    if isinstance(path, str) and path.startswith("rev:"):
+        return metadata(revision(path))
+    key, _ = parse(path)
+    return metadata(find(key))
+
+
+def delete(arg):
+    key, _ = parse(arg.get("path"))
+    meta = metadata(find(key, "path_lookup"))
+    for k in [k for k in TREE if k == key or k.startswith(key + "/")]:
+        del TREE[k]
+    return {"metadata": meta}
+
+
+def create_folder(arg):
+    key, display = parse(arg.get("path"), ids=False)
+    try:
+        if key in TREE:
+            if arg.get("autorename") is not True:
+                raise Conflict(TREE[key]["tag"])
+            key, display = renamed(key, display, is_file=False)
+        make_parents(key, display)
+    except Conflict as c:
+        what = c.args[0]
+        raise DropboxError(409, f"path/conflict/{what}", {
+            ".tag": "path", "path": {".tag": "conflict", "conflict": {".tag": what}}})
+    return {"metadata": metadata(new_node("folder", key, display))}
+
+
+def in_the_way(node, mode, data, strict):
+    """What makes an upload conflict, as WriteMode and strict_conflict document it, or None."""
+    if node is None:
+        # strict_conflict: updating a revision whose file is gone is a conflict too.
+        return "file" if mode[".tag"] == "update" and strict else None
+    if node["tag"] == "folder":
+        return "folder"
+    if mode[".tag"] == "overwrite" or mode.get("update") == node["rev"]:
+        return None
+    # `add` over a file, or `update` of a revision that is not the latest; the same bytes again
+    # are forgiven, unless strict_conflict.
+    return None if node["data"] == data and not strict else "file"
+
+
+def upload(arg, data):
+    key, display = parse(arg.get("path"), ids=False)
+    mode = arg.get("mode", "add")
+    mode = {".tag": mode} if isinstance(mode, str) else mode
+    if not isinstance(mode, dict) or mode.get(".tag") not in ("add", "overwrite", "update") or (
+            mode[".tag"] == "update" and not isinstance(mode.get("update"), str)):
+        raise DropboxError(400, 'request body: mode: expected "add", "overwrite" or '
+                                '{".tag": "update", "update": <rev>}')
+    client_modified = arg.get("client_modified")
+    if client_modified is not None and not (
+            isinstance(client_modified, str)
+            and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", client_modified)):
+        raise DropboxError(400, "request body: client_modified: expected %Y-%m-%dT%H:%M:%SZ")
+    if "content_hash" in arg and arg["content_hash"] != content_hash(data):
+        raise DropboxError(409, "content_hash_mismatch", {".tag": "content_hash_mismatch"})
+    node = TREE.get(key)
+    try:
+        what = in_the_way(node, mode, data, arg.get("strict_conflict") is True)
+        if what is not None:
+            if arg.get("autorename") is not True:
+                raise Conflict(what)
+            key, display = renamed(key, display, is_file=True)
+            node = None
+        make_parents(key, display)
+    except Conflict as c:
+        what = c.args[0]
+        raise DropboxError(409, f"path/conflict/{what}", {
+            ".tag": "path", "reason": {".tag": "conflict", "conflict": {".tag": what}},
+            "upload_session_id": "pid_upload_session:" + secrets.token_urlsafe(16)})
+    if node is not None and node["data"] == data:
+        # Dropbox makes no new revision of the same bytes: the file is answered as it is.
+        return metadata(node)
+    node = node or new_node("file", key, display)
+    now, rev = stamp(), f"{next(REV_NUMBERS):012x}"
+    node.update(data=data, rev=rev, content_hash=content_hash(data), server_modified=now,
+                client_modified=client_modified or now)
+    REVISIONS[rev] = dict(node)
+    return metadata(node)
+
+
+def download(arg):
+    """The bytes and entry of the file (or revision) an argument names."""
+    path = arg.get("path")
+    if isinstance(path, str) and path.startswith("rev:"):
+        node = revision(path)
+    else:
+        key, _ = parse(path)
+        node = find(key)
+        if node["tag"] != "file":
+            raise lookup_failed("path", "not_file")
+    return node["data"], metadata(node)
+
+
+def byte_range(header, size):
+    """The inclusive (first, last) a `Range: bytes=...` asks for; None for the whole file (no
+    header, or one ignored as RFC 9110 allows: several ranges, a malformed one); False when
+    no byte of the file is in it (416)."""
+    m = re.fullmatch(r"\s*bytes=(\d*)-(\d*)\s*", header or "")
+    if not m or m.groups() == ("", ""):
+        return None
+    first, last = m.groups()
+    if first == "":  # the last N bytes
+        n = int(last)
+        return (max(0, size - n), size - 1) if n and size else False
+    first, last = int(first), int(last) if last else size - 1
+    if first >= size:
+        return False
+    if last < first:
+        return None
+    return first, min(last, size - 1)
+
+
+RPC = {
+    "files/list_folder": list_folder,
+    "files/list_folder/continue": list_folder_continue,
+    "files/get_metadata": get_metadata,
+    "files/delete_v2": delete,
+    "files/create_folder_v2": create_folder,
+}
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 
-    def answer(self, status, body, headers=()):
-        data = json.dumps(body).encode()
+    def send(self, status, data, content_type, headers=()):
         self.send_response(status)
-        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(data)))
         for name, value in headers:
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(data)
+
+    def answer(self, status, body, headers=()):
+        self.send(status, json.dumps(body).encode(), "application/json", headers)
 
     def refuse(self, error, description):
         self.answer(400, {"error": error, "error_description": description})
@@ -63,8 +404,58 @@ class Handler(BaseHTTPRequestHandler):
         parts = urlparse(self.path).path.strip("/").split("/")
         return (parts[0], "/" + "/".join(parts[1:])) if parts[0] in PROVIDERS else (None, None)
 
+    def count(self):
+        """Counts the call (the hooks' own aside, so that they do not blur the counts) and
+        returns its path."""
+        path = urlparse(self.path).path
+        if not path.startswith("/_test/"):
+            with LOCK:
+                CALLS[path] += 1
+        return path
+
+    def pieces(self, n):
+        while n > 0:
+            piece = self.rfile.read(min(n, 1 << 20))
+            if not piece:
+                return
+            yield piece
+            n -= len(piece)
+
+    def read_body(self):
+        """The request's body (Content-Length or chunked), or None past MAX_UPLOAD: it is read
+        all the same, as a client cut off while sending may never see the answer."""
+        if "chunked" in (self.headers.get("Transfer-Encoding") or "").lower():
+            def chunks():
+                while size := int(self.rfile.readline().split(b";")[0].strip() or b"0", 16):
+                    yield from self.pieces(size)
+                    self.rfile.readline()  # the CRLF ending the chunk
+                while self.rfile.readline().strip():  # trailers
+                    pass
+            source = chunks()
+        else:
+            source = self.pieces(int(self.headers.get("Content-Length") or 0))
+        kept, total = [], 0
+        for piece in source:
+            total += len(piece)
+            if total <= MAX_UPLOAD:
+                kept.append(piece)
+        return b"".join(kept) if total <= MAX_UPLOAD else None
+
+    def bearer(self, provider):
+        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
+        with LOCK:
+            return ACCESS.get(token) == provider
+
     def do_GET(self):
+        path = self.count()
+        if path == "/_test/calls":
+            with LOCK:
+                calls = dict(CALLS)
+            return self.answer(200, calls)
         provider, rest = self.provider()
+        if provider == "dropbox" and rest == "/2/files/download":
+            # Dropbox's content-download endpoints take GET as well.
+            return self.dropbox("files/download", b"")
         query = parse_qs(urlparse(self.path).query)
         one = lambda k: (query.get(k) or [""])[0]
         if rest == "/authorize":
@@ -87,22 +478,21 @@ class Handler(BaseHTTPRequestHandler):
         self.answer(404, {"error": "not_found"})
 
     def me(self, provider):
-        token = (self.headers.get("Authorization") or "").removeprefix("Bearer ")
-        with LOCK:
-            ok = ACCESS.get(token) == provider
-        if not ok:
+        if not self.bearer(provider):
             return self.answer(401, {"error": "invalid_token"})
         self.answer(200, who(provider))
 
     def do_POST(self):
+        path = self.count()
+        body = self.read_body()
+        if path.startswith("/_test/"):
+            return self.hook(path, body)
         provider, rest = self.provider()
-        length = int(self.headers.get("Content-Length") or 0)
-        raw = self.rfile.read(length).decode()
-        if rest == "/2/users/get_current_account":
-            return self.me(provider)
+        if provider == "dropbox" and rest.startswith("/2/"):
+            return self.dropbox(rest[len("/2/"):], body)
         if rest != "/token":
             return self.answer(404, {"error": "not_found"})
-        form = {k: v[0] for k, v in parse_qs(raw).items()}
+        form = {k: v[0] for k, v in parse_qs((body or b"").decode(errors="replace")).items()}
         client_id, client_secret = form.get("client_id"), form.get("client_secret")
         auth = self.headers.get("Authorization") or ""
         if auth.startswith("Basic "):
@@ -134,6 +524,133 @@ class Handler(BaseHTTPRequestHandler):
             ACCESS[access] = provider
         self.answer(200, {"access_token": access, "token_type": "bearer",
                           "expires_in": 3600, "refresh_token": refresh})
+
+    def hook(self, path, body):
+        global RATE_LIMITED
+        try:
+            arg = json.loads(body or b"{}")
+        except ValueError:
+            arg = None
+        if not isinstance(arg, dict):
+            return self.answer(400, {"error": "the body is not a JSON object"})
+        with LOCK:
+            if path == "/_test/rate_limit":
+                RATE_LIMITED = int(arg.get("count", 0))
+            elif path == "/_test/expire_tokens":
+                ACCESS.clear()  # an unknown token and an expired one are refused alike
+            elif path == "/_test/revoke":
+                ACCESS.clear()
+                REFRESH.clear()
+            else:
+                path = None
+        if path is None:
+            return self.answer(404, {"error": "not_found"})
+        self.answer(200, {})
+
+    def dropbox(self, endpoint, body):
+        """A call to Dropbox's API v2 (`endpoint` as in its URLs: "files/list_folder")."""
+        global RATE_LIMITED
+        with LOCK:
+            limited = RATE_LIMITED > 0
+            if limited:
+                RATE_LIMITED -= 1
+        if limited:
+            return self.answer(429, {"error_summary": "too_many_requests/...", "error": {
+                "reason": {".tag": "too_many_requests"}, "retry_after": 1}},
+                [("Retry-After", "1")])
+        if not self.bearer("dropbox"):
+            return self.answer(401, {"error_summary": "expired_access_token/...",
+                                     "error": {".tag": "expired_access_token"}},
+                               [("WWW-Authenticate", 'Bearer realm="Dropbox-API"')])
+        try:
+            if endpoint == "users/get_current_account":
+                return self.answer(200, who("dropbox"))
+            if endpoint in RPC:
+                arg = self.rpc_arg(body)
+                with LOCK:
+                    result = RPC[endpoint](arg)
+                return self.answer(200, result)
+            if endpoint == "files/upload":
+                return self.upload(body)
+            if endpoint == "files/download":
+                return self.download()
+        except DropboxError as e:
+            if e.error is None:
+                text = f'Error in call to API function "{endpoint}": {e.summary}'
+                return self.send(e.status, text.encode(), "text/plain; charset=utf-8")
+            return self.answer(e.status, {"error_summary": e.summary + "/...", "error": e.error})
+        self.answer(404, {"error": "not_found"})
+
+    def rpc_arg(self, body):
+        if body is None:
+            raise DropboxError(400, "request body: too large")
+        # Dropbox reads RPC arguments as JSON only (a form-encoded body is refused).
+        ctype = (self.headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        if body and ctype not in ("application/json", "text/plain"):
+            raise DropboxError(400, f'Bad HTTP "Content-Type" header: "{ctype}". Expecting one '
+                                    'of "application/json", "application/json; charset=utf-8", '
+                                    '"text/plain; charset=dropbox-cors-hack".')
+        try:
+            arg = json.loads(body or b"null")
+        except ValueError:
+            raise DropboxError(400, "request body: could not decode input as JSON")
+        if not isinstance(arg, dict):
+            raise DropboxError(400, "request body: expected a JSON object")
+        return arg
+
+    def content_arg(self):
+        """The argument of a content call: `Dropbox-API-Arg`, or the `arg` URL parameter."""
+        raw = self.headers.get("Dropbox-API-Arg")
+        if raw is not None:
+            # http.server reads headers as Latin-1; a client that did not escape non-ASCII
+            # characters (as Dropbox asks) sent UTF-8.
+            try:
+                raw = raw.encode("latin-1").decode("utf-8")
+            except UnicodeError:
+                pass
+        else:
+            raw = (parse_qs(urlparse(self.path).query).get("arg") or [None])[0]
+        if raw is None:
+            raise DropboxError(400, 'Must provide HTTP header "Dropbox-API-Arg" or URL '
+                                    'parameter "arg".')
+        try:
+            arg = json.loads(raw)
+        except ValueError:
+            raise DropboxError(400, 'HTTP header "Dropbox-API-Arg": could not decode input '
+                                    'as JSON')
+        if not isinstance(arg, dict):
+            raise DropboxError(400, 'HTTP header "Dropbox-API-Arg": expected a JSON object')
+        return arg
+
+    def upload(self, body):
+        ctype = (self.headers.get("Content-Type") or "").strip().lower()
+        if ctype.split(";")[0].strip() != "application/octet-stream" and \
+                ctype != "text/plain; charset=dropbox-cors-hack":
+            raise DropboxError(400, f'Bad HTTP "Content-Type" header: "{ctype}". Expecting one '
+                                    'of "application/octet-stream", '
+                                    '"text/plain; charset=dropbox-cors-hack".')
+        arg = self.content_arg()
+        if body is None:
+            raise DropboxError(409, "payload_too_large", {".tag": "payload_too_large"})
+        with LOCK:
+            meta = upload(arg, body)
+        self.answer(200, meta)
+
+    def download(self):
+        arg = self.content_arg()
+        with LOCK:
+            data, meta = download(arg)
+        size = len(data)
+        # ensure_ascii: the header carries non-ASCII names escaped, as Dropbox sends them.
+        headers = [("Dropbox-API-Result", json.dumps(meta)), ("Accept-Ranges", "bytes")]
+        span = byte_range(self.headers.get("Range"), size)
+        if span is False:
+            return self.send(416, b"", "text/plain", [("Content-Range", f"bytes */{size}")])
+        if span is None:
+            return self.send(200, data, "application/octet-stream", headers)
+        first, last = span
+        self.send(206, data[first:last + 1], "application/octet-stream",
+                  headers + [("Content-Range", f"bytes {first}-{last}/{size}")])
 
 
 server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)

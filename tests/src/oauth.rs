@@ -84,6 +84,30 @@ impl Providers {
     }
 }
 
+impl Providers {
+    fn exchange(&self, method: &str, path: &str, body: &str) -> crate::Resp {
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], self.port));
+        let request = format!(
+            "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n{body}",
+            body.len()
+        );
+        raw_exchange(addr, request.as_bytes())
+    }
+
+    /// Calls a test hook of the stand-ins (`rate_limit`, `expire_tokens`, `revoke`).
+    pub fn hook(&self, name: &str, body: crate::Value) {
+        let resp = self.exchange("POST", &format!("/_test/{name}"), &body.to_string());
+        assert!(resp.status < 300, "{name}: {} {}", resp.status, resp.text());
+    }
+
+    /// How many calls `path` received so far.
+    pub fn calls(&self, path: &str) -> u64 {
+        let resp = self.exchange("GET", "/_test/calls", "");
+        resp.json()[path].as_u64().unwrap_or(0)
+    }
+}
+
 impl Drop for Providers {
     fn drop(&mut self) {
         let _ = self.child.kill();

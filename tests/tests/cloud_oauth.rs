@@ -177,3 +177,105 @@ fn wrong_states_replayed_codes_provider_errors_and_missing_apps_are_refused() {
         "only the good connection: {listed}"
     );
 }
+
+/// Connects `provider` through the whole flow; the new cloud account's id.
+fn connect(agent: &Agent, token: &str, providers: &Providers, provider: &str) -> String {
+    let url = start(agent, token, provider, &format!("My {provider}"));
+    let (code, state) = providers.approve(&url);
+    let body = json!({"code": code, "state": state, "redirectURL": REDIRECT});
+    let account = callback(agent, token, provider, body).expect(200).json();
+    account["id"].as_str().unwrap().to_string()
+}
+
+#[test]
+fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
+    if desktop_only("OAuth connections need the desktop agent's HTTP client") {
+        return;
+    }
+    let providers = Providers::start();
+    let root = tempfile::tempdir().unwrap();
+    let agent = Agent::start_with(transfer_roots(root.path(), &providers.config("")));
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let id = connect(&agent, &owner, &providers, "dropbox");
+    let post = |path: &str, body: Value| agent.post(path, body).token(&owner).send();
+    let account = json!({ "id": id });
+
+    // A folder (its parents made on the way): the root's folders are the buckets.
+    let folder = json!({"cloudAccount": account, "id": "", "storageName": "Projects",
+                        "path": "photos/", "folderName": "2026"});
+    post("/cloud/create_folder", folder).expect(200);
+    let buckets = post("/cloud/list_buckets", account.clone())
+        .expect(200)
+        .json();
+    assert_eq!(buckets["data"][0]["name"], "Projects", "{buckets}");
+
+    // An upload and a download, as transfers.
+    let local = root.path().join("notes.txt");
+    std::fs::write(&local, b"hello from the agent").unwrap();
+    let upload = json!({"cloudAccount": account, "storageName": "Projects", "uploadPath": "photos",
+                        "localFilePath": local.display().to_string()});
+    let started = post("/cloud/upload_object", upload).expect(200).json();
+    let transfer = started["transferId"]
+        .as_str()
+        .or(started["id"].as_str())
+        .unwrap()
+        .to_string();
+    wait_for_transfer(&agent, &owner, &transfer, "completed");
+
+    let list = |path: &str| {
+        let body = json!({"account": account, "request": {"bucketName": "Projects", "path": path,
+                          "continuationToken": "", "count": 100}});
+        post("/cloud/list_objects", body).expect(200).json()
+    };
+    let listed = list("photos/");
+    let names: Vec<&str> = (listed["data"].as_array().unwrap().iter())
+        .map(|e| e["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["2026", "notes.txt"], "{listed}");
+
+    let downloads = root.path().join("down");
+    std::fs::create_dir_all(&downloads).unwrap();
+    let download = json!({"cloudAccount": account, "storageName": "Projects",
+                          "objectKey": "photos/notes.txt",
+                          "downloadPath": downloads.display().to_string()});
+    let started = post("/cloud/download_object", download).expect(200).json();
+    let transfer = started["transferId"]
+        .as_str()
+        .or(started["id"].as_str())
+        .unwrap()
+        .to_string();
+    wait_for_transfer(&agent, &owner, &transfer, "completed");
+    let got = std::fs::read(downloads.join("notes.txt")).unwrap();
+    assert_eq!(got, b"hello from the agent");
+
+    // Throttled: waited out. Expired access tokens: refreshed.
+    providers.hook("rate_limit", json!({"count": 2}));
+    assert_eq!(list("photos/")["data"].as_array().unwrap().len(), 2);
+    let before = providers.calls("/dropbox/token");
+    providers.hook("expire_tokens", json!({}));
+    assert_eq!(list("photos/")["data"].as_array().unwrap().len(), 2);
+    assert_eq!(providers.calls("/dropbox/token"), before + 1, "one refresh");
+
+    // Deletes; then a file too large for one request is refused with the reason.
+    let gone = json!({"cloudAccount": account, "storageName": "Projects",
+                      "key": "photos/notes.txt", "id": ""});
+    post("/cloud/delete_object", gone).expect(200);
+    assert_eq!(list("photos/")["data"].as_array().unwrap().len(), 1);
+    let big = root.path().join("big.bin");
+    std::fs::write(&big, pattern(6 << 20, 1)).unwrap();
+    let upload = json!({"cloudAccount": account, "storageName": "Projects",
+                        "localFilePath": big.display().to_string()});
+    let started = post("/cloud/upload_object", upload).expect(200).json();
+    let transfer = started["transferId"]
+        .as_str()
+        .or(started["id"].as_str())
+        .unwrap()
+        .to_string();
+    let failed = wait_for_transfer(&agent, &owner, &transfer, "failed");
+    assert!(failed.to_string().contains("uploads in parts"), "{failed}");
+
+    // The user revoked the agent at Dropbox: a clear refusal, nothing else.
+    providers.hook("revoke", json!({}));
+    let message = post("/cloud/list_buckets", account.clone()).expect_error("ACCESS");
+    assert!(message.contains("connect the account again"), "{message}");
+}

@@ -4,12 +4,16 @@
 //! secrets come from `[oauth.<provider>]`; every endpoint is configurable (how the tests reach
 //! their local stand-ins).
 
+use std::collections::HashMap;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
 use click_core::cloud::cloud_type;
 use click_core::ports::{OAuthGrant, OAuthRedeem, OAuthStart, StorageError};
 use oauth2::basic::BasicClient;
 use oauth2::{
     AuthUrl, AuthorizationCode, ClientId, ClientSecret, CsrfToken, PkceCodeChallenge,
-    PkceCodeVerifier, RedirectUrl, Scope, TokenResponse, TokenUrl,
+    PkceCodeVerifier, RedirectUrl, RefreshToken, Scope, TokenResponse, TokenUrl,
 };
 use serde_json::Value;
 
@@ -72,11 +76,16 @@ fn provider(cloud_type: u32) -> Result<Provider, StorageError> {
     })
 }
 
-/// The OAuth apps the agent is registered as.
+/// The OAuth apps the agent is registered as, and the access tokens of connected accounts.
 pub struct OAuthApps {
     settings: OAuthSettings,
     http: NoRedirects,
+    /// Access tokens by cloud account (its client cache key), until shortly before they expire.
+    tokens: Mutex<HashMap<String, (String, Instant)>>,
 }
+
+/// An access token is fetched again this long before the provider said it expires.
+const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
 /// A URL of the configuration, or the provider's default.
 fn or_default<'a>(configured: &'a str, default: &'a str) -> &'a str {
@@ -93,7 +102,71 @@ fn invalid(e: impl std::fmt::Display) -> StorageError {
 
 impl OAuthApps {
     pub fn new(settings: OAuthSettings, http: NoRedirects) -> OAuthApps {
-        OAuthApps { settings, http }
+        OAuthApps {
+            settings,
+            http,
+            tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// The base of the provider's API (configured, or its own).
+    pub fn api_url(&self, cloud_type: u32) -> String {
+        let default = provider(cloud_type).map_or("", |p| p.api_url);
+        let key = provider(cloud_type).map_or("", |p| p.key);
+        or_default(&self.app(key).api_url, default)
+            .trim_end_matches('/')
+            .to_string()
+    }
+
+    /// An access token for the account whose refresh token is `refresh_token`: the cached one
+    /// unless `fresh` (the provider refused it) or about to expire.
+    pub async fn access_token(
+        &self,
+        cloud_type: u32,
+        refresh_token: &str,
+        cache_key: &str,
+        fresh: bool,
+    ) -> Result<String, StorageError> {
+        if !fresh {
+            let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some((token, _)) = tokens.get(cache_key).filter(|(_, u)| *u > Instant::now()) {
+                return Ok(token.clone());
+            }
+        }
+        // Redirects play no part in a refresh; any absolute URL satisfies the client.
+        let (_, _, client) = self.client(cloud_type, "http://127.0.0.1/")?;
+        let label = cloud_type::name(cloud_type);
+        // On a task of its own: the crate's future is not Sync, and readers of streamed
+        // bodies (which may refresh a token) must be.
+        let http = self.http.clone();
+        let refresh = RefreshToken::new(refresh_token.to_string());
+        let exchange = tokio::spawn(async move {
+            client
+                .exchange_refresh_token(&refresh)
+                .request_async(&http)
+                .await
+        });
+        let tokens = exchange
+            .await
+            .map_err(|e| StorageError::Failed(e.to_string()))?
+            .map_err(|e| match e {
+                oauth2::RequestTokenError::ServerResponse(r) => StorageError::Denied(format!(
+                    "{label} no longer accepts this account's authorization ({}): connect the \
+                     account again",
+                    r.error()
+                )),
+                other => StorageError::Failed(format!(
+                    "{label}'s token endpoint: {}",
+                    error_chain(&other)
+                )),
+            })?;
+        let token = tokens.access_token().secret().clone();
+        let lifetime = tokens.expires_in().unwrap_or(Duration::from_secs(3600));
+        let until = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
+        let mut cache = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        cache.retain(|_, (_, u)| *u > Instant::now());
+        cache.insert(cache_key.to_string(), (token.clone(), until));
+        Ok(token)
     }
 
     fn app(&self, key: &str) -> &OAuthApp {

@@ -29,7 +29,7 @@ fn api(e: click_core::ApiError) -> String {
 fn s3(provider: Provider) -> JobResult<S3> {
     match provider {
         Provider::S3(s3) => Ok(s3),
-        Provider::Azure(_) => Err("a P2P transfer reaches its servers over S3".into()),
+        _ => Err("a P2P transfer reaches its servers over S3".into()),
     }
 }
 

@@ -1,0 +1,366 @@
+//! Dropbox over its HTTP API v2, for accounts connected over OAuth. Buckets are the folders
+//! at the root of the account, keys the paths inside them. Every call carries an access
+//! token from the account's refresh token (cached; fetched again on a 401); 429 answers are
+//! retried after their `Retry-After`. A file's ETag is `rev:<rev>`: Dropbox's revision, which
+//! uploads compare (`update` mode) and downloads can name. Uploads are single requests (up to
+//! 150 MiB); upload sessions (multipart) are not used yet.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use click_core::cloud::cloud_type;
+use click_core::ports::{BucketInfo, CloudTarget, ObjectInfo, ObjectPage, StorageError};
+use serde_json::{Value, json};
+
+use super::oauth::OAuthApps;
+use super::{Precondition, Stored, transport_failed};
+
+/// The largest single upload Dropbox takes.
+const MAX_UPLOAD: usize = 150 << 20;
+/// 429 answers waited out before giving up.
+const RATE_LIMIT_RETRIES: u32 = 3;
+/// The longest `Retry-After` honoured; longer ones fail the call with the provider's reason.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+pub struct Dropbox {
+    apps: Arc<OAuthApps>,
+    http: reqwest::Client,
+    api: String,
+    refresh_token: String,
+    cache_key: String,
+}
+
+/// What a call sends.
+enum Body<'a> {
+    /// An RPC call: JSON in the body.
+    Json(&'a Value),
+    /// A content call: the argument in `Dropbox-API-Arg`, bytes in the body.
+    Content(&'a Value, Bytes),
+}
+
+impl Dropbox {
+    pub fn new(t: &CloudTarget, http: reqwest::Client, apps: Arc<OAuthApps>) -> Dropbox {
+        Dropbox {
+            api: apps.api_url(cloud_type::DROPBOX),
+            apps,
+            http,
+            refresh_token: t.secret_key.clone(),
+            cache_key: t.cache_key.clone(),
+        }
+    }
+
+    /// Sends a call, with a fresh access token after a 401 and again after each 429.
+    async fn call(
+        &self,
+        endpoint: &str,
+        body: Body<'_>,
+        range: Option<(u64, u64)>,
+    ) -> Result<reqwest::Response, StorageError> {
+        let mut refreshed = false;
+        let mut limited = 0;
+        loop {
+            let token = (self.apps)
+                .access_token(
+                    cloud_type::DROPBOX,
+                    &self.refresh_token,
+                    &self.cache_key,
+                    refreshed,
+                )
+                .await?;
+            let mut request = self
+                .http
+                .post(format!("{}/2/{endpoint}", self.api))
+                .bearer_auth(token);
+            request = match &body {
+                Body::Json(v) => request
+                    .header("Content-Type", "application/json")
+                    .body(v.to_string()),
+                Body::Content(arg, bytes) => request
+                    .header("Dropbox-API-Arg", arg.to_string())
+                    .header("Content-Type", "application/octet-stream")
+                    .body(bytes.clone()),
+            };
+            if let Some((start, end)) = range {
+                request =
+                    request.header("Range", format!("bytes={start}-{}", end.saturating_sub(1)));
+            }
+            let response = request.send().await.map_err(transport_failed)?;
+            match response.status().as_u16() {
+                401 if !refreshed => refreshed = true,
+                429 if limited < RATE_LIMIT_RETRIES => {
+                    let wait = retry_after(&response);
+                    if wait > MAX_RETRY_AFTER {
+                        return Err(StorageError::Failed(format!(
+                            "Dropbox limits the rate: retry after {} s",
+                            wait.as_secs()
+                        )));
+                    }
+                    limited += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                s if (200..300).contains(&s) => return Ok(response),
+                _ => return Err(error_of(response).await),
+            }
+        }
+    }
+
+    async fn rpc(&self, endpoint: &str, arg: Value) -> Result<Value, StorageError> {
+        let response = self.call(endpoint, Body::Json(&arg), None).await?;
+        let bytes = response.bytes().await.map_err(transport_failed)?;
+        serde_json::from_slice(&bytes).map_err(|e| StorageError::Failed(format!("Dropbox: {e}")))
+    }
+
+    /// Dropbox's path of `key` in `bucket` ("" is the account's root).
+    fn path(bucket: &str, key: &str) -> String {
+        let key = key.trim_matches('/');
+        match (bucket.trim_matches('/'), key) {
+            ("", "") => String::new(),
+            (b, "") => format!("/{b}"),
+            ("", k) => format!("/{k}"),
+            (b, k) => format!("/{b}/{k}"),
+        }
+    }
+
+    /// The key of an entry of `bucket` (a folder's ends with `/`).
+    fn key_of(bucket: &str, entry: &Value) -> String {
+        let display = entry["path_display"].as_str().unwrap_or("");
+        let inside = display
+            .get(bucket.len() + 1..)
+            .unwrap_or("")
+            .trim_start_matches('/');
+        match entry[".tag"].as_str() {
+            Some("folder") => format!("{inside}/"),
+            _ => inside.to_string(),
+        }
+    }
+
+    pub async fn list_buckets(&self, _: bool) -> Result<Vec<BucketInfo>, StorageError> {
+        let mut buckets = Vec::new();
+        let mut page = self
+            .rpc("files/list_folder", json!({"path": "", "recursive": false}))
+            .await?;
+        loop {
+            for entry in page["entries"].as_array().into_iter().flatten() {
+                if entry[".tag"] == "folder" {
+                    buckets.push(BucketInfo {
+                        name: entry["name"].as_str().unwrap_or("").to_string(),
+                        region: None,
+                        create_ms: None,
+                    });
+                }
+            }
+            if page["has_more"] != true {
+                return Ok(buckets);
+            }
+            let cursor = page["cursor"].clone();
+            page = self
+                .rpc("files/list_folder/continue", json!({"cursor": cursor}))
+                .await?;
+        }
+    }
+
+    /// A page of a folder listing: the first, or the one `cursor` names.
+    async fn folder_page(
+        &self,
+        bucket: &str,
+        folder: &str,
+        recursive: bool,
+        cursor: Option<&str>,
+        limit: usize,
+    ) -> Result<(Vec<Value>, Option<String>), StorageError> {
+        let page = match cursor {
+            Some(c) => {
+                self.rpc("files/list_folder/continue", json!({"cursor": c}))
+                    .await?
+            }
+            None => {
+                let arg = json!({"path": Self::path(bucket, folder), "recursive": recursive,
+                                 "limit": limit.clamp(1, 2000)});
+                match self.rpc("files/list_folder", arg).await {
+                    // A prefix nothing is under lists nothing, as in a bucket.
+                    Err(StorageError::NotFound(_)) if !folder.is_empty() => {
+                        return Ok((Vec::new(), None));
+                    }
+                    other => other?,
+                }
+            }
+        };
+        let entries = page["entries"].as_array().cloned().unwrap_or_default();
+        let next = (page["has_more"] == true)
+            .then(|| page["cursor"].as_str().map(str::to_string))
+            .flatten();
+        Ok((entries, next))
+    }
+
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max: usize,
+    ) -> Result<ObjectPage, StorageError> {
+        let (entries, next) = self
+            .folder_page(bucket, prefix, false, continuation, max)
+            .await?;
+        let objects = entries
+            .iter()
+            .map(|e| ObjectInfo {
+                key: Self::key_of(bucket, e),
+                size: e["size"].as_u64().unwrap_or(0),
+                last_modified_ms: modified_ms(e),
+                is_folder: e[".tag"] == "folder",
+            })
+            .collect();
+        Ok(ObjectPage {
+            objects,
+            continuation: next,
+        })
+    }
+
+    /// Files under `prefix`, all levels (a prefix that is not a folder filters its folder).
+    pub async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+    ) -> Result<(Vec<Stored>, Option<String>), StorageError> {
+        let folder = prefix.rsplit_once('/').map_or("", |(f, _)| f);
+        let (entries, next) = self
+            .folder_page(bucket, folder, true, continuation, 2000)
+            .await?;
+        let files = entries
+            .iter()
+            .filter(|e| e[".tag"] == "file")
+            .map(|e| stored(bucket, e))
+            .filter(|s| s.key.starts_with(prefix))
+            .collect();
+        Ok((files, next))
+    }
+
+    pub async fn stat(&self, bucket: &str, key: &str, _: u32) -> Result<Stored, StorageError> {
+        let entry = self
+            .rpc(
+                "files/get_metadata",
+                json!({"path": Self::path(bucket, key)}),
+            )
+            .await?;
+        if entry[".tag"] != "file" {
+            return Err(StorageError::NotFound(format!(
+                "{bucket}/{key} is a folder"
+            )));
+        }
+        Ok(stored(bucket, &entry))
+    }
+
+    pub async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+        etag: Option<&str>,
+    ) -> Result<reqwest::Response, StorageError> {
+        // A revision names exactly the bytes a transfer planned with.
+        let path = match etag.and_then(|e| e.trim_matches('"').strip_prefix("rev:")) {
+            Some(rev) => format!("rev:{rev}"),
+            None => Self::path(bucket, key),
+        };
+        let arg = json!({ "path": path });
+        self.call(
+            "files/download",
+            Body::Content(&arg, Bytes::new()),
+            Some((start, end)),
+        )
+        .await
+    }
+
+    pub async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        self.rpc("files/delete_v2", json!({"path": Self::path(bucket, key)}))
+            .await
+            .map(drop)
+    }
+
+    /// Makes the folder `key` (ending with `/`); one that exists is fine.
+    pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        let arg = json!({"path": Self::path(bucket, key), "autorename": false});
+        match self.rpc("files/create_folder_v2", arg).await {
+            Err(StorageError::Invalid(why)) if why.contains("conflict") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        if body.len() > MAX_UPLOAD {
+            return Err(StorageError::Invalid(format!(
+                "Dropbox takes at most {} MiB in one upload; larger files need upload sessions, \
+                 which this agent does not use yet",
+                MAX_UPLOAD >> 20
+            )));
+        }
+        let mode = match condition {
+            Precondition::Any => json!("overwrite"),
+            Precondition::Absent => json!("add"),
+            Precondition::Matches(etag) => {
+                let rev = etag.trim_matches('"').trim_start_matches("rev:");
+                json!({".tag": "update", "update": rev})
+            }
+        };
+        let arg = json!({"path": Self::path(bucket, key), "mode": mode, "autorename": false,
+                         "strict_conflict": !matches!(condition, Precondition::Any)});
+        let response = self
+            .call("files/upload", Body::Content(&arg, body), None)
+            .await?;
+        let bytes = response.bytes().await.map_err(transport_failed)?;
+        let entry: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(entry["rev"].as_str().map(|rev| format!("rev:{rev}")))
+    }
+}
+
+fn modified_ms(entry: &Value) -> Option<u64> {
+    entry["server_modified"]
+        .as_str()
+        .and_then(click_core::time::parse_iso8601)
+}
+
+fn stored(bucket: &str, entry: &Value) -> Stored {
+    Stored {
+        key: Dropbox::key_of(bucket, entry),
+        size: entry["size"].as_u64().unwrap_or(0),
+        etag: entry["rev"].as_str().map(|rev| format!("rev:{rev}")),
+        modified_ms: modified_ms(entry),
+        content_md5: None,
+    }
+}
+
+fn retry_after(response: &reqwest::Response) -> Duration {
+    let secs = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1);
+    Duration::from_secs(secs)
+}
+
+/// What a refused call means: Dropbox names its error in `error_summary`.
+async fn error_of(response: reqwest::Response) -> StorageError {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let summary = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["error_summary"].as_str().map(str::to_string))
+        .unwrap_or(text);
+    match status {
+        409 if summary.contains("not_found") => StorageError::NotFound(summary),
+        409 | 400 => StorageError::Invalid(format!("Dropbox: {summary}")),
+        401 | 403 => StorageError::Denied(format!("Dropbox: {summary}")),
+        _ => StorageError::Failed(format!("Dropbox answered {status}: {summary}")),
+    }
+}
