@@ -6,6 +6,9 @@
 use click_blackbox::oauth::{CLIENT_ID, PROVIDERS, Providers};
 use click_blackbox::*;
 
+/// Why these tests run against the desktop agent only.
+const DESKTOP: &str = "OAuth connections need the desktop agent's HTTP client";
+
 const REDIRECT: &str = "http://localhost:3000/oauth/callback";
 
 fn generate(agent: &Agent, token: &str, provider: &str, body: Value) -> Resp {
@@ -33,7 +36,7 @@ fn start(agent: &Agent, token: &str, provider: &str, name: &str) -> String {
 
 #[test]
 fn each_provider_connects_an_account_through_the_code_flow_with_pkce() {
-    if desktop_only("OAuth connections need the desktop agent's HTTP client") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let providers = Providers::start();
@@ -105,7 +108,7 @@ fn each_provider_connects_an_account_through_the_code_flow_with_pkce() {
 
 #[test]
 fn wrong_states_replayed_codes_provider_errors_and_missing_apps_are_refused() {
-    if desktop_only("OAuth connections need the desktop agent's HTTP client") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let providers = Providers::start();
@@ -178,6 +181,14 @@ fn wrong_states_replayed_codes_provider_errors_and_missing_apps_are_refused() {
     );
 }
 
+/// The transfer an upload or download started.
+fn transfer_id(started: &Value) -> String {
+    started["transferId"]
+        .as_str()
+        .expect("a transferId")
+        .to_string()
+}
+
 /// Connects `provider` through the whole flow; the new cloud account's id.
 fn connect(agent: &Agent, token: &str, providers: &Providers, provider: &str) -> String {
     let url = start(agent, token, provider, &format!("My {provider}"));
@@ -189,7 +200,7 @@ fn connect(agent: &Agent, token: &str, providers: &Providers, provider: &str) ->
 
 #[test]
 fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
-    if desktop_only("OAuth connections need the desktop agent's HTTP client") {
+    if desktop_only(DESKTOP) {
         return;
     }
     let providers = Providers::start();
@@ -215,11 +226,7 @@ fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
     let upload = json!({"cloudAccount": account, "storageName": "Projects", "uploadPath": "photos",
                         "localFilePath": local.display().to_string()});
     let started = post("/cloud/upload_object", upload).expect(200).json();
-    let transfer = started["transferId"]
-        .as_str()
-        .or(started["id"].as_str())
-        .unwrap()
-        .to_string();
+    let transfer = transfer_id(&started);
     wait_for_transfer(&agent, &owner, &transfer, "completed");
 
     let list = |path: &str| {
@@ -239,11 +246,7 @@ fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
                           "objectKey": "photos/notes.txt",
                           "downloadPath": downloads.display().to_string()});
     let started = post("/cloud/download_object", download).expect(200).json();
-    let transfer = started["transferId"]
-        .as_str()
-        .or(started["id"].as_str())
-        .unwrap()
-        .to_string();
+    let transfer = transfer_id(&started);
     wait_for_transfer(&agent, &owner, &transfer, "completed");
     let got = std::fs::read(downloads.join("notes.txt")).unwrap();
     assert_eq!(got, b"hello from the agent");
@@ -266,11 +269,7 @@ fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
     let upload = json!({"cloudAccount": account, "storageName": "Projects",
                         "localFilePath": big.display().to_string()});
     let started = post("/cloud/upload_object", upload).expect(200).json();
-    let transfer = started["transferId"]
-        .as_str()
-        .or(started["id"].as_str())
-        .unwrap()
-        .to_string();
+    let transfer = transfer_id(&started);
     let failed = wait_for_transfer(&agent, &owner, &transfer, "failed");
     assert!(failed.to_string().contains("uploads in parts"), "{failed}");
 
