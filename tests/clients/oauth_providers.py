@@ -19,15 +19,34 @@ shapes Dropbox documents. Dropbox splits RPC calls (api.dropboxapi.com) from con
   (get_metadata, download). Refusals are Dropbox's: JSON `error_summary` and `error`, or plain
   text for a request that cannot be read (400).
 
+OneDrive's files API (Microsoft Graph v1.0) is stood in for too, over its own in-memory tree,
+under /onedrive/v1.0/me/drive (items addressed by path: `root`, `root:/a/b` or `root:/a/b:`,
+percent-encoded names; names match case-insensitively and keep the case given at creation):
+  GET root/children, root:/p:/children ($top, default 200, at most 999; `@odata.nextLink` with
+  a $skiptoken while more remain; sorted by name, case-insensitively); GET root, root:/p (the
+  driveItem: eTag "{GUID},N" with N counting the item's writes, cTag, size, parentReference.path,
+  and a `file` facet with its quickXorHash or a `folder` facet with childCount); GET
+  root:/p:/content (302 to a pre-authenticated /onedrive-download/<token> URL, which needs no
+  Authorization and honours Range); PUT root:/p:/content (simple upload of at most 4 MiB, 201
+  new or 200 replaced; If-Match, @microsoft.graph.conflictBehavior=fail|replace|rename; parent
+  folders made as needed); DELETE root:/p (204, folders with what they hold); POST
+  root/children, root:/p:/children {"name", "folder": {}, "@microsoft.graph.conflictBehavior"}
+  (201; the parent is made as needed); GET /onedrive/v1.0/me/drive (the drive, with quota).
+  Each needs `Authorization: Bearer` with an access token from /onedrive/token; refusals are
+  Graph's, {"error": {"code", "message"}}: 401 InvalidAuthenticationToken, 404 itemNotFound,
+  409 nameAlreadyExists, 412 preconditionFailed, 413 requestTooLarge, 400 invalidRequest.
+
 Test hooks (JSON POSTs, no auth): /_test/rate_limit {"count": N} makes the next N calls to
-/dropbox/2/... answer 429 (Retry-After: 1); /_test/expire_tokens invalidates every access token
+/dropbox/2/... or /onedrive/v1.0/me/drive... answer 429 (Retry-After: 1; Graph's error code is
+activityLimitReached); /_test/expire_tokens invalidates every access token
 issued so far; /_test/revoke invalidates every refresh token and access token. GET /_test/calls
 counts the calls by path (hooks aside), refused ones included.
 
 Run: python3 oauth_providers.py CLIENT_ID CLIENT_SECRET -> prints `READY <port>`, serves on
 127.0.0.1 until killed. Paths: /<provider>/authorize, /<provider>/token, and
 /dropbox/2/users/get_current_account (POST), /box/2.0/users/me, /onedrive/v1.0/me,
-/googledrive/drive/v3/about?fields=user; /dropbox/2/files/... and /_test/... as above.
+/googledrive/drive/v3/about?fields=user; /dropbox/2/files/..., /onedrive/v1.0/me/drive/...,
+/onedrive-download/... and /_test/... as above.
 """
 
 import base64
@@ -39,9 +58,10 @@ import secrets
 import sys
 import threading
 import time
+import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import parse_qs, urlencode, urlparse
+from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 
 CLIENT_ID, CLIENT_SECRET = sys.argv[1], sys.argv[2]
 PROVIDERS = ("dropbox", "box", "onedrive", "googledrive")
@@ -381,6 +401,254 @@ RPC = {
 }
 
 
+# --- OneDrive files (Microsoft Graph v1.0) ------------------------------------------------
+# The functions below run under LOCK and raise GraphError for what Graph refuses.
+
+OD_DRIVE_ID = "8c3f0f4d2b1a9e77"  # a personal drive's id; item ids are "<drive id>!<n>"
+OD_IDS = itertools.count(101)
+OD_TREE = {}  # key (the path's names, lower-cased, joined by "/"; "" is the root) -> item
+OD_PAGES = {}  # $skiptoken -> {"key", "top", "pending": keys still to be listed}
+OD_DOWNLOADS = {}  # token of a pre-authenticated download URL -> the bytes it serves
+OD_SIMPLE_UPLOAD = 4 << 20  # what a simple upload (PUT .../content) takes
+OD_BAD_CHARS = set('"*:<>?/\\|')  # what OneDrive names cannot hold
+MASK160 = (1 << 160) - 1
+
+
+class GraphError(Exception):
+    """A refusal as Graph words it: {"error": {"code", "message"}} with `status`."""
+
+    def __init__(self, status, code, message):
+        super().__init__(message)
+        self.status, self.code, self.message = status, code, message
+
+
+def quick_xor_hash(data):
+    """OneDrive's QuickXorHash (base64): byte i is XORed into a 160-bit register at bit
+    (11 * i) mod 160, rotating; the length (64-bit little-endian) is XORed into its last 8
+    bytes. Byte i's shift depends on i mod 160 only, so 160-byte rows are XORed first."""
+    acc = 0
+    for i in range(0, len(data), 160):
+        acc ^= int.from_bytes(data[i:i + 160], "little")
+    reg = 0
+    for j, b in enumerate(acc.to_bytes(160, "little")):
+        if b:
+            x = b << (11 * j) % 160
+            reg ^= (x & MASK160) | (x >> 160)
+    out = bytearray(reg.to_bytes(20, "little"))
+    for i, b in enumerate(len(data).to_bytes(8, "little")):
+        out[12 + i] ^= b
+    return base64.b64encode(bytes(out)).decode()
+
+
+def od_new(key, name, folder):
+    now = stamp()
+    item = {"key": key, "name": name, "folder": folder, "kids": set(),
+            "id": f"{OD_DRIVE_ID.upper()}!{next(OD_IDS)}",
+            "guid": str(uuid.uuid4()).upper(), "version": 1, "created": now, "modified": now,
+            "data": b"", "hash": quick_xor_hash(b"")}
+    OD_TREE[key] = item
+    if key:
+        OD_TREE[parent_of_od(key)]["kids"].add(key)
+    return item
+
+
+def parent_of_od(key):
+    return key.rpartition("/")[0]
+
+
+od_new("", "root", True)
+
+
+def od_address(raw):
+    """The names and the action ("", "children" or "content") of what follows
+    /v1.0/me/drive/ (still percent-encoded): root, root/children, root:/a/b, root:/a/b:,
+    root:/a/b:/children, root:/a/b:/content."""
+    if raw == "root" or raw == "root:":
+        return [], ""
+    if raw.startswith("root/"):
+        return [], raw[len("root/"):]
+    if not raw.startswith("root:/"):
+        raise GraphError(400, "invalidRequest", f"Unsupported segment in the request: {raw}")
+    path, colon, tail = raw[len("root:"):].partition(":")
+    if colon and tail and not tail.startswith("/"):
+        raise GraphError(400, "invalidRequest", "Malformed path")
+    names = [unquote(p) for p in path[1:].split("/")]
+    if path == "/":
+        names = []
+    for name in names:
+        if name in ("", ".", "..") or OD_BAD_CHARS & set(name) or name != name.strip():
+            raise GraphError(400, "invalidRequest", f"Invalid name in the path: {name!r}")
+    return names, tail[1:]
+
+
+def od_key(names):
+    return "/".join(n.lower() for n in names)
+
+
+def od_find(key):
+    item = OD_TREE.get(key)
+    if item is None:
+        raise GraphError(404, "itemNotFound", "The resource could not be found.")
+    return item
+
+
+def od_size(item):
+    if not item["folder"]:
+        return len(item["data"])
+    return sum(od_size(OD_TREE[k]) for k in item["kids"])
+
+
+def od_display(key):
+    """The path of `key` as its names were given: "/a/B" ("" for the root)."""
+    parts = key.split("/") if key else []
+    return "".join("/" + OD_TREE["/".join(parts[:i + 1])]["name"] for i in range(len(parts)))
+
+
+def od_item(item):
+    """The driveItem as Graph v1.0 gives it."""
+    guid, n = item["guid"], item["version"]
+    body = {"id": item["id"], "name": item["name"], "eTag": f'"{{{guid}}},{n}"',
+            "cTag": f'"c:{{{guid}}},{n}"', "size": od_size(item),
+            "createdDateTime": item["created"], "lastModifiedDateTime": item["modified"],
+            "fileSystemInfo": {"createdDateTime": item["created"],
+                               "lastModifiedDateTime": item["modified"]}}
+    ref = {"driveId": OD_DRIVE_ID, "driveType": "personal"}
+    if item["key"]:
+        parent = OD_TREE[parent_of_od(item["key"])]
+        ref.update(id=parent["id"], path="/drive/root:" + od_display(parent["key"]))
+    else:
+        body["root"] = {}
+    body["parentReference"] = ref
+    if item["folder"]:
+        body["folder"] = {"childCount": len(item["kids"])}
+    else:
+        body["file"] = {"mimeType": "application/octet-stream",
+                        "hashes": {"quickXorHash": item["hash"]}}
+    return body
+
+
+def od_children(names, top, skiptoken):
+    """A page of a folder's children, by name case-insensitively, and the $skiptoken of the
+    next page (None when none remain)."""
+    if skiptoken:
+        state = OD_PAGES.get(skiptoken)
+        if state is None:
+            raise GraphError(400, "invalidRequest", "Invalid or expired $skiptoken.")
+        pending = [k for k in state["pending"] if k in OD_TREE]
+    else:
+        folder = od_find(od_key(names))
+        kids = folder["kids"] if folder["folder"] else ()
+        pending = sorted(kids, key=lambda k: (OD_TREE[k]["name"].lower(), OD_TREE[k]["name"]))
+    shown, rest = pending[:top], pending[top:]
+    token = None
+    if rest:
+        token = secrets.token_urlsafe(24)
+        OD_PAGES[token] = {"pending": rest}
+    return [od_item(OD_TREE[k]) for k in shown], token
+
+
+def od_free_name(parent_key, name, folder):
+    """OneDrive's "rename" conflict behaviour: "name 1.ext", "name 2.ext"..."""
+    has_ext = not folder and "." in name.lstrip(".")
+    stem, dot, ext = name.rpartition(".") if has_ext else (name, "", "")
+    for n in itertools.count(1):
+        candidate = f"{stem} {n}{dot}{ext}"
+        if (parent_key + "/" if parent_key else "") + candidate.lower() not in OD_TREE:
+            return candidate
+
+
+def od_make_folders(names):
+    """Creates the folders `names` names and those above it, as needed; a file among them is
+    in the way (checked first, so that a refused write leaves nothing)."""
+    keys = [od_key(names[:i + 1]) for i in range(len(names))]
+    for k in keys:
+        if k in OD_TREE and not OD_TREE[k]["folder"]:
+            raise GraphError(409, "nameAlreadyExists",
+                             f"A file named {OD_TREE[k]['name']!r} is in the way.")
+    for k, name in zip(keys, names):
+        if k not in OD_TREE:
+            od_new(k, name, True)
+    return OD_TREE[keys[-1]] if keys else OD_TREE[""]
+
+
+def od_tags(item):
+    return {od_item(item)["eTag"], od_item(item)["cTag"], "*"}
+
+
+def od_behaviour(value, default):
+    value = value or default
+    if value not in ("fail", "replace", "rename"):
+        raise GraphError(400, "invalidRequest", f"Invalid conflictBehavior: {value}")
+    return value
+
+
+def od_upload(names, data, if_match, behaviour):
+    """Simple upload: (status, driveItem)."""
+    if not names:
+        raise GraphError(400, "invalidRequest", "Cannot upload content to the root.")
+    if data is None or len(data) > OD_SIMPLE_UPLOAD:
+        raise GraphError(413, "requestTooLarge",
+                         "Simple uploads take at most 4 MiB; use an upload session.")
+    key = od_key(names)
+    item = OD_TREE.get(key)
+    if if_match is not None and (item is None or if_match.strip() not in od_tags(item)):
+        raise GraphError(412, "preconditionFailed", "The resource has changed.")
+    name = names[-1]
+    if item is not None:
+        if behaviour == "fail":
+            raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
+        if behaviour == "rename":
+            name = od_free_name(parent_of_od(key), name, folder=False)
+            key, item = od_key(names[:-1] + [name]), None
+        elif item["folder"]:
+            raise GraphError(409, "nameAlreadyExists", "A folder has that name.")
+    od_make_folders(names[:-1])
+    status = 200 if item is not None else 201
+    if item is None:
+        item = od_new(key, name, False)
+    else:
+        item["version"] += 1
+        item["modified"] = stamp()
+    item.update(data=data, hash=quick_xor_hash(data))
+    return status, od_item(item)
+
+
+def od_delete(names, if_match):
+    if not names:
+        raise GraphError(403, "accessDenied", "The root cannot be deleted.")
+    key = od_key(names)
+    item = od_find(key)
+    if if_match is not None and if_match.strip() not in od_tags(item):
+        raise GraphError(412, "preconditionFailed", "The resource has changed.")
+    OD_TREE[parent_of_od(key)]["kids"].discard(key)
+    for k in [k for k in OD_TREE if k == key or k.startswith(key + "/")]:
+        del OD_TREE[k]
+
+
+def od_create_folder(names, arg, behaviour):
+    """POST .../children with {"name", "folder": {}}: (status, driveItem)."""
+    name = arg.get("name")
+    if not isinstance(name, str) or name in ("", ".", "..") or OD_BAD_CHARS & set(name) \
+            or name != name.strip():
+        raise GraphError(400, "invalidRequest", "Invalid or missing name.")
+    if not isinstance(arg.get("folder"), dict):
+        raise GraphError(400, "invalidRequest", "Only folders can be created this way.")
+    behaviour = od_behaviour(arg.get("@microsoft.graph.conflictBehavior") or behaviour, "fail")
+    key = od_key(names + [name])
+    existing = OD_TREE.get(key)
+    if existing is not None:
+        if behaviour == "fail":
+            raise GraphError(409, "nameAlreadyExists", "The specified item name already exists.")
+        if behaviour == "rename":
+            name = od_free_name(od_key(names), name, folder=True)
+        elif existing["folder"]:
+            return 200, od_item(existing)
+        else:
+            od_delete(names + [name], None)
+    od_make_folders(names)
+    return 201, od_item(od_new(od_key(names + [name]), name, True))
+
+
 class Handler(BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
@@ -452,7 +720,11 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 calls = dict(CALLS)
             return self.answer(200, calls)
+        if path.startswith("/onedrive-download/"):
+            return self.od_download(path[len("/onedrive-download/"):])
         provider, rest = self.provider()
+        if self.is_graph_files(provider, rest):
+            return self.onedrive("GET", rest, None)
         if provider == "dropbox" and rest == "/2/files/download":
             # Dropbox's content-download endpoints take GET as well.
             return self.dropbox("files/download", b"")
@@ -490,6 +762,8 @@ class Handler(BaseHTTPRequestHandler):
         provider, rest = self.provider()
         if provider == "dropbox" and rest.startswith("/2/"):
             return self.dropbox(rest[len("/2/"):], body)
+        if self.is_graph_files(provider, rest):
+            return self.onedrive("POST", rest, body)
         if rest != "/token":
             return self.answer(404, {"error": "not_found"})
         form = {k: v[0] for k, v in parse_qs((body or b"").decode(errors="replace")).items()}
@@ -643,6 +917,150 @@ class Handler(BaseHTTPRequestHandler):
         size = len(data)
         # ensure_ascii: the header carries non-ASCII names escaped, as Dropbox sends them.
         headers = [("Dropbox-API-Result", json.dumps(meta)), ("Accept-Ranges", "bytes")]
+        span = byte_range(self.headers.get("Range"), size)
+        if span is False:
+            return self.send(416, b"", "text/plain", [("Content-Range", f"bytes */{size}")])
+        if span is None:
+            return self.send(200, data, "application/octet-stream", headers)
+        first, last = span
+        self.send(206, data[first:last + 1], "application/octet-stream",
+                  headers + [("Content-Range", f"bytes {first}-{last}/{size}")])
+
+
+    # --- OneDrive (Graph v1.0) files: /onedrive/v1.0/me/drive[/...] ----------------------
+
+    def do_PUT(self):
+        self.count()
+        body = self.read_body()
+        provider, rest = self.provider()
+        if self.is_graph_files(provider, rest):
+            return self.onedrive("PUT", rest, body)
+        self.answer(404, {"error": "not_found"})
+
+    def do_DELETE(self):
+        self.count()
+        body = self.read_body()
+        provider, rest = self.provider()
+        if self.is_graph_files(provider, rest):
+            return self.onedrive("DELETE", rest, body)
+        self.answer(404, {"error": "not_found"})
+
+    @staticmethod
+    def is_graph_files(provider, rest):
+        return provider == "onedrive" and (
+            rest == "/v1.0/me/drive" or rest.startswith("/v1.0/me/drive/"))
+
+    def base_url(self):
+        host = self.headers.get("Host") or f"127.0.0.1:{self.server.server_address[1]}"
+        return "http://" + host
+
+    def graph_error(self, e, headers=()):
+        self.answer(e.status, {"error": {"code": e.code, "message": e.message, "innerError": {
+            "date": stamp(), "request-id": str(uuid.uuid4()),
+            "client-request-id": str(uuid.uuid4())}}}, headers)
+
+    def onedrive(self, method, rest, body):
+        global RATE_LIMITED
+        with LOCK:
+            limited = RATE_LIMITED > 0
+            if limited:
+                RATE_LIMITED -= 1
+        if limited:
+            return self.graph_error(GraphError(
+                429, "activityLimitReached",
+                "The request has been throttled. Retry after the interval in Retry-After."),
+                [("Retry-After", "1")])
+        if not self.bearer("onedrive"):
+            return self.graph_error(GraphError(
+                401, "InvalidAuthenticationToken",
+                "Access token has expired or is not yet valid."),
+                [("WWW-Authenticate", 'Bearer realm="", error="invalid_token"')])
+        try:
+            self.graph(method, rest, body)
+        except GraphError as e:
+            self.graph_error(e)
+
+    def graph(self, method, rest, body):
+        url = urlparse(self.path)
+        query = {k: v[0] for k, v in parse_qs(url.query).items()}
+        if rest == "/v1.0/me/drive":
+            if method != "GET":
+                raise GraphError(405, "methodNotAllowed", f"{method} is not allowed here.")
+            with LOCK:
+                used = od_size(OD_TREE[""])
+            total = 5 << 40
+            return self.answer(200, {
+                "id": OD_DRIVE_ID, "driveType": "personal",
+                "owner": {"user": {"id": who("onedrive")["id"], "displayName": "Ada"}},
+                "quota": {"total": total, "used": used, "remaining": total - used,
+                          "deleted": 0, "state": "normal"}})
+        names, action = od_address(rest[len("/v1.0/me/drive/"):])
+        if_match = self.headers.get("If-Match")
+        if (method, action) == ("GET", ""):
+            with LOCK:
+                item = od_item(od_find(od_key(names)))
+            return self.answer(200, item)
+        if (method, action) == ("GET", "children"):
+            try:
+                top = int(query.get("$top", "200"))
+            except ValueError:
+                top = 0
+            if top < 1:
+                raise GraphError(400, "invalidRequest", "Invalid $top.")
+            top = min(top, 999)
+            with LOCK:
+                value, token = od_children(names, top, query.get("$skiptoken"))
+            page = {"value": value}
+            if token:
+                params = {k: v for k, v in query.items() if k not in ("$top", "$skiptoken")}
+                params.update({"$top": str(top), "$skiptoken": token})
+                page["@odata.nextLink"] = self.base_url() + url.path + "?" + "&".join(
+                    quote(k, safe="$@.") + "=" + quote(v, safe="") for k, v in params.items())
+            return self.answer(200, page)
+        if (method, action) == ("GET", "content"):
+            with LOCK:
+                item = od_find(od_key(names))
+                if item["folder"]:
+                    raise GraphError(400, "invalidRequest", "A folder has no content.")
+                token = secrets.token_urlsafe(32)
+                OD_DOWNLOADS[token] = item["data"]
+            self.send_response(302)
+            self.send_header("Location", f"{self.base_url()}/onedrive-download/{token}")
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+            return
+        if (method, action) == ("PUT", "content"):
+            behaviour = od_behaviour(query.get("@microsoft.graph.conflictBehavior"), "replace")
+            with LOCK:
+                status, item = od_upload(names, body, if_match, behaviour)
+            return self.answer(status, item)
+        if (method, action) == ("DELETE", ""):
+            with LOCK:
+                od_delete(names, if_match)
+            self.send_response(204)
+            self.end_headers()
+            return
+        if (method, action) == ("POST", "children"):
+            try:
+                arg = json.loads(body or b"null")
+            except ValueError:
+                arg = None
+            if not isinstance(arg, dict):
+                raise GraphError(400, "invalidRequest", "The body is not a JSON object.")
+            with LOCK:
+                status, item = od_create_folder(
+                    names, arg, query.get("@microsoft.graph.conflictBehavior"))
+            return self.answer(status, item)
+        raise GraphError(400, "invalidRequest", f"{method} {action or 'item'} is not supported.")
+
+    def od_download(self, token):
+        """A pre-authenticated download URL: no Authorization needed (any sent is ignored)."""
+        with LOCK:
+            data = OD_DOWNLOADS.get(token)
+        if data is None:
+            return self.graph_error(GraphError(404, "itemNotFound", "Unknown download URL."))
+        size = len(data)
+        headers = [("Accept-Ranges", "bytes")]
         span = byte_range(self.headers.get("Range"), size)
         if span is False:
             return self.send(416, b"", "text/plain", [("Content-Range", f"bytes */{size}")])

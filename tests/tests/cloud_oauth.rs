@@ -203,11 +203,25 @@ fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
     if desktop_only(DESKTOP) {
         return;
     }
+    round_trip("dropbox");
+}
+
+#[test]
+fn a_onedrive_account_lists_writes_reads_and_deletes_through_microsoft_graph() {
+    if desktop_only(DESKTOP) {
+        return;
+    }
+    round_trip("onedrive");
+}
+
+/// A folder, an upload and a download as transfers, listings, throttling, expired and revoked
+/// tokens, a delete and an upload too large for one request, on an account of `provider`.
+fn round_trip(provider: &str) {
     let providers = Providers::start();
     let root = tempfile::tempdir().unwrap();
     let agent = Agent::start_with(transfer_roots(root.path(), &providers.config("")));
     let owner = signup_and_login(&agent, "owner@example.com");
-    let id = connect(&agent, &owner, &providers, "dropbox");
+    let id = connect(&agent, &owner, &providers, provider);
     let post = |path: &str, body: Value| agent.post(path, body).token(&owner).send();
     let account = json!({ "id": id });
 
@@ -254,10 +268,11 @@ fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
     // Throttled: waited out. Expired access tokens: refreshed.
     providers.hook("rate_limit", json!({"count": 2}));
     assert_eq!(list("photos/")["data"].as_array().unwrap().len(), 2);
-    let before = providers.calls("/dropbox/token");
+    let token_path = format!("/{provider}/token");
+    let before = providers.calls(&token_path);
     providers.hook("expire_tokens", json!({}));
     assert_eq!(list("photos/")["data"].as_array().unwrap().len(), 2);
-    assert_eq!(providers.calls("/dropbox/token"), before + 1, "one refresh");
+    assert_eq!(providers.calls(&token_path), before + 1, "one refresh");
 
     // Deletes; then a file too large for one request is refused with the reason.
     let gone = json!({"cloudAccount": account, "storageName": "Projects",
@@ -273,7 +288,7 @@ fn a_dropbox_account_lists_writes_reads_and_deletes_through_the_dropbox_api() {
     let failed = wait_for_transfer(&agent, &owner, &transfer, "failed");
     assert!(failed.to_string().contains("uploads in parts"), "{failed}");
 
-    // The user revoked the agent at Dropbox: a clear refusal, nothing else.
+    // The user revoked the agent at the provider: a clear refusal, nothing else.
     providers.hook("revoke", json!({}));
     let message = post("/cloud/list_buckets", account.clone()).expect_error("ACCESS");
     assert!(message.contains("connect the account again"), "{message}");

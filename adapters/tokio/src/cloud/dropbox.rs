@@ -6,29 +6,23 @@
 //! 150 MiB); upload sessions (multipart) are not used yet.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use bytes::Bytes;
 use click_core::cloud::cloud_type;
 use click_core::ports::{BucketInfo, CloudTarget, ObjectInfo, ObjectPage, StorageError};
 use serde_json::{Value, json};
 
-use super::oauth::OAuthApps;
+use super::oauth::{Connected, OAuthApps};
 use super::{Precondition, Stored, transport_failed};
 
 /// The largest single upload Dropbox takes.
 const MAX_UPLOAD: usize = 150 << 20;
-/// 429 answers waited out before giving up.
-const RATE_LIMIT_RETRIES: u32 = 3;
-/// The longest `Retry-After` honoured; longer ones fail the call with the provider's reason.
-const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
 
 pub struct Dropbox {
     apps: Arc<OAuthApps>,
     http: reqwest::Client,
     api: String,
-    refresh_token: String,
-    cache_key: String,
+    account: Connected,
 }
 
 /// What a call sends.
@@ -45,64 +39,46 @@ impl Dropbox {
             api: apps.api_url(cloud_type::DROPBOX),
             apps,
             http,
-            refresh_token: t.secret_key.clone(),
-            cache_key: t.cache_key.clone(),
+            account: Connected {
+                cloud_type: cloud_type::DROPBOX,
+                refresh_token: t.secret_key.clone(),
+                cache_key: t.cache_key.clone(),
+            },
         }
     }
 
-    /// Sends a call, with a fresh access token after a 401 and again after each 429.
+    /// Sends a call (a fresh token after a 401, 429s waited out); a refusal is an error.
     async fn call(
         &self,
         endpoint: &str,
         body: Body<'_>,
         range: Option<(u64, u64)>,
     ) -> Result<reqwest::Response, StorageError> {
-        let mut refreshed = false;
-        let mut limited = 0;
-        loop {
-            let token = (self.apps)
-                .access_token(
-                    cloud_type::DROPBOX,
-                    &self.refresh_token,
-                    &self.cache_key,
-                    refreshed,
-                )
-                .await?;
-            let mut request = self
-                .http
-                .post(format!("{}/2/{endpoint}", self.api))
-                .bearer_auth(token);
-            request = match &body {
-                Body::Json(v) => request
-                    .header("Content-Type", "application/json")
-                    .body(v.to_string()),
-                Body::Content(arg, bytes) => request
-                    .header("Dropbox-API-Arg", arg.to_string())
-                    .header("Content-Type", "application/octet-stream")
-                    .body(bytes.clone()),
-            };
-            if let Some((start, end)) = range {
-                request =
-                    request.header("Range", format!("bytes={start}-{}", end.saturating_sub(1)));
-            }
-            let response = request.send().await.map_err(transport_failed)?;
-            match response.status().as_u16() {
-                401 if !refreshed => refreshed = true,
-                429 if limited < RATE_LIMIT_RETRIES => {
-                    let wait = retry_after(&response);
-                    if wait > MAX_RETRY_AFTER {
-                        return Err(StorageError::Failed(format!(
-                            "Dropbox limits the rate: retry after {} s",
-                            wait.as_secs()
-                        )));
+        let url = format!("{}/2/{endpoint}", self.api);
+        let response = (self.apps)
+            .send(&self.account, |token| {
+                let request = self.http.post(&url).bearer_auth(token);
+                let request = match &body {
+                    Body::Json(v) => request
+                        .header("Content-Type", "application/json")
+                        .body(v.to_string()),
+                    Body::Content(arg, bytes) => request
+                        .header("Dropbox-API-Arg", arg.to_string())
+                        .header("Content-Type", "application/octet-stream")
+                        .body(bytes.clone()),
+                };
+                match range {
+                    Some((start, end)) => {
+                        request.header("Range", format!("bytes={start}-{}", end.saturating_sub(1)))
                     }
-                    limited += 1;
-                    tokio::time::sleep(wait).await;
+                    None => request,
                 }
-                s if (200..300).contains(&s) => return Ok(response),
-                _ => return Err(error_of(response).await),
-            }
+            })
+            .await?;
+        if response.status().is_success() {
+            return Ok(response);
         }
+        Err(error_of(response).await)
     }
 
     async fn rpc(&self, endpoint: &str, arg: Value) -> Result<Value, StorageError> {
@@ -337,16 +313,6 @@ fn stored(bucket: &str, entry: &Value) -> Stored {
         modified_ms: modified_ms(entry),
         content_md5: None,
     }
-}
-
-fn retry_after(response: &reqwest::Response) -> Duration {
-    let secs = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(1);
-    Duration::from_secs(secs)
 }
 
 /// What a refused call means: Dropbox names its error in `error_summary`.

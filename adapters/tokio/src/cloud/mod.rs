@@ -4,6 +4,7 @@ mod azure;
 mod dropbox;
 pub mod etag;
 pub mod oauth;
+mod onedrive;
 mod s3;
 pub mod sigv4;
 
@@ -194,6 +195,11 @@ impl CloudStorage {
                 self.http()?,
                 self.oauth.clone(),
             ))),
+            cloud_type::ONEDRIVE => Ok(Provider::OneDrive(onedrive::OneDrive::new(
+                target,
+                self.http()?,
+                self.oauth.clone(),
+            ))),
             _ => Err(StorageError::Unsupported),
         }
     }
@@ -204,6 +210,7 @@ pub enum Provider {
     S3(S3),
     Azure(Azure),
     Dropbox(dropbox::Dropbox),
+    OneDrive(onedrive::OneDrive),
 }
 
 macro_rules! each {
@@ -212,13 +219,22 @@ macro_rules! each {
             Provider::S3($p) => $call,
             Provider::Azure($p) => $call,
             Provider::Dropbox($p) => $call,
+            Provider::OneDrive($p) => $call,
         }
     };
 }
 
-/// What one provider's client does not do (yet), for the calls it has no answer to.
-fn not_with(what: &str, provider: &str) -> StorageError {
-    StorageError::Invalid(format!("{provider} accounts do not support {what} yet"))
+impl Provider {
+    /// What this provider's client does not do (yet), for the calls it has no answer to.
+    fn not_with(&self, what: &str) -> StorageError {
+        let provider = match self {
+            Provider::S3(_) => "S3",
+            Provider::Azure(_) => "Azure",
+            Provider::Dropbox(_) => "Dropbox",
+            Provider::OneDrive(_) => "OneDrive",
+        };
+        StorageError::Invalid(format!("{provider} accounts do not support {what} yet"))
+    }
 }
 
 impl Provider {
@@ -321,8 +337,9 @@ impl Provider {
                 p.put_object(bucket, key, body, attempts, condition, md5)
                     .await
             }
-            // Dropbox keeps no MD5 to check the bytes against.
+            // Dropbox and OneDrive keep no MD5 to check the bytes against.
             Provider::Dropbox(p) => p.put_object(bucket, key, body, condition).await,
+            Provider::OneDrive(p) => p.put_object(bucket, key, body, condition).await,
         }
     }
 
@@ -338,7 +355,7 @@ impl Provider {
     ) -> Result<Option<String>, StorageError> {
         match self {
             Provider::S3(p) => p.copy_object(bucket, key, from, etag, attempts).await,
-            Provider::Azure(_) | Provider::Dropbox(_) => Err(StorageError::Unsupported),
+            _ => Err(StorageError::Unsupported),
         }
     }
 
@@ -380,10 +397,7 @@ impl Provider {
         match self {
             Provider::S3(p) => p.create_multipart(bucket, key, attempts).await,
             Provider::Azure(p) => p.create_multipart(bucket, key, attempts).await,
-            Provider::Dropbox(_) => Err(not_with(
-                "uploads in parts (files over one chunk)",
-                "Dropbox",
-            )),
+            _ => Err(self.not_with("uploads in parts (files over one chunk)")),
         }
     }
 
@@ -409,7 +423,7 @@ impl Provider {
                 p.upload_part(bucket, key, upload_id, number, body, attempts, md5)
                     .await
             }
-            Provider::Dropbox(_) => Err(not_with("uploads in parts", "Dropbox")),
+            _ => Err(self.not_with("uploads in parts")),
         }
     }
 
@@ -432,7 +446,7 @@ impl Provider {
                 p.complete_multipart(bucket, key, upload_id, parts, attempts, condition)
                     .await
             }
-            Provider::Dropbox(_) => Err(not_with("uploads in parts", "Dropbox")),
+            _ => Err(self.not_with("uploads in parts")),
         }
     }
 
@@ -447,7 +461,7 @@ impl Provider {
             Provider::S3(p) => p.upload_known(bucket, key, upload_id).await,
             // Uncommitted blocks need no call to start; a lost one fails the commit instead.
             Provider::Azure(_) => Ok(true),
-            Provider::Dropbox(_) => Ok(false),
+            Provider::Dropbox(_) | Provider::OneDrive(_) => Ok(false),
         }
     }
 
@@ -460,8 +474,8 @@ impl Provider {
         match self {
             Provider::S3(p) => p.abort_multipart(bucket, key, upload_id).await,
             Provider::Azure(p) => p.abort_multipart(bucket, key, upload_id).await,
-            // It never starts one.
-            Provider::Dropbox(_) => Ok(()),
+            // They never start one.
+            _ => Ok(()),
         }
     }
 
@@ -469,7 +483,7 @@ impl Provider {
         match self {
             Provider::S3(p) => Ok(p.presign(request)),
             Provider::Azure(p) => Ok(p.presign(request)),
-            Provider::Dropbox(_) => Err(not_with("presigned URLs", "Dropbox")),
+            _ => Err(self.not_with("presigned URLs")),
         }
     }
 }

@@ -84,6 +84,19 @@ pub struct OAuthApps {
     tokens: Mutex<HashMap<String, (String, Instant)>>,
 }
 
+/// 429 answers waited out before a call gives up.
+const RATE_LIMIT_RETRIES: u32 = 3;
+/// The longest `Retry-After` honoured; longer ones fail the call with the provider's reason.
+const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+
+/// A cloud account connected over OAuth, as its calls need it.
+pub struct Connected {
+    pub cloud_type: u32,
+    pub refresh_token: String,
+    /// Its clients' cache key (access tokens are cached under it).
+    pub cache_key: String,
+}
+
 /// An access token is fetched again this long before the provider said it expires.
 const TOKEN_MARGIN: Duration = Duration::from_secs(60);
 
@@ -106,6 +119,47 @@ impl OAuthApps {
             settings,
             http,
             tokens: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Sends the request `build` makes with the account's access token: again with a fresh
+    /// token after a 401, and again after each 429 once its `Retry-After` has passed. Any
+    /// other answer is the caller's to read, refusals included.
+    pub async fn send(
+        &self,
+        account: &Connected,
+        build: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, StorageError> {
+        let label = cloud_type::name(account.cloud_type);
+        let (mut refreshed, mut limited) = (false, 0);
+        loop {
+            let token = self
+                .access_token(
+                    account.cloud_type,
+                    &account.refresh_token,
+                    &account.cache_key,
+                    refreshed,
+                )
+                .await?;
+            let response = build(&token)
+                .send()
+                .await
+                .map_err(super::transport_failed)?;
+            match response.status().as_u16() {
+                401 if !refreshed => refreshed = true,
+                429 if limited < RATE_LIMIT_RETRIES => {
+                    let wait = retry_after(&response);
+                    if wait > MAX_RETRY_AFTER {
+                        return Err(StorageError::Failed(format!(
+                            "{label} limits the rate: retry after {} s",
+                            wait.as_secs()
+                        )));
+                    }
+                    limited += 1;
+                    tokio::time::sleep(wait).await;
+                }
+                _ => return Ok(response),
+            }
         }
     }
 
@@ -303,6 +357,17 @@ impl OAuthApps {
         }
         Ok((id, name))
     }
+}
+
+/// How long a 429 answer asks to wait (1 s when it does not say).
+fn retry_after(response: &reqwest::Response) -> Duration {
+    let secs = response
+        .headers()
+        .get("retry-after")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.trim().parse::<u64>().ok())
+        .unwrap_or(1);
+    Duration::from_secs(secs)
 }
 
 /// The `oauth2` client with its authorization, token and redirect URLs set.

@@ -1,0 +1,348 @@
+//! OneDrive over Microsoft Graph (`/me/drive`), for accounts connected over OAuth. Buckets are
+//! the folders at the drive's root, keys the paths inside them. Calls carry an access token
+//! from the account's refresh token (see `oauth.rs`: refreshed after a 401, 429s waited out).
+//! A file's ETag is Graph's `eTag`, which uploads can be conditional on (`If-Match`).
+//! Downloads follow Graph's redirect to a pre-authenticated URL, which gets no token. Uploads
+//! are single requests (up to 4 MiB); upload sessions are not used yet.
+
+use std::sync::Arc;
+
+use bytes::Bytes;
+use click_core::cloud::cloud_type;
+use click_core::ports::{BucketInfo, CloudTarget, ObjectInfo, ObjectPage, StorageError};
+use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
+use serde_json::{Value, json};
+
+use super::oauth::{Connected, OAuthApps};
+use super::{Precondition, Stored, transport_failed};
+
+/// The largest simple upload Graph takes.
+const MAX_UPLOAD: usize = 4 << 20;
+/// Characters of a path segment sent as they are.
+const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'~');
+
+pub struct OneDrive {
+    apps: Arc<OAuthApps>,
+    http: reqwest::Client,
+    /// `<api>/v1.0/me/drive`.
+    drive: String,
+    account: Connected,
+}
+
+impl OneDrive {
+    pub fn new(t: &CloudTarget, http: reqwest::Client, apps: Arc<OAuthApps>) -> OneDrive {
+        OneDrive {
+            drive: format!("{}/v1.0/me/drive", apps.api_url(cloud_type::ONEDRIVE)),
+            apps,
+            http,
+            account: Connected {
+                cloud_type: cloud_type::ONEDRIVE,
+                refresh_token: t.secret_key.clone(),
+                cache_key: t.cache_key.clone(),
+            },
+        }
+    }
+
+    /// The item address of `key` in `bucket`: `<drive>/root` or `<drive>/root:/a/b:`.
+    fn item(&self, bucket: &str, key: &str) -> String {
+        let path: Vec<String> = [bucket, key]
+            .iter()
+            .flat_map(|p| p.split('/'))
+            .filter(|s| !s.is_empty())
+            .map(|s| utf8_percent_encode(s, SEGMENT).to_string())
+            .collect();
+        match path.is_empty() {
+            true => format!("{}/root", self.drive),
+            false => format!("{}/root:/{}:", self.drive, path.join("/")),
+        }
+    }
+
+    /// Sends a call; a refusal is an error.
+    async fn call(
+        &self,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, StorageError> {
+        let response = (self.apps)
+            .send(&self.account, |token| build(&self.http, token))
+            .await?;
+        if response.status().is_success() || response.status().is_redirection() {
+            return Ok(response);
+        }
+        Err(error_of(response).await)
+    }
+
+    async fn json(&self, url: &str) -> Result<Value, StorageError> {
+        let response = self
+            .call(|http, token| http.get(url).bearer_auth(token))
+            .await?;
+        let bytes = response.bytes().await.map_err(transport_failed)?;
+        serde_json::from_slice(&bytes).map_err(|e| StorageError::Failed(format!("OneDrive: {e}")))
+    }
+
+    /// One page of a folder's children: the first (at most `top`), or the `nextLink` given.
+    async fn children(
+        &self,
+        bucket: &str,
+        folder: &str,
+        next: Option<&str>,
+        top: usize,
+    ) -> Result<(Vec<Value>, Option<String>), StorageError> {
+        let url = match next {
+            // A link to anywhere else would get the account's token: refused.
+            Some(link) if link.starts_with(&self.drive) => link.to_string(),
+            Some(link) => {
+                return Err(StorageError::Invalid(format!(
+                    "the continuation token is not a OneDrive page: {link}"
+                )));
+            }
+            None => format!(
+                "{}/children?$top={}",
+                self.item(bucket, folder),
+                top.clamp(1, 999)
+            ),
+        };
+        let page = match self.json(&url).await {
+            // A prefix nothing is under lists nothing, as in a bucket.
+            Err(StorageError::NotFound(_)) if !folder.is_empty() => return Ok((Vec::new(), None)),
+            other => other?,
+        };
+        let items = page["value"].as_array().cloned().unwrap_or_default();
+        let next = page["@odata.nextLink"].as_str().map(str::to_string);
+        Ok((items, next))
+    }
+
+    pub async fn list_buckets(&self, _: bool) -> Result<Vec<BucketInfo>, StorageError> {
+        let mut buckets = Vec::new();
+        let mut next: Option<String> = None;
+        loop {
+            let (items, more) = self.children("", "", next.as_deref(), 999).await?;
+            buckets.extend(items.iter().filter(|i| i.get("folder").is_some()).map(|i| {
+                BucketInfo {
+                    name: i["name"].as_str().unwrap_or("").to_string(),
+                    region: None,
+                    create_ms: None,
+                }
+            }));
+            match more {
+                Some(link) => next = Some(link),
+                None => return Ok(buckets),
+            }
+        }
+    }
+
+    pub async fn list_objects(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+        max: usize,
+    ) -> Result<ObjectPage, StorageError> {
+        let (items, next) = self.children(bucket, prefix, continuation, max).await?;
+        let objects = items
+            .iter()
+            .map(|i| {
+                let is_folder = i.get("folder").is_some();
+                ObjectInfo {
+                    key: key_of(bucket, i),
+                    size: if is_folder {
+                        0
+                    } else {
+                        i["size"].as_u64().unwrap_or(0)
+                    },
+                    last_modified_ms: modified_ms(i),
+                    is_folder,
+                }
+            })
+            .collect();
+        Ok(ObjectPage {
+            objects,
+            continuation: next,
+        })
+    }
+
+    /// Files under `prefix`, all levels: Graph lists one folder at a time, so the folders are
+    /// walked here, a page at a time; the continuation carries the folders still to list.
+    pub async fn list_page(
+        &self,
+        bucket: &str,
+        prefix: &str,
+        continuation: Option<&str>,
+    ) -> Result<(Vec<Stored>, Option<String>), StorageError> {
+        let start = prefix.rsplit_once('/').map_or("", |(f, _)| f).to_string();
+        let mut queue: Vec<String> = match continuation {
+            Some(c) => serde_json::from_str(c).map_err(|_| {
+                StorageError::Invalid("the continuation token is not a OneDrive walk".into())
+            })?,
+            None => vec![format!("folder:{start}")],
+        };
+        let Some(head) = queue.pop() else {
+            return Ok((Vec::new(), None));
+        };
+        let (items, next) = match head.split_once(':') {
+            Some(("link", link)) => self.children(bucket, "", Some(link), 999).await?,
+            Some((_, folder)) => self.children(bucket, folder, None, 999).await?,
+            None => return Err(StorageError::Invalid("bad continuation".into())),
+        };
+        if let Some(link) = next {
+            queue.push(format!("link:{link}"));
+        }
+        let mut files = Vec::new();
+        for item in &items {
+            let key = key_of(bucket, item);
+            if item.get("folder").is_some() {
+                queue.push(format!("folder:{}", key.trim_end_matches('/')));
+            } else if key.starts_with(prefix) {
+                files.push(stored(bucket, item));
+            }
+        }
+        let more = (!queue.is_empty()).then(|| serde_json::to_string(&queue).unwrap_or_default());
+        Ok((files, more))
+    }
+
+    pub async fn stat(&self, bucket: &str, key: &str, _: u32) -> Result<Stored, StorageError> {
+        let item = self.json(&self.item(bucket, key)).await?;
+        if item.get("folder").is_some() {
+            return Err(StorageError::NotFound(format!(
+                "{bucket}/{key} is a folder"
+            )));
+        }
+        Ok(stored(bucket, &item))
+    }
+
+    pub async fn get_range(
+        &self,
+        bucket: &str,
+        key: &str,
+        start: u64,
+        end: u64,
+        _etag: Option<&str>,
+    ) -> Result<reqwest::Response, StorageError> {
+        let url = format!("{}/content", self.item(bucket, key));
+        let range = format!("bytes={start}-{}", end.saturating_sub(1));
+        // The client follows Graph's redirect to the download URL, dropping the token on the
+        // way to another host.
+        self.call(|http, token| http.get(&url).bearer_auth(token).header("Range", &range))
+            .await
+    }
+
+    pub async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        let url = self.item(bucket, key);
+        self.call(|http, token| http.delete(&url).bearer_auth(token))
+            .await
+            .map(drop)
+    }
+
+    /// Makes the folder `key` (ending with `/`); one that exists is fine.
+    pub async fn put_empty(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
+        let trimmed = key.trim_end_matches('/');
+        let (parent, name) = trimmed.rsplit_once('/').unwrap_or(("", trimmed));
+        let url = format!("{}/children", self.item(bucket, parent));
+        let body = json!({"name": name, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"})
+            .to_string();
+        let made = self
+            .call(|http, token| {
+                http.post(&url)
+                    .bearer_auth(token)
+                    .header("Content-Type", "application/json")
+                    .body(body.clone())
+            })
+            .await;
+        match made {
+            Err(StorageError::Invalid(why)) if why.contains("nameAlreadyExists") => Ok(()),
+            other => other.map(drop),
+        }
+    }
+
+    pub async fn put_object(
+        &self,
+        bucket: &str,
+        key: &str,
+        body: Bytes,
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        if body.len() > MAX_UPLOAD {
+            return Err(StorageError::Invalid(format!(
+                "OneDrive takes at most {} MiB in one upload; larger files need upload sessions, \
+                 which this agent does not use yet",
+                MAX_UPLOAD >> 20
+            )));
+        }
+        let mut url = format!("{}/content", self.item(bucket, key));
+        if matches!(condition, Precondition::Absent) {
+            url.push_str("?@microsoft.graph.conflictBehavior=fail");
+        }
+        let response = self
+            .call(|http, token| {
+                let request = http
+                    .put(&url)
+                    .bearer_auth(token)
+                    .header("Content-Type", "application/octet-stream")
+                    .body(body.clone());
+                match condition {
+                    Precondition::Matches(etag) => request.header("If-Match", etag),
+                    _ => request,
+                }
+            })
+            .await?;
+        let bytes = response.bytes().await.map_err(transport_failed)?;
+        let item: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        Ok(item["eTag"].as_str().map(str::to_string))
+    }
+}
+
+/// The key of an item of `bucket`, from its parent's path (a folder's ends with `/`).
+fn key_of(bucket: &str, item: &Value) -> String {
+    let parent = item["parentReference"]["path"].as_str().unwrap_or("");
+    let parent = parent.split_once("root:").map_or("", |(_, p)| p);
+    let decoded = percent_encoding::percent_decode_str(parent).decode_utf8_lossy();
+    let inside = decoded
+        .trim_start_matches('/')
+        .strip_prefix(bucket)
+        .unwrap_or("")
+        .trim_start_matches('/');
+    let name = item["name"].as_str().unwrap_or("");
+    let key = match inside.is_empty() {
+        true => name.to_string(),
+        false => format!("{inside}/{name}"),
+    };
+    match item.get("folder").is_some() {
+        true => format!("{key}/"),
+        false => key,
+    }
+}
+
+fn modified_ms(item: &Value) -> Option<u64> {
+    item["lastModifiedDateTime"]
+        .as_str()
+        .and_then(click_core::time::parse_iso8601)
+}
+
+fn stored(bucket: &str, item: &Value) -> Stored {
+    Stored {
+        key: key_of(bucket, item),
+        size: item["size"].as_u64().unwrap_or(0),
+        etag: item["eTag"].as_str().map(str::to_string),
+        modified_ms: modified_ms(item),
+        content_md5: None,
+    }
+}
+
+/// What a refused call means: Graph names its error in `error.code`.
+async fn error_of(response: reqwest::Response) -> StorageError {
+    let status = response.status().as_u16();
+    let text = response.text().await.unwrap_or_default();
+    let code = serde_json::from_str::<Value>(&text)
+        .ok()
+        .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
+        .unwrap_or(text);
+    match status {
+        404 => StorageError::NotFound(format!("OneDrive: {code}")),
+        400 | 409 | 412 | 413 => StorageError::Invalid(format!("OneDrive: {code}")),
+        401 | 403 => StorageError::Denied(format!("OneDrive: {code}")),
+        _ => StorageError::Failed(format!("OneDrive answered {status}: {code}")),
+    }
+}
