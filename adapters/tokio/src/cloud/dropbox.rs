@@ -330,3 +330,22 @@ async fn error_of(response: reqwest::Response) -> StorageError {
         _ => StorageError::Failed(format!("Dropbox answered {status}: {summary}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_and_keys_map_buckets_to_root_folders() {
+        assert_eq!(Dropbox::path("", ""), "");
+        assert_eq!(Dropbox::path("Projects", ""), "/Projects");
+        assert_eq!(
+            Dropbox::path("Projects", "photos/2026/"),
+            "/Projects/photos/2026"
+        );
+        let file = json!({".tag": "file", "path_display": "/Projects/photos/a.txt"});
+        assert_eq!(Dropbox::key_of("Projects", &file), "photos/a.txt");
+        let folder = json!({".tag": "folder", "path_display": "/Projects/photos"});
+        assert_eq!(Dropbox::key_of("Projects", &folder), "photos/");
+    }
+}

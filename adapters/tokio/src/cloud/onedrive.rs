@@ -346,3 +346,20 @@ async fn error_of(response: reqwest::Response) -> StorageError {
         _ => StorageError::Failed(format!("OneDrive answered {status}: {code}")),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn keys_come_from_the_parent_path_and_folders_end_with_a_slash() {
+        let file = json!({"name": "a b.txt", "file": {},
+                          "parentReference": {"path": "/drive/root:/Projects/photos%202026"}});
+        assert_eq!(key_of("Projects", &file), "photos 2026/a b.txt");
+        let folder = json!({"name": "x", "folder": {}, "parentReference": {"path": "/drive/root:/Projects"}});
+        assert_eq!(key_of("Projects", &folder), "x/");
+        let top =
+            json!({"name": "Projects", "folder": {}, "parentReference": {"path": "/drive/root:"}});
+        assert_eq!(key_of("", &top), "Projects/");
+    }
+}
