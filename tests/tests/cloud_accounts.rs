@@ -68,7 +68,12 @@ fn credentials_are_checked_with_the_provider_before_saving() {
         .expect_error("DEFAULT");
     assert!(why.contains("'secretKey' is required"), "{why}");
 
-    for (cloud_type, expected) in [(128, "not supported"), (3, "cloudType"), (0, "cloudType")] {
+    for (cloud_type, expected) in [
+        (128, "generate_dropbox_authorization_url"),
+        (8192, "not supported"),
+        (3, "cloudType"),
+        (0, "cloudType"),
+    ] {
         let mut b = s3.account("x");
         b["cloudType"] = json!(cloud_type);
         let why = agent

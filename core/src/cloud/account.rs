@@ -246,6 +246,15 @@ impl AccountRef {
                 cloud_type::SUPPORTED_NAMES
             )));
         }
+        if super::oauth::PROVIDERS.contains(&self.cloud_type) {
+            let name = cloud_type::name(self.cloud_type);
+            return Err(ApiError::invalid(alloc::format!(
+                "cloudType {} ({name}) is connected over OAuth, not with keys: use \
+                 /cloud/generate_{}_authorization_url and its callback.",
+                self.cloud_type,
+                name.to_ascii_lowercase()
+            )));
+        }
         let endpoint = if self.endpoint.trim().is_empty() {
             self.service_url.trim()
         } else {
