@@ -273,13 +273,7 @@ impl Dropbox {
         body: Bytes,
         condition: Precondition<'_>,
     ) -> Result<Option<String>, StorageError> {
-        if body.len() > MAX_UPLOAD {
-            return Err(StorageError::Invalid(format!(
-                "Dropbox takes at most {} MiB in one upload; larger files need upload sessions, \
-                 which this agent does not use yet",
-                MAX_UPLOAD >> 20
-            )));
-        }
+        super::oauth::within_single_upload("Dropbox", body.len(), MAX_UPLOAD)?;
         let mode = match condition {
             Precondition::Any => json!("overwrite"),
             Precondition::Absent => json!("add"),
@@ -300,9 +294,7 @@ impl Dropbox {
 }
 
 fn modified_ms(entry: &Value) -> Option<u64> {
-    entry["server_modified"]
-        .as_str()
-        .and_then(click_core::time::parse_iso8601)
+    super::oauth::time_ms(&entry["server_modified"])
 }
 
 fn stored(bucket: &str, entry: &Value) -> Stored {

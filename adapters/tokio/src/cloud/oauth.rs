@@ -359,6 +359,27 @@ impl OAuthApps {
     }
 }
 
+/// Refuses a body over what `provider` takes in one upload (upload sessions are not used yet).
+pub(super) fn within_single_upload(
+    provider: &str,
+    len: usize,
+    max: usize,
+) -> Result<(), StorageError> {
+    if len > max {
+        return Err(StorageError::Invalid(format!(
+            "{provider} takes at most {} MiB in one upload; larger files need upload sessions, \
+             which this agent does not use yet",
+            max >> 20
+        )));
+    }
+    Ok(())
+}
+
+/// Unix ms of a provider's ISO 8601 time field.
+pub(super) fn time_ms(value: &serde_json::Value) -> Option<u64> {
+    value.as_str().and_then(click_core::time::parse_iso8601)
+}
+
 /// How long a 429 answer asks to wait (1 s when it does not say).
 fn retry_after(response: &reqwest::Response) -> Duration {
     let secs = response

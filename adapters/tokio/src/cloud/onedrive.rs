@@ -264,13 +264,7 @@ impl OneDrive {
         body: Bytes,
         condition: Precondition<'_>,
     ) -> Result<Option<String>, StorageError> {
-        if body.len() > MAX_UPLOAD {
-            return Err(StorageError::Invalid(format!(
-                "OneDrive takes at most {} MiB in one upload; larger files need upload sessions, \
-                 which this agent does not use yet",
-                MAX_UPLOAD >> 20
-            )));
-        }
+        super::oauth::within_single_upload("OneDrive", body.len(), MAX_UPLOAD)?;
         let mut url = format!("{}/content", self.item(bucket, key));
         if matches!(condition, Precondition::Absent) {
             url.push_str("?@microsoft.graph.conflictBehavior=fail");
@@ -315,10 +309,8 @@ fn key_of(bucket: &str, item: &Value) -> String {
     }
 }
 
-fn modified_ms(item: &Value) -> Option<u64> {
-    item["lastModifiedDateTime"]
-        .as_str()
-        .and_then(click_core::time::parse_iso8601)
+fn modified_ms(entry: &Value) -> Option<u64> {
+    super::oauth::time_ms(&entry["lastModifiedDateTime"])
 }
 
 fn stored(bucket: &str, item: &Value) -> Stored {
