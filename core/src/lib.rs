@@ -74,6 +74,9 @@ mod security;
 // Built-in storage: the keys, buckets and objects of the agent's own S3 server.
 #[cfg(feature = "cloud")]
 pub mod storage;
+// SMB and NFS shares mounted on this agent: their configuration and how they show.
+#[cfg(feature = "cloud")]
+pub mod share_mounts;
 // Single sign-on: identity provider configurations, pending sign-ins, linked identities.
 #[cfg(feature = "sso")]
 pub mod sso;

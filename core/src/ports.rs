@@ -951,6 +951,102 @@ impl LocalFiles for NoLocalFiles {
     }
 }
 
+/// Which protocol a network mount speaks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ShareProtocol {
+    /// SMB 2/3 (`SMBClientModel`).
+    Smb,
+    /// NFS v3/v4 (`NFSClientModel`).
+    Nfs,
+}
+
+/// A network share to mount, as the host needs it (the password unsealed).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShareMount {
+    /// The mount's id (one mount per id).
+    pub id: String,
+    /// SMB or NFS.
+    pub protocol: ShareProtocol,
+    /// The server's host name or address.
+    pub host: String,
+    /// The server's port, when not the protocol's own.
+    pub port: Option<u16>,
+    /// SMB: the share's name. NFS: the exported path.
+    pub share: String,
+    /// A folder inside the share to mount instead of its root (`a/b`, or empty).
+    pub folder: String,
+    /// The protocol version asked for: SMB's lowest dialect ("3.0"), NFS's versions ("4.1").
+    pub version: String,
+    /// Where it is mounted on this machine.
+    pub local_path: String,
+    /// SMB's sign-in (empty for NFS).
+    pub username: String,
+    /// SMB's password, unsealed.
+    pub password: String,
+    /// SMB's domain or workgroup.
+    pub domain: String,
+}
+
+/// How a network mount is doing on this host.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ShareState {
+    /// The server took the sign-in (NFS: the export was reached).
+    pub authenticated: bool,
+    /// How it is mounted: `"kernel"` or `"fuse"` (the agent's userspace client); `None` when
+    /// it is not mounted.
+    pub mounted_by: Option<&'static str>,
+    /// Why it is not mounted or not working, when it is not.
+    pub error: Option<String>,
+}
+
+/// Why a share could not be mounted; nothing was mounted or changed.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ShareError {
+    /// The server could not be reached or did not answer.
+    Unreachable(String),
+    /// The server refused the sign-in.
+    Auth(String),
+    /// The server has no such share or export.
+    NotFound(String),
+    /// The mount itself failed (the local folder, FUSE), or the host cannot mount shares.
+    Failed(String),
+}
+
+/// Mounts SMB and NFS shares at local folders (`/management/smbclient`, `/nfsclient`).
+#[allow(async_fn_in_trait)]
+pub trait ShareMounts {
+    /// Whether this host can mount shares at all.
+    fn available(&self) -> bool {
+        true
+    }
+    /// Signs in to the share and mounts it at its local path, replacing the mount of the same
+    /// id; if this fails, the mount that was there stays as it was.
+    async fn mount(&self, share: &ShareMount) -> Result<ShareState, ShareError>;
+    /// Unmounts the share of this id, if it is mounted.
+    fn unmount(&self, id: &str);
+    /// How the share of this id is doing (`None`: not mounted and no error recorded).
+    fn state(&self, id: &str) -> Option<ShareState>;
+}
+
+/// For hosts that do not mount network shares (devices, embedders).
+pub struct NoShareMounts;
+
+impl ShareMounts for NoShareMounts {
+    fn available(&self) -> bool {
+        false
+    }
+    async fn mount(&self, _: &ShareMount) -> Result<ShareState, ShareError> {
+        Err(ShareError::Failed(String::from(
+            "this host does not mount network shares",
+        )))
+    }
+    fn unmount(&self, _: &str) {}
+    fn state(&self, _: &str) -> Option<ShareState> {
+        None
+    }
+}
+
 /// Everything a host hands the core, as one bundle of associated types so that handlers stay
 /// generic without boxing.
 pub trait Ports {
@@ -982,6 +1078,8 @@ pub trait Ports {
     type Files: LocalFiles;
     /// Replaces the agent's program with signed releases.
     type Updates: Updater;
+    /// Mounts SMB and NFS shares.
+    type Shares: ShareMounts;
 
     /// The [`Store`](Ports::Store).
     fn store(&self) -> &Self::Store;
@@ -1011,6 +1109,8 @@ pub trait Ports {
     fn files(&self) -> &Self::Files;
     /// The [`Updates`](Ports::Updates) of the agent's program.
     fn updates(&self) -> &Self::Updates;
+    /// The [`Shares`](Ports::Shares) mounted on this host.
+    fn shares(&self) -> &Self::Shares;
     /// Seals secrets (cloud keys) before they are stored.
     fn secrets(&self) -> &SecretBox;
 }

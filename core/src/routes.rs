@@ -346,6 +346,23 @@ routes! {
     CheckUpdate: Get "/management/check_update" Local => management::updates::check_update;
     #[cfg(feature = "cloud")]
     ApplyUpdate: Post "/management/update" Local => management::updates::update;
+    // Management: SMB / NFS mounts
+    #[cfg(feature = "cloud")]
+    SmbClients: Get "/management/smbclient" Local => management::shares::smb_get_all;
+    #[cfg(feature = "cloud")]
+    SmbClientInsert: Post "/management/smbclient" Local => management::shares::smb_insert;
+    #[cfg(feature = "cloud")]
+    SmbClientUpdate: Put "/management/smbclient/{id}" Local => management::shares::smb_update;
+    #[cfg(feature = "cloud")]
+    SmbClientDelete: Delete "/management/smbclient/{id}" Local => management::shares::smb_delete;
+    #[cfg(feature = "cloud")]
+    NfsClients: Get "/management/nfsclient" Local => management::shares::nfs_get_all;
+    #[cfg(feature = "cloud")]
+    NfsClientInsert: Post "/management/nfsclient" Local => management::shares::nfs_insert;
+    #[cfg(feature = "cloud")]
+    NfsClientUpdate: Put "/management/nfsclient/{id}" Local => management::shares::nfs_update;
+    #[cfg(feature = "cloud")]
+    NfsClientDelete: Delete "/management/nfsclient/{id}" Local => management::shares::nfs_delete;
     // Management: local folders
     #[cfg(feature = "cloud")]
     LocalDrives: Get "/management/list_drives" Local => management::folders::list_drives;

@@ -9,7 +9,7 @@ use crate::events::Event;
 use crate::ports::{
     Clock, DriveCommand, DriveError, DriveHost, EventSink, IdTokenVerifier, IdentityClaims,
     LogDestination, LogForwarder, Mail, MailError, Mailer, NoLocalFiles, NoObjectStorage,
-    NoUpdates, PasswordHasher, Ports, Rng, SecretBox, TransferRunner,
+    NoShareMounts, NoUpdates, PasswordHasher, Ports, Rng, SecretBox, TransferRunner,
 };
 use crate::store::mem::MemStore;
 use crate::sync::SpinLock;
@@ -225,6 +225,7 @@ impl Ports for TestPorts {
     type Drives = Recorded<String>;
     type Files = NoLocalFiles;
     type Updates = NoUpdates;
+    type Shares = NoShareMounts;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -267,6 +268,9 @@ impl Ports for TestPorts {
     }
     fn updates(&self) -> &NoUpdates {
         &NoUpdates
+    }
+    fn shares(&self) -> &NoShareMounts {
+        &NoShareMounts
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

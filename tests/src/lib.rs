@@ -25,6 +25,7 @@ pub mod oauth;
 pub mod recorder;
 pub mod s3;
 pub mod saml;
+pub mod shares;
 pub mod storage;
 pub mod tools;
 pub mod ws;
@@ -957,6 +958,11 @@ impl DataDir {
     #[allow(clippy::new_without_default)]
     pub fn new() -> DataDir {
         DataDir(tempfile::tempdir().expect("temp dir"))
+    }
+
+    /// The directory.
+    pub fn path(&self) -> &Path {
+        self.0.path()
     }
 
     /// An agent on this directory.

@@ -14,6 +14,7 @@ use click_blackbox::docs::{self, Endpoint};
 use click_blackbox::idp::{self, Flavor, Idp};
 use click_blackbox::oauth;
 use click_blackbox::s3::S3Server;
+use click_blackbox::shares::{NfsServer, SambaServer};
 use click_blackbox::{Agent, Options, PASSWORD, Resp, Value, form, identity, json};
 
 /// Where the fields of a DTO that a Click page only names are documented.
@@ -32,6 +33,14 @@ enum Dto {
 }
 
 const DTOS: &[(&str, Dto)] = &[
+    (
+        "SMBClientModel",
+        Dto::Response("click-api", "GET /management/smbclient", "/0"),
+    ),
+    (
+        "NFSClientModel",
+        Dto::Response("click-api", "GET /management/nfsclient", "/0"),
+    ),
     ("OktaSSO", Dto::Body("POST /sso/setup_okta")),
     ("EntraIDSSO", Dto::Body("POST /sso/setup_entraId")),
     ("SamlSSO", Dto::Body("POST /sso/setup_saml")),
@@ -710,6 +719,7 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
     oauth_connections(&mut c, &providers);
     c.call("GET /management/check_update", &[]);
     c.call_expecting("POST /management/update", 499, &[]);
+    share_mounts(&mut c, files.path());
     let served = click_blackbox::routes();
     let mut missing = Vec::new();
     for (method, path, _) in &served {
@@ -756,6 +766,42 @@ fn oauth_connections(c: &mut Contract<'_>, providers: &oauth::Providers) {
             &[("/code", json!(code)), ("/state", json!(state))],
         );
     }
+}
+
+/// SMB and NFS mounts with the docs' bodies against a real Samba and nfs-ganesha: insert,
+/// list, update with the listed model, delete.
+fn share_mounts(c: &mut Contract<'_>, root: &std::path::Path) {
+    let served = tempfile::tempdir().unwrap();
+    std::fs::write(served.path().join("brief.txt"), b"brief").unwrap();
+    let samba = SambaServer::start(served.path(), "share", "user", "EXAMPLE_PASSWORD");
+    let nfs = NfsServer::start(served.path(), "/media");
+    let smb = c.call(
+        "POST /management/smbclient",
+        &[
+            ("/smbShare", json!(samba.unc())),
+            ("/username", json!("user")),
+            ("/localPath", json!(root.join("smb").display().to_string())),
+        ],
+    );
+    let listed = c.call("GET /management/smbclient", &[]);
+    c.call(
+        "PUT /management/smbclient/{id}",
+        &[("id", id(&smb)), ("/", listed[0].clone())],
+    );
+    c.call("DELETE /management/smbclient/{id}", &[("id", id(&smb))]);
+    let export = c.call(
+        "POST /management/nfsclient",
+        &[
+            ("/nfsShare", json!(nfs.share())),
+            ("/localPath", json!(root.join("nfs").display().to_string())),
+        ],
+    );
+    let listed = c.call("GET /management/nfsclient", &[]);
+    c.call(
+        "PUT /management/nfsclient/{id}",
+        &[("id", id(&export)), ("/", listed[0].clone())],
+    );
+    c.call("DELETE /management/nfsclient/{id}", &[("id", id(&export))]);
 }
 
 /// SSO with the docs' bodies against the test OpenID Provider (as Okta, and as Entra ID), and

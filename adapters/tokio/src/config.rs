@@ -31,6 +31,7 @@ pub struct FileConfig {
     pub sso: SsoSettings,
     pub update: UpdateSettings,
     pub oauth: OAuthSettings,
+    pub shares: ShareSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -120,6 +121,21 @@ impl Default for UpdateSettings {
             max_mb: 512,
             timeout_secs: 600,
         }
+    }
+}
+
+/// `[shares]`: SMB and NFS shares mounted by the agent (`/management/smbclient`, `/nfsclient`).
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ShareSettings {
+    /// How long one call to a share's server may take, in seconds, before the file operation
+    /// waiting on it fails (ETIMEDOUT) instead of hanging.
+    pub timeout_secs: u64,
+}
+
+impl Default for ShareSettings {
+    fn default() -> Self {
+        ShareSettings { timeout_secs: 15 }
     }
 }
 
@@ -331,6 +347,7 @@ pub struct Settings {
     pub sso: SsoSettings,
     pub update: UpdateSettings,
     pub oauth: OAuthSettings,
+    pub shares: ShareSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
     /// The built-in S3 server, when configured.
@@ -447,6 +464,7 @@ impl FileConfig {
             sso: self.sso,
             update: self.update,
             oauth: self.oauth,
+            shares: self.shares,
             log: self.log,
             transfers: self.transfers,
             storage,

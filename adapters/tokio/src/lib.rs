@@ -15,6 +15,7 @@ pub mod mail;
 pub mod object_stream;
 pub mod ports;
 pub mod server;
+pub mod shares;
 pub mod sso;
 pub mod storage;
 pub mod store;

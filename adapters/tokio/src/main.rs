@@ -83,7 +83,8 @@ fn serve(args: ServeArgs) -> Result<(), String> {
         compat: args.compat,
     })?;
     let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&settings.log.level))
+        // The share clients narrate every connection at info; their warnings are enough.
+        .or_else(|_| EnvFilter::try_new(format!("{},nfs_rs=warn,smb2=warn", settings.log.level)))
         .map_err(|e| format!("invalid log level {:?}: {e}", settings.log.level))?;
     tracing_subscriber::fmt()
         .with_env_filter(filter)

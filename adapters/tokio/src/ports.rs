@@ -140,6 +140,7 @@ pub struct DesktopPorts {
     pub drives: DriveManager,
     pub files: DesktopFiles,
     pub updates: crate::update::SelfUpdater,
+    pub shares: crate::shares::ShareManager,
     pub secrets: SecretBox,
 }
 
@@ -158,6 +159,7 @@ impl Ports for DesktopPorts {
     type Drives = DriveManager;
     type Files = DesktopFiles;
     type Updates = crate::update::SelfUpdater;
+    type Shares = crate::shares::ShareManager;
 
     fn store(&self) -> &RedbStore {
         &self.store
@@ -200,6 +202,9 @@ impl Ports for DesktopPorts {
     }
     fn updates(&self) -> &crate::update::SelfUpdater {
         &self.updates
+    }
+    fn shares(&self) -> &crate::shares::ShareManager {
+        &self.shares
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -121,6 +121,9 @@ impl App {
             ),
             files: crate::local_files::DesktopFiles::new(&settings.transfers.roots()),
             updates: crate::update::SelfUpdater::new(settings.update.clone(), http.clone())?,
+            shares: crate::shares::ShareManager::new(Duration::from_secs(
+                settings.shares.timeout_secs.max(1),
+            )),
             secrets: SecretBox::new(
                 &secrets_key(dir)
                     .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,
@@ -382,6 +385,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     let app = Arc::new(App::open(&settings)?);
     crate::transfers::spawn(app.clone(), settings.transfers.clone());
     crate::drives::spawn(app.clone());
+    crate::shares::spawn(app.clone());
     // The storage is ready (its folders swept, its port bound) before the agent says it runs.
     let storage = match &settings.storage {
         Some(storage) => Some(crate::storage::spawn(app.clone(), storage).await?),
@@ -406,6 +410,7 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     serve(listener, app.clone()).await;
     // Exit drains the drives' uploads (bounded), then unmounts them.
     crate::drives::shutdown(&app, DRIVE_DRAIN).await;
+    crate::shares::shutdown(&app);
     tracing::info!("click-agent stopped");
     Ok(())
 }

@@ -157,6 +157,10 @@ pub const DRIVE_LISTED: Table = Table::new("drive-listed/");
 pub const BACKUP_CONFIGS: Table = Table::new("cloudbackup/");
 /// `<account>/<lower-case name>` -> cloud backup id (names are unique per account).
 pub const BACKUP_CONFIGS_BY_NAME: Table = Table::new("idx/account-cloudbackup-name/");
+/// Share id -> `share_mounts::ShareConfig`: the SMB and NFS shares this agent mounts.
+pub const SHARE_MOUNTS: Table = Table::new("sharemount/");
+/// `<account>/<smb|nfs>/<lower-case name>` -> share id (names are unique per account).
+pub const SHARE_MOUNTS_BY_NAME: Table = Table::new("idx/account-sharemount-name/");
 /// `<drive id>/<relative path>` -> `drives::journal::FileRecord`: each tracked file's state.
 pub const DRIVE_FILES: Table = Table::new("drivefile/");
 /// Transfer id -> `transfers::TransferRecord`.

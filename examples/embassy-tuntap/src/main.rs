@@ -14,7 +14,7 @@ use clap::Parser;
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
     Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage,
-    NoTransfers, NoUpdates, Ports, Rng, SecretBox,
+    NoShareMounts, NoTransfers, NoUpdates, Ports, Rng, SecretBox,
 };
 use click_core::{Agent, CoreConfig};
 use click_embassy::flash_store::FlashStore;
@@ -136,6 +136,7 @@ impl Ports for DevicePorts {
     type Drives = NoDrives;
     type Files = NoLocalFiles;
     type Updates = NoUpdates;
+    type Shares = NoShareMounts;
 
     fn store(&self) -> &FlashStore<FileFlash> {
         &self.store
@@ -178,6 +179,9 @@ impl Ports for DevicePorts {
     }
     fn updates(&self) -> &NoUpdates {
         &NoUpdates
+    }
+    fn shares(&self) -> &NoShareMounts {
+        &NoShareMounts
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -34,8 +34,8 @@ pub mod click {
     pub use click_core::config::{AuthSettings, PlanLimits};
     pub use click_core::ports::{
         Clock, EventSink, Mail, MailError, Mailer, NoDrives, NoForwarding, NoGoogle, NoLocalFiles,
-        NoObjectStorage, NoTransfers, NoUpdates, PasswordHasher, Ports, Rng, SecretBox,
-        outbox_file_name, outbox_text,
+        NoObjectStorage, NoShareMounts, NoTransfers, NoUpdates, PasswordHasher, Ports, Rng,
+        SecretBox, outbox_file_name, outbox_text,
     };
     pub use click_core::store::{
         Batch, CommitError, Entry, Op, Store, StoreError, counter_added, first_failed_check,

@@ -15,9 +15,9 @@ use tokio::sync::{Notify, mpsc};
 
 use crate::click::{
     Batch, Channel, Clock, CommitError, Entry, Event, EventSink, Hs256, Mail, MailError, Mailer,
-    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, NoUpdates, Op,
-    PasswordHasher, Ports, Rng, SecretBox, Store, StoreError, counter_added, first_failed_check,
-    outbox_file_name, outbox_text, prefix_end,
+    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoShareMounts, NoTransfers,
+    NoUpdates, Op, PasswordHasher, Ports, Rng, SecretBox, Store, StoreError, counter_added,
+    first_failed_check, outbox_file_name, outbox_text, prefix_end,
 };
 
 /// Locks a mutex even if a thread panicked while holding it: every critical section here
@@ -347,6 +347,7 @@ impl Ports for EmbedPorts {
     type Drives = NoDrives;
     type Files = NoLocalFiles;
     type Updates = NoUpdates;
+    type Shares = NoShareMounts;
 
     fn store(&self) -> &MapStore {
         &self.store
@@ -389,6 +390,9 @@ impl Ports for EmbedPorts {
     }
     fn updates(&self) -> &NoUpdates {
         &NoUpdates
+    }
+    fn shares(&self) -> &NoShareMounts {
+        &NoShareMounts
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -7,8 +7,8 @@ use core::sync::atomic::{AtomicUsize, Ordering};
 
 use click_core::auth::jwt::Hs256;
 use click_core::ports::{
-    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoTransfers, NoUpdates, Ports,
-    Rng, SecretBox,
+    NoDrives, NoForwarding, NoGoogle, NoLocalFiles, NoObjectStorage, NoShareMounts, NoTransfers,
+    NoUpdates, Ports, Rng, SecretBox,
 };
 use click_core::store::mem::MemStore;
 use click_core::{Agent, CoreConfig};
@@ -146,6 +146,7 @@ impl Ports for BoardPorts {
     type Drives = NoDrives;
     type Files = NoLocalFiles;
     type Updates = NoUpdates;
+    type Shares = NoShareMounts;
 
     fn store(&self) -> &MemStore {
         &self.store
@@ -188,6 +189,9 @@ impl Ports for BoardPorts {
     }
     fn updates(&self) -> &NoUpdates {
         &NoUpdates
+    }
+    fn shares(&self) -> &NoShareMounts {
+        &NoShareMounts
     }
     fn secrets(&self) -> &SecretBox {
         &self.secrets

@@ -533,7 +533,7 @@ impl Mounted {
 
 /// Lazily detaches whatever is mounted at `path` (a stale mount of a killed agent answers
 /// ENOTCONN to everything).
-fn detach(path: &Path) {
+pub(crate) fn detach(path: &Path) {
     use std::os::unix::ffi::OsStrExt;
     let Ok(c) = std::ffi::CString::new(path.as_os_str().as_bytes()) else {
         return;
@@ -548,6 +548,15 @@ fn is_stale_mount(path: &Path) -> bool {
     matches!(std::fs::metadata(path), Err(e) if e.raw_os_error() == Some(libc::ENOTCONN))
 }
 
+/// Makes the folder to mount at, clearing a stale mount a killed agent left there.
+pub(crate) fn prepare_mount_point(path: &Path) -> std::io::Result<()> {
+    if is_stale_mount(path) {
+        tracing::info!(path = %path.display(), "removing a stale mount");
+        detach(path);
+    }
+    std::fs::create_dir_all(path)
+}
+
 /// Mounts the drive `spec` describes, after finishing what an earlier run left undone.
 /// Call from a thread that may block (not a runtime worker).
 pub fn mount(
@@ -557,11 +566,7 @@ pub fn mount(
     events: Arc<dyn DriveEvents>,
 ) -> std::io::Result<Mounted> {
     let mount_point = spec.mount_point.clone();
-    if is_stale_mount(&mount_point) {
-        tracing::info!(path = %mount_point.display(), "removing a stale mount");
-        detach(&mount_point);
-    }
-    std::fs::create_dir_all(&mount_point)?;
+    prepare_mount_point(&mount_point)?;
     std::fs::create_dir_all(&spec.cache_dir)?;
     let vfs = Vfs::new(spec, provider, events);
     rt.block_on(vfs.recover())?;

@@ -39,15 +39,26 @@ pub(super) fn managed<P: Ports>(
     kind: &Configs,
 ) -> ApiResult<CloudDrive> {
     let d = in_account(cx, caller, kind)?;
-    if d.owner_user_id != caller.user_id
+    may_change(cx, caller, &d.owner_user_id, kind.noun)?;
+    Ok(d)
+}
+
+/// Whether the caller may change a configuration `owner_user_id` added: they did, or they are
+/// an admin.
+pub(super) fn may_change<P: Ports>(
+    cx: &Ctx<'_, P>,
+    caller: &Caller,
+    owner_user_id: &str,
+    noun: &str,
+) -> ApiResult<()> {
+    if owner_user_id != caller.user_id
         && !crate::auth::session::user_of(cx.store(), caller)?.is_admin()
     {
         return Err(ApiError::access(format!(
-            "Only the user who added this {}, or an admin, can change it.",
-            kind.noun
+            "Only the user who added this {noun}, or an admin, can change it."
         )));
     }
-    Ok(d)
+    Ok(())
 }
 
 /// Whether this host runs drives and backups at all.

@@ -1,5 +1,5 @@
 //! Management: agent status, lifecycle commands, notifications (`management.md`); cloud
-//! drives and their objects in their own files.
+//! drives and their objects, SMB and NFS mounts and updates in their own files.
 
 #[cfg(feature = "cloud")]
 pub mod cloudbackups;
@@ -11,6 +11,8 @@ mod configs;
 pub mod folders;
 #[cfg(feature = "cloud")]
 pub mod objects;
+#[cfg(feature = "cloud")]
+pub mod shares;
 #[cfg(feature = "cloud")]
 pub mod updates;
 

@@ -1,0 +1,240 @@
+//! SMB and NFS shares mounted at local folders (`/management/smbclient`, `/nfsclient`),
+//! through the core's [`ShareMounts`] port. This host mounts them through its own FUSE layer
+//! over userspace clients (`smb`, `nfs`), so no kernel `cifs` or `nfs` support is needed;
+//! the API shows `mountedBy: "fuse"` and the log says so.
+
+mod fuse;
+mod nfs;
+mod remote;
+mod smb;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use click_core::ports::{ShareError, ShareMount, ShareMounts, ShareProtocol, ShareState};
+use tokio::runtime::Handle;
+
+use crate::server::App;
+use remote::RemoteFs;
+
+/// How a mount is made (the API's `mountedBy`).
+const THROUGH_FUSE: &str = "fuse";
+
+/// A signed-in session with a share's server.
+enum Session {
+    Smb(Arc<smb::SmbShare>),
+    Nfs(Arc<nfs::NfsExport>),
+}
+
+impl Session {
+    async fn connect(m: &ShareMount, timeout: Duration) -> Result<Session, ShareError> {
+        Ok(match m.protocol {
+            ShareProtocol::Smb => Session::Smb(Arc::new(smb::SmbShare::connect(m, timeout).await?)),
+            ShareProtocol::Nfs => {
+                Session::Nfs(Arc::new(nfs::NfsExport::connect(m, timeout).await?))
+            }
+        })
+    }
+
+    fn mount(
+        &self,
+        path: &std::path::Path,
+        name: &str,
+        rt: Handle,
+    ) -> std::io::Result<fuse::Mounted> {
+        match self {
+            Session::Smb(s) => fuse::mount(s.clone(), path, name, rt),
+            Session::Nfs(s) => fuse::mount(s.clone(), path, name, rt),
+        }
+    }
+
+    fn last_error(&self) -> Option<String> {
+        match self {
+            Session::Smb(s) => s.last_error(),
+            Session::Nfs(s) => s.last_error(),
+        }
+    }
+
+    async fn disconnect(&self) {
+        match self {
+            Session::Smb(s) => s.disconnect().await,
+            Session::Nfs(s) => s.disconnect().await,
+        }
+    }
+}
+
+struct Running {
+    session: Arc<Session>,
+    mounted: fuse::Mounted,
+    path: PathBuf,
+    name: String,
+}
+
+/// The port: the shares mounted on this machine, and why the others are not.
+pub struct ShareManager {
+    running: Mutex<HashMap<String, Running>>,
+    failures: Mutex<HashMap<String, String>>,
+    timeout: Duration,
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// What the mount shows as in `mount(8)`: `click:smb://host/share`.
+fn fs_name(m: &ShareMount) -> String {
+    match m.protocol {
+        ShareProtocol::Smb => format!("click:smb://{}/{}", m.host, m.share),
+        ShareProtocol::Nfs => format!("click:nfs://{}{}", m.host, m.share),
+    }
+}
+
+impl ShareManager {
+    /// `timeout` bounds every call to a server.
+    pub fn new(timeout: Duration) -> ShareManager {
+        ShareManager {
+            running: Mutex::default(),
+            failures: Mutex::default(),
+            timeout,
+        }
+    }
+
+    /// Unmounts `id`'s share on a thread that may block; the unmount waits for the kernel.
+    fn stop(running: Running) {
+        tokio::task::block_in_place(|| running.mounted.unmount());
+        let session = running.session;
+        tokio::spawn(async move { session.disconnect().await });
+    }
+
+    /// Mounts the signed-in `session` where `m` says, in place of the running mount of the
+    /// same id; if that fails, the old mount is put back.
+    fn replace(&self, m: &ShareMount, session: Arc<Session>) -> Result<(), ShareError> {
+        let old = lock(&self.running).remove(&m.id);
+        if let Some(old) = &old {
+            tokio::task::block_in_place(|| old.mounted.unmount());
+        }
+        let path = PathBuf::from(&m.local_path);
+        let name = fs_name(m);
+        let rt = Handle::current();
+        match tokio::task::block_in_place(|| session.mount(&path, &name, rt.clone())) {
+            Ok(mounted) => {
+                if let Some(old) = old {
+                    let s = old.session;
+                    tokio::spawn(async move { s.disconnect().await });
+                }
+                lock(&self.running).insert(
+                    m.id.clone(),
+                    Running {
+                        session,
+                        mounted,
+                        path,
+                        name,
+                    },
+                );
+                Ok(())
+            }
+            Err(e) => {
+                if let Some(old) = old {
+                    self.restore(&m.id, old, rt);
+                }
+                Err(ShareError::Failed(format!(
+                    "cannot mount at {}: {e}",
+                    path.display()
+                )))
+            }
+        }
+    }
+
+    fn restore(&self, id: &str, old: Running, rt: Handle) {
+        match tokio::task::block_in_place(|| old.session.mount(&old.path, &old.name, rt)) {
+            Ok(mounted) => {
+                lock(&self.running).insert(id.to_string(), Running { mounted, ..old });
+            }
+            Err(e) => tracing::warn!(share = %id, "the previous mount could not be put back: {e}"),
+        }
+    }
+}
+
+impl ShareMounts for ShareManager {
+    async fn mount(&self, m: &ShareMount) -> Result<ShareState, ShareError> {
+        let result = match Session::connect(m, self.timeout).await {
+            Ok(session) => self.replace(m, Arc::new(session)),
+            Err(e) => Err(e),
+        };
+        match result {
+            Ok(()) => {
+                lock(&self.failures).remove(&m.id);
+                tracing::info!(share = %fs_name(m), path = %m.local_path, through = THROUGH_FUSE, "share mounted through the agent's FUSE layer (userspace client)");
+                Ok(ShareState {
+                    authenticated: true,
+                    mounted_by: Some(THROUGH_FUSE),
+                    error: None,
+                })
+            }
+            Err(e) => {
+                tracing::warn!(share = %fs_name(m), path = %m.local_path, "share not mounted: {e:?}");
+                lock(&self.failures).insert(m.id.clone(), reason(&e));
+                Err(e)
+            }
+        }
+    }
+
+    fn unmount(&self, id: &str) {
+        lock(&self.failures).remove(id);
+        let running = lock(&self.running).remove(id);
+        if let Some(running) = running {
+            tracing::info!(share = %running.name, path = %running.path.display(), "share unmounted");
+            ShareManager::stop(running);
+        }
+    }
+
+    fn state(&self, id: &str) -> Option<ShareState> {
+        if let Some(r) = lock(&self.running).get(id) {
+            let error = r.session.last_error();
+            return Some(ShareState {
+                authenticated: error.is_none(),
+                mounted_by: Some(THROUGH_FUSE),
+                error,
+            });
+        }
+        lock(&self.failures).get(id).map(|why| ShareState {
+            authenticated: false,
+            mounted_by: None,
+            error: Some(why.clone()),
+        })
+    }
+}
+
+fn reason(e: &ShareError) -> String {
+    match e {
+        ShareError::Unreachable(w) => format!("the server cannot be reached: {w}"),
+        ShareError::Auth(w) => format!("the server refused the sign-in: {w}"),
+        ShareError::NotFound(w) => format!("no such share: {w}"),
+        ShareError::Failed(w) => w.clone(),
+    }
+}
+
+/// Mounts the active shares the store holds (at start); failures are logged and shown.
+pub fn spawn(app: Arc<App>) {
+    tokio::spawn(async move {
+        let ports = &app.agent.ports;
+        for (name, result) in
+            click_core::share_mounts::mount_all(&ports.store, &ports.secrets, &ports.shares).await
+        {
+            if let Err(e) = result {
+                tracing::warn!(share = %name, "not mounted at start: {}", reason(&e));
+            }
+        }
+    });
+}
+
+/// Unmounts every share (at exit).
+pub fn shutdown(app: &App) {
+    let manager = &app.agent.ports.shares;
+    let all: Vec<Running> = lock(&manager.running).drain().map(|(_, r)| r).collect();
+    for running in all {
+        tokio::task::block_in_place(|| running.mounted.unmount());
+    }
+}
