@@ -115,14 +115,6 @@ impl Netns {
         netns_pids(&self.name)
     }
 
-    /// Sends `signal` (`STOP`, `CONT`, `KILL`) to every process in the namespace.
-    pub fn signal(&self, signal: &str) {
-        kill(
-            signal,
-            &self.pids().iter().map(u32::to_string).collect::<Vec<_>>(),
-        );
-    }
-
     /// Kills every process in the namespace and waits until they are gone (their sockets
     /// closed), so that a server can start again on the same ports.
     pub fn kill_all(&self) {
@@ -314,6 +306,18 @@ impl Daemon {
         self.netns.kill_all();
     }
 
+    /// Stops every process of the server, and waits until every thread of them has stopped:
+    /// `kill` returns once the signal is queued, and the threads of a busy machine stop only
+    /// when scheduled, answering calls meanwhile.
+    fn freeze(&self) {
+        self.signal("STOP");
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.netns.pids().into_iter().all(all_threads_stopped) {
+            assert!(Instant::now() < deadline, "{} does not stop", self.what);
+            std::thread::sleep(Duration::from_millis(5));
+        }
+    }
+
     /// Signals the server's process group and every process in its namespace.
     fn signal(&self, signal: &str) {
         let mut targets: Vec<String> = self.netns.pids().iter().map(u32::to_string).collect();
@@ -330,7 +334,20 @@ impl Drop for Daemon {
     }
 }
 
-/// Waits for a TCP port to accept a connection, for a short while.
+/// Whether every thread of `pid` is stopped (or gone): the state in `/proc/<pid>/task/*/stat`,
+/// after the command name in parentheses.
+fn all_threads_stopped(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return true;
+    };
+    tasks.flatten().all(|task| {
+        let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
+        let state = stat.rsplit_once(')').map(|(_, rest)| rest.trim_start());
+        state.is_none_or(|s| s.starts_with(['T', 't', 'Z', 'X']))
+    })
+}
+
+/// Whether a TCP port accepts a connection (within half a second).
 fn accepts(addr: SocketAddr) -> bool {
     TcpStream::connect_timeout(&addr, Duration::from_millis(500)).is_ok()
 }
@@ -347,8 +364,8 @@ fn create_dirs(root: &Path, names: &[&str]) {
 
 // ------------------------------------------------------------------ Samba
 
-/// Samba's `smbd` serving one folder to one user, SMB2 and SMB3 only (`server min protocol =
-/// SMB2_10`, the newest dialect SMB 3.1.1), on port 445 of its namespace; no NetBIOS.
+/// Samba's `smbd` serving one folder to one user over SMB 2.1 to 3.1.1 (`server min protocol
+/// = SMB2_10`: no SMB1), on port 445 of its namespace; no NetBIOS.
 pub struct SambaServer {
     daemon: Daemon,
     share_name: String,
@@ -357,8 +374,9 @@ pub struct SambaServer {
 impl SambaServer {
     /// Serves `dir` as share `share_name` to `user` with `password`. The user lives only in
     /// the server's own passdb; its `username map` maps it to root, so no system account is
-    /// made and what clients write is root's, which the tests can read and change. Guests
-    /// and anonymous sessions are refused, so a wrong password fails to sign in.
+    /// made and what clients write is root's, which the tests can read and change. There is no
+    /// guest (`map to guest = never`), so a wrong password fails to sign in, and an anonymous
+    /// session may not open the share.
     pub fn start(dir: &Path, share_name: &str, user: &str, password: &str) -> SambaServer {
         let netns = Netns::create();
         let state = tempfile::tempdir().expect("temp dir");
@@ -379,11 +397,11 @@ impl SambaServer {
                     "--foreground",
                     "--no-process-group",
                     "--debug-stdout",
+                    "-s",
+                    &conf.display().to_string(),
                 ]
-                .into_iter()
                 .map(String::from)
-                .chain(["-s".into(), conf.display().to_string()])
-                .collect(),
+                .into(),
                 output: s.join("smbd.log"),
                 logs: vec![s.join("smbd.log")],
                 ready: |addr| accepts(SocketAddr::from((addr, 445))),
@@ -421,7 +439,7 @@ impl SambaServer {
     /// Stops (SIGSTOP) every smbd process: connections are accepted by the kernel but never
     /// answered, as a hung server's.
     pub fn freeze(&self) {
-        self.daemon.signal("STOP");
+        self.daemon.freeze();
     }
 
     pub fn thaw(&self) {
@@ -592,7 +610,7 @@ impl NfsServer {
     /// Stops (SIGSTOP) the server: connections are accepted by the kernel but calls are
     /// never answered.
     pub fn freeze(&self) {
-        self.daemon.signal("STOP");
+        self.daemon.freeze();
     }
 
     pub fn thaw(&self) {

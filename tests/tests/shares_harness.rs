@@ -75,6 +75,10 @@ fn smb_serves(server: &SambaServer, dir: &Path, content: &str) {
 
 #[test]
 fn samba_serves_its_share_to_smbclient_and_stops_freezes_and_restarts() {
+    // The servers do not depend on the agent under test: once, with the desktop run.
+    if click_blackbox::desktop_only("the share servers' own checks") {
+        return;
+    }
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     for (i, d) in dirs.iter().enumerate() {
         std::fs::write(d.path().join("file.txt"), format!("share {i}")).unwrap();
@@ -85,7 +89,10 @@ fn samba_serves_its_share_to_smbclient_and_stops_freezes_and_restarts() {
             .iter()
             .map(|d| s.spawn(|| SambaServer::start(d.path(), "media", USER, PASSWORD)))
             .collect();
-        started.into_iter().map(|h| h.join().unwrap()).collect()
+        started
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     });
     assert_ne!(servers[0].host(), servers[1].host());
     for (i, server) in servers.iter().enumerate() {
@@ -133,13 +140,20 @@ fn samba_serves_its_share_to_smbclient_and_stops_freezes_and_restarts() {
 
 #[test]
 fn ganesha_answers_nfs_and_mount_calls_and_stops_freezes_and_restarts() {
+    // The servers do not depend on the agent under test: once, with the desktop run.
+    if click_blackbox::desktop_only("the share servers' own checks") {
+        return;
+    }
     let dirs: Vec<_> = (0..2).map(|_| tempfile::tempdir().unwrap()).collect();
     let mut servers: Vec<NfsServer> = std::thread::scope(|s| {
         let started: Vec<_> = dirs
             .iter()
             .map(|d| s.spawn(|| NfsServer::start(d.path(), "/export")))
             .collect();
-        started.into_iter().map(|h| h.join().unwrap()).collect()
+        started
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     });
     assert_ne!(servers[0].host(), servers[1].host());
     for server in &servers {
