@@ -13,11 +13,19 @@ shapes Dropbox documents. Dropbox splits RPC calls (api.dropboxapi.com) from con
   files/create_folder_v2 take and give JSON; files/upload takes its argument in the
   `Dropbox-API-Arg` header and the bytes (at most 150 MiB) as the body; files/download (POST,
   or GET) takes `Dropbox-API-Arg` and an optional `Range`, and gives the entry in the
-  `Dropbox-API-Result` header. Each needs `Authorization: Bearer` with an access token from
-  /dropbox/token. Paths match case-insensitively (path_lower is the key, path_display keeps
-  the case given at creation); "id:..." names an entry and "rev:..." one revision of a file
-  (get_metadata, download). Refusals are Dropbox's: JSON `error_summary` and `error`, or plain
-  text for a request that cannot be read (400).
+  `Dropbox-API-Result` header. Upload sessions, content calls like files/upload (at most
+  150 MiB a call): files/upload_session/start {"close", "session_type": "sequential" only}
+  with the first bytes (may be none) -> {"session_id"}; files/upload_session/append_v2
+  {"cursor": {"session_id", "offset"}, "close"} -> null (409 not_found, incorrect_offset with
+  correct_offset, closed); files/upload_session/finish {"cursor", "commit": files/upload's
+  argument} with the last bytes -> the file's metadata as files/upload answers it, written as
+  files/upload writes (409 lookup_failed/..., path/conflict/...); a finished session is gone,
+  a refused finish leaves it as it was. files/upload's path/conflict keeps its bytes in the
+  closed session its upload_session_id names. Each call needs `Authorization: Bearer` with an
+  access token from /dropbox/token. Paths match case-insensitively (path_lower is the key,
+  path_display keeps the case given at creation); "id:..." names an entry and "rev:..." one
+  revision of a file (get_metadata, download). Refusals are Dropbox's: JSON `error_summary`
+  and `error`, or plain text for a request that cannot be read (400).
 
 OneDrive's files API (Microsoft Graph v1.0) is stood in for too, over its own in-memory tree,
 under /onedrive/v1.0/me/drive (items addressed by path: `root`, `root:/a/b` or `root:/a/b:`,
@@ -31,22 +39,36 @@ percent-encoded names; names match case-insensitively and keep the case given at
   new or 200 replaced; If-Match, @microsoft.graph.conflictBehavior=fail|replace|rename; parent
   folders made as needed); DELETE root:/p (204, folders with what they hold); POST
   root/children, root:/p:/children {"name", "folder": {}, "@microsoft.graph.conflictBehavior"}
-  (201; the parent is made as needed); GET /onedrive/v1.0/me/drive (the drive, with quota).
+  (201; the parent is made as needed); GET /onedrive/v1.0/me/drive (the drive, with quota);
+  POST root:/p:/createUploadSession (optional body {"item": {"@microsoft.graph.conflictBehavior":
+  fail|replace|rename (default replace)}}; If-Match checked then) -> 200 {"uploadUrl",
+  "expirationDateTime", "nextExpectedRanges": ["0-"]}.
   Each needs `Authorization: Bearer` with an access token from /onedrive/token; refusals are
   Graph's, {"error": {"code", "message"}}: 401 InvalidAuthenticationToken, 404 itemNotFound,
   409 nameAlreadyExists, 412 preconditionFailed, 413 requestTooLarge, 400 invalidRequest.
+  An upload session's uploadUrl is http://<Host>/onedrive-upload/<token>, and refuses a request
+  that carries Authorization (401 unauthenticated): PUT with Content-Length and Content-Range
+  `bytes {start}-{end}/{total}`, fragments in order (else 416 invalidRange with
+  nextExpectedRanges beside "error"), each a multiple of 320 KiB but the last and at most
+  60 MiB, the same total throughout (else 400 invalidRange) -> 202 {"expirationDateTime",
+  "nextExpectedRanges": ["<next>-"]}; the fragment completing the file writes it as a simple
+  upload with the session's conflict behaviour -> 201/200 driveItem (or 409), and the session
+  is gone (404). GET -> 200 {"expirationDateTime", "nextExpectedRanges"}; DELETE -> 204.
 
 Test hooks (JSON POSTs, no auth): /_test/rate_limit {"count": N} makes the next N calls to
-/dropbox/2/... or /onedrive/v1.0/me/drive... answer 429 (Retry-After: 1; Graph's error code is
-activityLimitReached); /_test/expire_tokens invalidates every access token
+/dropbox/2/..., /onedrive/v1.0/me/drive... or /onedrive-upload/... answer 429 (Retry-After: 1;
+Graph's error code is activityLimitReached); /_test/expire_tokens invalidates every access token
 issued so far; /_test/revoke invalidates every refresh token and access token. GET /_test/calls
-counts the calls by path (hooks aside), refused ones included.
+counts the calls by path (hooks aside), refused ones included; upload-session calls also under
+/dropbox/upload-session (start), /dropbox/upload-session/append, /dropbox/upload-session/finish,
+/onedrive/upload-session (createUploadSession), /onedrive/upload-session/fragment (PUT),
+/onedrive/upload-session/status (GET) and /onedrive/upload-session/cancel (DELETE).
 
 Run: python3 oauth_providers.py CLIENT_ID CLIENT_SECRET -> prints `READY <port>`, serves on
 127.0.0.1 until killed. Paths: /<provider>/authorize, /<provider>/token, and
 /dropbox/2/users/get_current_account (POST), /box/2.0/users/me, /onedrive/v1.0/me,
 /googledrive/drive/v3/about?fields=user; /dropbox/2/files/..., /onedrive/v1.0/me/drive/...,
-/onedrive-download/... and /_test/... as above.
+/onedrive-download/..., /onedrive-upload/... and /_test/... as above.
 """
 
 import base64
@@ -69,16 +91,40 @@ LOCK = threading.Lock()  # guards everything below
 CODES = {}  # code -> {provider, challenge, redirect_uri}
 ACCESS = {}  # access token -> provider
 REFRESH = {}  # refresh token -> provider
-CALLS = Counter()  # request path -> calls, whatever they were answered
-RATE_LIMITED = 0  # Dropbox calls still to be answered 429
+CALLS = Counter()  # request path (or SESSION_CALLS name) -> calls, whatever they were answered
+RATE_LIMITED = 0  # Dropbox and Graph calls still to be answered 429
 
 # Dropbox's files, by path_lower ("" is the root, which no listing shows).
 TREE = {"": {"tag": "folder", "key": "", "name": "", "display": "", "id": None}}
 REVISIONS = {}  # rev -> the file as that revision left it: downloads may name a revision
 CURSORS = {}  # list_folder cursor -> what list_folder/continue picks up
+SESSIONS = {}  # upload session id -> {"data": the bytes so far, "closed": no more appends}
 REV_NUMBERS = itertools.count(1)
 MAX_UPLOAD = 150 << 20  # what files/upload takes; larger files need upload sessions
 HASH_BLOCK = 4 << 20  # content_hash hashes the content in blocks of 4 MiB
+
+
+# Upload-session calls are counted under these names as well as under their paths: a test can
+# tell that a provider's sessions were used without knowing the paths or upload URLs involved.
+SESSION_CALLS = {
+    "files/upload_session/start": "/dropbox/upload-session",
+    "files/upload_session/append_v2": "/dropbox/upload-session/append",
+    "files/upload_session/finish": "/dropbox/upload-session/finish",
+    "POST createUploadSession": "/onedrive/upload-session",
+    "PUT /onedrive-upload": "/onedrive/upload-session/fragment",
+    "GET /onedrive-upload": "/onedrive/upload-session/status",
+    "DELETE /onedrive-upload": "/onedrive/upload-session/cancel",
+}
+
+
+def throttled():
+    """Whether /_test/rate_limit has this call answered 429 (each such answer uses one up)."""
+    global RATE_LIMITED
+    with LOCK:
+        if RATE_LIMITED > 0:
+            RATE_LIMITED -= 1
+            return True
+    return False
 
 
 def who(provider):
@@ -121,8 +167,9 @@ def malformed():
                         {".tag": "path", "path": {".tag": "malformed_path"}})
 
 
-def stamp():
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+def stamp(later=0):
+    """Now (or `later` seconds from now) as the APIs write times."""
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() + later))
 
 
 def content_hash(data):
@@ -291,6 +338,13 @@ def delete(arg):
     return {"metadata": meta}
 
 
+def write_conflict(what):
+    """A WriteError `conflict` under `path`, as create_folder_v2 and upload_session/finish
+    give it (files/upload wraps it otherwise: see upload)."""
+    return DropboxError(409, f"path/conflict/{what}", {
+        ".tag": "path", "path": {".tag": "conflict", "conflict": {".tag": what}}})
+
+
 def create_folder(arg):
     key, display = parse(arg.get("path"), ids=False)
     try:
@@ -300,9 +354,7 @@ def create_folder(arg):
             key, display = renamed(key, display, is_file=False)
         make_parents(key, display)
     except Conflict as c:
-        what = c.args[0]
-        raise DropboxError(409, f"path/conflict/{what}", {
-            ".tag": "path", "path": {".tag": "conflict", "conflict": {".tag": what}}})
+        raise write_conflict(c.args[0])
     return {"metadata": metadata(new_node("folder", key, display))}
 
 
@@ -320,7 +372,9 @@ def in_the_way(node, mode, data, strict):
     return None if node["data"] == data and not strict else "file"
 
 
-def upload(arg, data):
+def commit_info(arg):
+    """What a CommitInfo (files/upload's argument, upload_session/finish's `commit`) asks, its
+    fields checked: (key, display path, WriteMode, client_modified or None)."""
     key, display = parse(arg.get("path"), ids=False)
     mode = arg.get("mode", "add")
     mode = {".tag": mode} if isinstance(mode, str) else mode
@@ -333,22 +387,42 @@ def upload(arg, data):
             isinstance(client_modified, str)
             and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ", client_modified)):
         raise DropboxError(400, "request body: client_modified: expected %Y-%m-%dT%H:%M:%SZ")
+    return key, display, mode, client_modified
+
+
+def check_hash(arg, data):
+    """An argument's `content_hash`, when given, is that of the bytes sent with the call."""
     if "content_hash" in arg and arg["content_hash"] != content_hash(data):
         raise DropboxError(409, "content_hash_mismatch", {".tag": "content_hash_mismatch"})
-    node = TREE.get(key)
+
+
+def upload(arg, data):
+    info = commit_info(arg)
+    check_hash(arg, data)
     try:
-        what = in_the_way(node, mode, data, arg.get("strict_conflict") is True)
-        if what is not None:
-            if arg.get("autorename") is not True:
-                raise Conflict(what)
-            key, display = renamed(key, display, is_file=True)
-            node = None
-        make_parents(key, display)
+        return write_file(info, arg, data)
     except Conflict as c:
+        # The bytes stay in a closed session, as Dropbox keeps them: upload_session/finish with
+        # another commit retries without sending them again.
         what = c.args[0]
         raise DropboxError(409, f"path/conflict/{what}", {
             ".tag": "path", "reason": {".tag": "conflict", "conflict": {".tag": what}},
-            "upload_session_id": "pid_upload_session:" + secrets.token_urlsafe(16)})
+            "upload_session_id": open_session(data, closed=True)})
+
+
+def write_file(info, arg, data):
+    """Writes `data` as a CommitInfo asks (`info`: what commit_info made of `arg`), for
+    files/upload and upload_session/finish alike: the file's metadata. Raises Conflict, having
+    changed nothing, when something is in the way."""
+    key, display, mode, client_modified = info
+    node = TREE.get(key)
+    what = in_the_way(node, mode, data, arg.get("strict_conflict") is True)
+    if what is not None:
+        if arg.get("autorename") is not True:
+            raise Conflict(what)
+        key, display = renamed(key, display, is_file=True)
+        node = None
+    make_parents(key, display)
     if node is not None and node["data"] == data:
         # Dropbox makes no new revision of the same bytes: the file is answered as it is.
         return metadata(node)
@@ -358,6 +432,91 @@ def upload(arg, data):
                 client_modified=client_modified or now)
     REVISIONS[rev] = dict(node)
     return metadata(node)
+
+
+def open_session(data, closed):
+    session_id = "pid_upload_session:" + secrets.token_urlsafe(16)
+    SESSIONS[session_id] = {"data": bytearray(data), "closed": closed}
+    return session_id
+
+
+def flag(arg, name):
+    value = arg.get(name, False)
+    if not isinstance(value, bool):
+        raise DropboxError(400, f"request body: {name}: expected a boolean")
+    return value
+
+
+def session_start(arg, data):
+    """files/upload_session/start: a sequential session holding the first bytes."""
+    close = flag(arg, "close")
+    kind = arg.get("session_type", "sequential")
+    # Concurrent sessions (parts at any 4 MiB-aligned offset, in any order) are not stood in.
+    if kind not in ("sequential", {".tag": "sequential"}):
+        raise DropboxError(400, "request body: session_type: only \"sequential\" is supported "
+                                "by this stand-in")
+    check_hash(arg, data)
+    return {"session_id": open_session(data, close)}
+
+
+def session_at(cursor):
+    """The session an UploadSessionCursor names, when its offset is where the session's bytes
+    end; else the UploadSessionLookupError, at the top (finish puts it under lookup_failed)."""
+    if not isinstance(cursor, dict) or not isinstance(cursor.get("session_id"), str) or \
+            type(cursor.get("offset")) is not int or cursor["offset"] < 0:
+        raise DropboxError(400, 'request body: cursor: expected {"session_id": <string>, '
+                                '"offset": <integer>}')
+    session = SESSIONS.get(cursor["session_id"])
+    if session is None:
+        raise DropboxError(409, "not_found", {".tag": "not_found"})
+    size = len(session["data"])
+    if cursor["offset"] != size:
+        # correct_offset lets a client that lost an answer carry on where the session is.
+        raise DropboxError(409, "incorrect_offset",
+                           {".tag": "incorrect_offset", "correct_offset": size})
+    return session
+
+
+def session_closed():
+    return DropboxError(409, "closed", {".tag": "closed"})
+
+
+def session_append(arg, data):
+    """files/upload_session/append_v2: the bytes at the cursor's offset; answers null."""
+    close = flag(arg, "close")
+    session = session_at(arg.get("cursor"))
+    if session["closed"]:
+        raise session_closed()
+    check_hash(arg, data)
+    session["data"] += data
+    session["closed"] = close
+    return None
+
+
+def session_finish(arg, data):
+    """files/upload_session/finish: the session's bytes and the last ones written as `commit`
+    asks, as files/upload writes them; the session is then gone. A refused finish changes
+    nothing, so it may be tried again (with another commit, say)."""
+    commit = arg.get("commit")
+    if not isinstance(commit, dict):
+        raise DropboxError(400, "request body: missing required field 'commit'")
+    info = commit_info(commit)
+    try:
+        session = session_at(arg.get("cursor"))
+        if session["closed"] and data:
+            raise session_closed()
+    except DropboxError as e:
+        if e.error is None:
+            raise
+        raise DropboxError(409, "lookup_failed/" + e.summary,
+                           {".tag": "lookup_failed", "lookup_failed": e.error})
+    check_hash(arg, data)
+    try:
+        meta = write_file(info, commit, bytes(session["data"]) + data)
+    except Conflict as c:
+        raise write_conflict(c.args[0])
+    del SESSIONS[arg["cursor"]["session_id"]]
+    return meta
 
 
 def download(arg):
@@ -400,6 +559,14 @@ RPC = {
     "files/create_folder_v2": create_folder,
 }
 
+# Content-upload calls: (argument, body bytes) -> the answer's JSON.
+UPLOADS = {
+    "files/upload": upload,
+    "files/upload_session/start": session_start,
+    "files/upload_session/append_v2": session_append,
+    "files/upload_session/finish": session_finish,
+}
+
 
 # --- OneDrive files (Microsoft Graph v1.0) ------------------------------------------------
 # The functions below run under LOCK and raise GraphError for what Graph refuses.
@@ -409,17 +576,22 @@ OD_IDS = itertools.count(101)
 OD_TREE = {}  # key (the path's names, lower-cased, joined by "/"; "" is the root) -> item
 OD_PAGES = {}  # $skiptoken -> {"key", "top", "pending": keys still to be listed}
 OD_DOWNLOADS = {}  # token of a pre-authenticated download URL -> the bytes it serves
+OD_SESSIONS = {}  # token of an upload URL -> {"names", "behaviour", "total", "data"}
 OD_SIMPLE_UPLOAD = 4 << 20  # what a simple upload (PUT .../content) takes
+OD_FRAGMENT = 320 << 10  # upload-session fragments are multiples of this, the last excepted,
+OD_MAX_FRAGMENT = 60 << 20  # and at most this
+OD_SESSION_LIFE = 24 * 3600  # announced as a session's expiry (the stand-in lets none lapse)
 OD_BAD_CHARS = set('"*:<>?/\\|')  # what OneDrive names cannot hold
 MASK160 = (1 << 160) - 1
 
 
 class GraphError(Exception):
-    """A refusal as Graph words it: {"error": {"code", "message"}} with `status`."""
+    """A refusal as Graph words it: {"error": {"code", "message"}} with `status`, and `extra`
+    fields beside "error" (an upload session's nextExpectedRanges)."""
 
-    def __init__(self, status, code, message):
+    def __init__(self, status, code, message, extra=None):
         super().__init__(message)
-        self.status, self.code, self.message = status, code, message
+        self.status, self.code, self.message, self.extra = status, code, message, extra or {}
 
 
 def quick_xor_hash(data):
@@ -557,14 +729,21 @@ def od_free_name(parent_key, name, folder):
             return candidate
 
 
-def od_make_folders(names):
-    """Creates the folders `names` names and those above it, as needed; a file among them is
-    in the way (checked first, so that a refused write leaves nothing)."""
+def od_folders_clear(names):
+    """The keys of the folders `names` names and those above it, when no file is where one of
+    them must be (409 otherwise)."""
     keys = [od_key(names[:i + 1]) for i in range(len(names))]
     for k in keys:
         if k in OD_TREE and not OD_TREE[k]["folder"]:
             raise GraphError(409, "nameAlreadyExists",
                              f"A file named {OD_TREE[k]['name']!r} is in the way.")
+    return keys
+
+
+def od_make_folders(names):
+    """Creates the folders `names` names and those above it, as needed; a file among them is
+    in the way (checked first, so that a refused write leaves nothing)."""
+    keys = od_folders_clear(names)
     for k, name in zip(keys, names):
         if k not in OD_TREE:
             od_new(k, name, True)
@@ -582,17 +761,33 @@ def od_behaviour(value, default):
     return value
 
 
-def od_upload(names, data, if_match, behaviour):
-    """Simple upload: (status, driveItem)."""
+def od_not_root(names):
     if not names:
         raise GraphError(400, "invalidRequest", "Cannot upload content to the root.")
+
+
+def od_precondition(names, if_match):
+    """An If-Match (eTag, cTag or *) holds for the item at `names`; 412 otherwise."""
+    item = OD_TREE.get(od_key(names))
+    if if_match is not None and (item is None or if_match.strip() not in od_tags(item)):
+        raise GraphError(412, "preconditionFailed", "The resource has changed.")
+
+
+def od_upload(names, data, if_match, behaviour):
+    """Simple upload: (status, driveItem)."""
+    od_not_root(names)
     if data is None or len(data) > OD_SIMPLE_UPLOAD:
         raise GraphError(413, "requestTooLarge",
                          "Simple uploads take at most 4 MiB; use an upload session.")
+    od_precondition(names, if_match)
+    return od_write(names, data, behaviour)
+
+
+def od_write(names, data, behaviour):
+    """Writes a file's bytes at `names` as the conflict `behaviour` says, for simple uploads
+    and completed upload sessions alike: (201 new or 200 replaced, driveItem)."""
     key = od_key(names)
     item = OD_TREE.get(key)
-    if if_match is not None and (item is None or if_match.strip() not in od_tags(item)):
-        raise GraphError(412, "preconditionFailed", "The resource has changed.")
     name = names[-1]
     if item is not None:
         if behaviour == "fail":
@@ -611,6 +806,70 @@ def od_upload(names, data, if_match, behaviour):
         item["modified"] = stamp()
     item.update(data=data, hash=quick_xor_hash(data))
     return status, od_item(item)
+
+
+def od_create_session(names, arg, if_match, base_url):
+    """POST .../createUploadSession {"item": {"@microsoft.graph.conflictBehavior"}}: the
+    session, its upload URL on this stand-in. If-Match is checked now (Graph checks it when the
+    session is made); the conflict behaviour and the parent folders when the bytes are in."""
+    od_not_root(names)
+    item = arg.get("item", {})
+    if not isinstance(item, dict):
+        raise GraphError(400, "invalidRequest", "item: expected an object.")
+    behaviour = od_behaviour(item.get("@microsoft.graph.conflictBehavior"), "replace")
+    od_precondition(names, if_match)
+    od_folders_clear(names[:-1])  # refused now rather than after all the bytes were sent
+    size = item.get("fileSize")
+    token = secrets.token_urlsafe(32)
+    OD_SESSIONS[token] = {"names": names, "behaviour": behaviour, "data": bytearray(),
+                          "total": size if type(size) is int and size > 0 else None}
+    return dict(od_progress(OD_SESSIONS[token]), uploadUrl=f"{base_url}/onedrive-upload/{token}")
+
+
+def od_session(token):
+    session = OD_SESSIONS.get(token)
+    if session is None:
+        # Completed, cancelled or never made: the URL answers nothing any more.
+        raise GraphError(404, "itemNotFound", "The upload session was not found.")
+    return session
+
+
+def od_progress(session):
+    """What an upload session answers while bytes are missing (202, GET of the URL)."""
+    return {"expirationDateTime": stamp(OD_SESSION_LIFE),
+            "nextExpectedRanges": [f"{len(session['data'])}-"]}
+
+
+def od_fragment(token, content_range, data):
+    """PUT <uploadUrl> with `Content-Range: bytes {start}-{end}/{total}`: (202, progress) while
+    bytes are missing; the fragment that completes the file writes it as a simple upload does
+    (201 or 200, driveItem) and ends the session, as does a refused write of it."""
+    session = od_session(token)
+    m = re.fullmatch(r"\s*bytes (\d+)-(\d+)/(\d+)\s*", content_range or "")
+    if not m:
+        raise GraphError(400, "invalidRange",
+                         "Content-Range must be bytes {start}-{end}/{total}.")
+    start, end, total = map(int, m.groups())
+    if data is None or len(data) > OD_MAX_FRAGMENT:
+        raise GraphError(400, "invalidRange", "A fragment takes at most 60 MiB.")
+    if end < start or end >= total or end - start + 1 != len(data):
+        raise GraphError(400, "invalidRange", "Content-Range does not match the body.")
+    if session["total"] not in (None, total):
+        raise GraphError(400, "invalidRange", "The file's total size changed.")
+    received = len(session["data"])
+    if start != received:
+        raise GraphError(416, "invalidRange", "The fragment is not the one expected next.",
+                         {"nextExpectedRanges": [f"{received}-"]})
+    complete = end + 1 == total
+    if not complete and len(data) % OD_FRAGMENT:
+        raise GraphError(400, "invalidRange",
+                         "Fragments but the last must be multiples of 320 KiB.")
+    session["total"] = total
+    session["data"] += data
+    if not complete:
+        return 202, od_progress(session)
+    del OD_SESSIONS[token]
+    return od_write(session["names"], bytes(session["data"]), session["behaviour"])
 
 
 def od_delete(names, if_match):
@@ -677,9 +936,13 @@ class Handler(BaseHTTPRequestHandler):
         returns its path."""
         path = urlparse(self.path).path
         if not path.startswith("/_test/"):
-            with LOCK:
-                CALLS[path] += 1
+            self.tally(path)
         return path
+
+    @staticmethod
+    def tally(name):
+        with LOCK:
+            CALLS[name] += 1
 
     def pieces(self, n):
         while n > 0:
@@ -722,6 +985,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(200, calls)
         if path.startswith("/onedrive-download/"):
             return self.od_download(path[len("/onedrive-download/"):])
+        if path.startswith("/onedrive-upload/"):
+            return self.od_upload_url("GET", path[len("/onedrive-upload/"):], None)
         provider, rest = self.provider()
         if self.is_graph_files(provider, rest):
             return self.onedrive("GET", rest, None)
@@ -823,12 +1088,9 @@ class Handler(BaseHTTPRequestHandler):
 
     def dropbox(self, endpoint, body):
         """A call to Dropbox's API v2 (`endpoint` as in its URLs: "files/list_folder")."""
-        global RATE_LIMITED
-        with LOCK:
-            limited = RATE_LIMITED > 0
-            if limited:
-                RATE_LIMITED -= 1
-        if limited:
+        if endpoint in SESSION_CALLS:
+            self.tally(SESSION_CALLS[endpoint])
+        if throttled():
             return self.answer(429, {"error_summary": "too_many_requests/...", "error": {
                 "reason": {".tag": "too_many_requests"}, "retry_after": 1}},
                 [("Retry-After", "1")])
@@ -844,8 +1106,8 @@ class Handler(BaseHTTPRequestHandler):
                 with LOCK:
                     result = RPC[endpoint](arg)
                 return self.answer(200, result)
-            if endpoint == "files/upload":
-                return self.upload(body)
+            if endpoint in UPLOADS:
+                return self.upload(UPLOADS[endpoint], body)
             if endpoint == "files/download":
                 return self.download()
         except DropboxError as e:
@@ -896,7 +1158,9 @@ class Handler(BaseHTTPRequestHandler):
             raise DropboxError(400, 'HTTP header "Dropbox-API-Arg": expected a JSON object')
         return arg
 
-    def upload(self, body):
+    def upload(self, call, body):
+        """A content-upload call (files/upload, files/upload_session/...): `call` answers the
+        argument (Dropbox-API-Arg) and the bytes (the body, at most 150 MiB)."""
         ctype = (self.headers.get("Content-Type") or "").strip().lower()
         if ctype.split(";")[0].strip() != "application/octet-stream" and \
                 ctype != "text/plain; charset=dropbox-cors-hack":
@@ -907,8 +1171,8 @@ class Handler(BaseHTTPRequestHandler):
         if body is None:
             raise DropboxError(409, "payload_too_large", {".tag": "payload_too_large"})
         with LOCK:
-            meta = upload(arg, body)
-        self.answer(200, meta)
+            result = call(arg, body)
+        self.answer(200, result)
 
     def download(self):
         arg = self.content_arg()
@@ -930,16 +1194,20 @@ class Handler(BaseHTTPRequestHandler):
     # --- OneDrive (Graph v1.0) files: /onedrive/v1.0/me/drive[/...] ----------------------
 
     def do_PUT(self):
-        self.count()
+        path = self.count()
         body = self.read_body()
+        if path.startswith("/onedrive-upload/"):
+            return self.od_upload_url("PUT", path[len("/onedrive-upload/"):], body)
         provider, rest = self.provider()
         if self.is_graph_files(provider, rest):
             return self.onedrive("PUT", rest, body)
         self.answer(404, {"error": "not_found"})
 
     def do_DELETE(self):
-        self.count()
+        path = self.count()
         body = self.read_body()
+        if path.startswith("/onedrive-upload/"):
+            return self.od_upload_url("DELETE", path[len("/onedrive-upload/"):], body)
         provider, rest = self.provider()
         if self.is_graph_files(provider, rest):
             return self.onedrive("DELETE", rest, body)
@@ -957,19 +1225,19 @@ class Handler(BaseHTTPRequestHandler):
     def graph_error(self, e, headers=()):
         self.answer(e.status, {"error": {"code": e.code, "message": e.message, "innerError": {
             "date": stamp(), "request-id": str(uuid.uuid4()),
-            "client-request-id": str(uuid.uuid4())}}}, headers)
+            "client-request-id": str(uuid.uuid4())}}, **e.extra}, headers)
+
+    def graph_throttled(self):
+        self.graph_error(GraphError(
+            429, "activityLimitReached",
+            "The request has been throttled. Retry after the interval in Retry-After."),
+            [("Retry-After", "1")])
 
     def onedrive(self, method, rest, body):
-        global RATE_LIMITED
-        with LOCK:
-            limited = RATE_LIMITED > 0
-            if limited:
-                RATE_LIMITED -= 1
-        if limited:
-            return self.graph_error(GraphError(
-                429, "activityLimitReached",
-                "The request has been throttled. Retry after the interval in Retry-After."),
-                [("Retry-After", "1")])
+        if method == "POST" and rest.endswith(":/createUploadSession"):
+            self.tally(SESSION_CALLS["POST createUploadSession"])
+        if throttled():
+            return self.graph_throttled()
         if not self.bearer("onedrive"):
             return self.graph_error(GraphError(
                 401, "InvalidAuthenticationToken",
@@ -1034,6 +1302,16 @@ class Handler(BaseHTTPRequestHandler):
             with LOCK:
                 status, item = od_upload(names, body, if_match, behaviour)
             return self.answer(status, item)
+        if (method, action) == ("POST", "createUploadSession"):
+            try:
+                arg = json.loads(body or b"{}")  # the body is optional
+            except ValueError:
+                arg = None
+            if not isinstance(arg, dict):
+                raise GraphError(400, "invalidRequest", "The body is not a JSON object.")
+            with LOCK:
+                session = od_create_session(names, arg, if_match, self.base_url())
+            return self.answer(200, session)
         if (method, action) == ("DELETE", ""):
             with LOCK:
                 od_delete(names, if_match)
@@ -1052,6 +1330,36 @@ class Handler(BaseHTTPRequestHandler):
                     names, arg, query.get("@microsoft.graph.conflictBehavior"))
             return self.answer(status, item)
         raise GraphError(400, "invalidRequest", f"{method} {action or 'item'} is not supported.")
+
+    def od_upload_url(self, method, token, body):
+        """An upload session's URL: PUT a fragment, GET what it still expects, DELETE it (204).
+        The URL is the credential: Graph says to send no Authorization with it (it may answer
+        401 to one), so one sent is refused here, to catch a client sending its token along."""
+        self.tally(SESSION_CALLS[f"{method} /onedrive-upload"])
+        if throttled():
+            return self.graph_throttled()
+        if self.headers.get("Authorization") is not None:
+            return self.graph_error(GraphError(
+                401, "unauthenticated",
+                "Upload URLs are pre-authenticated: send no Authorization header."))
+        try:
+            if method == "PUT":
+                if self.headers.get("Content-Length") is None:
+                    raise GraphError(411, "invalidRequest", "Content-Length is required.")
+                with LOCK:
+                    status, answer = od_fragment(token, self.headers.get("Content-Range"), body)
+                return self.answer(status, answer)
+            with LOCK:
+                session = od_session(token)
+                if method == "DELETE":
+                    del OD_SESSIONS[token]
+                answer = od_progress(session)
+            if method == "GET":
+                return self.answer(200, answer)
+            self.send_response(204)
+            self.end_headers()
+        except GraphError as e:
+            self.graph_error(e)
 
     def od_download(self, token):
         """A pre-authenticated download URL: no Authorization needed (any sent is ignored)."""

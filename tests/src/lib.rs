@@ -21,6 +21,7 @@ pub mod form;
 pub mod identity;
 pub mod idp;
 pub mod mail;
+pub mod mounts;
 pub mod oauth;
 pub mod recorder;
 pub mod s3;

@@ -215,7 +215,7 @@ fn a_onedrive_account_lists_writes_reads_and_deletes_through_microsoft_graph() {
 }
 
 /// A folder, an upload and a download as transfers, listings, throttling, expired and revoked
-/// tokens, a delete and an upload too large for one request, on an account of `provider`.
+/// tokens, a delete and uploads through upload sessions, on an account of `provider`.
 fn round_trip(provider: &str) {
     let providers = Providers::start();
     let root = tempfile::tempdir().unwrap();
@@ -274,19 +274,39 @@ fn round_trip(provider: &str) {
     assert_eq!(list("photos/")["data"].as_array().unwrap().len(), 2);
     assert_eq!(providers.calls(&token_path), before + 1, "one refresh");
 
-    // Deletes; then a file too large for one request is refused with the reason.
+    // Deletes.
     let gone = json!({"cloudAccount": account, "storageName": "Projects",
                       "key": "photos/notes.txt", "id": ""});
     post("/cloud/delete_object", gone).expect(200);
     assert_eq!(list("photos/")["data"].as_array().unwrap().len(), 1);
-    let big = root.path().join("big.bin");
-    std::fs::write(&big, pattern(6 << 20, 1)).unwrap();
-    let upload = json!({"cloudAccount": account, "storageName": "Projects",
-                        "localFilePath": big.display().to_string()});
-    let started = post("/cloud/upload_object", upload).expect(200).json();
-    let transfer = transfer_id(&started);
-    let failed = wait_for_transfer(&agent, &owner, &transfer, "failed");
-    assert!(failed.to_string().contains("uploads in parts"), "{failed}");
+
+    // Files over one request go through the provider's upload session, parts in order (a
+    // 429 in the middle waited out), and come back whole.
+    for (name, size) in [
+        ("over-one-request.bin", (4 << 20) + (512 << 10)),
+        ("parts.bin", (13 << 20) + 12_345),
+    ] {
+        let bytes = pattern(size, size as u64);
+        std::fs::write(root.path().join(name), &bytes).unwrap();
+        let upload = json!({"cloudAccount": account, "storageName": "Projects",
+                            "localFilePath": root.path().join(name).display().to_string()});
+        let started = post("/cloud/upload_object", upload).expect(200).json();
+        providers.hook("rate_limit", json!({"count": 1}));
+        wait_for_transfer(&agent, &owner, &transfer_id(&started), "completed");
+        let download = json!({"cloudAccount": account, "storageName": "Projects",
+                              "objectKey": name,
+                              "downloadPath": downloads.display().to_string()});
+        let started = post("/cloud/download_object", download).expect(200).json();
+        wait_for_transfer(&agent, &owner, &transfer_id(&started), "completed");
+        assert!(
+            std::fs::read(downloads.join(name)).unwrap() == bytes,
+            "{name} came back whole"
+        );
+    }
+    assert!(
+        providers.calls(&format!("/{provider}/upload-session")) >= 2,
+        "sessions used"
+    );
 
     // The user revoked the agent at the provider: a clear refusal, nothing else.
     providers.hook("revoke", json!({}));

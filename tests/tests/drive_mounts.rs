@@ -10,6 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use click_blackbox::azure::Azurite;
+use click_blackbox::mounts::{Unmount, is_mounted, names};
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
     Account, Agent, DataDir, Value, concurrently, desktop_only, drive_insert_body, encode, json,
@@ -17,20 +18,6 @@ use click_blackbox::{
 };
 
 const BUCKET: &str = "my-bucket";
-
-/// Unmounts what a test mounted, however it ends (an agent killed by the test harness leaves
-/// its mount behind).
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-}
 
 fn s3_with_files() -> S3Server {
     let s3 = S3Server::start();
@@ -62,24 +49,6 @@ fn mount(a: &Account, body: Value) -> (Value, Unmount) {
 /// The cache folder of drive `d`.
 fn cache_of(d: &Value) -> PathBuf {
     PathBuf::from(d["permanentLocalPath"].as_str().unwrap())
-}
-
-fn is_mounted(path: &Path) -> bool {
-    // The kernel writes a space in a mount point as `\040`.
-    let escaped = path.to_str().unwrap().replace(' ', "\\040");
-    std::fs::read_to_string("/proc/self/mounts").is_ok_and(|m| {
-        m.lines()
-            .any(|l| l.split(' ').nth(1) == Some(escaped.as_str()))
-    })
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
 }
 
 #[test]

@@ -4,9 +4,10 @@
 //! FUSE layer over userspace clients; the tests read, write and list through the mount point.
 
 use std::io::{Read, Write};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::time::{Duration, Instant};
 
+use click_blackbox::mounts::{Unmount, is_mounted, names};
 use click_blackbox::shares::{NfsServer, SambaServer};
 use click_blackbox::{
     Account, Agent, DataDir, Options, Value, desktop_only, docs, json, transfer_roots, wait_until,
@@ -14,36 +15,6 @@ use click_blackbox::{
 
 const USER: &str = "designer";
 const PASSWORD: &str = "s3cret-Passw0rd";
-
-/// Unmounts what a test mounted, however it ends.
-struct Unmount(PathBuf);
-
-impl Drop for Unmount {
-    fn drop(&mut self) {
-        let _ = std::process::Command::new("umount")
-            .arg("-l")
-            .arg(&self.0)
-            .stderr(std::process::Stdio::null())
-            .status();
-    }
-}
-
-fn is_mounted(path: &Path) -> bool {
-    let escaped = path.to_str().unwrap().replace(' ', "\\040");
-    std::fs::read_to_string("/proc/self/mounts").is_ok_and(|m| {
-        m.lines()
-            .any(|l| l.split(' ').nth(1) == Some(escaped.as_str()))
-    })
-}
-
-fn names(dir: &Path) -> Vec<String> {
-    let mut v: Vec<String> = std::fs::read_dir(dir)
-        .unwrap()
-        .map(|e| e.unwrap().file_name().into_string().unwrap())
-        .collect();
-    v.sort();
-    v
-}
 
 /// A folder the shares' files live in on the server, and one the agent may mount under.
 fn folders() -> (tempfile::TempDir, tempfile::TempDir) {
@@ -270,6 +241,14 @@ fn smb_errors_are_clear_and_change_nothing() {
     let mut body = smb_body(&samba, &at);
     body["localPath"] = json!("/etc/click-share");
     refused(body, "SECURITY", "localPath");
+    let full = root.path().join("full");
+    std::fs::create_dir(&full).unwrap();
+    std::fs::write(full.join("mine.txt"), b"mine").unwrap();
+    let why = a
+        .post("/management/smbclient", smb_body(&samba, &full))
+        .expect_error("DEFAULT");
+    assert!(why.contains("would hide"), "{why}");
+    assert_eq!(std::fs::read(full.join("mine.txt")).unwrap(), b"mine");
     samba.stop();
     refused(smb_body(&samba, &at), "DEFAULT", "cannot be reached");
     samba.restart();

@@ -44,7 +44,7 @@ const NAMES: [(u32, &str); 14] = [
 
 /// The providers the desktop agent implements, for error messages.
 pub const SUPPORTED_NAMES: &str = "AWS (1), Wasabi (2), Azure (4), S3Generic (8), Google (16), Cloudflare (64), LocalHttp (2048), \
-     FastrServer (4096); Dropbox (128) and OneDrive (512) connected over OAuth";
+     FastrServer (4096); Dropbox (128), OneDrive (512) and GoogleDrive (1024) connected over OAuth";
 
 /// The documented name of a flag (`AWS`, `S3Generic`, ...), or `unknown`.
 pub fn name(cloud_type: u32) -> &'static str {

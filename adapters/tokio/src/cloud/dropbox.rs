@@ -2,8 +2,8 @@
 //! at the root of the account, keys the paths inside them. Every call carries an access
 //! token from the account's refresh token (cached; fetched again on a 401); 429 answers are
 //! retried after their `Retry-After`. A file's ETag is `rev:<rev>`: Dropbox's revision, which
-//! uploads compare (`update` mode) and downloads can name. Uploads are single requests (up to
-//! 150 MiB); upload sessions (multipart) are not used yet.
+//! uploads compare (`update` mode) and downloads can name. Small files go up in one request;
+//! uploads in parts go through an upload session (`upload_session.rs` puts the parts in order).
 
 use std::sync::Arc;
 
@@ -273,24 +273,123 @@ impl Dropbox {
         body: Bytes,
         condition: Precondition<'_>,
     ) -> Result<Option<String>, StorageError> {
-        super::oauth::within_single_upload("Dropbox", body.len(), MAX_UPLOAD)?;
-        let mode = match condition {
-            Precondition::Any => json!("overwrite"),
-            Precondition::Absent => json!("add"),
-            Precondition::Matches(etag) => {
-                let rev = etag.trim_matches('"').trim_start_matches("rev:");
-                json!({".tag": "update", "update": rev})
+        if body.len() > MAX_UPLOAD {
+            let id = self
+                .create_multipart(bucket, key, body.len() as u64)
+                .await?;
+            for (i, piece) in body.chunks(MAX_UPLOAD).enumerate() {
+                self.upload_part(&id, i as u32 + 1, body.slice_ref(piece))
+                    .await?;
             }
-        };
-        let arg = json!({"path": Self::path(bucket, key), "mode": mode, "autorename": false,
-                         "strict_conflict": !matches!(condition, Precondition::Any)});
+            return self.complete_multipart(bucket, key, &id, condition).await;
+        }
+        let arg = commit(bucket, key, condition);
         let response = self
             .call("files/upload", Body::Content(&arg, body), None)
             .await?;
-        let bytes = response.bytes().await.map_err(transport_failed)?;
-        let entry: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
-        Ok(entry["rev"].as_str().map(|rev| format!("rev:{rev}")))
+        revision_of(response).await
     }
+
+    /// Starts an upload session for a file of `size` bytes; its id.
+    pub async fn create_multipart(
+        &self,
+        _bucket: &str,
+        _key: &str,
+        size: u64,
+    ) -> Result<String, StorageError> {
+        let arg = json!({"close": false});
+        let response = self
+            .call(
+                "files/upload_session/start",
+                Body::Content(&arg, Bytes::new()),
+                None,
+            )
+            .await?;
+        let bytes = response.bytes().await.map_err(transport_failed)?;
+        let started: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let id = started["session_id"]
+            .as_str()
+            .ok_or_else(|| StorageError::Failed("Dropbox started no upload session".into()))?;
+        self.apps.uploads.start(id, size);
+        Ok(id.to_string())
+    }
+
+    /// Appends part `number` at the offset the parts before it reached.
+    pub async fn upload_part(
+        &self,
+        upload_id: &str,
+        number: u32,
+        body: Bytes,
+    ) -> Result<String, StorageError> {
+        super::oauth::within_single_upload("Dropbox", body.len(), MAX_UPLOAD)?;
+        let session = self.apps.uploads.get(upload_id)?;
+        let mut turn = session.turn(number).await?;
+        let len = body.len() as u64;
+        let arg = json!({"cursor": {"session_id": upload_id, "offset": turn.progress.offset},
+                         "close": false});
+        self.call(
+            "files/upload_session/append_v2",
+            Body::Content(&arg, body),
+            None,
+        )
+        .await?;
+        turn.progress.offset += len;
+        turn.done();
+        Ok(format!("part-{number}"))
+    }
+
+    /// Commits the session's bytes as the file, when `condition` holds.
+    pub async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        let session = self.apps.uploads.get(upload_id)?;
+        let offset = session.settled().await.offset;
+        let arg = json!({"cursor": {"session_id": upload_id, "offset": offset},
+                         "commit": commit(bucket, key, condition)});
+        let finished = self
+            .call(
+                "files/upload_session/finish",
+                Body::Content(&arg, Bytes::new()),
+                None,
+            )
+            .await;
+        self.apps.uploads.end(upload_id);
+        revision_of(finished?).await
+    }
+
+    pub fn knows_upload(&self, upload_id: &str) -> bool {
+        self.apps.uploads.knows(upload_id)
+    }
+
+    /// Forgets the session (Dropbox drops unfinished ones itself after a week).
+    pub fn abort_multipart(&self, upload_id: &str) {
+        self.apps.uploads.end(upload_id);
+    }
+}
+
+/// The `CommitInfo` of an upload of `key`, conditional as asked.
+fn commit(bucket: &str, key: &str, condition: Precondition<'_>) -> Value {
+    let mode = match condition {
+        Precondition::Any => json!("overwrite"),
+        Precondition::Absent => json!("add"),
+        Precondition::Matches(etag) => {
+            let rev = etag.trim_matches('"').trim_start_matches("rev:");
+            json!({".tag": "update", "update": rev})
+        }
+    };
+    json!({"path": Dropbox::path(bucket, key), "mode": mode, "autorename": false,
+           "strict_conflict": !matches!(condition, Precondition::Any)})
+}
+
+/// The ETag of the file an upload answered with.
+async fn revision_of(response: reqwest::Response) -> Result<Option<String>, StorageError> {
+    let bytes = response.bytes().await.map_err(transport_failed)?;
+    let entry: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+    Ok(entry["rev"].as_str().map(|rev| format!("rev:{rev}")))
 }
 
 fn modified_ms(entry: &Value) -> Option<u64> {

@@ -82,6 +82,8 @@ pub struct OAuthApps {
     http: NoRedirects,
     /// Access tokens by cloud account (its client cache key), until shortly before they expire.
     tokens: Mutex<HashMap<String, (String, Instant)>>,
+    /// The providers' upload sessions in progress.
+    pub uploads: super::upload_session::Sessions,
 }
 
 /// 429 answers waited out before a call gives up.
@@ -119,6 +121,7 @@ impl OAuthApps {
             settings,
             http,
             tokens: Mutex::new(HashMap::new()),
+            uploads: Default::default(),
         }
     }
 
@@ -359,7 +362,8 @@ impl OAuthApps {
     }
 }
 
-/// Refuses a body over what `provider` takes in one upload (upload sessions are not used yet).
+/// Refuses a request body over what `provider` takes in one request (a part over it needs a
+/// smaller chunk size).
 pub(super) fn within_single_upload(
     provider: &str,
     len: usize,
@@ -367,8 +371,7 @@ pub(super) fn within_single_upload(
 ) -> Result<(), StorageError> {
     if len > max {
         return Err(StorageError::Invalid(format!(
-            "{provider} takes at most {} MiB in one upload; larger files need upload sessions, \
-             which this agent does not use yet",
+            "{provider} takes at most {} MiB in one request; use a smaller chunk size",
             max >> 20
         )));
     }

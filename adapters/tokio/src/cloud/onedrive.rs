@@ -2,8 +2,11 @@
 //! the folders at the drive's root, keys the paths inside them. Calls carry an access token
 //! from the account's refresh token (see `oauth.rs`: refreshed after a 401, 429s waited out).
 //! A file's ETag is Graph's `eTag`, which uploads can be conditional on (`If-Match`).
-//! Downloads follow Graph's redirect to a pre-authenticated URL, which gets no token. Uploads
-//! are single requests (up to 4 MiB); upload sessions are not used yet.
+//! Downloads follow Graph's redirect to a pre-authenticated URL, which gets no token. Files up
+//! to 4 MiB go up in one request, larger ones through an upload session: pieces of 320 KiB
+//! multiples PUT to the session's URL (which gets no token either), in order
+//! (`upload_session.rs`); the piece that completes the file is sent at the completion, after
+//! its condition was checked.
 
 use std::sync::Arc;
 
@@ -14,10 +17,18 @@ use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
 use super::oauth::{Connected, OAuthApps};
+use super::upload_session;
 use super::{Precondition, Stored, transport_failed};
 
 /// The largest simple upload Graph takes.
 const MAX_UPLOAD: usize = 4 << 20;
+/// An upload session's pieces: multiples of 320 KiB (the last excepted), at most 60 MiB.
+const SESSION: upload_session::Ranged = upload_session::Ranged {
+    granule: 320 << 10,
+    max_piece: 192 * (320 << 10),
+};
+/// Tries of each piece sent to an upload session.
+const PIECE_ATTEMPTS: u32 = 3;
 /// Characters of a path segment sent as they are.
 const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
     .remove(b'-')
@@ -264,7 +275,13 @@ impl OneDrive {
         body: Bytes,
         condition: Precondition<'_>,
     ) -> Result<Option<String>, StorageError> {
-        super::oauth::within_single_upload("OneDrive", body.len(), MAX_UPLOAD)?;
+        if body.len() > MAX_UPLOAD {
+            let id = self
+                .create_multipart(bucket, key, body.len() as u64)
+                .await?;
+            self.upload_part(&id, 1, body).await?;
+            return self.complete_multipart(bucket, key, &id, condition).await;
+        }
         let mut url = format!("{}/content", self.item(bucket, key));
         if matches!(condition, Precondition::Absent) {
             url.push_str("?@microsoft.graph.conflictBehavior=fail");
@@ -285,6 +302,129 @@ impl OneDrive {
         let bytes = response.bytes().await.map_err(transport_failed)?;
         let item: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
         Ok(item["eTag"].as_str().map(str::to_string))
+    }
+
+    /// Makes an upload session for a file of `size` bytes; its upload URL is its id.
+    pub async fn create_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        size: u64,
+    ) -> Result<String, StorageError> {
+        let url = format!("{}/createUploadSession", self.item(bucket, key));
+        let body = json!({"item": {"@microsoft.graph.conflictBehavior": "replace"}}).to_string();
+        let response = self
+            .call(|http, token| {
+                http.post(&url)
+                    .bearer_auth(token)
+                    .header("Content-Type", "application/json")
+                    .body(body.clone())
+            })
+            .await?;
+        let bytes = response.bytes().await.map_err(transport_failed)?;
+        let session: Value = serde_json::from_slice(&bytes).unwrap_or(Value::Null);
+        let upload = session["uploadUrl"]
+            .as_str()
+            .ok_or_else(|| StorageError::Failed("OneDrive gave no upload URL".into()))?;
+        self.apps.uploads.start(upload, size);
+        Ok(upload.to_string())
+    }
+
+    /// Sends part `number` after the parts before it, in whole fragments; what is left over
+    /// goes with the next part.
+    pub async fn upload_part(
+        &self,
+        upload_id: &str,
+        number: u32,
+        body: Bytes,
+    ) -> Result<String, StorageError> {
+        let send = |offset, piece, total| self.send_piece(upload_id, offset, piece, total);
+        SESSION
+            .send_part(&self.apps.uploads, upload_id, number, body, send)
+            .await
+    }
+
+    /// Sends the last piece, which makes the file, once `condition` holds.
+    pub async fn complete_multipart(
+        &self,
+        bucket: &str,
+        key: &str,
+        upload_id: &str,
+        condition: Precondition<'_>,
+    ) -> Result<Option<String>, StorageError> {
+        let send = |offset, piece, total| self.send_piece(upload_id, offset, piece, total);
+        let check = self.check(bucket, key, condition);
+        let item = SESSION
+            .complete(&self.apps.uploads, upload_id, check, send)
+            .await?;
+        Ok(item.and_then(|item| item["eTag"].as_str().map(str::to_string)))
+    }
+
+    pub fn knows_upload(&self, upload_id: &str) -> bool {
+        self.apps.uploads.knows(upload_id)
+    }
+
+    pub async fn abort_multipart(&self, upload_id: &str) -> Result<(), StorageError> {
+        self.apps.uploads.end(upload_id);
+        match self.http.delete(upload_id).send().await {
+            Ok(r) if r.status().is_success() || r.status().as_u16() == 404 => Ok(()),
+            Ok(r) => Err(error_of(r).await),
+            Err(e) => Err(transport_failed(e)),
+        }
+    }
+
+    /// Whether an upload may be made as `condition` asks: the item is absent, or has that
+    /// eTag. (Graph checks a condition only when the session is made; the agent knows it at
+    /// the completion.)
+    async fn check(
+        &self,
+        bucket: &str,
+        key: &str,
+        condition: Precondition<'_>,
+    ) -> Result<(), StorageError> {
+        let found = match condition {
+            Precondition::Any => return Ok(()),
+            _ => match self.stat(bucket, key, 1).await {
+                Ok(item) => Some(item),
+                Err(StorageError::NotFound(_)) => None,
+                Err(e) => return Err(e),
+            },
+        };
+        let holds = match (condition, &found) {
+            (Precondition::Absent, None) => true,
+            (Precondition::Matches(etag), Some(item)) => item.etag.as_deref() == Some(etag),
+            _ => false,
+        };
+        match holds {
+            true => Ok(()),
+            false => Err(StorageError::Invalid(format!(
+                "OneDrive: {bucket}/{key} changed meanwhile (its condition no longer holds)"
+            ))),
+        }
+    }
+
+    /// PUTs a piece of the session's file (no token: the URL is the credential); the item
+    /// once the file is complete.
+    async fn send_piece(
+        &self,
+        upload_url: &str,
+        offset: u64,
+        piece: Bytes,
+        total: u64,
+    ) -> Result<Option<Value>, StorageError> {
+        let range = upload_session::content_range(offset, piece.len(), total);
+        let response = super::send_retrying(PIECE_ATTEMPTS, || {
+            self.http
+                .put(upload_url)
+                .header("Content-Range", range.clone())
+                .body(piece.clone())
+        })
+        .await?;
+        if !matches!(response.status().as_u16(), 200 | 201) {
+            return Ok(None);
+        }
+        let bytes = response.bytes().await.map_err(transport_failed)?;
+        Ok(serde_json::from_slice(&bytes).ok())
     }
 }
 

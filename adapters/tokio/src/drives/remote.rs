@@ -383,7 +383,12 @@ impl Bucket {
             None => Progress {
                 key: key.to_string(),
                 upload_id: p
-                    .create_multipart(bucket, key, ATTEMPTS)
+                    .create_multipart(
+                        bucket,
+                        key,
+                        bounds.iter().map(|(_, len)| len).sum(),
+                        ATTEMPTS,
+                    )
                     .await
                     .map_err(message)?,
                 part_size: parts.size,

@@ -601,6 +601,12 @@ pub fn mount<R: RemoteFs>(
     rt: Handle,
 ) -> std::io::Result<Mounted> {
     crate::drives::fs::prepare_mount_point(path)?;
+    // Mounting over files would hide them (a home folder, say) while the share is mounted.
+    if std::fs::read_dir(path)?.next().is_some() {
+        return Err(std::io::Error::other(
+            "the folder has files in it, which the share would hide; give an empty or new folder",
+        ));
+    }
     let fs = ShareFs {
         s: Arc::new(Shared {
             remote,

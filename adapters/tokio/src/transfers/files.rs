@@ -428,7 +428,7 @@ async fn multipart(job: &Job<'_>, f: FileState) -> Result<(), Part> {
         None => {
             let id = from_storage(
                 job.remote
-                    .create_multipart(&job.bucket, &f.key, job.attempts())
+                    .create_multipart(&job.bucket, &f.key, f.size, job.attempts())
                     .await,
             )?;
             let mut started = f.clone();
