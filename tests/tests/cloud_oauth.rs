@@ -308,8 +308,17 @@ fn round_trip(provider: &str) {
         "sessions used"
     );
 
-    // The user revoked the agent at the provider: a clear refusal, nothing else.
+    // The user revoked the agent at the provider: a clear refusal, and the account shows
+    // `active: false`.
     providers.hook("revoke", json!({}));
     let message = post("/cloud/list_buckets", account.clone()).expect_error("ACCESS");
     assert!(message.contains("connect the account again"), "{message}");
+    let shown = agent
+        .get(&format!("/cloud/account?id={id}"))
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(shown["active"], false, "{shown}");
 }
+

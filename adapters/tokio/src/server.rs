@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
+use click_core::cloud::account::Authorization;
 use click_core::ports::SecretBox;
 use click_core::routes::{self, Body};
 use click_core::{Agent, ApiError, Header, HostAction, Method};
@@ -380,9 +381,43 @@ pub async fn stop_signal() {
 /// start.
 const DRIVE_DRAIN: Duration = Duration::from_secs(30);
 
+/// Has the OAuth clients record in the store what their refreshes learn: the refresh tokens
+/// providers replace (a provider that rotates them takes each only once, so the next start
+/// needs the new one), and authorizations revoked (`active: false`) or working again.
+fn record_authorizations(app: &Arc<App>) {
+    let weak = Arc::downgrade(app);
+    let record = move |cache_key: &str, what: Authorization<'_>| {
+        let Some(app) = weak.upgrade() else { return };
+        let p = &app.agent.ports;
+        let label = match what {
+            Authorization::Rotated { .. } => "kept the provider's new refresh token",
+            Authorization::Revoked => "the provider refused the account's authorization",
+            Authorization::Working => "the account's authorization works again",
+        };
+        let recorded = click_core::cloud::account::record_authorization(
+            &p.store,
+            &p.secrets,
+            &crate::ports::OsRng,
+            cache_key,
+            what,
+        );
+        match recorded {
+            Ok(true) => tracing::info!(account = cache_key, "{label}"),
+            Ok(false) => {}
+            Err(e) => tracing::warn!(account = cache_key, "not recorded ({label}): {e:?}"),
+        }
+    };
+    app.agent
+        .ports
+        .cloud
+        .oauth()
+        .record_authorizations(Box::new(record));
+}
+
 /// Opens everything, binds, prints the address on stdout, and serves until asked to stop.
 pub async fn run(settings: Settings) -> Result<(), String> {
     let app = Arc::new(App::open(&settings)?);
+    record_authorizations(&app);
     crate::transfers::spawn(app.clone(), settings.transfers.clone());
     crate::drives::spawn(app.clone());
     crate::shares::spawn(app.clone());

@@ -44,6 +44,10 @@ pub struct CloudAccount {
     pub sealed_credentials_data: String,
     /// Whether every user of the account sees it, not just its owner.
     pub shared: bool,
+    /// An OAuth account whose authorization the provider no longer accepts (revoked by the
+    /// user, expired): shown as `active: false` until a refresh works again.
+    #[serde(default)]
+    pub authorization_revoked: bool,
     /// When it was added (Unix ms).
     pub create_ms: u64,
 }
@@ -369,7 +373,7 @@ impl<'a> CloudAccountDto<'a> {
             access_key: obfuscate(&a.access_key),
             secret_key: hidden(&a.sealed_secret_key),
             credentials_data: hidden(&a.sealed_credentials_data),
-            active: true,
+            active: !a.authorization_revoked,
             shared: a.shared,
             internal_storage: false,
             storage_tier: 0,
@@ -390,6 +394,73 @@ fn obfuscate(key: &str) -> String {
     out.push_str(HIDDEN);
     out.extend(&chars[chars.len() - 4..]);
     out
+}
+
+/// What the host learnt of a stored OAuth account's authorization.
+#[cfg(feature = "cloud")]
+pub enum Authorization<'a> {
+    /// The provider issued a new refresh token (some rotate them at each use).
+    Rotated {
+        /// The refresh token the refresh used.
+        old: &'a str,
+        /// The one to use from now on.
+        new: &'a str,
+    },
+    /// The provider refused the refresh token.
+    Revoked,
+    /// A refresh worked.
+    Working,
+}
+
+/// Records what the host learnt of the authorization of the stored cloud account that client
+/// cache key `cache_key` names (`stored:<id>`): a rotated refresh token sealed in place of
+/// the old one (unless the account no longer holds it), or the account marked revoked or
+/// working. Whether the account changed.
+#[cfg(feature = "cloud")]
+pub fn record_authorization(
+    store: &impl Store,
+    secrets: &SecretBox,
+    rng: &impl crate::ports::Rng,
+    cache_key: &str,
+    what: Authorization<'_>,
+) -> ApiResult<bool> {
+    let Some(id) = cache_key.strip_prefix("stored:") else {
+        return Ok(false);
+    };
+    let key = CLOUD_ACCOUNTS.key(id);
+    let Some(before) = store.get(&key)? else {
+        return Ok(false);
+    };
+    let Ok(mut row) = serde_json::from_slice::<CloudAccount>(before.as_ref()) else {
+        return Ok(false);
+    };
+    let changed = match what {
+        Authorization::Rotated { old, new } => {
+            let holds_old = secrets.open(&row.sealed_secret_key).as_deref() == Some(old);
+            if holds_old {
+                row.sealed_secret_key = secrets.seal(new, rng);
+                row.authorization_revoked = false;
+            }
+            holds_old
+        }
+        Authorization::Revoked => !core::mem::replace(&mut row.authorization_revoked, true),
+        Authorization::Working => core::mem::replace(&mut row.authorization_revoked, false),
+    };
+    if !changed {
+        return Ok(false);
+    }
+    let mut batch = Batch::new();
+    batch.require_value(key, Some(before.as_ref().to_vec()));
+    CLOUD_ACCOUNTS.put(&mut batch, &row.id, &row);
+    crate::store::table::commit(
+        store,
+        &batch,
+        (
+            crate::error::ErrorCode::DbUpdate,
+            "The cloud account changed while its authorization was recorded.",
+        ),
+    )?;
+    Ok(true)
 }
 
 #[cfg(test)]

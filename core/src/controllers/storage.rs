@@ -436,6 +436,7 @@ fn provision<P: Ports>(cx: &Ctx<'_, P>, p: Provision<'_>) -> ApiResult<Response>
         sealed_secret_key: ports.secrets().seal(&secret, ports.rng()),
         sealed_credentials_data: String::new(),
         shared: p.shared,
+        authorization_revoked: false,
         create_ms: now,
     };
     let k = StorageKey {

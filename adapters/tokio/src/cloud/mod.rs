@@ -183,6 +183,11 @@ impl CloudStorage {
         }
     }
 
+    /// The OAuth apps and the accounts' tokens.
+    pub fn oauth(&self) -> &oauth::OAuthApps {
+        &self.oauth
+    }
+
     pub(crate) fn http(&self) -> Result<reqwest::Client, StorageError> {
         self.http.get().map_err(StorageError::Failed)
     }

@@ -5,9 +5,10 @@
 //! their local stand-ins).
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 
+use click_core::cloud::account::Authorization;
 use click_core::cloud::cloud_type;
 use click_core::ports::{OAuthGrant, OAuthRedeem, OAuthStart, StorageError};
 use oauth2::basic::BasicClient;
@@ -84,7 +85,18 @@ pub struct OAuthApps {
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     /// The providers' upload sessions in progress.
     pub uploads: super::upload_session::Sessions,
+    /// Refresh tokens providers replaced (Box does at each refresh), by client cache key: the
+    /// newest wins over the one a call was given.
+    rotated: Mutex<HashMap<String, String>>,
+    /// One refresh at a time per account: a rotating provider takes each refresh token once.
+    refreshing: Mutex<HashMap<String, Arc<tokio::sync::Mutex<()>>>>,
+    /// Where what is learnt of an account's authorization is recorded (the store).
+    record: OnceLock<RecordAuthorization>,
 }
+
+/// Records what a refresh learnt of the authorization of the account of a client cache key:
+/// a replaced refresh token (kept for the next start), a refusal, or that it works.
+pub type RecordAuthorization = Box<dyn Fn(&str, Authorization<'_>) + Send + Sync>;
 
 /// 429 answers waited out before a call gives up.
 const RATE_LIMIT_RETRIES: u32 = 3;
@@ -122,6 +134,20 @@ impl OAuthApps {
             http,
             tokens: Mutex::new(HashMap::new()),
             uploads: Default::default(),
+            rotated: Mutex::default(),
+            refreshing: Mutex::default(),
+            record: OnceLock::new(),
+        }
+    }
+
+    /// Sets where what refreshes learn is recorded (once, at start).
+    pub fn record_authorizations(&self, record: RecordAuthorization) {
+        let _ = self.record.set(record);
+    }
+
+    fn learnt(&self, cache_key: &str, what: Authorization<'_>) {
+        if let Some(record) = self.record.get() {
+            record(cache_key, what);
         }
     }
 
@@ -184,19 +210,33 @@ impl OAuthApps {
         cache_key: &str,
         fresh: bool,
     ) -> Result<String, StorageError> {
-        if !fresh {
-            let tokens = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
-            if let Some((token, _)) = tokens.get(cache_key).filter(|(_, u)| *u > Instant::now()) {
-                return Ok(token.clone());
-            }
+        let cached = self.cached(cache_key);
+        if !fresh && let Some(token) = cached {
+            return Ok(token);
         }
+        let gate = lock(&self.refreshing)
+            .entry(cache_key.to_string())
+            .or_default()
+            .clone();
+        let _one_at_a_time = gate.lock().await;
+        // Another call refreshed while this one waited: its token is the fresh one.
+        if let Some(token) = self
+            .cached(cache_key)
+            .filter(|t| Some(t) != cached.as_ref())
+        {
+            return Ok(token);
+        }
+        let refresh_token = lock(&self.rotated)
+            .get(cache_key)
+            .cloned()
+            .unwrap_or_else(|| refresh_token.to_string());
         // Redirects play no part in a refresh; any absolute URL satisfies the client.
         let (_, _, client) = self.client(cloud_type, "http://127.0.0.1/")?;
         let label = cloud_type::name(cloud_type);
         // On a task of its own: the crate's future is not Sync, and readers of streamed
         // bodies (which may refresh a token) must be.
         let http = self.http.clone();
-        let refresh = RefreshToken::new(refresh_token.to_string());
+        let refresh = RefreshToken::new(refresh_token.clone());
         let exchange = tokio::spawn(async move {
             client
                 .exchange_refresh_token(&refresh)
@@ -207,23 +247,46 @@ impl OAuthApps {
             .await
             .map_err(|e| StorageError::Failed(e.to_string()))?
             .map_err(|e| match e {
-                oauth2::RequestTokenError::ServerResponse(r) => StorageError::Denied(format!(
-                    "{label} no longer accepts this account's authorization ({}): connect the \
-                     account again",
-                    r.error()
-                )),
+                oauth2::RequestTokenError::ServerResponse(r) => {
+                    self.learnt(cache_key, Authorization::Revoked);
+                    StorageError::Denied(format!(
+                        "{label} no longer accepts this account's authorization ({}): connect \
+                         the account again",
+                        r.error()
+                    ))
+                }
                 other => StorageError::Failed(format!(
                     "{label}'s token endpoint: {}",
                     error_chain(&other)
                 )),
             })?;
+        match tokens.refresh_token().map(|t| t.secret().clone()) {
+            Some(new) if new != refresh_token => {
+                lock(&self.rotated).insert(cache_key.to_string(), new.clone());
+                let rotated = Authorization::Rotated {
+                    old: &refresh_token,
+                    new: &new,
+                };
+                self.learnt(cache_key, rotated);
+            }
+            _ => self.learnt(cache_key, Authorization::Working),
+        }
         let token = tokens.access_token().secret().clone();
         let lifetime = tokens.expires_in().unwrap_or(Duration::from_secs(3600));
         let until = Instant::now() + lifetime.saturating_sub(TOKEN_MARGIN);
-        let mut cache = self.tokens.lock().unwrap_or_else(|e| e.into_inner());
+        let mut cache = lock(&self.tokens);
         cache.retain(|_, (_, u)| *u > Instant::now());
         cache.insert(cache_key.to_string(), (token.clone(), until));
         Ok(token)
+    }
+
+    /// The access token cached for `cache_key`, while it is good.
+    fn cached(&self, cache_key: &str) -> Option<String> {
+        let tokens = lock(&self.tokens);
+        tokens
+            .get(cache_key)
+            .filter(|(_, until)| *until > Instant::now())
+            .map(|(token, _)| token.clone())
     }
 
     fn app(&self, key: &str) -> &OAuthApp {
@@ -402,3 +465,7 @@ type ConfiguredClient = BasicClient<
     oauth2::EndpointNotSet,
     oauth2::EndpointSet,
 >;
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}

@@ -72,6 +72,7 @@ pub async fn insert<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         sealed_secret_key: ports.secrets().seal(&target.secret_key, ports.rng()),
         sealed_credentials_data: ports.secrets().seal(&target.credentials_data, ports.rng()),
         shared: input.shared,
+        authorization_revoked: false,
         create_ms: cx.now_ms(),
     };
     let mut batch = Batch::new();

@@ -138,6 +138,7 @@ async fn callback<P: Ports>(cx: &Ctx<'_, P>, provider: u32) -> ApiResult<Respons
         sealed_secret_key: ports.secrets().seal(&grant.refresh_token, ports.rng()),
         sealed_credentials_data: String::new(),
         shared: taken.shared,
+        authorization_revoked: false,
         create_ms: cx.now_ms(),
     };
     let mut batch = Batch::new();
