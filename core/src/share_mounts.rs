@@ -11,9 +11,7 @@ use crate::config::CoreConfig;
 use crate::drives::paths;
 use crate::error::{ApiError, ApiResult, ErrorCode};
 use crate::json::{max_len, null_as_default, required};
-use crate::ports::{
-    Rng, SecretBox, ShareError, ShareMount, ShareMounts, ShareProtocol, ShareState, Store,
-};
+use crate::ports::{Rng, SecretBox, ShareError, ShareMount, ShareProtocol, ShareState, Store};
 use crate::store::keys::{SHARE_MOUNTS, SHARE_MOUNTS_BY_NAME};
 use crate::store::{Batch, scan_all};
 use crate::transfers::paths::checked;
@@ -472,23 +470,6 @@ fn taken(name: &str, path: &str) -> ApiError {
         ErrorCode::Duplicate,
         format!("'{name}' already uses the folder {path}."),
     )
-}
-
-/// Mounts every active share of the agent (at start): each share's name and how it went.
-pub async fn mount_all(
-    store: &impl Store,
-    secrets: &SecretBox,
-    host: &impl ShareMounts,
-) -> Vec<(String, Result<ShareState, ShareError>)> {
-    let mut out = Vec::new();
-    for s in all(store).unwrap_or_default().iter().filter(|s| s.active) {
-        let result = match s.mount(secrets) {
-            Ok(m) => host.mount(&m).await,
-            Err(e) => Err(e),
-        };
-        out.push((s.name.clone(), result));
-    }
-    out
 }
 
 #[cfg(test)]

@@ -25,14 +25,16 @@ fn folders() -> (tempfile::TempDir, tempfile::TempDir) {
     (served, tempfile::tempdir().unwrap())
 }
 
-/// An agent whose mounts may go under `root`, with calls to servers bounded by 3 s.
+/// An agent whose mounts may go under `root`, with calls to servers bounded by 3 s and
+/// shares whose server was down tried again every second.
 fn agent_under(root: &Path) -> Agent {
     Agent::start_with(options_under(root))
 }
 
 fn options_under(root: &Path) -> Options {
     let mut o = transfer_roots(root, "");
-    o.config.push_str("\n[shares]\ntimeout_secs = 3\n");
+    o.config
+        .push_str("\n[shares]\ntimeout_secs = 3\nretry_secs = 1\n");
     o
 }
 
@@ -432,4 +434,53 @@ fn an_nfs_export_mounts_over_v4_and_v3() {
         a.delete(&format!("/management/nfsclient/{id}")).expect(200);
     }
     assert!(!is_mounted(&at) && !is_mounted(&at3));
+}
+
+#[test]
+fn a_share_whose_server_is_down_at_start_is_mounted_once_it_is_up() {
+    if desktop_only("SMB mounts") {
+        return;
+    }
+    let (served, root) = folders();
+    let mut samba = SambaServer::start(served.path(), "design", USER, PASSWORD);
+    let data = DataDir::new();
+    let at = root.path().join("share");
+    let _unmount = Unmount(at.clone());
+    let options = || Options {
+        data_dir: Some(data.path().to_path_buf()),
+        ..options_under(root.path())
+    };
+    let agent = Agent::start_with(options());
+    let a = Account::new(&agent, "owner@example.com");
+    a.post("/management/smbclient", smb_body(&samba, &at))
+        .expect(200);
+    agent.terminate();
+
+    samba.stop();
+    let agent = Agent::start_with(options());
+    let a = Account {
+        agent: &agent,
+        token: click_blackbox::login(&agent, "owner@example.com", click_blackbox::PASSWORD),
+    };
+    wait_until("the failed mount shown", Duration::from_secs(10), || {
+        a.get("/management/smbclient")[0]["mountError"].is_string()
+    });
+    let shown = a.get("/management/smbclient");
+    assert_eq!(shown[0]["isAuthenticated"], false, "{shown}");
+    assert_eq!(shown[0]["mountedBy"], Value::Null, "{shown}");
+    assert!(!is_mounted(&at));
+
+    samba.restart();
+    wait_until(
+        "the mount once the server is up",
+        Duration::from_secs(15),
+        || is_mounted(&at),
+    );
+    assert_eq!(
+        std::fs::read(at.join("brief.txt")).unwrap(),
+        b"the design brief"
+    );
+    let shown = a.get("/management/smbclient");
+    assert_eq!(shown[0]["isAuthenticated"], true, "{shown}");
+    assert_eq!(shown[0]["mountError"], Value::Null, "{shown}");
 }

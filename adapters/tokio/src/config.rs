@@ -131,11 +131,16 @@ pub struct ShareSettings {
     /// How long one call to a share's server may take, in seconds, before the file operation
     /// waiting on it fails (ETIMEDOUT) instead of hanging.
     pub timeout_secs: u64,
+    /// How often an active share that is not mounted (its server was down) is tried again.
+    pub retry_secs: u64,
 }
 
 impl Default for ShareSettings {
     fn default() -> Self {
-        ShareSettings { timeout_secs: 15 }
+        ShareSettings {
+            timeout_secs: 15,
+            retry_secs: 30,
+        }
     }
 }
 

@@ -420,7 +420,10 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     record_authorizations(&app);
     crate::transfers::spawn(app.clone(), settings.transfers.clone());
     crate::drives::spawn(app.clone());
-    crate::shares::spawn(app.clone());
+    crate::shares::spawn(
+        app.clone(),
+        Duration::from_secs(settings.shares.retry_secs.max(1)),
+    );
     // The storage is ready (its folders swept, its port bound) before the agent says it runs.
     let storage = match &settings.storage {
         Some(storage) => Some(crate::storage::spawn(app.clone(), storage).await?),

@@ -174,8 +174,12 @@ impl ShareMounts for ShareManager {
                 })
             }
             Err(e) => {
-                tracing::warn!(share = %fs_name(m), path = %m.local_path, "share not mounted: {e:?}");
-                lock(&self.failures).insert(m.id.clone(), reason(&e));
+                let why = reason(&e);
+                let before = lock(&self.failures).insert(m.id.clone(), why.clone());
+                // Said once per reason, not at every try of the retry loop.
+                if before.as_ref() != Some(&why) {
+                    tracing::warn!(share = %fs_name(m), path = %m.local_path, "share not mounted: {why}");
+                }
                 Err(e)
             }
         }
@@ -216,18 +220,39 @@ fn reason(e: &ShareError) -> String {
     }
 }
 
-/// Mounts the active shares the store holds (at start); failures are logged and shown.
-pub fn spawn(app: Arc<App>) {
+/// Mounts the active shares the store holds, at start and then every `retry` for those not
+/// mounted (a NAS that comes up after the agent); failures are logged and shown.
+pub fn spawn(app: Arc<App>, retry: Duration) {
     tokio::spawn(async move {
-        let ports = &app.agent.ports;
-        for (name, result) in
-            click_core::share_mounts::mount_all(&ports.store, &ports.secrets, &ports.shares).await
-        {
-            if let Err(e) = result {
-                tracing::warn!(share = %name, "not mounted at start: {}", reason(&e));
-            }
+        loop {
+            mount_missing(&app).await;
+            tokio::time::sleep(retry).await;
         }
     });
+}
+
+async fn mount_missing(app: &App) {
+    let ports = &app.agent.ports;
+    let stored = click_core::share_mounts::all(&ports.store).unwrap_or_default();
+    for s in stored.iter().filter(|s| s.active) {
+        if lock(&ports.shares.running).contains_key(&s.id) {
+            continue;
+        }
+        let mounted = match s.mount(&ports.secrets) {
+            Ok(m) => ports.shares.mount(&m).await.is_ok(),
+            Err(e) => {
+                tracing::warn!(share = %s.name, "not mounted: {}", reason(&e));
+                false
+            }
+        };
+        // Deleted or turned off while it was being mounted: not to stay mounted.
+        let now = click_core::share_mounts::get(&ports.store, &s.id)
+            .ok()
+            .flatten();
+        if mounted && now.is_none_or(|now| !now.active) {
+            ports.shares.unmount(&s.id);
+        }
+    }
 }
 
 /// Unmounts every share (at exit).
