@@ -58,7 +58,9 @@ percent-encoded names; names match case-insensitively and keep the case given at
 Test hooks (JSON POSTs, no auth): /_test/rate_limit {"count": N} makes the next N calls to
 /dropbox/2/..., /onedrive/v1.0/me/drive... or /onedrive-upload/... answer 429 (Retry-After: 1;
 Graph's error code is activityLimitReached); /_test/expire_tokens invalidates every access token
-issued so far; /_test/revoke invalidates every refresh token and access token. GET /_test/calls
+issued so far; /_test/revoke invalidates every refresh token and access token;
+/_test/rotate_refresh_tokens {"on": bool} makes every provider answer a refresh with a new
+refresh token and refuse the used one from then on (Box always does). GET /_test/calls
 counts the calls by path (hooks aside), refused ones included; upload-session calls also under
 /dropbox/upload-session (start), /dropbox/upload-session/append, /dropbox/upload-session/finish,
 /onedrive/upload-session (createUploadSession), /onedrive/upload-session/fragment (PUT),
@@ -93,6 +95,9 @@ ACCESS = {}  # access token -> provider
 REFRESH = {}  # refresh token -> provider
 CALLS = Counter()  # request path (or SESSION_CALLS name) -> calls, whatever they were answered
 RATE_LIMITED = 0  # Dropbox and Graph calls still to be answered 429
+# Providers that issue a new refresh token at each refresh and refuse the used one afterwards,
+# as Box always does; /_test/rotate_refresh_tokens {"on": true} makes every provider do so.
+ROTATING = {"box"}
 
 # Dropbox's files, by path_lower ("" is the root, which no listing shows).
 TREE = {"": {"tag": "folder", "key": "", "name": "", "display": "", "id": None}}
@@ -1057,6 +1062,10 @@ class Handler(BaseHTTPRequestHandler):
                 refresh = form.get("refresh_token", "")
                 if REFRESH.get(refresh) != provider:
                     return self.refuse("invalid_grant", "the refresh token was revoked")
+                if provider in ROTATING or "*" in ROTATING:
+                    del REFRESH[refresh]
+                    refresh = secrets.token_urlsafe(32)
+                    REFRESH[refresh] = provider
             else:
                 return self.refuse("unsupported_grant_type", str(grant))
             access = secrets.token_urlsafe(32)
@@ -1080,6 +1089,10 @@ class Handler(BaseHTTPRequestHandler):
             elif path == "/_test/revoke":
                 ACCESS.clear()
                 REFRESH.clear()
+            elif path == "/_test/rotate_refresh_tokens":
+                ROTATING.discard("*")
+                if arg.get("on"):
+                    ROTATING.add("*")
             else:
                 path = None
         if path is None:

@@ -322,3 +322,51 @@ fn round_trip(provider: &str) {
     assert_eq!(shown["active"], false, "{shown}");
 }
 
+/// Providers that replace the refresh token at each refresh (Box always does) take each one
+/// once: the agent refreshes one call at a time per account, uses the newest token, and keeps
+/// it in its store for the next start.
+#[test]
+fn refresh_tokens_a_provider_replaces_are_used_once_and_kept_across_restarts() {
+    if desktop_only(DESKTOP) {
+        return;
+    }
+    let providers = Providers::start();
+    let data = DataDir::new();
+    let options = || Options {
+        data_dir: Some(data.path().to_path_buf()),
+        config: providers.config(""),
+        ..Options::default()
+    };
+    let agent = Agent::start_with(options());
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let id = connect(&agent, &owner, &providers, "dropbox");
+    let list = |agent: &Agent, token: &str| {
+        let body = json!({ "id": id });
+        agent.post("/cloud/list_buckets", body).token(token).send()
+    };
+    providers.hook("rotate_refresh_tokens", json!({"on": true}));
+
+    // Refreshes in a row: each with the token the one before it got.
+    for _ in 0..2 {
+        providers.hook("expire_tokens", json!({}));
+        list(&agent, &owner).expect(200);
+    }
+    // Eight calls at once after expiry: one refresh serves them all.
+    providers.hook("expire_tokens", json!({}));
+    let before = providers.calls("/dropbox/token");
+    let statuses = concurrently(8, |_| list(&agent, &owner).status);
+    assert!(statuses.iter().all(|s| *s == 200), "{statuses:?}");
+    assert_eq!(providers.calls("/dropbox/token"), before + 1, "one refresh");
+
+    // The next start reads the newest token from the store.
+    agent.terminate();
+    let agent = Agent::start_with(options());
+    let owner = login(&agent, "owner@example.com", PASSWORD);
+    providers.hook("expire_tokens", json!({}));
+    list(&agent, &owner).expect(200);
+    assert!(
+        agent
+            .log()
+            .contains("kept the provider's new refresh token")
+    );
+}

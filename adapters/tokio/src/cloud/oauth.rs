@@ -160,14 +160,14 @@ impl OAuthApps {
         build: impl Fn(&str) -> reqwest::RequestBuilder,
     ) -> Result<reqwest::Response, StorageError> {
         let label = cloud_type::name(account.cloud_type);
-        let (mut refreshed, mut limited) = (false, 0);
+        let (mut refused, mut limited) = (None::<String>, 0);
         loop {
             let token = self
                 .access_token(
                     account.cloud_type,
                     &account.refresh_token,
                     &account.cache_key,
-                    refreshed,
+                    refused.as_deref(),
                 )
                 .await?;
             let response = build(&token)
@@ -175,7 +175,7 @@ impl OAuthApps {
                 .await
                 .map_err(super::transport_failed)?;
             match response.status().as_u16() {
-                401 if !refreshed => refreshed = true,
+                401 if refused.is_none() => refused = Some(token),
                 429 if limited < RATE_LIMIT_RETRIES => {
                     let wait = retry_after(&response);
                     if wait > MAX_RETRY_AFTER {
@@ -202,16 +202,19 @@ impl OAuthApps {
     }
 
     /// An access token for the account whose refresh token is `refresh_token`: the cached one
-    /// unless `fresh` (the provider refused it) or about to expire.
+    /// while it is good and is not the one the provider just `refused`, else a new one.
     pub async fn access_token(
         &self,
         cloud_type: u32,
         refresh_token: &str,
         cache_key: &str,
-        fresh: bool,
+        refused: Option<&str>,
     ) -> Result<String, StorageError> {
-        let cached = self.cached(cache_key);
-        if !fresh && let Some(token) = cached {
+        let usable = || {
+            self.cached(cache_key)
+                .filter(|t| Some(t.as_str()) != refused)
+        };
+        if let Some(token) = usable() {
             return Ok(token);
         }
         let gate = lock(&self.refreshing)
@@ -220,10 +223,7 @@ impl OAuthApps {
             .clone();
         let _one_at_a_time = gate.lock().await;
         // Another call refreshed while this one waited: its token is the fresh one.
-        if let Some(token) = self
-            .cached(cache_key)
-            .filter(|t| Some(t) != cached.as_ref())
-        {
+        if let Some(token) = usable() {
             return Ok(token);
         }
         let refresh_token = lock(&self.rotated)
