@@ -1,6 +1,6 @@
 //! SMB and NFS shares mounted on this agent (`SMBClientModel` and `NFSClientModel` of
 //! `management.md`): stored with the password sealed, checked on the way in, and shown with
-//! how the host's mount is doing. The host mounts what is stored ([`ShareMounts`]).
+//! how the host's mount is doing. The host mounts what is stored ([`ShareMounts`](crate::ports::ShareMounts)).
 
 use alloc::format;
 use alloc::string::{String, ToString};
