@@ -55,6 +55,9 @@ percent-encoded names; names match case-insensitively and keep the case given at
   upload with the session's conflict behaviour -> 201/200 driveItem (or 409), and the session
   is gone (404). GET -> 200 {"expirationDateTime", "nextExpectedRanges"}; DELETE -> 204.
 
+Google Drive's file API (/googledrive/drive/v3/files..., /googledrive/upload/drive/v3/files...,
+the resumable sessions' /googledrive-upload/<token>) is in googledrive_api.py.
+
 Test hooks (JSON POSTs, no auth): /_test/rate_limit {"count": N} makes the next N calls to
 /dropbox/2/..., /onedrive/v1.0/me/drive... or /onedrive-upload/... answer 429 (Retry-After: 1;
 Graph's error code is activityLimitReached); /_test/expire_tokens invalidates every access token
@@ -86,6 +89,8 @@ import uuid
 from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
+
+import googledrive_api  # Google Drive's file API (its own module: a store of its own)
 
 CLIENT_ID, CLIENT_SECRET = sys.argv[1], sys.argv[2]
 PROVIDERS = ("dropbox", "box", "onedrive", "googledrive")
@@ -995,6 +1000,8 @@ class Handler(BaseHTTPRequestHandler):
         provider, rest = self.provider()
         if self.is_graph_files(provider, rest):
             return self.onedrive("GET", rest, None)
+        if self.is_drive_files(provider, rest):
+            return googledrive_api.handle(self, "GET", rest, None, throttled)
         if provider == "dropbox" and rest == "/2/files/download":
             # Dropbox's content-download endpoints take GET as well.
             return self.dropbox("files/download", b"")
@@ -1034,6 +1041,8 @@ class Handler(BaseHTTPRequestHandler):
             return self.dropbox(rest[len("/2/"):], body)
         if self.is_graph_files(provider, rest):
             return self.onedrive("POST", rest, body)
+        if self.is_drive_files(provider, rest):
+            return googledrive_api.handle(self, "POST", rest, body, throttled)
         if rest != "/token":
             return self.answer(404, {"error": "not_found"})
         form = {k: v[0] for k, v in parse_qs((body or b"").decode(errors="replace")).items()}
@@ -1206,9 +1215,19 @@ class Handler(BaseHTTPRequestHandler):
 
     # --- OneDrive (Graph v1.0) files: /onedrive/v1.0/me/drive[/...] ----------------------
 
+    def do_PATCH(self):
+        self.count()
+        body = self.read_body()
+        provider, rest = self.provider()
+        if self.is_drive_files(provider, rest):
+            return googledrive_api.handle(self, "PATCH", rest, body, throttled)
+        self.answer(404, {"error": "not_found"})
+
     def do_PUT(self):
         path = self.count()
         body = self.read_body()
+        if path.startswith("/googledrive-upload/"):
+            return googledrive_api.session(self, "PUT", path[len("/googledrive-upload/"):], body)
         if path.startswith("/onedrive-upload/"):
             return self.od_upload_url("PUT", path[len("/onedrive-upload/"):], body)
         provider, rest = self.provider()
@@ -1219,12 +1238,22 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         path = self.count()
         body = self.read_body()
+        if path.startswith("/googledrive-upload/"):
+            token = path[len("/googledrive-upload/"):]
+            return googledrive_api.session(self, "DELETE", token, body)
         if path.startswith("/onedrive-upload/"):
             return self.od_upload_url("DELETE", path[len("/onedrive-upload/"):], body)
         provider, rest = self.provider()
         if self.is_graph_files(provider, rest):
             return self.onedrive("DELETE", rest, body)
+        if self.is_drive_files(provider, rest):
+            return googledrive_api.handle(self, "DELETE", rest, body, throttled)
         self.answer(404, {"error": "not_found"})
+
+    @staticmethod
+    def is_drive_files(provider, rest):
+        return provider == "googledrive" and (
+            rest.startswith("/drive/v3/files") or rest.startswith("/upload/drive/v3/files"))
 
     @staticmethod
     def is_graph_files(provider, rest):
