@@ -212,7 +212,7 @@ def route(h, method, rest, query, body):
             raise DriveError(403, "fileNotDownloadable", "Only files with binary content "
                              "can be downloaded.")
         data = DATA[f["id"]]
-        return lambda: media(h, data)
+        return lambda: h.send_ranged(data)
     if m and method == "DELETE":
         f = file_of(m.group(1))
         remove(f["id"])
@@ -237,19 +237,6 @@ def route(h, method, rest, query, body):
             return start_session(h, f["id"], json.loads(body or b"{}"))
         raise DriveError(400, "badRequest", f"Unsupported uploadType: {kind}")
     raise DriveError(404, "notFound", f"Not found: {method} {rest}")
-
-
-def media(h, data):
-    from_range = h.headers.get("Range")
-    m = re.fullmatch(r"\s*bytes=(\d+)-(\d*)\s*", from_range or "")
-    if not m:
-        return h.send(200, data, "application/octet-stream")
-    first = int(m.group(1))
-    last = min(int(m.group(2)) if m.group(2) else len(data) - 1, len(data) - 1)
-    if first >= len(data):
-        return h.send(416, b"", "text/plain", [("Content-Range", f"bytes */{len(data)}")])
-    h.send(206, data[first:last + 1], "application/octet-stream",
-           [("Content-Range", f"bytes {first}-{last}/{len(data)}")])
 
 
 def start_session(h, target, meta):

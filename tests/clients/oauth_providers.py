@@ -8,7 +8,9 @@ configurable `[oauth.<provider>]` URLs.
 
 Dropbox's files API (HTTP API v2) is stood in for as well, over an in-memory tree, in the
 shapes Dropbox documents. Dropbox splits RPC calls (api.dropboxapi.com) from content calls
-(content.dropboxapi.com); here both are under the one base `/dropbox/2/`:
+(content.dropboxapi.com); here RPC calls are under `/dropbox/2/` and content calls (uploads,
+downloads, upload sessions) under `/dropbox-content/2/`, and each host refuses the other's
+calls (400, plain text, as Dropbox answers a call on the wrong host):
   files/list_folder, files/list_folder/continue, files/get_metadata, files/delete_v2 and
   files/create_folder_v2 take and give JSON; files/upload takes its argument in the
   `Dropbox-API-Arg` header and the bytes (at most 150 MiB) as the body; files/download (POST,
@@ -56,11 +58,12 @@ percent-encoded names; names match case-insensitively and keep the case given at
   is gone (404). GET -> 200 {"expirationDateTime", "nextExpectedRanges"}; DELETE -> 204.
 
 Google Drive's file API (/googledrive/drive/v3/files..., /googledrive/upload/drive/v3/files...,
-the resumable sessions' /googledrive-upload/<token>) is in googledrive_api.py.
+the resumable sessions' /googledrive-upload/<token>) is in googledrive_api.py, Box's (/box/2.0/...,
+/box-content/2.0/..., /box-download/...) in box_api.py.
 
 Test hooks (JSON POSTs, no auth): /_test/rate_limit {"count": N} makes the next N calls to
-/dropbox/2/..., /onedrive/v1.0/me/drive... or /onedrive-upload/... answer 429 (Retry-After: 1;
-Graph's error code is activityLimitReached); /_test/expire_tokens invalidates every access token
+the providers' file APIs (Dropbox's both hosts, Graph's drive and upload URLs, Drive's and Box's
+APIs) answer 429 (Retry-After: 1, in each provider's error shape); /_test/expire_tokens invalidates every access token
 issued so far; /_test/revoke invalidates every refresh token and access token;
 /_test/rotate_refresh_tokens {"on": bool} makes every provider answer a refresh with a new
 refresh token and refuse the used one from then on (Box always does). GET /_test/calls
@@ -90,6 +93,7 @@ from collections import Counter
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, quote, unquote, urlencode, urlparse
 
+import box_api  # Box's file API (its own module: a store of its own)
 import googledrive_api  # Google Drive's file API (its own module: a store of its own)
 
 CLIENT_ID, CLIENT_SECRET = sys.argv[1], sys.argv[2]
@@ -987,8 +991,23 @@ class Handler(BaseHTTPRequestHandler):
         with LOCK:
             return ACCESS.get(token) == provider
 
+    def box(self, method, path, body):
+        """Whether `path` is a call to Box's API (/box/2.0/...), upload host
+        (/box-content/2.0/...) or download URLs (/box-download/...), answered here."""
+        if path.startswith("/box-download/") and method == "GET":
+            box_api.download(self, path[len("/box-download/"):])
+            return True
+        for host in ("box", "box-content"):
+            base = f"/{host}/2.0"
+            if path.startswith(base + "/") and path != "/box/2.0/users/me":
+                box_api.handle(self, method, host, path[len(base):], body, throttled)
+                return True
+        return False
+
     def do_GET(self):
         path = self.count()
+        if self.box("GET", path, None):
+            return
         if path == "/_test/calls":
             with LOCK:
                 calls = dict(CALLS)
@@ -1002,9 +1021,9 @@ class Handler(BaseHTTPRequestHandler):
             return self.onedrive("GET", rest, None)
         if self.is_drive_files(provider, rest):
             return googledrive_api.handle(self, "GET", rest, None, throttled)
-        if provider == "dropbox" and rest == "/2/files/download":
+        if path == "/dropbox-content/2/files/download":
             # Dropbox's content-download endpoints take GET as well.
-            return self.dropbox("files/download", b"")
+            return self.dropbox("files/download", b"", content_host=True)
         query = parse_qs(urlparse(self.path).query)
         one = lambda k: (query.get(k) or [""])[0]
         if rest == "/authorize":
@@ -1034,8 +1053,12 @@ class Handler(BaseHTTPRequestHandler):
     def do_POST(self):
         path = self.count()
         body = self.read_body()
+        if self.box("POST", path, body):
+            return
         if path.startswith("/_test/"):
             return self.hook(path, body)
+        if path.startswith("/dropbox-content/2/"):
+            return self.dropbox(path[len("/dropbox-content/2/"):], body, content_host=True)
         provider, rest = self.provider()
         if provider == "dropbox" and rest.startswith("/2/"):
             return self.dropbox(rest[len("/2/"):], body)
@@ -1108,8 +1131,15 @@ class Handler(BaseHTTPRequestHandler):
             return self.answer(404, {"error": "not_found"})
         self.answer(200, {})
 
-    def dropbox(self, endpoint, body):
-        """A call to Dropbox's API v2 (`endpoint` as in its URLs: "files/list_folder")."""
+    def dropbox(self, endpoint, body, content_host=False):
+        """A call to Dropbox's API v2 (`endpoint` as in its URLs: "files/list_folder"), on its
+        API host or, with `content_host`, its content host."""
+        is_content = endpoint in UPLOADS or endpoint == "files/download"
+        if is_content != content_host:
+            host = "content.dropboxapi.com" if is_content else "api.dropboxapi.com"
+            text = f'Error in call to API function "{endpoint}": This function must be ' \
+                   f'called on {host}.'
+            return self.send(400, text.encode(), "text/plain; charset=utf-8")
         if endpoint in SESSION_CALLS:
             self.tally(SESSION_CALLS[endpoint])
         if throttled():
@@ -1226,6 +1256,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_PUT(self):
         path = self.count()
         body = self.read_body()
+        if self.box("PUT", path, body):
+            return
         if path.startswith("/googledrive-upload/"):
             return googledrive_api.session(self, "PUT", path[len("/googledrive-upload/"):], body)
         if path.startswith("/onedrive-upload/"):
@@ -1238,6 +1270,8 @@ class Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         path = self.count()
         body = self.read_body()
+        if self.box("DELETE", path, body):
+            return
         if path.startswith("/googledrive-upload/"):
             token = path[len("/googledrive-upload/"):]
             return googledrive_api.session(self, "DELETE", token, body)
@@ -1409,6 +1443,10 @@ class Handler(BaseHTTPRequestHandler):
             data = OD_DOWNLOADS.get(token)
         if data is None:
             return self.graph_error(GraphError(404, "itemNotFound", "Unknown download URL."))
+        self.send_ranged(data)
+
+    def send_ranged(self, data):
+        """The bytes of a file the request's Range asks for (206), or all of them (200)."""
         size = len(data)
         headers = [("Accept-Ranges", "bytes")]
         span = byte_range(self.headers.get("Range"), size)

@@ -53,7 +53,7 @@ impl Providers {
                 format!(
                     "[oauth.{p}]\nclient_id = \"{CLIENT_ID}\"\nclient_secret = \"{CLIENT_SECRET}\"\n\
                      auth_url = \"{base}/{p}/authorize\"\ntoken_url = \"{base}/{p}/token\"\n\
-                     api_url = \"{base}/{p}\"\n"
+                     api_url = \"{base}/{p}\"\ncontent_url = \"{base}/{p}-content\"\n"
                 )
             })
             .collect()

@@ -97,6 +97,9 @@ pub struct OAuthApp {
     pub auth_url: String,
     pub token_url: String,
     pub api_url: String,
+    /// Where the provider takes and serves file bytes apart from its API (Dropbox's content
+    /// host, Box's upload host).
+    pub content_url: String,
 }
 
 /// `[update]`: signed releases of the agent (`/management/check_update`, `/management/update`).

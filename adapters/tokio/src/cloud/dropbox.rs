@@ -22,6 +22,8 @@ pub struct Dropbox {
     apps: Arc<OAuthApps>,
     http: reqwest::Client,
     api: String,
+    /// Content calls (uploads, downloads) go to Dropbox's content host.
+    content: String,
     account: Connected,
 }
 
@@ -37,6 +39,7 @@ impl Dropbox {
     pub fn new(t: &CloudTarget, http: reqwest::Client, apps: Arc<OAuthApps>) -> Dropbox {
         Dropbox {
             api: apps.api_url(cloud_type::DROPBOX),
+            content: apps.content_url(cloud_type::DROPBOX),
             apps,
             http,
             account: Connected {
@@ -54,7 +57,11 @@ impl Dropbox {
         body: Body<'_>,
         range: Option<(u64, u64)>,
     ) -> Result<reqwest::Response, StorageError> {
-        let url = format!("{}/2/{endpoint}", self.api);
+        let host = match body {
+            Body::Json(_) => &self.api,
+            Body::Content(..) => &self.content,
+        };
+        let url = format!("{host}/2/{endpoint}");
         let response = (self.apps)
             .send(&self.account, |token| {
                 let request = self.http.post(&url).bearer_auth(token);

@@ -16,6 +16,7 @@ use click_core::ports::{BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Storage
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
+use super::folder_walk::{self, Entry, folder_of};
 use super::oauth::{Connected, OAuthApps};
 use super::upload_session;
 use super::{Precondition, Stored, transport_failed};
@@ -31,7 +32,6 @@ const SESSION: upload_session::Ranged = upload_session::Ranged {
     max_piece: 256 * (256 << 10),
 };
 const PIECE_ATTEMPTS: u32 = 3;
-const BOUNDARY: &str = "click-agent-upload-boundary";
 
 pub struct GoogleDrive {
     apps: Arc<OAuthApps>,
@@ -252,40 +252,32 @@ impl GoogleDrive {
         })
     }
 
-    /// Files under `prefix`, all levels: Drive lists one folder at a time, so the folders are
-    /// walked here, a page at a time; the continuation carries the folders still to list.
+    /// Files under `prefix`, all levels: Drive lists one folder at a time.
     pub async fn list_page(
         &self,
         bucket: &str,
         prefix: &str,
         continuation: Option<&str>,
     ) -> Result<(Vec<Stored>, Option<String>), StorageError> {
-        let mut queue: Vec<(String, Option<String>)> = match continuation {
-            Some(c) => serde_json::from_str(c).map_err(|_| {
-                StorageError::Invalid("the continuation token is not a Google Drive walk".into())
-            })?,
-            None => vec![(folder_of(prefix), None)],
-        };
-        let Some((folder, token)) = queue.pop() else {
-            return Ok((Vec::new(), None));
-        };
-        let (files, next) = self
-            .folder_page(bucket, &folder, token.as_deref(), 1000)
-            .await?;
-        if next.is_some() {
-            queue.push((folder.clone(), next));
-        }
-        let mut found = Vec::new();
-        for f in &files {
-            let key = key_in(&folder, f);
-            if is_folder(f) {
-                queue.push((key, None));
-            } else if key.starts_with(prefix) {
-                found.push(stored(key, f));
-            }
-        }
-        let more = (!queue.is_empty()).then(|| serde_json::to_string(&queue).unwrap_or_default());
-        Ok((found, more))
+        folder_walk::page(
+            "Google Drive",
+            prefix,
+            continuation,
+            |folder, token| async move {
+                let (files, next) = self
+                    .folder_page(bucket, &folder, token.as_deref(), 1000)
+                    .await?;
+                let entries = files.iter().map(|f| {
+                    let key = key_in(&folder, f);
+                    match is_folder(f) {
+                        true => Entry::Folder(key),
+                        false => Entry::File(stored(key, f)),
+                    }
+                });
+                Ok((entries.collect(), next))
+            },
+        )
+        .await
     }
 
     pub async fn stat(&self, bucket: &str, key: &str, _: u32) -> Result<Stored, StorageError> {
@@ -411,13 +403,20 @@ impl GoogleDrive {
                     "{}/upload/drive/v3/files?uploadType=multipart&{fields}",
                     self.api
                 );
-                let related = multipart_related(&json!({"name": name, "parents": [parent]}), &body);
+                let metadata = json!({"name": name, "parents": [parent]}).to_string();
+                let related = super::multipart_body(&[
+                    (
+                        "Content-Type: application/json; charset=UTF-8",
+                        metadata.as_bytes(),
+                    ),
+                    ("Content-Type: application/octet-stream", &body),
+                ]);
                 self.json(|http, token| {
                     http.post(&url)
                         .bearer_auth(token)
                         .header(
                             "Content-Type",
-                            format!("multipart/related; boundary={BOUNDARY}"),
+                            format!("multipart/related; boundary={}", super::MULTIPART_BOUNDARY),
                         )
                         .body(related.clone())
                 })
@@ -566,13 +565,6 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// `prefix` up to its last `/` (the folder a listing of `prefix` reads).
-fn folder_of(prefix: &str) -> String {
-    prefix
-        .rsplit_once('/')
-        .map_or(String::new(), |(f, _)| format!("{f}/"))
-}
-
 /// The key of a file of `folder` (which ends with `/` or is empty); a folder's ends with `/`.
 fn key_in(folder: &str, f: &Value) -> String {
     let name = f["name"].as_str().unwrap_or("");
@@ -602,21 +594,6 @@ fn stored(key: String, f: &Value) -> Stored {
         modified_ms: modified_ms(f),
         content_md5: f["md5Checksum"].as_str().map(str::to_string),
     }
-}
-
-/// A `multipart/related` body: the file's metadata, then its bytes.
-fn multipart_related(metadata: &Value, body: &Bytes) -> Bytes {
-    let mut out = Vec::with_capacity(body.len() + 256);
-    out.extend_from_slice(
-        format!(
-            "--{BOUNDARY}\r\nContent-Type: application/json; charset=UTF-8\r\n\r\n{metadata}\r\n\
-             --{BOUNDARY}\r\nContent-Type: application/octet-stream\r\n\r\n"
-        )
-        .as_bytes(),
-    );
-    out.extend_from_slice(body);
-    out.extend_from_slice(format!("\r\n--{BOUNDARY}--\r\n").as_bytes());
-    Bytes::from(out)
 }
 
 /// What a refused call means: Drive names its reason in `error.errors[0].reason`.
@@ -651,8 +628,6 @@ mod tests {
         assert_eq!(names("Projects", "a/b.txt"), ["Projects", "a", "b.txt"]);
         assert_eq!(names("", ""), Vec::<&str>::new());
         assert_eq!(literal("it's a\\b"), "'it\\'s a\\\\b'");
-        assert_eq!(folder_of("photos/2026/x"), "photos/2026/");
-        assert_eq!(folder_of("x"), "");
         let file = json!({"name": "a.txt", "mimeType": "text/plain", "size": "12",
                           "md5Checksum": "0cc175b9c0f1b6a831c399e269772661"});
         assert_eq!(key_in("photos/", &file), "photos/a.txt");

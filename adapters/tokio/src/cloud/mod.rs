@@ -1,8 +1,10 @@
 //! The desktop's [`ObjectStorage`]: cloud providers over HTTPS (or HTTP for local servers).
 
 mod azure;
+mod boxcom;
 mod dropbox;
 pub mod etag;
+mod folder_walk;
 mod googledrive;
 pub mod oauth;
 mod onedrive;
@@ -167,6 +169,27 @@ pub(crate) async fn send_retrying(
     Err(last)
 }
 
+/// The boundary of the multipart bodies the agent sends (its parts never contain it: JSON
+/// metadata, and file bytes, which it follows only once, at the end).
+pub(crate) const MULTIPART_BOUNDARY: &str = "click-agent-upload-boundary-7f3c9a1e";
+
+/// A multipart body (`multipart/related` or `multipart/form-data`, [`MULTIPART_BOUNDARY`]):
+/// each part's headers (lines without their final CRLF), then its bytes.
+pub(crate) fn multipart_body(parts: &[(&str, &[u8])]) -> Bytes {
+    let size = parts
+        .iter()
+        .map(|(h, b)| h.len() + b.len() + 64)
+        .sum::<usize>();
+    let mut out = Vec::with_capacity(size + 64);
+    for (headers, bytes) in parts {
+        out.extend_from_slice(format!("--{MULTIPART_BOUNDARY}\r\n{headers}\r\n\r\n").as_bytes());
+        out.extend_from_slice(bytes);
+        out.extend_from_slice(b"\r\n");
+    }
+    out.extend_from_slice(format!("--{MULTIPART_BOUNDARY}--\r\n").as_bytes());
+    Bytes::from(out)
+}
+
 /// Deletes in flight while a folder is removed.
 const DELETE_CONCURRENCY: usize = 16;
 
@@ -202,6 +225,11 @@ impl CloudStorage {
                 self.http()?,
                 self.oauth.clone(),
             ))),
+            cloud_type::BOX => Ok(Provider::Box(boxcom::BoxCom::new(
+                target,
+                self.http()?,
+                self.oauth.clone(),
+            ))),
             cloud_type::ONEDRIVE => Ok(Provider::OneDrive(onedrive::OneDrive::new(
                 target,
                 self.http()?,
@@ -222,6 +250,7 @@ pub enum Provider {
     S3(S3),
     Azure(Azure),
     Dropbox(dropbox::Dropbox),
+    Box(boxcom::BoxCom),
     OneDrive(onedrive::OneDrive),
     GoogleDrive(googledrive::GoogleDrive),
 }
@@ -232,6 +261,7 @@ macro_rules! each {
             Provider::S3($p) => $call,
             Provider::Azure($p) => $call,
             Provider::Dropbox($p) => $call,
+            Provider::Box($p) => $call,
             Provider::OneDrive($p) => $call,
             Provider::GoogleDrive($p) => $call,
         }
@@ -245,6 +275,7 @@ impl Provider {
             Provider::S3(_) => "S3",
             Provider::Azure(_) => "Azure",
             Provider::Dropbox(_) => "Dropbox",
+            Provider::Box(_) => "Box",
             Provider::OneDrive(_) => "OneDrive",
             Provider::GoogleDrive(_) => "Google Drive",
         };
@@ -354,6 +385,7 @@ impl Provider {
             }
             // These take no MD5 to check the bytes against.
             Provider::Dropbox(p) => p.put_object(bucket, key, body, condition).await,
+            Provider::Box(p) => p.put_object(bucket, key, body, condition).await,
             Provider::OneDrive(p) => p.put_object(bucket, key, body, condition).await,
             Provider::GoogleDrive(p) => p.put_object(bucket, key, body, condition).await,
         }
@@ -416,6 +448,7 @@ impl Provider {
             Provider::S3(p) => p.create_multipart(bucket, key, attempts).await,
             Provider::Azure(p) => p.create_multipart(bucket, key, attempts).await,
             Provider::Dropbox(p) => p.create_multipart(bucket, key, size).await,
+            Provider::Box(p) => p.create_multipart(bucket, key, size).await,
             Provider::OneDrive(p) => p.create_multipart(bucket, key, size).await,
             Provider::GoogleDrive(p) => p.create_multipart(bucket, key, size).await,
         }
@@ -443,8 +476,10 @@ impl Provider {
                 p.upload_part(bucket, key, upload_id, number, body, attempts, md5)
                     .await
             }
-            // Their sessions take no hash; the parts' MD5s still check what was read.
+            // Their sessions take no MD5 (Box checks its own SHA-1s); the parts' MD5s still
+            // check what was read.
             Provider::Dropbox(p) => p.upload_part(upload_id, number, body).await,
+            Provider::Box(p) => p.upload_part(upload_id, number, body).await,
             Provider::OneDrive(p) => p.upload_part(upload_id, number, body).await,
             Provider::GoogleDrive(p) => p.upload_part(upload_id, number, body).await,
         }
@@ -473,6 +508,10 @@ impl Provider {
                 p.complete_multipart(bucket, key, upload_id, condition)
                     .await
             }
+            Provider::Box(p) => {
+                p.complete_multipart(bucket, key, upload_id, condition)
+                    .await
+            }
             Provider::OneDrive(p) => {
                 p.complete_multipart(bucket, key, upload_id, condition)
                     .await
@@ -497,6 +536,7 @@ impl Provider {
             Provider::Azure(_) => Ok(true),
             // Their sessions are followed in this process only.
             Provider::Dropbox(p) => Ok(p.knows_upload(upload_id)),
+            Provider::Box(p) => Ok(p.knows_upload(upload_id)),
             Provider::OneDrive(p) => Ok(p.knows_upload(upload_id)),
             Provider::GoogleDrive(p) => Ok(p.knows_upload(upload_id)),
         }
@@ -516,6 +556,10 @@ impl Provider {
                 Ok(())
             }
             Provider::OneDrive(p) => p.abort_multipart(upload_id).await,
+            Provider::Box(p) => {
+                p.abort_multipart(upload_id).await;
+                Ok(())
+            }
             Provider::GoogleDrive(p) => {
                 p.abort_multipart(upload_id).await;
                 Ok(())

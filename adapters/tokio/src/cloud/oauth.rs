@@ -29,6 +29,8 @@ struct Provider {
     token_url: &'static str,
     /// The base of its API, where the account is asked who it is.
     api_url: &'static str,
+    /// Where file bytes go up (and, for Dropbox, come down), where that is another host.
+    content_url: &'static str,
     scopes: &'static [&'static str],
     /// Parameters that get a refresh token (offline access).
     extra: &'static [(&'static str, &'static str)],
@@ -41,6 +43,7 @@ fn provider(cloud_type: u32) -> Result<Provider, StorageError> {
             auth_url: "https://www.dropbox.com/oauth2/authorize",
             token_url: "https://api.dropboxapi.com/oauth2/token",
             api_url: "https://api.dropboxapi.com",
+            content_url: "https://content.dropboxapi.com",
             scopes: &[
                 "account_info.read",
                 "files.metadata.read",
@@ -54,6 +57,7 @@ fn provider(cloud_type: u32) -> Result<Provider, StorageError> {
             auth_url: "https://account.box.com/api/oauth2/authorize",
             token_url: "https://api.box.com/oauth2/token",
             api_url: "https://api.box.com",
+            content_url: "https://upload.box.com/api",
             scopes: &[],
             extra: &[],
         },
@@ -62,6 +66,7 @@ fn provider(cloud_type: u32) -> Result<Provider, StorageError> {
             auth_url: "https://login.microsoftonline.com/common/oauth2/v2.0/authorize",
             token_url: "https://login.microsoftonline.com/common/oauth2/v2.0/token",
             api_url: "https://graph.microsoft.com",
+            content_url: "",
             scopes: &["offline_access", "Files.ReadWrite.All", "User.Read"],
             extra: &[],
         },
@@ -70,6 +75,7 @@ fn provider(cloud_type: u32) -> Result<Provider, StorageError> {
             auth_url: "https://accounts.google.com/o/oauth2/v2/auth",
             token_url: "https://oauth2.googleapis.com/token",
             api_url: "https://www.googleapis.com",
+            content_url: "",
             scopes: &["https://www.googleapis.com/auth/drive"],
             extra: &[("access_type", "offline"), ("prompt", "consent")],
         },
@@ -85,6 +91,8 @@ pub struct OAuthApps {
     tokens: Mutex<HashMap<String, (String, Instant)>>,
     /// The providers' upload sessions in progress.
     pub uploads: super::upload_session::Sessions,
+    /// Box's uploads in progress (their progress holds more).
+    pub box_uploads: super::boxcom::Uploads,
     /// Refresh tokens providers replaced (Box does at each refresh), by client cache key: the
     /// newest wins over the one a call was given.
     rotated: Mutex<HashMap<String, String>>,
@@ -134,6 +142,7 @@ impl OAuthApps {
             http,
             tokens: Mutex::new(HashMap::new()),
             uploads: Default::default(),
+            box_uploads: Default::default(),
             rotated: Mutex::default(),
             refreshing: Mutex::default(),
             record: OnceLock::new(),
@@ -194,9 +203,24 @@ impl OAuthApps {
 
     /// The base of the provider's API (configured, or its own).
     pub fn api_url(&self, cloud_type: u32) -> String {
-        let default = provider(cloud_type).map_or("", |p| p.api_url);
-        let key = provider(cloud_type).map_or("", |p| p.key);
-        or_default(&self.app(key).api_url, default)
+        self.url(cloud_type, |app| &app.api_url, |p| p.api_url)
+    }
+
+    /// The base of the provider's content host (configured, or its own).
+    pub fn content_url(&self, cloud_type: u32) -> String {
+        self.url(cloud_type, |app| &app.content_url, |p| p.content_url)
+    }
+
+    fn url(
+        &self,
+        cloud_type: u32,
+        configured: impl Fn(&OAuthApp) -> &String,
+        default: impl Fn(&Provider) -> &'static str,
+    ) -> String {
+        let Ok(p) = provider(cloud_type) else {
+            return String::new();
+        };
+        or_default(configured(self.app(p.key)), default(&p))
             .trim_end_matches('/')
             .to_string()
     }

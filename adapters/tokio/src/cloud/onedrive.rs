@@ -16,6 +16,7 @@ use click_core::ports::{BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Storage
 use percent_encoding::{AsciiSet, NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
+use super::folder_walk::{self, Entry};
 use super::oauth::{Connected, OAuthApps};
 use super::upload_session;
 use super::{Precondition, Stored, transport_failed};
@@ -183,35 +184,21 @@ impl OneDrive {
         prefix: &str,
         continuation: Option<&str>,
     ) -> Result<(Vec<Stored>, Option<String>), StorageError> {
-        let start = prefix.rsplit_once('/').map_or("", |(f, _)| f).to_string();
-        let mut queue: Vec<String> = match continuation {
-            Some(c) => serde_json::from_str(c).map_err(|_| {
-                StorageError::Invalid("the continuation token is not a OneDrive walk".into())
-            })?,
-            None => vec![format!("folder:{start}")],
-        };
-        let Some(head) = queue.pop() else {
-            return Ok((Vec::new(), None));
-        };
-        let (items, next) = match head.split_once(':') {
-            Some(("link", link)) => self.children(bucket, "", Some(link), 999).await?,
-            Some((_, folder)) => self.children(bucket, folder, None, 999).await?,
-            None => return Err(StorageError::Invalid("bad continuation".into())),
-        };
-        if let Some(link) = next {
-            queue.push(format!("link:{link}"));
-        }
-        let mut files = Vec::new();
-        for item in &items {
-            let key = key_of(bucket, item);
-            if item.get("folder").is_some() {
-                queue.push(format!("folder:{}", key.trim_end_matches('/')));
-            } else if key.starts_with(prefix) {
-                files.push(stored(bucket, item));
-            }
-        }
-        let more = (!queue.is_empty()).then(|| serde_json::to_string(&queue).unwrap_or_default());
-        Ok((files, more))
+        folder_walk::page(
+            "OneDrive",
+            prefix,
+            continuation,
+            |folder, link| async move {
+                let folder = folder.trim_end_matches('/');
+                let (items, next) = self.children(bucket, folder, link.as_deref(), 999).await?;
+                let entries = items.iter().map(|item| match item.get("folder") {
+                    Some(_) => Entry::Folder(key_of(bucket, item)),
+                    None => Entry::File(stored(bucket, item)),
+                });
+                Ok((entries.collect(), next))
+            },
+        )
+        .await
     }
 
     pub async fn stat(&self, bucket: &str, key: &str, _: u32) -> Result<Stored, StorageError> {

@@ -1,9 +1,10 @@
-//! Upload sessions of the OAuth providers (Dropbox, OneDrive) behind the multipart calls the
-//! transfer engine makes. Their sessions take bytes in order, at offsets, while the engine
-//! sends numbered parts, several at once: each session here hands out turns by part number,
-//! so part N is sent once N-1 was, whatever order they arrive in, at the offset the parts
-//! before it reached. A failed part fails the parts waiting behind it. Sessions live in
-//! memory: after a restart the engine starts such an upload again (`upload_known` is false).
+//! Upload sessions of the OAuth providers (Dropbox, Box, OneDrive, Google Drive) behind the
+//! multipart calls the transfer engine makes. Their sessions take bytes in order, at offsets,
+//! while the engine sends numbered parts, several at once: each session here hands out turns
+//! by part number, so part N is sent once N-1 was, whatever order they arrive in, at the
+//! offset the parts before it reached. A failed part fails the parts waiting behind it.
+//! Sessions live in memory: after a restart the engine starts such an upload again
+//! (`upload_known` is false).
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -14,16 +15,22 @@ use click_core::ports::StorageError;
 use serde_json::Value;
 use tokio::sync::watch;
 
-/// The upload sessions in progress, by the id the provider gave.
-#[derive(Default)]
-pub struct Sessions(Mutex<HashMap<String, Arc<Session>>>);
+/// The upload sessions in progress, by the id the provider gave (or the agent made), each
+/// with what its parts reached so far: a [`Progress`] unless the provider needs more.
+pub struct Sessions<P = Progress>(Mutex<HashMap<String, Arc<Session<P>>>>);
 
-pub struct Session {
+impl<P> Default for Sessions<P> {
+    fn default() -> Self {
+        Sessions(Mutex::default())
+    }
+}
+
+pub struct Session<P = Progress> {
     /// The file's size, which some providers want with every piece.
     pub total: u64,
     /// The number of the part whose turn it is; 0 once one failed.
     turn: watch::Sender<u32>,
-    state: tokio::sync::Mutex<Progress>,
+    state: tokio::sync::Mutex<P>,
 }
 
 /// What the parts sent so far reached.
@@ -38,24 +45,31 @@ pub struct Progress {
 }
 
 /// A part's turn: the session's progress, for that part alone.
-pub struct Turn<'a> {
-    session: &'a Session,
+pub struct Turn<'a, P = Progress> {
+    session: &'a Session<P>,
     number: u32,
-    pub progress: tokio::sync::MutexGuard<'a, Progress>,
+    pub progress: tokio::sync::MutexGuard<'a, P>,
     done: bool,
 }
 
-impl Sessions {
+impl<P: Default> Sessions<P> {
     pub fn start(&self, id: &str, total: u64) {
+        self.start_with(id, total, P::default());
+    }
+}
+
+impl<P> Sessions<P> {
+    /// Follows the session `id` of a file of `total` bytes, from `progress`.
+    pub fn start_with(&self, id: &str, total: u64, progress: P) {
         let session = Session {
             total,
             turn: watch::Sender::new(1),
-            state: tokio::sync::Mutex::new(Progress::default()),
+            state: tokio::sync::Mutex::new(progress),
         };
         lock(&self.0).insert(id.to_string(), Arc::new(session));
     }
 
-    pub fn get(&self, id: &str) -> Result<Arc<Session>, StorageError> {
+    pub fn get(&self, id: &str) -> Result<Arc<Session<P>>, StorageError> {
         lock(&self.0).get(id).cloned().ok_or_else(|| {
             StorageError::Failed(String::from(
                 "the upload session is gone (the agent restarted); the upload starts again",
@@ -76,9 +90,9 @@ fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
     m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-impl Session {
+impl<P> Session<P> {
     /// Waits for part `number`'s turn (parts are numbered from 1).
-    pub async fn turn(&self, number: u32) -> Result<Turn<'_>, StorageError> {
+    pub async fn turn(&self, number: u32) -> Result<Turn<'_, P>, StorageError> {
         let mut rx = self.turn.subscribe();
         let now = *rx
             .wait_for(|n| *n == number || *n == 0)
@@ -98,12 +112,12 @@ impl Session {
     }
 
     /// The progress once every part had its turn (for the completion).
-    pub async fn settled(&self) -> tokio::sync::MutexGuard<'_, Progress> {
+    pub async fn settled(&self) -> tokio::sync::MutexGuard<'_, P> {
         self.state.lock().await
     }
 }
 
-impl Turn<'_> {
+impl<P> Turn<'_, P> {
     /// The part was sent: the next one's turn.
     pub fn done(mut self) {
         self.done = true;
@@ -111,7 +125,7 @@ impl Turn<'_> {
     }
 }
 
-impl Drop for Turn<'_> {
+impl<P> Drop for Turn<'_, P> {
     /// A part that failed (or was dropped) fails the ones waiting behind it.
     fn drop(&mut self) {
         if !self.done {
@@ -121,7 +135,7 @@ impl Drop for Turn<'_> {
 }
 
 /// `held` then `body`, as one piece.
-fn joined(held: &mut BytesMut, body: Bytes) -> Bytes {
+pub fn joined(held: &mut BytesMut, body: Bytes) -> Bytes {
     if held.is_empty() {
         return body;
     }
@@ -256,7 +270,7 @@ mod tests {
 
     #[tokio::test]
     async fn parts_take_their_turns_in_order_whatever_order_they_come_in() {
-        let sessions = Sessions::default();
+        let sessions: Sessions = Sessions::default();
         sessions.start("s", 30);
         let session = sessions.get("s").unwrap();
         let order = Arc::new(Mutex::new(Vec::new()));
@@ -278,7 +292,7 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_part_fails_the_parts_behind_it() {
-        let sessions = Sessions::default();
+        let sessions: Sessions = Sessions::default();
         sessions.start("s", 30);
         let session = sessions.get("s").unwrap();
         let waiting = {
