@@ -159,12 +159,7 @@ impl Callback {
         assert!(url.starts_with(CALLBACK), "redirected elsewhere: {url}");
         let query = url.split_once('?').map(|(_, q)| q).unwrap_or("");
         let param = |name: &str| {
-            query
-                .split('&')
-                .filter_map(|p| p.split_once('='))
-                .find(|(k, _)| *k == name)
-                .map(|(_, v)| decode(v))
-                .unwrap_or_else(|| panic!("no {name} in {url}"))
+            crate::query_param(query, name).unwrap_or_else(|| panic!("no {name} in {url}"))
         };
         Callback {
             url: url.to_string(),
@@ -172,30 +167,6 @@ impl Callback {
             state: param("state"),
         }
     }
-}
-
-fn decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap();
-                out.push(u8::from_str_radix(hex, 16).unwrap());
-                i += 3;
-            }
-            b'+' => {
-                out.push(b' ');
-                i += 1;
-            }
-            b => {
-                out.push(b);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8(out).unwrap()
 }
 
 fn location(resp: &Resp) -> &str {

@@ -392,3 +392,121 @@ fn refresh_tokens_a_provider_replaces_are_used_once_and_kept_across_restarts() {
             .contains("kept the provider's new refresh token")
     );
 }
+
+/// Opt-in: the real services, for each provider whose app is given in the environment
+/// (`CLICK_LIVE_<PROVIDER>_CLIENT_ID` and `..._CLIENT_SECRET`, PROVIDER one of DROPBOX, BOX,
+/// ONEDRIVE, GOOGLEDRIVE). Someone signs in: the test prints the authorization URL and waits
+/// (5 minutes) for the browser's redirect on `CLICK_LIVE_REDIRECT` (default
+/// `http://127.0.0.1:53682/`, which the app must allow). Then, in a folder of its own under the
+/// bucket `click-live-tests`, it uploads a small file and one of 21 MB (the providers' upload
+/// sessions), lists, downloads and compares them, and deletes its folder. Run with
+/// `cargo test -p click-blackbox --test cloud_oauth live -- --nocapture`.
+#[test]
+fn live_services_when_their_apps_are_given() {
+    if desktop_only(DESKTOP) {
+        return;
+    }
+    for (provider, _) in PROVIDERS {
+        let upper = provider.to_uppercase();
+        let var = |name: &str| std::env::var(format!("CLICK_LIVE_{upper}_{name}")).ok();
+        match (var("CLIENT_ID"), var("CLIENT_SECRET")) {
+            (Some(id), Some(secret)) => live_round_trip(provider, &id, &secret),
+            _ => eprintln!("{provider}: no CLICK_LIVE_{upper}_CLIENT_ID/_SECRET, not tried"),
+        }
+    }
+}
+
+fn live_round_trip(provider: &str, client_id: &str, client_secret: &str) {
+    let redirect =
+        std::env::var("CLICK_LIVE_REDIRECT").unwrap_or_else(|_| "http://127.0.0.1:53682/".into());
+    let root = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[oauth.{provider}]\nclient_id = \"{client_id}\"\nclient_secret = \"{client_secret}\"\n"
+    );
+    let agent = Agent::start_with(transfer_roots(root.path(), &config));
+    let owner = signup_and_login(&agent, "owner@example.com");
+    let body = json!({"redirectURL": redirect, "cloudName": "live", "shared": false});
+    let url = generate(&agent, &owner, provider, body).expect(200).json();
+    eprintln!("\n{provider}: sign in at\n  {}\n", url.as_str().unwrap());
+    let (code, state) = browser_redirect(&redirect);
+    let body = json!({"code": code, "state": state, "redirectURL": redirect});
+    let account = callback(&agent, &owner, provider, body).expect(200).json();
+    let account = json!({ "id": account["id"] });
+    let post = |path: &str, body: Value| agent.post(path, body).token(&owner).send();
+
+    let bucket = "click-live-tests";
+    let since_epoch = std::time::UNIX_EPOCH.elapsed().unwrap().as_millis();
+    let folder = format!("run-{}-{since_epoch}", std::process::id());
+    let made = json!({"cloudAccount": account, "id": "", "storageName": bucket, "path": "",
+                      "folderName": folder});
+    post("/cloud/create_folder", made).expect(200);
+    let downloads = root.path().join("down");
+    std::fs::create_dir_all(&downloads).unwrap();
+    for (name, size) in [("small.txt", 1234), ("sessions.bin", 21 << 20)] {
+        let bytes = pattern(size, size as u64);
+        std::fs::write(root.path().join(name), &bytes).unwrap();
+        let upload = json!({"cloudAccount": account, "storageName": bucket, "uploadPath": folder,
+                            "localFilePath": root.path().join(name).display().to_string()});
+        let started = post("/cloud/upload_object", upload).expect(200).json();
+        wait_for_transfer(&agent, &owner, &transfer_id(&started), "completed");
+        let download = json!({"cloudAccount": account, "storageName": bucket,
+                              "objectKey": format!("{folder}/{name}"),
+                              "downloadPath": downloads.display().to_string()});
+        let started = post("/cloud/download_object", download).expect(200).json();
+        wait_for_transfer(&agent, &owner, &transfer_id(&started), "completed");
+        assert!(
+            std::fs::read(downloads.join(name)).unwrap() == bytes,
+            "{provider}: {name}"
+        );
+    }
+    let body = json!({"account": account, "request": {"bucketName": bucket,
+                      "path": format!("{folder}/"), "continuationToken": "", "count": 100}});
+    let listed = post("/cloud/list_objects", body).expect(200).json();
+    assert_eq!(listed["data"].as_array().unwrap().len(), 2, "{listed}");
+    let gone = json!({"cloudAccount": account, "storageName": bucket,
+                      "key": format!("{folder}/"), "id": ""});
+    post("/cloud/delete_object", gone).expect(200);
+    eprintln!("{provider}: the live round trip passed");
+}
+
+/// Waits for the browser to come back to `redirect` (an http://127.0.0.1:<port>/ URL): the
+/// `code` and `state` it brings.
+fn browser_redirect(redirect: &str) -> (String, String) {
+    use std::io::{Read, Write};
+    let port = redirect
+        .trim_end_matches('/')
+        .rsplit(':')
+        .next()
+        .and_then(|p| p.split('/').next()?.parse::<u16>().ok())
+        .expect("CLICK_LIVE_REDIRECT is http://127.0.0.1:<port>/");
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port)).unwrap();
+    listener.set_nonblocking(true).unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(300);
+    loop {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "nobody signed in within 5 minutes"
+        );
+        let Ok((mut stream, _)) = listener.accept() else {
+            std::thread::sleep(std::time::Duration::from_millis(200));
+            continue;
+        };
+        stream.set_nonblocking(false).unwrap();
+        let mut request = [0u8; 8192];
+        let n = stream.read(&mut request).unwrap_or(0);
+        let head = String::from_utf8_lossy(&request[..n]).to_string();
+        let target = head.split_whitespace().nth(1).unwrap_or("").to_string();
+        let query = target.split_once('?').map_or("", |(_, q)| q);
+        let param = |name: &str| query_param(query, name);
+        let page = "You may close this window and go back to the test.";
+        let answer = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n{page}",
+            page.len()
+        );
+        let _ = stream.write_all(answer.as_bytes());
+        if let (Some(code), Some(state)) = (param("code"), param("state")) {
+            return (code, state);
+        }
+    }
+}
