@@ -122,6 +122,17 @@ fn files_round_trip(mount: &Path, served: &Path) {
     });
     let e = std::fs::read(mount.join("missing.txt")).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::NotFound);
+
+    // The kernel lets go of its inodes (the agent drops them as they are forgotten): a file
+    // held open reads on, and paths are looked up afresh.
+    let mut open = std::fs::File::open(mount.join("assets/logo.svg")).unwrap();
+    if std::fs::write("/proc/sys/vm/drop_caches", "2").is_err() {
+        eprintln!("cannot drop the kernel's caches (not root): forgetting not exercised");
+    }
+    let mut logo = Vec::new();
+    open.read_to_end(&mut logo).unwrap();
+    assert_eq!(std::fs::read(mount.join("assets/logo.svg")).unwrap(), logo);
+    assert_eq!(names(&mount.join("assets")), ["logo.svg", "render.bin"]);
 }
 
 #[test]

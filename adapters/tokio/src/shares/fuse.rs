@@ -23,10 +23,13 @@ const TTL: Duration = Duration::from_secs(1);
 const UNMOUNT_WAIT: Duration = Duration::from_secs(5);
 const ROOT: u64 = 1;
 
-/// Inode numbers of the paths the kernel was told about.
+/// Inode numbers of the paths the kernel holds, and how many lookups of each it holds: an
+/// inode the kernel forgets is dropped, so the map follows the kernel's cache, not every path
+/// ever seen. Entries a listing names that the kernel never looked up get a number that is
+/// not kept (a lookup of one later numbers it afresh).
 #[derive(Default)]
 struct Inodes {
-    paths: HashMap<u64, String>,
+    paths: HashMap<u64, (String, u64)>,
     inos: HashMap<String, u64>,
     next: u64,
 }
@@ -37,20 +40,55 @@ impl Inodes {
             next: ROOT + 1,
             ..Inodes::default()
         };
-        i.paths.insert(ROOT, String::new());
+        i.paths.insert(ROOT, (String::new(), 1));
         i.inos.insert(String::new(), ROOT);
         i
     }
 
-    fn of(&mut self, path: &str) -> u64 {
+    /// The number of `path` for a listing: its own if the kernel holds it, else a fresh one.
+    fn peek(&mut self, path: &str) -> u64 {
+        match self.inos.get(path) {
+            Some(ino) => *ino,
+            None => self.fresh(),
+        }
+    }
+
+    fn fresh(&mut self) -> u64 {
+        self.next += 1;
+        self.next - 1
+    }
+
+    /// The number of `path`, which the kernel is told of once more (a lookup).
+    fn looked_up(&mut self, path: &str) -> u64 {
         if let Some(ino) = self.inos.get(path) {
+            if let Some((_, count)) = self.paths.get_mut(ino) {
+                *count += 1;
+            }
             return *ino;
         }
-        let ino = self.next;
-        self.next += 1;
-        self.paths.insert(ino, path.to_string());
+        let ino = self.fresh();
+        self.paths.insert(ino, (path.to_string(), 1));
         self.inos.insert(path.to_string(), ino);
         ino
+    }
+
+    /// The kernel let go of `n` lookups of `ino`: the inode goes with the last one.
+    fn forget(&mut self, ino: u64, n: u64) {
+        let Some((path, count)) = self.paths.get_mut(&ino) else {
+            return;
+        };
+        *count = count.saturating_sub(n);
+        if *count == 0 && ino != ROOT {
+            let path = path.clone();
+            self.paths.remove(&ino);
+            if self.inos.get(&path) == Some(&ino) {
+                self.inos.remove(&path);
+            }
+        }
+    }
+
+    fn path(&self, ino: u64) -> Option<&str> {
+        self.paths.get(&ino).map(|(p, _)| p.as_str())
     }
 
     /// Moves `from` and everything under it to `to`.
@@ -66,7 +104,9 @@ impl Inodes {
             let new = format!("{to}{}", &old[from.len()..]);
             self.inos.remove(&old);
             self.inos.insert(new.clone(), ino);
-            self.paths.insert(ino, new);
+            if let Some((path, _)) = self.paths.get_mut(&ino) {
+                *path = new;
+            }
         }
     }
 }
@@ -101,9 +141,8 @@ fn name_of(name: &OsStr) -> Result<&str, Errno> {
 impl<R: RemoteFs> Shared<R> {
     fn path(&self, ino: INodeNo) -> RemoteResult<String> {
         lock(&self.inodes)
-            .paths
-            .get(&ino.0)
-            .cloned()
+            .path(ino.0)
+            .map(str::to_string)
             .ok_or(Errno::ENOENT)
     }
 
@@ -136,10 +175,16 @@ impl<R: RemoteFs> Shared<R> {
         }
     }
 
-    /// The attributes of `path`, numbered.
-    async fn stat(&self, path: &str) -> RemoteResult<FileAttr> {
+    /// The attributes of `path`, numbered, for a reply that tells the kernel of it (a lookup).
+    async fn lookup(&self, path: &str) -> RemoteResult<FileAttr> {
         let e = self.remote.stat(path).await?;
-        let ino = lock(&self.inodes).of(path);
+        let ino = lock(&self.inodes).looked_up(path);
+        Ok(self.attr(ino, &e))
+    }
+
+    /// The attributes of the inode `ino` at `path`.
+    async fn stat(&self, ino: u64, path: &str) -> RemoteResult<FileAttr> {
+        let e = self.remote.stat(path).await?;
         Ok(self.attr(ino, &e))
     }
 
@@ -157,17 +202,17 @@ impl<R: RemoteFs> Shared<R> {
         let entries = self.remote.list(dir).await?;
         let mut inodes = lock(&self.inodes);
         let mut out = Vec::with_capacity(entries.len() + 2);
-        let own = inodes.of(dir);
+        let own = inodes.peek(dir);
         let parent = dir.rsplit_once('/').map(|(p, _)| p).unwrap_or("");
         out.push((own, FileType::Directory, ".".to_string()));
-        out.push((inodes.of(parent), FileType::Directory, "..".to_string()));
+        out.push((inodes.peek(parent), FileType::Directory, "..".to_string()));
         for (name, e) in entries {
             let kind = if e.dir {
                 FileType::Directory
             } else {
                 FileType::RegularFile
             };
-            out.push((inodes.of(&join(dir, &name)), kind, name));
+            out.push((inodes.peek(&join(dir, &name)), kind, name));
         }
         Ok(out)
     }
@@ -196,7 +241,7 @@ impl<R: RemoteFs> ShareFs<R> {
                 if mkdir {
                     s.remote.mkdir(&path).await?;
                 }
-                s.stat(&path).await
+                s.lookup(&path).await
             },
             move |r| match r {
                 Ok(attr) => reply.entry(&TTL, &attr, Generation(0)),
@@ -222,13 +267,17 @@ impl<R: RemoteFs> Filesystem for ShareFs<R> {
         self.entry(parent, name, reply, false);
     }
 
+    fn forget(&self, _req: &Request, ino: INodeNo, nlookup: u64) {
+        lock(&self.s.inodes).forget(ino.0, nlookup);
+    }
+
     fn getattr(&self, _req: &Request, ino: INodeNo, _fh: Option<FileHandle>, reply: ReplyAttr) {
         let path = match self.s.path(ino) {
             Ok(p) => p,
             Err(e) => return reply.error(e),
         };
         self.spawn(
-            move |s| async move { s.stat(&path).await },
+            move |s| async move { s.stat(ino.0, &path).await },
             move |r| match r {
                 Ok(attr) => reply.attr(&TTL, &attr),
                 Err(e) => reply.error(e),
@@ -271,7 +320,7 @@ impl<R: RemoteFs> Filesystem for ShareFs<R> {
                     }
                     s.remote.truncate(&path, size).await?;
                 }
-                s.stat(&path).await
+                s.stat(ino.0, &path).await
             },
             move |r| match r {
                 Ok(attr) => reply.attr(&TTL, &attr),
@@ -539,7 +588,7 @@ impl<R: RemoteFs> Filesystem for ShareFs<R> {
                 s.remote.create(&path).await?;
                 let file = s.remote.open(&path, true).await?;
                 let fh = s.keep(file);
-                Ok((s.stat(&path).await?, fh))
+                Ok((s.lookup(&path).await?, fh))
             },
             move |r| match r {
                 Ok((attr, fh)) => reply.created(
@@ -635,4 +684,39 @@ pub fn mount<R: RemoteFs>(
         session: Mutex::new(Some(session)),
         path: path.to_path_buf(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn inodes_live_while_the_kernel_holds_them() {
+        let mut inodes = Inodes::new();
+        let a = inodes.looked_up("docs/a.txt");
+        assert_eq!(
+            inodes.looked_up("docs/a.txt"),
+            a,
+            "the same path, the same inode"
+        );
+        // A listing's entry the kernel never looked up is numbered but not kept.
+        let listed = inodes.peek("docs/b.txt");
+        assert_ne!(listed, a);
+        assert_eq!(inodes.path(listed), None);
+        assert_eq!(inodes.peek("docs/a.txt"), a);
+
+        inodes.rename("docs", "papers");
+        assert_eq!(inodes.path(a), Some("papers/a.txt"));
+        inodes.forget(a, 1);
+        assert_eq!(
+            inodes.path(a),
+            Some("papers/a.txt"),
+            "one lookup still held"
+        );
+        inodes.forget(a, 1);
+        assert_eq!(inodes.path(a), None, "forgotten with the last lookup");
+        assert_eq!(inodes.inos.len(), 1, "only the root is left");
+        inodes.forget(ROOT, 5);
+        assert_eq!(inodes.path(ROOT), Some(""), "the root stays");
+    }
 }
