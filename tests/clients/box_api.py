@@ -50,6 +50,8 @@ import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
+import multipart
+
 ROOT = "0"
 PART_SIZE = 8 << 20
 CHUNKED_MIN = 20_000_000
@@ -214,19 +216,14 @@ def api(h, method, rest, query, body):
 
 
 def form_parts(content_type, body):
-    m = re.search(r'boundary="?([^";]+)"?', content_type or "")
-    if not m or not (content_type or "").startswith("multipart/form-data"):
+    found = multipart.parts(content_type, body)
+    if found is None or not (content_type or "").startswith("multipart/form-data"):
         raise BoxError(400, "bad_request", "The upload is not multipart/form-data")
-    sep = b"--" + m.group(1).encode()
-    parts = []
-    for chunk in body.split(sep)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, content = chunk.partition(b"\r\n\r\n")
+    named = []
+    for head, content in found:
         name = re.search(rb'name="([^"]*)"', head)
-        parts.append((name.group(1).decode() if name else "",
-                      content[:-2] if content.endswith(b"\r\n") else content))
-    return parts
+        named.append((name.group(1).decode() if name else "", content))
+    return named
 
 
 def direct(h, file_id, body):

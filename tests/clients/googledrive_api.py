@@ -33,6 +33,8 @@ import threading
 import time
 from urllib.parse import parse_qs, urlparse
 
+import multipart
+
 FOLDER = "application/vnd.google-apps.folder"
 ROOT = "0AGoogleDriveRootFolderId"
 GRANULE = 256 << 10
@@ -151,19 +153,12 @@ def listing(query):
 
 
 def related_parts(content_type, body):
-    m = re.search(r'boundary="?([^";]+)"?', content_type or "")
-    if not m:
+    found = multipart.parts(content_type, body)
+    if found is None:
         raise DriveError(400, "badContent", "Missing multipart boundary.")
-    sep = b"--" + m.group(1).encode()
-    parts = []
-    for chunk in body.split(sep)[1:]:
-        if chunk.startswith(b"--"):
-            break
-        head, _, content = chunk.partition(b"\r\n\r\n")
-        parts.append(content[:-2] if content.endswith(b"\r\n") else content)
-    if len(parts) != 2:
+    if len(found) != 2:
         raise DriveError(400, "badContent", "A multipart upload has metadata and media.")
-    return json.loads(parts[0] or b"{}"), parts[1]
+    return json.loads(found[0][1] or b"{}"), found[1][1]
 
 
 def metadata_file(meta, data):

@@ -152,11 +152,15 @@ fn edits_on_both_sides_travel_and_a_conflict_keeps_both_versions() {
     let name = conflict(&root).unwrap();
     assert!(name.to_string_lossy().ends_with(".md"), "{name:?}");
 
-    // Every transfer was journaled: Uploading then Normal for the new file.
+    // Every transfer was journaled: Uploading then Normal for the new file (a pass that
+    // scanned it while the test was still writing it fails that upload, Error 256, and the
+    // next pass sends it).
     let path = root.join("docs/new.txt").display().to_string();
     let seen = states.states_of(&path, BUCKET, Duration::from_secs(2));
+    let up = seen.iter().position(|s| *s == 0);
     assert!(
-        seen.starts_with(&[4, 0]),
+        seen.first() == Some(&4)
+            && up.is_some_and(|i| seen[i - 1] == 4 && seen[..i].iter().all(|s| [4, 256].contains(s))),
         "Uploading then Normal for {path}: {seen:?}"
     );
     assert!(

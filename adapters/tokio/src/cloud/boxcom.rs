@@ -10,8 +10,7 @@
 //! order (`upload_session.rs`), each sent with its SHA-1, and the commit names them all with
 //! the whole file's SHA-1 and the write's condition.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use base64::Engine;
@@ -21,8 +20,8 @@ use click_core::ports::{BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Storage
 use serde_json::{Value, json};
 use sha1::{Digest, Sha1};
 
-use super::folder_walk::{self, Entry, folder_of};
-use super::oauth::{Connected, OAuthApps};
+use super::folder_walk::{self, Entry, FolderIds, Found, folder_of, names};
+use super::oauth::{Connected, OAuthApps, retry_after};
 use super::upload_session::{self, Sessions};
 use super::{Precondition, Stored, transport_failed};
 
@@ -46,12 +45,11 @@ const HELD: &str = "held:";
 
 pub struct BoxCom {
     apps: Arc<OAuthApps>,
-    http: reqwest::Client,
     api: String,
     upload: String,
     account: Connected,
     /// Folder ids by path ("" is the root), found on the way.
-    folders: Mutex<HashMap<String, String>>,
+    folders: FolderIds,
 }
 
 /// An upload in progress, in its session's turns.
@@ -82,15 +80,6 @@ struct Chunked {
 /// The uploads of Box accounts in progress, by id.
 pub type Uploads = Sessions<Upload>;
 
-/// The path of `key` in `bucket`, as its names.
-fn names<'a>(bucket: &'a str, key: &'a str) -> Vec<&'a str> {
-    [bucket, key]
-        .into_iter()
-        .flat_map(|p| p.split('/'))
-        .filter(|s| !s.is_empty())
-        .collect()
-}
-
 fn is_folder(item: &Value) -> bool {
     item["type"] == "folder"
 }
@@ -113,41 +102,9 @@ impl BoxCom {
             api: format!("{}/2.0", apps.api_url(cloud_type::BOX)),
             upload: format!("{}/2.0", apps.content_url(cloud_type::BOX)),
             apps,
-            http,
-            account: Connected {
-                cloud_type: cloud_type::BOX,
-                refresh_token: t.secret_key.clone(),
-                cache_key: t.cache_key.clone(),
-            },
-            folders: Mutex::new(HashMap::from([(String::new(), ROOT.to_string())])),
+            account: Connected::new(t, cloud_type::BOX, http, refusal),
+            folders: FolderIds::new(ROOT),
         }
-    }
-
-    /// Sends a call (a fresh token after a 401, 429s waited out); a refusal is an error.
-    async fn call(
-        &self,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, StorageError> {
-        let response = (self.apps)
-            .send(&self.account, |token| build(&self.http, token))
-            .await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_of(response).await)
-    }
-
-    async fn json(
-        &self,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<Value, StorageError> {
-        let bytes = self
-            .call(build)
-            .await?
-            .bytes()
-            .await
-            .map_err(transport_failed)?;
-        serde_json::from_slice(&bytes).map_err(|e| StorageError::Failed(format!("Box: {e}")))
     }
 
     /// One page of the folder `id`'s items (marker-based paging), and the next page's marker.
@@ -167,7 +124,10 @@ impl BoxCom {
             url.push_str(&super::sigv4::encode(marker, super::sigv4::STRICT));
         }
         let page = self
-            .json(|http, token| http.get(&url).bearer_auth(token))
+            .apps
+            .json(&self.account, |http, token| {
+                http.get(&url).bearer_auth(token)
+            })
             .await?;
         let entries = page["entries"].as_array().cloned().unwrap_or_default();
         let next = page["next_marker"]
@@ -196,30 +156,18 @@ impl BoxCom {
 
     /// The id of the folder at `path` (its names), made when `make`; `None` if it is missing.
     async fn folder(&self, path: &[&str], make: bool) -> Result<Option<String>, StorageError> {
-        let mut id = ROOT.to_string();
-        for depth in 1..=path.len() {
-            let here = path[..depth].join("/");
-            let cached = lock(&self.folders).get(&here).cloned();
-            id = match cached {
-                Some(known) => known,
-                None => {
-                    let name = path[depth - 1];
-                    let found = match self.child(&id, name).await? {
-                        Some(item) if is_folder(&item) => id_of(&item).to_string(),
-                        Some(_) => {
-                            return Err(StorageError::Invalid(format!(
-                                "Box: {here} is a file, not a folder"
-                            )));
-                        }
-                        None if make => self.make_folder(&id, name).await?,
-                        None => return Ok(None),
-                    };
-                    lock(&self.folders).insert(here, found.clone());
-                    found
-                }
-            };
-        }
-        Ok(Some(id))
+        let find = |parent: String, name: String| async move {
+            Ok(match self.child(&parent, &name).await? {
+                Some(f) if is_folder(&f) => Found::Folder(id_of(&f).to_string()),
+                Some(_) => Found::File,
+                None => Found::Missing,
+            })
+        };
+        let make_one =
+            |parent: String, name: String| async move { self.make_folder(&parent, &name).await };
+        (self.folders)
+            .resolve("Box", path, make, find, make_one)
+            .await
     }
 
     /// Makes the folder `name` in `parent`; one made meanwhile by someone else is taken.
@@ -227,7 +175,8 @@ impl BoxCom {
         let url = format!("{}/folders?fields=id", self.api);
         let body = json!({"name": name, "parent": {"id": parent}}).to_string();
         let made = self
-            .json(|http, token| {
+            .apps
+            .json(&self.account, |http, token| {
                 http.post(&url)
                     .bearer_auth(token)
                     .header("Content-Type", "application/json")
@@ -365,13 +314,16 @@ impl BoxCom {
         let range = format!("bytes={start}-{}", end.saturating_sub(1));
         for _ in 0..ATTEMPTS {
             let response = self
-                .call(|http, token| http.get(&url).bearer_auth(token).header("Range", &range))
+                .apps
+                .call(&self.account, |http, token| {
+                    http.get(&url).bearer_auth(token).header("Range", &range)
+                })
                 .await?;
             // 202: the file is not ready to download yet; Box says when to ask again.
             if response.status() != reqwest::StatusCode::ACCEPTED {
                 return Ok(response);
             }
-            tokio::time::sleep(retry_after(&response)).await;
+            tokio::time::sleep(retry_after(&response).min(MAX_WAIT)).await;
         }
         Err(StorageError::Failed(format!(
             "Box: {bucket}/{key} is not ready to download yet"
@@ -385,11 +337,12 @@ impl BoxCom {
             true => format!("{}/folders/{}?recursive=true", self.api, id_of(&item)),
             false => format!("{}/files/{}", self.api, id_of(&item)),
         };
-        self.call(|http, token| http.delete(&url).bearer_auth(token))
+        self.apps
+            .call(&self.account, |http, token| {
+                http.delete(&url).bearer_auth(token)
+            })
             .await?;
-        let gone = names(bucket, key).join("/");
-        lock(&self.folders)
-            .retain(|path, _| path != &gone && !path.starts_with(&format!("{gone}/")));
+        self.folders.forget(&names(bucket, key).join("/"));
         Ok(())
     }
 
@@ -481,7 +434,8 @@ impl BoxCom {
             ),
         ]);
         let sent = self
-            .json(|http, token| {
+            .apps
+            .json(&self.account, |http, token| {
                 let request = http
                     .post(&url)
                     .bearer_auth(token)
@@ -534,7 +488,8 @@ impl BoxCom {
         };
         let body = body.to_string();
         let session = self
-            .json(|http, token| {
+            .apps
+            .json(&self.account, |http, token| {
                 http.post(&url)
                     .bearer_auth(token)
                     .header("Content-Type", "application/json")
@@ -600,7 +555,8 @@ impl BoxCom {
                 tokio::time::sleep(super::backoff(attempt)).await;
             }
             let sent = self
-                .json(|http, token| {
+                .apps
+                .json(&self.account, |http, token| {
                     http.put(&chunked.upload_part)
                         .bearer_auth(token)
                         .header("Content-Type", "application/octet-stream")
@@ -673,7 +629,8 @@ impl BoxCom {
         let digest = digest(sha1);
         for _ in 0..COMMIT_WAITS {
             let response = self
-                .call(|http, token| {
+                .apps
+                .call(&self.account, |http, token| {
                     let request = http
                         .post(&chunked.commit)
                         .bearer_auth(token)
@@ -688,7 +645,7 @@ impl BoxCom {
                 .await
                 .map_err(|e| conflict_is_change(e, bucket, key))?;
             if response.status() == reqwest::StatusCode::ACCEPTED {
-                tokio::time::sleep(retry_after(&response)).await;
+                tokio::time::sleep(retry_after(&response).min(MAX_WAIT)).await;
                 continue;
             }
             let bytes = response.bytes().await.map_err(transport_failed)?;
@@ -714,7 +671,10 @@ impl BoxCom {
         }
         let url = format!("{}/files/upload_sessions/{upload_id}", self.upload);
         let _ = self
-            .call(|http, token| http.delete(&url).bearer_auth(token))
+            .apps
+            .call(&self.account, |http, token| {
+                http.delete(&url).bearer_auth(token)
+            })
             .await;
     }
 }
@@ -744,10 +704,6 @@ fn chunked_of(session: &Value, upload: &str, file: Option<&str>) -> Result<Chunk
     })
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
 fn hex(bytes: &[u8]) -> String {
     click_core::ports::hex(bytes)
 }
@@ -775,13 +731,8 @@ fn conflict_is_change(e: StorageError, bucket: &str, key: &str) -> StorageError 
     }
 }
 
-/// The key of an item of `folder` (which ends with `/` or is empty); a folder's ends with `/`.
 fn key_in(folder: &str, item: &Value) -> String {
-    let name = item["name"].as_str().unwrap_or("");
-    match is_folder(item) {
-        true => format!("{folder}{name}/"),
-        false => format!("{folder}{name}"),
-    }
+    folder_walk::key_in(folder, item["name"].as_str().unwrap_or(""), is_folder(item))
 }
 
 fn modified_ms(item: &Value) -> Option<u64> {
@@ -798,29 +749,16 @@ fn stored(key: String, item: &Value) -> Stored {
     }
 }
 
-/// How long Box asks to wait (`Retry-After`, 1 s when it does not say, at most [`MAX_WAIT`]).
-fn retry_after(response: &reqwest::Response) -> Duration {
-    let secs = response
-        .headers()
-        .get("retry-after")
-        .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.trim().parse::<u64>().ok())
-        .unwrap_or(1);
-    Duration::from_secs(secs).min(MAX_WAIT)
-}
-
 /// What a refused call means: Box names its reason in `code`.
-async fn error_of(response: reqwest::Response) -> StorageError {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let reason = serde_json::from_str::<Value>(&text)
+fn refusal(status: u16, text: &str) -> StorageError {
+    let reason = serde_json::from_str::<Value>(text)
         .ok()
         .map(|v| {
             let code = v["code"].as_str().unwrap_or("");
             let message = v["message"].as_str().unwrap_or("");
             format!("{code}: {message}")
         })
-        .unwrap_or(text);
+        .unwrap_or_else(|| text.to_string());
     match status {
         404 => StorageError::NotFound(format!("Box: {reason}")),
         400 | 409 | 412 | 413 | 416 => StorageError::Invalid(format!("Box: {reason}")),

@@ -20,7 +20,6 @@ const MAX_UPLOAD: usize = 150 << 20;
 
 pub struct Dropbox {
     apps: Arc<OAuthApps>,
-    http: reqwest::Client,
     api: String,
     /// Content calls (uploads, downloads) go to Dropbox's content host.
     content: String,
@@ -41,12 +40,7 @@ impl Dropbox {
             api: apps.api_url(cloud_type::DROPBOX),
             content: apps.content_url(cloud_type::DROPBOX),
             apps,
-            http,
-            account: Connected {
-                cloud_type: cloud_type::DROPBOX,
-                refresh_token: t.secret_key.clone(),
-                cache_key: t.cache_key.clone(),
-            },
+            account: Connected::new(t, cloud_type::DROPBOX, http, refusal),
         }
     }
 
@@ -62,9 +56,9 @@ impl Dropbox {
             Body::Content(..) => &self.content,
         };
         let url = format!("{host}/2/{endpoint}");
-        let response = (self.apps)
-            .send(&self.account, |token| {
-                let request = self.http.post(&url).bearer_auth(token);
+        self.apps
+            .call(&self.account, |http, token| {
+                let request = http.post(&url).bearer_auth(token);
                 let request = match &body {
                     Body::Json(v) => request
                         .header("Content-Type", "application/json")
@@ -81,11 +75,7 @@ impl Dropbox {
                     None => request,
                 }
             })
-            .await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_of(response).await)
+            .await
     }
 
     async fn rpc(&self, endpoint: &str, arg: Value) -> Result<Value, StorageError> {
@@ -414,13 +404,11 @@ fn stored(bucket: &str, entry: &Value) -> Stored {
 }
 
 /// What a refused call means: Dropbox names its error in `error_summary`.
-async fn error_of(response: reqwest::Response) -> StorageError {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let summary = serde_json::from_str::<Value>(&text)
+fn refusal(status: u16, text: &str) -> StorageError {
+    let summary = serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| v["error_summary"].as_str().map(str::to_string))
-        .unwrap_or(text);
+        .unwrap_or_else(|| text.to_string());
     match status {
         409 if summary.contains("not_found") => StorageError::NotFound(summary),
         409 | 400 => StorageError::Invalid(format!("Dropbox: {summary}")),

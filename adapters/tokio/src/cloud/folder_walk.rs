@@ -1,9 +1,13 @@
-//! Listings of every file under a prefix, for providers that list one folder at a time
-//! (OneDrive, Google Drive, Box): each page lists one page of one folder; the folders still to
-//! list, and where in each, travel in the continuation token, so memory does not grow with the
-//! tree and a walk can be taken up again from its token.
+//! Folder trees of the providers that list one folder at a time (OneDrive, Google Drive, Box).
+//! Listings of every file under a prefix: each page lists one page of one folder; the folders
+//! still to list, and where in each, travel in the continuation token, so memory does not grow
+//! with the tree and a walk can be taken up again from its token. And, for those that address
+//! items by id (Google Drive, Box), the ids of the folders on a path, found a name at a time
+//! from the root and kept.
 
+use std::collections::HashMap;
 use std::future::Future;
+use std::sync::Mutex;
 
 use click_core::ports::StorageError;
 
@@ -63,6 +67,98 @@ pub fn folder_of(prefix: &str) -> String {
     prefix
         .rsplit_once('/')
         .map_or(String::new(), |(f, _)| format!("{f}/"))
+}
+
+/// The path of `key` in `bucket`, as its names.
+pub fn names<'a>(bucket: &'a str, key: &'a str) -> Vec<&'a str> {
+    [bucket, key]
+        .into_iter()
+        .flat_map(|p| p.split('/'))
+        .filter(|s| !s.is_empty())
+        .collect()
+}
+
+/// The key of the item `name` of `folder` (which ends with `/` or is empty); a folder's ends
+/// with `/`.
+pub fn key_in(folder: &str, name: &str, is_folder: bool) -> String {
+    match is_folder {
+        true => format!("{folder}{name}/"),
+        false => format!("{folder}{name}"),
+    }
+}
+
+/// What a folder holds under a name.
+pub enum Found {
+    /// A folder, by its id.
+    Folder(String),
+    File,
+    Missing,
+}
+
+/// The ids of folders by path (names joined by `/`; "" is the root), kept as they are found.
+pub struct FolderIds(Mutex<HashMap<String, String>>);
+
+impl FolderIds {
+    pub fn new(root: &str) -> FolderIds {
+        FolderIds(Mutex::new(HashMap::from([(
+            String::new(),
+            root.to_string(),
+        )])))
+    }
+
+    /// The id of the folder at `path` (its names): `find(parent, name)` says what a folder
+    /// holds under a name, `make(parent, name)` makes a missing folder when `make_missing`
+    /// (else a missing one is `None`).
+    pub async fn resolve<F, FF, M, MF>(
+        &self,
+        provider: &str,
+        path: &[&str],
+        make_missing: bool,
+        find: F,
+        make: M,
+    ) -> Result<Option<String>, StorageError>
+    where
+        F: Fn(String, String) -> FF,
+        FF: Future<Output = Result<Found, StorageError>>,
+        M: Fn(String, String) -> MF,
+        MF: Future<Output = Result<String, StorageError>>,
+    {
+        let mut id = self.known("").unwrap_or_default();
+        for depth in 1..=path.len() {
+            let here = path[..depth].join("/");
+            if let Some(known) = self.known(&here) {
+                id = known;
+                continue;
+            }
+            let name = path[depth - 1].to_string();
+            id = match find(id.clone(), name.clone()).await? {
+                Found::Folder(found) => found,
+                Found::File => {
+                    return Err(StorageError::Invalid(format!(
+                        "{provider}: {here} is a file, not a folder"
+                    )));
+                }
+                Found::Missing if make_missing => make(id, name).await?,
+                Found::Missing => return Ok(None),
+            };
+            lock(&self.0).insert(here, id.clone());
+        }
+        Ok(Some(id))
+    }
+
+    fn known(&self, path: &str) -> Option<String> {
+        lock(&self.0).get(path).cloned()
+    }
+
+    /// Forgets the folder at `path` and those under it (deleted).
+    pub fn forget(&self, path: &str) {
+        let under = format!("{path}/");
+        lock(&self.0).retain(|p, _| p != path && !p.starts_with(&under));
+    }
+}
+
+fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
 }
 
 #[cfg(test)]

@@ -7,8 +7,7 @@
 //! 256 KiB multiples PUT to the session URI, in order (`upload_session.rs`). Drive has no
 //! conditional writes; a write's condition is checked just before the bytes that complete it.
 
-use std::collections::HashMap;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use bytes::Bytes;
 use click_core::cloud::cloud_type;
@@ -16,7 +15,7 @@ use click_core::ports::{BucketInfo, CloudTarget, ObjectInfo, ObjectPage, Storage
 use percent_encoding::{NON_ALPHANUMERIC, utf8_percent_encode};
 use serde_json::{Value, json};
 
-use super::folder_walk::{self, Entry, folder_of};
+use super::folder_walk::{self, Entry, FolderIds, Found, folder_of, names};
 use super::oauth::{Connected, OAuthApps};
 use super::upload_session;
 use super::{Precondition, Stored, transport_failed};
@@ -35,20 +34,10 @@ const PIECE_ATTEMPTS: u32 = 3;
 
 pub struct GoogleDrive {
     apps: Arc<OAuthApps>,
-    http: reqwest::Client,
     api: String,
     account: Connected,
     /// Folder ids by path ("" is the root), found on the way.
-    folders: Mutex<HashMap<String, String>>,
-}
-
-/// The path of `key` in `bucket`, as its names.
-fn names<'a>(bucket: &'a str, key: &'a str) -> Vec<&'a str> {
-    [bucket, key]
-        .into_iter()
-        .flat_map(|p| p.split('/'))
-        .filter(|s| !s.is_empty())
-        .collect()
+    folders: FolderIds,
 }
 
 /// A name as a literal of Drive's query language.
@@ -65,42 +54,9 @@ impl GoogleDrive {
         GoogleDrive {
             api: apps.api_url(cloud_type::GOOGLE_DRIVE),
             apps,
-            http,
-            account: Connected {
-                cloud_type: cloud_type::GOOGLE_DRIVE,
-                refresh_token: t.secret_key.clone(),
-                cache_key: t.cache_key.clone(),
-            },
-            folders: Mutex::new(HashMap::from([(String::new(), String::from("root"))])),
+            account: Connected::new(t, cloud_type::GOOGLE_DRIVE, http, refusal),
+            folders: FolderIds::new("root"),
         }
-    }
-
-    /// Sends a call; a refusal is an error.
-    async fn call(
-        &self,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, StorageError> {
-        let response = (self.apps)
-            .send(&self.account, |token| build(&self.http, token))
-            .await?;
-        if response.status().is_success() {
-            return Ok(response);
-        }
-        Err(error_of(response).await)
-    }
-
-    async fn json(
-        &self,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<Value, StorageError> {
-        let bytes = self
-            .call(build)
-            .await?
-            .bytes()
-            .await
-            .map_err(transport_failed)?;
-        serde_json::from_slice(&bytes)
-            .map_err(|e| StorageError::Failed(format!("Google Drive: {e}")))
     }
 
     /// One page of the files `query` finds, oldest first.
@@ -124,7 +80,10 @@ impl GoogleDrive {
             ));
         }
         let page = self
-            .json(|http, token| http.get(&url).bearer_auth(token))
+            .apps
+            .json(&self.account, |http, token| {
+                http.get(&url).bearer_auth(token)
+            })
             .await?;
         let files = page["files"].as_array().cloned().unwrap_or_default();
         Ok((files, page["nextPageToken"].as_str().map(str::to_string)))
@@ -142,37 +101,28 @@ impl GoogleDrive {
 
     /// The id of the folder at `path` (its names), made when `make`; `None` if it is missing.
     async fn folder(&self, path: &[&str], make: bool) -> Result<Option<String>, StorageError> {
-        let mut id = String::from("root");
-        for depth in 1..=path.len() {
-            let here = path[..depth].join("/");
-            let cached = lock(&self.folders).get(&here).cloned();
-            id = match cached {
-                Some(known) => known,
-                None => {
-                    let name = path[depth - 1];
-                    let found = match self.child(&id, name).await? {
-                        Some(f) if is_folder(&f) => f["id"].as_str().unwrap_or("").to_string(),
-                        Some(_) => {
-                            return Err(StorageError::Invalid(format!(
-                                "Google Drive: {here} is a file, not a folder"
-                            )));
-                        }
-                        None if make => self.make_folder(&id, name).await?,
-                        None => return Ok(None),
-                    };
-                    lock(&self.folders).insert(here, found.clone());
-                    found
+        let find = |parent: String, name: String| async move {
+            Ok(match self.child(&parent, &name).await? {
+                Some(f) if is_folder(&f) => {
+                    Found::Folder(f["id"].as_str().unwrap_or("").to_string())
                 }
-            };
-        }
-        Ok(Some(id))
+                Some(_) => Found::File,
+                None => Found::Missing,
+            })
+        };
+        let make_one =
+            |parent: String, name: String| async move { self.make_folder(&parent, &name).await };
+        (self.folders)
+            .resolve("Google Drive", path, make, find, make_one)
+            .await
     }
 
     async fn make_folder(&self, parent: &str, name: &str) -> Result<String, StorageError> {
         let url = format!("{}/drive/v3/files?fields=id", self.api);
         let body = json!({"name": name, "mimeType": FOLDER, "parents": [parent]}).to_string();
         let made = self
-            .json(|http, token| {
+            .apps
+            .json(&self.account, |http, token| {
                 http.post(&url)
                     .bearer_auth(token)
                     .header("Content-Type", "application/json")
@@ -312,7 +262,10 @@ impl GoogleDrive {
             f["id"].as_str().unwrap_or("")
         );
         let range = format!("bytes={start}-{}", end.saturating_sub(1));
-        self.call(|http, token| http.get(&url).bearer_auth(token).header("Range", &range))
+        self.apps
+            .call(&self.account, |http, token| {
+                http.get(&url).bearer_auth(token).header("Range", &range)
+            })
             .await
     }
 
@@ -324,12 +277,12 @@ impl GoogleDrive {
             self.api,
             f["id"].as_str().unwrap_or("")
         );
-        self.call(|http, token| http.delete(&url).bearer_auth(token))
+        self.apps
+            .call(&self.account, |http, token| {
+                http.delete(&url).bearer_auth(token)
+            })
             .await?;
-        lock(&self.folders).retain(|path, _| {
-            let gone = names(bucket, key).join("/");
-            path != &gone && !path.starts_with(&format!("{gone}/"))
-        });
+        self.folders.forget(&names(bucket, key).join("/"));
         Ok(())
     }
 
@@ -390,13 +343,14 @@ impl GoogleDrive {
                     self.api,
                     f["id"].as_str().unwrap_or("")
                 );
-                self.json(|http, token| {
-                    http.patch(&url)
-                        .bearer_auth(token)
-                        .header("Content-Type", "application/octet-stream")
-                        .body(body.clone())
-                })
-                .await?
+                self.apps
+                    .json(&self.account, |http, token| {
+                        http.patch(&url)
+                            .bearer_auth(token)
+                            .header("Content-Type", "application/octet-stream")
+                            .body(body.clone())
+                    })
+                    .await?
             }
             None => {
                 let url = format!(
@@ -411,16 +365,20 @@ impl GoogleDrive {
                     ),
                     ("Content-Type: application/octet-stream", &body),
                 ]);
-                self.json(|http, token| {
-                    http.post(&url)
-                        .bearer_auth(token)
-                        .header(
-                            "Content-Type",
-                            format!("multipart/related; boundary={}", super::MULTIPART_BOUNDARY),
-                        )
-                        .body(related.clone())
-                })
-                .await?
+                self.apps
+                    .json(&self.account, |http, token| {
+                        http.post(&url)
+                            .bearer_auth(token)
+                            .header(
+                                "Content-Type",
+                                format!(
+                                    "multipart/related; boundary={}",
+                                    super::MULTIPART_BOUNDARY
+                                ),
+                            )
+                            .body(related.clone())
+                    })
+                    .await?
             }
         };
         Ok(stored(key.to_string(), &file).etag)
@@ -457,7 +415,8 @@ impl GoogleDrive {
         };
         let body = metadata.to_string();
         let response = self
-            .call(|http, token| {
+            .apps
+            .call(&self.account, |http, token| {
                 let request = if update {
                     http.patch(&url)
                 } else {
@@ -515,7 +474,7 @@ impl GoogleDrive {
     /// Forgets the session; Drive drops an unfinished one after a week.
     pub async fn abort_multipart(&self, upload_id: &str) {
         self.apps.uploads.end(upload_id);
-        let _ = self.http.delete(upload_id).send().await;
+        let _ = self.account.http.delete(upload_id).send().await;
     }
 
     /// PUTs a piece to the session URI (which needs no token); Drive answers 308 until the
@@ -534,6 +493,7 @@ impl GoogleDrive {
                 tokio::time::sleep(super::backoff(attempt)).await;
             }
             let sent = self
+                .account
                 .http
                 .put(session)
                 .header("Content-Range", &range)
@@ -553,25 +513,16 @@ impl GoogleDrive {
                     let bytes = response.bytes().await.map_err(transport_failed)?;
                     return Ok(serde_json::from_slice(&bytes).ok());
                 }
-                429 | 500.. => last = error_of(response).await,
-                _ => return Err(error_of(response).await),
+                429 | 500.. => last = self.account.refused(response).await,
+                _ => return Err(self.account.refused(response).await),
             }
         }
         Err(last)
     }
 }
 
-fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
-    m.lock().unwrap_or_else(|e| e.into_inner())
-}
-
-/// The key of a file of `folder` (which ends with `/` or is empty); a folder's ends with `/`.
 fn key_in(folder: &str, f: &Value) -> String {
-    let name = f["name"].as_str().unwrap_or("");
-    match is_folder(f) {
-        true => format!("{folder}{name}/"),
-        false => format!("{folder}{name}"),
-    }
+    folder_walk::key_in(folder, f["name"].as_str().unwrap_or(""), is_folder(f))
 }
 
 fn size_of(f: &Value) -> u64 {
@@ -597,10 +548,8 @@ fn stored(key: String, f: &Value) -> Stored {
 }
 
 /// What a refused call means: Drive names its reason in `error.errors[0].reason`.
-async fn error_of(response: reqwest::Response) -> StorageError {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let reason = serde_json::from_str::<Value>(&text)
+fn refusal(status: u16, text: &str) -> StorageError {
+    let reason = serde_json::from_str::<Value>(text)
         .ok()
         .map(|v| {
             let e = &v["error"];
@@ -608,7 +557,7 @@ async fn error_of(response: reqwest::Response) -> StorageError {
             let message = e["message"].as_str().unwrap_or("");
             format!("{reason}: {message}")
         })
-        .unwrap_or(text);
+        .unwrap_or_else(|| text.to_string());
     match status {
         404 => StorageError::NotFound(format!("Google Drive: {reason}")),
         400 | 409 | 412 | 413 | 416 => StorageError::Invalid(format!("Google Drive: {reason}")),

@@ -117,6 +117,36 @@ pub struct Connected {
     pub refresh_token: String,
     /// Its clients' cache key (access tokens are cached under it).
     pub cache_key: String,
+    pub http: reqwest::Client,
+    /// What its provider's refusals mean.
+    pub refusal: Refusal,
+}
+
+/// What a refused call means (the kind of failure the core reports, in the provider's
+/// words), from the answer's status and body.
+pub type Refusal = fn(u16, &str) -> StorageError;
+
+impl Connected {
+    pub fn new(
+        target: &click_core::ports::CloudTarget,
+        cloud_type: u32,
+        http: reqwest::Client,
+        refusal: Refusal,
+    ) -> Connected {
+        Connected {
+            cloud_type,
+            refresh_token: target.secret_key.clone(),
+            cache_key: target.cache_key.clone(),
+            http,
+            refusal,
+        }
+    }
+
+    /// The failure a refused answer means.
+    pub async fn refused(&self, response: reqwest::Response) -> StorageError {
+        let status = response.status().as_u16();
+        (self.refusal)(status, &response.text().await.unwrap_or_default())
+    }
 }
 
 /// An access token is fetched again this long before the provider said it expires.
@@ -199,6 +229,38 @@ impl OAuthApps {
                 _ => return Ok(response),
             }
         }
+    }
+
+    /// Sends the call `build` makes (with the account's client and access token, as [`send`]
+    /// does); an answer other than a success or a redirect is the failure it means.
+    ///
+    /// [`send`]: OAuthApps::send
+    pub async fn call(
+        &self,
+        account: &Connected,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<reqwest::Response, StorageError> {
+        let response = self
+            .send(account, |token| build(&account.http, token))
+            .await?;
+        let status = response.status();
+        if status.is_success() || status.is_redirection() {
+            return Ok(response);
+        }
+        Err(account.refused(response).await)
+    }
+
+    /// [`call`](OAuthApps::call), and the answer's JSON.
+    pub async fn json(
+        &self,
+        account: &Connected,
+        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
+    ) -> Result<Value, StorageError> {
+        let response = self.call(account, build).await?;
+        let bytes = response.bytes().await.map_err(super::transport_failed)?;
+        serde_json::from_slice(&bytes).map_err(|e| {
+            StorageError::Failed(format!("{}: {e}", cloud_type::name(account.cloud_type)))
+        })
     }
 
     /// The base of the provider's API (configured, or its own).
@@ -470,8 +532,8 @@ pub(super) fn time_ms(value: &serde_json::Value) -> Option<u64> {
     value.as_str().and_then(click_core::time::parse_iso8601)
 }
 
-/// How long a 429 answer asks to wait (1 s when it does not say).
-fn retry_after(response: &reqwest::Response) -> Duration {
+/// How long an answer asks to wait (`Retry-After` in seconds; 1 s when it does not say).
+pub(super) fn retry_after(response: &reqwest::Response) -> Duration {
     let secs = response
         .headers()
         .get("retry-after")

@@ -39,7 +39,6 @@ const SEGMENT: &AsciiSet = &NON_ALPHANUMERIC
 
 pub struct OneDrive {
     apps: Arc<OAuthApps>,
-    http: reqwest::Client,
     /// `<api>/v1.0/me/drive`.
     drive: String,
     account: Connected,
@@ -50,12 +49,7 @@ impl OneDrive {
         OneDrive {
             drive: format!("{}/v1.0/me/drive", apps.api_url(cloud_type::ONEDRIVE)),
             apps,
-            http,
-            account: Connected {
-                cloud_type: cloud_type::ONEDRIVE,
-                refresh_token: t.secret_key.clone(),
-                cache_key: t.cache_key.clone(),
-            },
+            account: Connected::new(t, cloud_type::ONEDRIVE, http, refusal),
         }
     }
 
@@ -73,26 +67,9 @@ impl OneDrive {
         }
     }
 
-    /// Sends a call; a refusal is an error.
-    async fn call(
-        &self,
-        build: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder,
-    ) -> Result<reqwest::Response, StorageError> {
-        let response = (self.apps)
-            .send(&self.account, |token| build(&self.http, token))
-            .await?;
-        if response.status().is_success() || response.status().is_redirection() {
-            return Ok(response);
-        }
-        Err(error_of(response).await)
-    }
-
     async fn json(&self, url: &str) -> Result<Value, StorageError> {
-        let response = self
-            .call(|http, token| http.get(url).bearer_auth(token))
-            .await?;
-        let bytes = response.bytes().await.map_err(transport_failed)?;
-        serde_json::from_slice(&bytes).map_err(|e| StorageError::Failed(format!("OneDrive: {e}")))
+        let get = |http: &reqwest::Client, token: &str| http.get(url).bearer_auth(token);
+        self.apps.json(&self.account, get).await
     }
 
     /// One page of a folder's children: the first (at most `top`), or the `nextLink` given.
@@ -223,13 +200,19 @@ impl OneDrive {
         let range = format!("bytes={start}-{}", end.saturating_sub(1));
         // The client follows Graph's redirect to the download URL, dropping the token on the
         // way to another host.
-        self.call(|http, token| http.get(&url).bearer_auth(token).header("Range", &range))
+        self.apps
+            .call(&self.account, |http, token| {
+                http.get(&url).bearer_auth(token).header("Range", &range)
+            })
             .await
     }
 
     pub async fn delete_one(&self, bucket: &str, key: &str) -> Result<(), StorageError> {
         let url = self.item(bucket, key);
-        self.call(|http, token| http.delete(&url).bearer_auth(token))
+        self.apps
+            .call(&self.account, |http, token| {
+                http.delete(&url).bearer_auth(token)
+            })
             .await
             .map(drop)
     }
@@ -242,7 +225,8 @@ impl OneDrive {
         let body = json!({"name": name, "folder": {}, "@microsoft.graph.conflictBehavior": "fail"})
             .to_string();
         let made = self
-            .call(|http, token| {
+            .apps
+            .call(&self.account, |http, token| {
                 http.post(&url)
                     .bearer_auth(token)
                     .header("Content-Type", "application/json")
@@ -274,7 +258,8 @@ impl OneDrive {
             url.push_str("?@microsoft.graph.conflictBehavior=fail");
         }
         let response = self
-            .call(|http, token| {
+            .apps
+            .call(&self.account, |http, token| {
                 let request = http
                     .put(&url)
                     .bearer_auth(token)
@@ -301,7 +286,8 @@ impl OneDrive {
         let url = format!("{}/createUploadSession", self.item(bucket, key));
         let body = json!({"item": {"@microsoft.graph.conflictBehavior": "replace"}}).to_string();
         let response = self
-            .call(|http, token| {
+            .apps
+            .call(&self.account, |http, token| {
                 http.post(&url)
                     .bearer_auth(token)
                     .header("Content-Type", "application/json")
@@ -353,9 +339,9 @@ impl OneDrive {
 
     pub async fn abort_multipart(&self, upload_id: &str) -> Result<(), StorageError> {
         self.apps.uploads.end(upload_id);
-        match self.http.delete(upload_id).send().await {
+        match self.account.http.delete(upload_id).send().await {
             Ok(r) if r.status().is_success() || r.status().as_u16() == 404 => Ok(()),
-            Ok(r) => Err(error_of(r).await),
+            Ok(r) => Err(self.account.refused(r).await),
             Err(e) => Err(transport_failed(e)),
         }
     }
@@ -401,7 +387,8 @@ impl OneDrive {
     ) -> Result<Option<Value>, StorageError> {
         let range = upload_session::content_range(offset, piece.len(), total);
         let response = super::send_retrying(PIECE_ATTEMPTS, || {
-            self.http
+            self.account
+                .http
                 .put(upload_url)
                 .header("Content-Range", range.clone())
                 .body(piece.clone())
@@ -451,13 +438,11 @@ fn stored(bucket: &str, item: &Value) -> Stored {
 }
 
 /// What a refused call means: Graph names its error in `error.code`.
-async fn error_of(response: reqwest::Response) -> StorageError {
-    let status = response.status().as_u16();
-    let text = response.text().await.unwrap_or_default();
-    let code = serde_json::from_str::<Value>(&text)
+fn refusal(status: u16, text: &str) -> StorageError {
+    let code = serde_json::from_str::<Value>(text)
         .ok()
         .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
-        .unwrap_or(text);
+        .unwrap_or_else(|| text.to_string());
     match status {
         404 => StorageError::NotFound(format!("OneDrive: {code}")),
         400 | 409 | 412 | 413 => StorageError::Invalid(format!("OneDrive: {code}")),
