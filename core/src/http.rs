@@ -162,6 +162,9 @@ pub enum HostAction {
     Upgrade(crate::events::Channel),
     /// Finish in-flight work, close WebSockets with 1000 and exit.
     Shutdown,
+    /// Replace the body (an empty OpenMetrics exposition) with the host's metrics, if it
+    /// keeps any.
+    Metrics,
 }
 
 /// The answer to a request, for the host to write.

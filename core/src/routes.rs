@@ -460,6 +460,9 @@ routes! {
     // WebSockets
     NotificationSocket: Get "/notification" Local => websocket::notification;
     StateChangeSocket: Get "/statechange" Local => websocket::statechange;
+    // Prometheus metrics (extension), for admins
+    #[cfg(feature = "metrics")]
+    Metrics: Get "/metrics" Admin => management::metrics;
     // The dashboard page (extension): static files; their calls carry the user's token
     #[cfg(feature = "cloud")]
     UiPage: Get "/ui" Public => ui::page;

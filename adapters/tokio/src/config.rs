@@ -32,6 +32,7 @@ pub struct FileConfig {
     pub update: UpdateSettings,
     pub oauth: OAuthSettings,
     pub shares: ShareSettings,
+    pub metrics: MetricsSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -145,6 +146,16 @@ impl Default for ShareSettings {
             retry_secs: 30,
         }
     }
+}
+
+/// `[metrics]`: Prometheus metrics (`GET /metrics` takes an admin's token).
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Where to serve `GET /metrics` without a token, for a Prometheus server; empty: nowhere.
+    /// Anyone who reaches this address reads the metrics (route names and counts, never
+    /// request contents): keep it on loopback or a management network.
+    pub listen: Option<SocketAddr>,
 }
 
 /// `[sso]`: single sign-on through the accounts' identity providers.
@@ -356,6 +367,7 @@ pub struct Settings {
     pub update: UpdateSettings,
     pub oauth: OAuthSettings,
     pub shares: ShareSettings,
+    pub metrics: MetricsSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
     /// The built-in S3 server, when configured.
@@ -473,6 +485,7 @@ impl FileConfig {
             update: self.update,
             oauth: self.oauth,
             shares: self.shares,
+            metrics: self.metrics,
             log: self.log,
             transfers: self.transfers,
             storage,

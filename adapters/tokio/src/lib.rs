@@ -12,6 +12,7 @@ pub mod http_client;
 pub mod local_files;
 pub mod logs;
 pub mod mail;
+pub mod metrics;
 pub mod object_stream;
 pub mod ports;
 pub mod server;

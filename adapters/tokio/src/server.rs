@@ -30,6 +30,7 @@ use crate::google::GoogleVerifier;
 use crate::http_client::SharedClient;
 use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
+use crate::metrics::metrics;
 use crate::ports::{DesktopPorts, JwtSigner};
 use crate::store::RedbStore;
 use crate::transfers::TransferEngine;
@@ -196,6 +197,70 @@ pub async fn serve(listener: TcpListener, app: Arc<App>) {
     }
 }
 
+/// Connections the metrics listener serves at once.
+const METRICS_CONNECTIONS: usize = 16;
+
+/// `[metrics] listen`: `GET /metrics` without a token, and nothing else.
+async fn serve_metrics(listener: TcpListener, app: Arc<App>) {
+    let slots = Arc::new(Semaphore::new(METRICS_CONNECTIONS));
+    let mut shutdown = app.shutdown_receiver();
+    loop {
+        let next = async {
+            let permit = slots.clone().acquire_owned().await;
+            (permit, listener.accept().await)
+        };
+        let (permit, accepted) = tokio::select! {
+            r = next => r,
+            _ = stopped(&mut shutdown) => break,
+        };
+        let Ok((stream, _)) = accepted else {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            continue;
+        };
+        let app = app.clone();
+        tokio::spawn(async move {
+            let service = service_fn(move |req: hyper::Request<Incoming>| {
+                let answer = scrape(&app, &req);
+                async move { Ok::<_, Infallible>(answer) }
+            });
+            let served = http1::Builder::new()
+                .timer(TokioTimer::new())
+                .header_read_timeout(Duration::from_secs(10))
+                .serve_connection(TokioIo::new(stream), service)
+                .await;
+            if let Err(e) = served {
+                tracing::debug!("metrics connection ended: {e}");
+            }
+            drop(permit);
+        });
+    }
+}
+
+fn scrape(app: &App, req: &hyper::Request<Incoming>) -> hyper::Response<Full<Bytes>> {
+    let (status, body, content_type) = match (req.method(), req.uri().path()) {
+        (&hyper::Method::GET, "/metrics") => {
+            let cache_bytes = app.agent.ports.drives.cache_bytes();
+            (
+                200,
+                crate::metrics::render(cache_bytes),
+                crate::metrics::CONTENT_TYPE,
+            )
+        }
+        _ => (
+            404,
+            String::from("only GET /metrics is served here\n"),
+            "text/plain; charset=utf-8",
+        ),
+    };
+    let mut response = hyper::Response::new(Full::new(Bytes::from(body)));
+    *response.status_mut() = hyper::StatusCode::from_u16(status).unwrap_or_default();
+    response.headers_mut().insert(
+        hyper::header::CONTENT_TYPE,
+        HeaderValue::from_static(content_type),
+    );
+    response
+}
+
 async fn connection(running: Running, stream: TcpStream, _permit: OwnedSemaphorePermit) {
     let app = &running.0;
     let _ = stream.set_nodelay(true);
@@ -230,16 +295,32 @@ async fn connection(running: Running, stream: TcpStream, _permit: OwnedSemaphore
 
 async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResponse, Infallible> {
     let started = Instant::now();
+    let method = req.method().clone();
+    let (response, route) = respond(app, req, started).await;
+    let status = response.status().as_u16();
+    metrics().request(method.as_str(), route, status, started.elapsed());
+    Ok(response)
+}
+
+/// The answer to a request, and the pattern of the route that gave it.
+async fn respond(
+    app: Arc<App>,
+    req: hyper::Request<Incoming>,
+    started: Instant,
+) -> (HttpResponse, Option<&'static str>) {
     let (parts, body) = req.into_parts();
     let found = routes::find(Method::parse(parts.method.as_str()), parts.uri.path());
+    let route = match found {
+        routes::Match::Found(r, _) => Some(r.path),
+        _ => None,
+    };
     if found.body() == Body::StreamedForm {
-        return Ok(to_hyper(
-            crate::form::receive(&app, &parts, body, found).await,
-        ));
+        let received = crate::form::receive(&app, &parts, body, found).await;
+        return (to_hyper(received), route);
     }
     let body = match read_body(&app.limits, &parts, body).await {
         Ok(b) => b,
-        Err(e) => return Ok(to_hyper(e.into_response())),
+        Err(e) => return (to_hyper(e.into_response()), route),
     };
     let mut response = {
         let headers = core_headers(&parts);
@@ -261,6 +342,7 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResp
             let shutdown = app.shutdown_receiver();
             let running = Running::new(&app);
             tokio::spawn(async move {
+                let _connected = crate::metrics::Held::new(&metrics().websocket_clients);
                 match upgrade.await {
                     Ok(upgraded) => crate::ws::run(upgraded, subscription, shutdown).await,
                     Err(e) => tracing::debug!("WebSocket upgrade failed: {e}"),
@@ -272,12 +354,16 @@ async fn handle(app: Arc<App>, req: hyper::Request<Incoming>) -> Result<HttpResp
             tracing::info!("exit requested through the API");
             app.request_shutdown();
         }
+        Some(HostAction::Metrics) => {
+            let cache_bytes = app.agent.ports.drives.cache_bytes();
+            response.body = crate::metrics::render(cache_bytes).into_bytes();
+        }
         None => {}
     }
     if let Some(read) = response.stream.take() {
-        return Ok(streamed(&app, response, &read).await);
+        return (streamed(&app, response, &read).await, route);
     }
-    Ok(to_hyper(response))
+    (to_hyper(response), route)
 }
 
 /// The response with its body relayed from the cloud provider.
@@ -438,6 +524,15 @@ pub async fn run(settings: Settings) -> Result<(), String> {
     tracing::info!(%addr, data_dir = %settings.data_dir.display(), mode = ?settings.core.mode, "click-agent started");
     if let Some(at) = storage {
         println!("click-agent storage on http://{at}");
+    }
+    if let Some(at) = settings.metrics.listen {
+        let metrics = TcpListener::bind(at)
+            .await
+            .map_err(|e| format!("cannot listen for metrics on {at}: {e}"))?;
+        let at = metrics.local_addr().map_err(|e| e.to_string())?;
+        println!("click-agent metrics on http://{at}/metrics");
+        tracing::info!(%at, "metrics served without a token ([metrics] listen)");
+        tokio::spawn(serve_metrics(metrics, app.clone()));
     }
     let stopper = app.clone();
     tokio::spawn(async move {

@@ -261,6 +261,7 @@ impl RedbStore {
     fn write_group(&self, group: &[(u64, Batch)]) -> Vec<Result<(), CommitError>> {
         let started = std::time::Instant::now();
         let outcomes = self.write_all(group);
+        crate::metrics::metrics().store_commit(started.elapsed());
         let us = started.elapsed().as_micros() as u64;
         tracing::trace!(batches = group.len(), us, "a group of commits written");
         // A check may have failed on a value read from a cache that another commit (done,

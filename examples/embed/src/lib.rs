@@ -227,7 +227,8 @@ async fn click(
         // `command/8`: this app takes it as a request to stop altogether. Another host might
         // only stop routing to the core.
         Some(HostAction::Shutdown) => host.stop(),
-        None => {}
+        // This app keeps no metrics: the core's empty exposition stands.
+        Some(HostAction::Metrics) | None => {}
     }
     to_hyper(response)
 }

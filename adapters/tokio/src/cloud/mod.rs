@@ -269,16 +269,21 @@ macro_rules! each {
 }
 
 impl Provider {
-    /// What this provider's client does not do (yet), for the calls it has no answer to.
-    fn not_with(&self, what: &str) -> StorageError {
-        let provider = match self {
+    /// The provider's name, as people know it.
+    pub fn name(&self) -> &'static str {
+        match self {
             Provider::S3(_) => "S3",
             Provider::Azure(_) => "Azure",
             Provider::Dropbox(_) => "Dropbox",
             Provider::Box(_) => "Box",
             Provider::OneDrive(_) => "OneDrive",
             Provider::GoogleDrive(_) => "Google Drive",
-        };
+        }
+    }
+
+    /// What this provider's client does not do (yet), for the calls it has no answer to.
+    fn not_with(&self, what: &str) -> StorageError {
+        let provider = self.name();
         StorageError::Invalid(format!("{provider} accounts do not support {what} yet"))
     }
 }

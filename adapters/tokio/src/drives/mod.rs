@@ -74,6 +74,15 @@ impl DriveManager {
     fn get(&self, drive_id: &str) -> Option<Arc<Running>> {
         lock(&self.running).get(drive_id).cloned()
     }
+
+    /// Bytes the caches of the mounted drives hold.
+    pub fn cache_bytes(&self) -> u64 {
+        let running: Vec<Arc<Running>> = lock(&self.running).values().cloned().collect();
+        running
+            .iter()
+            .filter_map(|r| r.mounted().map(|m| m.vfs.activity().0))
+            .sum()
+    }
 }
 
 fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {

@@ -721,6 +721,7 @@ impl Vfs {
         let ahead = ahead.min(self.spec.max_cache_bytes / 2);
         let window = (ahead > 0 && end < node.size).then(|| (end, (end + ahead).min(node.size)));
         let key = cache_key(ino);
+        crate::metrics::metrics().drive_read(self.cached(ino, offset, end));
         if self.cold(ino, offset, end) {
             // Nothing of it here or on the way: answer from a read of just these bytes (the
             // first byte comes sooner than a whole block's), then fetch the blocks behind it
@@ -747,6 +748,13 @@ impl Vfs {
         }
         // No room in the cache (or it keeps losing the blocks): read past it.
         self.read_past_cache(&node, offset, end).await
+    }
+
+    /// Whether every block of `offset..end` is in the cache.
+    fn cached(&self, ino: u64, offset: u64, end: u64) -> bool {
+        let key = cache_key(ino);
+        let cache = lock(&self.cache);
+        blocks(offset, end).all(|b| cache.has(&key, b))
     }
 
     /// Whether some block of `offset..end` is neither cached nor being fetched.

@@ -530,6 +530,7 @@ fn multipart_etag(job: &Job<'_>, f: &mut FileState) -> Option<String> {
 fn finish(job: &Job<'_>, mut f: FileState) -> JobResult<()> {
     job.objects_done
         .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    job.counts.finished.inc();
     f.done = true;
     f.upload_id = None;
     f.parts.clear();

@@ -14,6 +14,7 @@ use click_core::store::keys::CLOUD_ACCOUNTS;
 use click_core::store::table::save;
 use click_core::transfers::{self, Direction, ObjectCounts, Status, Transfer, settings};
 use futures_util::stream::{self, StreamExt};
+use prometheus_client::metrics::counter::Counter;
 use tokio::task::JoinHandle;
 
 use super::Shared;
@@ -22,6 +23,7 @@ use super::files::{self, FileState};
 use super::limits::{Kind, Limiter};
 use crate::cloud::Provider;
 use crate::local_files::inside_roots;
+use crate::metrics::{TransferLabels, metrics};
 use crate::ports::SystemClock;
 
 /// Files up to this size go in one request each, this many at once: their cost is the round
@@ -36,11 +38,39 @@ fn now_ms() -> u64 {
 /// Bytes moved so far by one transfer, shared by its file tasks and its progress reporter.
 pub(crate) struct Progress {
     pub done: AtomicU64,
+    /// The process's count of bytes moved in this transfer's direction, to its provider.
+    moved: Counter,
 }
 
 impl Progress {
     pub fn add(&self, n: u64) {
         self.done.fetch_add(n, Ordering::Relaxed);
+        self.moved.inc_by(n);
+    }
+
+    /// Bytes an earlier run of the transfer moved (counted then).
+    fn resumed(&self, n: u64) {
+        self.done.fetch_add(n, Ordering::Relaxed);
+    }
+}
+
+/// The process's counts of a transfer's files, by direction and provider (`metrics.rs`).
+pub(crate) struct FileCounts {
+    pub finished: Counter,
+    pub failed: Counter,
+}
+
+/// The metric labels of a transfer: its direction, and the provider it writes to (a
+/// cloud-to-cloud copy) or reads from.
+fn transfer_labels(direction: Direction, remote: &Provider) -> TransferLabels {
+    let direction = match direction {
+        Direction::Upload => "upload",
+        Direction::Download => "download",
+        Direction::Copy => "copy",
+    };
+    TransferLabels {
+        direction: direction.to_string(),
+        provider: remote.name().to_string(),
     }
 }
 
@@ -61,6 +91,7 @@ pub(crate) struct Job<'a> {
     /// Files (objects) finished, and failed after their retries.
     pub objects_done: AtomicU64,
     pub objects_failed: AtomicU64,
+    pub counts: FileCounts,
     /// The bandwidth caps its bytes count against.
     pub caps: Vec<Cap>,
     /// Whose transfer it is: `(account, user)`.
@@ -219,6 +250,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         }
         None => None,
     };
+    let (m, labels) = (metrics(), transfer_labels(t.direction, &remote));
     let job = Job {
         shared,
         id: t.id.clone(),
@@ -227,12 +259,17 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
         options: t.options,
         progress: Progress {
             done: AtomicU64::new(0),
+            moved: m.transfer_bytes.get_or_create(&labels).clone(),
         },
         dirty: Default::default(),
         unsynced: Default::default(),
         source,
         objects_done: AtomicU64::new(0),
         objects_failed: AtomicU64::new(0),
+        counts: FileCounts {
+            finished: m.transfer_objects.get_or_create(&labels).clone(),
+            failed: m.transfer_errors.get_or_create(&labels).clone(),
+        },
         caps: caps_of(shared, t),
         owner: (t.account_id.clone(), t.user_id.clone()),
         verify: settings_of(shared, t).is_some_and(|s| s.verify_checksum),
@@ -253,7 +290,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
     };
     let total: u64 = plan.iter().map(|f| f.size).sum();
     job.progress
-        .add(plan.iter().map(FileState::bytes_done).sum());
+        .resumed(plan.iter().map(FileState::bytes_done).sum());
     let done = plan.iter().filter(|f| f.done).count() as u64;
     job.objects_done.store(done, Ordering::Relaxed);
     let _ = transfers::update(store, &t.id, |row| {
@@ -279,6 +316,7 @@ async fn drive(shared: &Shared, t: &Transfer) -> JobResult<u64> {
                 // One file failing (after its retries) does not stop the others.
                 if let Err(why) = moved {
                     job.objects_failed.fetch_add(1, Ordering::Relaxed);
+                    job.counts.failed.inc();
                     let mut first = first_failure.lock().expect("failures");
                     first.get_or_insert(why);
                 }

@@ -211,6 +211,9 @@ pub fn spawn(app: Arc<App>, settings: TransferSettings) {
                     }
                 }
             }
+            crate::metrics::metrics()
+                .transfer_jobs
+                .set(jobs.len() as i64);
         }
     });
 }

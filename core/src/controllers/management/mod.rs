@@ -31,6 +31,19 @@ pub async fn agent_status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     Ok(Response::json(&(cx.agent.status() as u8)))
 }
 
+/// `GET /metrics` (extension): the host's Prometheus metrics, for admins. A host that keeps
+/// none answers an empty exposition.
+#[cfg(feature = "metrics")]
+pub async fn metrics<P: Ports>(_: &Ctx<'_, P>) -> ApiResult<Response> {
+    let mut r = Response::ok().with_header(
+        "content-type",
+        "application/openmetrics-text; version=1.0.0; charset=utf-8",
+    );
+    r.body = b"# EOF\n".to_vec();
+    r.action = Some(HostAction::Metrics);
+    Ok(r)
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Command {
     Start,
