@@ -25,6 +25,11 @@ enum Command {
     Serve(ServeArgs),
     /// List every route: method, path and who may call it.
     Routes,
+    /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
 }
 
 #[derive(Args, Default)]
@@ -49,6 +54,11 @@ fn main() -> ExitCode {
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
         Command::Routes => {
             print_routes();
+            ExitCode::SUCCESS
+        }
+        Command::Completions { shell } => {
+            let mut command = <Cli as clap::CommandFactory>::command();
+            clap_complete::generate(shell, &mut command, "click-agent", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
         Command::Serve(args) => match serve(args) {
