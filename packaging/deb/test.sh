@@ -18,7 +18,7 @@ status() {  # GET /management/agent_status, over bash's /dev/tcp (no curl needed
 }
 
 apt-get install -y -qq "./$deb" >/dev/null
-for f in /usr/bin/click-agent /etc/click/click.toml /lib/systemd/system/click-agent.service \
+for f in /usr/bin/click-agent /etc/click/click.toml /usr/lib/systemd/system/click-agent.service \
          /usr/lib/systemd/user/click-agent.service \
          /usr/share/bash-completion/completions/click-agent /usr/share/doc/click-agent/README.md; do
   [ -e "$f" ] || fail "$f is not installed"
@@ -36,7 +36,9 @@ if [ -d /run/systemd/system ]; then
   systemctl stop click-agent
 else
   # No systemd here (a container): the unit's command, as its user.
-  runuser -u click -- /usr/bin/click-agent serve --config /etc/click/click.toml \
+  # setpriv execs the program itself (runuser would stand between it and the signal).
+  setpriv --reuid=click --regid=click --init-groups -- \
+    /usr/bin/click-agent serve --config /etc/click/click.toml \
     --listen "127.0.0.1:$port" 2>/tmp/click-agent-package.log &
   pid=$!
   for _ in $(seq 100); do status >/dev/null 2>&1 && break; sleep 0.2; done
