@@ -6,7 +6,7 @@
 # and purge (everything gone). Needs root.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-deb=$(ls -t target/debian/click-agent_*.deb | head -1)
+deb=$(ls -t "${CARGO_TARGET_DIR:-target}"/debian/click-agent_*.deb | head -1)
 port=29177
 fail() { echo "package test: $*" >&2; exit 1; }
 
@@ -17,7 +17,8 @@ status() {  # GET /management/agent_status, over bash's /dev/tcp (no curl needed
   exec 3<&-
 }
 
-apt-get install -y -qq "./$deb" >/dev/null
+case "$deb" in /*) ;; *) deb="./$deb" ;; esac
+apt-get install -y -qq "$deb" >/dev/null
 for f in /usr/bin/click-agent /etc/click/click.toml /usr/lib/systemd/system/click-agent.service \
          /usr/lib/systemd/user/click-agent.service \
          /usr/share/bash-completion/completions/click-agent /usr/share/doc/click-agent/README.md; do
