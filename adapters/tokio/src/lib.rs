@@ -1,6 +1,7 @@
 //! The desktop adapter: a hyper 1 server and WebSockets over `click-core`, with ports on the
 //! host (redb, argon2, jsonwebtoken, the outbox or SMTP, the OS random source and clock).
 
+pub mod cli;
 pub mod cloud;
 pub mod config;
 pub mod data_dir;

@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
+use click_tokio::cli;
 use click_tokio::config::{FileConfig, Overrides};
 use tracing_subscriber::EnvFilter;
 
@@ -15,6 +16,8 @@ use tracing_subscriber::EnvFilter;
     about = "The click agent: the Click API on 127.0.0.1:29123."
 )]
 struct Cli {
+    #[command(flatten)]
+    client: cli::Common,
     #[command(subcommand)]
     command: Option<Command>,
 }
@@ -30,6 +33,8 @@ enum Command {
         /// The shell.
         shell: clap_complete::Shell,
     },
+    #[command(flatten)]
+    Client(cli::ClientCommand),
 }
 
 #[derive(Args, Default)]
@@ -56,6 +61,7 @@ fn main() -> ExitCode {
             print_routes();
             ExitCode::SUCCESS
         }
+        Command::Client(command) => cli::run(cli.client, command),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "click-agent", &mut std::io::stdout());
