@@ -254,3 +254,45 @@ fn cp_draws_a_progress_bar_on_a_terminal() {
     assert!(screen.contains("24.00 MiB/24.00 MiB"), "{screen}");
     assert!(screen.contains("/s ETA"), "rate and time left: {screen}");
 }
+
+#[test]
+fn drives_are_added_listed_and_removed_from_the_command_line() {
+    if desktop_only("the desktop agent's command line") {
+        return;
+    }
+    let s3 = S3Server::start();
+    s3.bucket("media");
+    s3.put("media", "docs/readme.md", b"# hi");
+    let agent = Agent::start();
+    let owner = signup_and_login(&agent, "owner@example.com");
+    insert_cloud_account(&agent, &owner, s3.account("My S3"));
+    let client = Client::new(&agent);
+    assert_eq!(client.login().0, 0);
+
+    let (code, out, err) = client.run(&["drives", "add", "Team", "My S3:media", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let drive: Value = serde_json::from_str(out.trim()).unwrap();
+    let mount = std::path::PathBuf::from(drive["localPath"].as_str().unwrap());
+    wait_until("the drive's files", Duration::from_secs(20), || {
+        std::fs::read(mount.join("docs/readme.md")).is_ok_and(|b| b == b"# hi")
+    });
+    let (code, out, _) = client.run(&["drives", "list"]);
+    assert_eq!(code, 0);
+    assert!(out.contains("Team") && out.contains("media"), "{out}");
+
+    let (code, _, err) = client.run(&["drives", "add", "Team", "My S3:media"]);
+    assert_eq!(code, 5, "a second drive of that name is refused: {err}");
+    let (code, _, err) = client.run(&["drives", "remove", "Nope"]);
+    assert_eq!(code, 5, "{err}");
+    let (code, out, err) = client.run(&["drives", "remove", "Team"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("removed"), "{out}");
+    wait_until("the unmount", Duration::from_secs(20), || {
+        !click_blackbox::mounts::is_mounted(&mount)
+    });
+    let (_, out, _) = client.run(&["drives", "list", "--json"]);
+    assert_eq!(
+        serde_json::from_str::<Value>(out.trim()).unwrap(),
+        json!([])
+    );
+}

@@ -93,6 +93,11 @@ impl Api {
         answer(&self.base, request).await
     }
 
+    pub async fn delete(&self, path: &str) -> Result<Value, Failure> {
+        let request = self.http.delete(self.url(path)).bearer_auth(&self.token);
+        answer(&self.base, request).await
+    }
+
     fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }

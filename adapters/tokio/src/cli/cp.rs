@@ -9,6 +9,7 @@ use clap::Args;
 use serde_json::{Value, json};
 
 use super::client::Api;
+use super::location::{Remote, account_of, remote};
 use super::progress::{self, Outcome};
 use super::{Common, Failure};
 
@@ -18,28 +19,6 @@ pub struct CpArgs {
     pub source: String,
     /// ACCOUNT:BUCKET/FOLDER/ to upload to, or a local folder to download into.
     pub destination: String,
-}
-
-/// A cloud location: account (name or id), bucket, path in the bucket.
-#[derive(Debug, PartialEq)]
-struct Remote {
-    account: String,
-    bucket: String,
-    path: String,
-}
-
-/// `ACCOUNT:BUCKET/PATH`, when `s` is one (a local path never has a `:` before its first `/`).
-fn remote(s: &str) -> Option<Remote> {
-    let (account, rest) = s.split_once(':')?;
-    if account.is_empty() || account.contains('/') || s.starts_with('.') {
-        return None;
-    }
-    let (bucket, path) = rest.split_once('/').unwrap_or((rest, ""));
-    (!bucket.is_empty()).then(|| Remote {
-        account: account.to_string(),
-        bucket: bucket.to_string(),
-        path: path.to_string(),
-    })
 }
 
 pub async fn run(common: &Common, args: CpArgs) -> Result<(), Failure> {
@@ -139,18 +118,6 @@ fn absolute(path: &Path) -> Result<PathBuf, Failure> {
     std::fs::canonicalize(path).map_err(|e| Failure::Other(format!("{}: {e}", path.display())))
 }
 
-/// The cloud account a name or id stands for, as the transfer routes take it.
-async fn account_of(api: &Api, wanted: &str) -> Result<Value, Failure> {
-    let accounts = api.get("/cloud/accounts").await?;
-    let list = accounts.as_array().cloned().unwrap_or_default();
-    let found = list
-        .iter()
-        .find(|a| a["id"] == wanted)
-        .or_else(|| list.iter().find(|a| a["name"] == wanted))
-        .ok_or_else(|| Failure::Refused(format!("no cloud account is named {wanted}")))?;
-    Ok(json!({"id": found["id"], "cloudType": found["cloudType"]}))
-}
-
 fn report(common: &Common, id: &str, label: &str, outcome: &Outcome) -> Result<(), Failure> {
     if common.json {
         let summary = json!({"transferId": id, "status": outcome.status, "bytes": outcome.bytes,
@@ -175,24 +142,5 @@ fn report(common: &Common, id: &str, label: &str, outcome: &Outcome) -> Result<(
                 .map(|e| format!(": {e}"))
                 .unwrap_or_default()
         ))),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn cloud_locations_are_told_from_local_paths() {
-        let r = remote("My S3:media/photos/a.jpg").unwrap();
-        assert_eq!(
-            (r.account.as_str(), r.bucket.as_str(), r.path.as_str()),
-            ("My S3", "media", "photos/a.jpg")
-        );
-        assert_eq!(remote("acct:media").unwrap().path, "");
-        assert_eq!(remote("/tmp/a:b"), None);
-        assert_eq!(remote("./a:b"), None);
-        assert_eq!(remote("a.txt"), None);
-        assert_eq!(remote("acct:"), None);
     }
 }

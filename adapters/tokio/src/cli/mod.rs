@@ -1,11 +1,13 @@
 //! The command-line client in the agent's binary, for what people script: `login`, `cp`
-//! (uploads and downloads between local paths and `account:bucket/path`) and `transfers`
-//! (list, pause, resume, cancel). It talks to a running agent over its API, like any client,
+//! (uploads and downloads between local paths and `account:bucket/path`), `transfers`
+//! (list, pause, resume, cancel) and `drives` (list, add, remove). It talks to a running agent over its API, like any client,
 //! and follows `/notification` for progress: a bar with rate and ETA on a terminal, plain
 //! lines otherwise, and `--json` for scripts. Exit codes say what failed ([`Failure`]).
 
 mod client;
 mod cp;
+mod drives;
+mod location;
 mod progress;
 mod transfers;
 
@@ -15,6 +17,7 @@ use clap::{Args, Subcommand};
 
 pub use client::LoginArgs;
 pub use cp::CpArgs;
+pub use drives::DrivesCommand;
 pub use transfers::TransfersCommand;
 
 /// Where the agent is and how to print, for every client command.
@@ -40,6 +43,9 @@ pub enum ClientCommand {
     /// The signed-in user's client transfers.
     #[command(subcommand)]
     Transfers(TransfersCommand),
+    /// Cloud drives: a bucket mounted as a drive, or a folder kept in sync with it.
+    #[command(subcommand)]
+    Drives(DrivesCommand),
 }
 
 /// Why a command failed, as its exit code says.
@@ -93,6 +99,7 @@ pub fn run(common: Common, command: ClientCommand) -> ExitCode {
             ClientCommand::Login(args) => client::login(&common, args).await,
             ClientCommand::Cp(args) => cp::run(&common, args).await,
             ClientCommand::Transfers(command) => transfers::run(&common, command).await,
+            ClientCommand::Drives(command) => drives::run(&common, command).await,
         }
     });
     match done {
