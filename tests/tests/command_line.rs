@@ -106,17 +106,24 @@ impl Client {
     }
 }
 
-#[test]
-fn login_cp_and_transfers_work_in_pipes_with_json_and_exit_codes_that_say_what_failed() {
-    if desktop_only("the desktop agent's command line") {
-        return;
-    }
+/// An S3 server with the bucket `media`, and an agent whose owner has it as the cloud
+/// account "My S3", transferring files under the folder returned.
+fn with_s3_account() -> (S3Server, tempfile::TempDir, Agent) {
     let s3 = S3Server::start();
     s3.bucket("media");
     let root = tempfile::tempdir().unwrap();
     let agent = Agent::start_with(transfer_roots(root.path(), ""));
     let owner = signup_and_login(&agent, "owner@example.com");
     insert_cloud_account(&agent, &owner, s3.account("My S3"));
+    (s3, root, agent)
+}
+
+#[test]
+fn login_cp_and_transfers_work_in_pipes_with_json_and_exit_codes_that_say_what_failed() {
+    if desktop_only("the desktop agent's command line") {
+        return;
+    }
+    let (s3, root, agent) = with_s3_account();
     let client = Client::new(&agent);
 
     // Not signed in: 4, and what to do.
@@ -204,12 +211,7 @@ fn cp_draws_a_progress_bar_on_a_terminal() {
     if Command::new("tmux").arg("-V").output().is_err() {
         panic!("tmux is needed (Debian's tmux; .ci/run installs it)");
     }
-    let s3 = S3Server::start();
-    s3.bucket("media");
-    let root = tempfile::tempdir().unwrap();
-    let agent = Agent::start_with(transfer_roots(root.path(), ""));
-    let owner = signup_and_login(&agent, "owner@example.com");
-    insert_cloud_account(&agent, &owner, s3.account("My S3"));
+    let (_s3, root, agent) = with_s3_account();
     let client = Client::new(&agent);
     assert_eq!(client.login().0, 0);
     let file = root.path().join("big.bin");
@@ -260,12 +262,8 @@ fn drives_are_added_listed_and_removed_from_the_command_line() {
     if desktop_only("the desktop agent's command line") {
         return;
     }
-    let s3 = S3Server::start();
-    s3.bucket("media");
+    let (s3, _root, agent) = with_s3_account();
     s3.put("media", "docs/readme.md", b"# hi");
-    let agent = Agent::start();
-    let owner = signup_and_login(&agent, "owner@example.com");
-    insert_cloud_account(&agent, &owner, s3.account("My S3"));
     let client = Client::new(&agent);
     assert_eq!(client.login().0, 0);
 

@@ -173,16 +173,8 @@ impl BoxCom {
     /// Makes the folder `name` in `parent`; one made meanwhile by someone else is taken.
     async fn make_folder(&self, parent: &str, name: &str) -> Result<String, StorageError> {
         let url = format!("{}/folders?fields=id", self.api);
-        let body = json!({"name": name, "parent": {"id": parent}}).to_string();
-        let made = self
-            .apps
-            .json(&self.account, |http, token| {
-                http.post(&url)
-                    .bearer_auth(token)
-                    .header("Content-Type", "application/json")
-                    .body(body.clone())
-            })
-            .await;
+        let body = json!({"name": name, "parent": {"id": parent}});
+        let made = self.apps.post_json(&self.account, &url, &body).await;
         match made {
             Ok(folder) => Ok(id_of(&folder).to_string()),
             Err(StorageError::Invalid(_)) => match self.child(parent, name).await? {
@@ -486,16 +478,7 @@ impl BoxCom {
                 json!({"folder_id": parent, "file_size": size, "file_name": name}),
             ),
         };
-        let body = body.to_string();
-        let session = self
-            .apps
-            .json(&self.account, |http, token| {
-                http.post(&url)
-                    .bearer_auth(token)
-                    .header("Content-Type", "application/json")
-                    .body(body.clone())
-            })
-            .await?;
+        let session = self.apps.post_json(&self.account, &url, &body).await?;
         let chunked = chunked_of(&session, &self.upload, existing.as_ref().map(id_of))?;
         let id = chunked.id.clone();
         let upload = Upload {

@@ -119,16 +119,8 @@ impl GoogleDrive {
 
     async fn make_folder(&self, parent: &str, name: &str) -> Result<String, StorageError> {
         let url = format!("{}/drive/v3/files?fields=id", self.api);
-        let body = json!({"name": name, "mimeType": FOLDER, "parents": [parent]}).to_string();
-        let made = self
-            .apps
-            .json(&self.account, |http, token| {
-                http.post(&url)
-                    .bearer_auth(token)
-                    .header("Content-Type", "application/json")
-                    .body(body.clone())
-            })
-            .await?;
+        let body = json!({"name": name, "mimeType": FOLDER, "parents": [parent]});
+        let made = self.apps.post_json(&self.account, &url, &body).await?;
         Ok(made["id"].as_str().unwrap_or("").to_string())
     }
 

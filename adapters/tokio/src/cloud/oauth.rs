@@ -263,6 +263,23 @@ impl OAuthApps {
         })
     }
 
+    /// POSTs `body` as JSON with [`json`](OAuthApps::json); the answer's JSON.
+    pub async fn post_json(
+        &self,
+        account: &Connected,
+        url: &str,
+        body: &Value,
+    ) -> Result<Value, StorageError> {
+        let body = body.to_string();
+        self.json(account, |http, token| {
+            http.post(url)
+                .bearer_auth(token)
+                .header("Content-Type", "application/json")
+                .body(body.clone())
+        })
+        .await
+    }
+
     /// The base of the provider's API (configured, or its own).
     pub fn api_url(&self, cloud_type: u32) -> String {
         self.url(cloud_type, |app| &app.api_url, |p| p.api_url)
