@@ -74,6 +74,9 @@ mod security;
 // Built-in storage: the keys, buckets and objects of the agent's own S3 server.
 #[cfg(feature = "cloud")]
 pub mod storage;
+// The OpenAPI document of the routes served, made from the route table.
+#[cfg(feature = "openapi")]
+pub mod openapi;
 // SMB and NFS shares mounted on this agent: their configuration and how they show.
 #[cfg(feature = "cloud")]
 pub mod share_mounts;

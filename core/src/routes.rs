@@ -460,6 +460,9 @@ routes! {
     // WebSockets
     NotificationSocket: Get "/notification" Local => websocket::notification;
     StateChangeSocket: Get "/statechange" Local => websocket::statechange;
+    // The OpenAPI document (extension), public like agent_status
+    #[cfg(feature = "openapi")]
+    OpenApi: Get "/openapi.json" Public => management::openapi;
     // Prometheus metrics (extension), for admins
     #[cfg(feature = "metrics")]
     Metrics: Get "/metrics" Admin => management::metrics;
@@ -469,6 +472,16 @@ routes! {
     #[cfg(feature = "cloud")]
     UiAsset: Get "/ui/{asset}" Public => ui::asset;
 }
+
+/// The routes that are this agent's extensions to the documented API (README.md).
+pub const EXTENSIONS: &[&str] = &[
+    "/management/outbox",
+    "/ui",
+    "/ui/{asset}",
+    "/sso/saml_acs",
+    "/metrics",
+    "/openapi.json",
+];
 
 /// Path parameters captured by a match (at most [`Params::MAX`]).
 #[derive(Clone, Copy, Debug, Default)]

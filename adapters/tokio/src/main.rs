@@ -28,6 +28,8 @@ enum Command {
     Serve(ServeArgs),
     /// List every route: method, path and who may call it.
     Routes,
+    /// Print the OpenAPI 3.1 document of the routes (also served at GET /openapi.json).
+    Openapi,
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -62,6 +64,10 @@ fn main() -> ExitCode {
             ExitCode::SUCCESS
         }
         Command::Client(command) => cli::run(cli.client, command),
+        Command::Openapi => {
+            println!("{}", click_core::openapi::text(env!("CARGO_PKG_VERSION")));
+            ExitCode::SUCCESS
+        }
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "click-agent", &mut std::io::stdout());

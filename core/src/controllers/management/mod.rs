@@ -31,6 +31,14 @@ pub async fn agent_status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     Ok(Response::json(&(cx.agent.status() as u8)))
 }
 
+/// `GET /openapi.json` (extension): the OpenAPI document of the routes this build serves.
+#[cfg(feature = "openapi")]
+pub async fn openapi<P: Ports>(_: &Ctx<'_, P>) -> ApiResult<Response> {
+    Ok(Response::json(&crate::openapi::document(env!(
+        "CARGO_PKG_VERSION"
+    ))))
+}
+
 /// `GET /metrics` (extension): the host's Prometheus metrics, for admins. A host that keeps
 /// none answers an empty exposition.
 #[cfg(feature = "metrics")]
