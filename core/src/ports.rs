@@ -1027,6 +1027,12 @@ pub trait ShareMounts {
     fn unmount(&self, id: &str);
     /// How the share of this id is doing (`None`: not mounted and no error recorded).
     fn state(&self, id: &str) -> Option<ShareState>;
+    /// Holds off the host's own mounting of stored shares (say, a retry of those whose
+    /// server was down) until [`release`](ShareMounts::release): a change mounts and stores
+    /// a share as one step for it, so it never acts on a configuration being replaced.
+    async fn hold(&self) {}
+    /// Ends a [`hold`](ShareMounts::hold).
+    fn release(&self) {}
 }
 
 /// For hosts that do not mount network shares (devices, embedders).

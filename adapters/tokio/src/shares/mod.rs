@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use click_core::ports::{ShareError, ShareMount, ShareMounts, ShareProtocol, ShareState};
+use click_core::share_mounts::ShareConfig;
 use tokio::runtime::Handle;
 
 use crate::server::App;
@@ -75,6 +76,9 @@ struct Running {
 /// The port: the shares mounted on this machine, and why the others are not.
 pub struct ShareManager {
     running: Mutex<HashMap<String, Running>>,
+    /// One change to shares at a time: the API's (held from mounting to storing, through
+    /// `hold`/`release`) or the retry loop's.
+    changes: tokio::sync::Semaphore,
     failures: Mutex<HashMap<String, String>>,
     timeout: Duration,
 }
@@ -96,6 +100,7 @@ impl ShareManager {
     pub fn new(timeout: Duration) -> ShareManager {
         ShareManager {
             running: Mutex::default(),
+            changes: tokio::sync::Semaphore::new(1),
             failures: Mutex::default(),
             timeout,
         }
@@ -157,13 +162,14 @@ impl ShareManager {
     }
 }
 
-impl ShareMounts for ShareManager {
-    async fn mount(&self, m: &ShareMount) -> Result<ShareState, ShareError> {
-        let result = match Session::connect(m, self.timeout).await {
-            Ok(session) => self.replace(m, Arc::new(session)),
-            Err(e) => Err(e),
-        };
-        match result {
+impl ShareManager {
+    /// Mounts the share through `session` (or records why there is none).
+    fn install(
+        &self,
+        m: &ShareMount,
+        session: Result<Session, ShareError>,
+    ) -> Result<ShareState, ShareError> {
+        match session.and_then(|s| self.replace(m, Arc::new(s))) {
             Ok(()) => {
                 lock(&self.failures).remove(&m.id);
                 tracing::info!(share = %fs_name(m), path = %m.local_path, through = THROUGH_FUSE, "share mounted through the agent's FUSE layer (userspace client)");
@@ -184,6 +190,13 @@ impl ShareMounts for ShareManager {
             }
         }
     }
+}
+
+impl ShareMounts for ShareManager {
+    async fn mount(&self, m: &ShareMount) -> Result<ShareState, ShareError> {
+        let session = Session::connect(m, self.timeout).await;
+        self.install(m, session)
+    }
 
     fn unmount(&self, id: &str) {
         lock(&self.failures).remove(id);
@@ -192,6 +205,16 @@ impl ShareMounts for ShareManager {
             tracing::info!(share = %running.name, path = %running.path.display(), "share unmounted");
             ShareManager::stop(running);
         }
+    }
+
+    async fn hold(&self) {
+        if let Ok(permit) = self.changes.acquire().await {
+            permit.forget();
+        }
+    }
+
+    fn release(&self) {
+        self.changes.add_permits(1);
     }
 
     fn state(&self, id: &str) -> Option<ShareState> {
@@ -234,23 +257,28 @@ pub fn spawn(app: Arc<App>, retry: Duration) {
 async fn mount_missing(app: &App) {
     let ports = &app.agent.ports;
     let stored = click_core::share_mounts::all(&ports.store).unwrap_or_default();
-    for s in stored.iter().filter(|s| s.active) {
-        if lock(&ports.shares.running).contains_key(&s.id) {
-            continue;
-        }
-        let mounted = match s.mount(&ports.secrets) {
-            Ok(m) => ports.shares.mount(&m).await.is_ok(),
+    let wanted = |s: &ShareConfig| s.active && !lock(&ports.shares.running).contains_key(&s.id);
+    for s in stored.iter().filter(|s| wanted(s)) {
+        let m = match s.mount(&ports.secrets) {
+            Ok(m) => m,
             Err(e) => {
                 tracing::warn!(share = %s.name, "not mounted: {}", reason(&e));
-                false
+                continue;
             }
         };
-        // Deleted or turned off while it was being mounted: not to stay mounted.
+        // Signed in without holding changes up (a server that is down takes its timeout),
+        // then mounted with none under way, and only if the share is still stored as it was
+        // read: a change mounts and stores as one step (`hold`), so nothing it replaced or
+        // turned off comes back.
+        let session = Session::connect(&m, ports.shares.timeout).await;
+        let Ok(_no_change) = ports.shares.changes.acquire().await else {
+            return;
+        };
         let now = click_core::share_mounts::get(&ports.store, &s.id)
             .ok()
             .flatten();
-        if mounted && now.is_none_or(|now| !now.active) {
-            ports.shares.unmount(&s.id);
+        if now.as_ref() == Some(s) && wanted(s) {
+            let _ = ports.shares.install(&m, session);
         }
     }
 }

@@ -29,7 +29,7 @@ pub async fn smb_update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     update(cx, ShareProtocol::Smb).await
 }
 pub async fn smb_delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    delete(cx, ShareProtocol::Smb)
+    delete(cx, ShareProtocol::Smb).await
 }
 pub async fn nfs_get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     get_all(cx, ShareProtocol::Nfs)
@@ -41,7 +41,7 @@ pub async fn nfs_update<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     update(cx, ShareProtocol::Nfs).await
 }
 pub async fn nfs_delete<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
-    delete(cx, ShareProtocol::Nfs)
+    delete(cx, ShareProtocol::Nfs).await
 }
 
 fn get_all<P: Ports>(cx: &Ctx<'_, P>, protocol: ShareProtocol) -> ApiResult<Response> {
@@ -91,9 +91,26 @@ async fn update<P: Ports>(cx: &Ctx<'_, P>, protocol: ShareProtocol) -> ApiResult
     Ok(view(cx, &s))
 }
 
+/// A change to shares in progress: the host's own mounting waits until it is dropped.
+struct Changing<'a, S: ShareMounts>(&'a S);
+
+impl<'a, S: ShareMounts> Changing<'a, S> {
+    async fn begin(host: &'a S) -> Changing<'a, S> {
+        host.hold().await;
+        Changing(host)
+    }
+}
+
+impl<S: ShareMounts> Drop for Changing<'_, S> {
+    fn drop(&mut self) {
+        self.0.release();
+    }
+}
+
 /// Unmounts the share and forgets it; the server's files stay as they are.
-fn delete<P: Ports>(cx: &Ctx<'_, P>, protocol: ShareProtocol) -> ApiResult<Response> {
+async fn delete<P: Ports>(cx: &Ctx<'_, P>, protocol: ShareProtocol) -> ApiResult<Response> {
     let caller = caller(cx)?;
+    let _changing = Changing::begin(cx.ports().shares()).await;
     let s = managed(cx, &caller, protocol)?;
     let mut batch = Batch::new();
     share_mounts::remove(&mut batch, &s);
@@ -113,6 +130,7 @@ async fn save<P: Ports>(
     s: &ShareConfig,
     before: Option<&ShareConfig>,
 ) -> ApiResult<()> {
+    let _changing = Changing::begin(cx.ports().shares()).await;
     check_path_free(cx.store(), s)?;
     apply_mount(cx, s).await?;
     let stored = commit_with_retry(cx.store(), (ErrorCode::Duplicate, TAKEN), |batch| {
