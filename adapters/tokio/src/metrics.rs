@@ -161,6 +161,11 @@ impl Metrics {
     /// A request answered: by route pattern (`None`: no route matched), status and latency.
     pub fn request(&self, method: &str, route: Option<&str>, status: u16, took: Duration) {
         let route = route.unwrap_or("unmatched").to_string();
+        // Clients name methods: only the standard ones become series of their own.
+        let method = match method {
+            "GET" | "HEAD" | "POST" | "PUT" | "PATCH" | "DELETE" | "OPTIONS" => method,
+            _ => "OTHER",
+        };
         let labels = RouteLabels {
             method: method.to_string(),
             route,
@@ -242,6 +247,7 @@ mod tests {
             Duration::from_millis(3),
         );
         m.request("GET", None, 404, Duration::from_micros(50));
+        m.request("FROB-1234", None, 405, Duration::from_micros(50));
         m.drive_read(true);
         m.store_commit(Duration::from_millis(2));
         let text = render(1234);
@@ -252,6 +258,8 @@ mod tests {
             text.contains("route=\"unmatched\",status=\"404\""),
             "{text}"
         );
+        let other = "method=\"OTHER\",route=\"unmatched\",status=\"405\"";
+        assert!(text.contains(other) && !text.contains("FROB"), "{text}");
         assert!(
             text.contains("click_http_request_duration_seconds_bucket{"),
             "{text}"
