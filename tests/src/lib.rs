@@ -1098,3 +1098,20 @@ pub fn form_decode(s: &str) -> String {
     }
     String::from_utf8(out).unwrap()
 }
+
+/// Runs the Python script `tests/clients/<script>` with `input` on its standard input; its
+/// output, whether it succeeded or not.
+pub fn python_filter(script: &str, input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let path = format!("{}/clients/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new("python3")
+        .arg(path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python3");
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}

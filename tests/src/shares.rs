@@ -226,7 +226,8 @@ fn ip(args: &[&str]) {
 // ------------------------------------------------------------------ a server in a namespace
 
 /// A server process in its own namespace, started again on demand with the same command.
-struct Daemon {
+/// [`SambaServer`] and [`NfsServer`] are one each (they dereference to it).
+pub struct Daemon {
     what: &'static str,
     /// The program and its arguments, run inside the namespace.
     argv: Vec<String>,
@@ -280,13 +281,14 @@ impl Daemon {
                     Some(status) => format!("exited ({status})"),
                     None => format!("does not answer after {START_TIMEOUT:?}"),
                 };
-                panic!("{} at {addr} {why}\n{}", self.what, self.logs());
+                panic!("{} at {addr} {why}\n{}", self.what, self.log());
             }
             std::thread::sleep(Duration::from_millis(50));
         }
     }
 
-    fn logs(&self) -> String {
+    /// The server's output and log so far.
+    pub fn log(&self) -> String {
         self.logs
             .iter()
             .map(|p| {
@@ -296,8 +298,9 @@ impl Daemon {
             .collect()
     }
 
-    /// Kills the server's process group and anything else left in its namespace.
-    fn stop(&mut self) {
+    /// Kills the server's process group and anything else left in its namespace; the address
+    /// stays up, so clients are refused.
+    pub fn stop(&mut self) {
         if let Some(mut child) = self.child.take() {
             self.signal("KILL");
             let _ = child.kill();
@@ -308,14 +311,30 @@ impl Daemon {
 
     /// Stops every process of the server, and waits until every thread of them has stopped:
     /// `kill` returns once the signal is queued, and the threads of a busy machine stop only
-    /// when scheduled, answering calls meanwhile.
-    fn freeze(&self) {
+    /// when scheduled, answering calls meanwhile. Connections are then accepted by the kernel
+    /// but never answered, as a hung server's.
+    pub fn freeze(&self) {
         self.signal("STOP");
         let deadline = Instant::now() + Duration::from_secs(10);
         while !self.netns.pids().into_iter().all(all_threads_stopped) {
             assert!(Instant::now() < deadline, "{} does not stop", self.what);
             std::thread::sleep(Duration::from_millis(5));
         }
+    }
+
+    /// Lets a [`freeze`](Daemon::freeze)d server run again.
+    pub fn thaw(&self) {
+        self.signal("CONT");
+    }
+
+    /// Starts the server again, with the same configuration and address.
+    pub fn restart(&mut self) {
+        self.stop();
+        self.start();
+    }
+
+    pub fn netns(&self) -> &Netns {
+        &self.netns
     }
 
     /// Signals the server's process group and every process in its namespace.
@@ -424,35 +443,18 @@ impl SambaServer {
     pub fn unc(&self) -> String {
         format!(r"\\{}\{}", self.host(), self.share_name)
     }
+}
 
-    /// Kills smbd and all its processes; the address stays up, so clients are refused.
-    pub fn stop(&mut self) {
-        self.daemon.stop();
+impl std::ops::Deref for SambaServer {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.daemon
     }
+}
 
-    /// Starts smbd again, with the same configuration and address.
-    pub fn restart(&mut self) {
-        self.daemon.stop();
-        self.daemon.start();
-    }
-
-    /// Stops (SIGSTOP) every smbd process: connections are accepted by the kernel but never
-    /// answered, as a hung server's.
-    pub fn freeze(&self) {
-        self.daemon.freeze();
-    }
-
-    pub fn thaw(&self) {
-        self.daemon.signal("CONT");
-    }
-
-    /// smbd's output so far (its log).
-    pub fn log(&self) -> String {
-        self.daemon.logs()
-    }
-
-    pub fn netns(&self) -> &Netns {
-        &self.daemon.netns
+impl std::ops::DerefMut for SambaServer {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.daemon
     }
 }
 
@@ -595,35 +597,18 @@ impl NfsServer {
     pub fn mount_port(&self) -> u16 {
         MOUNT_PORT
     }
+}
 
-    /// Kills Ganesha and rpcbind; the address stays up, so clients are refused.
-    pub fn stop(&mut self) {
-        self.daemon.stop();
+impl std::ops::Deref for NfsServer {
+    type Target = Daemon;
+    fn deref(&self) -> &Daemon {
+        &self.daemon
     }
+}
 
-    /// Starts them again, with the same configuration and address.
-    pub fn restart(&mut self) {
-        self.daemon.stop();
-        self.daemon.start();
-    }
-
-    /// Stops (SIGSTOP) the server: connections are accepted by the kernel but calls are
-    /// never answered.
-    pub fn freeze(&self) {
-        self.daemon.freeze();
-    }
-
-    pub fn thaw(&self) {
-        self.daemon.signal("CONT");
-    }
-
-    /// Ganesha's output and log so far.
-    pub fn log(&self) -> String {
-        self.daemon.logs()
-    }
-
-    pub fn netns(&self) -> &Netns {
-        &self.daemon.netns
+impl std::ops::DerefMut for NfsServer {
+    fn deref_mut(&mut self) -> &mut Daemon {
+        &mut self.daemon
     }
 }
 

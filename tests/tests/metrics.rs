@@ -2,29 +2,12 @@
 //! without a token. The exposition is read by the Prometheus client library's own
 //! OpenMetrics parser (`tests/clients/parse_metrics.py`), which refuses malformed text.
 
-use std::io::Write;
-use std::process::{Command, Stdio};
-
 use click_blackbox::s3::S3Server;
 use click_blackbox::*;
 
 /// Every sample of an exposition, as the parser read it.
 fn parse(text: &str) -> Vec<Value> {
-    let script = format!("{}/clients/parse_metrics.py", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 with prometheus_client");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = python_filter("parse_metrics.py", text.as_bytes());
     assert!(
         out.status.success(),
         "the parser refused the exposition: {}\n{text}",

@@ -3,28 +3,13 @@
 //! validator (`openapi-spec-validator`, tests/clients/validate_openapi.py).
 
 use std::collections::BTreeSet;
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 use click_blackbox::*;
 
 /// The document's operations, once the validator took it.
 fn validated(doc: &str) -> BTreeSet<(String, String)> {
-    let script = format!("{}/clients/validate_openapi.py", env!("CARGO_MANIFEST_DIR"));
-    let mut child = Command::new("python3")
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python3 with openapi-spec-validator");
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(doc.as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let out = python_filter("validate_openapi.py", doc.as_bytes());
     assert!(
         out.status.success(),
         "the validator refused the document: {}",
