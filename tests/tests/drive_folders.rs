@@ -106,7 +106,13 @@ fn edits_on_both_sides_travel_and_a_conflict_keeps_both_versions() {
     assert_eq!(s["TotalSizeBytes"], 4 + 1 + 15);
     assert_eq!(s["DriveType"], "LocalPath");
     assert_eq!(s["PermissionType"], "ReadWrite");
-    let h = a.get(&format!("/drivereport/sync_health/{id}"));
+    // The pass records each file's end in the journal as it gets there: the health is whole
+    // once the pass is over.
+    let health = format!("/drivereport/sync_health/{id}");
+    wait_until("the pass recorded", SYNC, || {
+        a.get(&health)["OverallSyncCompletionPercent"] == 100
+    });
+    let h = a.get(&health);
     assert_eq!(h["TotalTrackedFiles"], 3, "{h}");
     assert_eq!(h["OverallSyncCompletionPercent"], 100);
 
