@@ -87,8 +87,13 @@ fn a_backup_writes_each_file_once_and_then_only_what_changed() {
 
     // One file changed, one added: exactly those two are written, and nothing is listed.
     recorder.clear();
-    std::fs::write(folder.join("d0/f00.jpg"), b"edited").unwrap();
-    std::fs::write(folder.join("d1/new.jpg"), b"new").unwrap();
+    // Each file appears whole (written beside, then renamed in): a pass that caught one
+    // half-written would fail it and list the bucket, as it should after a failure.
+    for (rel, bytes) in [("d0/f00.jpg", &b"edited"[..]), ("d1/new.jpg", b"new")] {
+        let staged = folder.with_file_name("staged-edit");
+        std::fs::write(&staged, bytes).unwrap();
+        std::fs::rename(&staged, folder.join(rel)).unwrap();
+    }
     wait_until("the changes sent", RUN, || {
         in_bucket(&s3, "photos/d0/f00.jpg").as_deref() == Some(b"edited")
             && in_bucket(&s3, "photos/d1/new.jpg").is_some()
