@@ -23,6 +23,7 @@ pub mod idp;
 pub mod mail;
 pub mod mounts;
 pub mod oauth;
+pub mod postgres;
 pub mod recorder;
 pub mod s3;
 pub mod saml;
@@ -135,6 +136,20 @@ fn target() -> String {
 /// The embassy adapter, on the TAP device or in the firmware.
 pub fn device_target() -> bool {
     matches!(target().as_str(), "embassy-tuntap" | "firmware-mps2")
+}
+
+/// What the agent of `data_dir` keeps at rest, for tests that look for secrets in it: the
+/// desktop's redb file or its PostgreSQL rows, the embassy adapter's flash image; `None`
+/// where state is only in RAM (the firmware, the embed example).
+pub fn stored_state(data_dir: &Path) -> Option<Vec<u8>> {
+    if firmware_target() || embed_target() {
+        return None;
+    }
+    if device_target() {
+        return Some(std::fs::read(data_dir.join("flash.bin")).expect("the flash image"));
+    }
+    postgres::stored_values(data_dir)
+        .or_else(|| Some(std::fs::read(data_dir.join("click.redb")).expect("the database file")))
 }
 
 /// The firmware in QEMU: state in RAM, configuration as `config.json`, 4 KiB requests.
@@ -335,7 +350,11 @@ impl Agent {
         };
         let config_path = data_dir.with_extension("toml");
         std::fs::create_dir_all(data_dir.parent().unwrap()).unwrap();
-        std::fs::write(&config_path, &options.config).expect("write config");
+        let mut config = options.config.clone();
+        if target().is_empty() && !config.contains("[store]") {
+            config.extend(postgres::store_config(&data_dir));
+        }
+        std::fs::write(&config_path, &config).expect("write config");
         if firmware_target() {
             return Agent::boot_firmware(&options, tmp, data_dir);
         }

@@ -81,15 +81,9 @@ fn api_tokens_work_like_login_tokens_and_are_shown_once() {
         shown.ends_with('…') && token.starts_with(shown.trim_end_matches('…')),
         "{shown}"
     );
-    // The desktop's redb file, or the device's flash image (the firmware's and the embed
-    // example's rows are in RAM).
-    if !click_blackbox::firmware_target() && !click_blackbox::embed_target() {
-        let file = if click_blackbox::device_target() {
-            "flash.bin"
-        } else {
-            "click.redb"
-        };
-        let database = std::fs::read(agent.data_dir.join(file)).unwrap();
+    // Whatever keeps the agent's state at rest (the firmware's and the embed example's rows
+    // are in RAM).
+    if let Some(database) = click_blackbox::stored_state(&agent.data_dir) {
         let secret = &token["click_".len()..];
         assert!(
             !database

@@ -147,7 +147,7 @@ fn secrets_are_sealed_at_rest_and_never_shown() {
     assert!(!all.text().contains(SECRET_KEY));
 
     drop(agent);
-    let database = std::fs::read(dir.path().join("data").join("click.redb")).unwrap();
+    let database = click_blackbox::stored_state(&dir.path().join("data")).unwrap();
     let secret = SECRET_KEY.as_bytes();
     assert!(
         !database.windows(secret.len()).any(|w| w == secret),

@@ -96,7 +96,7 @@ fn okta_sign_in_creates_the_user_and_every_forged_answer_is_refused() {
     assert_eq!(saved["Active"], true);
     assert_eq!(saved["AccountId"], account_id);
     assert!(!saved["Id"].as_str().unwrap().is_empty());
-    let database = std::fs::read(agent.data_dir.join("click.redb")).unwrap();
+    let database = click_blackbox::stored_state(&agent.data_dir).unwrap();
     let secret = idp::CLIENT_SECRET.as_bytes();
     assert!(
         !database.windows(secret.len()).any(|w| w == secret),

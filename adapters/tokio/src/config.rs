@@ -33,6 +33,7 @@ pub struct FileConfig {
     pub oauth: OAuthSettings,
     pub shares: ShareSettings,
     pub metrics: MetricsSettings,
+    pub store: StoreSettings,
     /// What each account's plan allows (`/user/package_inquiry` reports what is left).
     pub plan: click_core::config::PlanLimits,
 }
@@ -156,6 +157,31 @@ pub struct MetricsSettings {
     /// Anyone who reaches this address reads the metrics (route names and counts, never
     /// request contents): keep it on loopback or a management network.
     pub listen: Option<SocketAddr>,
+}
+
+/// `[store]`: where the agent keeps its state. By default an embedded redb file in the data
+/// directory; with `url`, a PostgreSQL database that several agents (a fleet) share.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct StoreSettings {
+    /// `postgres://user:password@host:port/database` (or `host=/run/postgresql dbname=click`);
+    /// empty: the embedded file.
+    pub url: String,
+    /// Connections each agent keeps to the database.
+    pub pool_size: usize,
+    /// Where the agent's keys are read (signing, secrets, drives); the data directory by
+    /// default. The agents of a fleet share one copy of these files.
+    pub keys_dir: Option<PathBuf>,
+}
+
+impl Default for StoreSettings {
+    fn default() -> Self {
+        StoreSettings {
+            url: String::new(),
+            pool_size: 8,
+            keys_dir: None,
+        }
+    }
 }
 
 /// `[sso]`: single sign-on through the accounts' identity providers.
@@ -368,6 +394,7 @@ pub struct Settings {
     pub oauth: OAuthSettings,
     pub shares: ShareSettings,
     pub metrics: MetricsSettings,
+    pub store: StoreSettings,
     pub log: LogSettings,
     pub transfers: TransferSettings,
     /// The built-in S3 server, when configured.
@@ -486,6 +513,7 @@ impl FileConfig {
             oauth: self.oauth,
             shares: self.shares,
             metrics: self.metrics,
+            store: self.store,
             log: self.log,
             transfers: self.transfers,
             storage,

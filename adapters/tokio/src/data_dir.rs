@@ -5,6 +5,8 @@ use std::fs;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
 
+use click_core::store::{Batch, CommitError, Store, keys};
+
 pub const DATABASE_FILE: &str = "click.redb";
 pub const SIGNING_KEY_FILE: &str = "token-signing.key";
 pub const SECRETS_KEY_FILE: &str = "secrets.key";
@@ -53,6 +55,47 @@ pub fn secrets_key(dir: &Path) -> io::Result<[u8; 32]> {
 /// lost, so it is kept apart from the other keys and backed up with the data directory.
 pub fn drives_key(dir: &Path) -> io::Result<[u8; 32]> {
     key_32(&dir.join(DRIVES_KEY_FILE))
+}
+
+/// Records which keys sign this store's sessions and seal its secrets, or checks that they
+/// are the ones recorded: the agents of a fleet share one database, and one whose key files
+/// differ would refuse every other agent's sessions and fail to open their secrets. Only a
+/// keyed hash is stored, which reveals neither key.
+pub fn check_shared_keys(
+    store: &impl Store,
+    signing: &[u8],
+    secrets: &[u8; 32],
+    keys_dir: &Path,
+) -> Result<(), String> {
+    use hmac::{Hmac, KeyInit, Mac};
+    let mut mac = <Hmac<sha2::Sha256> as KeyInit>::new_from_slice(secrets).expect("any length");
+    mac.update(b"click agent keys\0");
+    mac.update(signing);
+    let mine: Vec<u8> = mac.finalize().into_bytes().to_vec();
+    let key = keys::AGENT.key("keys");
+    let mut first = Batch::new();
+    first
+        .require_absent(key.clone())
+        .put(key.clone(), mine.clone());
+    match store.commit(&first) {
+        Ok(()) => return Ok(()),
+        Err(CommitError::Conflict(_)) => {}
+        Err(e) => {
+            return Err(format!(
+                "cannot record the agent's keys in the store: {e:?}"
+            ));
+        }
+    }
+    let recorded = (store.get(&key)).map_err(|_| "cannot read the store's keys record")?;
+    match recorded.as_ref().map(AsRef::as_ref) == Some(mine.as_slice()) {
+        true => Ok(()),
+        false => Err(format!(
+            "the store was set up with other keys than those in {}: every agent sharing a \
+             database needs the same {SIGNING_KEY_FILE}, {SECRETS_KEY_FILE} and \
+             {DRIVES_KEY_FILE} (copy them from an agent of the fleet, see [store] keys_dir)",
+            keys_dir.display()
+        )),
+    }
 }
 
 /// A 32-byte key file, created on first use.

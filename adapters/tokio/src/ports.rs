@@ -16,7 +16,7 @@ use crate::local_files::DesktopFiles;
 use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::sso::Identities;
-use crate::store::RedbStore;
+use crate::store::AgentStore;
 use crate::thread_cache::ThreadCache;
 use crate::transfers::TransferEngine;
 
@@ -129,7 +129,7 @@ impl PasswordHasher for Argon2Hasher {
 }
 
 pub struct DesktopPorts {
-    pub store: RedbStore,
+    pub store: AgentStore,
     pub signer: JwtSigner,
     pub mailer: DesktopMailer,
     pub hub: Hub,
@@ -145,7 +145,7 @@ pub struct DesktopPorts {
 }
 
 impl Ports for DesktopPorts {
-    type Store = RedbStore;
+    type Store = AgentStore;
     type Clock = SystemClock;
     type Rng = OsRng;
     type Signer = JwtSigner;
@@ -161,7 +161,7 @@ impl Ports for DesktopPorts {
     type Updates = crate::update::SelfUpdater;
     type Shares = crate::shares::ShareManager;
 
-    fn store(&self) -> &RedbStore {
+    fn store(&self) -> &AgentStore {
         &self.store
     }
     fn clock(&self) -> &SystemClock {

@@ -32,7 +32,7 @@ use crate::logs::SplunkForwarder;
 use crate::mail::DesktopMailer;
 use crate::metrics::metrics;
 use crate::ports::{DesktopPorts, JwtSigner};
-use crate::store::RedbStore;
+use crate::store::AgentStore;
 use crate::transfers::TransferEngine;
 
 /// Most bodies are whole; a Get Object Stream body is relayed from the provider.
@@ -92,12 +92,18 @@ impl App {
         let dir = &settings.data_dir;
         create_private_dir(dir)
             .map_err(|e| format!("cannot create data dir {}: {e}", dir.display()))?;
-        let store = RedbStore::open(
+        let store = AgentStore::open(
+            &settings.store,
             &dir.join(DATABASE_FILE),
             settings.limits.store_cache_entries,
         )?;
+        tracing::info!("state kept in the {}", store.describe());
+        let keys = settings.store.keys_dir.as_deref().unwrap_or(dir);
         let key =
-            signing_key(dir).map_err(|e| format!("cannot read or create the signing key: {e}"))?;
+            signing_key(keys).map_err(|e| format!("cannot read or create the signing key: {e}"))?;
+        let secrets =
+            secrets_key(keys).map_err(|e| format!("cannot read or create the secrets key: {e}"))?;
+        crate::data_dir::check_shared_keys(&store, &key, &secrets, keys)?;
         let http = SharedClient::default();
         let ports = DesktopPorts {
             store,
@@ -118,7 +124,7 @@ impl App {
             ),
             transfers: TransferEngine::new(),
             drives: crate::drives::DriveManager::new(
-                crate::data_dir::drives_key(dir)
+                crate::data_dir::drives_key(keys)
                     .map_err(|e| format!("cannot read or create the drives key: {e}"))?,
             ),
             files: crate::local_files::DesktopFiles::new(&settings.transfers.roots()),
@@ -126,10 +132,7 @@ impl App {
             shares: crate::shares::ShareManager::new(Duration::from_secs(
                 settings.shares.timeout_secs.max(1),
             )),
-            secrets: SecretBox::new(
-                &secrets_key(dir)
-                    .map_err(|e| format!("cannot read or create the secrets key: {e}"))?,
-            ),
+            secrets: SecretBox::new(&secrets),
         };
         let staging = PathBuf::from(&settings.core.staging_dir);
         create_private_dir(&staging)

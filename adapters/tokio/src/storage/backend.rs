@@ -76,7 +76,7 @@ fn timestamp(ms: u64) -> Timestamp {
 }
 
 impl Backend {
-    fn store(&self) -> &crate::store::RedbStore {
+    fn store(&self) -> &crate::store::AgentStore {
         &self.app.agent.ports.store
     }
 

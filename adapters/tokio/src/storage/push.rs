@@ -135,7 +135,7 @@ fn internal(e: impl std::fmt::Debug) -> s3s::S3Error {
 type Outcome = Result<bool, String>;
 
 impl Inner {
-    fn store(&self) -> &crate::store::RedbStore {
+    fn store(&self) -> &crate::store::AgentStore {
         &self.app.agent.ports.store
     }
 

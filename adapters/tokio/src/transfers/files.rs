@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 use super::Shared;
 use super::job::{Job, JobResult, from_storage, save_batch};
 use crate::cloud::{Precondition, etag};
-use crate::store::RedbStore;
+use crate::store::AgentStore;
 use click_core::ports::StorageError;
 use md5::{Digest, Md5};
 
@@ -129,7 +129,7 @@ impl FileState {
     }
 }
 
-pub(crate) fn load(store: &RedbStore, transfer: &str) -> Option<Vec<FileState>> {
+pub(crate) fn load(store: &AgentStore, transfer: &str) -> Option<Vec<FileState>> {
     let prefix = FILES.key(&format!("{transfer}/"));
     let mut out = Vec::new();
     scan_all(store, &prefix, false, |_, value| {
@@ -142,7 +142,7 @@ pub(crate) fn load(store: &RedbStore, transfer: &str) -> Option<Vec<FileState>> 
     (!out.is_empty()).then_some(out)
 }
 
-pub(crate) fn save_all(store: &RedbStore, transfer: &str, plan: &[FileState]) -> JobResult<()> {
+pub(crate) fn save_all(store: &AgentStore, transfer: &str, plan: &[FileState]) -> JobResult<()> {
     let mut batch = Batch::new();
     for f in plan {
         FILES.put(&mut batch, &FileState::row_id(transfer, f.index), f);
@@ -150,7 +150,7 @@ pub(crate) fn save_all(store: &RedbStore, transfer: &str, plan: &[FileState]) ->
     save_batch(store, &batch)
 }
 
-fn save_one(store: &RedbStore, transfer: &str, f: &FileState) -> JobResult<()> {
+fn save_one(store: &AgentStore, transfer: &str, f: &FileState) -> JobResult<()> {
     let mut batch = Batch::new();
     FILES.put(&mut batch, &FileState::row_id(transfer, f.index), f);
     save_batch(store, &batch)
@@ -186,7 +186,7 @@ fn checkpoint(job: &Job<'_>, f: FileState) {
 }
 
 /// Drops a finished transfer's checkpoints.
-pub(crate) fn forget(store: &RedbStore, transfer: &str) {
+pub(crate) fn forget(store: &AgentStore, transfer: &str) {
     let prefix = FILES.key(&format!("{transfer}/"));
     let mut batch = Batch::new();
     let _ = scan_all(store, &prefix, false, |key, _| {

@@ -113,7 +113,7 @@ impl Job<'_> {
         self.options.retry_count + 1
     }
 
-    pub fn store(&self) -> &crate::store::RedbStore {
+    pub fn store(&self) -> &crate::store::AgentStore {
         &self.shared.app.agent.ports.store
     }
 
@@ -557,6 +557,6 @@ fn unstage(t: &Transfer) {
 }
 
 /// Removes a transfer's checkpoint rows in one batch (best effort).
-pub(crate) fn save_batch(store: &crate::store::RedbStore, batch: &Batch) -> JobResult<()> {
+pub(crate) fn save_batch(store: &crate::store::AgentStore, batch: &Batch) -> JobResult<()> {
     save(store, batch).map_err(|_| "cannot record the transfer's progress".to_string())
 }

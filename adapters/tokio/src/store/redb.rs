@@ -1,4 +1,4 @@
-//! The desktop `Store`: one redb table in `<data-dir>/click.redb`, ACID and crash-safe, with a
+//! The embedded `Store`: one redb table in `<data-dir>/click.redb`, ACID and crash-safe, with a
 //! bounded read cache for point lookups (every authenticated request reads its session).
 //! Commits made at the same time share one write transaction and so one fsync (group commit):
 //! a pass uploading many files at once journals them in one disk flush, not one each. A group

@@ -1,0 +1,238 @@
+//! A fleet: several agents serving one directory from one PostgreSQL database (`[store] url`)
+//! with one set of key files (`[store] keys_dir`). Each test runs its own PostgreSQL cluster
+//! (Debian's `postgresql`, tests/src/postgres.rs).
+
+use std::path::Path;
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use click_blackbox::postgres::{Postgres, psql};
+use click_blackbox::{Agent, Options, PASSWORD, json, login, member, signup_and_login};
+
+/// `n` agents on one new database of `pg`, sharing the key files in `keys`. They start one
+/// after the other: the first creates the keys.
+fn fleet(pg: &Postgres, keys: &Path, n: usize) -> Vec<Agent> {
+    let config = store_config(&pg.database(), keys);
+    (0..n)
+        .map(|_| {
+            Agent::start_with(Options {
+                config: config.clone(),
+                ..Options::default()
+            })
+        })
+        .collect()
+}
+
+fn store_config(url: &str, keys: &Path) -> String {
+    format!(
+        "[store]\nurl = \"{url}\"\nkeys_dir = \"{}\"\n",
+        keys.display()
+    )
+}
+
+#[test]
+fn a_user_made_on_one_agent_signs_in_on_the_other_at_once() {
+    let pg = Postgres::start();
+    let keys = tempfile::tempdir().unwrap();
+    let agents = fleet(&pg, keys.path(), 2);
+    let (a, b) = (&agents[0], &agents[1]);
+    let owner = signup_and_login(a, "owner@example.com");
+    member(a, &owner, "m@example.com", 64);
+    // No wait: the other agent reads the same rows.
+    let token = click_blackbox::login_as(b, "m@example.com", PASSWORD, 64);
+    let me = b
+        .get("/authentication/user")
+        .token(&token)
+        .send()
+        .expect(200);
+    assert_eq!(me.json()["username"], "m@example.com");
+    // A session made on one agent is good on the other: same rows, same signing key.
+    let users = b
+        .get("/user/get_all_users")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(users["total"], 2, "{users}");
+}
+
+/// Polls `b` with `token` until it is refused; how long that took.
+fn until_refused(b: &Agent, path: &str, token: &str) -> Duration {
+    let started = Instant::now();
+    loop {
+        let status = b.get(path).token(token).send().status;
+        if status != 200 {
+            assert!(matches!(status, 401 | 499), "{status}");
+            return started.elapsed();
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(5),
+            "still allowed after 5 s"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_right_taken_away_on_one_agent_is_refused_on_the_other_within_a_second() {
+    let pg = Postgres::start();
+    let keys = tempfile::tempdir().unwrap();
+    let agents = fleet(&pg, keys.path(), 2);
+    let (a, b) = (&agents[0], &agents[1]);
+    let owner = signup_and_login(a, "owner@example.com");
+    let (admin_id, admin) = member(a, &owner, "admin@example.com", 16);
+    // Warm the other agent's caches (one per thread) with the admin's session and user.
+    for _ in 0..50 {
+        b.get("/user/get_all_users")
+            .token(&admin)
+            .send()
+            .expect(200);
+    }
+    a.put("/user/edit_user", json!({"id": admin_id, "userType": 64}))
+        .token(&owner)
+        .send()
+        .expect(200);
+    let took = until_refused(b, "/user/get_all_users", &admin);
+    assert!(took < Duration::from_secs(1), "demotion took {took:?}");
+
+    // A session ended on one agent ends on the other.
+    let (_, user) = member(a, &owner, "u@example.com", 64);
+    b.get("/authentication/user")
+        .token(&user)
+        .send()
+        .expect(200);
+    a.post("/authentication/logout", json!({"jwtToken": user}))
+        .send()
+        .expect(200);
+    let took = until_refused(b, "/authentication/user", &user);
+    assert!(took < Duration::from_secs(1), "logout took {took:?}");
+}
+
+#[test]
+fn eight_writers_on_two_agents_racing_for_the_same_names_leave_no_duplicate() {
+    let pg = Postgres::start();
+    let keys = tempfile::tempdir().unwrap();
+    let agents = fleet(&pg, keys.path(), 2);
+    let owner = signup_and_login(&agents[0], "owner@example.com");
+    let names: Vec<String> = (0..10).map(|i| format!("team {i}")).collect();
+    let created = click_blackbox::concurrently(8, |w| {
+        let agent = &agents[w % 2];
+        (names.iter())
+            .map(|name| {
+                let r = agent
+                    .post("/usergroup/insert", json!({"name": name}))
+                    .token(&owner)
+                    .send();
+                assert!(matches!(r.status, 200 | 499), "{}", r.status);
+                (r.status == 200) as usize
+            })
+            .collect::<Vec<_>>()
+    });
+    for (i, name) in names.iter().enumerate() {
+        let winners: usize = created.iter().map(|w| w[i]).sum();
+        assert_eq!(winners, 1, "{name} created {winners} times");
+    }
+    for agent in &agents {
+        let page = agent
+            .get("/usergroup/get_all?pagesize=50")
+            .token(&owner)
+            .send()
+            .expect(200)
+            .json();
+        let mut listed: Vec<&str> = (page["data"].as_array().unwrap().iter())
+            .map(|g| g["name"].as_str().unwrap())
+            .collect();
+        listed.sort_unstable();
+        assert_eq!(listed, names, "{page}");
+        assert_eq!(page["total"], 10);
+    }
+}
+
+/// Runs `click-agent serve` with `config` until it exits; its exit status and log.
+fn start_failing(config: &str) -> (bool, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("click.toml");
+    std::fs::write(&path, config).unwrap();
+    let mut child = Command::new(click_blackbox::agent_binary())
+        .args(["serve", "--listen", "127.0.0.1:0", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .arg("--config")
+        .arg(&path)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            let mut log = String::new();
+            std::io::Read::read_to_string(child.stderr.as_mut().unwrap(), &mut log).unwrap();
+            return (status.success(), log);
+        }
+        if started.elapsed() > Duration::from_secs(20) {
+            child.kill().unwrap();
+            panic!("the agent kept running");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn an_agent_with_other_keys_or_an_older_schema_is_refused_at_start() {
+    let pg = Postgres::start();
+    let keys = tempfile::tempdir().unwrap();
+    let url = pg.database();
+    let agent = Agent::start_with(Options {
+        config: store_config(&url, keys.path()),
+        ..Options::default()
+    });
+    let owner = signup_and_login(&agent, "owner@example.com");
+    drop(agent);
+
+    let other_keys = tempfile::tempdir().unwrap();
+    let (ok, log) = start_failing(&store_config(&url, other_keys.path()));
+    assert!(!ok && log.contains("other keys"), "{log}");
+
+    let newer = psql(&url, "UPDATE click_schema SET version = version + 1");
+    assert!(newer.status.success());
+    let (ok, log) = start_failing(&store_config(&url, keys.path()));
+    assert!(!ok && log.contains("newer click-agent"), "{log}");
+    let back = psql(&url, "UPDATE click_schema SET version = version - 1");
+    assert!(back.status.success());
+
+    // Nothing was lost: the right agent starts and finds the account.
+    let agent = Agent::start_with(Options {
+        config: store_config(&url, keys.path()),
+        ..Options::default()
+    });
+    let again = login(&agent, "owner@example.com", PASSWORD);
+    agent
+        .get("/authentication/user")
+        .token(&again)
+        .send()
+        .expect(200);
+    drop(owner);
+}
+
+#[test]
+fn an_unreachable_database_is_a_clear_error_at_start_and_a_500_later_never_a_hang() {
+    let pg = Postgres::start();
+    let keys = tempfile::tempdir().unwrap();
+    let unused = click_blackbox::free_port();
+    let (ok, log) = start_failing(&store_config(
+        &format!("postgres://click@127.0.0.1:{unused}/none"),
+        keys.path(),
+    ));
+    assert!(
+        !ok && log.contains("cannot reach PostgreSQL at 127.0.0.1"),
+        "{log}"
+    );
+
+    let agents = fleet(&pg, keys.path(), 1);
+    let owner = signup_and_login(&agents[0], "owner@example.com");
+    pg.kill();
+    let started = Instant::now();
+    let r = agents[0].get("/user/get_all_users").token(&owner).send();
+    assert_eq!(r.status, 500, "{}", r.text());
+    assert!(started.elapsed() < Duration::from_secs(15));
+}
