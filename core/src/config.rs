@@ -66,6 +66,9 @@ pub struct CoreConfig {
     pub storage_regions: Vec<StorageRegion>,
     /// Single sign-on.
     pub sso: SsoSettings,
+    /// This agent among those sharing its store (a fleet): leases of transfer jobs name it.
+    /// Stable across restarts, so a restarted agent goes on with its own jobs at once.
+    pub agent_id: String,
 }
 
 /// The `[sso]` settings the core uses (hosts may read more keys of that section).
@@ -237,6 +240,7 @@ impl Default for CoreConfig {
             storage_quota_bytes: 0,
             storage_regions: Vec::new(),
             sso: SsoSettings::default(),
+            agent_id: String::new(),
         }
     }
 }

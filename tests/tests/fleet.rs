@@ -7,12 +7,21 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use click_blackbox::postgres::{Postgres, psql};
-use click_blackbox::{Agent, Options, PASSWORD, json, login, member, signup_and_login};
+use click_blackbox::s3::S3Server;
+use click_blackbox::{
+    Agent, Options, PASSWORD, Value, docs, insert_cloud_account, json, login, member, pattern,
+    signup_and_login,
+};
 
 /// `n` agents on one new database of `pg`, sharing the key files in `keys`. They start one
 /// after the other: the first creates the keys.
 fn fleet(pg: &Postgres, keys: &Path, n: usize) -> Vec<Agent> {
-    let config = store_config(&pg.database(), keys);
+    fleet_with(pg, keys, n, "")
+}
+
+/// [`fleet`], with more configuration (TOML).
+fn fleet_with(pg: &Postgres, keys: &Path, n: usize, more: &str) -> Vec<Agent> {
+    let config = store_config(&pg.database(), keys) + more;
     (0..n)
         .map(|_| {
             Agent::start_with(Options {
@@ -235,4 +244,98 @@ fn an_unreachable_database_is_a_clear_error_at_start_and_a_500_later_never_a_han
     let r = agents[0].get("/user/get_all_users").token(&owner).send();
     assert_eq!(r.status, 500, "{}", r.text());
     assert!(started.elapsed() < Duration::from_secs(15));
+}
+
+/// The transfer `id` as `/transfer/get_all` lists it on `agent`.
+fn transfer(agent: &Agent, token: &str, id: &str) -> Value {
+    let page = agent
+        .get("/transfer/get_all?page=1&pagesize=50&sortfield=RequestDate&descending=true&type=15")
+        .token(token)
+        .send()
+        .expect(200)
+        .json();
+    (page["data"].as_array().unwrap().iter())
+        .find(|t| t["id"] == id)
+        .cloned()
+        .unwrap_or_else(|| panic!("transfer {id} is not listed: {page}"))
+}
+
+#[test]
+fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
+    const MIB: usize = 1024 * 1024;
+    let pg = Postgres::start();
+    let keys = tempfile::tempdir().unwrap();
+    // One part at a time, so most of the object is still to come when the source freezes;
+    // leases of 2 s, so the takeover comes soon after the kill.
+    let more = "[transfers]\nconcurrent_chunks = 1\nprogress_interval_ms = 100\nlease_secs = 2\n";
+    let agents = fleet_with(&pg, keys.path(), 2, more);
+    let (a, b) = (&agents[0], &agents[1]);
+    let (src, dst) = (S3Server::start(), S3Server::start());
+    src.bucket("media");
+    dst.bucket("archive");
+    let content = pattern(48 * MIB, 3);
+    src.put("media", "big/takeover.bin", &content);
+    let owner = signup_and_login(a, "owner@example.com");
+    let from = insert_cloud_account(a, &owner, src.account("source"));
+    let to = insert_cloud_account(a, &owner, dst.account("destination"));
+    let mut body = docs::example("transfer.md", "### Request Body");
+    for (field, value) in [
+        ("sourceCloudAccountId", json!(from)),
+        ("sourceBucket", json!("media")),
+        ("sourcePath", json!("big/takeover.bin")),
+        ("destinationCloudAccountId", json!(to)),
+        ("destinationBucket", json!("archive")),
+        ("destinationPath", json!("out/")),
+    ] {
+        assert!(body.get(field).is_some(), "{field} is documented");
+        body[field] = value;
+    }
+    let queued = a.post("/transfer/transfer", body).token(&owner).send();
+    let id = queued.expect(200).json()["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+
+    // Caught in the middle on the agent that queued it.
+    let started = Instant::now();
+    while dst.pending_parts() == 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(60),
+            "no part arrived"
+        );
+        std::thread::sleep(Duration::from_micros(200));
+    }
+    src.pause();
+    assert!(
+        !dst.exists("archive", "out/takeover.bin"),
+        "finished too soon"
+    );
+    std::thread::sleep(Duration::from_millis(300));
+    assert!(
+        !b.log().contains("resuming transfer"),
+        "the other agent was not running it"
+    );
+    a.kill();
+    src.unpause();
+
+    let started = Instant::now();
+    let t = loop {
+        let t = transfer(b, &owner, &id);
+        if t["transferStatus"] == 4 {
+            break t;
+        }
+        assert!(
+            t["transferStatus"] != 16 && started.elapsed() < Duration::from_secs(60),
+            "{t}"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(b.log().contains("resuming transfer"), "taken over: {t}");
+    assert_eq!(t["transferredSize"], content.len() as u64, "{t}");
+    let got = std::fs::read(dst.path("archive", "out/takeover.bin")).unwrap();
+    assert!(
+        got == content,
+        "{} bytes arrived, or they differ",
+        got.len()
+    );
 }

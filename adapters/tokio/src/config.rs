@@ -297,6 +297,10 @@ pub struct TransferSettings {
     /// Days the transfer history keeps a record (drives' and backups' histories too); at
     /// least 1.
     pub history_days: u32,
+    /// How long a job's lease lasts without renewal, in seconds: when agents share a store,
+    /// another agent takes over a dead agent's cloud-to-cloud transfers this long after its
+    /// last renewal (renewed every third of it).
+    pub lease_secs: u64,
 }
 
 impl Default for TransferSettings {
@@ -314,6 +318,7 @@ impl Default for TransferSettings {
             memory_mb: 64,
             progress_interval_ms: 500,
             history_days: click_core::CoreConfig::default().history_days,
+            lease_secs: 15,
         }
     }
 }

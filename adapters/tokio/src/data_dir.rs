@@ -11,6 +11,7 @@ pub const DATABASE_FILE: &str = "click.redb";
 pub const SIGNING_KEY_FILE: &str = "token-signing.key";
 pub const SECRETS_KEY_FILE: &str = "secrets.key";
 pub const DRIVES_KEY_FILE: &str = "drives.key";
+pub const AGENT_ID_FILE: &str = "agent.id";
 pub const OUTBOX_DIR: &str = "outbox";
 /// Form uploads wait here until their transfer ends.
 pub const STAGING_DIR: &str = "tmp";
@@ -95,6 +96,26 @@ pub fn check_shared_keys(
              {DRIVES_KEY_FILE} (copy them from an agent of the fleet, see [store] keys_dir)",
             keys_dir.display()
         )),
+    }
+}
+
+/// This agent's id among agents sharing a store: made on first start, then kept, so that a
+/// restarted agent finds its own transfer leases.
+pub fn agent_id(dir: &Path) -> io::Result<String> {
+    let path = dir.join(AGENT_ID_FILE);
+    match fs::read_to_string(&path) {
+        Ok(id) if !id.trim().is_empty() => Ok(id.trim().to_string()),
+        Ok(_) => Err(io::Error::new(
+            io::ErrorKind::InvalidData,
+            format!("{} is empty", path.display()),
+        )),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => {
+            use click_core::ports::RngExt;
+            let id = crate::ports::OsRng.uuid();
+            write_private_file(&path, id.as_bytes())?;
+            Ok(id)
+        }
+        Err(e) => Err(e),
     }
 }
 

@@ -134,11 +134,14 @@ impl App {
             )),
             secrets: SecretBox::new(&secrets),
         };
+        let mut core = settings.core.clone();
+        core.agent_id = crate::data_dir::agent_id(dir)
+            .map_err(|e| format!("cannot read or create the agent's id: {e}"))?;
         let staging = PathBuf::from(&settings.core.staging_dir);
         create_private_dir(&staging)
             .map_err(|e| format!("cannot create {}: {e}", staging.display()))?;
         Ok(App {
-            agent: Agent::new(ports, settings.core.clone()),
+            agent: Agent::new(ports, core),
             limits: settings.limits.clone(),
             staging,
             shutdown: watch::channel(false).0,

@@ -165,6 +165,8 @@ pub const SHARE_MOUNTS_BY_NAME: Table = Table::new("idx/account-sharemount-name/
 pub const DRIVE_FILES: Table = Table::new("drivefile/");
 /// Transfer id -> `transfers::TransferRecord`.
 pub const TRANSFERS: Table = Table::new("transfer/");
+/// Transfer id -> `transfers::lease::Lease`: which agent runs its job, until when.
+pub const TRANSFER_LEASES: Table = Table::new("transferlease/");
 /// `<account>/<created ms>/<transfer id>` -> nothing: an account's transfers, newest last.
 pub const TRANSFERS_BY_ACCOUNT: Table = Table::new("idx/transfer/");
 /// Transfer id -> nothing: transfers to resume when the agent starts.
@@ -203,7 +205,7 @@ pub const LOG_SETTINGS: Table = Table::new("logsetting/");
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 77] = [
+pub const ALL: [Table; 78] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -268,6 +270,7 @@ pub const ALL: [Table; 77] = [
     TRANSFERS,
     TRANSFERS_BY_ACCOUNT,
     ACTIVE_TRANSFERS,
+    TRANSFER_LEASES,
     SYNCS,
     TRANSFER_HISTORY,
     TRANSFER_HISTORY_BY_ACCOUNT,

@@ -182,7 +182,7 @@ pub fn delete_prefix(store: &impl Store, prefix: &[u8]) -> ApiResult<()> {
     }
 }
 
-const COMMIT_ATTEMPTS: usize = 16;
+pub(crate) const COMMIT_ATTEMPTS: usize = 16;
 
 /// Builds and commits a batch; when a compare-and-set check (a counter) lost a race, builds it
 /// again from fresh reads. A failed uniqueness check becomes `conflict`.

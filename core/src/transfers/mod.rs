@@ -4,6 +4,7 @@
 //! port); the core keeps the record and decides what a request may do to it.
 
 pub mod history;
+pub mod lease;
 pub mod paths;
 pub mod peer;
 pub mod settings;
@@ -210,6 +211,10 @@ pub struct Transfer {
     /// agent's storage and the target).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub peer: Option<PeerPush>,
+    /// The agent that made an upload or download of its own files, the only one that can
+    /// run it when agents share a store ([`lease`]); empty for transfers any agent can run.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub agent: String,
 }
 
 impl Transfer {

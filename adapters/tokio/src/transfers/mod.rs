@@ -6,6 +6,7 @@ mod copy;
 mod exists;
 mod files;
 mod job;
+mod leases;
 pub(crate) mod limits;
 mod peer;
 
@@ -25,6 +26,8 @@ enum Command {
     Stop(String),
     /// A job ended by itself; `u64` tells it from a newer job of the same transfer.
     Finished(String, u64),
+    /// Once a second: follow what other agents sharing the store did (see [`reconcile`]).
+    Tick,
 }
 
 /// The port: queues commands for the engine loop.
@@ -175,45 +178,108 @@ pub fn spawn(app: Arc<App>, settings: TransferSettings) {
     clean_staging(&app);
     tokio::spawn(prune_history(app.clone()));
     tokio::spawn(run_syncs(shared.clone()));
-    match click_core::transfers::active_ids(&app.agent.ports.store) {
-        Ok(ids) => {
-            for id in ids {
-                tracing::info!(transfer = %id, "resuming transfer");
-                let _ = shared.tx.send(Command::Start(id));
-            }
-        }
-        Err(e) => tracing::error!("cannot read the transfers to resume: {e:?}"),
-    }
+    let mut leases = leases::Leases::new(
+        app.agent.config.agent_id.clone(),
+        shared.settings.lease_secs,
+    );
+    // The first tick starts the transfers that were running (this agent's, and any whose
+    // agent is gone).
+    let ticks = shared.tx.clone();
     tokio::spawn(async move {
-        let mut jobs: HashMap<String, (u64, JoinHandle<()>)> = HashMap::new();
-        let mut generation = 0u64;
+        while ticks.send(Command::Tick).is_ok() {
+            tokio::time::sleep(std::time::Duration::from_secs(1)).await;
+        }
+    });
+    tokio::spawn(async move {
+        let mut jobs = Jobs::default();
         while let Some(command) = rx.recv().await {
             match command {
                 Command::Start(id) => {
-                    if jobs.contains_key(&id) {
-                        continue;
+                    if !jobs.running.contains_key(&id) && leases.claim(&app, &id, false) {
+                        jobs.start(&shared, id);
                     }
-                    generation += 1;
-                    let (s, job_id, g) = (shared.clone(), id.clone(), generation);
-                    let handle = tokio::spawn(async move {
-                        job::run(&s, &job_id).await;
-                        let _ = s.tx.send(Command::Finished(job_id, g));
-                    });
-                    jobs.insert(id, (generation, handle));
                 }
                 Command::Stop(id) => {
-                    let running = jobs.remove(&id).map(|(_, h)| h);
-                    tokio::spawn(job::after_stop(shared.clone(), id, running));
+                    let running = jobs.running.remove(&id).map(|(_, h)| h);
+                    // Running on another agent: that one stops it and cleans up.
+                    if running.is_none() && leases.held_elsewhere(&app, &id) {
+                        continue;
+                    }
+                    let (s, app, leases) = (shared.clone(), app.clone(), leases.clone());
+                    tokio::spawn(async move {
+                        job::after_stop(s, id.clone(), running).await;
+                        leases.release(&app, &id);
+                    });
                 }
                 Command::Finished(id, g) => {
-                    if jobs.get(&id).is_some_and(|(current, _)| *current == g) {
-                        jobs.remove(&id);
+                    if jobs
+                        .running
+                        .get(&id)
+                        .is_some_and(|(current, _)| *current == g)
+                    {
+                        jobs.running.remove(&id);
+                        leases.release(&app, &id);
                     }
                 }
+                Command::Tick => reconcile(&shared, &mut jobs, &mut leases),
             }
             crate::metrics::metrics()
                 .transfer_jobs
-                .set(jobs.len() as i64);
+                .set(jobs.running.len() as i64);
         }
     });
+}
+
+/// The jobs running on this agent.
+#[derive(Default)]
+struct Jobs {
+    running: HashMap<String, (u64, JoinHandle<()>)>,
+    generation: u64,
+}
+
+impl Jobs {
+    fn start(&mut self, shared: &Arc<Shared>, id: String) {
+        self.generation += 1;
+        let (s, job_id, g) = (shared.clone(), id.clone(), self.generation);
+        let handle = tokio::spawn(async move {
+            job::run(&s, &job_id).await;
+            let _ = s.tx.send(Command::Finished(job_id, g));
+        });
+        self.running.insert(id, (self.generation, handle));
+    }
+}
+
+/// Follows the store, which other agents may share: stops the jobs whose transfer was paused
+/// or cancelled (through another agent, or before this one started), renews the leases of
+/// the others and lets go of those another agent has taken over, and starts the active
+/// transfers this agent may run that no agent is running (at start: those that were running;
+/// later: those of an agent that died).
+fn reconcile(shared: &Arc<Shared>, jobs: &mut Jobs, leases: &mut leases::Leases) {
+    let app = &shared.app;
+    let active = match click_core::transfers::active_ids(&app.agent.ports.store) {
+        Ok(ids) => ids,
+        Err(e) => {
+            tracing::warn!("cannot read the active transfers: {e:?}");
+            return;
+        }
+    };
+    for id in jobs.running.keys() {
+        if !active.contains(id) {
+            let _ = shared.tx.send(Command::Stop(id.clone()));
+        }
+    }
+    if leases.due() {
+        for lost in leases.renew(app, jobs.running.keys()) {
+            tracing::warn!(transfer = %lost, "another agent took the transfer over; stopping here");
+            if let Some((_, handle)) = jobs.running.remove(&lost) {
+                handle.abort();
+            }
+        }
+    }
+    for id in active {
+        if !jobs.running.contains_key(&id) && leases.claim(app, &id, true) {
+            tracing::info!(transfer = %id, "resuming transfer");
+            jobs.start(shared, id);
+        }
+    }
 }

@@ -152,6 +152,7 @@ fn start<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller, c: Common, r: Route) -> Api
         is_folder: r.is_folder,
         name: r.name,
         staged: r.staged,
+        agent: cx.config().agent_id.clone(),
         options: c.options,
         create_ms: now,
         start_ms: now,
