@@ -260,16 +260,30 @@ fn transfer(agent: &Agent, token: &str, id: &str) -> Value {
         .unwrap_or_else(|| panic!("transfer {id} is not listed: {page}"))
 }
 
-#[test]
-fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
-    const MIB: usize = 1024 * 1024;
+/// Two agents of a fleet, two S3 servers, and a 48 MiB object being copied from one to the
+/// other by a transfer queued on the first agent, caught in the middle: its source is frozen
+/// (SIGSTOP) once parts have arrived.
+struct CopyMidWay {
+    agents: Vec<Agent>,
+    src: S3Server,
+    dst: S3Server,
+    owner: String,
+    id: String,
+    content: Vec<u8>,
+    _pg: Postgres,
+    _keys: tempfile::TempDir,
+}
+
+const MIB: usize = 1024 * 1024;
+
+fn copy_mid_way() -> CopyMidWay {
     let pg = Postgres::start();
     let keys = tempfile::tempdir().unwrap();
     // One part at a time, so most of the object is still to come when the source freezes;
-    // leases of 2 s, so the takeover comes soon after the kill.
+    // leases of 2 s, so a takeover comes soon after a kill.
     let more = "[transfers]\nconcurrent_chunks = 1\nprogress_interval_ms = 100\nlease_secs = 2\n";
     let agents = fleet_with(&pg, keys.path(), 2, more);
-    let (a, b) = (&agents[0], &agents[1]);
+    let a = &agents[0];
     let (src, dst) = (S3Server::start(), S3Server::start());
     src.bucket("media");
     dst.bucket("archive");
@@ -295,8 +309,6 @@ fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
         .as_str()
         .unwrap()
         .to_string();
-
-    // Caught in the middle on the agent that queued it.
     let started = Instant::now();
     while dst.pending_parts() == 0 {
         assert!(
@@ -312,30 +324,73 @@ fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
     );
     std::thread::sleep(Duration::from_millis(300));
     assert!(
-        !b.log().contains("resuming transfer"),
-        "the other agent was not running it"
+        !agents[1].log().contains("resuming transfer"),
+        "the agent that queued it runs it"
     );
-    a.kill();
-    src.unpause();
+    CopyMidWay {
+        agents,
+        src,
+        dst,
+        owner,
+        id,
+        content,
+        _pg: pg,
+        _keys: keys,
+    }
+}
 
+/// Polls the transfer on `agent` until its status is `status`.
+fn wait_status(agent: &Agent, owner: &str, id: &str, status: u64) -> Value {
     let started = Instant::now();
-    let t = loop {
-        let t = transfer(b, &owner, &id);
-        if t["transferStatus"] == 4 {
-            break t;
+    loop {
+        let t = transfer(agent, owner, id);
+        if t["transferStatus"] == status {
+            return t;
         }
-        assert!(
-            t["transferStatus"] != 16 && started.elapsed() < Duration::from_secs(60),
-            "{t}"
-        );
+        assert!(started.elapsed() < Duration::from_secs(60), "{t}");
         std::thread::sleep(Duration::from_millis(50));
-    };
+    }
+}
+
+#[test]
+fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
+    let c = copy_mid_way();
+    let (a, b) = (&c.agents[0], &c.agents[1]);
+    a.kill();
+    c.src.unpause();
+    let t = wait_status(b, &c.owner, &c.id, 4);
     assert!(b.log().contains("resuming transfer"), "taken over: {t}");
-    assert_eq!(t["transferredSize"], content.len() as u64, "{t}");
-    let got = std::fs::read(dst.path("archive", "out/takeover.bin")).unwrap();
+    assert_eq!(t["transferredSize"], c.content.len() as u64, "{t}");
+    let got = std::fs::read(c.dst.path("archive", "out/takeover.bin")).unwrap();
     assert!(
-        got == content,
+        got == c.content,
         "{} bytes arrived, or they differ",
         got.len()
     );
+}
+
+#[test]
+fn a_cancel_through_one_agent_stops_the_job_running_on_the_other() {
+    let c = copy_mid_way();
+    let (a, b) = (&c.agents[0], &c.agents[1]);
+    b.post("/transfer/cancel_transfer", json!({"id": c.id}))
+        .token(&c.owner)
+        .send()
+        .expect(200);
+    c.src.unpause();
+    wait_status(b, &c.owner, &c.id, 8);
+    // The agent running it aborts its multipart upload, and sends nothing more.
+    let started = Instant::now();
+    while c.dst.pending_parts() != 0 {
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "parts left behind"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    std::thread::sleep(Duration::from_millis(1500));
+    assert!(!c.dst.exists("archive", "out/takeover.bin"), "no object");
+    assert_eq!(c.dst.pending_parts(), 0);
+    assert!(!b.log().contains("resuming transfer"), "not taken over");
+    assert_eq!(transfer(a, &c.owner, &c.id)["transferStatus"], 8);
 }
