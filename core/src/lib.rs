@@ -51,6 +51,9 @@ pub mod drives;
 pub mod directory;
 // The error type and its one mapping to HTTP responses.
 mod error;
+// What agents sharing one store divide among themselves: drives, backups and shares each
+// run on one agent.
+pub mod fleet;
 // Events for the WebSocket clients, and the frames they carry.
 pub mod events;
 // The request and response model, independent of any HTTP library.

@@ -444,6 +444,7 @@ pub fn remove(batch: &mut Batch, s: &ShareConfig) {
     batch.require_present(SHARE_MOUNTS.key(&s.id));
     SHARE_MOUNTS.delete(batch, &s.id);
     SHARE_MOUNTS_BY_NAME.delete(batch, &s.name_key());
+    crate::fleet::forget(batch, crate::fleet::Local::Share, &s.id);
 }
 
 /// Whether `s`'s mount point clashes with another share's or a drive's folders.

@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use click_blackbox::postgres::{Postgres, psql};
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Agent, Options, PASSWORD, Value, docs, insert_cloud_account, json, login, member, pattern,
-    signup_and_login,
+    Account, Agent, Options, PASSWORD, Value, docs, drive_insert_body, insert_cloud_account, json,
+    login, member, pattern, signup_and_login, wait_until,
 };
 
 /// `n` agents on one new database of `pg`, sharing the key files in `keys`. They start one
@@ -393,4 +393,66 @@ fn a_cancel_through_one_agent_stops_the_job_running_on_the_other() {
     assert_eq!(c.dst.pending_parts(), 0);
     assert!(!b.log().contains("resuming transfer"), "not taken over");
     assert_eq!(transfer(a, &c.owner, &c.id)["transferStatus"], 8);
+}
+
+#[test]
+fn a_drive_runs_on_the_agent_that_made_it_and_follows_changes_made_through_another() {
+    let pg = Postgres::start();
+    let keys = tempfile::tempdir().unwrap();
+    let agents = fleet(&pg, keys.path(), 2);
+    let (a, b) = (&agents[0], &agents[1]);
+    let s3 = S3Server::start();
+    s3.bucket("my-bucket");
+    let owner = Account::new(a, "owner@example.com");
+    let folder = a.data_dir.join("drives").join("team");
+    let body = drive_insert_body(
+        a,
+        &owner.token,
+        s3.account("s3"),
+        json!({"driveType": 2, "localPath": folder.display().to_string(), "syncIntervalSeconds": 10}),
+    );
+    let drive = owner
+        .post("/management/clouddrive", body)
+        .expect(200)
+        .json();
+    let id = drive["id"].as_str().unwrap();
+    std::fs::write(folder.join("one.txt"), b"one").unwrap();
+    wait_until("one.txt synced", Duration::from_secs(20), || {
+        s3.exists("my-bucket", "one.txt")
+    });
+    assert!(
+        a.log().contains("drive running"),
+        "the agent that made it runs it"
+    );
+    std::thread::sleep(Duration::from_secs(3));
+    assert!(!b.log().contains("drive running"), "the other does not");
+
+    // Turned off through the other agent: the one running it stops within seconds.
+    let through_b = Account {
+        agent: b,
+        token: owner.token.clone(),
+    };
+    let mut off = drive.clone();
+    off["active"] = json!(false);
+    through_b
+        .put(&format!("/management/clouddrive/{id}"), off)
+        .expect(200);
+    std::thread::sleep(Duration::from_secs(4));
+    std::fs::write(folder.join("two.txt"), b"two").unwrap();
+    std::thread::sleep(Duration::from_secs(4));
+    assert!(!s3.exists("my-bucket", "two.txt"), "stopped");
+
+    // On again through the other agent: it runs again where its folder is.
+    let mut on = drive.clone();
+    on["active"] = json!(true);
+    through_b
+        .put(&format!("/management/clouddrive/{id}"), on)
+        .expect(200);
+    wait_until("two.txt synced", Duration::from_secs(20), || {
+        s3.exists("my-bucket", "two.txt")
+    });
+    assert!(
+        !b.log().contains("drive running"),
+        "still only on the first agent"
+    );
 }

@@ -1,7 +1,9 @@
 //! Fills a data directory with one large account, for the directory benchmark
 //! (`bench/directory.sh`). Run it while no agent uses the directory.
 //!
-//! `seed DATA_DIR USERS GROUPS PROJECTS` prints an API token of the account's owner.
+//! `seed DATA_DIR USERS GROUPS PROJECTS [STORE_URL]` prints an API token of the account's
+//! owner. With a PostgreSQL URL the rows go to that database (`[store] url`), not to the data
+//! directory's redb file.
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use click_core::auth::api_token::{self, ApiToken};
@@ -12,15 +14,20 @@ use click_core::ports::{Rng, RngExt, Store};
 use click_core::store::Batch;
 use click_core::store::keys::ACCOUNTS;
 use click_core::store::table::CounterDeltas;
+use click_tokio::config::StoreSettings;
 use click_tokio::data_dir::{DATABASE_FILE, create_private_dir};
 use click_tokio::ports::OsRng;
-use click_tokio::store::RedbStore;
+use click_tokio::store::AgentStore;
 
 fn main() {
     let args: Vec<String> = std::env::args().collect();
-    let [_, dir, n_users, n_groups, n_projects] = args.as_slice() else {
-        eprintln!("usage: seed DATA_DIR USERS GROUPS PROJECTS");
-        std::process::exit(2);
+    let (dir, n_users, n_groups, n_projects, url) = match args.as_slice() {
+        [_, dir, u, g, p] => (dir, u, g, p, ""),
+        [_, dir, u, g, p, url] => (dir, u, g, p, url.as_str()),
+        _ => {
+            eprintln!("usage: seed DATA_DIR USERS GROUPS PROJECTS [STORE_URL]");
+            std::process::exit(2);
+        }
     };
     let (n_users, n_groups, n_projects): (usize, usize, usize) = (
         n_users.parse().unwrap(),
@@ -29,7 +36,14 @@ fn main() {
     );
     let dir = std::path::PathBuf::from(dir);
     create_private_dir(&dir).unwrap();
-    let store = RedbStore::open(&dir.join(DATABASE_FILE), 0).unwrap();
+    // PostgreSQL's client runs on tokio.
+    let runtime = tokio::runtime::Runtime::new().unwrap();
+    let _inside = runtime.enter();
+    let settings = StoreSettings {
+        url: url.into(),
+        ..StoreSettings::default()
+    };
+    let store = AgentStore::open(&settings, &dir.join(DATABASE_FILE), 0).unwrap();
     let rng = OsRng;
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)

@@ -571,6 +571,7 @@ impl Configs {
         if let Some(letter) = drive.letter_key() {
             self.by_letter.delete(batch, &letter);
         }
+        crate::fleet::forget(batch, crate::fleet::Local::Drive, &drive.id);
     }
 }
 

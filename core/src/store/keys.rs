@@ -201,11 +201,13 @@ pub const STORAGE_PUSHES: Table = Table::new("storagepush/");
 
 /// Account id -> its `audit::setting::AccountLogSetting`.
 pub const LOG_SETTINGS: Table = Table::new("logsetting/");
+/// `drive/<id>` or `share/<id>` -> the agent id that runs it (`fleet`).
+pub const LOCAL_OWNERS: Table = Table::new("owner/");
 /// Agent-wide singletons (the user loaded by the Start command).
 pub const AGENT: Table = Table::new("agent/");
 
 /// Every table, for the overlap check and for tools that walk the store.
-pub const ALL: [Table; 78] = [
+pub const ALL: [Table; 79] = [
     ACCOUNTS,
     USERS,
     CREDENTIALS,
@@ -271,6 +273,7 @@ pub const ALL: [Table; 78] = [
     TRANSFERS_BY_ACCOUNT,
     ACTIVE_TRANSFERS,
     TRANSFER_LEASES,
+    LOCAL_OWNERS,
     SYNCS,
     TRANSFER_HISTORY,
     TRANSFER_HISTORY_BY_ACCOUNT,

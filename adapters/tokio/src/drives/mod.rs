@@ -246,6 +246,9 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
         Ok(found) => found,
         Err(e) => return tracing::error!(drive = %id, "cannot read the drive: {e:?}"),
     };
+    if drive.is_some() && !owned_here(app, id) {
+        return;
+    }
     if let (Some(d), Some(r)) = (&drive, lock(running).get(id))
         && *d == r.drive
         && d.active
@@ -299,18 +302,65 @@ async fn apply(app: &Arc<App>, running: &Drives, id: &str) {
     }
 }
 
+/// Whether this agent runs drive `id`: it does, or nobody did and it does from now on. Among
+/// agents sharing a store, the first to run a drive keeps it (its cache and mount are on
+/// that machine), so no two write its journal.
+fn owned_here(app: &App, id: &str) -> bool {
+    use click_core::fleet::{self, Local};
+    let me = &app.agent.config.agent_id;
+    match fleet::claim(&app.agent.ports.store, Local::Drive, id, me) {
+        Ok(owner) if owner == *me => true,
+        Ok(owner) => {
+            tracing::debug!(drive = %id, agent = %owner, "drive run by another agent");
+            false
+        }
+        Err(e) => {
+            tracing::error!(drive = %id, "cannot tell which agent runs the drive: {e:?}");
+            false
+        }
+    }
+}
+
+/// Applies the drives whose stored configuration changed since `known` (made, changed,
+/// turned on or off, or deleted, through any agent sharing the store); `apply` starts or
+/// stops them here if this agent runs them.
+fn follow_changes(app: &App, known: &mut HashMap<String, CloudDrive>) {
+    let Ok(stored) = drives_and_backups(&app.agent.ports.store) else {
+        return;
+    };
+    let manager = &app.agent.ports.drives;
+    let gone: Vec<String> = (known.keys())
+        .filter(|id| !stored.iter().any(|d| &d.id == *id))
+        .cloned()
+        .collect();
+    for id in gone {
+        known.remove(&id);
+        manager.apply(&id);
+    }
+    for d in stored {
+        if known.get(&d.id) != Some(&d) {
+            manager.apply(&d.id);
+            known.insert(d.id.clone(), d);
+        }
+    }
+}
+
 /// Runs the manager until the process ends, starting the stored active drives.
 pub fn spawn(app: Arc<App>) {
     let manager = &app.agent.ports.drives;
     let Some(mut rx) = lock(&manager.rx).take() else {
         return;
     };
-    if let Ok(drives) = drives_and_backups(&app.agent.ports.store) {
-        for d in drives {
-            manager.apply(&d.id);
-        }
-    }
     let running = manager.running.clone();
+    let watcher = app.clone();
+    tokio::spawn(async move {
+        // The first pass starts the stored drives.
+        let mut known = HashMap::new();
+        loop {
+            follow_changes(&watcher, &mut known);
+            tokio::time::sleep(Duration::from_secs(2)).await;
+        }
+    });
     tokio::spawn(async move {
         while let Some(command) = rx.recv().await {
             match command {

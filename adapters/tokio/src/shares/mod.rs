@@ -8,6 +8,7 @@ mod nfs;
 mod remote;
 mod smb;
 
+use click_core::fleet::{self, Local};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -257,7 +258,12 @@ pub fn spawn(app: Arc<App>, retry: Duration) {
 async fn mount_missing(app: &App) {
     let ports = &app.agent.ports;
     let stored = click_core::share_mounts::all(&ports.store).unwrap_or_default();
-    let wanted = |s: &ShareConfig| s.active && !lock(&ports.shares.running).contains_key(&s.id);
+    let me = &app.agent.config.agent_id;
+    let wanted = |s: &ShareConfig| {
+        s.active
+            && !lock(&ports.shares.running).contains_key(&s.id)
+            && fleet::runs_here(&ports.store, Local::Share, &s.id, me).unwrap_or(false)
+    };
     for s in stored.iter().filter(|s| wanted(s)) {
         let m = match s.mount(&ports.secrets) {
             Ok(m) => m,
@@ -277,8 +283,8 @@ async fn mount_missing(app: &App) {
         let now = click_core::share_mounts::get(&ports.store, &s.id)
             .ok()
             .flatten();
-        if now.as_ref() == Some(s) && wanted(s) {
-            let _ = ports.shares.install(&m, session);
+        if now.as_ref() == Some(s) && wanted(s) && ports.shares.install(&m, session).is_ok() {
+            let _ = fleet::claim(&ports.store, Local::Share, &s.id, me);
         }
     }
 }

@@ -3,6 +3,7 @@
 //! that cannot be reached or refuses the sign-in is a 499 and changes nothing
 //! (`share_mounts`; the host mounts through [`ShareMounts`]).
 
+use crate::fleet::{self, Local};
 use alloc::vec::Vec;
 
 use super::configs::{caller, may_change};
@@ -112,6 +113,7 @@ async fn delete<P: Ports>(cx: &Ctx<'_, P>, protocol: ShareProtocol) -> ApiResult
     let caller = caller(cx)?;
     let _changing = Changing::begin(cx.ports().shares()).await;
     let s = managed(cx, &caller, protocol)?;
+    mounted_here(cx, &s.id)?;
     let mut batch = Batch::new();
     share_mounts::remove(&mut batch, &s);
     commit(
@@ -131,13 +133,16 @@ async fn save<P: Ports>(
     before: Option<&ShareConfig>,
 ) -> ApiResult<()> {
     let _changing = Changing::begin(cx.ports().shares()).await;
+    mounted_here(cx, &s.id)?;
     check_path_free(cx.store(), s)?;
     apply_mount(cx, s).await?;
     let stored = commit_with_retry(cx.store(), (ErrorCode::Duplicate, TAKEN), |batch| {
         share_mounts::put(batch, s, before);
         Ok(())
     });
-    if stored.is_err() {
+    if stored.is_ok() {
+        fleet::claim(cx.store(), Local::Share, &s.id, &cx.config().agent_id)?;
+    } else {
         match before {
             Some(old) => {
                 let _ = apply_mount(cx, old).await;
@@ -146,6 +151,17 @@ async fn save<P: Ports>(
         }
     }
     stored
+}
+
+/// Among agents sharing a store, a share is mounted by one of them (the one that mounted it
+/// first): changes to it go through that one, which alone can unmount it.
+fn mounted_here<P: Ports>(cx: &Ctx<'_, P>, id: &str) -> ApiResult<()> {
+    if fleet::runs_here(cx.store(), Local::Share, id, &cx.config().agent_id)? {
+        return Ok(());
+    }
+    Err(ApiError::invalid(
+        "This share is mounted by another agent sharing this agent's store: change it through that agent.",
+    ))
 }
 
 async fn apply_mount<P: Ports>(cx: &Ctx<'_, P>, s: &ShareConfig) -> ApiResult<()> {
