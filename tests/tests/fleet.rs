@@ -9,8 +9,8 @@ use std::time::{Duration, Instant};
 use click_blackbox::postgres::{Postgres, psql};
 use click_blackbox::s3::S3Server;
 use click_blackbox::{
-    Account, Agent, Options, PASSWORD, Value, docs, drive_insert_body, insert_cloud_account, json,
-    login, member, pattern, signup_and_login, wait_until,
+    Account, Agent, Options, PASSWORD, Value, desktop_only, docs, drive_insert_body,
+    insert_cloud_account, json, login, member, pattern, signup_and_login, wait_until,
 };
 
 /// `n` agents on one new database of `pg`, sharing the key files in `keys`. They start one
@@ -41,6 +41,9 @@ fn store_config(url: &str, keys: &Path) -> String {
 
 #[test]
 fn a_user_made_on_one_agent_signs_in_on_the_other_at_once() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let pg = Postgres::start();
     let keys = tempfile::tempdir().unwrap();
     let agents = fleet(&pg, keys.path(), 2);
@@ -84,6 +87,9 @@ fn until_refused(b: &Agent, path: &str, token: &str) -> Duration {
 
 #[test]
 fn a_right_taken_away_on_one_agent_is_refused_on_the_other_within_a_second() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let pg = Postgres::start();
     let keys = tempfile::tempdir().unwrap();
     let agents = fleet(&pg, keys.path(), 2);
@@ -119,6 +125,9 @@ fn a_right_taken_away_on_one_agent_is_refused_on_the_other_within_a_second() {
 
 #[test]
 fn eight_writers_on_two_agents_racing_for_the_same_names_leave_no_duplicate() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let pg = Postgres::start();
     let keys = tempfile::tempdir().unwrap();
     let agents = fleet(&pg, keys.path(), 2);
@@ -188,6 +197,9 @@ fn start_failing(config: &str) -> (bool, String) {
 
 #[test]
 fn an_agent_with_other_keys_or_an_older_schema_is_refused_at_start() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let pg = Postgres::start();
     let keys = tempfile::tempdir().unwrap();
     let url = pg.database();
@@ -225,6 +237,9 @@ fn an_agent_with_other_keys_or_an_older_schema_is_refused_at_start() {
 
 #[test]
 fn an_unreachable_database_is_a_clear_error_at_start_and_a_500_later_never_a_hang() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let pg = Postgres::start();
     let keys = tempfile::tempdir().unwrap();
     let unused = click_blackbox::free_port();
@@ -354,6 +369,9 @@ fn wait_status(agent: &Agent, owner: &str, id: &str, status: u64) -> Value {
 
 #[test]
 fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let c = copy_mid_way();
     let (a, b) = (&c.agents[0], &c.agents[1]);
     a.kill();
@@ -371,6 +389,9 @@ fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
 
 #[test]
 fn a_cancel_through_one_agent_stops_the_job_running_on_the_other() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let c = copy_mid_way();
     let (a, b) = (&c.agents[0], &c.agents[1]);
     b.post("/transfer/cancel_transfer", json!({"id": c.id}))
@@ -397,6 +418,9 @@ fn a_cancel_through_one_agent_stops_the_job_running_on_the_other() {
 
 #[test]
 fn a_drive_runs_on_the_agent_that_made_it_and_follows_changes_made_through_another() {
+    if desktop_only("a fleet of agents on PostgreSQL") {
+        return;
+    }
     let pg = Postgres::start();
     let keys = tempfile::tempdir().unwrap();
     let agents = fleet(&pg, keys.path(), 2);
