@@ -72,8 +72,9 @@ read -r _ _ one_rps < <(wrk_row 16 "http://127.0.0.1:$one$page" "$token")
 start_agent "$work/pg2" "$work/pg.toml"
 two=$port
 wrk_row 8 "http://127.0.0.1:$one$page" "$token" > "$work/a.txt" &
+first=$!
 wrk_row 8 "http://127.0.0.1:$two$page" "$token" > "$work/b.txt"
-wait %1 2>/dev/null || wait
+wait "$first"
 two_rps=$(( $(awk '{print $3}' "$work/a.txt") + $(awk '{print $3}' "$work/b.txt") ))
 stop_agents
 

@@ -99,6 +99,8 @@ impl App {
         )?;
         tracing::info!("state kept in the {}", store.describe());
         let keys = settings.store.keys_dir.as_deref().unwrap_or(dir);
+        create_private_dir(keys)
+            .map_err(|e| format!("cannot create the keys dir {}: {e}", keys.display()))?;
         let key =
             signing_key(keys).map_err(|e| format!("cannot read or create the signing key: {e}"))?;
         let secrets =
