@@ -13,23 +13,37 @@ use click_blackbox::{
     insert_cloud_account, json, login, member, pattern, signup_and_login, wait_until,
 };
 
-/// `n` agents on one new database of `pg`, sharing the key files in `keys`. They start one
-/// after the other: the first creates the keys.
-fn fleet(pg: &Postgres, keys: &Path, n: usize) -> Vec<Agent> {
-    fleet_with(pg, keys, n, "")
+/// A PostgreSQL cluster and a folder of key files for a test's agents; `None` (the test is
+/// skipped) where the agents tested are not the desktop agent.
+struct Cluster {
+    pg: Postgres,
+    keys: tempfile::TempDir,
 }
 
-/// [`fleet`], with more configuration (TOML).
-fn fleet_with(pg: &Postgres, keys: &Path, n: usize, more: &str) -> Vec<Agent> {
-    let config = store_config(&pg.database(), keys) + more;
-    (0..n)
-        .map(|_| {
-            Agent::start_with(Options {
-                config: config.clone(),
-                ..Options::default()
-            })
+impl Cluster {
+    fn start() -> Option<Cluster> {
+        if desktop_only("a fleet of agents on PostgreSQL") {
+            return None;
+        }
+        Some(Cluster {
+            pg: Postgres::start(),
+            keys: tempfile::tempdir().unwrap(),
         })
-        .collect()
+    }
+
+    /// `n` agents on a new database, sharing the key files, with `more` configuration
+    /// (TOML). They start one after the other: the first creates the keys.
+    fn fleet(&self, n: usize, more: &str) -> Vec<Agent> {
+        let config = store_config(&self.pg.database(), self.keys.path()) + more;
+        (0..n)
+            .map(|_| {
+                Agent::start_with(Options {
+                    config: config.clone(),
+                    ..Options::default()
+                })
+            })
+            .collect()
+    }
 }
 
 fn store_config(url: &str, keys: &Path) -> String {
@@ -41,12 +55,8 @@ fn store_config(url: &str, keys: &Path) -> String {
 
 #[test]
 fn a_user_made_on_one_agent_signs_in_on_the_other_at_once() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let pg = Postgres::start();
-    let keys = tempfile::tempdir().unwrap();
-    let agents = fleet(&pg, keys.path(), 2);
+    let Some(c) = Cluster::start() else { return };
+    let agents = c.fleet(2, "");
     let (a, b) = (&agents[0], &agents[1]);
     let owner = signup_and_login(a, "owner@example.com");
     member(a, &owner, "m@example.com", 64);
@@ -87,12 +97,8 @@ fn until_refused(b: &Agent, path: &str, token: &str) -> Duration {
 
 #[test]
 fn a_right_taken_away_on_one_agent_is_refused_on_the_other_within_a_second() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let pg = Postgres::start();
-    let keys = tempfile::tempdir().unwrap();
-    let agents = fleet(&pg, keys.path(), 2);
+    let Some(c) = Cluster::start() else { return };
+    let agents = c.fleet(2, "");
     let (a, b) = (&agents[0], &agents[1]);
     let owner = signup_and_login(a, "owner@example.com");
     let (admin_id, admin) = member(a, &owner, "admin@example.com", 16);
@@ -125,12 +131,8 @@ fn a_right_taken_away_on_one_agent_is_refused_on_the_other_within_a_second() {
 
 #[test]
 fn eight_writers_on_two_agents_racing_for_the_same_names_leave_no_duplicate() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let pg = Postgres::start();
-    let keys = tempfile::tempdir().unwrap();
-    let agents = fleet(&pg, keys.path(), 2);
+    let Some(c) = Cluster::start() else { return };
+    let agents = c.fleet(2, "");
     let owner = signup_and_login(&agents[0], "owner@example.com");
     let names: Vec<String> = (0..10).map(|i| format!("team {i}")).collect();
     let created = click_blackbox::concurrently(8, |w| {
@@ -197,14 +199,10 @@ fn start_failing(config: &str) -> (bool, String) {
 
 #[test]
 fn an_agent_with_other_keys_or_an_older_schema_is_refused_at_start() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let pg = Postgres::start();
-    let keys = tempfile::tempdir().unwrap();
-    let url = pg.database();
+    let Some(c) = Cluster::start() else { return };
+    let url = c.pg.database();
     let agent = Agent::start_with(Options {
-        config: store_config(&url, keys.path()),
+        config: store_config(&url, c.keys.path()),
         ..Options::default()
     });
     let owner = signup_and_login(&agent, "owner@example.com");
@@ -216,14 +214,14 @@ fn an_agent_with_other_keys_or_an_older_schema_is_refused_at_start() {
 
     let newer = psql(&url, "UPDATE click_schema SET version = version + 1");
     assert!(newer.status.success());
-    let (ok, log) = start_failing(&store_config(&url, keys.path()));
+    let (ok, log) = start_failing(&store_config(&url, c.keys.path()));
     assert!(!ok && log.contains("newer click-agent"), "{log}");
     let back = psql(&url, "UPDATE click_schema SET version = version - 1");
     assert!(back.status.success());
 
     // Nothing was lost: the right agent starts and finds the account.
     let agent = Agent::start_with(Options {
-        config: store_config(&url, keys.path()),
+        config: store_config(&url, c.keys.path()),
         ..Options::default()
     });
     let again = login(&agent, "owner@example.com", PASSWORD);
@@ -237,24 +235,20 @@ fn an_agent_with_other_keys_or_an_older_schema_is_refused_at_start() {
 
 #[test]
 fn an_unreachable_database_is_a_clear_error_at_start_and_a_500_later_never_a_hang() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let pg = Postgres::start();
-    let keys = tempfile::tempdir().unwrap();
+    let Some(c) = Cluster::start() else { return };
     let unused = click_blackbox::free_port();
     let (ok, log) = start_failing(&store_config(
         &format!("postgres://click@127.0.0.1:{unused}/none"),
-        keys.path(),
+        c.keys.path(),
     ));
     assert!(
         !ok && log.contains("cannot reach PostgreSQL at 127.0.0.1"),
         "{log}"
     );
 
-    let agents = fleet(&pg, keys.path(), 1);
+    let agents = c.fleet(1, "");
     let owner = signup_and_login(&agents[0], "owner@example.com");
-    pg.kill();
+    c.pg.kill();
     let started = Instant::now();
     let r = agents[0].get("/user/get_all_users").token(&owner).send();
     assert_eq!(r.status, 500, "{}", r.text());
@@ -285,19 +279,17 @@ struct CopyMidWay {
     owner: String,
     id: String,
     content: Vec<u8>,
-    _pg: Postgres,
-    _keys: tempfile::TempDir,
+    _cluster: Cluster,
 }
 
 const MIB: usize = 1024 * 1024;
 
-fn copy_mid_way() -> CopyMidWay {
-    let pg = Postgres::start();
-    let keys = tempfile::tempdir().unwrap();
+fn copy_mid_way() -> Option<CopyMidWay> {
+    let cluster = Cluster::start()?;
     // One part at a time, so most of the object is still to come when the source freezes;
     // leases of 2 s, so a takeover comes soon after a kill.
     let more = "[transfers]\nconcurrent_chunks = 1\nprogress_interval_ms = 100\nlease_secs = 2\n";
-    let agents = fleet_with(&pg, keys.path(), 2, more);
+    let agents = cluster.fleet(2, more);
     let a = &agents[0];
     let (src, dst) = (S3Server::start(), S3Server::start());
     src.bucket("media");
@@ -342,16 +334,15 @@ fn copy_mid_way() -> CopyMidWay {
         !agents[1].log().contains("resuming transfer"),
         "the agent that queued it runs it"
     );
-    CopyMidWay {
+    Some(CopyMidWay {
         agents,
         src,
         dst,
         owner,
         id,
         content,
-        _pg: pg,
-        _keys: keys,
-    }
+        _cluster: cluster,
+    })
 }
 
 /// Polls the transfer on `agent` until its status is `status`.
@@ -369,10 +360,7 @@ fn wait_status(agent: &Agent, owner: &str, id: &str, status: u64) -> Value {
 
 #[test]
 fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let c = copy_mid_way();
+    let Some(c) = copy_mid_way() else { return };
     let (a, b) = (&c.agents[0], &c.agents[1]);
     a.kill();
     c.src.unpause();
@@ -389,10 +377,7 @@ fn a_transfer_of_an_agent_killed_mid_way_is_finished_by_the_other() {
 
 #[test]
 fn a_cancel_through_one_agent_stops_the_job_running_on_the_other() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let c = copy_mid_way();
+    let Some(c) = copy_mid_way() else { return };
     let (a, b) = (&c.agents[0], &c.agents[1]);
     b.post("/transfer/cancel_transfer", json!({"id": c.id}))
         .token(&c.owner)
@@ -418,12 +403,8 @@ fn a_cancel_through_one_agent_stops_the_job_running_on_the_other() {
 
 #[test]
 fn a_drive_runs_on_the_agent_that_made_it_and_follows_changes_made_through_another() {
-    if desktop_only("a fleet of agents on PostgreSQL") {
-        return;
-    }
-    let pg = Postgres::start();
-    let keys = tempfile::tempdir().unwrap();
-    let agents = fleet(&pg, keys.path(), 2);
+    let Some(c) = Cluster::start() else { return };
+    let agents = c.fleet(2, "");
     let (a, b) = (&agents[0], &agents[1]);
     let s3 = S3Server::start();
     s3.bucket("my-bucket");
@@ -440,6 +421,9 @@ fn a_drive_runs_on_the_agent_that_made_it_and_follows_changes_made_through_anoth
         .expect(200)
         .json();
     let id = drive["id"].as_str().unwrap();
+    wait_until("the drive's folder made", Duration::from_secs(10), || {
+        folder.is_dir()
+    });
     std::fs::write(folder.join("one.txt"), b"one").unwrap();
     wait_until("one.txt synced", Duration::from_secs(20), || {
         s3.exists("my-bucket", "one.txt")

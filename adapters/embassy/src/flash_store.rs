@@ -11,7 +11,7 @@ use alloc::vec::Vec;
 use core::ops::Range;
 
 use click_core::store::mem::MemStore;
-use click_core::store::{Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check};
+use click_core::store::{Batch, CommitError, Entry, Store, StoreError, first_failed_check};
 use click_core::sync::SpinLock;
 use embassy_futures::block_on;
 use embedded_storage_async::nor_flash::MultiwriteNorFlash;
@@ -262,26 +262,8 @@ impl<F: MultiwriteNorFlash> FlashStore<F> {
 
     /// The batch's effect as plain writes, counters resolved against the current rows.
     fn resolve(&self, batch: &Batch) -> Result<Vec<Write>, StoreError> {
-        let mut overlay: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-        for op in &batch.ops {
-            match op {
-                Op::Put(k, v) => {
-                    overlay.insert(k.clone(), Some(v.clone()));
-                }
-                Op::Delete(k) => {
-                    overlay.insert(k.clone(), None);
-                }
-                Op::Add(k, delta) => {
-                    let current = match overlay.get(k) {
-                        Some(v) => v.clone(),
-                        None => self.rows.get(k)?,
-                    };
-                    let next = click_core::store::counter_added(current.as_deref(), *delta);
-                    overlay.insert(k.clone(), Some(next));
-                }
-            }
-        }
-        Ok(overlay.into_iter().collect())
+        let writes = click_core::store::net_writes(batch, |k| self.rows.get(k))?;
+        Ok(writes.into_iter().collect())
     }
 }
 

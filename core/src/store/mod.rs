@@ -191,6 +191,34 @@ pub fn first_failed_check<V: AsRef<[u8]>>(
     Ok(None)
 }
 
+/// What each key `batch` writes holds after it (`None`: deleted), in key order: its ops
+/// applied in order, counters added to what `read` gives. Shared by the stores that write a
+/// batch's net effect at once rather than op by op.
+pub fn net_writes<V: AsRef<[u8]>>(
+    batch: &Batch,
+    mut read: impl FnMut(&[u8]) -> Result<Option<V>, StoreError>,
+) -> Result<alloc::collections::BTreeMap<Vec<u8>, Option<Vec<u8>>>, StoreError> {
+    let mut writes = alloc::collections::BTreeMap::new();
+    for op in &batch.ops {
+        match op {
+            Op::Put(k, v) => {
+                writes.insert(k.clone(), Some(v.clone()));
+            }
+            Op::Delete(k) => {
+                writes.insert(k.clone(), None);
+            }
+            Op::Add(k, delta) => {
+                let next = match writes.get(k) {
+                    Some(written) => counter_added(written.as_deref(), *delta),
+                    None => counter_added(read(k)?.as_ref().map(AsRef::as_ref), *delta),
+                };
+                writes.insert(k.clone(), Some(next));
+            }
+        }
+    }
+    Ok(writes)
+}
+
 /// The value of a counter row (a decimal; absent or unreadable = 0).
 pub(crate) fn counter_value(bytes: Option<&[u8]>) -> u64 {
     bytes

@@ -357,43 +357,6 @@ mod tests {
         assert_eq!(store.get(b"k").unwrap().as_deref(), Some(&b"v2"[..]));
     }
 
-    /// Writers at the same time share transactions; each still sees the writes committed
-    /// before its own, so compare-and-set increments from eight threads lose none.
-    #[test]
-    fn grouped_commits_keep_every_compare_and_set() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = Arc::new(RedbStore::open(&dir.path().join("db.redb"), 64).unwrap());
-        let threads: Vec<_> = (0..8)
-            .map(|t| {
-                let store = store.clone();
-                std::thread::spawn(move || {
-                    for i in 0..50u32 {
-                        loop {
-                            let seen = store.get(b"n").unwrap().map(|v| v.to_vec());
-                            let n: u32 = seen
-                                .as_deref()
-                                .map_or(0, |v| std::str::from_utf8(v).unwrap().parse().unwrap());
-                            let mut cas = Batch::new();
-                            cas.require_value(b"n".to_vec(), seen);
-                            cas.put(b"n".to_vec(), (n + 1).to_string().into_bytes());
-                            cas.put(format!("own/{t}/{i}").into_bytes(), b"x".to_vec());
-                            match store.commit(&cas) {
-                                Ok(()) => break,
-                                Err(CommitError::Conflict(0)) => continue,
-                                Err(e) => panic!("{e:?}"),
-                            }
-                        }
-                    }
-                })
-            })
-            .collect();
-        for t in threads {
-            t.join().unwrap();
-        }
-        assert_eq!(store.get(b"n").unwrap().as_deref(), Some(&b"400"[..]));
-        assert_eq!(store.scan(b"own/", None, 1000).unwrap().len(), 400);
-    }
-
     /// Commits awaited together by one task are written together, each still checked.
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn commits_awaited_together_are_written_together() {

@@ -13,14 +13,14 @@ mod listen;
 mod migrations;
 mod pool;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::HashMap;
 use std::future::Future;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use click_core::ports::RngExt;
 use click_core::store::{
-    Batch, CommitError, Entry, Op, Store, StoreError, counter_added, first_failed_check, prefix_end,
+    Batch, CommitError, Entry, Op, Store, StoreError, first_failed_check, net_writes, prefix_end,
 };
 use tokio::runtime::{Handle, RuntimeFlavor};
 use tokio_postgres::error::SqlState;
@@ -225,7 +225,8 @@ impl Shared {
             tx.rollback().await?;
             return Ok(Err(CommitError::Conflict(i)));
         }
-        let writes = final_values(batch, &current);
+        let writes =
+            net_writes(batch, |k| Ok(current.get(k))).expect("reads from memory never fail");
         let (puts, deletes): (Vec<_>, Vec<_>) = writes.iter().partition(|(_, v)| v.is_some());
         let put_keys: Vec<&[u8]> = puts.iter().map(|(k, _)| k.as_slice()).collect();
         let put_values: Vec<&[u8]> = puts.iter().filter_map(|(_, v)| v.as_deref()).collect();
@@ -268,34 +269,6 @@ fn read_keys(batch: &Batch) -> Vec<&[u8]> {
     keys.sort_unstable();
     keys.dedup();
     keys
-}
-
-/// What each key the batch writes holds after it (`None`: deleted), its ops applied in order
-/// over `current`.
-fn final_values(
-    batch: &Batch,
-    current: &HashMap<Vec<u8>, Vec<u8>>,
-) -> BTreeMap<Vec<u8>, Option<Vec<u8>>> {
-    let mut writes: BTreeMap<Vec<u8>, Option<Vec<u8>>> = BTreeMap::new();
-    for op in &batch.ops {
-        match op {
-            Op::Put(k, v) => {
-                writes.insert(k.clone(), Some(v.clone()));
-            }
-            Op::Delete(k) => {
-                writes.insert(k.clone(), None);
-            }
-            Op::Add(k, delta) => {
-                let now = match writes.get(k) {
-                    Some(written) => written.as_deref(),
-                    None => current.get(k).map(Vec::as_slice),
-                };
-                let next = counter_added(now, *delta);
-                writes.insert(k.clone(), Some(next));
-            }
-        }
-    }
-    writes
 }
 
 fn entry(row: &Row) -> Entry {
