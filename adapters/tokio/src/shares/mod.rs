@@ -8,12 +8,12 @@ mod nfs;
 mod remote;
 mod smb;
 
-use click_core::fleet::{self, Local};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use click_core::fleet::{self, Local};
 use click_core::ports::{ShareError, ShareMount, ShareMounts, ShareProtocol, ShareState};
 use click_core::share_mounts::ShareConfig;
 use tokio::runtime::Handle;

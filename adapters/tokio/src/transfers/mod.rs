@@ -15,6 +15,7 @@ use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
 use click_core::ports::{Clock, Ports, RngExt, TransferRunner};
+use click_core::transfers::Status;
 use tokio::sync::{Semaphore, mpsc};
 use tokio::task::JoinHandle;
 
@@ -263,8 +264,12 @@ fn reconcile(shared: &Arc<Shared>, jobs: &mut Jobs, leases: &mut leases::Leases)
             return;
         }
     };
-    for id in jobs.running.keys() {
-        if !active.contains(id) {
+    for id in jobs.running.keys().filter(|id| !active.contains(id)) {
+        // A job that completed or failed ends by itself; one paused or cancelled is stopped.
+        let store = &app.agent.ports.store;
+        if let Ok(Some(t)) = click_core::transfers::get(store, id)
+            && matches!(t.status, Status::Paused | Status::Cancelled)
+        {
             let _ = shared.tx.send(Command::Stop(id.clone()));
         }
     }

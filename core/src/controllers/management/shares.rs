@@ -3,13 +3,13 @@
 //! that cannot be reached or refuses the sign-in is a 499 and changes nothing
 //! (`share_mounts`; the host mounts through [`ShareMounts`]).
 
-use crate::fleet::{self, Local};
 use alloc::vec::Vec;
 
 use super::configs::{caller, may_change};
 use crate::agent::Ctx;
 use crate::auth::Caller;
 use crate::error::{ApiError, ApiResult, ErrorCode};
+use crate::fleet::{self, Local};
 use crate::http::Response;
 use crate::ports::{Ports, RngExt, ShareMounts, ShareProtocol};
 use crate::share_mounts::{
