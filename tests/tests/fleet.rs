@@ -464,3 +464,71 @@ fn a_drive_runs_on_the_agent_that_made_it_and_follows_changes_made_through_anoth
         "still only on the first agent"
     );
 }
+
+#[test]
+fn a_single_agents_state_moves_into_postgres_with_copy_store() {
+    let Some(c) = Cluster::start() else { return };
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().join("data");
+    // On its redb file (an empty [store] keeps the PostgreSQL test run from adding one).
+    let alone = Agent::start_with(Options {
+        config: "[store]\nurl = \"\"\n".into(),
+        data_dir: Some(data_dir.clone()),
+        ..Options::default()
+    });
+    let owner = signup_and_login(&alone, "owner@example.com");
+    member(&alone, &owner, "m@example.com", 64);
+    alone
+        .post("/usergroup/insert", json!({"name": "Team"}))
+        .token(&owner)
+        .send()
+        .expect(200);
+    drop(alone);
+
+    let url = c.pg.database();
+    let config = data.path().join("pg.toml");
+    std::fs::write(&config, format!("[store]\nurl = \"{url}\"\n")).unwrap();
+    let copy = || {
+        Command::new(click_blackbox::agent_binary())
+            .arg("copy-store")
+            .arg("--data-dir")
+            .arg(&data_dir)
+            .arg("--config")
+            .arg(&config)
+            .output()
+            .unwrap()
+    };
+    let first = copy();
+    let said = String::from_utf8_lossy(&first.stdout);
+    assert!(
+        first.status.success() && said.contains("rows into PostgreSQL"),
+        "{said}"
+    );
+    let again = copy();
+    assert!(
+        !again.status.success(),
+        "a database with rows is not copied into"
+    );
+    assert!(String::from_utf8_lossy(&again.stderr).contains("empty one"));
+
+    // The same agent on PostgreSQL: its users, groups and sessions are there.
+    let moved = Agent::start_with(Options {
+        config: format!("[store]\nurl = \"{url}\"\n"),
+        data_dir: Some(data_dir.clone()),
+        ..Options::default()
+    });
+    assert!(moved.log().contains("state kept in the PostgreSQL database"));
+    let token = click_blackbox::login_as(&moved, "m@example.com", PASSWORD, 64);
+    moved
+        .get("/authentication/user")
+        .token(&token)
+        .send()
+        .expect(200);
+    let groups = moved
+        .get("/usergroup/get_all")
+        .token(&owner)
+        .send()
+        .expect(200)
+        .json();
+    assert_eq!(groups["data"][0]["name"], "Team", "{groups}");
+}

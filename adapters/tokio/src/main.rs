@@ -6,7 +6,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use click_tokio::cli;
-use click_tokio::config::{FileConfig, Overrides};
+use click_tokio::config::{FileConfig, Overrides, Settings};
 use tracing_subscriber::EnvFilter;
 
 #[derive(Parser)]
@@ -30,6 +30,9 @@ enum Command {
     Routes,
     /// Print the OpenAPI 3.1 document of the routes (also served at GET /openapi.json).
     Openapi,
+    /// Copy the state of a stopped agent from its data directory's redb file into the empty
+    /// PostgreSQL database of `[store] url`, to run it on PostgreSQL or in a fleet.
+    CopyStore(ServeArgs),
     /// Print a completion script for a shell (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -73,13 +76,18 @@ fn main() -> ExitCode {
             clap_complete::generate(shell, &mut command, "click-agent", &mut std::io::stdout());
             ExitCode::SUCCESS
         }
-        Command::Serve(args) => match serve(args) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("click-agent: {e}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Serve(args) => finish(serve(args)),
+        Command::CopyStore(args) => finish(copy_store(args)),
+    }
+}
+
+fn finish(outcome: Result<(), String>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("click-agent: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
@@ -94,16 +102,29 @@ fn print_routes() {
     }
 }
 
-fn serve(args: ServeArgs) -> Result<(), String> {
+fn settings(args: ServeArgs) -> Result<Settings, String> {
     let file = match &args.config {
         Some(path) => FileConfig::load(path)?,
         None => FileConfig::default(),
     };
-    let settings = file.resolve(Overrides {
+    file.resolve(Overrides {
         listen: args.listen,
         data_dir: args.data_dir,
         compat: args.compat,
-    })?;
+    })
+}
+
+fn copy_store(args: ServeArgs) -> Result<(), String> {
+    let settings = settings(args)?;
+    let runtime = tokio::runtime::Runtime::new().map_err(|e| format!("no runtime: {e}"))?;
+    let _inside = runtime.enter();
+    let rows = click_tokio::store::copy_to_postgres(&settings)?;
+    println!("copied {rows} rows into PostgreSQL");
+    Ok(())
+}
+
+fn serve(args: ServeArgs) -> Result<(), String> {
+    let settings = settings(args)?;
     let filter = EnvFilter::try_from_default_env()
         // The share clients narrate every connection at info; their warnings are enough.
         .or_else(|_| EnvFilter::try_new(format!("{},nfs_rs=warn,smb2=warn", settings.log.level)))

@@ -40,8 +40,43 @@ impl AgentStore {
     pub fn describe(&self) -> &'static str {
         match self {
             AgentStore::Redb(_) => "redb file",
-            AgentStore::Postgres(_) => "PostgreSQL",
+            AgentStore::Postgres(_) => "PostgreSQL database",
         }
+    }
+}
+
+/// Copies every row of the agent's redb file into the empty PostgreSQL database `[store]
+/// url` names, a page at a time; how many. The agent must be stopped (its file is locked
+/// while it runs). Must run inside a multi-thread tokio runtime.
+pub fn copy_to_postgres(settings: &crate::config::Settings) -> Result<u64, String> {
+    let url = &settings.store.url;
+    if url.is_empty() {
+        return Err("[store] url names no PostgreSQL database to copy into".into());
+    }
+    let from = RedbStore::open(&settings.data_dir.join(crate::data_dir::DATABASE_FILE), 0)
+        .map_err(|e| format!("{e} (is the agent still running?)"))?;
+    let to = PgStore::connect(url, settings.store.pool_size, 0)?;
+    let failed = |e: StoreError| format!("the copy failed: {e:?}");
+    if !to.scan(b"", None, 1).map_err(failed)?.is_empty() {
+        return Err(
+            "the PostgreSQL database already holds an agent's rows: copy into an empty one".into(),
+        );
+    }
+    let mut after: Option<Vec<u8>> = None;
+    let mut rows = 0u64;
+    loop {
+        let page = from.scan(b"", after.as_deref(), 1000).map_err(failed)?;
+        let Some((last, _)) = page.last() else {
+            return Ok(rows);
+        };
+        after = Some(last.clone());
+        let mut batch = Batch::new();
+        for (k, v) in page {
+            batch.require_absent(k.clone()).put(k, v);
+            rows += 1;
+        }
+        (to.commit(&batch))
+            .map_err(|e| format!("the copy failed: {e:?} (another agent writing?)"))?;
     }
 }
 
