@@ -124,10 +124,10 @@ fn create_database(server: &str, name: &str) -> String {
 
 /// Runs one SQL command with `psql`; its output.
 pub fn psql(url: &str, sql: &str) -> Output {
-    Command::new("psql")
+    Command::new(crate::tools::os_package("psql", &["postgresql-client"]))
         .args([url, "-X", "-q", "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
         .output()
-        .expect("psql (Debian's postgresql-client)")
+        .expect("run psql")
 }
 
 /// With `CLICK_TEST_POSTGRES` set: the `[store]` section that puts the agent of `data_dir`
@@ -162,8 +162,10 @@ fn database_name(data_dir: &Path) -> String {
     format!("agent_{:016x}", h.finish())
 }
 
-/// The newest installed server's programs (Debian keeps them out of PATH).
+/// The newest installed server's programs (Debian keeps them out of PATH); installs Debian's
+/// `postgresql` first if it is missing (as root; otherwise the test says what to run).
 fn server_bin_dir() -> PathBuf {
+    crate::tools::os_package("pg_ctlcluster", &["postgresql"]);
     let mut versions: Vec<PathBuf> = std::fs::read_dir("/usr/lib/postgresql")
         .expect("PostgreSQL is installed (Debian's postgresql; .ci/run installs it)")
         .filter_map(|e| e.ok().map(|e| e.path().join("bin")))
