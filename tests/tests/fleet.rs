@@ -517,7 +517,11 @@ fn a_single_agents_state_moves_into_postgres_with_copy_store() {
         data_dir: Some(data_dir.clone()),
         ..Options::default()
     });
-    assert!(moved.log().contains("state kept in the PostgreSQL database"));
+    assert!(
+        moved
+            .log()
+            .contains("state kept in the PostgreSQL database")
+    );
     let token = click_blackbox::login_as(&moved, "m@example.com", PASSWORD, 64);
     moved
         .get("/authentication/user")
