@@ -61,6 +61,9 @@ pub struct Ctx<'a, P: Ports> {
     pub req: &'a Request<'a>,
     pub params: Params<'a>,
     pub caller: Option<Caller>,
+    /// The route's handler (its contract says what body it takes).
+    #[cfg_attr(not(all(debug_assertions, feature = "openapi")), allow(dead_code))]
+    handler: Handler,
     /// The caller's user, when the route's policy already read it (admin routes).
     user: Option<User>,
 }
@@ -122,6 +125,8 @@ impl<P: Ports> Ctx<'_, P> {
     }
 
     pub fn body<T: DeserializeOwned>(&self) -> ApiResult<T> {
+        #[cfg(all(debug_assertions, feature = "openapi"))]
+        crate::openapi::check_body::<T>(self.handler);
         crate::json::parse(self.req.body)
     }
 
@@ -233,6 +238,7 @@ impl<P: Ports> Agent<P> {
             req,
             params,
             caller,
+            handler: route.handler,
             user,
         };
         let result = routes::dispatch(route.handler, &cx).await;

@@ -141,6 +141,7 @@ impl AuthSettings {
 
 /// How a transfer moves its bytes (`TransferOptions` in the docs' reports).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct TransferOptions {
     /// Bytes per part of a multipart upload or per ranged read of a download.

@@ -24,6 +24,7 @@ pub struct PageQuery {
 
 /// `options` of a page: where it is, and how it was sorted (`web-api/project.md`).
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct PageOptions {
     pub page: u32,
@@ -33,6 +34,7 @@ pub struct PageOptions {
 
 /// One sort key of [`PageOptions`].
 #[derive(Serialize, Debug, Clone, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 pub struct SortOption {
     pub field: String,
     pub descending: bool,

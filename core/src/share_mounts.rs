@@ -54,7 +54,9 @@ pub struct ShareConfig {
 
 /// An insert or update body of either model; fields it leaves out keep their value.
 #[derive(Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
+#[cfg_attr(feature = "openapi", schemars(rename = "ShareClientInput"))]
 pub struct ShareInput {
     name: Option<String>,
     smb_share: Option<String>,
@@ -325,6 +327,7 @@ fn local_path(config: &CoreConfig, path: &str) -> ApiResult<String> {
 
 /// How a share shows on the wire: the documented model (no password) plus how it is mounted.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ShareView<'a> {
     id: &'a str,

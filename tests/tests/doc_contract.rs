@@ -271,6 +271,10 @@ struct Contract<'a> {
     shaped: BTreeSet<String>,
     named_only: BTreeMap<String, String>,
     filters_checked: usize,
+    /// Every call of [`Contract::call_expecting`] as the OpenAPI check reads it
+    /// (`clients/check_calls_against_openapi.py`): method, route pattern, status, the query
+    /// names sent, the JSON body sent (null for a form) and the JSON answer (null if none).
+    calls: Vec<Value>,
 }
 
 fn key(method: &str, path: &str) -> String {
@@ -348,6 +352,7 @@ impl<'a> Contract<'a> {
             shaped: BTreeSet::new(),
             named_only: BTreeMap::new(),
             filters_checked: 0,
+            calls: Vec::new(),
         }
     }
 
@@ -590,7 +595,19 @@ impl<'a> Contract<'a> {
                 .raw(&body)
                 .send();
         }
-        let body = match (set.get("/"), &ep.body) {
+        if let Some(body) = self.json_body(ep, set) {
+            call = call.json(&body);
+        }
+        call.send()
+    }
+
+    /// The JSON body a call sends: the whole body `set` gives, else the doc's, filled; `{}`
+    /// for a POST or PUT the doc gives none; none for a form.
+    fn json_body(&self, ep: &Endpoint, set: &HashMap<&str, Value>) -> Option<Value> {
+        if !ep.form.is_empty() {
+            return None;
+        }
+        match (set.get("/"), &ep.body) {
             (Some(whole), _) => Some(whole.clone()),
             (None, Some(doc)) => {
                 let mut body = doc.clone();
@@ -599,11 +616,7 @@ impl<'a> Contract<'a> {
             }
             (None, None) if matches!(ep.method.as_str(), "POST" | "PUT") => Some(json!({})),
             (None, None) => None,
-        };
-        if let Some(body) = body {
-            call = call.json(&body);
         }
-        call.send()
     }
 
     /// Calls a documented route as its doc says, expecting `status`, and checks the answer
@@ -617,6 +630,17 @@ impl<'a> Contract<'a> {
         assert_eq!(r.status, status, "{route}: {}", r.text());
         self.called.insert(route.to_string());
         let body: Value = serde_json::from_slice(&r.body).unwrap_or(Value::Null);
+        // The doc's URL is the route pattern, as the document's paths spell it.
+        let sent = self.request_path(&ep, &set);
+        let record = json!({
+            "method": method,
+            "route": ep.path,
+            "status": status,
+            "query": query_names(&sent),
+            "body": self.json_body(&ep, &set),
+            "response": body,
+        });
+        self.calls.push(record);
         if (200..300).contains(&status) {
             match self.expected(&ep) {
                 Expected::Shape(doc) => {
@@ -680,6 +704,38 @@ impl<'a> Contract<'a> {
 
 fn id(v: &Value) -> Value {
     v["id"].clone()
+}
+
+/// The names in a request path's query, in the order sent.
+fn query_names(path: &str) -> Vec<&str> {
+    let query = path.split_once('?').map_or("", |(_, q)| q);
+    query
+        .split('&')
+        .filter_map(|p| p.split_once('=').map(|(name, _)| name))
+        .collect()
+}
+
+/// The calls the contract made, checked by an independent validator against the OpenAPI
+/// document the same agent serves: each operation exists, declares every query name sent,
+/// takes the body sent and answers the status and JSON received. The problems it finds.
+fn openapi_problems(agent: &Agent, calls: &[Value]) -> Vec<String> {
+    let document = agent.get("/openapi.json").send().expect(200).json();
+    let input = json!({"document": document, "calls": calls});
+    let out = click_blackbox::python_filter(
+        "check_calls_against_openapi.py",
+        input.to_string().as_bytes(),
+    );
+    assert!(
+        out.status.success(),
+        "the OpenAPI check failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    eprintln!(
+        "doc contract: {} calls checked against /openapi.json",
+        report["checked"]
+    );
+    serde_json::from_value(report["problems"].clone()).unwrap()
 }
 
 #[test]
@@ -748,11 +804,13 @@ fn every_documented_route_the_agent_serves_honours_its_doc() {
         c.named_only.values().collect::<BTreeSet<_>>(),
         c.filters_checked,
     );
+    let openapi = openapi_problems(&agent, &c.calls);
     assert!(
         missing.is_empty(),
         "routes served but not called here: {missing:?}"
     );
     assert!(c.checker.problems.is_empty(), "{:#?}", c.checker.problems);
+    assert!(openapi.is_empty(), "against /openapi.json: {openapi:#?}");
 }
 
 /// Each OAuth connection with the docs' bodies, approved at the provider's local stand-in.

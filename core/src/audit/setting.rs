@@ -9,6 +9,7 @@ use crate::ports::{LogDestination, Store};
 use crate::store::keys::LOG_SETTINGS;
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct AccountLogSetting {
     pub id: String,

@@ -199,23 +199,32 @@ pub(crate) fn remove(store: &impl Store, row: &CloudAccount) -> ApiResult<()> {
 /// A `cloudAccount` as requests carry it: the id of a stored account, or (to try credentials
 /// before saving them) the provider and credentials themselves.
 #[derive(Clone, Debug, Default, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub(crate) struct AccountRef {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub id: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     pub cloud_type: u32,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub region: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub endpoint: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub service_url: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub access_key: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub secret_key: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub credentials_data: String,
 }
 
@@ -335,6 +344,7 @@ fn inline_cache_key(t: &CloudTarget) -> String {
 
 /// The documented `CloudAccount` (web-api `cloudaccount.md`), keys obfuscated.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct CloudAccountDto<'a> {
     id: &'a str,

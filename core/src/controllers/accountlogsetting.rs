@@ -18,8 +18,9 @@ use crate::store::table::commit;
 const SPLUNK: u32 = 1;
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct SettingInput {
+pub(crate) struct SettingInput {
     #[serde(default)]
     id: String,
     token: String,

@@ -17,8 +17,9 @@ use crate::time::{iso8601, parse_iso8601};
 /// How listings show a token: its first characters, then an ellipsis. The whole value is only
 /// in the answer to `insert`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ApiTokenDto<'a> {
+pub(crate) struct ApiTokenDto<'a> {
     id: &'a str,
     title: &'a str,
     token: String,
@@ -49,8 +50,9 @@ pub async fn get_all<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct InsertRequest {
+pub(crate) struct InsertRequest {
     title: String,
     expiration_date: Option<String>,
 }

@@ -23,8 +23,9 @@ use crate::transfers::settings::{self, FastrSettings, FileExistsAction};
 /// A request's record; what it leaves out keeps its value (or the default, for a new one).
 /// `UserId` is read by `insert_for_user` only; `AccountId` always comes from the token.
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct SettingsInput {
+pub(crate) struct SettingsInput {
     id: Option<String>,
     user_id: Option<String>,
     cloud_account_id: Option<String>,
@@ -34,6 +35,9 @@ struct SettingsInput {
     verify_checksum: Option<bool>,
     file_exists_action: Option<i64>,
     active: Option<bool>,
+    /// Documented; the settings always belong to the caller's account, so it is unused.
+    #[allow(dead_code)]
+    account_id: Option<String>,
 }
 
 impl SettingsInput {
@@ -77,8 +81,9 @@ impl SettingsInput {
 
 /// The wire shape (`web-api/fastr_settings.md`).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct SettingsDto<'a> {
+pub(crate) struct SettingsDto<'a> {
     id: &'a str,
     cloud_account_id: &'a str,
     user_id: &'a str,
@@ -110,7 +115,8 @@ impl<'a> From<&'a FastrSettings> for SettingsDto<'a> {
 
 /// `DTOResDesktopObject<FastrSettings>`: the records and how many.
 #[derive(Serialize)]
-struct SettingsList<'a> {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub(crate) struct SettingsList<'a> {
     data: Vec<SettingsDto<'a>>,
     total: usize,
 }

@@ -15,8 +15,8 @@ pub mod fastrsettings;
 pub mod management;
 pub mod projects;
 #[cfg(feature = "cloud")]
-mod reports;
-mod shared;
+pub(crate) mod reports;
+pub(crate) mod shared;
 pub mod sharedclouddrive;
 #[cfg(feature = "sso")]
 pub mod sso;

@@ -56,28 +56,37 @@ fn storage_account<P: Ports>(cx: &Ctx<'_, P>, id: &str) -> ApiResult<CloudAccoun
 // ---------------------------------------------------------------- keys
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct KeyInput {
+pub(crate) struct KeyInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     region: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     storage_dn: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     permission: u32,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     all_buckets: bool,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<Vec<String>>"))]
     selected_buckets: Vec<String>,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     cloud_account_id: String,
 }
 
 /// `StorageApiKey` (`web-api/storage.md`), and `secretKey` once (`ShowStorageApiKey`).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct KeyDto<'a> {
+pub(crate) struct KeyDto<'a> {
     id: &'a str,
     user_id: &'a str,
     account_id: &'a str,
@@ -154,7 +163,7 @@ pub async fn create_storage_key<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response
     Ok(Response::json(&key_dto(&k, Some(&secret))))
 }
 
-const KEY_SORTABLE: &[&str] = &["CreateDate", "Name", "AccessKey"];
+pub(crate) const KEY_SORTABLE: &[&str] = &["CreateDate", "Name", "AccessKey"];
 
 fn compare_keys(field: &str, a: &StorageKey, b: &StorageKey) -> Ordering {
     match field {
@@ -191,19 +200,26 @@ pub async fn delete_storage_key<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response
 // ---------------------------------------------------------------- buckets
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct BucketInput {
+pub(crate) struct BucketInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     cloud_account_id: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     bucket_name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     is_public: bool,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     is_encrypted: bool,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     versioning_enabled: bool,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     object_lock_enabled: bool,
 }
 
@@ -233,8 +249,9 @@ fn bucket_of<P: Ports>(cx: &Ctx<'_, P>, cloud_account_id: &str, name: &str) -> A
 
 /// `BucketStatus` (`web-api/storage.md`).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct BucketStatus {
+pub(crate) struct BucketStatus {
     versioning_enabled: bool,
     encryption_enabled: bool,
     is_public: bool,
@@ -321,8 +338,9 @@ pub async fn storj_delete_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respons
 
 /// `BucketInfoResponse` (its fields are documented nowhere: "usage, object count, region").
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct BucketInfo<'a> {
+pub(crate) struct BucketInfo<'a> {
     bucket_name: &'a str,
     region: &'a str,
     object_count: u64,
@@ -355,8 +373,9 @@ pub async fn get_bucket_info<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 /// `CloudInfoResponse` ("total quota, used bytes, bucket count"; 0: no quota).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct CloudInfo {
+pub(crate) struct CloudInfo {
     total_quota: u64,
     used_bytes: u64,
     bucket_count: u64,
@@ -384,13 +403,17 @@ pub async fn get_cloud_info<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 // ---------------------------------------------------------------- cloud.md: add_storage
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct AddStorageInput {
+pub(crate) struct AddStorageInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     cloud_account_name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     bucket_name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     shared: bool,
 }
 
@@ -516,17 +539,23 @@ pub async fn add_storage<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 // ---------------------------------------------------------------- cloud.md: IDrive Storage
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct IdriveAddInput {
+pub(crate) struct IdriveAddInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     cloud_account_name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     bucket_name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     region_code: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     storage_tier: u32,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     shared: bool,
 }
 
@@ -580,10 +609,21 @@ pub async fn idrive_create_bucket<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respon
 pub async fn idrive_regions<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     cx.caller()?;
     endpoint(cx)?;
-    let regions: Vec<serde_json::Value> = (cx.config().storage_regions.iter())
-        .map(|r| serde_json::json!({"name": r.name, "code": r.code}))
+    let regions: Vec<Region<'_>> = (cx.config().storage_regions.iter())
+        .map(|r| Region {
+            name: &r.name,
+            code: &r.code,
+        })
         .collect();
     Ok(Response::json(&regions))
+}
+
+/// A storage location of the built-in storage.
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub(crate) struct Region<'a> {
+    name: &'a str,
+    code: &'a str,
 }
 
 /// The caller, and the usage routes' `storageTier` (0: every tier).

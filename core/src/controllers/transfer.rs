@@ -22,31 +22,58 @@ use crate::transfers::{self, CloudEnd, Direction, Status, Transfer, sync, transf
 /// The documented request body; the `...Id` fields of parent-style providers are accepted
 /// and unused (every supported provider names objects by key).
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct TransferInput {
+pub(crate) struct TransferInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_cloud_account_id: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_bucket: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_path: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     destination_cloud_account_id: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     destination_bucket: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     destination_path: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     allow_skip: bool,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     keep_source_tree: bool,
     /// Extension: `TransferType` 1 (the default) or 8 queue a one-shot transfer; 2 or 4 a
     /// one-way sync, its first cycle a SyncInitTransfer (4).
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     transfer_type: u32,
     /// Extension: a sync's seconds from one cycle's start to the next's.
     #[serde(deserialize_with = "null_as_default")]
     sync_interval_seconds: Option<u32>,
+    /// The documented ids of parent-style providers: accepted and unused.
+    #[allow(dead_code)]
+    #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
+    source_bucket_id: String,
+    #[allow(dead_code)]
+    #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
+    source_id: String,
+    #[allow(dead_code)]
+    #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
+    destination_bucket_id: String,
+    #[allow(dead_code)]
+    #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
+    destination_id: String,
 }
 
 /// What the request's extension fields ask for: a one-shot transfer of a `TransferType`, or
@@ -174,9 +201,11 @@ pub async fn transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct CancelInput {
+pub(crate) struct CancelInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     id: String,
 }
 
@@ -215,7 +244,8 @@ pub async fn cancel_transfer<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 /// The documented `sortfield` values, the default first.
-const SORTABLE: &[&str] = &["RequestDate", "StartDate", "EndDate", "TotalSize", "Status"];
+pub(crate) const SORTABLE: &[&str] =
+    &["RequestDate", "StartDate", "EndDate", "TotalSize", "Status"];
 
 fn compare(field: &str, a: &Transfer, b: &Transfer) -> Ordering {
     match field {
@@ -331,8 +361,9 @@ const NO_ID: &str = "00000000-0000-0000-0000-000000000000";
 /// 0, `allowDelete` false); a sync's cycle names the sync in `syncCycleId` (the `SyncCycle`
 /// object's shape is documented nowhere: `syncCycle` stays `null`).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct TransferDto<'a> {
+pub(crate) struct TransferDto<'a> {
     id: &'a str,
     user_id: &'a str,
     sync_cycle_id: &'a str,

@@ -24,7 +24,7 @@ use crate::ports::Ports;
 use crate::transfers::history::{self, Detail, Names, Record};
 
 /// The `sortfield` values, the documented default first.
-const SORTABLE: &[&str] = &[
+pub(crate) const SORTABLE: &[&str] = &[
     "StartDate",
     "EndDate",
     "TotalSize",
@@ -93,7 +93,7 @@ fn records<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller, admin: bool) -> ApiResult
 
 /// The users and cloud accounts a page names, read once each.
 #[derive(Default)]
-struct Joined {
+pub(crate) struct Joined {
     users: BTreeMap<String, Option<User>>,
     clouds: BTreeMap<String, Option<CloudAccount>>,
 }

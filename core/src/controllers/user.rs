@@ -20,8 +20,9 @@ use crate::store::keys::{CREDENTIALS, USERS};
 use crate::store::table::{CounterDeltas, commit_with_retry, save};
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct SetMfaRequest {
+pub(crate) struct SetMfaRequest {
     enabled: bool,
     #[serde(default)]
     user_code: String,
@@ -77,8 +78,9 @@ pub async fn set_mfa<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 /// `UserWithDetailsDTO`: the user with what is assigned to it.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct UserWithDetails<'a> {
+pub(crate) struct UserWithDetails<'a> {
     #[serde(flatten)]
     user: UserDto<'a>,
     user_groups: Vec<serde_json::Value>,
@@ -130,8 +132,9 @@ pub async fn get_all_users_with_details<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct InsertUserRequest {
+pub(crate) struct InsertUserRequest {
     #[serde(default)]
     firstname: String,
     #[serde(default)]
@@ -224,8 +227,9 @@ pub async fn insert_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct EditUserRequest {
+pub(crate) struct EditUserRequest {
     id: String,
     firstname: Option<String>,
     lastname: Option<String>,
@@ -324,8 +328,9 @@ pub async fn delete_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct UserRef {
+pub(crate) struct UserRef {
     #[serde(default)]
     id: String,
     #[serde(default)]
@@ -356,8 +361,9 @@ pub async fn resend_user_email<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response>
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct PackageInquiry {
+pub(crate) struct PackageInquiry {
     admin_users: u64,
     creative_users: u64,
     standard_users: u64,

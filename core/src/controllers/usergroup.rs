@@ -70,6 +70,7 @@ pub async fn unassign_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 struct ImportedUser {
     username: String,
@@ -89,7 +90,9 @@ struct ImportedUser {
 }
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
+#[cfg_attr(feature = "openapi", schemars(rename = "UserGroupRef"))]
 struct GroupRef {
     #[serde(default)]
     id: String,
@@ -98,8 +101,10 @@ struct GroupRef {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct Relation {
+#[cfg_attr(feature = "openapi", schemars(rename = "UserUserGroupRelation"))]
+pub(crate) struct Relation {
     user: ImportedUser,
     user_groups: Vec<GroupRef>,
 }

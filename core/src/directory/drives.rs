@@ -39,6 +39,29 @@ const FIELDS: [(&str, Field); 11] = [
     ("syncType", Field::Number(1, 2, 1)),
 ];
 
+/// The JSON Schema properties of a drive's own fields, and those an insert requires (for the
+/// OpenAPI document; the table above is what `apply_fields` checks).
+#[cfg(feature = "openapi")]
+pub(crate) fn fields_schema() -> (Map<String, Value>, alloc::vec::Vec<&'static str>) {
+    let mut properties = Map::new();
+    let mut required = alloc::vec::Vec::new();
+    for (name, field) in &FIELDS {
+        let schema = match field {
+            Field::RequiredText(max) | Field::Text(max) => {
+                serde_json::json!({"type": "string", "maxLength": max})
+            }
+            Field::Flag => serde_json::json!({"type": "boolean"}),
+            Field::Number(min, max, default) => serde_json::json!(
+                {"type": "integer", "minimum": min, "maximum": max, "default": default}),
+        };
+        if matches!(field, Field::RequiredText(_)) {
+            required.push(*name);
+        }
+        properties.insert(String::from(*name), schema);
+    }
+    (properties, required)
+}
+
 /// [`entities::Kind::extra`] of shared cloud drives.
 pub fn apply_fields(
     input: &Map<String, Value>,

@@ -74,6 +74,7 @@ pub(crate) const SHARED_CLOUD_DRIVES: Kind = Kind {
 
 /// A user group or project, stored as it goes on the wire (web-api `UserGroup`, `Project`).
 #[derive(Clone, Debug, Serialize, Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Entity {
     /// Its id.
@@ -95,6 +96,7 @@ pub struct Entity {
 
 /// Fields a client sends on insert and update; absent ones keep their values.
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct EntityInput {
     /// The record to update (ignored on insert, which is given the new id).

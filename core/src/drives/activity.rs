@@ -93,6 +93,7 @@ pub fn detail<'a>(cx: &Context<'a>, stored: Stored) -> Detail<'a> {
 
 /// The body of a transfer-activity report (its id field is the caller's).
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct ActivityPage<'a> {
     /// `All`, `Upload` or `Download` (drives only).
@@ -110,6 +111,7 @@ pub struct ActivityPage<'a> {
 
 /// One day's value of a trend.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct DayValue {
     date: String,
@@ -118,6 +120,7 @@ pub struct DayValue {
 
 /// The body of a historical-trends report.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct Trends {
     transfers_per_day: Vec<DayValue>,

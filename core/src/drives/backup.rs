@@ -37,6 +37,7 @@ pub fn mode(is_backup: bool) -> Mode {
 
 /// `CloudBackupModel`, as the documentation shows it.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct BackupView<'a> {
     id: &'a str,

@@ -29,6 +29,7 @@ const RECENT: usize = 20;
 
 /// One file as the reports list it (ordered by path first, so equal ranks list in path order).
 #[derive(Serialize, Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct FileRow {
     path: String,
@@ -99,6 +100,7 @@ fn rows(store: &impl Store, drive_id: &str, paths: Vec<String>) -> ApiResult<Vec
 
 /// Files and bytes of one state.
 #[derive(Serialize, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct StateCount {
     state: &'static str,
@@ -109,6 +111,7 @@ pub struct StateCount {
 
 /// The body of `FileStateReport` (its id field is the caller's).
 #[derive(Serialize, Debug)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct FileStates {
     files: Vec<FileRow>,
@@ -166,6 +169,7 @@ pub fn file_states(
 
 /// One folder's share.
 #[derive(Serialize, Debug, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct DirectoryRow {
     directory: String,
@@ -176,6 +180,7 @@ pub struct DirectoryRow {
 
 /// The body of `FileDistributionReport`.
 #[derive(Serialize, Debug)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct Distribution {
     file_count_by_extension: Vec<ChartPoint>,

@@ -42,18 +42,22 @@ const MAX_OBJECTS_PER_FOLDER: u32 = 1_000_000;
 
 /// The cloud account behind a drive, as `CloudDriveModel.account` shows it.
 #[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct DriveAccount {
     /// The stored cloud account's id.
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     pub id: String,
     /// Its `CloudType` flag.
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     pub cloud_type: u32,
 }
 
 /// A cloud drive, stored in the documented `CloudDriveModel` shape plus who owns it.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, Eq)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct CloudDrive {
     /// Its id.
@@ -165,6 +169,7 @@ fn lexical_parent_free(path: &str) -> String {
 /// The fields a client sends on insert and update (`CloudDriveModel`); absent ones keep their
 /// stored values on update and take the documented defaults on insert.
 #[derive(Deserialize, Default, Debug)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 pub struct DriveInput {
     #[serde(deserialize_with = "null_as_default")]

@@ -39,6 +39,7 @@ pub fn format_size(bytes: u64) -> String {
 
 /// One slice of a chart.
 #[derive(Serialize, Debug, PartialEq)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct ChartPoint {
     label: alloc::borrow::Cow<'static, str>,
@@ -74,6 +75,7 @@ fn by_state(t: &Tally) -> Vec<ChartPoint> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 struct OptionsView {
     chunk_size: u64,
@@ -125,6 +127,7 @@ fn percent(done: u64, of: u64) -> u64 {
 
 /// What the summaries of a drive and of a backup both show.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 struct Contents<'a> {
     status: &'static str,
@@ -172,6 +175,7 @@ impl<'a> Contents<'a> {
 
 /// `BackupSummaryReport`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct BackupSummary<'a> {
     backup_id: &'a str,
@@ -191,6 +195,7 @@ pub fn backup_summary<'a>(b: &'a CloudDrive, root: Flags, t: &Tally) -> BackupSu
 
 /// `BackupSyncHealthReport`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct BackupHealth<'a> {
     backup_id: &'a str,
@@ -240,6 +245,7 @@ fn drive_type(d: &CloudDrive) -> &'static str {
 
 /// `DriveSummaryReport`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct DriveSummary<'a> {
     drive_id: &'a str,
@@ -302,6 +308,7 @@ pub fn drive_summary<'a>(
 
 /// `DriveSyncHealthReport`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "PascalCase")]
 pub struct DriveHealth<'a> {
     drive_id: &'a str,

@@ -108,6 +108,7 @@ impl User {
 
 /// A user on the wire, as the User routes return it (`user.md`) and listings inline it.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub(crate) struct UserDto<'a> {
     id: &'a str,

@@ -253,6 +253,7 @@ pub struct Names<'a> {
 /// `TransferHistoryDetail` (`transferhistory.md`).
 #[cfg(feature = "cloud")]
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct Detail<'a> {
     id: String,

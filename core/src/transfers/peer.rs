@@ -209,6 +209,7 @@ pub fn merge(store: &impl Store, id: &str, state: &PushState, now_ms: u64) -> Ap
 /// `FastrServerTransferStatus` (`cloud.md`): a server transfer's status, and each entry of
 /// the P2P list.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 pub struct ServerTransferStatus<'a> {
     transfer_id: &'a str,

@@ -15,8 +15,9 @@ use crate::store::Batch;
 use crate::store::keys::{GOOGLE_IDS, USERS};
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct GoogleRequest {
+pub(crate) struct GoogleRequest {
     id_token: String,
 }
 

@@ -19,8 +19,9 @@ use crate::store::table::{commit, save};
 const BAD_CREDENTIALS: &str = "The username or password is incorrect.";
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct LoginRequest {
+pub(crate) struct LoginRequest {
     username: String,
     password: String,
     #[serde(default, rename = "type")]
@@ -28,15 +29,17 @@ struct LoginRequest {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct MfaRespondRequest {
+pub(crate) struct MfaRespondRequest {
     user_code: String,
     session: String,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct LogoutRequest {
+pub(crate) struct LogoutRequest {
     jwt_token: String,
 }
 

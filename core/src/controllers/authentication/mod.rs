@@ -1,11 +1,11 @@
 //! Authentication (`authentication.md`): who may call, and the caller's own profile. One
 //! file per concern: logging in (with MFA), signing up, passwords, Google, the profile.
 
-mod google;
-mod login;
-mod password;
-mod profile;
-mod signup;
+pub(crate) mod google;
+pub(crate) mod login;
+pub(crate) mod password;
+pub(crate) mod profile;
+pub(crate) mod signup;
 
 pub use google::{google_login, google_signup};
 pub use login::{login, logout, mfa_respond};
@@ -34,8 +34,9 @@ const EMAIL_TAKEN: (ErrorCode, &str) = (
 
 /// `challenge`: 0 None, 1 TOTP, 2 SMS.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct LoginResponse {
+pub(crate) struct LoginResponse {
     jwt_token: String,
     challenge: u8,
     session: String,

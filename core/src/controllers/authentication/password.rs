@@ -18,15 +18,17 @@ use crate::store::keys::{CREDENTIALS, USERS};
 use crate::store::table::{commit, save};
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct UsernameRequest {
+pub(crate) struct UsernameRequest {
     username: String,
 }
 
 /// Either the documented authenticated form, or the reset-token extension.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ResetPasswordRequest {
+pub(crate) struct ResetPasswordRequest {
     password: String,
     current_password: Option<String>,
     reset_token: Option<String>,

@@ -17,23 +17,26 @@ use crate::store::keys::{ACCOUNTS, USERS};
 use crate::store::table::{decode_row, save};
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct UpdateUserRequest {
+pub(crate) struct UpdateUserRequest {
     account_name: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct UpdateSubscriptionRequest {
+pub(crate) struct UpdateSubscriptionRequest {
     subscription_type: u32,
 }
 
 /// The profile of `GET /authentication/user`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct Profile<'a> {
+pub(crate) struct Profile<'a> {
     account_name: &'a str,
     account_id: &'a str,
     user_id: &'a str,

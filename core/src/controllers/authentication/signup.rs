@@ -18,23 +18,26 @@ use crate::store::keys::{CREDENTIALS, SIGNUP_CODES, USERS};
 use crate::store::table::{commit, save};
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct SignupRequest {
+pub(crate) struct SignupRequest {
     name: String,
     email: String,
     password: String,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ConfirmSignupRequest {
+pub(crate) struct ConfirmSignupRequest {
     email: String,
     token: String,
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct EmailRequest {
+pub(crate) struct EmailRequest {
     email: String,
 }
 

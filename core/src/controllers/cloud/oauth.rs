@@ -25,8 +25,9 @@ const AUTHORIZATION_TTL_MS: u64 = 10 * 60 * 1000;
 
 /// `redirectURL` (either casing), `cloudName`, `shared`.
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct StartInput {
+pub(crate) struct StartInput {
     #[serde(rename = "redirectURL", alias = "redirectUrl")]
     redirect_url: String,
     cloud_name: String,
@@ -35,8 +36,9 @@ struct StartInput {
 
 /// `code`, `state`, `error`, `errorDescription`, `redirectURL`.
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct CallbackInput {
+pub(crate) struct CallbackInput {
     code: String,
     state: String,
     error: String,

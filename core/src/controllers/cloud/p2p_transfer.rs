@@ -24,24 +24,34 @@ const DEFAULT_CHUNK_MB: u64 = 64;
 const CHUNK_MB: core::ops::RangeInclusive<u64> = 5..=5120;
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct InitiateInput {
+#[cfg_attr(feature = "openapi", schemars(rename = "P2PTransferRequest"))]
+pub(crate) struct InitiateInput {
     #[serde(deserialize_with = "null_as_default")]
     source_account: Option<AccountRef>,
     #[serde(deserialize_with = "null_as_default")]
     target_account: Option<AccountRef>,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_bucket: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_path: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     target_server_url: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     target_bucket: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     target_path: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     overwrite: bool,
+    /// Spelled `chunkSizeMB` in the docs, which camelCase does not make.
+    #[serde(rename = "chunkSizeMB", alias = "chunkSizeMb")]
     #[serde(deserialize_with = "null_as_default")]
     chunk_size_mb: Option<u64>,
 }
@@ -143,8 +153,10 @@ pub async fn initiate<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct Initiated<'a> {
+#[cfg_attr(feature = "openapi", schemars(rename = "P2PTransferInitiated"))]
+pub(crate) struct Initiated<'a> {
     transfer_id: &'a str,
     message: &'static str,
 }
@@ -167,8 +179,10 @@ async fn forward<P: Ports>(cx: &Ctx<'_, P>, t: &Transfer, action: PushAction) ->
 
 /// `P2PTransferStatusResponse`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct StatusDto<'a> {
+#[cfg_attr(feature = "openapi", schemars(rename = "P2PTransferStatusResponse"))]
+pub(crate) struct StatusDto<'a> {
     transfer_id: &'a str,
     status: &'static str,
     total_bytes: u64,
@@ -220,8 +234,9 @@ pub async fn status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct Cancelled {
+pub(crate) struct Cancelled {
     success: bool,
     message: &'static str,
     server_cancelled: bool,
@@ -254,7 +269,6 @@ pub async fn pause<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         action: PushAction::Pause,
         refusal: "The transfer is not running or initiating.",
         message: "Transfer paused successfully",
-        flag: "serverPaused",
     };
     steer(cx, step).await
 }
@@ -268,7 +282,6 @@ pub async fn resume<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
         action: PushAction::Resume,
         refusal: "The transfer is not paused.",
         message: "Transfer resumed successfully",
-        flag: "serverResumed",
     };
     steer(cx, step).await
 }
@@ -281,7 +294,6 @@ struct Step {
     action: PushAction,
     refusal: &'static str,
     message: &'static str,
-    flag: &'static str,
 }
 
 async fn steer<P: Ports>(cx: &Ctx<'_, P>, step: Step) -> ApiResult<Response> {
@@ -303,12 +315,28 @@ async fn steer<P: Ports>(cx: &Ctx<'_, P>, step: Step) -> ApiResult<Response> {
         Status::Paused => cx.ports().transfers().stop(&t.id),
         _ => cx.ports().transfers().start(&t.id),
     }
-    let mut answer = serde_json::Map::new();
-    answer.insert("success".into(), true.into());
-    answer.insert("message".into(), step.message.into());
-    answer.insert(step.flag.into(), true.into());
-    answer.insert("serverStatus".into(), word.into());
-    Ok(Response::json(&answer))
+    let paused = step.to == Status::Paused;
+    Ok(Response::json(&Steered {
+        success: true,
+        message: step.message,
+        server_paused: paused.then_some(true),
+        server_resumed: (!paused).then_some(true),
+        server_status: word,
+    }))
+}
+
+/// The answer of a pause (`serverPaused`) or a resume (`serverResumed`).
+#[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[serde(rename_all = "camelCase")]
+pub(crate) struct Steered {
+    success: bool,
+    message: &'static str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_paused: Option<bool>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    server_resumed: Option<bool>,
+    server_status: &'static str,
 }
 
 /// Every P2P transfer the caller may see (the account's, for admins), newest first, as

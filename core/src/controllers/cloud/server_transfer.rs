@@ -24,24 +24,37 @@ use crate::transfers::{self, CloudEnd, Direction, Kind, Servers, Status, Transfe
 const PART_BYTES: u64 = 8 * 1024 * 1024;
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct InitiateInput {
+#[cfg_attr(feature = "openapi", schemars(rename = "ServerTransferRequest"))]
+pub(crate) struct InitiateInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_server_url: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     target_server_url: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_bucket: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_path: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     target_bucket: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     target_path: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     source_account_id: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     target_account_id: String,
+    /// Documented, with no meaning given: accepted and unused.
+    #[allow(dead_code)]
+    metadata: Option<serde_json::Map<String, serde_json::Value>>,
 }
 
 /// A server transfer the caller may see: its own, or any of the account's for admins. An
@@ -153,8 +166,10 @@ pub async fn initiate<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct Initiated<'a> {
+#[cfg_attr(feature = "openapi", schemars(rename = "ServerTransferInitiated"))]
+pub(crate) struct Initiated<'a> {
     transfer_id: &'a str,
     message: &'static str,
     status: &'static str,

@@ -68,8 +68,9 @@ fn expire_secs(hours: Option<u64>) -> ApiResult<u64> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct BucketDto {
+pub(crate) struct BucketDto {
     id: String,
     name: String,
     region: String,
@@ -77,8 +78,9 @@ struct BucketDto {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct Collection<T> {
+pub(crate) struct Collection<T> {
     data: Vec<T>,
     continuation_token: String,
 }
@@ -109,22 +111,28 @@ pub async fn list_buckets<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ListObjectsInput {
+pub(crate) struct ListObjectsInput {
     account: AccountRef,
     request: ListRequest,
 }
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 struct ListRequest {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     bucket_name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     path: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     continuation_token: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<usize>"))]
     count: usize,
 }
 
@@ -133,6 +141,7 @@ const FILE: u32 = 1;
 const DIRECTORY: u32 = 2;
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 struct ObjectDto {
     id: String,
@@ -159,8 +168,9 @@ impl ObjectDto {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ObjectCollection {
+pub(crate) struct ObjectCollection {
     data: Vec<ObjectDto>,
     continuation_token: String,
     bucket_name: String,
@@ -194,20 +204,31 @@ pub async fn list_objects<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 /// The body of the single-object operations (download and upload URLs, delete).
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ObjectInput {
+pub(crate) struct ObjectInput {
     #[serde(default)]
     cloud_account: AccountRef,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     storage_name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     key: String,
     #[serde(default, deserialize_with = "null_as_default")]
     expire_hours: Option<u64>,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<bool>"))]
     force_to_download: bool,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     content_type: String,
+    /// The documented provider-specific object id: accepted and unused, every
+    /// supported provider names objects by key.
+    #[allow(dead_code)]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
+    id: String,
 }
 
 async fn presigned<P: Ports>(
@@ -250,13 +271,17 @@ pub async fn generate_upload_url<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respons
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct SendInput {
+pub(crate) struct SendInput {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     email: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     cloud_account_id: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     note: String,
     #[serde(flatten)]
     object: ObjectInput,
@@ -300,16 +325,26 @@ pub async fn delete_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct FolderInput {
+pub(crate) struct FolderInput {
     #[serde(default)]
     cloud_account: AccountRef,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     storage_name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     path: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     folder_name: String,
+    /// The documented provider-specific folder id: accepted and unused, every
+    /// supported provider names objects by key.
+    #[allow(dead_code)]
+    #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
+    id: String,
 }
 
 pub async fn create_folder<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {

@@ -19,15 +19,19 @@ use crate::transfers::paths::{checked, file_name};
 use crate::transfers::{self, Direction, Kind, Status, Transfer};
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 struct OptionsInput {
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u64>"))]
     chunk_size: u64,
     #[serde(deserialize_with = "null_as_default")]
     retry_count: Option<u32>,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     concurrent_chunks: u32,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     concurrent_files: u32,
 }
 
@@ -92,12 +96,15 @@ struct Common {
 /// What every transfer request names: the cloud account, the bucket, and optionally the
 /// transfer's id and options.
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
 struct TransferTarget {
     cloud_account: AccountRef,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     storage_name: String,
     #[serde(deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     id: String,
     transfer_options: Option<OptionsInput>,
 }
@@ -164,8 +171,9 @@ fn start<P: Ports>(cx: &Ctx<'_, P>, caller: &Caller, c: Common, r: Route) -> Api
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct TransferStarted<'a> {
+pub(crate) struct TransferStarted<'a> {
     transfer_id: &'a str,
 }
 
@@ -179,15 +187,19 @@ fn key_join(folder: &str, name: &str) -> String {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct UploadInput {
+pub(crate) struct UploadInput {
     #[serde(flatten)]
     target: TransferTarget,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     upload_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     local_file_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     name: String,
 }
 
@@ -220,17 +232,22 @@ pub async fn upload_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct DownloadInput {
+pub(crate) struct DownloadInput {
     #[serde(flatten)]
     target: TransferTarget,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     download_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     object_key: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<u32>"))]
     object_type: u32,
 }
 
@@ -288,15 +305,20 @@ pub async fn download_object<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 /// What the host passes on after it streamed a `multipart/form-data` upload to disk: the
 /// form's fields and where it put the file.
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct FormUpload {
+pub(crate) struct FormUpload {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     cloud_account_json: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     storage_name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     upload_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     id: String,
     staged_file: String,
 }
@@ -398,8 +420,10 @@ pub async fn cancel<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct StatusDto<'a> {
+#[cfg_attr(feature = "openapi", schemars(rename = "ClientTransferStatus"))]
+pub(crate) struct StatusDto<'a> {
     transfer_id: &'a str,
     status: &'static str,
     transferred_bytes: u64,
@@ -432,8 +456,9 @@ pub async fn status<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct SummaryDto<'a> {
+pub(crate) struct SummaryDto<'a> {
     #[serde(flatten)]
     status: StatusDto<'a>,
     source_bucket: &'a str,

@@ -101,8 +101,9 @@ pub async fn list_directories<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> 
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct EntryDto {
+pub(crate) struct EntryDto {
     file_name: String,
     full_path: String,
     object_type: u8,
@@ -122,11 +123,14 @@ pub async fn list_files_directories<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Resp
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct NewFolder {
+pub(crate) struct NewFolder {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     path: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     directory_name: String,
 }
 

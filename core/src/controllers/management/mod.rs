@@ -120,8 +120,9 @@ fn exit<P: Ports>(cx: &Ctx<'_, P>) -> Response {
 }
 
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct NotifyRequest {
+pub(crate) struct NotifyRequest {
     operation: u32,
     #[serde(default)]
     endpoint_address: String,
@@ -136,8 +137,9 @@ struct NotifyRequest {
 
 /// A kept message as the owner reads it.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct KeptMail<'a> {
+pub(crate) struct KeptMail<'a> {
     to: &'a str,
     subject: &'a str,
     purpose: &'static str,

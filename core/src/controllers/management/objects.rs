@@ -109,8 +109,9 @@ async fn remote<P: Ports>(
 
 /// `ObjectInfoModel`.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct ObjectInfoDto {
+pub(crate) struct ObjectInfoDto {
     drive_name: String,
     bucket_name: String,
     path: String,
@@ -358,19 +359,24 @@ pub async fn stream<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 }
 
 #[derive(Deserialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct PresignInput {
+pub(crate) struct PresignInput {
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     drive_name: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     relative_path: String,
     #[serde(default, deserialize_with = "null_as_default")]
+    #[cfg_attr(feature = "openapi", schemars(with = "Option<String>"))]
     upload_key: String,
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct PresignedPair {
+pub(crate) struct PresignedPair {
     download_url: String,
     upload_url: String,
 }

@@ -8,8 +8,9 @@ use crate::http::Response;
 use crate::ports::{Ports, UpdateError, Updater};
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct CheckResponse {
+pub(crate) struct CheckResponse {
     is_update_required: bool,
     current_version: alloc::string::String,
     new_version: alloc::string::String,

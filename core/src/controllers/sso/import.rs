@@ -33,6 +33,7 @@ pub async fn sso_url_import_user<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Respons
 
 /// The `user` of a `UserUserGroupRelation`, in `import_users`' own spelling.
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
 struct ImportUser {
     /// The user's id here, empty when it is not here yet.
@@ -46,6 +47,8 @@ struct ImportUser {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+#[cfg_attr(feature = "openapi", schemars(rename = "SsoGroupRef"))]
 struct GroupRef {
     /// The group's id here, empty when no group of that name is here yet.
     id: String,
@@ -53,8 +56,10 @@ struct GroupRef {
 }
 
 #[derive(Serialize)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase")]
-struct Relation {
+#[cfg_attr(feature = "openapi", schemars(rename = "SsoUserUserGroupRelation"))]
+pub(crate) struct Relation {
     user: ImportUser,
     user_groups: Vec<GroupRef>,
 }

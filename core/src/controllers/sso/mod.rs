@@ -1,9 +1,9 @@
 //! SSO (`sso.md`): an account's identity provider configurations, and signing in and
 //! importing users through them. One file per concern: the configurations, sign-in, import.
 
-mod import;
-mod setup;
-mod sign_in;
+pub(crate) mod import;
+pub(crate) mod setup;
+pub(crate) mod sign_in;
 
 pub use import::{get_user_usergroups, sso_url_import_user};
 pub use setup::{
@@ -49,15 +49,17 @@ fn idp_error(doing: &str, e: IdpError) -> ApiError {
 
 /// `{CallbackUrl, Username}` of `sso_url` and `sso_url_import_user` (either casing).
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct UrlRequest {
+pub(crate) struct UrlRequest {
     callback_url: String,
     username: String,
 }
 
 /// `SSOUrlResponse`.
 #[derive(Serialize)]
-struct UrlResponse {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub(crate) struct UrlResponse {
     #[serde(rename = "Identifier")]
     identifier: String,
     #[serde(rename = "Url")]

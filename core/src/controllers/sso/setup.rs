@@ -22,8 +22,9 @@ const HIDDEN: &str = "********";
 
 /// `OktaSSO` and `EntraIDSSO` as sent (either casing: the body's keys arrive camelCased).
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct OidcInput {
+pub(crate) struct OidcInput {
     id: String,
     client_id: String,
     client_secret: String,
@@ -34,8 +35,9 @@ struct OidcInput {
 
 /// `SamlSSO` as sent (`SPEntityId` and `IdPSSOURL` arrive as `sPEntityId`, `idPSSOURL`).
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct SamlInput {
+pub(crate) struct SamlInput {
     id: String,
     certificate: String,
     #[serde(rename = "sPEntityId", alias = "spEntityId")]
@@ -47,7 +49,8 @@ struct SamlInput {
 
 /// `OktaSSO` / `EntraIDSSO` as answered: the secret hidden.
 #[derive(Serialize)]
-struct OidcDto<'a> {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub(crate) struct OidcDto<'a> {
     #[serde(rename = "Id")]
     id: &'a str,
     #[serde(rename = "AccountId")]
@@ -64,7 +67,8 @@ struct OidcDto<'a> {
 
 /// `SamlSSO` as answered (a certificate is public).
 #[derive(Serialize)]
-struct SamlDto<'a> {
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
+pub(crate) struct SamlDto<'a> {
     #[serde(rename = "Id")]
     id: &'a str,
     #[serde(rename = "AccountId")]

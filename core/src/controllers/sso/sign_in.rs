@@ -71,8 +71,9 @@ pub async fn sso_url<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
 
 /// `authenticate`'s body (either casing).
 #[derive(Deserialize, Default)]
+#[cfg_attr(feature = "openapi", derive(schemars::JsonSchema))]
 #[serde(rename_all = "camelCase", default)]
-struct AuthenticateRequest {
+pub(crate) struct AuthenticateRequest {
     identifier: String,
     authorization_code: String,
     callback_url: String,
