@@ -410,6 +410,18 @@ fn a_p2p_transfer_goes_from_source_to_target_as_the_orchestrator_steers() {
         .expect(200);
     let mid = source.put("films/mid.mov", 256 * MIB, 2);
 
+    // The part size is read under the docs' spelling, `chunkSizeMB`: one out of its range
+    // is refused.
+    let mut too_small = capped(&source, &target, &to, "too-small.mov");
+    too_small["chunkSizeMB"] = json!(4);
+    let refused = o
+        .post("/cloud/p2p_transfer/initiate", too_small)
+        .token(&token)
+        .send()
+        .expect(499)
+        .json();
+    assert!(refused.to_string().contains("chunkSizeMB"), "{refused}");
+
     // Pause, resume.
     let p = initiate_p2p(&o, &token, capped(&source, &target, &to, "paused.mov"));
     let p_status = format!("/cloud/p2p_transfer/{p}/status");
