@@ -115,6 +115,9 @@ class Checker:
                 problem(f"query parameter '{q}' is not declared (declared: {sorted(declared)})")
 
         body = call.get("body")
+        if body not in (None, {}) and "requestBody" not in op:
+            # An empty object is what a client sends a POST the docs give no body.
+            problem("a body was sent; the operation declares none")
         if body is not None and "requestBody" in op:
             request, request_at = follow(self.doc, op["requestBody"], op_at + "/requestBody")
             at = self.json_schema_at(request.get("content"), request_at)
@@ -136,7 +139,11 @@ class Checker:
         declared_response, response_at = follow(
             self.doc, responses[listed], op_at + pointer("responses", listed)
         )
-        at = self.json_schema_at(declared_response.get("content"), response_at)
+        content = declared_response.get("content")
+        if not content:
+            problem(f"{status} answered a JSON body; the document declares none")
+            return
+        at = self.json_schema_at(content, response_at)
         if at is not None:
             for e in self.errors(at, response):
                 problem(f"{status} response {e}")
