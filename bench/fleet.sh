@@ -6,7 +6,10 @@
 # - get_all_users, page of 50 sorted by CreateDate: p50, p99 and requests/s from wrk on one
 #   connection, on redb and on PostgreSQL;
 # - authenticated requests/s (the same call, 16 connections): one agent on PostgreSQL, then
-#   two agents on the same database, 8 connections each, at the same time.
+#   two agents on the same database, 8 connections each, at the same time;
+# - the same with each agent held to AGENT_CPUS of a core (default 0.5) by a cgroup CPU
+#   quota: agents on small machines of their own, which one 2-core machine can only stand
+#   for this way (it needs root and a cgroup v1 `cpu` or v2 hierarchy; skipped without).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-5}
@@ -18,7 +21,13 @@ start_postgres
 
 work=$(mktemp -d)
 pids=()
-cleanup() { kill "${pids[@]}" 2>/dev/null || true; rm -rf "$work"; stop_postgres; }
+cleanup() {
+  kill "${pids[@]}" 2>/dev/null || true
+  wait "${pids[@]}" 2>/dev/null || true
+  for dir in "${cgroups[@]}"; do rmdir "$dir" 2>/dev/null || true; done
+  rm -rf "$work"
+  stop_postgres
+}
 trap cleanup EXIT
 
 start_agent() { # data dir, config file; sets port
@@ -32,6 +41,25 @@ start_agent() { # data dir, config file; sets port
   done
   echo "agent did not start: $(cat "$1.err")" >&2; exit 1
 }
+
+# Holds process $1 to AGENT_CPUS of a core in a cgroup of its own, named $2.
+agent_cpus=${AGENT_CPUS:-0.5}
+cap_cpu() {
+  local quota dir
+  quota=$(python3 -c "print(int($agent_cpus * 100000))")
+  if [ -f /sys/fs/cgroup/cgroup.controllers ]; then
+    dir=/sys/fs/cgroup/click-bench-$2
+    mkdir -p "$dir" && echo "$quota 100000" > "$dir/cpu.max"
+  elif [ -d /sys/fs/cgroup/cpu ]; then
+    dir=/sys/fs/cgroup/cpu/click-bench-$2
+    mkdir -p "$dir" && echo 100000 > "$dir/cpu.cfs_period_us" && echo "$quota" > "$dir/cpu.cfs_quota_us"
+  else
+    return 1
+  fi
+  echo "$1" > "$dir/cgroup.procs"
+  cgroups+=("$dir")
+}
+cgroups=()
 
 stop_agents() { kill "${pids[@]}" 2>/dev/null || true; wait "${pids[@]}" 2>/dev/null || true; pids=(); }
 
@@ -78,6 +106,24 @@ wait "$first"
 two_rps=$(( $(awk '{print $3}' "$work/a.txt") + $(awk '{print $3}' "$work/b.txt") ))
 stop_agents
 
+# The same, each agent held to AGENT_CPUS of a core.
+capped=false
+start_agent "$work/pg1" "$work/pg.toml"
+one=$port
+if cap_cpu "${pids[-1]}" one; then
+  capped=true
+  read -r _ _ one_capped < <(wrk_row 16 "http://127.0.0.1:$one$page" "$token")
+  start_agent "$work/pg2" "$work/pg.toml"
+  two=$port
+  cap_cpu "${pids[-1]}" two
+  wrk_row 8 "http://127.0.0.1:$one$page" "$token" > "$work/a.txt" &
+  first=$!
+  wrk_row 8 "http://127.0.0.1:$two$page" "$token" > "$work/b.txt"
+  wait "$first"
+  two_capped=$(( $(awk '{print $3}' "$work/a.txt") + $(awk '{print $3}' "$work/b.txt") ))
+fi
+stop_agents
+
 ratio() { python3 -c "print(f'{$1 / $2:.2f}x')"; }
 echo "| store | get_all_users p50 (ms) | p99 (ms) | req/s (1 conn) | p50 vs redb |"
 echo "|---|---|---|---|---|"
@@ -88,3 +134,10 @@ echo "| agents on one PostgreSQL database | req/s (16 connections in all) | vs o
 echo "|---|---|---|"
 echo "| 1 | $one_rps | 1.00x |"
 echo "| 2 | $two_rps | $(ratio "$two_rps" "$one_rps") |"
+if $capped; then
+  echo
+  echo "| agents on one PostgreSQL database, each held to $agent_cpus of a core | req/s (16 connections in all) | vs one agent |"
+  echo "|---|---|---|"
+  echo "| 1 | $one_capped | 1.00x |"
+  echo "| 2 | $two_capped | $(ratio "$two_capped" "$one_capped") |"
+fi

@@ -143,7 +143,13 @@ fn eight_writers_on_two_agents_racing_for_the_same_names_leave_no_duplicate() {
                     .post("/usergroup/insert", json!({"name": name}))
                     .token(&owner)
                     .send();
-                assert!(matches!(r.status, 200 | 499), "{}", r.status);
+                assert!(
+                    matches!(r.status, 200 | 499),
+                    "{}: {}\nagent log:\n{}",
+                    r.status,
+                    r.text(),
+                    agent.log()
+                );
                 (r.status == 200) as usize
             })
             .collect::<Vec<_>>()
