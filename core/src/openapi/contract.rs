@@ -52,12 +52,18 @@ pub(crate) const fn optional(name: &'static str, kind: Kind) -> Param {
 pub(crate) enum Takes {
     Nothing,
     /// A JSON body of the type the handler reads, named for the debug check in `Ctx::body`.
-    Json(&'static str, MakeSchema),
+    Json(
+        #[cfg_attr(not(debug_assertions), allow(dead_code))] &'static str,
+        MakeSchema,
+    ),
     /// An HTML form post (`application/x-www-form-urlencoded`) of these text fields.
     UrlEncoded(&'static [&'static str]),
     /// A `multipart/form-data` upload: a `file` part and the fields of the type (which the
     /// host hands the handler as JSON).
-    Form(&'static str, MakeSchema),
+    Form(
+        #[cfg_attr(not(debug_assertions), allow(dead_code))] &'static str,
+        MakeSchema,
+    ),
 }
 
 /// What a route answers with on success.
@@ -215,6 +221,7 @@ pub(crate) fn with_arrays(base: MakeSchema, fields: &'static [&'static str]) -> 
 /// Panics when a handler reads its body as another type than its contract says: the document
 /// would describe a body the route does not take. Debug builds only (`Ctx::body`); generic
 /// JSON reads (a handler peeking at fields before the typed read) pass.
+#[cfg(debug_assertions)]
 pub(crate) fn check_body<T>(handler: crate::routes::Handler) {
     let read = core::any::type_name::<T>();
     if read.starts_with("serde_json::") {

@@ -9,7 +9,9 @@
 mod contract;
 mod routes;
 
-pub(crate) use contract::{Takes, check_body};
+pub(crate) use contract::Takes;
+#[cfg(debug_assertions)]
+pub(crate) use contract::check_body;
 pub(crate) use routes::contract;
 
 use alloc::format;
