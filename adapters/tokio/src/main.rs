@@ -1,5 +1,6 @@
 //! `click-agent`: the desktop agent.
 
+use std::io::Write;
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -62,15 +63,13 @@ fn main() -> ExitCode {
     return_large_allocations_to_the_os();
     let cli = Cli::parse();
     match cli.command.unwrap_or(Command::Serve(ServeArgs::default())) {
-        Command::Routes => {
-            print_routes();
-            ExitCode::SUCCESS
-        }
+        Command::Routes => printed(print_routes(&mut std::io::stdout().lock())),
         Command::Client(command) => cli::run(cli.client, command),
-        Command::Openapi => {
-            println!("{}", click_core::openapi::text(env!("CARGO_PKG_VERSION")));
-            ExitCode::SUCCESS
-        }
+        Command::Openapi => printed(writeln!(
+            std::io::stdout().lock(),
+            "{}",
+            click_core::openapi::text(env!("CARGO_PKG_VERSION"))
+        )),
         Command::Completions { shell } => {
             let mut command = <Cli as clap::CommandFactory>::command();
             clap_complete::generate(shell, &mut command, "click-agent", &mut std::io::stdout());
@@ -91,14 +90,29 @@ fn finish(outcome: Result<(), String>) -> ExitCode {
     }
 }
 
-fn print_routes() {
+fn print_routes(out: &mut impl Write) -> std::io::Result<()> {
     for route in click_core::routes::ROUTES {
-        println!(
+        writeln!(
+            out,
             "{:<7} {:<45} {:?}",
             route.method.as_str(),
             route.path,
             route.auth
-        );
+        )?;
+    }
+    Ok(())
+}
+
+/// The exit code of a command that prints: a reader that stopped reading (`| head`,
+/// `| grep -q`) is not a failure, as with other command-line tools.
+fn printed(outcome: std::io::Result<()>) -> ExitCode {
+    match outcome {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("click-agent: {e}");
+            ExitCode::FAILURE
+        }
     }
 }
 
