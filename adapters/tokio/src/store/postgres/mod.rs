@@ -247,7 +247,13 @@ impl Shared {
         };
         let notice = [&listen::CHANNEL as &(dyn ToSql + Sync), &self.id];
         let notify = tx.query_one(&conn.st.notify, &notice);
-        futures_util::try_join!(upsert, delete, notify)?;
+        // Pipelined: when one statement fails (a serialization failure), those sent after it
+        // fail with "transaction is aborted" (25P02), which `try_join!` could return first
+        // and which is not retryable. The cause is the first failure in statement order.
+        let (upserted, deleted, notified) = futures_util::join!(upsert, delete, notify);
+        upserted?;
+        deleted?;
+        notified?;
         tx.commit().await?;
         Ok(Ok(()))
     }
