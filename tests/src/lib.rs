@@ -634,6 +634,34 @@ pub fn pattern(len: usize, seed: u64) -> Vec<u8> {
         .collect()
 }
 
+/// `len` bytes of an 8 MiB [`pattern`] block over and over, as a stream: a test can send or
+/// check a file of gigabytes without a copy of it on disk or in memory.
+pub struct PatternStream {
+    block: Vec<u8>,
+    at: usize,
+    left: usize,
+}
+
+impl PatternStream {
+    pub fn new(len: usize, seed: u64) -> PatternStream {
+        PatternStream {
+            block: pattern(8 << 20, seed),
+            at: 0,
+            left: len,
+        }
+    }
+}
+
+impl Read for PatternStream {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = buf.len().min(self.left).min(self.block.len() - self.at);
+        buf[..n].copy_from_slice(&self.block[self.at..self.at + n]);
+        self.at = (self.at + n) % self.block.len();
+        self.left -= n;
+        Ok(n)
+    }
+}
+
 /// A request being built.
 pub struct Call<'a> {
     agent: &'a Agent,
@@ -924,20 +952,36 @@ pub fn insert_cloud_account(agent: &Agent, token: &str, body: Value) -> String {
 
 /// Whether two files hold the same bytes (read a window at a time: they may be gigabytes).
 pub fn same_file(a: &Path, b: &Path) -> bool {
-    let (mut a, mut b) = (
+    same_bytes(
         std::fs::File::open(a).unwrap(),
         std::fs::File::open(b).unwrap(),
-    );
+    )
+}
+
+/// Whether two streams carry the same bytes, read 8 MiB at a time.
+pub fn same_bytes(mut a: impl Read, mut b: impl Read) -> bool {
     let (mut x, mut y) = (vec![0u8; 8 << 20], vec![0u8; 8 << 20]);
     loop {
-        let n = a.read(&mut x).unwrap();
+        let n = fill(&mut a, &mut x);
         if n == 0 {
-            return b.read(&mut y).unwrap() == 0;
+            return fill(&mut b, &mut y[..1]) == 0;
         }
-        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
+        if fill(&mut b, &mut y[..n]) != n || x[..n] != y[..n] {
             return false;
         }
     }
+}
+
+/// Reads until `buf` is full or the stream ends; how much was read.
+fn fill(r: &mut impl Read, buf: &mut [u8]) -> usize {
+    let mut at = 0;
+    while at < buf.len() {
+        match r.read(&mut buf[at..]).unwrap() {
+            0 => break,
+            n => at += n,
+        }
+    }
+    at
 }
 
 /// Options of an agent whose transfers may use the local folder `root`, with `more` lines of

@@ -1,7 +1,8 @@
 //! An agent serving its built-in storage (`[storage] listen`), its owner signed in, and the
 //! clients nobody here wrote that reach it (`rclone`, Debian's).
 
-use std::process::{Command, Output};
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
 
 use crate::{Agent, Options, Value, docs, free_port, json, signup_and_login};
 
@@ -60,6 +61,32 @@ impl StorageAgent {
             .expect("rclone (Debian's) is installed")
     }
 
+    /// `rclone` as above, reading `input` on its standard input (`rcat`).
+    pub fn rclone_fed(&self, key: (&str, &str), args: &[&str], mut input: impl Read) -> Output {
+        let mut child = self
+            .rclone_command(key, args)
+            .stdin(Stdio::piped())
+            .spawn()
+            .expect("rclone (Debian's) is installed");
+        let mut stdin = child.stdin.take().unwrap();
+        // A failed write means rclone stopped reading: its exit status and log tell why.
+        let _ = std::io::copy(&mut input, &mut stdin);
+        drop(stdin);
+        child.wait_with_output().unwrap()
+    }
+
+    /// Whether `rclone` (`cat`) writes exactly the bytes of `want` on its standard output.
+    pub fn rclone_gives(&self, key: (&str, &str), args: &[&str], want: impl Read) -> bool {
+        let mut child = self
+            .rclone_command(key, args)
+            .spawn()
+            .expect("rclone (Debian's) is installed");
+        let same = crate::same_bytes(child.stdout.take().unwrap(), want);
+        let out = child.wait_with_output().unwrap();
+        ok(out);
+        same
+    }
+
     pub fn rclone_command(&self, key: (&str, &str), args: &[&str]) -> Command {
         let mut c = Command::new("rclone");
         c.args(args)
@@ -71,8 +98,8 @@ impl StorageAgent {
             .env("RCLONE_CONFIG_S3_SECRET_ACCESS_KEY", key.1)
             .env("RCLONE_CONFIG_S3_ENDPOINT", &self.endpoint)
             .env("RCLONE_CONFIG_S3_REGION", "us-east-1")
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped());
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
         c
     }
 

@@ -6,7 +6,7 @@
 use std::time::{Duration, Instant};
 
 use click_blackbox::storage::{Key, StorageAgent, ok, pair};
-use click_blackbox::{Agent, Value, desktop_only, docs, insert_cloud_account, json, same_file};
+use click_blackbox::{Agent, PatternStream, Value, desktop_only, docs, insert_cloud_account, json};
 
 const MIB: usize = 1 << 20;
 
@@ -24,26 +24,20 @@ fn peer() -> Peer {
 }
 
 impl Peer {
-    /// Writes `len` bytes of a pattern to a local file, then to `project-alpha/key` through
-    /// rclone; the local file.
-    fn put(&self, key: &str, len: usize, seed: u64) -> std::path::PathBuf {
-        let local = self.w.files.join(format!("src-{seed}.bin"));
-        write_pattern(&local, len, seed);
+    /// Sends `len` bytes of a pattern to `project-alpha/key` through `rclone rcat`, streamed:
+    /// the gigabyte files of these tests never sit on disk outside the storages.
+    fn put(&self, key: &str, len: usize, seed: u64) -> Sent {
         let to = format!("s3:project-alpha/{key}");
-        ok(self
-            .w
-            .rclone(pair(&self.key), &["copyto", local.to_str().unwrap(), &to]));
-        local
+        let bytes = PatternStream::new(len, seed);
+        ok(self.w.rclone_fed(pair(&self.key), &["rcat", &to], bytes));
+        Sent { len, seed }
     }
 
-    /// Downloads `project-alpha/key` through rclone to a local file.
-    fn get(&self, key: &str) -> std::path::PathBuf {
-        let local = self.w.files.join(format!("got-{}", key.replace('/', "_")));
+    /// Whether `project-alpha/key` holds exactly the bytes `sent`, read through `rclone cat`.
+    fn holds(&self, key: &str, sent: Sent) -> bool {
         let from = format!("s3:project-alpha/{key}");
-        ok(self
-            .w
-            .rclone(pair(&self.key), &["copyto", &from, local.to_str().unwrap()]));
-        local
+        let want = PatternStream::new(sent.len, sent.seed);
+        self.w.rclone_gives(pair(&self.key), &["cat", &from], want)
     }
 
     fn keys(&self) -> Vec<String> {
@@ -64,18 +58,11 @@ impl Peer {
     }
 }
 
-/// A pattern file written 8 MiB at a time (a 1 GiB one never sits in memory).
-fn write_pattern(path: &std::path::Path, len: usize, seed: u64) {
-    use std::io::Write;
-    let mut f = std::io::BufWriter::new(std::fs::File::create(path).unwrap());
-    let block = click_blackbox::pattern(8 * MIB, seed);
-    let mut left = len;
-    while left > 0 {
-        let n = left.min(block.len());
-        f.write_all(&block[..n]).unwrap();
-        left -= n;
-    }
-    f.flush().unwrap();
+/// What [`Peer::put`] sent: `len` bytes of the pattern of `seed`.
+#[derive(Clone, Copy)]
+struct Sent {
+    len: usize,
+    seed: u64,
 }
 
 /// The `transferId`s of a list, in its order.
@@ -201,8 +188,10 @@ fn a_server_transfer_streams_one_object_between_two_agents() {
     assert_eq!(done["progress"], 100);
     assert_eq!(done["errorMessage"], "");
     assert_ne!(done["endTime"], "0001-01-01T00:00:00");
-    let got = target.get("copied/films/big.mov");
-    assert!(same_file(&big, &got), "the bytes arrived whole");
+    assert!(
+        target.holds("copied/films/big.mov", big),
+        "the bytes arrived whole"
+    );
 
     // The documented refusals.
     let again = o
@@ -256,7 +245,7 @@ fn a_server_transfer_streams_one_object_between_two_agents() {
     let o = &target.w.agent;
     let token = click_blackbox::login(o, "owner@example.com", click_blackbox::PASSWORD);
     wait_status(o, &token, &path2, "completed", Duration::from_secs(600));
-    assert!(same_file(&big, &target.get("copied/films/big.mov")));
+    assert!(target.holds("copied/films/big.mov", big));
 
     let all = o
         .get("/cloud/server_transfer/all")
@@ -373,7 +362,7 @@ fn a_p2p_transfer_goes_from_source_to_target_as_the_orchestrator_steers() {
     assert_eq!(done, want, "exactly the documented fields");
     assert!(done["endTime"].is_string());
     assert!(
-        same_file(&big, &target.get("films/big.mov")),
+        target.holds("films/big.mov", big),
         "the bytes arrived whole"
     );
     assert_eq!(open_uploads(&target), 0);
@@ -447,7 +436,7 @@ fn a_p2p_transfer_goes_from_source_to_target_as_the_orchestrator_steers() {
     source.w.restart_after_kill();
     wait_status(&o, &token, &p_status, "completed", Duration::from_secs(120));
     assert!(
-        same_file(&mid, &target.get("paused.mov")),
+        target.holds("paused.mov", mid),
         "whole after the source's kill -9"
     );
 
@@ -463,7 +452,7 @@ fn a_p2p_transfer_goes_from_source_to_target_as_the_orchestrator_steers() {
     o = Agent::start_with(o_options.clone());
     let done = wait_status(&o, &token, &k_status, "completed", Duration::from_secs(120));
     assert_eq!(done["checksumVerified"], true, "{done}");
-    assert!(same_file(&mid, &target.get("orchestrator-killed.mov")));
+    assert!(target.holds("orchestrator-killed.mov", mid));
 
     // Cancelled: at the source too, and nothing is left at the target.
     let c = initiate_p2p(&o, &token, capped(&source, &target, &to, "cancelled.mov"));
