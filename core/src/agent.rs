@@ -233,6 +233,8 @@ impl<P: Ports> Agent<P> {
             Match::None => return Err(ApiError::NoRoute),
         };
         let (caller, user) = self.authorize(route.auth, req)?;
+        #[cfg(all(debug_assertions, feature = "openapi"))]
+        crate::openapi::check_query(route.handler, req.query);
         let cx = Ctx {
             agent: self,
             req,

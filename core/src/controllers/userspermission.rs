@@ -92,13 +92,16 @@ pub async fn delete_group_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response
     shared::unassign(cx, &GROUP_DRIVE)
 }
 
+/// The drive's id parameter of `get_usergroups_assigned_to_sharedclouddrive`: documented as
+/// `sharedCloudDrive`; the other routes' `sharedCloudDriveId` is taken too.
+pub(crate) const GROUPS_OF_DRIVE_ID: &[&str] = &["sharedCloudDrive", "sharedCloudDriveId"];
+
 pub async fn groups_of_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     shared::assigned(
         cx,
         &GROUP_DRIVE,
         Side::SharedCloudDrive,
-        // Documented as `sharedCloudDrive`; the other routes' name is taken too.
-        &["sharedCloudDrive", "sharedCloudDriveId"],
+        GROUPS_OF_DRIVE_ID,
         "name",
     )
 }

@@ -218,6 +218,23 @@ pub(crate) fn with_arrays(base: MakeSchema, fields: &'static [&'static str]) -> 
     })
 }
 
+/// Panics when a request carries a query parameter its route's contract does not declare
+/// (names match case-insensitively, as the handlers read them): a parameter a handler reads
+/// but the document leaves out shows as soon as any test sends it. `token` is the security
+/// scheme's. Debug builds only (`Agent::route`).
+#[cfg(debug_assertions)]
+pub(crate) fn check_query(handler: crate::routes::Handler, query: &str) {
+    let declared = super::routes::contract(handler).query;
+    for (name, _) in crate::http::query_pairs(query) {
+        let known = name.eq_ignore_ascii_case("token")
+            || declared.iter().any(|p| p.name.eq_ignore_ascii_case(name));
+        assert!(
+            known,
+            "{handler:?} was called with the query parameter '{name}', which its contract (core/src/openapi/routes.rs) does not declare"
+        );
+    }
+}
+
 /// Panics when a handler reads its body as another type than its contract says: the document
 /// would describe a body the route does not take. Debug builds only (`Ctx::body`); generic
 /// JSON reads (a handler peeking at fields before the typed read) pass.
@@ -235,4 +252,23 @@ pub(crate) fn check_body<T>(handler: crate::routes::Handler) {
         read, declared,
         "{handler:?} reads its body as {read}, its contract (core/src/openapi/routes.rs) says {declared}"
     );
+}
+
+#[cfg(all(test, debug_assertions))]
+mod tests {
+    use super::check_query;
+    use crate::routes::Handler;
+
+    #[test]
+    fn declared_names_aliases_and_the_token_pass_in_any_case() {
+        check_query(Handler::GroupsOfDrive, "sharedCloudDrive=a&PAGE=2&name=x");
+        check_query(Handler::GroupsOfDrive, "sharedclouddriveid=a&token=t");
+        check_query(Handler::GroupsOfDrive, "");
+    }
+
+    #[test]
+    #[should_panic(expected = "'drive'")]
+    fn an_undeclared_name_is_caught() {
+        check_query(Handler::GroupsOfDrive, "sharedCloudDrive=a&drive=b");
+    }
 }

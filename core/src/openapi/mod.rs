@@ -11,7 +11,7 @@ mod routes;
 
 pub(crate) use contract::Takes;
 #[cfg(debug_assertions)]
-pub(crate) use contract::check_body;
+pub(crate) use contract::{check_body, check_query};
 pub(crate) use routes::contract;
 
 use alloc::format;

@@ -66,7 +66,7 @@ fn relation_schema(kind: &'static RelationKind) -> Value {
 fn assigned(
     kind: &'static RelationKind,
     on: relations::Side,
-    id_param: &'static str,
+    id_params: &'static [&'static str],
     filter: &'static str,
 ) -> Contract {
     let other = if on == kind.left {
@@ -91,8 +91,12 @@ fn assigned(
         }
         schemars::Schema::try_from(schema).unwrap_or_default()
     };
+    // The documented name first; the aliases its handler also reads are extensions.
+    let (documented, aliases) = id_params.split_first().expect("a name");
+    let aliases: Vec<Param> = aliases.iter().map(|a| optional(a, Kind::Text)).collect();
     route()
-        .query(&[required(id_param), optional(filter, Kind::Text)])
+        .query(&[required(documented), optional(filter, Kind::Text)])
+        .query(&aliases)
         .paged(other.sort_fields())
         .gives_schema(page_of(Box::new(row)))
 }
@@ -290,13 +294,13 @@ pub(crate) fn contract(handler: Handler) -> Contract {
         H::GroupsAssignedUsers => assigned(
             &relations::GROUP_MEMBERS,
             relations::Side::UserGroup,
-            "userGroupId",
+            &["userGroupId"],
             "username",
         ),
         H::GroupsAssignedGroups => assigned(
             &relations::GROUP_MEMBERS,
             relations::Side::User,
-            "userId",
+            &["userId"],
             "name",
         ),
         H::GroupsAssignUsers => assign(&relations::GROUP_MEMBERS),
@@ -345,13 +349,13 @@ pub(crate) fn contract(handler: Handler) -> Contract {
         H::ProjectDrives => assigned(
             &relations::PROJECT_DRIVE,
             relations::Side::Project,
-            "projectId",
+            &["projectId"],
             "name",
         ),
         H::DriveProjects => assigned(
             &relations::PROJECT_DRIVE,
             relations::Side::SharedCloudDrive,
-            "sharedCloudDriveId",
+            &["sharedCloudDriveId"],
             "name",
         ),
         H::ProjectDriveAssign => assign(&relations::PROJECT_DRIVE),
@@ -372,49 +376,49 @@ pub(crate) fn contract(handler: Handler) -> Contract {
         H::UsersOfProject => assigned(
             &relations::USER_PROJECT,
             relations::Side::Project,
-            "projectId",
+            &["projectId"],
             "username",
         ),
         H::ProjectsOfUser => assigned(
             &relations::USER_PROJECT,
             relations::Side::User,
-            "userId",
+            &["userId"],
             "name",
         ),
         H::GroupsOfProject => assigned(
             &relations::GROUP_PROJECT,
             relations::Side::Project,
-            "projectId",
+            &["projectId"],
             "name",
         ),
         H::ProjectsOfGroup => assigned(
             &relations::GROUP_PROJECT,
             relations::Side::UserGroup,
-            "userGroupId",
+            &["userGroupId"],
             "name",
         ),
         H::UsersOfDrive => assigned(
             &relations::USER_DRIVE,
             relations::Side::SharedCloudDrive,
-            "sharedCloudDriveId",
+            &["sharedCloudDriveId"],
             "username",
         ),
         H::DrivesOfUser => assigned(
             &relations::USER_DRIVE,
             relations::Side::User,
-            "userId",
+            &["userId"],
             "name",
         ),
         H::GroupsOfDrive => assigned(
             &relations::GROUP_DRIVE,
             relations::Side::SharedCloudDrive,
-            "sharedCloudDrive",
+            c::userspermission::GROUPS_OF_DRIVE_ID,
             "name",
         ),
         H::DrivesOfGroup => assigned(
             &relations::GROUP_DRIVE,
             relations::Side::UserGroup,
-            "userGroupId",
+            &["userGroupId"],
             "name",
         ),
         // AccountLogSetting
