@@ -3,7 +3,9 @@
 
 use super::shared;
 use crate::agent::Ctx;
-use crate::directory::relations::{GROUP_DRIVE, GROUP_PROJECT, Side, USER_DRIVE, USER_PROJECT};
+use crate::directory::relations::{
+    GROUP_DRIVE, GROUP_PROJECT, GROUPS_OF_DRIVE_ID, Side, USER_DRIVE, USER_PROJECT,
+};
 use crate::error::ApiResult;
 use crate::http::Response;
 use crate::ports::Ports;
@@ -91,10 +93,6 @@ pub async fn edit_group_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> 
 pub async fn delete_group_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     shared::unassign(cx, &GROUP_DRIVE)
 }
-
-/// The drive's id parameter of `get_usergroups_assigned_to_sharedclouddrive`: documented as
-/// `sharedCloudDrive`; the other routes' `sharedCloudDriveId` is taken too.
-pub(crate) const GROUPS_OF_DRIVE_ID: &[&str] = &["sharedCloudDrive", "sharedCloudDriveId"];
 
 pub async fn groups_of_drive<P: Ports>(cx: &Ctx<'_, P>) -> ApiResult<Response> {
     shared::assigned(

@@ -32,6 +32,11 @@ pub enum Side {
     SharedCloudDrive,
 }
 
+/// The drive's id parameter of `get_usergroups_assigned_to_sharedclouddrive`: documented as
+/// `sharedCloudDrive`; the other drive routes' `sharedCloudDriveId` is taken too. Its handler
+/// and its OpenAPI contract read this one list.
+pub const GROUPS_OF_DRIVE_ID: &[&str] = &["sharedCloudDrive", "sharedCloudDriveId"];
+
 impl Side {
     /// The field naming its id in relation bodies: `userId`.
     pub fn id_field(self) -> &'static str {

@@ -412,7 +412,7 @@ pub(crate) fn contract(handler: Handler) -> Contract {
         H::GroupsOfDrive => assigned(
             &relations::GROUP_DRIVE,
             relations::Side::SharedCloudDrive,
-            c::userspermission::GROUPS_OF_DRIVE_ID,
+            relations::GROUPS_OF_DRIVE_ID,
             "name",
         ),
         H::DrivesOfGroup => assigned(
