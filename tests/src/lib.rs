@@ -962,26 +962,14 @@ pub fn same_file(a: &Path, b: &Path) -> bool {
 pub fn same_bytes(mut a: impl Read, mut b: impl Read) -> bool {
     let (mut x, mut y) = (vec![0u8; 8 << 20], vec![0u8; 8 << 20]);
     loop {
-        let n = fill(&mut a, &mut x);
+        let n = a.read(&mut x).unwrap();
         if n == 0 {
-            return fill(&mut b, &mut y[..1]) == 0;
+            return b.read(&mut y).unwrap() == 0;
         }
-        if fill(&mut b, &mut y[..n]) != n || x[..n] != y[..n] {
+        if b.read_exact(&mut y[..n]).is_err() || x[..n] != y[..n] {
             return false;
         }
     }
-}
-
-/// Reads until `buf` is full or the stream ends; how much was read.
-fn fill(r: &mut impl Read, buf: &mut [u8]) -> usize {
-    let mut at = 0;
-    while at < buf.len() {
-        match r.read(&mut buf[at..]).unwrap() {
-            0 => break,
-            n => at += n,
-        }
-    }
-    at
 }
 
 /// Options of an agent whose transfers may use the local folder `root`, with `more` lines of
